@@ -1,0 +1,89 @@
+# Tessera — build, run, test, bench.  See README.md.
+#   make            build/tessera
+#   make run        the whole stack on 127.0.0.1:8080 with state in ./var
+#   make test       unit + integration tests (also under ASan/UBSan)
+#   make bench      wrk against a running stack
+
+VERSION  := 0.1.0
+CC       ?= cc
+PKGS     := libmariadb hiredis libcjson libsodium libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wvla
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DTESSERA_VERSION=\"$(VERSION)\" $(PKG_CFLAGS) $(CFLAGS)
+LIBS     := -lfcgi $(PKG_LIBS) -lm
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+SRC      := $(wildcard common/*.c) $(wildcard handlers/*.c) $(wildcard fcgi/*.c)
+LIB_SRC  := $(filter-out fcgi/main.c,$(SRC))
+OBJ      := $(patsubst %.c,build/obj/%.o,$(SRC)) build/obj/sql_embed.o
+LIB_OBJ  := $(patsubst %.c,build/obj/%.o,$(LIB_SRC)) build/obj/sql_embed.o
+SAN_OBJ  := $(patsubst %.c,build/san/%.o,$(SRC)) build/san/sql_embed.o
+SAN_LIB_OBJ := $(patsubst %.c,build/san/%.o,$(LIB_SRC)) build/san/sql_embed.o
+UNIT_SRC := $(wildcard tests/unit/*.c)
+INT_SRC  := $(wildcard tests/integration/*.c)
+SQL      := $(wildcard sql/control/*.sql sql/tenant/*.sql)
+HDR      := $(wildcard common/*.h common/*.def handlers/*.h fcgi/*.h)
+
+.PHONY: all deps run test test-unit test-integration bench docs clean
+
+all: build/tessera
+
+build/sql_embed.c: $(SQL) tools/embed-sql
+	@mkdir -p build
+	tools/embed-sql sql $@
+
+build/obj/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+build/obj/sql_embed.o: build/sql_embed.c common/migrate.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+build/san/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c $< -o $@
+
+build/san/sql_embed.o: build/sql_embed.c common/migrate.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c $< -o $@
+
+build/tessera: $(OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $(OBJ) $(LIBS)
+
+build/san/tessera: $(SAN_OBJ)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $(SAN_OBJ) $(LIBS)
+
+build/unit_tests: $(UNIT_SRC) $(LIB_OBJ) $(wildcard tests/unit/*.h)
+	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -o $@ $(UNIT_SRC) $(LIB_OBJ) $(LIBS) $(shell pkg-config --cflags --libs check)
+
+build/san/unit_tests: $(UNIT_SRC) $(SAN_LIB_OBJ) $(wildcard tests/unit/*.h)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -Wno-unused-parameter -o $@ $(UNIT_SRC) $(SAN_LIB_OBJ) $(LIBS) $(shell pkg-config --cflags --libs check)
+
+build/integration_tests: $(INT_SRC) $(wildcard tests/integration/*.h)
+	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -o $@ $(INT_SRC) $(LIBS) $(shell pkg-config --cflags --libs check)
+
+build/docs/index.html: build/tessera tools/build-docs tools/openapi.py tools/spec/endpoints.json
+	tools/build-docs build/tessera build/docs
+
+docs: build/docs/index.html
+
+deps:
+	@bash tools/deps
+
+run: deps
+	$(MAKE) all docs
+	tools/run
+
+test: deps
+	$(MAKE) all docs build/san/tessera build/unit_tests build/san/unit_tests build/integration_tests
+	tools/test-run
+
+bench: deps
+	$(MAKE) all docs
+	tools/bench
+
+clean:
+	rm -rf build

@@ -1,0 +1,270 @@
+/*
+ * config.c - tessera.conf parsing driven by a descriptor table (one row per
+ * key, a generic setter per type), as nginx does with ngx_command_t.
+ */
+#include "config.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+config_t g_config;
+
+enum opt_type { OPT_STR, OPT_INT, OPT_BOOL };
+
+struct opt {
+	const char *key;
+	enum opt_type type;
+	size_t offset;
+	const char *def;
+	long min, max;
+};
+
+#define S(k, d) { #k, OPT_STR, offsetof(config_t, k), d, 0, 0 }
+#define I(k, d, lo, hi) { #k, OPT_INT, offsetof(config_t, k), d, lo, hi }
+#define B(k, d) { #k, OPT_BOOL, offsetof(config_t, k), d, 0, 0 }
+
+static const struct opt opts[] = {
+	S(listen, ""),
+	I(workers, "4", 1, 256),
+	S(pid_file, ""),
+	S(jobs_pid_file, ""),
+	S(log_file, ""),
+	S(log_level, "info"),
+	S(db_socket, ""),
+	S(db_host, "localhost"),
+	I(db_port, "3306", 1, 65535),
+	S(db_user, "tessera"),
+	S(db_password, ""),
+	S(db_name, "tessera"),
+	S(redis_socket, ""),
+	S(redis_host, "127.0.0.1"),
+	I(redis_port, "6379", 1, 65535),
+	S(master_key, ""),
+	S(region, "local"),
+	S(public_url, "http://127.0.0.1:8080"),
+	S(storage_root, "./var/storage"),
+	B(http_allow_private, "false"),
+	I(jobs_poll_ms, "500", 10, 60000),
+	I(jobs_backoff_base_ms, "1000", 1, 3600000),
+	I(jobs_max_attempts, "5", 1, 100),
+	I(jobs_concurrency, "1", 1, 64),
+	S(default_plan, "free"),
+	I(lookup_rate_limit, "10", 1, 100000),
+	I(max_body_bytes, "26214400", 1024, INT_MAX),
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static int set_value(config_t *cfg, const struct opt *o, const char *v,
+		     char *err, size_t errlen)
+{
+	char *field = (char *)cfg + o->offset;
+	switch (o->type) {
+	case OPT_STR: {
+		char **dst = (char **)(void *)field;
+		free(*dst);
+		*dst = strdup(v);
+		return 0;
+	}
+	case OPT_INT: {
+		char *end;
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		if (errno || end == v || *end || n < o->min || n > o->max) {
+			snprintf(err, errlen,
+				 "config: %s must be an integer between %ld and %ld (got \"%s\")",
+				 o->key, o->min, o->max, v);
+			return -1;
+		}
+		*(int *)(void *)field = (int)n;
+		return 0;
+	}
+	case OPT_BOOL:
+		if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1")) {
+			*(bool *)(void *)field = true;
+		} else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0")) {
+			*(bool *)(void *)field = false;
+		} else {
+			snprintf(err, errlen, "config: %s must be true or false (got \"%s\")", o->key, v);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static const struct opt *find_opt(const char *key)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(opts[i].key, key) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int apply_env(config_t *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < NOPTS; i++) {
+		char name[64] = "TESSERA_";
+		size_t n = strlen(name);
+		for (const char *k = opts[i].key; *k && n < sizeof(name) - 1; k++)
+			name[n++] = (char)toupper((unsigned char)*k);
+		name[n] = '\0';
+		const char *v = getenv(name);
+		if (v && set_value(cfg, &opts[i], v, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+static int validate(config_t *cfg, char *err, size_t errlen)
+{
+	if (!*cfg->master_key) {
+		snprintf(err, errlen, "config: master_key is required (64 hex characters)");
+		return -1;
+	}
+	size_t binlen = 0;
+	if (strlen(cfg->master_key) != 64 ||
+	    sodium_hex2bin(cfg->master_key_bin, sizeof(cfg->master_key_bin),
+			   cfg->master_key, 64, NULL, &binlen, NULL) != 0 ||
+	    binlen != 32) {
+		snprintf(err, errlen, "config: master_key must be 64 hex characters");
+		return -1;
+	}
+	if (log_level_parse(cfg->log_level) < 0) {
+		snprintf(err, errlen, "config: log_level must be debug, info, warn or error (got \"%s\")",
+			 cfg->log_level);
+		return -1;
+	}
+	if (!*cfg->db_socket && !*cfg->db_host) {
+		snprintf(err, errlen, "config: db_socket or db_host is required");
+		return -1;
+	}
+	if (!*cfg->db_name || strspn(cfg->db_name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(cfg->db_name)) {
+		snprintf(err, errlen, "config: db_name must be lower-case letters, digits and _ (got \"%s\")",
+			 cfg->db_name);
+		return -1;
+	}
+	if (strncmp(cfg->public_url, "http://", 7) && strncmp(cfg->public_url, "https://", 8)) {
+		snprintf(err, errlen, "config: public_url must start with http:// or https://");
+		return -1;
+	}
+	return 0;
+}
+
+int config_parse(config_t *cfg, const char *text, bool use_env, char *err,
+		 size_t errlen)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NOPTS; i++)
+		if (set_value(cfg, &opts[i], opts[i].def, err, errlen))
+			return -1;
+
+	char *copy = strdup(text ? text : "");
+	char *save = NULL;
+	int lineno = 0;
+	int rc = 0;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		char *l = trim(line);
+		if (!*l || *l == '#')
+			continue;
+		char *eq = strchr(l, '=');
+		if (!eq) {
+			snprintf(err, errlen, "config: line %d: expected key = value", lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		char *key = trim(l), *val = trim(eq + 1);
+		size_t vl = strlen(val);
+		if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
+			val[vl - 1] = '\0';
+			val++;
+		}
+		const struct opt *o = find_opt(key);
+		if (!o) {
+			snprintf(err, errlen, "config: unknown setting \"%s\"", key);
+			rc = -1;
+			break;
+		}
+		if (set_value(cfg, o, val, err, errlen)) {
+			rc = -1;
+			break;
+		}
+	}
+	free(copy);
+	if (rc == 0 && use_env)
+		rc = apply_env(cfg, err, errlen);
+	if (rc == 0)
+		rc = validate(cfg, err, errlen);
+	return rc;
+}
+
+int config_load(config_t *cfg, const char *path, char *err, size_t errlen)
+{
+	if (!path || !*path)
+		path = getenv("TESSERA_CONFIG");
+	if (!path || !*path) {
+		snprintf(err, errlen, "config: no config file (use --config FILE or TESSERA_CONFIG)");
+		return -1;
+	}
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "config: cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *text = NULL;
+	size_t cap = 0, len = 0;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			char *t = realloc(text, cap);
+			if (!t) {
+				free(text);
+				fclose(f);
+				snprintf(err, errlen, "config: out of memory");
+				return -1;
+			}
+			text = t;
+		}
+		memcpy(text + len, buf, n);
+		len += n;
+	}
+	fclose(f);
+	if (text)
+		text[len] = '\0';
+	int rc = config_parse(cfg, text ? text : "", true, err, errlen);
+	free(text);
+	return rc;
+}
+
+void config_release(config_t *cfg)
+{
+	for (size_t i = 0; i < NOPTS; i++) {
+		if (opts[i].type == OPT_STR) {
+			char **p = (char **)(void *)((char *)cfg + opts[i].offset);
+			free(*p);
+			*p = NULL;
+		}
+	}
+	sodium_memzero(cfg->master_key_bin, sizeof(cfg->master_key_bin));
+}

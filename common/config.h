@@ -1,0 +1,61 @@
+/*
+ * config.h - the one configuration file (tessera.conf) and its environment
+ * overrides.
+ *
+ * The file is `key = value` lines with `#` comments.  Every key may be
+ * overridden by TESSERA_<KEY> in the environment (upper case).  Unknown keys
+ * and bad values stop start-up with a message naming the key.
+ */
+#ifndef TESSERA_CONFIG_H
+#define TESSERA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct config {
+	char *listen;          /* FastCGI unix socket path, or "fd:0" */
+	int workers;
+	char *pid_file;
+	char *jobs_pid_file;
+	char *log_file;
+	char *log_level;
+	char *db_socket;
+	char *db_host;
+	int db_port;
+	char *db_user;
+	char *db_password;
+	char *db_name;
+	char *redis_socket;
+	char *redis_host;
+	int redis_port;
+	char *master_key;      /* 64 hex chars */
+	unsigned char master_key_bin[32];
+	char *region;
+	char *public_url;
+	char *storage_root;
+	bool http_allow_private;
+	int jobs_poll_ms;
+	int jobs_backoff_base_ms;
+	int jobs_max_attempts;
+	int jobs_concurrency;
+	char *default_plan;
+	int lookup_rate_limit; /* POST /v1/tenants/lookup per client per minute */
+	int max_body_bytes;
+} config_t;
+
+/*
+ * Loads path (or $TESSERA_CONFIG when path is NULL), applies defaults and
+ * environment overrides, and validates.  On failure writes a message naming
+ * the problem into err and returns -1.  The strings are owned by cfg and
+ * freed by config_release().
+ */
+int config_load(config_t *cfg, const char *path, char *err, size_t errlen);
+/* Parses text as a config file (used by config_load and the tests). */
+int config_parse(config_t *cfg, const char *text, bool use_env, char *err,
+		 size_t errlen);
+void config_release(config_t *cfg);
+
+/* The process-wide configuration, set once at start-up. */
+extern config_t g_config;
+
+#endif

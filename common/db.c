@@ -1,0 +1,447 @@
+/*
+ * db.c - MariaDB Connector/C wrapper (see db.h).
+ */
+#include "db.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#include "log.h"
+
+#define STMT_CACHE_SIZE 128
+#define CELL_BUF 256
+
+struct stmt_slot {
+	char *sql;
+	MYSQL_STMT *stmt;
+};
+
+struct db {
+	const config_t *cfg;
+	MYSQL *conn;
+	bool in_tx;
+	unsigned last_errno;
+	char last_error[512];
+	unsigned long queries;
+	struct stmt_slot cache[STMT_CACHE_SIZE];
+};
+
+db_t *db_new(const config_t *cfg)
+{
+	db_t *db = calloc(1, sizeof(*db));
+	if (!db)
+		abort();
+	db->cfg = cfg;
+	return db;
+}
+
+static void cache_clear(db_t *db)
+{
+	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+		if (db->cache[i].stmt)
+			mysql_stmt_close(db->cache[i].stmt);
+		free(db->cache[i].sql);
+		db->cache[i].stmt = NULL;
+		db->cache[i].sql = NULL;
+	}
+}
+
+static void disconnect(db_t *db)
+{
+	cache_clear(db);
+	if (db->conn)
+		mysql_close(db->conn);
+	db->conn = NULL;
+	db->in_tx = false;
+}
+
+void db_free(db_t *db)
+{
+	if (!db)
+		return;
+	disconnect(db);
+	free(db);
+}
+
+static void set_error(db_t *db, unsigned no, const char *msg)
+{
+	db->last_errno = no;
+	snprintf(db->last_error, sizeof(db->last_error), "%s", msg ? msg : "");
+}
+
+static bool is_conn_error(unsigned no)
+{
+	return no == CR_SERVER_GONE_ERROR || no == CR_SERVER_LOST ||
+	       no == CR_CONNECTION_ERROR || no == CR_CONN_HOST_ERROR ||
+	       no == CR_SOCKET_CREATE_ERROR || no == CR_UNKNOWN_HOST ||
+	       no == ER_CONNECTION_KILLED || no == ER_SERVER_SHUTDOWN ||
+	       no == CR_COMMANDS_OUT_OF_SYNC;
+}
+
+static enum db_status classify(db_t *db, unsigned no)
+{
+	if (is_conn_error(no)) {
+		disconnect(db);
+		return DB_UNAVAILABLE;
+	}
+	switch (no) {
+	case ER_DUP_ENTRY:
+		return DB_DUPLICATE;
+	case ER_LOCK_DEADLOCK:
+	case ER_LOCK_WAIT_TIMEOUT:
+		return DB_DEADLOCK;
+	case ER_STATEMENT_TIMEOUT:
+		return DB_TIMEOUT;
+	default:
+		return DB_ERROR;
+	}
+}
+
+static enum db_status ensure(db_t *db)
+{
+	if (db->conn)
+		return DB_OK;
+	const config_t *c = db->cfg;
+	MYSQL *m = mysql_init(NULL);
+	if (!m)
+		abort();
+	unsigned timeout = 2, rw_timeout = 30;
+	mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+	mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+	mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_optionsv(m, MYSQL_INIT_COMMAND,
+		       "SET time_zone='+00:00', sql_mode='STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'");
+	const char *sock = (c->db_socket && *c->db_socket) ? c->db_socket : NULL;
+	if (!mysql_real_connect(m, sock ? "localhost" : c->db_host, c->db_user,
+				c->db_password, NULL, sock ? 0 : (unsigned)c->db_port,
+				sock, CLIENT_FOUND_ROWS)) {
+		set_error(db, mysql_errno(m), mysql_error(m));
+		mysql_close(m);
+		return DB_UNAVAILABLE;
+	}
+	/* The control DB may not exist yet (first migrate): stay connected
+	 * without a default database and let the caller create it. */
+	if (c->db_name && *c->db_name && mysql_select_db(m, c->db_name))
+		log_debug("db: %s", mysql_error(m));
+	db->conn = m;
+	return DB_OK;
+}
+
+static unsigned long hash_str(const char *s)
+{
+	unsigned long h = 5381;
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+static MYSQL_STMT *prepare(db_t *db, const char *sql, enum db_status *st)
+{
+	unsigned long idx = hash_str(sql) % STMT_CACHE_SIZE;
+	struct stmt_slot *slot = &db->cache[idx];
+	if (slot->stmt && strcmp(slot->sql, sql) == 0)
+		return slot->stmt;
+	if (slot->stmt) {
+		mysql_stmt_close(slot->stmt);
+		free(slot->sql);
+		slot->stmt = NULL;
+		slot->sql = NULL;
+	}
+	MYSQL_STMT *stmt = mysql_stmt_init(db->conn);
+	if (!stmt)
+		abort();
+	if (mysql_stmt_prepare(stmt, sql, strlen(sql))) {
+		unsigned no = mysql_stmt_errno(stmt);
+		set_error(db, no, mysql_stmt_error(stmt));
+		mysql_stmt_close(stmt);
+		*st = classify(db, no);
+		return NULL;
+	}
+	slot->stmt = stmt;
+	slot->sql = strdup(sql);
+	if (!slot->sql)
+		abort();
+	return stmt;
+}
+
+static void forget(db_t *db, const char *sql)
+{
+	unsigned long idx = hash_str(sql) % STMT_CACHE_SIZE;
+	struct stmt_slot *slot = &db->cache[idx];
+	if (slot->stmt && strcmp(slot->sql, sql) == 0) {
+		mysql_stmt_close(slot->stmt);
+		free(slot->sql);
+		slot->stmt = NULL;
+		slot->sql = NULL;
+	}
+}
+
+static enum db_status bind_params(db_t *db, MYSQL_STMT *stmt, arena_t *a,
+				  const db_param *p, int np)
+{
+	if ((int)mysql_stmt_param_count(stmt) != np) {
+		set_error(db, 0, "parameter count mismatch");
+		log_error("db: statement expects %lu parameters, got %d",
+			  mysql_stmt_param_count(stmt), np);
+		return DB_ERROR;
+	}
+	if (np == 0)
+		return DB_OK;
+	MYSQL_BIND *b = arena_calloc(a, (size_t)np, sizeof(*b));
+	for (int i = 0; i < np; i++) {
+		switch (p[i].type) {
+		case DBP_NULL:
+			b[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		case DBP_STR:
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = (void *)p[i].s;
+			b[i].buffer_length = p[i].len;
+			break;
+		case DBP_INT:
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = (void *)&p[i].i;
+			break;
+		case DBP_DOUBLE:
+			b[i].buffer_type = MYSQL_TYPE_DOUBLE;
+			b[i].buffer = (void *)&p[i].d;
+			break;
+		}
+	}
+	if (mysql_stmt_bind_param(stmt, b)) {
+		set_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+		return DB_ERROR;
+	}
+	return DB_OK;
+}
+
+static enum db_status fetch_rows(db_t *db, MYSQL_STMT *stmt, MYSQL_RES *meta,
+				 arena_t *a, db_result *r)
+{
+	int nc = (int)mysql_num_fields(meta);
+	MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+	r->ncols = nc;
+	r->names = arena_calloc(a, (size_t)nc, sizeof(char *));
+	for (int i = 0; i < nc; i++)
+		r->names[i] = arena_strdup(a, fields[i].name);
+
+	MYSQL_BIND *b = arena_calloc(a, (size_t)nc, sizeof(*b));
+	unsigned long *len = arena_calloc(a, (size_t)nc, sizeof(*len));
+	my_bool *isnull = arena_calloc(a, (size_t)nc, sizeof(*isnull));
+	char *bufs = arena_alloc(a, (size_t)nc * CELL_BUF);
+	for (int i = 0; i < nc; i++) {
+		b[i].buffer_type = MYSQL_TYPE_STRING;
+		b[i].buffer = bufs + (size_t)i * CELL_BUF;
+		b[i].buffer_length = CELL_BUF;
+		b[i].length = &len[i];
+		b[i].is_null = &isnull[i];
+	}
+	if (mysql_stmt_bind_result(stmt, b)) {
+		set_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+		return DB_ERROR;
+	}
+	int cap = 16;
+	r->cells = arena_alloc(a, sizeof(char *) * (size_t)cap * (size_t)nc);
+	r->lens = arena_alloc(a, sizeof(unsigned long) * (size_t)cap * (size_t)nc);
+	for (;;) {
+		int rc = mysql_stmt_fetch(stmt);
+		if (rc == MYSQL_NO_DATA)
+			break;
+		if (rc == 1) {
+			unsigned no = mysql_stmt_errno(stmt);
+			set_error(db, no, mysql_stmt_error(stmt));
+			return classify(db, no);
+		}
+		if (r->nrows == cap) {
+			int ncap = cap * 2;
+			char **cells = arena_alloc(a, sizeof(char *) * (size_t)ncap * (size_t)nc);
+			unsigned long *lens = arena_alloc(a, sizeof(unsigned long) * (size_t)ncap * (size_t)nc);
+			memcpy(cells, r->cells, sizeof(char *) * (size_t)cap * (size_t)nc);
+			memcpy(lens, r->lens, sizeof(unsigned long) * (size_t)cap * (size_t)nc);
+			r->cells = cells;
+			r->lens = lens;
+			cap = ncap;
+		}
+		for (int i = 0; i < nc; i++) {
+			size_t at = (size_t)r->nrows * (size_t)nc + (size_t)i;
+			if (isnull[i]) {
+				r->cells[at] = NULL;
+				r->lens[at] = 0;
+				continue;
+			}
+			char *cell;
+			if (len[i] <= CELL_BUF) {
+				cell = arena_strndup(a, b[i].buffer, len[i]);
+			} else {
+				cell = arena_alloc(a, len[i] + 1);
+				MYSQL_BIND col = { 0 };
+				unsigned long got = 0;
+				col.buffer_type = MYSQL_TYPE_STRING;
+				col.buffer = cell;
+				col.buffer_length = len[i];
+				col.length = &got;
+				if (mysql_stmt_fetch_column(stmt, &col, (unsigned)i, 0)) {
+					set_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+					return DB_ERROR;
+				}
+				cell[len[i]] = '\0';
+			}
+			r->cells[at] = cell;
+			r->lens[at] = len[i];
+		}
+		r->nrows++;
+	}
+	return DB_OK;
+}
+
+static enum db_status exec_once(db_t *db, arena_t *a, const char *sql,
+				const db_param *params, int np, db_result **res)
+{
+	enum db_status st = ensure(db);
+	if (st)
+		return st;
+	MYSQL_STMT *stmt = prepare(db, sql, &st);
+	if (!stmt)
+		return st;
+	st = bind_params(db, stmt, a, params, np);
+	if (st)
+		return st;
+	db->queries++;
+	if (mysql_stmt_execute(stmt)) {
+		unsigned no = mysql_stmt_errno(stmt);
+		set_error(db, no, mysql_stmt_error(stmt));
+		if (no == ER_NEED_REPREPARE || no == ER_UNKNOWN_STMT_HANDLER)
+			forget(db, sql);
+		return classify(db, no);
+	}
+	db_result *r = arena_calloc(a, 1, sizeof(*r));
+	MYSQL_RES *meta = mysql_stmt_result_metadata(stmt);
+	if (meta) {
+		st = fetch_rows(db, stmt, meta, a, r);
+		mysql_free_result(meta);
+		mysql_stmt_free_result(stmt);
+		if (st)
+			return st;
+	} else {
+		r->affected = mysql_stmt_affected_rows(stmt);
+	}
+	if (res)
+		*res = r;
+	return DB_OK;
+}
+
+enum db_status db_exec(db_t *db, arena_t *a, const char *sql,
+		       const db_param *params, int np, db_result **res)
+{
+	bool was_in_tx = db->in_tx;
+	enum db_status st = exec_once(db, a, sql, params, np, res);
+	if (st == DB_UNAVAILABLE && !was_in_tx)
+		st = exec_once(db, a, sql, params, np, res);
+	if (st != DB_OK && st != DB_DUPLICATE)
+		log_warn("db: %s (errno %u) in: %.200s", db->last_error, db->last_errno, sql);
+	return st;
+}
+
+enum db_status db_exec_text(db_t *db, const char *sql)
+{
+	enum db_status st = ensure(db);
+	if (st)
+		return st;
+	db->queries++;
+	if (mysql_real_query(db->conn, sql, strlen(sql))) {
+		unsigned no = mysql_errno(db->conn);
+		set_error(db, no, mysql_error(db->conn));
+		log_warn("db: %s (errno %u) in: %.200s", db->last_error, no, sql);
+		return classify(db, no);
+	}
+	/* Drain any result set so the connection stays in sync. */
+	do {
+		MYSQL_RES *r = mysql_store_result(db->conn);
+		if (r)
+			mysql_free_result(r);
+	} while (mysql_next_result(db->conn) == 0);
+	return DB_OK;
+}
+
+enum db_status db_begin(db_t *db)
+{
+	enum db_status st = db_exec_text(db, "START TRANSACTION");
+	if (st == DB_UNAVAILABLE)
+		st = db_exec_text(db, "START TRANSACTION");
+	if (st == DB_OK)
+		db->in_tx = true;
+	return st;
+}
+
+enum db_status db_commit(db_t *db)
+{
+	enum db_status st = db_exec_text(db, "COMMIT");
+	db->in_tx = false;
+	return st;
+}
+
+void db_rollback(db_t *db)
+{
+	if (db->conn && db->in_tx)
+		db_exec_text(db, "ROLLBACK");
+	db->in_tx = false;
+}
+
+bool db_in_transaction(const db_t *db)
+{
+	return db->in_tx;
+}
+
+enum db_status db_ping(db_t *db)
+{
+	enum db_status st = ensure(db);
+	if (st)
+		return st;
+	if (mysql_ping(db->conn)) {
+		set_error(db, mysql_errno(db->conn), mysql_error(db->conn));
+		disconnect(db);
+		st = ensure(db);
+		if (st)
+			return st;
+		if (mysql_ping(db->conn)) {
+			disconnect(db);
+			return DB_UNAVAILABLE;
+		}
+	}
+	return DB_OK;
+}
+
+const char *db_last_error(const db_t *db)
+{
+	return db->last_error;
+}
+
+unsigned db_last_errno(const db_t *db)
+{
+	return db->last_errno;
+}
+
+unsigned long db_queries(const db_t *db)
+{
+	return db->queries;
+}
+
+const char *db_get(const db_result *r, int row, const char *name)
+{
+	for (int i = 0; i < r->ncols; i++)
+		if (strcmp(r->names[i], name) == 0)
+			return db_cell(r, row, i);
+	return NULL;
+}
+
+long long db_get_int(const db_result *r, int row, const char *name, long long def)
+{
+	const char *v = db_get(r, row, name);
+	return v ? strtoll(v, NULL, 10) : def;
+}

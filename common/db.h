@@ -1,0 +1,106 @@
+/*
+ * db.h - the MariaDB data-access layer: one persistent connection per
+ * process, prepared statements only, and a statement cache keyed by SQL text.
+ *
+ * Parameters are bound, never spliced: callers pass an array of db_param.
+ * Results are materialised as NUL-terminated strings in the caller's arena
+ * (NULL for SQL NULL).  A lost connection is reopened on the next call, and a
+ * statement that failed because the server went away is retried once when no
+ * transaction is open; otherwise the caller gets DB_UNAVAILABLE (503).
+ */
+#ifndef TESSERA_DB_H
+#define TESSERA_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "arena.h"
+#include "config.h"
+
+typedef struct db db_t;
+
+enum db_status {
+	DB_OK = 0,
+	DB_DUPLICATE,     /* unique key violation (ER_DUP_ENTRY) */
+	DB_DEADLOCK,      /* deadlock or lock wait timeout: retry the transaction */
+	DB_UNAVAILABLE,   /* cannot reach the server */
+	DB_TIMEOUT,       /* statement time limit */
+	DB_ERROR,         /* anything else: a bug or bad SQL */
+};
+
+enum db_ptype { DBP_NULL, DBP_STR, DBP_INT, DBP_DOUBLE };
+
+typedef struct db_param {
+	enum db_ptype type;
+	const char *s;
+	size_t len;
+	long long i;
+	double d;
+} db_param;
+
+/* A NULL string binds SQL NULL. */
+static inline db_param db_str(const char *s)
+{
+	return (db_param){ .type = s ? DBP_STR : DBP_NULL, .s = s, .len = s ? strlen(s) : 0 };
+}
+static inline db_param db_strn(const char *s, size_t n)
+{
+	return (db_param){ .type = DBP_STR, .s = s, .len = n };
+}
+static inline db_param db_int(long long i)
+{
+	return (db_param){ .type = DBP_INT, .i = i };
+}
+static inline db_param db_null(void)
+{
+	return (db_param){ .type = DBP_NULL };
+}
+
+typedef struct db_result {
+	int nrows;
+	int ncols;
+	const char **names;       /* column names */
+	char **cells;             /* nrows * ncols, row-major; NULL = SQL NULL */
+	unsigned long *lens;
+	unsigned long long affected;
+} db_result;
+
+/* Cell (row, col) or NULL. */
+static inline const char *db_cell(const db_result *r, int row, int col)
+{
+	return (row < r->nrows && col < r->ncols) ? r->cells[row * r->ncols + col] : NULL;
+}
+/* Cell by column name in row, or NULL. */
+const char *db_get(const db_result *r, int row, const char *name);
+long long db_get_int(const db_result *r, int row, const char *name, long long def);
+
+/* Creates a handle for cfg's control database; connects lazily. */
+db_t *db_new(const config_t *cfg);
+void db_free(db_t *db);
+
+/*
+ * Runs sql with np parameters.  If res is not NULL it receives the result
+ * (rows for a SELECT, affected for others), allocated in a.
+ */
+enum db_status db_exec(db_t *db, arena_t *a, const char *sql,
+		       const db_param *params, int np, db_result **res);
+/* Runs a statement that cannot be prepared (DDL, account management).
+ * Its text must be built only from server-generated, validated names. */
+enum db_status db_exec_text(db_t *db, const char *sql);
+
+enum db_status db_begin(db_t *db);
+enum db_status db_commit(db_t *db);
+void db_rollback(db_t *db);
+bool db_in_transaction(const db_t *db);
+
+/* Connects if needed and pings.  DB_OK if the server answers. */
+enum db_status db_ping(db_t *db);
+/* The last server error message (for logs, never for clients). */
+const char *db_last_error(const db_t *db);
+unsigned db_last_errno(const db_t *db);
+
+/* Number of round trips made since creation (diagnostics, benchmarks). */
+unsigned long db_queries(const db_t *db);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * migrate.c - see migrate.h.
+ */
+#include "migrate.h"
+
+#include <stdio.h>
+#include <stdbool.h>
+#include <string.h>
+
+int ident_ok(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 0 && n <= 64 &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* Runs each statement of a migration (statements end with ';' at the end
+ * of a line; our SQL files hold no procedures). */
+static int run_script(db_t *db, arena_t *a, const char *sql, char *err, size_t errlen)
+{
+	char *text = arena_strdup(a, sql);
+	char *stmt = text;
+	for (char *p = text; *p; p++) {
+		if (*p != ';' || (p[1] != '\n' && p[1] != '\0' && p[1] != '\r'))
+			continue;
+		*p = '\0';
+		char *s = stmt;
+		stmt = p + 1;
+		/* skip blank and comment-only statements */
+		char *q = s;
+		while (*q) {
+			while (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t')
+				q++;
+			if (q[0] == '-' && q[1] == '-') {
+				q = strchr(q, '\n');
+				if (!q)
+					break;
+				continue;
+			}
+			break;
+		}
+		if (!q || !*q)
+			continue;
+		if (db_exec_text(db, s) != DB_OK) {
+			snprintf(err, errlen, "%s", db_last_error(db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int apply(db_t *db, arena_t *a, enum mig_scope scope, char *err, size_t errlen)
+{
+	if (db_exec_text(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			 "version VARCHAR(128) NOT NULL PRIMARY KEY, "
+			 "applied_at DATETIME(3) NOT NULL) ENGINE=InnoDB") != DB_OK) {
+		snprintf(err, errlen, "%s", db_last_error(db));
+		return -1;
+	}
+	int applied = 0;
+	for (int i = 0; i < migrations_count; i++) {
+		const migration_t *m = &migrations[i];
+		if (m->scope != scope)
+			continue;
+		db_result *res;
+		db_param p[] = { db_str(m->name) };
+		if (db_exec(db, a, "SELECT 1 FROM schema_migrations WHERE version = ?", p, 1, &res)) {
+			snprintf(err, errlen, "%s", db_last_error(db));
+			return -1;
+		}
+		if (res->nrows)
+			continue;
+		if (run_script(db, a, m->sql, err, errlen))
+			return -1;
+		if (db_exec(db, a, "INSERT INTO schema_migrations (version, applied_at) "
+			    "VALUES (?, UTC_TIMESTAMP(3))", p, 1, NULL)) {
+			snprintf(err, errlen, "%s", db_last_error(db));
+			return -1;
+		}
+		applied++;
+	}
+	return applied;
+}
+
+static int use_db(db_t *db, arena_t *a, const char *name, bool create, char *err, size_t errlen)
+{
+	if (!ident_ok(name)) {
+		snprintf(err, errlen, "bad database name \"%s\"", name);
+		return -1;
+	}
+	if (create && db_exec_text(db, arena_printf(a,
+			"CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 "
+			"COLLATE utf8mb4_unicode_ci", name)) != DB_OK) {
+		snprintf(err, errlen, "%s", db_last_error(db));
+		return -1;
+	}
+	if (db_exec_text(db, arena_printf(a, "USE `%s`", name)) != DB_OK) {
+		snprintf(err, errlen, "%s", db_last_error(db));
+		return -1;
+	}
+	return 0;
+}
+
+int migrate_control(db_t *db, arena_t *a, const char *db_name, char *err, size_t errlen)
+{
+	if (use_db(db, a, db_name, true, err, errlen))
+		return -1;
+	return apply(db, a, MIG_CONTROL, err, errlen);
+}
+
+int migrate_tenant(db_t *db, arena_t *a, const char *tenant_db, const char *control_db,
+		   char *err, size_t errlen)
+{
+	if (use_db(db, a, tenant_db, true, err, errlen))
+		return -1;
+	int n = apply(db, a, MIG_TENANT, err, errlen);
+	if (use_db(db, a, control_db, false, err, errlen))
+		return -1;
+	return n;
+}

@@ -1,0 +1,28 @@
+/*
+ * auth.h - authentication, tenant status, scope and rate limit for bearer
+ * routes: the checks every authenticated request passes before its handler.
+ */
+#ifndef TESSERA_AUTH_H
+#define TESSERA_AUTH_H
+
+#include "request.h"
+
+/* Authenticates r (API key or end-user JWT), fills r->who and r->tenant,
+ * enforces tenant status, IP allowlist, scope and rate limit. */
+err_t auth_request(req_t *r);
+
+/* Parses a space- or comma-separated scope list into bits; -1 if a name is
+ * unknown (its name is stored in *bad). */
+long scopes_parse_list(const char *s, const char **bad, arena_t *a);
+
+/*
+ * Fixed-window rate limit on key (per minute) with limit; sets the
+ * X-RateLimit-* headers and, when exceeded, Retry-After and RATE_LIMITED.
+ */
+err_t rate_limit(req_t *r, const char *key, long long limit);
+
+/* Loads tenant id into r->tenant (status, plan, limits).  E_NOT_FOUND if
+ * there is no such tenant. */
+err_t tenant_load(req_t *r, const char *id);
+
+#endif

@@ -1,0 +1,335 @@
+/*
+ * main.c - the `tessera` command: one binary, several subcommands.
+ *
+ *   serve     the FastCGI prefork pool (fcgi/server.c)
+ *   jobs      the background job runner (fcgi/jobs.c)
+ *   migrate   apply pending migrations to the control DB and every tenant DB
+ *   tenant    create | list | suspend ID | resume ID
+ *   token     mint --tenant ID --user ID --role ROLE [--ttl S]
+ *   routes    print the route table [--json]
+ *
+ * Every subcommand takes --config FILE (or $TESSERA_CONFIG).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+
+#include "../common/arena.h"
+#include "../common/config.h"
+#include "../common/crypto.h"
+#include "../common/db.h"
+#include "../common/log.h"
+#include "../common/migrate.h"
+#include "../common/tenant_admin.h"
+#include "../common/timefmt.h"
+#include "../handlers/handlers.h"
+#include "../handlers/routes.h"
+#include "jobs.h"
+#include "server.h"
+
+static const char *config_path;
+
+static int usage(void)
+{
+	fputs("usage: tessera COMMAND [--config FILE] [options]\n"
+	      "  serve                         run the FastCGI worker pool\n"
+	      "  jobs                          run the background job runner\n"
+	      "  jobs enqueue --kind K [--tenant ID] [--payload JSON] [--max-attempts N]\n"
+	      "  migrate                       apply pending migrations\n"
+	      "  tenant create --name NAME [--plan PLAN] [--email EMAIL] [--json]\n"
+	      "  tenant list [--json]\n"
+	      "  tenant suspend ID | tenant resume ID\n"
+	      "  token mint --tenant ID --user ID --role ROLE [--ttl SECONDS] [--json]\n"
+	      "  routes [--json]               print every route, its scope and status\n",
+	      stderr);
+	return 2;
+}
+
+struct opts {
+	const char *name, *plan, *email, *tenant, *user, *role, *kind, *payload;
+	long ttl;
+	int max_attempts;
+	int json;
+	int nargs;
+	char *args[4];
+};
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "plan", required_argument, NULL, 'p' },
+		{ "email", required_argument, NULL, 'e' },
+		{ "tenant", required_argument, NULL, 't' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "ttl", required_argument, NULL, 'T' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "payload", required_argument, NULL, 'P' },
+		{ "max-attempts", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(o, 0, sizeof(*o));
+	o->ttl = 3600;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 'n': o->name = optarg; break;
+		case 'p': o->plan = optarg; break;
+		case 'e': o->email = optarg; break;
+		case 't': o->tenant = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'r': o->role = optarg; break;
+		case 'T': o->ttl = strtol(optarg, NULL, 10); break;
+		case 'k': o->kind = optarg; break;
+		case 'P': o->payload = optarg; break;
+		case 'm': o->max_attempts = atoi(optarg); break;
+		case 'j': o->json = 1; break;
+		default: return -1;
+		}
+	}
+	for (int i = optind; i < argc && o->nargs < 4; i++)
+		o->args[o->nargs++] = argv[i];
+	return 0;
+}
+
+static int load_config(void)
+{
+	char err[512];
+	if (config_load(&g_config, config_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tessera: %s\n", err);
+		return -1;
+	}
+	if (log_open(g_config.log_file, (enum log_level)log_level_parse(g_config.log_level)) != 0) {
+		fprintf(stderr, "tessera: config: cannot open log_file %s\n", g_config.log_file);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_routes(const struct opts *o)
+{
+	if (o->json) {
+		cJSON *arr = cJSON_CreateArray();
+		for (size_t i = 0; i < routes_count; i++) {
+			const route_t *rt = &routes[i];
+			cJSON *r = cJSON_CreateObject();
+			cJSON_AddStringToObject(r, "method", rt->method);
+			cJSON_AddStringToObject(r, "path", rt->path);
+			cJSON_AddStringToObject(r, "group", rt->group);
+			cJSON_AddStringToObject(r, "summary", rt->summary);
+			cJSON_AddStringToObject(r, "auth", rt->auth == AUTH_NONE ? "none" : "bearer");
+			cJSON_AddStringToObject(r, "scope", rt->scope);
+			cJSON_AddBoolToObject(r, "end_user", (rt->flags & R_USER) != 0);
+			cJSON_AddBoolToObject(r, "implemented", rt->handler != NULL);
+			cJSON_AddItemToArray(arr, r);
+		}
+		char *s = cJSON_Print(arr);
+		puts(s);
+		cJSON_free(s);
+		cJSON_Delete(arr);
+		return 0;
+	}
+	size_t built = 0;
+	for (size_t i = 0; i < routes_count; i++) {
+		const route_t *rt = &routes[i];
+		built += rt->handler != NULL;
+		printf("%-7s %-55s %-7s %-7s %s\n", rt->method, rt->path,
+		       rt->auth == AUTH_NONE ? "none" : rt->scope[0] ? rt->scope : "any",
+		       rt->handler ? "yes" : "501", rt->summary);
+	}
+	printf("# %zu routes, %zu implemented\n", routes_count, built);
+	return 0;
+}
+
+static int cmd_migrate(void)
+{
+	db_t *db = db_new(&g_config);
+	arena_t *a = arena_new(16384);
+	char err[512];
+	int rc = 1;
+	int n = migrate_control(db, a, g_config.db_name, err, sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "tessera migrate: control DB: %s\n", err);
+		goto out;
+	}
+	int m = tenant_migrate_all(db, a, err, sizeof(err));
+	if (m < 0) {
+		fprintf(stderr, "tessera migrate: tenant DB: %s\n", err);
+		goto out;
+	}
+	printf("migrate: %d control and %d tenant migrations applied\n", n, m);
+	rc = 0;
+out:
+	arena_free(a);
+	db_free(db);
+	return rc;
+}
+
+static int cmd_tenant(const struct opts *o)
+{
+	if (o->nargs < 1)
+		return usage();
+	db_t *db = db_new(&g_config);
+	arena_t *a = arena_new(16384);
+	char err[512];
+	int rc = 1;
+	const char *sub = o->args[0];
+	if (strcmp(sub, "create") == 0) {
+		if (!o->name || !*o->name) {
+			fprintf(stderr, "tessera tenant create: --name is required\n");
+			goto out;
+		}
+		tenant_new_t t = { o->name, o->plan ? o->plan : g_config.default_plan, o->email };
+		char *id, *key;
+		if (tenant_create(db, a, &t, &id, &key, err, sizeof(err))) {
+			fprintf(stderr, "tessera tenant create: %s\n", err);
+			goto out;
+		}
+		if (o->json)
+			printf("{\"tenant_id\":\"%s\",\"api_key\":\"%s\"}\n", id, key);
+		else
+			printf("tenant_id: %s\napi_key:   %s  (shown once; scope *)\n", id, key);
+		rc = 0;
+	} else if (strcmp(sub, "list") == 0) {
+		cJSON *list = tenant_list(db, a);
+		if (!list) {
+			fprintf(stderr, "tessera tenant list: %s\n", db_last_error(db));
+			goto out;
+		}
+		if (o->json) {
+			char *s = cJSON_PrintUnformatted(list);
+			puts(s);
+			cJSON_free(s);
+		} else {
+			const cJSON *t;
+			cJSON_ArrayForEach(t, list)
+				printf("%s  %-10s %-10s %s\n",
+				       cJSON_GetObjectItem(t, "tenant_id")->valuestring,
+				       cJSON_GetObjectItem(t, "status")->valuestring,
+				       cJSON_GetObjectItem(t, "plan")->valuestring,
+				       cJSON_GetObjectItem(t, "name")->valuestring);
+		}
+		cJSON_Delete(list);
+		rc = 0;
+	} else if (strcmp(sub, "suspend") == 0 || strcmp(sub, "resume") == 0) {
+		if (o->nargs < 2)
+			goto out_usage;
+		const char *st = strcmp(sub, "suspend") == 0 ? "suspended" : "active";
+		if (tenant_set_status(db, a, o->args[1], st)) {
+			fprintf(stderr, "tessera tenant %s: no tenant %s\n", sub, o->args[1]);
+			goto out;
+		}
+		printf("%s: %s\n", o->args[1], st);
+		rc = 0;
+	} else {
+		goto out_usage;
+	}
+out:
+	arena_free(a);
+	db_free(db);
+	return rc;
+out_usage:
+	arena_free(a);
+	db_free(db);
+	return usage();
+}
+
+static int cmd_token(const struct opts *o)
+{
+	if (o->nargs < 1 || strcmp(o->args[0], "mint") != 0 || !o->tenant || !o->user || !o->role)
+		return usage();
+	if (o->ttl < 1 || o->ttl > 31536000) {
+		fprintf(stderr, "tessera token mint: --ttl must be 1..31536000 seconds\n");
+		return 2;
+	}
+	db_t *db = db_new(&g_config);
+	arena_t *a = arena_new(16384);
+	char err[512], *sid;
+	int rc = 1;
+	char *tok = token_mint(db, a, o->tenant, o->user, o->role, o->ttl, &sid, err, sizeof(err));
+	if (!tok) {
+		fprintf(stderr, "tessera token mint: %s\n", err);
+	} else {
+		if (o->json)
+			printf("{\"token\":\"%s\",\"session_id\":\"%s\",\"expires_in\":%ld}\n", tok, sid, o->ttl);
+		else
+			puts(tok);
+		rc = 0;
+	}
+	arena_free(a);
+	db_free(db);
+	return rc;
+}
+
+static int cmd_jobs(const struct opts *o)
+{
+	if (o->nargs == 0)
+		return jobs_run();
+	if (strcmp(o->args[0], "enqueue") != 0 || !o->kind)
+		return usage();
+	cJSON *payload = o->payload ? cJSON_Parse(o->payload) : NULL;
+	if (o->payload && !payload) {
+		fprintf(stderr, "tessera jobs enqueue: --payload is not valid JSON\n");
+		return 2;
+	}
+	db_t *db = db_new(&g_config);
+	arena_t *a = arena_new(16384);
+	char id[40];
+	enum db_status st = jobs_enqueue(db, a, o->tenant, o->kind, payload, o->max_attempts, 0, id);
+	if (st == DB_OK)
+		puts(id);
+	else
+		fprintf(stderr, "tessera jobs enqueue: %s\n", db_last_error(db));
+	cJSON_Delete(payload);
+	arena_free(a);
+	db_free(db);
+	return st == DB_OK ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	const char *cmd = argv[1];
+	struct opts o;
+	if (parse_opts(argc - 1, argv + 1, &o) != 0)
+		return usage();
+	if (crypto_init() != 0 || router_init() != 0) {
+		fprintf(stderr, "tessera: initialisation failed\n");
+		return 1;
+	}
+	if (strcmp(cmd, "routes") == 0)
+		return cmd_routes(&o);
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0)
+		return usage(), 0;
+	if (strcmp(cmd, "serve") && strcmp(cmd, "jobs") && strcmp(cmd, "migrate") &&
+	    strcmp(cmd, "tenant") && strcmp(cmd, "token"))
+		return usage();
+	if (load_config() != 0)
+		return 1;
+	mysql_library_init(0, NULL, NULL);
+	g_started_ms = time_now_ms();
+	int rc;
+	if (strcmp(cmd, "serve") == 0)
+		rc = server_run(config_path);
+	else if (strcmp(cmd, "jobs") == 0)
+		rc = cmd_jobs(&o);
+	else if (strcmp(cmd, "migrate") == 0)
+		rc = cmd_migrate();
+	else if (strcmp(cmd, "tenant") == 0)
+		rc = cmd_tenant(&o);
+	else
+		rc = cmd_token(&o);
+	mysql_library_end();
+	router_free();
+	config_release(&g_config);
+	return rc;
+}

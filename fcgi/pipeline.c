@@ -1,0 +1,184 @@
+/*
+ * pipeline.c - the request path (see pipeline.h and DESIGN.md "Request
+ * path").  Generic checks run here, once, so that a handler starts with
+ * everything already verified.
+ */
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include "../common/config.h"
+#include "../common/ids.h"
+#include "../common/log.h"
+#include "../common/schema.h"
+#include "../handlers/routes.h"
+#include "auth.h"
+#include "request.h"
+
+static long long now_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (long long)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static bool is_json_type(const char *ct)
+{
+	if (!ct)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	size_t n = strcspn(ct, "; ");
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return true;
+	/* application/<something>+json */
+	return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+	       strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+static err_t read_body(req_t *r)
+{
+	const char *cl = req_env(r, "CONTENT_LENGTH");
+	long long len = cl && *cl ? strtoll(cl, NULL, 10) : 0;
+	if (len < 0)
+		return req_fail(r, E_BAD_REQUEST, "Bad Content-Length");
+	if (len > g_config.max_body_bytes)
+		return req_fail(r, E_PAYLOAD_TOO_LARGE, "Request body exceeds %d bytes",
+				g_config.max_body_bytes);
+	if (len == 0)
+		return E_OK;
+	r->body = arena_alloc(r->a, (size_t)len + 1);
+	int got = FCGX_GetStr(r->body, (int)len, r->fcgi->in);
+	if (got != len)
+		return req_fail(r, E_BAD_REQUEST, "Request body shorter than Content-Length");
+	r->body[len] = '\0';
+	r->body_len = (size_t)len;
+	return E_OK;
+}
+
+static err_t parse_body(req_t *r)
+{
+	const field_t *schema = r->route->body;
+	if (!schema)
+		return E_OK;
+	if (r->body_len > 0) {
+		if (!is_json_type(req_env(r, "CONTENT_TYPE")))
+			return req_fail(r, E_UNSUPPORTED_MEDIA,
+					"Content-Type must be application/json");
+		const char *end = NULL;
+		r->json = req_own(r, cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, false));
+		if (!r->json) {
+			size_t at = end ? (size_t)(end - r->body) : 0;
+			return req_fail(r, E_INVALID_JSON, "Malformed JSON near byte %zu", at);
+		}
+		/* Trailing non-space after the value is malformed too. */
+		while (end && (size_t)(end - r->body) < r->body_len &&
+		       (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+			end++;
+		if (end && (size_t)(end - r->body) < r->body_len)
+			return req_fail(r, E_INVALID_JSON, "Unexpected data after the JSON value");
+	}
+	const char *field = NULL;
+	char msg[256];
+	if (!schema_check(schema, r->json, &field, msg, sizeof(msg))) {
+		if (field)
+			return req_fail_field(r, E_VALIDATION, field, "%s", msg);
+		return req_fail(r, E_VALIDATION, "%s", msg);
+	}
+	if (!r->json)
+		r->json = req_own(r, cJSON_CreateObject());
+	return E_OK;
+}
+
+static err_t run(req_t *r)
+{
+	const char *allow = NULL;
+	switch (router_match(r, r->method, r->path, &allow)) {
+	case MATCH_NO_PATH:
+		return req_fail(r, E_NOT_FOUND, "No endpoint at %s %s", r->method, r->path);
+	case MATCH_NO_METHOD:
+		if (allow)
+			reply_header(r, "Allow", allow);
+		return req_fail(r, E_METHOD_NOT_ALLOWED, "%s is not allowed on %s (allowed: %s)",
+				r->method, r->path, allow ? allow : "");
+	case MATCH_OK:
+		break;
+	}
+	if (!r->route->handler)
+		return req_fail(r, E_NOT_IMPLEMENTED, "%s %s is not implemented yet",
+				r->route->method, r->route->path);
+	err_t rc;
+	if (r->route->auth == AUTH_BEARER && (rc = auth_request(r)))
+		return rc;
+	if ((rc = read_body(r)))
+		return rc;
+	if ((rc = parse_body(r)))
+		return rc;
+	return r->route->handler(r);
+}
+
+static void write_response(req_t *r)
+{
+	FCGX_Stream *out = r->fcgi->out;
+	FCGX_FPrintF(out, "Status: %d\r\nContent-Type: %s\r\nX-Request-Id: %s\r\n",
+		     r->status, r->content_type ? r->content_type : "application/json",
+		     r->request_id);
+	if (strcmp(r->content_type ? r->content_type : "", "application/json") == 0)
+		FCGX_PutS("Cache-Control: no-store\r\n", out);
+	if (r->out_headers)
+		FCGX_PutS(r->out_headers, out);
+	FCGX_PutS("\r\n", out);
+	if (strcmp(r->method, "HEAD") != 0 && r->out_len)
+		FCGX_PutStr(r->out_body, (int)r->out_len, out);
+}
+
+static void set_request_id(req_t *r)
+{
+	const char *nid = req_env(r, "REQUEST_ID");
+	if (nid && *nid && strlen(nid) <= 40 && strspn(nid, "0123456789abcdef") == strlen(nid))
+		snprintf(r->request_id, sizeof(r->request_id), "req_%s", nid);
+	else
+		id_new(r->request_id, sizeof(r->request_id), "req_");
+}
+
+void pipeline_handle(FCGX_Request *f, db_t *db, cache_t *cache, arena_t *a)
+{
+	req_t r;
+	memset(&r, 0, sizeof(r));
+	r.fcgi = f;
+	r.a = a;
+	r.db = db;
+	r.cache = cache;
+	r.start_us = now_us();
+	set_request_id(&r);
+	r.method = req_env(&r, "REQUEST_METHOD");
+	if (!r.method)
+		r.method = "GET";
+	const char *uri = req_env(&r, "REQUEST_URI");
+	if (!uri || !*uri)
+		uri = "/";
+	const char *q = strchr(uri, '?');
+	r.path = q ? arena_strndup(a, uri, (size_t)(q - uri)) : uri;
+	r.query = q ? q + 1 : "";
+	r.remote_addr = req_env(&r, "REMOTE_ADDR");
+
+	err_t rc = run(&r);
+	if (db_in_transaction(db)) {
+		log_error("%s: handler left a transaction open; rolled back", r.request_id);
+		db_rollback(db);
+	}
+	if (rc != E_OK)
+		reply_error(&r, rc);
+	else if (!r.replied) {
+		log_error("%s: handler returned without a reply", r.request_id);
+		reply_error(&r, E_INTERNAL);
+	}
+	write_response(&r);
+	long long us = now_us() - r.start_us;
+	log_info("%s %s %s %d %lld.%03lldms tenant=%s", r.request_id, r.method, r.path,
+		 r.status, us / 1000, us % 1000, r.tenant.id ? r.tenant.id : "-");
+}

@@ -1,0 +1,214 @@
+/*
+ * request.c - request accessors and the reply writers (see request.h).
+ * Every response body the API produces, success or error, is built here.
+ */
+#include "request.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+
+const char *req_param(const req_t *r, const char *name)
+{
+	for (int i = 0; i < r->nparams; i++)
+		if (strcmp(r->param_names[i], name) == 0)
+			return r->param_values[i];
+	return NULL;
+}
+
+const char *req_env(const req_t *r, const char *name)
+{
+	return r->fcgi ? FCGX_GetParam(name, r->fcgi->envp) : NULL;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+char *url_decode(arena_t *a, const char *s, size_t len, bool form)
+{
+	char *out = arena_alloc(a, len + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '%') {
+			if (i + 2 >= len)
+				return NULL;
+			int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+			if (h < 0 || l < 0)
+				return NULL;
+			c = (char)(h * 16 + l);
+			if (c == '\0')
+				return NULL;
+			i += 2;
+		} else if (form && c == '+') {
+			c = ' ';
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+const char *req_query(req_t *r, const char *name)
+{
+	const char *q = r->query;
+	size_t nl = strlen(name);
+	while (q && *q) {
+		const char *amp = strchr(q, '&');
+		size_t len = amp ? (size_t)(amp - q) : strlen(q);
+		const char *eq = memchr(q, '=', len);
+		size_t klen = eq ? (size_t)(eq - q) : len;
+		char *key = url_decode(r->a, q, klen, true);
+		if (key && strlen(key) == nl && memcmp(key, name, nl) == 0) {
+			if (!eq)
+				return "";
+			return url_decode(r->a, eq + 1, len - klen - 1, true);
+		}
+		q = amp ? amp + 1 : NULL;
+	}
+	return NULL;
+}
+
+err_t req_query_int(req_t *r, const char *name, long long def, long long min,
+		    long long max, long long *out)
+{
+	const char *v = req_query(r, name);
+	if (!v) {
+		*out = def;
+		return E_OK;
+	}
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (!*v || *end || errno || n < min || n > max)
+		return req_fail_field(r, E_VALIDATION, name,
+				      "%s must be an integer between %lld and %lld", name, min, max);
+	*out = n;
+	return E_OK;
+}
+
+void reply_header(req_t *r, const char *name, const char *value)
+{
+	r->out_headers = arena_printf(r->a, "%s%s: %s\r\n",
+				      r->out_headers ? r->out_headers : "", name, value);
+}
+
+cJSON *req_own(req_t *r, cJSON *j)
+{
+	if (j)
+		arena_defer(r->a, (arena_cleanup_fn)cJSON_Delete, j);
+	return j;
+}
+
+/* Copies a cJSON-printed string into the arena and frees the original. */
+static char *print_json(req_t *r, const cJSON *j, size_t *len)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	if (!s)
+		abort();
+	*len = strlen(s);
+	char *out = arena_strndup(r->a, s, *len);
+	cJSON_free(s);
+	return out;
+}
+
+void reply_data(req_t *r, int status, cJSON *data)
+{
+	size_t dlen = 4;
+	const char *d = "null";
+	if (data) {
+		req_own(r, data);
+		d = print_json(r, data, &dlen);
+	}
+	size_t cap = dlen + strlen(r->request_id) + 64;
+	char *body = arena_alloc(r->a, cap);
+	int n = snprintf(body, cap, "{\"success\":true,\"data\":%s,\"request_id\":\"%s\"}",
+			 d, r->request_id);
+	r->status = status;
+	r->out_body = body;
+	r->out_len = (size_t)n;
+	r->content_type = "application/json";
+	r->replied = true;
+}
+
+void reply_raw(req_t *r, int status, const char *type, const char *body, size_t len)
+{
+	r->status = status;
+	r->out_body = (char *)body;
+	r->out_len = len;
+	r->content_type = type;
+	r->replied = true;
+}
+
+void reply_error(req_t *r, err_t e)
+{
+	cJSON *env = req_own(r, cJSON_CreateObject());
+	cJSON_AddFalseToObject(env, "success");
+	cJSON *err = cJSON_AddObjectToObject(env, "error");
+	cJSON_AddStringToObject(err, "code", err_code(e));
+	cJSON_AddStringToObject(err, "message", r->err_message ? r->err_message : err_message(e));
+	if (r->err_details)
+		cJSON_AddItemToObject(err, "details", cJSON_Duplicate(r->err_details, true));
+	if (r->err_extra) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, r->err_extra)
+			cJSON_AddItemToObject(err, it->string, cJSON_Duplicate(it, true));
+	}
+	cJSON_AddStringToObject(env, "request_id", r->request_id);
+	r->status = err_status(e);
+	r->out_body = print_json(r, env, &r->out_len);
+	r->content_type = "application/json";
+	r->replied = true;
+}
+
+err_t req_fail(req_t *r, err_t e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	r->err_message = arena_vprintf(r->a, fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+err_t req_fail_field(req_t *r, err_t e, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	r->err_message = arena_vprintf(r->a, fmt, ap);
+	va_end(ap);
+	r->err_details = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(r->err_details, "field", field);
+	return e;
+}
+
+err_t req_db_error(req_t *r, enum db_status st)
+{
+	switch (st) {
+	case DB_OK:
+		return E_OK;
+	case DB_UNAVAILABLE:
+		return req_fail(r, E_UNAVAILABLE, "The database is unavailable; try again shortly");
+	case DB_DUPLICATE:
+		return E_CONFLICT;
+	case DB_DEADLOCK:
+		return req_fail(r, E_UNAVAILABLE, "The database is busy; try again");
+	case DB_TIMEOUT:
+		return req_fail(r, E_UNAVAILABLE, "The query took too long");
+	case DB_ERROR:
+		break;
+	}
+	log_error("%s db error: %s", r->request_id, db_last_error(r->db));
+	return E_INTERNAL;
+}

@@ -1,0 +1,138 @@
+/*
+ * request.h - one HTTP request as a handler sees it, and the reply helpers.
+ *
+ * The pipeline (pipeline.c) fills a req_t before the handler runs: route and
+ * path parameters, authenticated principal and tenant, parsed and validated
+ * JSON body.  A handler answers with reply_data() and returns E_OK, or
+ * returns an error (through req_fail() when it has something to say); the
+ * pipeline renders every error envelope in one place.
+ */
+#ifndef TESSERA_REQUEST_H
+#define TESSERA_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cJSON.h>
+#include <fcgiapp.h>
+
+#include "../common/arena.h"
+#include "../common/cache.h"
+#include "../common/db.h"
+#include "../common/errors.h"
+
+struct route;
+
+/* Scope bits; SCOPE_ALL is the `*` scope. */
+enum {
+	SCOPE_READ = 1 << 0,
+	SCOPE_WRITE = 1 << 1,
+	SCOPE_SCHEMA = 1 << 2,
+	SCOPE_FILES = 1 << 3,
+	SCOPE_AUTH = 1 << 4,
+	SCOPE_AI = 1 << 5,
+	SCOPE_ALL = 1 << 6,
+};
+
+enum principal_kind { PRINCIPAL_NONE, PRINCIPAL_KEY, PRINCIPAL_USER };
+
+typedef struct tenant {
+	char *id;
+	char *name;
+	char *plan;
+	char *status;
+	char *db_name;
+	long long rate_limit;      /* plan requests per minute */
+	long long used_storage;
+} tenant_t;
+
+typedef struct principal {
+	enum principal_kind kind;
+	char *key_id;
+	char *user_id;
+	char *role;
+	char *session_id;
+	unsigned scopes;
+} principal_t;
+
+#define REQ_MAX_PARAMS 8
+
+typedef struct req {
+	FCGX_Request *fcgi;        /* NULL in unit tests */
+	arena_t *a;
+	db_t *db;
+	cache_t *cache;
+
+	const char *method;
+	const char *path;          /* raw path, no query */
+	const char *query;         /* raw query string, may be "" */
+	const char *remote_addr;
+	char request_id[64];
+	long long start_us;
+
+	const struct route *route;
+	int nparams;
+	const char *param_names[REQ_MAX_PARAMS];
+	char *param_values[REQ_MAX_PARAMS];
+
+	char *body;
+	size_t body_len;
+	cJSON *json;               /* parsed body (object) or NULL */
+
+	principal_t who;
+	tenant_t tenant;           /* valid when who.kind != NONE */
+
+	/* response */
+	int status;
+	bool replied;
+	char *out_headers;         /* extra "Name: value\r\n" lines */
+	char *out_body;
+	size_t out_len;
+	const char *content_type;
+
+	/* error detail set by req_fail() */
+	const char *err_message;
+	cJSON *err_details;
+	cJSON *err_extra;          /* members merged into "error" (e.g. dependencies) */
+} req_t;
+
+/* Path parameter by name (decoded), or NULL. */
+const char *req_param(const req_t *r, const char *name);
+/* Decoded query parameter (first occurrence), or NULL. */
+const char *req_query(req_t *r, const char *name);
+/*
+ * Integer query parameter within [min, max]; absent gives def.  On a bad
+ * value records a VALIDATION_ERROR naming the parameter and returns it.
+ */
+err_t req_query_int(req_t *r, const char *name, long long def, long long min,
+		    long long max, long long *out);
+/* Request header by its CGI name, e.g. "HTTP_X_TENANT_ID". */
+const char *req_env(const req_t *r, const char *name);
+
+/* Adds a response header line. */
+void reply_header(req_t *r, const char *name, const char *value);
+/* Answers with the success envelope; data is owned by the request. */
+void reply_data(req_t *r, int status, cJSON *data);
+/* Answers with a raw body of the given type (no envelope). */
+void reply_raw(req_t *r, int status, const char *type, const char *body, size_t len);
+/* Renders the error envelope for e (using any req_fail detail). */
+void reply_error(req_t *r, err_t e);
+
+/* Records a message (printf) for error e and returns e. */
+err_t req_fail(req_t *r, err_t e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Same, naming the offending field in error.details.field. */
+err_t req_fail_field(req_t *r, err_t e, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Maps a database failure to the API error (503, 409 or 500). */
+err_t req_db_error(req_t *r, enum db_status st);
+
+/* Ties a cJSON tree's lifetime to the request arena. */
+cJSON *req_own(req_t *r, cJSON *j);
+
+/* Percent-decodes s (and '+' to space when form is true) into the arena.
+ * Returns NULL if s has a malformed escape or decodes to a NUL byte. */
+char *url_decode(arena_t *a, const char *s, size_t len, bool form);
+
+#endif

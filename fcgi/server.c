@@ -1,0 +1,354 @@
+/*
+ * server.c - prefork process model.
+ *
+ * The master binds the FastCGI socket (or inherits a listening socket on fd
+ * 0, as spawn-fcgi and hosting panels hand it over), forks N workers and
+ * supervises them: a worker that dies is replaced; SIGHUP re-reads the
+ * configuration and replaces every worker gracefully (new ones start before
+ * old ones are told to finish); SIGTERM drains (workers finish the request
+ * they hold) and exits.
+ *
+ * Workers wait in poll() on the listening socket and a self-pipe that the
+ * SIGTERM handler writes to, and accept with a non-blocking socket, so a
+ * signal can never be lost between a check and a blocking accept.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <mysql.h>
+
+#include "../common/arena.h"
+#include "../common/cache.h"
+#include "../common/config.h"
+#include "../common/db.h"
+#include "../common/log.h"
+#include "../handlers/routes.h"
+#include "pipeline.h"
+
+#define MAX_WORKERS 256
+#define DRAIN_SECONDS 15
+
+static volatile sig_atomic_t got_term, got_hup, got_chld;
+static int wake_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
+	if (wake_pipe[1] >= 0) {
+		ssize_t w = write(wake_pipe[1], "x", 1);
+		(void)w;
+	}
+	errno = saved;
+}
+
+static void set_handler(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+static int make_pipe(void)
+{
+	if (wake_pipe[0] >= 0) {
+		close(wake_pipe[0]);
+		close(wake_pipe[1]);
+	}
+	if (pipe(wake_pipe) != 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		fcntl(wake_pipe[i], F_SETFL, fcntl(wake_pipe[i], F_GETFL) | O_NONBLOCK);
+		fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+	}
+	return 0;
+}
+
+static void drain_pipe(void)
+{
+	char buf[64];
+	while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/* --- worker ------------------------------------------------------------ */
+
+static void worker_main(int listen_fd)
+{
+	set_handler(SIGTERM, on_signal);
+	set_handler(SIGINT, SIG_IGN);
+	set_handler(SIGHUP, SIG_IGN);
+	set_handler(SIGCHLD, SIG_DFL);
+	set_handler(SIGPIPE, SIG_IGN);
+	got_term = 0;
+	if (make_pipe() != 0)
+		_exit(1);
+	if (got_term)
+		_exit(0);
+
+	FCGX_Request req;
+	FCGX_Init();
+	FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	db_t *db = db_new(&g_config);
+	cache_t *cache = cache_new(&g_config);
+	arena_t *a = arena_new(64 * 1024);
+	pid_t parent = getppid();
+
+	while (!got_term) {
+		struct pollfd pfd[2] = {
+			{ .fd = listen_fd, .events = POLLIN },
+			{ .fd = wake_pipe[0], .events = POLLIN },
+		};
+		int n = poll(pfd, 2, 1000);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (got_term)
+			break;
+		if (getppid() != parent)
+			break; /* the master is gone: do not linger as an orphan */
+		if (n <= 0 || !(pfd[0].revents & POLLIN))
+			continue;
+		if (FCGX_Accept_r(&req) < 0)
+			continue; /* another worker took it (EAGAIN) */
+		pipeline_handle(&req, db, cache, a);
+		FCGX_Finish_r(&req);
+		arena_reset(a);
+	}
+	FCGX_Free(&req, 1);
+	arena_free(a);
+	db_free(db);
+	cache_free(cache);
+	mysql_library_end();
+	router_free();
+	config_release(&g_config);
+	exit(0);
+}
+
+/* --- master ------------------------------------------------------------ */
+
+struct worker {
+	pid_t pid;
+	int generation;
+	time_t started;
+};
+
+static struct worker workers[MAX_WORKERS * 2];
+static int generation;
+
+static int bind_listener(const char *path)
+{
+	if (strcmp(path, "fd:0") == 0)
+		return 0;
+	int accepting = 0;
+	socklen_t sl = sizeof(accepting);
+	if (!*path) {
+		if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &sl) == 0 && accepting)
+			return 0;
+		fprintf(stderr, "config: listen is required (a socket path, or fd:0)\n");
+		return -1;
+	}
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "config: listen path is too long: %s\n", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1024) != 0) {
+		fprintf(stderr, "serve: cannot listen on %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	chmod(path, 0666);
+	return fd;
+}
+
+static int spawn(int listen_fd)
+{
+	for (int i = 0; i < MAX_WORKERS * 2; i++) {
+		if (workers[i].pid)
+			continue;
+		pid_t pid = fork();
+		if (pid < 0) {
+			log_error("serve: fork: %s", strerror(errno));
+			return -1;
+		}
+		if (pid == 0)
+			worker_main(listen_fd);
+		workers[i].pid = pid;
+		workers[i].generation = generation;
+		workers[i].started = time(NULL);
+		return 0;
+	}
+	return -1;
+}
+
+static int count_gen(int gen)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_WORKERS * 2; i++)
+		if (workers[i].pid && workers[i].generation == gen)
+			n++;
+	return n;
+}
+
+static int count_all(void)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_WORKERS * 2; i++)
+		n += workers[i].pid != 0;
+	return n;
+}
+
+static void signal_old(int sig, int keep_gen)
+{
+	for (int i = 0; i < MAX_WORKERS * 2; i++)
+		if (workers[i].pid && workers[i].generation != keep_gen)
+			kill(workers[i].pid, sig);
+}
+
+/* Reaps dead children; returns how many of the current generation died
+ * young (to slow a crash loop). */
+static int reap(void)
+{
+	int young = 0;
+	pid_t pid;
+	int status;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < MAX_WORKERS * 2; i++) {
+			if (workers[i].pid != pid)
+				continue;
+			if (workers[i].generation == generation && !got_term) {
+				if (WIFSIGNALED(status))
+					log_warn("serve: worker %d killed by signal %d; respawning",
+						 (int)pid, WTERMSIG(status));
+				else
+					log_warn("serve: worker %d exited with %d; respawning",
+						 (int)pid, WEXITSTATUS(status));
+				if (time(NULL) - workers[i].started < 1)
+					young++;
+			}
+			workers[i].pid = 0;
+		}
+	}
+	return young;
+}
+
+static void reload(const char *config_path, int listen_fd)
+{
+	config_t fresh;
+	char err[512];
+	if (config_load(&fresh, config_path, err, sizeof(err)) != 0) {
+		log_error("serve: reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+	if (strcmp(fresh.listen, g_config.listen) != 0)
+		log_warn("serve: a changed listen setting needs a restart; keeping %s", g_config.listen);
+	free(fresh.listen);
+	fresh.listen = strdup(g_config.listen);
+	config_release(&g_config);
+	g_config = fresh;
+	log_open(g_config.log_file, (enum log_level)log_level_parse(g_config.log_level));
+	generation++;
+	for (int i = 0; i < g_config.workers; i++)
+		spawn(listen_fd);
+	signal_old(SIGTERM, generation);
+	log_info("serve: reloaded; %d workers", g_config.workers);
+}
+
+static void write_pid(const char *path)
+{
+	if (!path || !*path)
+		return;
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		log_warn("serve: cannot write %s: %s", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+}
+
+int server_run(const char *config_path)
+{
+	int listen_fd = bind_listener(g_config.listen);
+	if (listen_fd < 0)
+		return 1;
+	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+	if (make_pipe() != 0)
+		return 1;
+	set_handler(SIGTERM, on_signal);
+	set_handler(SIGINT, on_signal);
+	set_handler(SIGHUP, on_signal);
+	set_handler(SIGCHLD, on_signal);
+	set_handler(SIGPIPE, SIG_IGN);
+	write_pid(g_config.pid_file);
+	log_info("serve: listening on %s with %d workers",
+		 listen_fd == 0 ? "fd 0" : g_config.listen, g_config.workers);
+
+	for (int i = 0; i < g_config.workers; i++)
+		spawn(listen_fd);
+
+	while (!got_term) {
+		struct pollfd pfd = { .fd = wake_pipe[0], .events = POLLIN };
+		poll(&pfd, 1, 1000);
+		drain_pipe();
+		if (got_chld) {
+			got_chld = 0;
+			if (reap() > 0)
+				sleep(1);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			reload(config_path, listen_fd);
+		}
+		while (!got_term && count_gen(generation) < g_config.workers)
+			if (spawn(listen_fd) != 0)
+				break;
+	}
+
+	log_info("serve: draining %d workers", count_all());
+	signal_old(SIGTERM, -1);
+	time_t deadline = time(NULL) + DRAIN_SECONDS;
+	while (count_all() > 0 && time(NULL) < deadline) {
+		reap();
+		usleep(20000);
+	}
+	if (count_all() > 0) {
+		signal_old(SIGKILL, -1);
+		while (count_all() > 0 && waitpid(-1, NULL, 0) > 0)
+			reap();
+	}
+	if (listen_fd != 0)
+		unlink(g_config.listen);
+	if (g_config.pid_file && *g_config.pid_file)
+		unlink(g_config.pid_file);
+	log_info("serve: stopped");
+	return 0;
+}

@@ -1,0 +1,184 @@
+/*
+ * public.c - endpoints without credentials: health, readiness, the static
+ * pages when FastCGI is asked for them, public tenant config and tenant
+ * lookup by email.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/config.h"
+#include "../common/timefmt.h"
+#include "../fcgi/auth.h"
+#include "handlers.h"
+#include "routes.h"
+
+#ifndef TESSERA_VERSION
+#define TESSERA_VERSION "0.1.0"
+#endif
+
+long long g_started_ms;
+
+/* Reachability of MariaDB and Redis, measured at most once a second per
+ * worker so that a flood of health checks costs nothing downstream. */
+static struct {
+	long long at_ms;
+	bool db_ok, redis_ok;
+} probe;
+
+static void probe_refresh(req_t *r)
+{
+	long long now = time_now_ms();
+	if (probe.at_ms && now - probe.at_ms < 1000)
+		return;
+	probe.db_ok = db_ping(r->db) == DB_OK;
+	probe.redis_ok = cache_ping(r->cache) == CACHE_OK;
+	probe.at_ms = now;
+}
+
+err_t public_health(req_t *r)
+{
+	probe_refresh(r);
+	char ts[RFC3339_LEN];
+	cJSON *d = cJSON_CreateObject();
+	bool ok = probe.db_ok && probe.redis_ok;
+	cJSON_AddStringToObject(d, "status", ok ? "ok" : "degraded");
+	cJSON_AddStringToObject(d, "service", "tessera");
+	cJSON_AddStringToObject(d, "version", TESSERA_VERSION);
+	cJSON_AddStringToObject(d, "timestamp", time_rfc3339(ts, time(NULL)));
+	cJSON_AddStringToObject(d, "region", g_config.region);
+	cJSON_AddNumberToObject(d, "uptime", (double)((time_now_ms() - g_started_ms) / 1000));
+	cJSON *checks = cJSON_AddObjectToObject(d, "checks");
+	cJSON_AddStringToObject(checks, "database", probe.db_ok ? "ok" : "unavailable");
+	cJSON_AddStringToObject(checks, "redis", probe.redis_ok ? "ok" : "unavailable");
+	reply_data(r, ok ? 200 : 503, d);
+	return E_OK;
+}
+
+err_t public_ready(req_t *r)
+{
+	probe_refresh(r);
+	if (!probe.db_ok || !probe.redis_ok)
+		return req_fail(r, E_UNAVAILABLE, "Not ready: %s unavailable",
+				!probe.db_ok ? "database" : "redis");
+	char ts[RFC3339_LEN];
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "status", "ready");
+	cJSON_AddStringToObject(d, "service", "tessera");
+	cJSON_AddStringToObject(d, "timestamp", time_rfc3339(ts, time(NULL)));
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+err_t public_static(req_t *r)
+{
+	/* nginx serves /, /docs and /docs/openapi.json from disk; a request
+	 * that reaches FastCGI is pointed there rather than answered twice. */
+	const char *to = strcmp(r->route->path, "/docs/openapi.json") == 0 ? "/docs/openapi.json" :
+			 strcmp(r->route->path, "/docs") == 0 ? "/docs/" : "/";
+	(void)to;
+	return req_fail(r, E_NOT_FOUND,
+			"%s is served by nginx; install nginx/snippet.conf in front of Tessera",
+			r->route->path);
+}
+
+static const char *resolve_tenant_id(req_t *r)
+{
+	const char *id = req_query(r, "tenant_id");
+	if (!id || !*id)
+		id = req_env(r, "HTTP_X_TENANT_ID");
+	return id && *id ? id : NULL;
+}
+
+err_t public_tenant_config(req_t *r)
+{
+	const char *id = resolve_tenant_id(r);
+	db_result *res;
+	enum db_status st;
+	if (id) {
+		db_param p[] = { db_str(id) };
+		st = db_exec(r->db, r->a,
+			     "SELECT id, name, brand_name, status, settings FROM tenants WHERE id = ?",
+			     p, 1, &res);
+	} else {
+		const char *host = req_env(r, "HTTP_HOST");
+		if (!host || !*host)
+			return req_fail(r, E_VALIDATION,
+					"Name the tenant with tenant_id, X-Tenant-ID or its custom domain");
+		char *h = arena_strdup(r->a, host);
+		h[strcspn(h, ":")] = '\0';
+		db_param p[] = { db_str(h) };
+		st = db_exec(r->db, r->a,
+			     "SELECT id, name, brand_name, status, settings FROM tenants WHERE domain = ?",
+			     p, 1, &res);
+		if (st == DB_OK && res->nrows == 0)
+			return req_fail(r, E_VALIDATION,
+					"Name the tenant with tenant_id, X-Tenant-ID or its custom domain");
+	}
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows == 0)
+		return req_fail(r, E_NOT_FOUND, "Tenant not found");
+	cJSON *settings = req_own(r, cJSON_Parse(db_get(res, 0, "settings") ? db_get(res, 0, "settings") : "{}"));
+	const char *name = db_get(res, 0, "name");
+	const char *brand = db_get(res, 0, "brand_name");
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "tenant_id", db_get(res, 0, "id"));
+	cJSON_AddStringToObject(d, "name", name);
+	cJSON_AddStringToObject(d, "brand_name", brand ? brand : name);
+	cJSON_AddStringToObject(d, "status", db_get(res, 0, "status"));
+	const cJSON *branding = cJSON_GetObjectItemCaseSensitive(settings, "branding");
+	cJSON_AddItemToObject(d, "branding", cJSON_IsObject(branding) ? cJSON_Duplicate(branding, true)
+								     : cJSON_CreateObject());
+	const cJSON *auth = cJSON_GetObjectItemCaseSensitive(settings, "auth_public");
+	if (cJSON_IsObject(auth)) {
+		cJSON_AddItemToObject(d, "auth", cJSON_Duplicate(auth, true));
+	} else {
+		cJSON *a = cJSON_AddObjectToObject(d, "auth");
+		cJSON *prov = cJSON_AddArrayToObject(a, "providers");
+		cJSON_AddItemToArray(prov, cJSON_CreateString("email"));
+		cJSON_AddNumberToObject(a, "password_min_length", 8);
+	}
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+const field_t lookup_body[] = {
+	{ "email", FT_STRING, FF_REQUIRED, 3, 254 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+static bool email_plausible(const char *e)
+{
+	const char *at = strchr(e, '@');
+	return at && at != e && !strchr(at + 1, '@') && strchr(at + 1, '.') &&
+	       at[1] != '.' && e[strlen(e) - 1] != '.' && !strpbrk(e, " \t\r\n<>\"");
+}
+
+err_t public_tenants_lookup(req_t *r)
+{
+	const char *email = cJSON_GetObjectItemCaseSensitive(r->json, "email")->valuestring;
+	err_t rc = rate_limit(r, arena_printf(r->a, "lookup:%s", r->remote_addr ? r->remote_addr : "-"),
+			      g_config.lookup_rate_limit);
+	if (rc)
+		return rc;
+	if (!email_plausible(email))
+		return req_fail_field(r, E_VALIDATION, "email", "email is not a valid address");
+	db_result *res;
+	db_param p[] = { db_str(email) };
+	enum db_status st = db_exec(r->db, r->a,
+		"SELECT id AS tenant_id, COALESCE(brand_name, name) AS brand_name FROM tenants "
+		"WHERE owner_email = ? AND status = 'active' ORDER BY id LIMIT 100", p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	cJSON *list = cJSON_CreateArray();
+	for (int i = 0; i < res->nrows; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "tenant_id", db_get(res, i, "tenant_id"));
+		cJSON_AddStringToObject(o, "brand_name", db_get(res, i, "brand_name"));
+		cJSON_AddItemToArray(list, o);
+	}
+	reply_data(r, 200, list);
+	return E_OK;
+}

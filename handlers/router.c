@@ -1,0 +1,258 @@
+/*
+ * router.c - segment trie over the route table (see routes.h).
+ *
+ * Each node has literal children and at most one parameter child; a match
+ * tries the literal first and backtracks to the parameter, so
+ * /v1/files/stats wins over /v1/files/:file_id while /v1/files/abc still
+ * reaches the parameter route.
+ */
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_METHODS 5
+
+static const char *const methods[MAX_METHODS] = { "GET", "POST", "PUT", "PATCH", "DELETE" };
+
+struct node {
+	char *seg;                 /* literal text, or parameter name for param child */
+	struct node **lits;
+	int nlits;
+	struct node *param;
+	const route_t *by_method[MAX_METHODS];
+};
+
+static struct node *root;
+
+static int method_index(const char *m)
+{
+	for (int i = 0; i < MAX_METHODS; i++)
+		if (strcmp(methods[i], m) == 0)
+			return i;
+	return -1;
+}
+
+static struct node *node_new(const char *seg, size_t len)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	if (!n)
+		abort();
+	n->seg = strndup(seg, len);
+	if (!n->seg)
+		abort();
+	return n;
+}
+
+static void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	for (int i = 0; i < n->nlits; i++)
+		node_free(n->lits[i]);
+	free(n->lits);
+	node_free(n->param);
+	free(n->seg);
+	free(n);
+}
+
+static struct node *child_for(struct node *n, const char *seg, size_t len)
+{
+	if (seg[0] == ':') {
+		if (n->param) {
+			if (strlen(n->param->seg) != len - 1 || strncmp(n->param->seg, seg + 1, len - 1)) {
+				/* Two spellings of one parameter position: keep the first
+				 * name; matching does not depend on it. */
+			}
+			return n->param;
+		}
+		n->param = node_new(seg + 1, len - 1);
+		return n->param;
+	}
+	for (int i = 0; i < n->nlits; i++)
+		if (strlen(n->lits[i]->seg) == len && !strncmp(n->lits[i]->seg, seg, len))
+			return n->lits[i];
+	struct node **lits = realloc(n->lits, sizeof(*lits) * (size_t)(n->nlits + 1));
+	if (!lits)
+		abort();
+	n->lits = lits;
+	n->lits[n->nlits] = node_new(seg, len);
+	return n->lits[n->nlits++];
+}
+
+int router_init(void)
+{
+	router_free();
+	root = node_new("", 0);
+	for (size_t i = 0; i < routes_count; i++) {
+		const route_t *rt = &routes[i];
+		int mi = method_index(rt->method);
+		if (mi < 0 || rt->path[0] != '/') {
+			fprintf(stderr, "router: bad route %s %s\n", rt->method, rt->path);
+			return -1;
+		}
+		struct node *n = root;
+		const char *p = rt->path + 1;
+		while (*p) {
+			const char *e = strchr(p, '/');
+			size_t len = e ? (size_t)(e - p) : strlen(p);
+			if (len == 0 || (p[0] == ':' && len == 1)) {
+				fprintf(stderr, "router: bad pattern %s\n", rt->path);
+				return -1;
+			}
+			n = child_for(n, p, len);
+			p += len;
+			if (*p == '/')
+				p++;
+		}
+		if (n->by_method[mi]) {
+			fprintf(stderr, "router: duplicate route %s %s\n", rt->method, rt->path);
+			return -1;
+		}
+		n->by_method[mi] = rt;
+	}
+	return 0;
+}
+
+void router_free(void)
+{
+	node_free(root);
+	root = NULL;
+}
+
+struct seg {
+	const char *s;
+	size_t len;
+};
+
+#define MAX_SEGS 32
+
+/* A node that ends a route for at least one method. */
+static bool has_routes(const struct node *n)
+{
+	for (int i = 0; i < MAX_METHODS; i++)
+		if (n->by_method[i])
+			return true;
+	return false;
+}
+
+/*
+ * Depth-first match, literals before the parameter.  Returns the node that
+ * has a route for method index mi; *any receives the first node that ends a
+ * route for some other method (for 405 and its Allow header).
+ */
+static struct node *walk(struct node *n, const struct seg *segs, int nseg,
+			 int depth, int mi, const struct node **params,
+			 struct node **any)
+{
+	if (depth == nseg) {
+		if (mi >= 0 && n->by_method[mi])
+			return n;
+		if (!*any && has_routes(n))
+			*any = n;
+		return NULL;
+	}
+	const struct seg *s = &segs[depth];
+	for (int i = 0; i < n->nlits; i++) {
+		struct node *c = n->lits[i];
+		if (strlen(c->seg) == s->len && !memcmp(c->seg, s->s, s->len)) {
+			struct node *m = walk(c, segs, nseg, depth + 1, mi, params, any);
+			if (m)
+				return m;
+		}
+	}
+	if (n->param) {
+		params[depth] = n->param;
+		struct node *m = walk(n->param, segs, nseg, depth + 1, mi, params, any);
+		if (m)
+			return m;
+		params[depth] = NULL;
+	}
+	return NULL;
+}
+
+enum route_match router_match(req_t *r, const char *method, const char *path,
+			      const char **allow)
+{
+	struct seg segs[MAX_SEGS];
+	int nseg = 0;
+	if (!root || path[0] != '/')
+		return MATCH_NO_PATH;
+	const char *p = path + 1;
+	while (*p) {
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == 0) {
+			/* Allow one trailing slash; reject empty inner segments. */
+			if (!e || e[1] == '\0')
+				break;
+			return MATCH_NO_PATH;
+		}
+		if (nseg == MAX_SEGS)
+			return MATCH_NO_PATH;
+		segs[nseg].s = p;
+		segs[nseg].len = len;
+		nseg++;
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	const struct node *params[MAX_SEGS] = { 0 };
+	struct node *any = NULL;
+	int mi = method_index(strcmp(method, "HEAD") == 0 ? "GET" : method);
+	struct node *n = walk(root, segs, nseg, 0, mi, params, &any);
+	if (!n) {
+		if (!any)
+			return MATCH_NO_PATH;
+		if (allow) {
+			char buf[64] = "";
+			size_t len = 0;
+			for (int i = 0; i < MAX_METHODS; i++) {
+				if (!any->by_method[i])
+					continue;
+				int w = snprintf(buf + len, sizeof(buf) - len, "%s%s",
+						 len ? ", " : "", methods[i]);
+				if (w > 0)
+					len += (size_t)w;
+			}
+			*allow = arena_strdup(r->a, buf);
+		}
+		return MATCH_NO_METHOD;
+	}
+	const route_t *rt = n->by_method[mi];
+	r->route = rt;
+	r->nparams = 0;
+	for (int i = 0; i < nseg && r->nparams < REQ_MAX_PARAMS; i++) {
+		if (!params[i])
+			continue;
+		char *v = url_decode(r->a, segs[i].s, segs[i].len, false);
+		if (!v)
+			return MATCH_NO_PATH;
+		r->param_names[r->nparams] = params[i]->seg;
+		r->param_values[r->nparams] = v;
+		r->nparams++;
+	}
+	return MATCH_OK;
+}
+
+unsigned scope_bit(const char *name)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {
+		{ "read", SCOPE_READ }, { "write", SCOPE_WRITE },
+		{ "schema", SCOPE_SCHEMA }, { "files", SCOPE_FILES },
+		{ "auth", SCOPE_AUTH }, { "ai", SCOPE_AI }, { "*", SCOPE_ALL },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(names[i].name, name) == 0)
+			return names[i].bit;
+	return 0;
+}
+
+unsigned route_scope_bits(const route_t *rt)
+{
+	return rt->scope[0] ? scope_bit(rt->scope) : 0;
+}
