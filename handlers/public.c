@@ -73,13 +73,10 @@ err_t public_ready(req_t *r)
 
 err_t public_static(req_t *r)
 {
-	/* nginx serves /, /docs and /docs/openapi.json from disk; a request
-	 * that reaches FastCGI is pointed there rather than answered twice. */
-	const char *to = strcmp(r->route->path, "/docs/openapi.json") == 0 ? "/docs/openapi.json" :
-			 strcmp(r->route->path, "/docs") == 0 ? "/docs/" : "/";
-	(void)to;
+	/* nginx serves /, /docs and /docs/openapi.json from disk (see
+	 * nginx/snippet.conf); FastCGI only sees them when nginx is not set up. */
 	return req_fail(r, E_NOT_FOUND,
-			"%s is served by nginx; install nginx/snippet.conf in front of Tessera",
+			"%s is served by nginx; include nginx/snippet.conf in the server block",
 			r->route->path);
 }
 

@@ -1,0 +1,26 @@
+/*
+ * main.c - runs every integration suite against the stack tools/test-run
+ * started.  Exits non-zero if any test fails.
+ */
+#include <stdlib.h>
+
+#include <curl/curl.h>
+
+#include "harness.h"
+
+int main(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	SRunner *sr = srunner_create(suite_router());
+	srunner_add_suite(sr, suite_public());
+	srunner_add_suite(sr, suite_keys());
+	srunner_add_suite(sr, suite_auth());
+	srunner_add_suite(sr, suite_jobs());
+	/* Last: it kills workers and restarts MariaDB and Redis. */
+	srunner_add_suite(sr, suite_resilience());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
