@@ -66,7 +66,7 @@ build/integration_tests: $(INT_SRC) $(wildcard tests/integration/*.h)
 	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -o $@ $(INT_SRC) $(LIBS) $(shell pkg-config --cflags --libs check)
 
 build/docs/index.html: build/tessera tools/build-docs tools/openapi.py tools/spec/endpoints.json
-	tools/build-docs build/tessera build/docs
+	tools/build-docs build/tessera build/docs $(VERSION)
 
 docs: build/docs/index.html
 
