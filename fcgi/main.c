@@ -38,6 +38,7 @@ static int usage(void)
 	      "  serve                         run the FastCGI worker pool\n"
 	      "  jobs                          run the background job runner\n"
 	      "  jobs enqueue --kind K [--tenant ID] [--payload JSON] [--max-attempts N]\n"
+	      "  jobs show ID [--json]         one job; exits 1 if there is no such job\n"
 	      "  migrate                       apply pending migrations\n"
 	      "  tenant create --name NAME [--plan PLAN] [--email EMAIL] [--json]\n"
 	      "  tenant list [--json]\n"
@@ -273,7 +274,8 @@ static int cmd_jobs(const struct opts *o)
 {
 	if (o->nargs == 0)
 		return jobs_run();
-	if (strcmp(o->args[0], "enqueue") != 0 || !o->kind)
+	bool show = strcmp(o->args[0], "show") == 0;
+	if (show ? o->nargs != 2 : (strcmp(o->args[0], "enqueue") != 0 || !o->kind))
 		return usage();
 	cJSON *payload = o->payload ? cJSON_Parse(o->payload) : NULL;
 	if (o->payload && !payload) {
@@ -283,15 +285,37 @@ static int cmd_jobs(const struct opts *o)
 	db_t *db = db_new(&g_config);
 	arena_t *a = arena_new(16384);
 	char id[40];
-	enum db_status st = jobs_enqueue(db, a, o->tenant, o->kind, payload, o->max_attempts, 0, id);
-	if (st == DB_OK)
-		puts(id);
-	else
-		fprintf(stderr, "tessera jobs enqueue: %s\n", db_last_error(db));
+	enum db_status st;
+	cJSON *job = NULL;
+	if (show) {
+		job = jobs_describe(db, a, o->args[1], &st);
+		if (!job && st == DB_OK)
+			fprintf(stderr, "tessera jobs show: no job %s\n", o->args[1]);
+	} else {
+		st = jobs_enqueue(db, a, o->tenant, o->kind, payload, o->max_attempts, 0, id);
+		if (st == DB_OK)
+			puts(id);
+	}
+	if (st != DB_OK)
+		fprintf(stderr, "tessera jobs %s: %s\n", o->args[0], db_last_error(db));
+	if (job && o->json) {
+		char *s = cJSON_PrintUnformatted(job);
+		puts(s);
+		cJSON_free(s);
+	} else if (job) {
+		const cJSON *f;
+		cJSON_ArrayForEach(f, job) {
+			char *v = cJSON_IsString(f) ? NULL : cJSON_PrintUnformatted(f);
+			printf("%-15s %s\n", f->string, v ? v : f->valuestring);
+			cJSON_free(v);
+		}
+	}
+	int rc = st == DB_OK && (job || !show) ? 0 : 1;
+	cJSON_Delete(job);
 	cJSON_Delete(payload);
 	arena_free(a);
 	db_free(db);
-	return st == DB_OK ? 0 : 1;
+	return rc;
 }
 
 int main(int argc, char **argv)
