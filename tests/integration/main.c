@@ -8,6 +8,8 @@
 
 #include "harness.h"
 
+Suite *suite_spawn(void);
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -16,6 +18,7 @@ int main(void)
 	srunner_add_suite(sr, suite_keys());
 	srunner_add_suite(sr, suite_auth());
 	srunner_add_suite(sr, suite_jobs());
+	srunner_add_suite(sr, suite_spawn());
 	/* Last: it kills workers and restarts MariaDB and Redis. */
 	srunner_add_suite(sr, suite_resilience());
 	srunner_run_all(sr, CK_NORMAL);
