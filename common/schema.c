@@ -7,6 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Length in characters (code points) of UTF-8 text; limits are in
+ * characters, as the database columns are. */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
 static const char *type_name(enum field_type t)
 {
 	switch (t) {
@@ -28,7 +38,7 @@ static bool type_ok(const field_t *f, const cJSON *v, char *msg, size_t msglen)
 	case FT_STRING: {
 		if (!cJSON_IsString(v))
 			break;
-		size_t n = strlen(v->valuestring);
+		size_t n = utf8_chars(v->valuestring);
 		if (f->min && n < (size_t)f->min) {
 			snprintf(msg, msglen, "%s must be at least %lld characters", f->name, f->min);
 			return false;

@@ -90,12 +90,17 @@ static err_t validate_fields(req_t *r, const cJSON *body)
 		if (cJSON_GetArraySize(scopes) == 0)
 			return req_fail_field(r, E_VALIDATION, "scopes", "scopes must not be empty");
 		const cJSON *it;
+		unsigned seen = 0;
 		cJSON_ArrayForEach(it, scopes) {
 			unsigned bit = scope_bit(it->valuestring);
 			if (!bit)
 				return req_fail_field(r, E_VALIDATION, "scopes",
 						      "unknown scope \"%.40s\" (allowed: read write schema files auth ai *)",
 						      it->valuestring);
+			if (seen & bit)
+				return req_fail_field(r, E_VALIDATION, "scopes",
+						      "scope \"%s\" is listed twice", it->valuestring);
+			seen |= bit;
 			if (!(r->who.scopes & SCOPE_ALL) && !(r->who.scopes & bit))
 				return req_fail(r, E_INSUFFICIENT_SCOPE,
 						"A key cannot grant the \"%s\" scope, which the caller lacks",
@@ -113,6 +118,13 @@ static err_t validate_fields(req_t *r, const cJSON *body)
 						      it->valuestring);
 		}
 	}
+	/* A key may be slower than its plan, never faster: the plan's limit
+	 * applies per key, so a higher key limit would lift it. */
+	const cJSON *rate = cJSON_GetObjectItemCaseSensitive(body, "rate_limit");
+	if (cJSON_IsNumber(rate) && r->tenant.rate_limit > 0 && rate->valuedouble > (double)r->tenant.rate_limit)
+		return req_fail_field(r, E_VALIDATION, "rate_limit",
+				      "rate_limit must not exceed the %s plan's %lld requests per minute",
+				      r->tenant.plan, r->tenant.rate_limit);
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(body, "expires_at");
 	if (cJSON_IsString(exp)) {
 		time_t t;
@@ -278,6 +290,11 @@ err_t keys_update(req_t *r)
 		p[np++] = json_to_param(r->a, c, item);
 		cJSON_AddItemToArray(changed, cJSON_CreateString(c->name));
 	}
+	if (np == 0) {
+		/* Nothing to change: no write, no audit entry. */
+		reply_data(r, 200, cJSON_Duplicate(before, true));
+		return E_OK;
+	}
 	sql = arena_printf(r->a, "%s WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL", sql);
 	p[np++] = db_str(r->tenant.id);
 	p[np++] = db_str(id);
@@ -342,12 +359,17 @@ err_t keys_rotate(req_t *r)
 	db_result *old;
 	db_param p[] = { db_str(r->tenant.id), db_str(id) };
 	enum db_status st = db_exec(r->db, r->a,
-		"SELECT label, scopes, ip_allowlist, rate_limit, expires_at FROM api_keys "
+		"SELECT label, scopes, ip_allowlist, rate_limit, expires_at, "
+		"(expires_at IS NOT NULL AND expires_at <= UTC_TIMESTAMP(3)) AS expired FROM api_keys "
 		"WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL", p, 2, &old);
 	if (st)
 		return req_db_error(r, st);
 	if (old->nrows == 0)
 		return req_fail(r, E_NOT_FOUND, "API key not found");
+	/* The new key inherits the expiry; an expired key would hand on a
+	 * token that is dead at birth, so it is replaced by a new key instead. */
+	if (db_get_int(old, 0, "expired", 0))
+		return req_fail(r, E_CONFLICT, "This API key has expired; create a new key instead");
 	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(r->json, "scopes");
 	db_param sp = scopes ? json_to_param(r->a, col_named("scopes"), scopes)
 			     : db_str(db_get(old, 0, "scopes"));

@@ -211,8 +211,9 @@ enum route_match router_match(req_t *r, const char *method, const char *path,
 			for (int i = 0; i < MAX_METHODS; i++) {
 				if (!any->by_method[i])
 					continue;
-				int w = snprintf(buf + len, sizeof(buf) - len, "%s%s",
-						 len ? ", " : "", methods[i]);
+				/* GET routes answer HEAD too (see below). */
+				int w = snprintf(buf + len, sizeof(buf) - len, "%s%s%s",
+						 len ? ", " : "", methods[i], i == 0 ? ", HEAD" : "");
 				if (w > 0)
 					len += (size_t)w;
 			}

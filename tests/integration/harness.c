@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -66,14 +68,44 @@ static http_resp *perform(CURL *c, struct curl_slist *hdrs)
 	return r;
 }
 
+/* Local address requests are sent from (NULL: the system's choice). */
+static char *source_addr;
+
+void http_source_addr(const char *ip)
+{
+	free(source_addr);
+	source_addr = ip ? strdup(ip) : NULL;
+}
+
+char *loopback_addr_random(void)
+{
+	static unsigned seed;
+	if (!seed)
+		seed = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+	char buf[32];
+	/* 127.1.0.0 - 127.254.255.255: never 127.0.0.1, where the other
+	 * tests run from. */
+	unsigned a = 1 + (unsigned)rand_r(&seed) % 254, b = (unsigned)rand_r(&seed) % 256,
+		 c = 1 + (unsigned)rand_r(&seed) % 254;
+	snprintf(buf, sizeof(buf), "127.%u.%u.%u", a, b, c);
+	return strdup(buf);
+}
+
 http_resp *http_req(const char *method, const char *path, const char *token,
 		    const char *content_type, const char *body, size_t body_len,
 		    const char *const *extra_headers)
 {
 	CURL *c = curl_easy_init();
-	char url[4096];
-	snprintf(url, sizeof(url), "%s%s", env_or("TESSERA_TEST_URL", "http://127.0.0.1:8080"), path);
+	/* Sized to the path: the URL-length tests send paths above 8 KB. */
+	const char *base = env_or("TESSERA_TEST_URL", "http://127.0.0.1:8080");
+	size_t ulen = strlen(base) + strlen(path) + 1;
+	char *url = malloc(ulen);
+	ck_assert(url != NULL);
+	snprintf(url, ulen, "%s%s", base, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	free(url); /* libcurl keeps its own copy */
+	if (source_addr)
+		curl_easy_setopt(c, CURLOPT_INTERFACE, source_addr);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -218,10 +250,18 @@ static const char *config(void)
 
 int tenant_new(const char *plan, char **tenant_id, char **api_key)
 {
+	return tenant_new_email(plan, NULL, tenant_id, api_key);
+}
+
+int tenant_new_email(const char *plan, const char *email, char **tenant_id, char **api_key)
+{
 	static int seq;
 	int rc;
-	char *out = run_cmd(&rc, "%s tenant create --name 'Test tenant %d' --plan %s --json --config %s 2>&1",
-			    bin(), ++seq, plan ? plan : "pro", config());
+	char email_opt[300] = "";
+	if (email)
+		snprintf(email_opt, sizeof(email_opt), " --email '%s'", email);
+	char *out = run_cmd(&rc, "%s tenant create --name 'Test tenant %d' --plan %s%s --json --config %s 2>&1",
+			    bin(), ++seq, plan ? plan : "pro", email_opt, config());
 	cJSON *j = cJSON_Parse(out);
 	if (rc != 0 || !j) {
 		fprintf(stderr, "tenant create failed: %s\n", out);
@@ -234,6 +274,16 @@ int tenant_new(const char *plan, char **tenant_id, char **api_key)
 	cJSON_Delete(j);
 	free(out);
 	return 0;
+}
+
+int tenant_set_status(const char *tenant_id, const char *action)
+{
+	int rc;
+	char *out = run_cmd(&rc, "%s tenant %s %s --config %s 2>&1", bin(), action, tenant_id, config());
+	if (rc != 0)
+		fprintf(stderr, "tenant %s %s failed: %s\n", action, tenant_id, out);
+	free(out);
+	return rc == 0 ? 0 : -1;
 }
 
 char *key_new(const char *admin_key, const char *json_body, char **key_id)

@@ -34,6 +34,13 @@ http_resp *http_req(const char *method, const char *path, const char *token,
 /* Shorthands: JSON body given as a string (may be NULL). */
 http_resp *http_get(const char *path, const char *token);
 http_resp *http_json(const char *method, const char *path, const char *token, const char *json);
+/* Sends the requests that follow from local address ip (a 127.x.y.z
+ * address, so per-client-address limits see a new client); NULL restores
+ * the default.  Lasts until changed (Check forks each test, so a test's
+ * choice does not leak into the next). */
+void http_source_addr(const char *ip);
+/* A random loopback address other than 127.0.0.1 (malloc'd). */
+char *loopback_addr_random(void);
 /* Against an arbitrary base URL (TLS check); verify=0 accepts self-signed. */
 http_resp *http_req_url(const char *url, int verify);
 void http_free(http_resp *r);
@@ -52,6 +59,10 @@ void assert_envelope(const http_resp *r, long status, const char *error_code);
 char *run_cmd(int *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* `tessera tenant create`: returns 0 and fills tenant_id/api_key (malloc'd). */
 int tenant_new(const char *plan, char **tenant_id, char **api_key);
+/* The same with the tenant's owner email (NULL for none). */
+int tenant_new_email(const char *plan, const char *email, char **tenant_id, char **api_key);
+/* `tessera tenant suspend|resume ID` (action "suspend" or "resume"); 0 on success. */
+int tenant_set_status(const char *tenant_id, const char *action);
 /* Creates an API key with the given JSON body using admin_key; returns the
  * token (malloc'd) and sets *key_id (malloc'd) if not NULL. */
 char *key_new(const char *admin_key, const char *json_body, char **key_id);
