@@ -14,7 +14,8 @@ struct chunk {
 	struct chunk *next;
 	size_t size;
 	size_t used;
-	unsigned char data[];
+	/* 16-byte aligned so that every allocation is aligned for any type. */
+	unsigned char data[] __attribute__((aligned(ARENA_ALIGN)));
 };
 
 struct cleanup {

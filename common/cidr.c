@@ -57,6 +57,16 @@ int cidr_parse(cidr_t *out, const char *s)
 		bits = max;
 	if (bits > max)
 		return -1;
+	/* An IPv4-mapped block (::ffff:a.b.c.d/96+) is an IPv4 block: client
+	 * addresses in mapped form are folded to IPv4 before matching. */
+	static const unsigned char mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
+	if (out->family == AF_INET6 && bits >= 96 && memcmp(out->addr, mapped, 12) == 0) {
+		memmove(out->addr, out->addr + 12, 4);
+		memset(out->addr + 4, 0, 12);
+		out->family = AF_INET;
+		bits -= 96;
+		max = 32;
+	}
 	out->bits = bits;
 	/* Host bits must be zero: "10.0.0.1/8" is almost always a typo. */
 	for (int i = bits; i < max; i++)

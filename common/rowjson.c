@@ -16,6 +16,11 @@ static cJSON *cell_json(const col_t *c, const char *v)
 	case COL_STR:
 		return cJSON_CreateString(v);
 	case COL_INT:
+		/* Raw decimal text keeps every digit (a double would round
+		 * integers beyond 15 significant digits). */
+		if (*v && strspn(v + (*v == '-'), "0123456789") == strlen(v + (*v == '-')) &&
+		    v[*v == '-'] != '\0')
+			return cJSON_CreateRaw(v);
 		return cJSON_CreateNumber((double)strtoll(v, NULL, 10));
 	case COL_BOOL:
 		return cJSON_CreateBool(strcmp(v, "0") != 0);

@@ -49,6 +49,8 @@ int time_parse_rfc3339(const char *s, time_t *out)
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
+		if (strnlen(p, 6) < 6)
+			return -1;
 		int oh = digits(p + 1, 2), om = digits(p + 4, 2);
 		if (oh < 0 || om < 0 || p[3] != ':' || oh > 23 || om > 59)
 			return -1;

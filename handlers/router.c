@@ -60,13 +60,10 @@ static void node_free(struct node *n)
 static struct node *child_for(struct node *n, const char *seg, size_t len)
 {
 	if (seg[0] == ':') {
-		if (n->param) {
-			if (strlen(n->param->seg) != len - 1 || strncmp(n->param->seg, seg + 1, len - 1)) {
-				/* Two spellings of one parameter position: keep the first
-				 * name; matching does not depend on it. */
-			}
+		/* Routes may name one position differently; router_match takes
+		 * the names from the matched route, so the node keeps the first. */
+		if (n->param)
 			return n->param;
-		}
 		n->param = node_new(seg + 1, len - 1);
 		return n->param;
 	}
@@ -128,14 +125,6 @@ struct seg {
 
 #define MAX_SEGS 32
 
-/* A node that ends a route for at least one method. */
-static bool has_routes(const struct node *n)
-{
-	for (int i = 0; i < MAX_METHODS; i++)
-		if (n->by_method[i])
-			return true;
-	return false;
-}
 
 /*
  * Depth-first match, literals before the parameter.  Returns the node that
@@ -144,13 +133,14 @@ static bool has_routes(const struct node *n)
  */
 static struct node *walk(struct node *n, const struct seg *segs, int nseg,
 			 int depth, int mi, const struct node **params,
-			 struct node **any)
+			 unsigned *any)
 {
 	if (depth == nseg) {
 		if (mi >= 0 && n->by_method[mi])
 			return n;
-		if (!*any && has_routes(n))
-			*any = n;
+		for (int i = 0; i < MAX_METHODS; i++)
+			if (n->by_method[i])
+				*any |= 1u << i;
 		return NULL;
 	}
 	const struct seg *s = &segs[depth];
@@ -183,12 +173,8 @@ enum route_match router_match(req_t *r, const char *method, const char *path,
 	while (*p) {
 		const char *e = strchr(p, '/');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len == 0) {
-			/* Allow one trailing slash; reject empty inner segments. */
-			if (!e || e[1] == '\0')
-				break;
-			return MATCH_NO_PATH;
-		}
+		if (len == 0)
+			return MATCH_NO_PATH; /* "//": one trailing slash is consumed below */
 		if (nseg == MAX_SEGS)
 			return MATCH_NO_PATH;
 		segs[nseg].s = p;
@@ -199,7 +185,7 @@ enum route_match router_match(req_t *r, const char *method, const char *path,
 			p++;
 	}
 	const struct node *params[MAX_SEGS] = { 0 };
-	struct node *any = NULL;
+	unsigned any = 0;
 	int mi = method_index(strcmp(method, "HEAD") == 0 ? "GET" : method);
 	struct node *n = walk(root, segs, nseg, 0, mi, params, &any);
 	if (!n) {
@@ -209,7 +195,7 @@ enum route_match router_match(req_t *r, const char *method, const char *path,
 			char buf[64] = "";
 			size_t len = 0;
 			for (int i = 0; i < MAX_METHODS; i++) {
-				if (!any->by_method[i])
+				if (!(any & (1u << i)))
 					continue;
 				/* GET routes answer HEAD too (see below). */
 				int w = snprintf(buf + len, sizeof(buf) - len, "%s%s%s",
@@ -222,18 +208,25 @@ enum route_match router_match(req_t *r, const char *method, const char *path,
 		return MATCH_NO_METHOD;
 	}
 	const route_t *rt = n->by_method[mi];
-	r->route = rt;
+	/* Names come from the matched route's own pattern: two routes may
+	 * share a parameter position under different names. */
 	r->nparams = 0;
-	for (int i = 0; i < nseg && r->nparams < REQ_MAX_PARAMS; i++) {
-		if (!params[i])
-			continue;
-		char *v = url_decode(r->a, segs[i].s, segs[i].len, false);
-		if (!v)
-			return MATCH_NO_PATH;
-		r->param_names[r->nparams] = params[i]->seg;
-		r->param_values[r->nparams] = v;
-		r->nparams++;
+	const char *pat = rt->path + 1;
+	for (int i = 0; i < nseg && *pat; i++) {
+		size_t plen = strcspn(pat, "/");
+		if (params[i] && pat[0] == ':' && r->nparams < REQ_MAX_PARAMS) {
+			char *v = url_decode(r->a, segs[i].s, segs[i].len, false);
+			if (!v)
+				return MATCH_NO_PATH;
+			r->param_names[r->nparams] = arena_strndup(r->a, pat + 1, plen - 1);
+			r->param_values[r->nparams] = v;
+			r->nparams++;
+		}
+		pat += plen;
+		if (*pat == '/')
+			pat++;
 	}
+	r->route = rt;
 	return MATCH_OK;
 }
 

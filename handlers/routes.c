@@ -1,7 +1,7 @@
 /*
  * routes.c - the route table: every endpoint of the API reference
  * (tools/spec/endpoints.tsv), one row each.  A NULL handler answers 501
- * NOT_IMPLEMENTED until its issue is built; tests/unit/test_routes.c fails
+ * NOT_IMPLEMENTED until its issue is built; tests/unit/test_router.c fails
  * if a row is missing, duplicated or absent from the reference.
  *
  * Scopes follow DESIGN.md: read/write for data, schema for definitions,
