@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -25,6 +27,7 @@ struct db {
 	const config_t *cfg;
 	MYSQL *conn;
 	bool in_tx;
+	bool maybe_applied;        /* the last failure may have run the statement */
 	unsigned last_errno;
 	char last_error[512];
 	unsigned long queries;
@@ -72,6 +75,25 @@ static void set_error(db_t *db, unsigned no, const char *msg)
 {
 	db->last_errno = no;
 	snprintf(db->last_error, sizeof(db->last_error), "%s", msg ? msg : "");
+}
+
+/* Records a statement's error and returns its number.  A connection lost
+ * while rows stream in (mysql_stmt_fetch) is reported on the connection
+ * only, with the statement's errno left at 0: fall back to it, or a lost
+ * server would look like a bug (500) instead of an outage (503). */
+static unsigned stmt_error(db_t *db, MYSQL_STMT *stmt)
+{
+	unsigned no = mysql_stmt_errno(stmt);
+	if (no) {
+		set_error(db, no, mysql_stmt_error(stmt));
+	} else if (db->conn && mysql_errno(db->conn)) {
+		no = mysql_errno(db->conn);
+		set_error(db, no, mysql_error(db->conn));
+	} else {
+		no = CR_UNKNOWN_ERROR;
+		set_error(db, no, "unknown statement error");
+	}
+	return no;
 }
 
 static bool is_conn_error(unsigned no)
@@ -157,8 +179,7 @@ static MYSQL_STMT *prepare(db_t *db, const char *sql, enum db_status *st)
 	if (!stmt)
 		abort();
 	if (mysql_stmt_prepare(stmt, sql, strlen(sql))) {
-		unsigned no = mysql_stmt_errno(stmt);
-		set_error(db, no, mysql_stmt_error(stmt));
+		unsigned no = stmt_error(db, stmt);
 		mysql_stmt_close(stmt);
 		*st = classify(db, no);
 		return NULL;
@@ -215,12 +236,15 @@ static enum db_status bind_params(db_t *db, MYSQL_STMT *stmt, arena_t *a,
 		}
 	}
 	if (mysql_stmt_bind_param(stmt, b)) {
-		set_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+		stmt_error(db, stmt);
 		return DB_ERROR;
 	}
 	return DB_OK;
 }
 
+/* Reads every row into r.  On failure the error is recorded in db and
+ * DB_ERROR returned; the caller classifies it once it has released the
+ * statement's result (classifying may disconnect, which closes stmt). */
 static enum db_status fetch_rows(db_t *db, MYSQL_STMT *stmt, MYSQL_RES *meta,
 				 arena_t *a, db_result *r)
 {
@@ -243,7 +267,7 @@ static enum db_status fetch_rows(db_t *db, MYSQL_STMT *stmt, MYSQL_RES *meta,
 		b[i].is_null = &isnull[i];
 	}
 	if (mysql_stmt_bind_result(stmt, b)) {
-		set_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+		stmt_error(db, stmt);
 		return DB_ERROR;
 	}
 	int cap = 16;
@@ -254,9 +278,8 @@ static enum db_status fetch_rows(db_t *db, MYSQL_STMT *stmt, MYSQL_RES *meta,
 		if (rc == MYSQL_NO_DATA)
 			break;
 		if (rc == 1) {
-			unsigned no = mysql_stmt_errno(stmt);
-			set_error(db, no, mysql_stmt_error(stmt));
-			return classify(db, no);
+			stmt_error(db, stmt);
+			return DB_ERROR;
 		}
 		if (r->nrows == cap) {
 			int ncap = cap * 2;
@@ -287,7 +310,7 @@ static enum db_status fetch_rows(db_t *db, MYSQL_STMT *stmt, MYSQL_RES *meta,
 				col.buffer_length = len[i];
 				col.length = &got;
 				if (mysql_stmt_fetch_column(stmt, &col, (unsigned)i, 0)) {
-					set_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+					stmt_error(db, stmt);
 					return DB_ERROR;
 				}
 				cell[len[i]] = '\0';
@@ -298,6 +321,13 @@ static enum db_status fetch_rows(db_t *db, MYSQL_STMT *stmt, MYSQL_RES *meta,
 		r->nrows++;
 	}
 	return DB_OK;
+}
+
+static bool is_read_only(const char *sql)
+{
+	while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '(')
+		sql++;
+	return strncasecmp(sql, "SELECT", 6) == 0 || strncasecmp(sql, "SHOW", 4) == 0;
 }
 
 static enum db_status exec_once(db_t *db, arena_t *a, const char *sql,
@@ -314,10 +344,12 @@ static enum db_status exec_once(db_t *db, arena_t *a, const char *sql,
 		return st;
 	db->queries++;
 	if (mysql_stmt_execute(stmt)) {
-		unsigned no = mysql_stmt_errno(stmt);
-		set_error(db, no, mysql_stmt_error(stmt));
+		unsigned no = stmt_error(db, stmt);
 		if (no == ER_NEED_REPREPARE || no == ER_UNKNOWN_STMT_HANDLER)
 			forget(db, sql);
+		/* Lost while waiting for the answer: the server may have
+		 * committed the change ("gone away" means it never got it). */
+		db->maybe_applied = no == CR_SERVER_LOST && !is_read_only(sql);
 		return classify(db, no);
 	}
 	db_result *r = arena_calloc(a, 1, sizeof(*r));
@@ -327,7 +359,7 @@ static enum db_status exec_once(db_t *db, arena_t *a, const char *sql,
 		mysql_free_result(meta);
 		mysql_stmt_free_result(stmt);
 		if (st)
-			return st;
+			return classify(db, db->last_errno);
 	} else {
 		r->affected = mysql_stmt_affected_rows(stmt);
 	}
@@ -339,9 +371,13 @@ static enum db_status exec_once(db_t *db, arena_t *a, const char *sql,
 enum db_status db_exec(db_t *db, arena_t *a, const char *sql,
 		       const db_param *params, int np, db_result **res)
 {
+	/* One retry on a fresh connection covers a server restarted since the
+	 * last request; never inside a transaction (it died with the old
+	 * connection) nor for a change the server may already have made. */
 	bool was_in_tx = db->in_tx;
+	db->maybe_applied = false;
 	enum db_status st = exec_once(db, a, sql, params, np, res);
-	if (st == DB_UNAVAILABLE && !was_in_tx)
+	if (st == DB_UNAVAILABLE && !was_in_tx && !db->maybe_applied)
 		st = exec_once(db, a, sql, params, np, res);
 	if (st != DB_OK && st != DB_DUPLICATE)
 		log_warn("db: %s (errno %u) in: %.200s", db->last_error, db->last_errno, sql);

@@ -116,6 +116,22 @@ static bool ip_allowed(req_t *r, const char *list_json)
 	return false;
 }
 
+/* last_used_at is written at most once a minute per key (and only when the
+ * SELECT that authenticated the key saw it stale), so that recording use
+ * does not add a write to every request. */
+#define KEY_USE_EVERY "INTERVAL 60 SECOND"
+
+static void key_mark_used(req_t *r)
+{
+	db_param p[] = { db_str(r->who.key_id) };
+	enum db_status st = db_exec(r->db, r->a,
+		"UPDATE api_keys SET last_used_at = UTC_TIMESTAMP(3) WHERE id = ? AND "
+		"(last_used_at IS NULL OR last_used_at < UTC_TIMESTAMP(3) - " KEY_USE_EVERY ")",
+		p, 1, NULL);
+	if (st)
+		log_warn("%s: cannot record the use of key %s", r->request_id, r->who.key_id);
+}
+
 static err_t auth_key(req_t *r, const char *token)
 {
 	char hash[65];
@@ -125,7 +141,9 @@ static err_t auth_key(req_t *r, const char *token)
 	enum db_status st = db_exec(r->db, r->a,
 		"SELECT k.id, k.scopes, k.ip_allowlist, k.rate_limit, "
 		"(k.expires_at IS NOT NULL AND k.expires_at <= UTC_TIMESTAMP(3)) AS expired, "
-		"(k.revoked_at IS NOT NULL) AS revoked, " TENANT_COLS " "
+		"(k.revoked_at IS NOT NULL) AS revoked, "
+		"(k.last_used_at IS NULL OR k.last_used_at < UTC_TIMESTAMP(3) - " KEY_USE_EVERY ") AS use_stale, "
+		TENANT_COLS " "
 		"FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
 		"JOIN plans p ON p.id = t.plan WHERE k.key_hash = ?", p, 1, &res);
 	if (st)
@@ -139,6 +157,9 @@ static err_t auth_key(req_t *r, const char *token)
 	fill_tenant(r, res);
 	r->who.kind = PRINCIPAL_KEY;
 	r->who.key_id = (char *)db_get(res, 0, "id");
+	/* A valid key was used, whatever the checks below decide. */
+	if (db_get_int(res, 0, "use_stale", 0))
+		key_mark_used(r);
 	long bits = scopes_parse_list(db_get(res, 0, "scopes") ? db_get(res, 0, "scopes") : "", NULL, r->a);
 	r->who.scopes = bits > 0 ? (unsigned)bits : 0;
 	if (strcmp(r->tenant.status, "active") != 0)

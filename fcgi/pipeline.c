@@ -40,6 +40,41 @@ static bool is_json_type(const char *ct)
 	       strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
+/* Offset of the first byte that is not part of well-formed UTF-8 (no
+ * overlong forms, surrogates or code points above U+10FFFF), or n. */
+static size_t utf8_bad_at(const unsigned char *s, size_t n)
+{
+	static const unsigned min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i], cp;
+		size_t len;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xE0) == 0xC0)
+			len = 2, cp = c & 0x1F;
+		else if ((c & 0xF0) == 0xE0)
+			len = 3, cp = c & 0x0F;
+		else if ((c & 0xF8) == 0xF0)
+			len = 4, cp = c & 0x07;
+		else
+			return i;
+		if (n - i < len)
+			return i;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return i;
+		i += len;
+	}
+	return n;
+}
+
 static err_t read_body(req_t *r)
 {
 	const char *cl = req_env(r, "CONTENT_LENGTH");
@@ -69,6 +104,11 @@ static err_t parse_body(req_t *r)
 		if (!is_json_type(req_env(r, "CONTENT_TYPE")))
 			return req_fail(r, E_UNSUPPORTED_MEDIA,
 					"Content-Type must be application/json");
+		/* JSON text is UTF-8 (RFC 8259); cJSON does not check, and
+		 * MariaDB would refuse the bytes only once a handler writes. */
+		size_t bad = utf8_bad_at((const unsigned char *)r->body, r->body_len);
+		if (bad < r->body_len)
+			return req_fail(r, E_INVALID_JSON, "The body is not valid UTF-8 (byte %zu)", bad);
 		const char *end = NULL;
 		r->json = req_own(r, cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, false));
 		if (!r->json) {

@@ -61,38 +61,50 @@ char *url_decode(arena_t *a, const char *s, size_t len, bool form)
 	return out;
 }
 
-const char *req_query(req_t *r, const char *name)
+/* The still-encoded value of the first query parameter whose decoded name
+ * is name, and its length in *len; NULL when there is none ("?name" alone
+ * has the empty value). */
+static const char *query_raw(req_t *r, const char *name, size_t *len)
 {
 	const char *q = r->query;
 	size_t nl = strlen(name);
 	while (q && *q) {
 		const char *amp = strchr(q, '&');
-		size_t len = amp ? (size_t)(amp - q) : strlen(q);
-		const char *eq = memchr(q, '=', len);
-		size_t klen = eq ? (size_t)(eq - q) : len;
+		size_t plen = amp ? (size_t)(amp - q) : strlen(q);
+		const char *eq = memchr(q, '=', plen);
+		size_t klen = eq ? (size_t)(eq - q) : plen;
 		char *key = url_decode(r->a, q, klen, true);
 		if (key && strlen(key) == nl && memcmp(key, name, nl) == 0) {
-			if (!eq)
-				return "";
-			return url_decode(r->a, eq + 1, len - klen - 1, true);
+			*len = eq ? plen - klen - 1 : 0;
+			return eq ? eq + 1 : "";
 		}
 		q = amp ? amp + 1 : NULL;
 	}
 	return NULL;
 }
 
+const char *req_query(req_t *r, const char *name)
+{
+	size_t len;
+	const char *raw = query_raw(r, name, &len);
+	return raw ? url_decode(r->a, raw, len, true) : NULL;
+}
+
 err_t req_query_int(req_t *r, const char *name, long long def, long long min,
 		    long long max, long long *out)
 {
-	const char *v = req_query(r, name);
-	if (!v) {
+	size_t len;
+	const char *raw = query_raw(r, name, &len);
+	if (!raw) {
 		*out = def;
 		return E_OK;
 	}
-	char *end;
+	/* Present but undecodable ("%zz") is a bad value, not an absent one. */
+	const char *v = url_decode(r->a, raw, len, true);
+	char *end = NULL;
 	errno = 0;
-	long long n = strtoll(v, &end, 10);
-	if (!*v || *end || errno || n < min || n > max)
+	long long n = v ? strtoll(v, &end, 10) : 0;
+	if (!v || !*v || *end || errno || n < min || n > max)
 		return req_fail_field(r, E_VALIDATION, name,
 				      "%s must be an integer between %lld and %lld", name, min, max);
 	*out = n;

@@ -8,9 +8,12 @@
  * old ones are told to finish); SIGTERM drains (workers finish the request
  * they hold) and exits.
  *
- * Workers wait in poll() on the listening socket and a self-pipe that the
- * SIGTERM handler writes to, and accept with a non-blocking socket, so a
- * signal can never be lost between a check and a blocking accept.
+ * Workers keep SIGTERM blocked while they hold a request and take it only
+ * while they wait in ppoll() on the listening socket, so a worker told to
+ * finish never has a read, write or close interrupted half-way (libfcgi
+ * takes EINTR for a broken connection, and its close drains the socket in
+ * select(), which no SA_RESTART resumes).  They accept with a non-blocking
+ * socket, so a signal can never be lost between a check and an accept.
  */
 #include "server.h"
 
@@ -61,13 +64,39 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+/* SA_RESTART, so that a signal cannot cut a blocking call short in code
+ * that takes EINTR for an error; poll() and ppoll() still return EINTR,
+ * which is how the loops notice a signal at once. */
 static void set_handler(int sig, void (*fn)(int))
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = fn;
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(sig, &sa, NULL);
+}
+
+/* The signals the master handles; blocked across fork() so that a child
+ * cannot take one with the master's handler before it has its own. */
+static void block_signals(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void close_pipe(void)
+{
+	if (wake_pipe[0] >= 0) {
+		close(wake_pipe[0]);
+		close(wake_pipe[1]);
+	}
+	wake_pipe[0] = wake_pipe[1] = -1;
 }
 
 static int make_pipe(void)
@@ -94,18 +123,23 @@ static void drain_pipe(void)
 
 /* --- worker ------------------------------------------------------------ */
 
-static void worker_main(int listen_fd)
+/* Runs in a fresh child with the master's signals blocked; mask is the
+ * master's own mask.  SIGTERM stays blocked except inside ppoll(), so one
+ * that arrived since fork() or during a request is taken at the next wait,
+ * never lost and never in the middle of a request. */
+static void worker_main(int listen_fd, const sigset_t *mask)
 {
 	set_handler(SIGTERM, on_signal);
 	set_handler(SIGINT, SIG_IGN);
 	set_handler(SIGHUP, SIG_IGN);
 	set_handler(SIGCHLD, SIG_DFL);
 	set_handler(SIGPIPE, SIG_IGN);
-	got_term = 0;
-	if (make_pipe() != 0)
-		_exit(1);
-	if (got_term)
-		_exit(0);
+	got_term = got_hup = got_chld = 0;
+	close_pipe(); /* the master's; a worker is woken by EINTR instead */
+	sigset_t working = *mask, waiting = *mask;
+	sigaddset(&working, SIGTERM);
+	sigdelset(&waiting, SIGTERM);
+	sigprocmask(SIG_SETMASK, &working, NULL);
 
 	FCGX_Request req;
 	FCGX_Init();
@@ -116,18 +150,16 @@ static void worker_main(int listen_fd)
 	pid_t parent = getppid();
 
 	while (!got_term) {
-		struct pollfd pfd[2] = {
-			{ .fd = listen_fd, .events = POLLIN },
-			{ .fd = wake_pipe[0], .events = POLLIN },
-		};
-		int n = poll(pfd, 2, 1000);
+		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+		const struct timespec tick = { 1, 0 };
+		int n = ppoll(&pfd, 1, &tick, &waiting);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (got_term)
 			break;
 		if (getppid() != parent)
 			break; /* the master is gone: do not linger as an orphan */
-		if (n <= 0 || !(pfd[0].revents & POLLIN))
+		if (n <= 0 || !(pfd.revents & POLLIN))
 			continue;
 		if (FCGX_Accept_r(&req) < 0)
 			continue; /* another worker took it (EAGAIN) */
@@ -194,13 +226,17 @@ static int spawn(int listen_fd)
 	for (int i = 0; i < MAX_WORKERS * 2; i++) {
 		if (workers[i].pid)
 			continue;
+		sigset_t old;
+		block_signals(&old);
 		pid_t pid = fork();
+		if (pid == 0)
+			worker_main(listen_fd, &old);
+		int saved = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (pid < 0) {
-			log_error("serve: fork: %s", strerror(errno));
+			log_error("serve: fork: %s", strerror(saved));
 			return -1;
 		}
-		if (pid == 0)
-			worker_main(listen_fd);
 		workers[i].pid = pid;
 		workers[i].generation = generation;
 		workers[i].started = time(NULL);

@@ -136,11 +136,11 @@ START_TEST(wrong_method_is_405_with_allow)
 	static const struct {
 		const char *method, *path, *allow;
 	} cases[] = {
-		{ "DELETE", "/health", "GET" },
-		{ "PUT", "/v1/keys", "GET, POST" },
+		{ "DELETE", "/health", "GET, HEAD" },
+		{ "PUT", "/v1/keys", "GET, HEAD, POST" },
 		{ "GET", "/v1/keys/key_x/rotate", "POST" },
 		{ "POST", "/v1/keys/key_x", "PATCH, DELETE" },
-		{ "OPTIONS", "/v1/keys", "GET, POST" },
+		{ "OPTIONS", "/v1/keys", "GET, HEAD, POST" },
 		{ "GET", "/v1/tenants/lookup", "POST" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
