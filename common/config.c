@@ -43,6 +43,7 @@ static const struct opt opts[] = {
 	S(db_user, "tessera"),
 	S(db_password, ""),
 	S(db_name, "tessera"),
+	I(db_timeout, "10", 1, 3600),
 	S(redis_socket, ""),
 	S(redis_host, "127.0.0.1"),
 	I(redis_port, "6379", 1, 65535),

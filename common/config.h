@@ -25,6 +25,7 @@ typedef struct config {
 	char *db_user;
 	char *db_password;
 	char *db_name;
+	int db_timeout;        /* seconds a read or write to MariaDB may block */
 	char *redis_socket;
 	char *redis_host;
 	int redis_port;

@@ -132,7 +132,7 @@ static enum db_status ensure(db_t *db)
 	MYSQL *m = mysql_init(NULL);
 	if (!m)
 		abort();
-	unsigned timeout = 2, rw_timeout = 30;
+	unsigned timeout = 2, rw_timeout = (unsigned)c->db_timeout;
 	mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
 	mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);

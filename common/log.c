@@ -14,6 +14,12 @@
 
 static int log_fd = 2;
 static enum log_level log_min = LOG_INFO;
+static int log_pid;
+
+void log_set_pid(void)
+{
+	log_pid = (int)getpid();
+}
 
 int log_open(const char *path, enum log_level min)
 {
@@ -54,7 +60,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 			 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s [%d] ",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 			 tm.tm_hour, tm.tm_min, tm.tm_sec,
-			 (long)(tv.tv_usec / 1000), names[lvl], (int)getpid());
+			 (long)(tv.tv_usec / 1000), names[lvl], log_pid ? log_pid : (int)getpid());
 	va_list ap;
 	va_start(ap, fmt);
 	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

@@ -11,6 +11,8 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* Opens path for appending (NULL or "" means stderr).  Returns 0 or -1. */
 int log_open(const char *path, enum log_level min);
+/* Caches the process id for log records; call again after fork(). */
+void log_set_pid(void);
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Parses "debug", "info", "warn", "error"; returns -1 on anything else. */

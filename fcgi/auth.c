@@ -2,12 +2,13 @@
  * auth.c - bearer authentication (see auth.h).
  *
  * API keys: the token's SHA-256 is looked up together with its tenant and
- * plan in one query.  JWTs: the unverified payload names the tenant, whose
+ * plan in one query, and kept in a per-worker cache validated through Redis.  JWTs: the unverified payload names the tenant, whose
  * sealed secret verifies the HS256 signature; a revoked session is a Redis
  * key.  Both then pass the same tenant-status, scope and rate-limit checks.
  */
 #include "auth.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,30 +59,37 @@ static void fill_tenant(req_t *r, const db_result *res)
 #define TENANT_COLS "t.id AS tenant_id, t.name AS tenant_name, t.plan, t.status, t.db_name, " \
 	"t.used_storage_bytes, p.rate_limit_per_minute AS plan_rpm"
 
-err_t tenant_load(req_t *r, const char *id)
+/* The Redis key whose value changes whenever a credential or a tenant's
+ * status changes; workers' key caches compare it on every request. */
+#define AUTH_GEN_KEY "gen:auth"
+
+/*
+ * One round trip: INCR and EXPIRE NX the window counter for key, and read
+ * the auth generation (into gen, "" when unset) when gen is not NULL.
+ */
+static err_t rl_count(req_t *r, const char *key, long long *count, long long *reset,
+		      char *gen, size_t genlen)
 {
-	db_result *res;
-	db_param p[] = { db_str(id) };
-	enum db_status st = db_exec(r->db, r->a,
-		"SELECT " TENANT_COLS ", t.jwt_secret_enc FROM tenants t "
-		"JOIN plans p ON p.id = t.plan WHERE t.id = ?", p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->nrows == 0)
-		return req_fail(r, E_NOT_FOUND, "Tenant not found");
-	fill_tenant(r, res);
+	long long window = time(NULL) / 60;
+	char *k = arena_printf(r->a, "rl:%s:%lld", key, window);
+	const char *incr[] = { "INCR", k };
+	const char *expire[] = { "EXPIRE", k, "61", "NX" };
+	const char *get[] = { "GET", AUTH_GEN_KEY };
+	const char **argvs[] = { incr, expire, get };
+	int argcs[] = { 2, 4, 2 };
+	redisReply *rep[3] = { 0 };
+	if (cache_pipeline(r->cache, r->a, gen ? 3 : 2, argcs, argvs, rep))
+		return req_fail(r, E_UNAVAILABLE, "The rate limiter is unavailable; try again shortly");
+	*count = rep[0]->type == REDIS_REPLY_INTEGER ? rep[0]->integer : 0;
+	*reset = (window + 1) * 60;
+	if (gen)
+		snprintf(gen, genlen, "%s", rep[2]->type == REDIS_REPLY_STRING ? rep[2]->str : "");
 	return E_OK;
 }
 
-err_t rate_limit(req_t *r, const char *key, long long limit)
+/* Sets the X-RateLimit-* headers and, past the limit, Retry-After and 429. */
+static err_t rl_apply(req_t *r, long long limit, long long count, long long reset)
 {
-	time_t now = time(NULL);
-	long long window = now / 60;
-	char *k = arena_printf(r->a, "rl:%s:%lld", key, window);
-	long long count = 0, ttl = 0;
-	if (cache_incr_window(r->cache, r->a, k, 61, &count, &ttl))
-		return req_fail(r, E_UNAVAILABLE, "The rate limiter is unavailable; try again shortly");
-	long long reset = (window + 1) * 60;
 	long long remaining = limit - count;
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%lld", limit);
@@ -91,12 +99,27 @@ err_t rate_limit(req_t *r, const char *key, long long limit)
 	snprintf(buf, sizeof(buf), "%lld", reset);
 	reply_header(r, "X-RateLimit-Reset", buf);
 	if (count > limit) {
-		long long retry = reset - now;
+		long long retry = reset - time(NULL);
 		snprintf(buf, sizeof(buf), "%lld", retry > 0 ? retry : 1);
 		reply_header(r, "Retry-After", buf);
 		return req_fail(r, E_RATE_LIMITED, "Rate limit of %lld requests per minute exceeded", limit);
 	}
 	return E_OK;
+}
+
+err_t rate_limit(req_t *r, const char *key, long long limit)
+{
+	long long count, reset;
+	err_t rc = rl_count(r, key, &count, &reset, NULL, 0);
+	return rc ? rc : rl_apply(r, limit, count, reset);
+}
+
+void auth_invalidate(cache_t *cache, arena_t *a)
+{
+	redisReply *rep;
+	if (cache_cmdf(cache, a, &rep, "INCR %s", AUTH_GEN_KEY))
+		log_warn("auth: cannot bump %s; workers may use cached credentials for up to %d s",
+			 AUTH_GEN_KEY, AUTH_CACHE_TTL);
 }
 
 static bool ip_allowed(req_t *r, const char *list_json)
@@ -116,33 +139,95 @@ static bool ip_allowed(req_t *r, const char *list_json)
 	return false;
 }
 
-/* last_used_at is written at most once a minute per key (and only when the
- * SELECT that authenticated the key saw it stale), so that recording use
- * does not add a write to every request. */
-#define KEY_USE_EVERY "INTERVAL 60 SECOND"
+/* last_used_at is written at most once a minute per key, so that recording
+ * use does not add a write to every request. */
+#define KEY_USE_EVERY 60
 
 static void key_mark_used(req_t *r)
 {
 	db_param p[] = { db_str(r->who.key_id) };
 	enum db_status st = db_exec(r->db, r->a,
 		"UPDATE api_keys SET last_used_at = UTC_TIMESTAMP(3) WHERE id = ? AND "
-		"(last_used_at IS NULL OR last_used_at < UTC_TIMESTAMP(3) - " KEY_USE_EVERY ")",
+		"(last_used_at IS NULL OR last_used_at < UTC_TIMESTAMP(3) - INTERVAL 60 SECOND)",
 		p, 1, NULL);
 	if (st)
 		log_warn("%s: cannot record the use of key %s", r->request_id, r->who.key_id);
 }
 
-static err_t auth_key(req_t *r, const char *token)
-{
+/*
+ * Per-worker cache of key lookups, so that a steady stream of requests with
+ * one key costs no database query for authentication.  An entry is trusted
+ * while the auth generation in Redis (read in the same round trip as the
+ * rate-limit counter) equals the one seen before it was loaded and it is
+ * younger than AUTH_CACHE_TTL; every change to a key or a tenant's status
+ * bumps the generation after it commits (auth_invalidate).  Reading the
+ * generation before the database means a change that races a load always
+ * leaves the entry with an older generation, so it is reloaded.
+ */
+#define KEY_CACHE_SLOTS 256
+
+struct key_entry {
 	char hash[65];
-	sha256_hex(hash, token, strlen(token));
+	char gen[32];
+	time_t loaded_at, used_marked_at;
+	char key_id[41], tenant_id[41], plan[33], status[17], db_name[65];
+	char *tenant_name, *ip_allowlist;    /* malloc'd */
+	unsigned scopes;
+	long long rate_limit, plan_rpm, used_storage;
+	long long expires_at;                /* epoch seconds, 0 = never */
+	bool revoked;
+};
+
+static struct key_entry key_cache[KEY_CACHE_SLOTS];
+
+static struct key_entry *key_slot(const char *hash)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++)
+		v = v * 16 + (unsigned)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+	return &key_cache[v % KEY_CACHE_SLOTS];
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+static void key_entry_fill(struct key_entry *e, const char *hash, const char *gen,
+			   const db_result *res, arena_t *a)
+{
+	free(e->tenant_name);
+	free(e->ip_allowlist);
+	memset(e, 0, sizeof(*e));
+	copy_str(e->hash, sizeof(e->hash), hash);
+	copy_str(e->gen, sizeof(e->gen), gen);
+	e->loaded_at = time(NULL);
+	copy_str(e->key_id, sizeof(e->key_id), db_get(res, 0, "id"));
+	copy_str(e->tenant_id, sizeof(e->tenant_id), db_get(res, 0, "tenant_id"));
+	copy_str(e->plan, sizeof(e->plan), db_get(res, 0, "plan"));
+	copy_str(e->status, sizeof(e->status), db_get(res, 0, "status"));
+	copy_str(e->db_name, sizeof(e->db_name), db_get(res, 0, "db_name"));
+	e->tenant_name = strdup(db_get(res, 0, "tenant_name") ? db_get(res, 0, "tenant_name") : "");
+	e->ip_allowlist = db_get(res, 0, "ip_allowlist") ? strdup(db_get(res, 0, "ip_allowlist")) : NULL;
+	long bits = scopes_parse_list(db_get(res, 0, "scopes") ? db_get(res, 0, "scopes") : "", NULL, a);
+	e->scopes = bits > 0 ? (unsigned)bits : 0;
+	e->rate_limit = db_get_int(res, 0, "rate_limit", 0);
+	e->plan_rpm = db_get_int(res, 0, "plan_rpm", 60);
+	e->used_storage = db_get_int(res, 0, "used_storage_bytes", 0);
+	e->expires_at = db_get_int(res, 0, "expires_epoch", 0);
+	e->revoked = db_get_int(res, 0, "revoked", 0) != 0;
+	e->used_marked_at = db_get_int(res, 0, "use_stale", 1) ? 0 : e->loaded_at;
+}
+
+static err_t key_load(req_t *r, const char *hash, const char *gen, struct key_entry *e)
+{
 	db_result *res;
 	db_param p[] = { db_str(hash) };
 	enum db_status st = db_exec(r->db, r->a,
 		"SELECT k.id, k.scopes, k.ip_allowlist, k.rate_limit, "
-		"(k.expires_at IS NOT NULL AND k.expires_at <= UTC_TIMESTAMP(3)) AS expired, "
+		"CAST(COALESCE(UNIX_TIMESTAMP(k.expires_at), 0) AS SIGNED) AS expires_epoch, "
 		"(k.revoked_at IS NOT NULL) AS revoked, "
-		"(k.last_used_at IS NULL OR k.last_used_at < UTC_TIMESTAMP(3) - " KEY_USE_EVERY ") AS use_stale, "
+		"(k.last_used_at IS NULL OR k.last_used_at < UTC_TIMESTAMP(3) - INTERVAL 60 SECOND) AS use_stale, "
 		TENANT_COLS " "
 		"FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
 		"JOIN plans p ON p.id = t.plan WHERE k.key_hash = ?", p, 1, &res);
@@ -150,31 +235,70 @@ static err_t auth_key(req_t *r, const char *token)
 		return req_db_error(r, st);
 	if (res->nrows == 0)
 		return req_fail(r, E_UNAUTHORIZED, "Invalid API key");
-	if (db_get_int(res, 0, "revoked", 0))
+	key_entry_fill(e, hash, gen, res, r->a);
+	return E_OK;
+}
+
+static err_t auth_key(req_t *r, const char *token)
+{
+	char hash[65], gen[32];
+	sha256_hex(hash, token, strlen(token));
+	struct key_entry *e = key_slot(hash);
+	time_t now = time(NULL);
+	long long count = 0, reset = 0;
+	bool counted = false;
+	err_t rc;
+
+	if (strcmp(e->hash, hash) == 0 && now - e->loaded_at < AUTH_CACHE_TTL) {
+		/* One round trip counts the request and checks the entry. */
+		if ((rc = rl_count(r, arena_printf(r->a, "k:%s", e->key_id), &count, &reset,
+				   gen, sizeof(gen))))
+			return rc;
+		counted = true;
+		if (strcmp(gen, e->gen) != 0 && (rc = key_load(r, hash, gen, e)))
+			return rc;
+	} else {
+		redisReply *rep;
+		if (cache_cmdf(r->cache, r->a, &rep, "GET %s", AUTH_GEN_KEY))
+			return req_fail(r, E_UNAVAILABLE, "The rate limiter is unavailable; try again shortly");
+		copy_str(gen, sizeof(gen), rep->type == REDIS_REPLY_STRING ? rep->str : "");
+		if ((rc = key_load(r, hash, gen, e)))
+			return rc;
+	}
+
+	if (e->revoked)
 		return req_fail(r, E_UNAUTHORIZED, "This API key has been revoked");
-	if (db_get_int(res, 0, "expired", 0))
+	if (e->expires_at && e->expires_at <= now)
 		return req_fail(r, E_UNAUTHORIZED, "This API key has expired");
-	fill_tenant(r, res);
+	r->tenant.id = arena_strdup(r->a, e->tenant_id);
+	r->tenant.name = arena_strdup(r->a, e->tenant_name);
+	r->tenant.plan = arena_strdup(r->a, e->plan);
+	r->tenant.status = arena_strdup(r->a, e->status);
+	r->tenant.db_name = arena_strdup(r->a, e->db_name);
+	r->tenant.used_storage = e->used_storage;
+	r->tenant.rate_limit = e->plan_rpm;
 	r->who.kind = PRINCIPAL_KEY;
-	r->who.key_id = (char *)db_get(res, 0, "id");
+	r->who.key_id = arena_strdup(r->a, e->key_id);
+	r->who.scopes = e->scopes;
 	/* A valid key was used, whatever the checks below decide. */
-	if (db_get_int(res, 0, "use_stale", 0))
+	if (now - e->used_marked_at >= KEY_USE_EVERY) {
 		key_mark_used(r);
-	long bits = scopes_parse_list(db_get(res, 0, "scopes") ? db_get(res, 0, "scopes") : "", NULL, r->a);
-	r->who.scopes = bits > 0 ? (unsigned)bits : 0;
-	if (strcmp(r->tenant.status, "active") != 0)
+		e->used_marked_at = now;
+	}
+	if (strcmp(e->status, "active") != 0)
 		return req_fail(r, E_TENANT_SUSPENDED, "This tenant is suspended");
-	if (!ip_allowed(r, db_get(res, 0, "ip_allowlist")))
+	if (!ip_allowed(r, e->ip_allowlist))
 		return req_fail(r, E_FORBIDDEN, "Client address %s is not in this key's IP allowlist",
 				r->remote_addr ? r->remote_addr : "(unknown)");
 	unsigned need = route_scope_bits(r->route);
 	if (need && !(r->who.scopes & (need | SCOPE_ALL)))
 		return req_fail(r, E_INSUFFICIENT_SCOPE, "This endpoint needs the \"%s\" scope",
 				r->route->scope);
-	long long limit = db_get_int(res, 0, "rate_limit", 0);
-	if (limit <= 0)
-		limit = r->tenant.rate_limit;
-	return rate_limit(r, arena_printf(r->a, "k:%s", r->who.key_id), limit);
+	long long limit = e->rate_limit > 0 ? e->rate_limit : e->plan_rpm;
+	if (!counted && (rc = rl_count(r, arena_printf(r->a, "k:%s", e->key_id), &count, &reset,
+				      NULL, 0)))
+		return rc;
+	return rl_apply(r, limit, count, reset);
 }
 
 static const char *claim_str(const cJSON *claims, const char *name)

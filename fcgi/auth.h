@@ -21,8 +21,13 @@ long scopes_parse_list(const char *s, const char **bad, arena_t *a);
  */
 err_t rate_limit(req_t *r, const char *key, long long limit);
 
-/* Loads tenant id into r->tenant (status, plan, limits).  E_NOT_FOUND if
- * there is no such tenant. */
-err_t tenant_load(req_t *r, const char *id);
+/* Seconds a worker may trust a cached key lookup at most (the auth
+ * generation in Redis normally invalidates it at once). */
+#define AUTH_CACHE_TTL 30
+
+/* Bumps the auth generation so that every worker reloads the credentials
+ * it cached.  Call after committing any change to a key or a tenant's
+ * status. */
+void auth_invalidate(cache_t *cache, arena_t *a);
 
 #endif

@@ -29,6 +29,7 @@
 #include "../common/config.h"
 #include "../common/ids.h"
 #include "../common/log.h"
+#include "../common/sig.h"
 #include "../common/rowjson.h"
 #include "../common/timefmt.h"
 
@@ -542,18 +543,6 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static void set_handler(int sig, void (*fn)(int))
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	/* Restart interrupted reads so a signal never breaks a query of the
-	 * job in hand; the sleep in poll() still wakes through the pipe. */
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(sig, &sa, NULL);
-}
-
 static int make_pipe(void)
 {
 	if (pipe(wake_pipe) != 0)
@@ -654,8 +643,8 @@ int jobs_run(void)
 		log_error("jobs: pipe: %s", strerror(errno));
 		return 1;
 	}
-	set_handler(SIGTERM, on_signal);
-	set_handler(SIGINT, on_signal);
+	sig_handle(SIGTERM, on_signal);
+	sig_handle(SIGINT, on_signal);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -27,6 +27,7 @@
 #include "../common/timefmt.h"
 #include "../handlers/handlers.h"
 #include "../handlers/routes.h"
+#include "auth.h"
 #include "jobs.h"
 #include "server.h"
 
@@ -228,6 +229,10 @@ static int cmd_tenant(const struct opts *o)
 			fprintf(stderr, "tessera tenant %s: no tenant %s\n", sub, o->args[1]);
 			goto out;
 		}
+		/* Workers cache credentials with their tenant's status. */
+		cache_t *cache = cache_new(&g_config);
+		auth_invalidate(cache, a);
+		cache_free(cache);
 		printf("%s: %s\n", o->args[1], st);
 		rc = 0;
 	} else {

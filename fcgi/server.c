@@ -9,7 +9,7 @@
  * they hold) and exits.
  *
  * Workers keep SIGTERM blocked while they hold a request and take it only
- * while they wait in ppoll() on the listening socket, so a worker told to
+ * while they wait in epoll_pwait() on the listening socket, so a worker told to
  * finish never has a read, write or close interrupted half-way (libfcgi
  * takes EINTR for a broken connection, and its close drains the socket in
  * select(), which no SA_RESTART resumes).  They accept with a non-blocking
@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,6 +42,7 @@
 #include "../common/config.h"
 #include "../common/db.h"
 #include "../common/log.h"
+#include "../common/sig.h"
 #include "../handlers/routes.h"
 #include "pipeline.h"
 
@@ -62,19 +66,6 @@ static void on_signal(int sig)
 		(void)w;
 	}
 	errno = saved;
-}
-
-/* SA_RESTART, so that a signal cannot cut a blocking call short in code
- * that takes EINTR for an error; poll() and ppoll() still return EINTR,
- * which is how the loops notice a signal at once. */
-static void set_handler(int sig, void (*fn)(int))
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(sig, &sa, NULL);
 }
 
 /* The signals the master handles; blocked across fork() so that a child
@@ -124,16 +115,16 @@ static void drain_pipe(void)
 /* --- worker ------------------------------------------------------------ */
 
 /* Runs in a fresh child with the master's signals blocked; mask is the
- * master's own mask.  SIGTERM stays blocked except inside ppoll(), so one
+ * master's own mask.  SIGTERM stays blocked except inside epoll_pwait(), so one
  * that arrived since fork() or during a request is taken at the next wait,
  * never lost and never in the middle of a request. */
 static void worker_main(int listen_fd, const sigset_t *mask)
 {
-	set_handler(SIGTERM, on_signal);
-	set_handler(SIGINT, SIG_IGN);
-	set_handler(SIGHUP, SIG_IGN);
-	set_handler(SIGCHLD, SIG_DFL);
-	set_handler(SIGPIPE, SIG_IGN);
+	sig_handle(SIGTERM, on_signal);
+	sig_handle(SIGINT, SIG_IGN);
+	sig_handle(SIGHUP, SIG_IGN);
+	sig_handle(SIGCHLD, SIG_DFL);
+	sig_handle(SIGPIPE, SIG_IGN);
 	got_term = got_hup = got_chld = 0;
 	close_pipe(); /* the master's; a worker is woken by EINTR instead */
 	sigset_t working = *mask, waiting = *mask;
@@ -148,25 +139,43 @@ static void worker_main(int listen_fd, const sigset_t *mask)
 	cache_t *cache = cache_new(&g_config);
 	arena_t *a = arena_new(64 * 1024);
 	pid_t parent = getppid();
+	/* Told to finish if the master dies; the check on idle ticks below
+	 * covers a master that died before this line. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	log_set_pid();
+	/* EPOLLEXCLUSIVE wakes one waiting worker per connection instead of
+	 * all of them (poll() would), which matters with more workers than
+	 * cores. */
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd };
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
+		log_error("serve: epoll: %s", strerror(errno));
+		_exit(1);
+	}
 
 	while (!got_term) {
-		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
-		const struct timespec tick = { 1, 0 };
-		int n = ppoll(&pfd, 1, &tick, &waiting);
+		struct epoll_event got;
+		int n = epoll_pwait(ep, &got, 1, 1000, &waiting);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (got_term)
 			break;
-		if (getppid() != parent)
+		if (n == 0 && getppid() != parent)
 			break; /* the master is gone: do not linger as an orphan */
-		if (n <= 0 || !(pfd.revents & POLLIN))
+		if (n <= 0 || !(got.events & EPOLLIN))
 			continue;
 		if (FCGX_Accept_r(&req) < 0)
 			continue; /* another worker took it (EAGAIN) */
 		pipeline_handle(&req, db, cache, a);
+		/* With nothing left unread on the connection, a plain close is
+		 * safe and saves libfcgi's shutdown-poll-read lingering close. */
+		int unread = 0;
+		if (ioctl(req.ipcFd, FIONREAD, &unread) == 0 && unread == 0)
+			req.detached = 1;
 		FCGX_Finish_r(&req);
 		arena_reset(a);
 	}
+	close(ep);
 	FCGX_Free(&req, 1);
 	arena_free(a);
 	db_free(db);
@@ -339,11 +348,11 @@ int server_run(const char *config_path)
 	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
 	if (make_pipe() != 0)
 		return 1;
-	set_handler(SIGTERM, on_signal);
-	set_handler(SIGINT, on_signal);
-	set_handler(SIGHUP, on_signal);
-	set_handler(SIGCHLD, on_signal);
-	set_handler(SIGPIPE, SIG_IGN);
+	sig_handle(SIGTERM, on_signal);
+	sig_handle(SIGINT, on_signal);
+	sig_handle(SIGHUP, on_signal);
+	sig_handle(SIGCHLD, on_signal);
+	sig_handle(SIGPIPE, SIG_IGN);
 	write_pid(g_config.pid_file);
 	log_info("serve: listening on %s with %d workers",
 		 listen_fd == 0 ? "fd 0" : g_config.listen, g_config.workers);

@@ -24,8 +24,7 @@ err_t keys_create(req_t *r);
 err_t keys_update(req_t *r);
 err_t keys_revoke(req_t *r);
 err_t keys_rotate(req_t *r);
-extern const field_t keys_create_body[];
-extern const field_t keys_update_body[];
+extern const field_t keys_write_body[];
 extern const field_t keys_rotate_body[];
 
 /* audit.c */

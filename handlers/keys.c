@@ -47,17 +47,8 @@ static const col_t key_cols[] = {
 	"ELSE 'active' END AS status, last_used_at, revoked_at, created_by, created_at, updated_at " \
 	"FROM api_keys "
 
-const field_t keys_create_body[] = {
-	{ "label", FT_STRING, 0, 1, 100 },
-	{ "name", FT_STRING, 0, 1, 100 },
-	{ "scopes", FT_STRING_ARRAY, 0, 0, 7 },
-	{ "ip_allowlist", FT_STRING_ARRAY, FF_NULLABLE, 0, MAX_ALLOWLIST },
-	{ "expires_at", FT_STRING, FF_NULLABLE, 0, 40 },
-	{ "rate_limit", FT_INT, FF_NULLABLE, 1, 1000000 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const field_t keys_update_body[] = {
+/* Create and update take the same fields (update: all optional). */
+const field_t keys_write_body[] = {
 	{ "label", FT_STRING, 0, 1, 100 },
 	{ "name", FT_STRING, 0, 1, 100 },
 	{ "scopes", FT_STRING_ARRAY, 0, 0, 7 },
@@ -208,7 +199,11 @@ static err_t finish_tx(req_t *r, err_t rc)
 		return rc;
 	}
 	enum db_status st = db_commit(r->db);
-	return st ? req_db_error(r, st) : E_OK;
+	if (st)
+		return req_db_error(r, st);
+	/* Workers cache key lookups: make them reload after any change. */
+	auth_invalidate(r->cache, r->a);
+	return E_OK;
 }
 
 err_t keys_list(req_t *r)
