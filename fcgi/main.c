@@ -116,6 +116,52 @@ static int load_config(void)
 	return 0;
 }
 
+/* JSON Schema of a route's request body, from its field table. */
+static cJSON *schema_json(const field_t *fields)
+{
+	static const char *const types[] = {
+		[FT_STRING] = "string", [FT_INT] = "integer", [FT_NUMBER] = "number",
+		[FT_BOOL] = "boolean", [FT_OBJECT] = "object", [FT_ARRAY] = "array",
+		[FT_STRING_ARRAY] = "array", [FT_ANY] = NULL,
+	};
+	cJSON *s = cJSON_CreateObject();
+	cJSON_AddStringToObject(s, "type", "object");
+	cJSON *props = cJSON_AddObjectToObject(s, "properties");
+	cJSON *req = cJSON_CreateArray();
+	for (const field_t *f = fields; f->name; f++) {
+		cJSON *p = cJSON_AddObjectToObject(props, f->name);
+		if (types[f->type]) {
+			if (f->flags & FF_NULLABLE) {
+				cJSON *t = cJSON_AddArrayToObject(p, "type");
+				cJSON_AddItemToArray(t, cJSON_CreateString(types[f->type]));
+				cJSON_AddItemToArray(t, cJSON_CreateString("null"));
+			} else {
+				cJSON_AddStringToObject(p, "type", types[f->type]);
+			}
+		}
+		if (f->type == FT_STRING_ARRAY)
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "items"), "type", "string");
+		if (f->type == FT_STRING && f->min)
+			cJSON_AddNumberToObject(p, "minLength", (double)f->min);
+		if (f->type == FT_STRING && f->max)
+			cJSON_AddNumberToObject(p, "maxLength", (double)f->max);
+		if (f->type == FT_INT && (f->min || f->max)) {
+			cJSON_AddNumberToObject(p, "minimum", (double)f->min);
+			cJSON_AddNumberToObject(p, "maximum", (double)f->max);
+		}
+		if ((f->type == FT_ARRAY || f->type == FT_STRING_ARRAY) && f->max)
+			cJSON_AddNumberToObject(p, "maxItems", (double)f->max);
+		if (f->flags & FF_REQUIRED)
+			cJSON_AddItemToArray(req, cJSON_CreateString(f->name));
+	}
+	if (cJSON_GetArraySize(req))
+		cJSON_AddItemToObject(s, "required", req);
+	else
+		cJSON_Delete(req);
+	cJSON_AddFalseToObject(s, "additionalProperties");
+	return s;
+}
+
 static int cmd_routes(const struct opts *o)
 {
 	if (o->json) {
@@ -131,6 +177,8 @@ static int cmd_routes(const struct opts *o)
 			cJSON_AddStringToObject(r, "scope", rt->scope);
 			cJSON_AddBoolToObject(r, "end_user", (rt->flags & R_USER) != 0);
 			cJSON_AddBoolToObject(r, "implemented", rt->handler != NULL);
+			if (rt->body)
+				cJSON_AddItemToObject(r, "request_schema", schema_json(rt->body));
 			cJSON_AddItemToArray(arr, r);
 		}
 		char *s = cJSON_Print(arr);

@@ -381,6 +381,15 @@ def build(routes, spec, version):
         if params:
             op["parameters"] = params
         body = build_request_body(spec_row) if method not in ("GET", "HEAD", "DELETE") else None
+        # An implemented route declares its body schema in the route table;
+        # that is what the server enforces, so it wins over the inference.
+        if route.get("request_schema"):
+            body = body or {"required": False, "content": {"application/json": {}}}
+            body["content"]["application/json"]["schema"] = route["request_schema"]
+            # The reference's placeholder example ("scopes": [{}]) would
+            # contradict the real schema; drop it rather than mislead.
+            body["content"]["application/json"].pop("example", None)
+            body["required"] = bool(route["request_schema"].get("required"))
         if body:
             op["requestBody"] = body
         query_params = [p for p in params if p["in"] == "query"]
