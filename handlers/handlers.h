@@ -27,6 +27,40 @@ err_t keys_rotate(req_t *r);
 extern const field_t keys_write_body[];
 extern const field_t keys_rotate_body[];
 
+/* object_types.c */
+err_t object_types_list(req_t *r);
+err_t object_types_create(req_t *r);
+err_t object_types_get(req_t *r);
+err_t object_types_update(req_t *r);
+err_t object_types_delete(req_t *r);
+extern const field_t object_type_create_body[];
+extern const field_t object_type_update_body[];
+
+/* properties.c */
+err_t properties_list(req_t *r);
+err_t properties_create(req_t *r);
+err_t properties_update(req_t *r);
+err_t properties_delete(req_t *r);
+extern const field_t property_create_body[];
+extern const field_t property_update_body[];
+
+/* objects.c */
+err_t objects_create(req_t *r);
+err_t objects_get(req_t *r);
+err_t objects_update(req_t *r);
+err_t objects_delete(req_t *r);
+err_t objects_restore(req_t *r);
+err_t objects_list(req_t *r);
+err_t objects_trash(req_t *r);
+err_t objects_versions(req_t *r);
+err_t objects_batch_create(req_t *r);
+err_t objects_batch_read(req_t *r);
+err_t objects_batch_update(req_t *r);
+extern const field_t object_write_body[];
+extern const field_t object_batch_create_body[];
+extern const field_t object_batch_read_body[];
+extern const field_t object_batch_update_body[];
+
 /* audit.c */
 err_t audit_list(req_t *r);
 

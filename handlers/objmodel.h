@@ -1,0 +1,44 @@
+/*
+ * objmodel.h - the tenant's schema as handlers see it: an object type with
+ * its properties, loaded from the tenant DB, and the SQL names that go with
+ * it.  Shared by object types, properties and objects.
+ */
+#ifndef TESSERA_OBJMODEL_H
+#define TESSERA_OBJMODEL_H
+
+#include <cJSON.h>
+
+#include "../common/datatypes.h"
+#include "../fcgi/request.h"
+
+typedef struct objtype {
+	const char *id;
+	const char *name;
+	const char *display_name;
+	const char *description;
+	const char *created_at, *updated_at;
+	const char *table;       /* `tenantdb`.`<name>`, safe to splice */
+	int nprops;
+	prop_t *props;
+	cJSON *props_json;       /* the properties as the API renders them */
+} objtype_t;
+
+/* `tenantdb`.`name` for one of the tenant's tables (name must be a
+ * server-made identifier). */
+const char *tenant_table(req_t *r, const char *name);
+/* Loads the type named by id ("ot_…") or by name, with its properties.
+ * 404 NOT_FOUND when the tenant has no such type. */
+err_t objtype_load(req_t *r, const char *id_or_name, objtype_t **out);
+/* The property called name, or NULL. */
+const prop_t *objtype_prop(const objtype_t *t, const char *name);
+/* Renders a type as the API shows it (with its properties if with_props). */
+cJSON *objtype_json(req_t *r, const objtype_t *t, bool with_props);
+
+/* "Contacts" from "contacts", "Sales Orders" from "sales_orders". */
+char *display_name_from(arena_t *a, const char *name);
+
+/* Writes an outbox event in the current transaction. */
+err_t outbox_add(req_t *r, const char *event, const char *resource_type,
+		 const char *resource_id, const cJSON *payload);
+
+#endif
