@@ -49,11 +49,17 @@ static int run_script(db_t *db, arena_t *a, const char *sql, char *err, size_t e
 	return 0;
 }
 
-static int apply(db_t *db, arena_t *a, enum mig_scope scope, char *err, size_t errlen)
+/* Table names are qualified with the database: prepared statements are
+ * cached by their text and stay bound to the database they were prepared
+ * in, so an unqualified name would reach the wrong schema_migrations once
+ * the connection has moved on to another database. */
+static int apply(db_t *db, arena_t *a, const char *dbname, enum mig_scope scope, char *err,
+		 size_t errlen)
 {
-	if (db_exec_text(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	const char *tbl = arena_printf(a, "`%s`.schema_migrations", dbname);
+	if (db_exec_text(db, arena_printf(a, "CREATE TABLE IF NOT EXISTS %s ("
 			 "version VARCHAR(128) NOT NULL PRIMARY KEY, "
-			 "applied_at DATETIME(3) NOT NULL) ENGINE=InnoDB") != DB_OK) {
+			 "applied_at DATETIME(3) NOT NULL) ENGINE=InnoDB", tbl)) != DB_OK) {
 		snprintf(err, errlen, "%s", db_last_error(db));
 		return -1;
 	}
@@ -64,7 +70,7 @@ static int apply(db_t *db, arena_t *a, enum mig_scope scope, char *err, size_t e
 			continue;
 		db_result *res;
 		db_param p[] = { db_str(m->name) };
-		if (db_exec(db, a, "SELECT 1 FROM schema_migrations WHERE version = ?", p, 1, &res)) {
+		if (db_exec(db, a, arena_printf(a, "SELECT 1 FROM %s WHERE version = ?", tbl), p, 1, &res)) {
 			snprintf(err, errlen, "%s", db_last_error(db));
 			return -1;
 		}
@@ -72,8 +78,8 @@ static int apply(db_t *db, arena_t *a, enum mig_scope scope, char *err, size_t e
 			continue;
 		if (run_script(db, a, m->sql, err, errlen))
 			return -1;
-		if (db_exec(db, a, "INSERT INTO schema_migrations (version, applied_at) "
-			    "VALUES (?, UTC_TIMESTAMP(3))", p, 1, NULL)) {
+		if (db_exec(db, a, arena_printf(a, "INSERT INTO %s (version, applied_at) "
+			    "VALUES (?, UTC_TIMESTAMP(3))", tbl), p, 1, NULL)) {
 			snprintf(err, errlen, "%s", db_last_error(db));
 			return -1;
 		}
@@ -105,7 +111,7 @@ int migrate_control(db_t *db, arena_t *a, const char *db_name, char *err, size_t
 {
 	if (use_db(db, a, db_name, true, err, errlen))
 		return -1;
-	return apply(db, a, MIG_CONTROL, err, errlen);
+	return apply(db, a, db_name, MIG_CONTROL, err, errlen);
 }
 
 int migrate_tenant(db_t *db, arena_t *a, const char *tenant_db, const char *control_db,
@@ -113,7 +119,7 @@ int migrate_tenant(db_t *db, arena_t *a, const char *tenant_db, const char *cont
 {
 	if (use_db(db, a, tenant_db, true, err, errlen))
 		return -1;
-	int n = apply(db, a, MIG_TENANT, err, errlen);
+	int n = apply(db, a, tenant_db, MIG_TENANT, err, errlen);
 	if (use_db(db, a, control_db, false, err, errlen))
 		return -1;
 	return n;

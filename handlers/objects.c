@@ -1,0 +1,950 @@
+/*
+ * objects.c - objects of a type: create, get, update (merge, versions,
+ * optimistic concurrency), soft delete, restore, trash, list (filters,
+ * sort, keyset cursor), batches and version history.
+ *
+ * An object is a row of its type's table: id, the properties JSON and
+ * bookkeeping columns; every defined property is also a generated column,
+ * so filters and sorts run on typed, indexable columns.  Every change writes
+ * an outbox event in the same transaction.  End-user tokens are refused
+ * until row-level policies exist: with no policy, nothing is allowed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../common/codec.h"
+#include "../common/ids.h"
+#include "../common/log.h"
+#include "../common/securedel.h"
+#include "../common/timefmt.h"
+#include "handlers.h"
+#include "objmodel.h"
+
+#define BATCH_MAX 100
+#define LIST_MAX 100
+#define IN_MAX 100
+
+const field_t object_write_body[] = {
+	{ "properties", FT_OBJECT, 0, 0, 0 },
+	{ "version", FT_INT, 0, 1, 2147483647 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const field_t object_batch_create_body[] = {
+	{ "objects", FT_ARRAY, FF_REQUIRED, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const field_t object_batch_read_body[] = {
+	{ "object_ids", FT_STRING_ARRAY, FF_REQUIRED, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const field_t object_batch_update_body[] = {
+	{ "updates", FT_ARRAY, FF_REQUIRED, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+#define OBJ_COLS "id, properties, created_at, updated_at, created_by, version, is_deleted, deleted_at"
+
+/* Loads the type named in the path; end users are refused (no policies). */
+static err_t begin(req_t *r, objtype_t **t)
+{
+	if (r->who.kind == PRINCIPAL_USER)
+		return req_fail(r, E_FORBIDDEN,
+				"No row-level policy allows end users to access this object type");
+	return objtype_load(r, req_param(r, "object_type_id"), t);
+}
+
+static cJSON *object_json(req_t *r, const objtype_t *t, const db_result *res, int row)
+{
+	char ts[RFC3339_LEN];
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", db_get(res, row, "id"));
+	cJSON_AddStringToObject(o, "object_type_id", t->id);
+	cJSON_AddStringToObject(o, "object_type", t->name);
+	cJSON_AddStringToObject(o, "tenant_id", r->tenant.id);
+	cJSON *props = cJSON_Parse(db_get(res, row, "properties") ? db_get(res, row, "properties") : "{}");
+	cJSON_AddItemToObject(o, "properties", props ? props : cJSON_CreateObject());
+	cJSON_AddStringToObject(o, "created_at", time_from_sql(ts, db_get(res, row, "created_at")));
+	cJSON_AddStringToObject(o, "updated_at", time_from_sql(ts, db_get(res, row, "updated_at")));
+	const char *by = db_get(res, row, "created_by");
+	if (by)
+		cJSON_AddStringToObject(o, "created_by", by);
+	else
+		cJSON_AddNullToObject(o, "created_by");
+	cJSON_AddNumberToObject(o, "version", (double)db_get_int(res, row, "version", 1));
+	bool deleted = db_get_int(res, row, "is_deleted", 0) != 0;
+	cJSON_AddBoolToObject(o, "is_deleted", deleted);
+	const char *da = db_get(res, row, "deleted_at");
+	if (da)
+		cJSON_AddStringToObject(o, "deleted_at", time_from_sql(ts, da));
+	else
+		cJSON_AddNullToObject(o, "deleted_at");
+	return o;
+}
+
+static const char *actor(const req_t *r)
+{
+	return r->who.kind == PRINCIPAL_USER ? r->who.user_id : r->who.key_id;
+}
+
+/* --- validation ------------------------------------------------------- */
+
+static err_t reference_exists(req_t *r, const char *field, const char *id)
+{
+	db_result *res;
+	db_param p[] = { db_str(id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
+					tenant_table(r, "_objects")), p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows == 0)
+		return req_fail_field(r, E_VALIDATION, field, "%s: no object %s in this tenant", field, id);
+	return E_OK;
+}
+
+/*
+ * Validates in (a JSON object of property values) against t and merges it
+ * into base (modified; the new JSON).  A null value removes the property.
+ * With is_create, missing properties take their default and required ones
+ * must end up present.  where prefixes field names in errors ("objects[3].").
+ */
+static err_t merge_properties(req_t *r, const objtype_t *t, const cJSON *in, cJSON *base,
+			      bool is_create, const char *where)
+{
+	const cJSON *v;
+	cJSON_ArrayForEach(v, in) {
+		const prop_t *p = objtype_prop(t, v->string);
+		char *field = arena_printf(r->a, "%sproperties.%s", where, v->string);
+		if (!p)
+			return req_fail_field(r, E_VALIDATION, field, "%s is not a property of %s",
+					      v->string, t->name);
+		if (cJSON_IsNull(v)) {
+			if (p->required)
+				return req_fail_field(r, E_VALIDATION, field, "%s is required", p->name);
+			cJSON_DeleteItemFromObjectCaseSensitive(base, p->name);
+			continue;
+		}
+		char msg[256];
+		cJSON *norm = p->type->check(p, v, msg, sizeof(msg));
+		if (!norm)
+			return req_fail_field(r, E_VALIDATION, field, "%s", msg);
+		if (!strcmp(p->type->name, "reference")) {
+			err_t rc = reference_exists(r, field, norm->valuestring);
+			if (rc) {
+				cJSON_Delete(norm);
+				return rc;
+			}
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(base, p->name);
+		cJSON_AddItemToObject(base, p->name, norm);
+	}
+	for (int i = 0; i < t->nprops; i++) {
+		const prop_t *p = &t->props[i];
+		if (cJSON_GetObjectItemCaseSensitive(base, p->name))
+			continue;
+		if (is_create && p->default_value) {
+			cJSON_AddItemToObject(base, p->name, cJSON_Duplicate(p->default_value, true));
+			continue;
+		}
+		if (p->required)
+			return req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%sproperties.%s", where, p->name),
+					      "%s is required", p->name);
+	}
+	return E_OK;
+}
+
+/* Names the property behind a unique-index violation (index ux_<prop id>). */
+static err_t unique_conflict(req_t *r, const objtype_t *t, const char *where)
+{
+	const char *err = db_last_error(r->db);
+	for (int i = 0; i < t->nprops; i++) {
+		char ix[64];
+		snprintf(ix, sizeof(ix), "ux_%s", t->props[i].id);
+		for (char *c = ix; *c; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+		if (strstr(err, ix))
+			return req_fail_field(r, E_CONFLICT,
+					      arena_printf(r->a, "%sproperties.%s", where, t->props[i].name),
+					      "Another object already has this %s", t->props[i].name);
+	}
+	return req_fail(r, E_CONFLICT, "The object conflicts with an existing one");
+}
+
+static char *json_text(req_t *r, const cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	char *c = arena_strdup(r->a, s ? s : "{}");
+	cJSON_free(s);
+	return c;
+}
+
+static err_t event(req_t *r, const objtype_t *t, const char *name, const char *id, cJSON *obj)
+{
+	cJSON *payload = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(payload, "object_type_id", t->id);
+	cJSON_AddStringToObject(payload, "object_type", t->name);
+	cJSON_AddStringToObject(payload, "object_id", id);
+	if (obj)
+		cJSON_AddItemToObject(payload, "object", cJSON_Duplicate(obj, true));
+	return outbox_add(r, name, "object", id, payload);
+}
+
+/* --- single objects ---------------------------------------------------- */
+
+static err_t fetch(req_t *r, const objtype_t *t, const char *id, bool for_update,
+		   bool include_deleted, db_result **res)
+{
+	db_param p[] = { db_str(id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT " OBJ_COLS " FROM %s WHERE id = ?%s%s", t->table,
+		include_deleted ? "" : " AND is_deleted = 0", for_update ? " FOR UPDATE" : ""),
+		p, 1, res);
+	if (st)
+		return req_db_error(r, st);
+	if ((*res)->nrows == 0)
+		return req_fail(r, E_NOT_FOUND, "Object not found");
+	return E_OK;
+}
+
+/* Inserts one validated object inside the open transaction. */
+static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const char *where,
+			   char *id, size_t idlen)
+{
+	cJSON *props = req_own(r, cJSON_CreateObject());
+	err_t rc = merge_properties(r, t, in, props, true, where);
+	if (rc)
+		return rc;
+	id_new(id, idlen, "obj_");
+	db_param p[] = { db_str(id), db_str(json_text(r, props)), db_str(actor(r)) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"INSERT INTO %s (id, properties, created_at, updated_at, created_by, version) "
+		"VALUES (?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), ?, 1)", t->table), p, 3, NULL);
+	if (st == DB_DUPLICATE)
+		return unique_conflict(r, t, where);
+	if (st)
+		return req_db_error(r, st);
+	db_param q[] = { db_str(id), db_str(t->id) };
+	st = db_exec(r->db, r->a, arena_printf(r->a, "INSERT INTO %s (id, object_type_id) VALUES (?, ?)",
+					       tenant_table(r, "_objects")), q, 2, NULL);
+	if (st)
+		return req_db_error(r, st);
+	db_result *res;
+	if ((rc = fetch(r, t, id, false, false, &res)))
+		return rc;
+	return event(r, t, "object.created", id, req_own(r, object_json(r, t, res, 0)));
+}
+
+static err_t finish(req_t *r, err_t rc)
+{
+	if (rc) {
+		db_rollback(r->db);
+		return rc;
+	}
+	enum db_status st = db_commit(r->db);
+	return st ? req_db_error(r, st) : E_OK;
+}
+
+static err_t reply_object(req_t *r, const objtype_t *t, const char *id, int status)
+{
+	db_result *res;
+	err_t rc = fetch(r, t, id, false, true, &res);
+	if (rc)
+		return rc;
+	reply_data(r, status, object_json(r, t, res, 0));
+	return E_OK;
+}
+
+err_t objects_create(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = begin(r, &t);
+	if (rc)
+		return rc;
+	if (cJSON_GetObjectItemCaseSensitive(r->json, "version"))
+		return req_fail_field(r, E_VALIDATION, "version", "version is set by the server");
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(r->json, "properties");
+	char id[40];
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	rc = insert_object(r, t, in, "", id, sizeof(id));
+	if ((rc = finish(r, rc)))
+		return rc;
+	return reply_object(r, t, id, 201);
+}
+
+err_t objects_get(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = begin(r, &t);
+	if (rc)
+		return rc;
+	db_result *res;
+	if ((rc = fetch(r, t, req_param(r, "object_id"), false, false, &res)))
+		return rc;
+	reply_data(r, 200, object_json(r, t, res, 0));
+	return E_OK;
+}
+
+/* The expected version from If-Match ("3", "\"3\"" or W/"3") or the body. */
+static err_t expected_version(req_t *r, const cJSON *body, long long *out)
+{
+	*out = 0;
+	const char *im = req_env(r, "HTTP_IF_MATCH");
+	if (im && *im) {
+		const char *p = im;
+		if (!strncmp(p, "W/", 2))
+			p += 2;
+		if (*p == '"')
+			p++;
+		char *end;
+		long long v = strtoll(p, &end, 10);
+		if (end == p || v < 1 || (*end && *end != '"'))
+			return req_fail_field(r, E_VALIDATION, "If-Match", "If-Match must be an object version");
+		*out = v;
+	}
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "version");
+	if (cJSON_IsNumber(v)) {
+		if (*out && *out != (long long)v->valuedouble)
+			return req_fail_field(r, E_VALIDATION, "version", "version and If-Match disagree");
+		*out = (long long)v->valuedouble;
+	}
+	return E_OK;
+}
+
+/* Applies a merge to one object inside the open transaction; *version gets
+ * the new version. */
+static err_t update_object(req_t *r, const objtype_t *t, const char *id, const cJSON *in,
+			   long long want_version, const char *where, long long *version)
+{
+	db_result *cur;
+	err_t rc = fetch(r, t, id, true, false, &cur);
+	if (rc)
+		return rc;
+	long long v = db_get_int(cur, 0, "version", 1);
+	if (want_version && want_version != v)
+		return req_fail_field(r, E_CONFLICT, arena_printf(r->a, "%sversion", where),
+				      "Version mismatch: the object is at version %lld", v);
+	const char *old = db_get(cur, 0, "properties");
+	cJSON *props = req_own(r, cJSON_Parse(old ? old : "{}"));
+	if (!props)
+		props = req_own(r, cJSON_CreateObject());
+	if ((rc = merge_properties(r, t, in, props, false, where)))
+		return rc;
+	char vid[40];
+	id_new(vid, sizeof(vid), "ver_");
+	db_param pv[] = { db_str(vid), db_str(t->id), db_str(id), db_int(v), db_str(old),
+			  db_str(actor(r)) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"INSERT INTO %s (id, object_type_id, object_id, version, properties, changed_by, created_at) "
+		"VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", tenant_table(r, "_object_versions")),
+		pv, 6, NULL);
+	if (st)
+		return req_db_error(r, st);
+	db_param pu[] = { db_str(json_text(r, props)), db_str(id) };
+	st = db_exec(r->db, r->a, arena_printf(r->a,
+		"UPDATE %s SET properties = ?, version = version + 1, updated_at = UTC_TIMESTAMP(3) "
+		"WHERE id = ?", t->table), pu, 2, NULL);
+	if (st == DB_DUPLICATE)
+		return unique_conflict(r, t, where);
+	if (st)
+		return req_db_error(r, st);
+	*version = v + 1;
+	cJSON *changes = req_own(r, cJSON_CreateObject());
+	cJSON_AddItemToObject(changes, "properties", cJSON_Duplicate(in, true));
+	cJSON_AddNumberToObject(changes, "version", (double)*version);
+	return event(r, t, "object.updated", id, changes);
+}
+
+err_t objects_update(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = begin(r, &t);
+	if (rc)
+		return rc;
+	long long want;
+	if ((rc = expected_version(r, r->json, &want)))
+		return rc;
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(r->json, "properties");
+	cJSON *empty = req_own(r, cJSON_CreateObject());
+	const char *id = req_param(r, "object_id");
+	long long version;
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	rc = update_object(r, t, id, in ? in : empty, want, "", &version);
+	if ((rc = finish(r, rc)))
+		return rc;
+	return reply_object(r, t, id, 200);
+}
+
+err_t objects_delete(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = begin(r, &t);
+	if (rc)
+		return rc;
+	const char *id = req_param(r, "object_id");
+	const char *force = req_query(r, "force");
+	bool permanent = force && !strcmp(force, "true");
+	db_result *cur;
+	if ((rc = fetch(r, t, id, false, permanent, &cur)))
+		return rc;
+	if (permanent) {
+		/* Associations and comments hang on objects; they are counted
+		 * here once their tables exist. */
+		bool cascade;
+		if ((rc = securedel_check(r, "object", id, NULL, 0, &cascade)))
+			return rc;
+	}
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	db_param p[] = { db_str(id) };
+	if (permanent) {
+		const char *stmts[] = {
+			arena_printf(r->a, "DELETE FROM %s WHERE id = ?", t->table),
+			arena_printf(r->a, "DELETE FROM %s WHERE id = ?", tenant_table(r, "_objects")),
+			arena_printf(r->a, "DELETE FROM %s WHERE object_id = ?", tenant_table(r, "_object_versions")),
+		};
+		for (size_t i = 0; i < 3 && !st; i++)
+			st = db_exec(r->db, r->a, stmts[i], p, 1, NULL);
+	} else {
+		st = db_exec(r->db, r->a, arena_printf(r->a,
+			"UPDATE %s SET is_deleted = 1, deleted_at = UTC_TIMESTAMP(3) WHERE id = ?", t->table),
+			p, 1, NULL);
+	}
+	rc = st ? req_db_error(r, st) : E_OK;
+	if (!rc) {
+		cJSON *info = req_own(r, cJSON_CreateObject());
+		cJSON_AddBoolToObject(info, "permanent", permanent);
+		rc = event(r, t, "object.deleted", id, info);
+	}
+	if ((rc = finish(r, rc)))
+		return rc;
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "id", id);
+	cJSON_AddTrueToObject(d, "deleted");
+	cJSON_AddBoolToObject(d, "permanent", permanent);
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+err_t objects_restore(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = begin(r, &t);
+	if (rc)
+		return rc;
+	const char *id = req_param(r, "object_id");
+	db_param p[] = { db_str(id) };
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	db_result *res;
+	st = db_exec(r->db, r->a, arena_printf(r->a,
+		"UPDATE %s SET is_deleted = 0, deleted_at = NULL, updated_at = UTC_TIMESTAMP(3) "
+		"WHERE id = ? AND is_deleted = 1", t->table), p, 1, &res);
+	if (st == DB_DUPLICATE)
+		rc = unique_conflict(r, t, "");
+	else if (st)
+		rc = req_db_error(r, st);
+	else if (res->affected == 0)
+		rc = req_fail(r, E_NOT_FOUND, "No object %s in the trash", id);
+	else
+		rc = event(r, t, "object.restored", id, NULL);
+	if ((rc = finish(r, rc)))
+		return rc;
+	return reply_object(r, t, id, 200);
+}
+
+err_t objects_versions(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = begin(r, &t);
+	if (rc)
+		return rc;
+	long long limit;
+	if ((rc = req_query_int(r, "limit", 20, 1, LIST_MAX, &limit)))
+		return rc;
+	const char *id = req_param(r, "object_id");
+	db_result *res;
+	if ((rc = fetch(r, t, id, false, true, &res)))
+		return rc;
+	db_param p[] = { db_str(id), db_int(limit) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT version, properties, changed_by, created_at FROM %s WHERE object_id = ? "
+		"ORDER BY version DESC LIMIT ?", tenant_table(r, "_object_versions")), p, 2, &res);
+	if (st)
+		return req_db_error(r, st);
+	cJSON *list = cJSON_CreateArray();
+	for (int i = 0; i < res->nrows; i++) {
+		char ts[RFC3339_LEN];
+		cJSON *v = cJSON_CreateObject();
+		cJSON_AddStringToObject(v, "object_id", id);
+		cJSON_AddNumberToObject(v, "version", (double)db_get_int(res, i, "version", 0));
+		cJSON *props = cJSON_Parse(db_get(res, i, "properties"));
+		cJSON_AddItemToObject(v, "properties", props ? props : cJSON_CreateObject());
+		const char *by = db_get(res, i, "changed_by");
+		if (by)
+			cJSON_AddStringToObject(v, "changed_by", by);
+		else
+			cJSON_AddNullToObject(v, "changed_by");
+		cJSON_AddStringToObject(v, "created_at", time_from_sql(ts, db_get(res, i, "created_at")));
+		cJSON_AddItemToArray(list, v);
+	}
+	reply_data(r, 200, list);
+	return E_OK;
+}
+
+/* --- lists ------------------------------------------------------------- */
+
+#define FILTERS_MAX 20
+
+/* A WHERE clause under construction with its bound parameters. */
+typedef struct where {
+	char *sql;
+	db_param *p;
+	int np, cap;
+} where_t;
+
+static void where_add(req_t *r, where_t *w, const char *clause)
+{
+	w->sql = arena_printf(r->a, "%s AND %s", w->sql, clause);
+}
+
+static void where_bind(req_t *r, where_t *w, db_param v)
+{
+	if (w->np == w->cap) {
+		int ncap = w->cap ? w->cap * 2 : 16;
+		db_param *np = arena_alloc(r->a, sizeof(*np) * (size_t)ncap);
+		if (w->np)
+			memcpy(np, w->p, sizeof(*np) * (size_t)w->np);
+		w->p = np;
+		w->cap = ncap;
+	}
+	w->p[w->np++] = v;
+}
+
+static bool is_text_type(const dtype_t *d)
+{
+	static const char *const names[] = { "string", "text", "rich_text", "email", "url", "phone",
+					     "enum", "reference", "file", "datetime", "time" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(d->name, names[i]))
+			return true;
+	return false;
+}
+
+static bool is_doc_type(const dtype_t *d)
+{
+	return !strcmp(d->name, "json") || !strcmp(d->name, "array") ||
+	       !strcmp(d->name, "multi_enum") || !strcmp(d->name, "geo_point");
+}
+
+/* A filter value as a bound parameter, normalised by the property's type
+ * (or an RFC 3339 time for created_at/updated_at). */
+static err_t filter_param(req_t *r, const prop_t *p, const char *col, const cJSON *v,
+			  const char *field, db_param *out)
+{
+	if (!p) {
+		if (!strcmp(col, "id")) {
+			if (!cJSON_IsString(v))
+				return req_fail_field(r, E_VALIDATION, field, "id filters take strings");
+			*out = db_str(v->valuestring);
+			return E_OK;
+		}
+		time_t tt;
+		if (!cJSON_IsString(v) || time_parse_rfc3339(v->valuestring, &tt) != 0)
+			return req_fail_field(r, E_VALIDATION, field, "%s filters take RFC 3339 times", col);
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		char *s = arena_alloc(r->a, 32);
+		strftime(s, 32, "%Y-%m-%d %H:%M:%S", &tm);
+		*out = db_str(s);
+		return E_OK;
+	}
+	char msg[256];
+	cJSON *norm = p->type->check(p, v, msg, sizeof(msg));
+	if (!norm)
+		return req_fail_field(r, E_VALIDATION, field, "filter value: %s", msg);
+	req_own(r, norm);
+	if (cJSON_IsBool(norm))
+		*out = db_int(cJSON_IsTrue(norm));
+	else if (cJSON_IsNumber(norm))
+		*out = (db_param){ .type = DBP_DOUBLE, .d = norm->valuedouble };
+	else if (cJSON_IsString(norm))
+		*out = db_str(norm->valuestring);
+	else
+		*out = db_str(json_text(r, norm));
+	return E_OK;
+}
+
+/* LIKE pattern with %, _ and \ escaped, wrapped as asked. */
+static char *like_pattern(req_t *r, const char *s, bool leading)
+{
+	size_t n = strlen(s);
+	char *o = arena_alloc(r->a, n * 2 + 3);
+	size_t k = 0;
+	if (leading)
+		o[k++] = '%';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+			o[k++] = '\\';
+		o[k++] = s[i];
+	}
+	o[k++] = '%';
+	o[k] = '\0';
+	return o;
+}
+
+static err_t add_filter(req_t *r, const objtype_t *t, where_t *w, const cJSON *f, int i)
+{
+	char *field = arena_printf(r->a, "filter[%d]", i);
+	const cJSON *jp = cJSON_GetObjectItemCaseSensitive(f, "property");
+	const cJSON *jo = cJSON_GetObjectItemCaseSensitive(f, "operator");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, "value");
+	if (!cJSON_IsObject(f) || !cJSON_IsString(jp) || !cJSON_IsString(jo))
+		return req_fail_field(r, E_VALIDATION, field,
+				      "each filter is {\"property\", \"operator\", \"value\"}");
+	const char *name = jp->valuestring, *op = jo->valuestring;
+	const prop_t *p = objtype_prop(t, name);
+	if (!p && strcmp(name, "id") && strcmp(name, "created_at") && strcmp(name, "updated_at"))
+		return req_fail_field(r, E_VALIDATION, field, "%.60s is not a property of %s", name, t->name);
+	const char *col = arena_printf(r->a, "`%s`", name);
+	bool doc = p && is_doc_type(p->type);
+	if (!strcmp(op, "is_null") || !strcmp(op, "is_not_null")) {
+		where_add(r, w, arena_printf(r->a, "%s IS %sNULL", col, op[3] == 'n' ? "NOT " : ""));
+		return E_OK;
+	}
+	if (!v)
+		return req_fail_field(r, E_VALIDATION, field, "operator %.20s needs a value", op);
+	static const struct { const char *op, *sql; } cmp[] = {
+		{ "eq", "=" }, { "neq", "<>" }, { "gt", ">" }, { "gte", ">=" }, { "lt", "<" }, { "lte", "<=" },
+	};
+	for (size_t k = 0; k < sizeof(cmp) / sizeof(cmp[0]); k++) {
+		if (strcmp(op, cmp[k].op))
+			continue;
+		if (doc)
+			return req_fail_field(r, E_VALIDATION, field, "%s properties support contains, is_null and is_not_null",
+					      p->type->name);
+		db_param bp;
+		err_t rc = filter_param(r, p, name, v, field, &bp);
+		if (rc)
+			return rc;
+		/* "not equal" includes objects without the property. */
+		where_add(r, w, !strcmp(op, "neq") ? arena_printf(r->a, "(%s <> ? OR %s IS NULL)", col, col)
+						  : arena_printf(r->a, "%s %s ?", col, cmp[k].sql));
+		where_bind(r, w, bp);
+		return E_OK;
+	}
+	if (!strcmp(op, "in") || !strcmp(op, "nin")) {
+		if (doc)
+			return req_fail_field(r, E_VALIDATION, field, "%s properties do not support %s",
+					      p->type->name, op);
+		int n = cJSON_GetArraySize(v);
+		if (!cJSON_IsArray(v) || n == 0 || n > IN_MAX)
+			return req_fail_field(r, E_VALIDATION, field, "%s takes an array of 1 to %d values", op, IN_MAX);
+		char *list = arena_strdup(r->a, "");
+		const cJSON *it;
+		cJSON_ArrayForEach(it, v) {
+			db_param bp;
+			err_t rc = filter_param(r, p, name, it, field, &bp);
+			if (rc)
+				return rc;
+			where_bind(r, w, bp);
+			list = arena_printf(r->a, "%s%s?", list, *list ? ", " : "");
+		}
+		where_add(r, w, !strcmp(op, "in") ? arena_printf(r->a, "%s IN (%s)", col, list)
+						  : arena_printf(r->a, "(%s NOT IN (%s) OR %s IS NULL)", col, list, col));
+		return E_OK;
+	}
+	if (!strcmp(op, "contains") || !strcmp(op, "starts_with")) {
+		bool starts = op[0] == 's';
+		if (doc && !starts) {
+			char *needle = json_text(r, v);
+			where_add(r, w, arena_printf(r->a, "JSON_CONTAINS(JSON_EXTRACT(properties, '$.%s'), ?)", name));
+			where_bind(r, w, db_str(needle));
+			return E_OK;
+		}
+		if ((p && !is_text_type(p->type)) || (!p && strcmp(name, "id")) || !cJSON_IsString(v))
+			return req_fail_field(r, E_VALIDATION, field, "%s works on text properties with a string value", op);
+		where_add(r, w, arena_printf(r->a, "%s LIKE ? ESCAPE '\\\\'", col));
+		where_bind(r, w, db_str(like_pattern(r, v->valuestring, !starts)));
+		return E_OK;
+	}
+	return req_fail_field(r, E_VALIDATION, field,
+			      "operator must be one of eq neq gt gte lt lte in nin contains starts_with is_null is_not_null");
+}
+
+typedef struct listq {
+	const char *sort;       /* column name */
+	bool desc;
+	bool nullable;          /* sorting on a property */
+	long long limit;
+} listq_t;
+
+/* Cursor: base64url of {"s":sort,"d":desc,"n":null?,"v":value,"id":id}. */
+static char *cursor_make(req_t *r, const listq_t *q, const char *v, const char *id)
+{
+	cJSON *c = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c, "s", q->sort);
+	cJSON_AddBoolToObject(c, "d", q->desc);
+	if (v)
+		cJSON_AddStringToObject(c, "v", v);
+	else
+		cJSON_AddNullToObject(c, "v");
+	cJSON_AddStringToObject(c, "id", id);
+	char *s = json_text(r, c);
+	size_t n = strlen(s), outlen = b64url_len(n) + 1;
+	char *out = arena_alloc(r->a, outlen);
+	return b64url_encode(out, outlen, s, n);
+}
+
+static err_t cursor_apply(req_t *r, const listq_t *q, where_t *w, const char *cursor)
+{
+	size_t n = strlen(cursor);
+	char *buf = arena_alloc(r->a, n + 1);
+	long len = n > 4096 ? -1 : b64url_decode(buf, n, cursor, n);
+	cJSON *c = len > 0 ? req_own(r, cJSON_ParseWithLength(buf, (size_t)len)) : NULL;
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "s");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "d");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "v");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+	if (!cJSON_IsString(s) || !cJSON_IsBool(d) || !v || !cJSON_IsString(id))
+		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
+	if (strcmp(s->valuestring, q->sort) || cJSON_IsTrue(d) != q->desc)
+		return req_fail_field(r, E_VALIDATION, "cursor",
+				      "cursor belongs to another sort or order; start again without it");
+	const char *cmp = q->desc ? "<" : ">";
+	const char *col = arena_printf(r->a, "`%s`", q->sort);
+	if (cJSON_IsNull(v)) {
+		/* NULLs sort last in both orders: only NULLs with later ids remain. */
+		where_add(r, w, arena_printf(r->a, "(%s IS NULL AND id %s ?)", col, cmp));
+		where_bind(r, w, db_str(id->valuestring));
+		return E_OK;
+	}
+	if (!cJSON_IsString(v))
+		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
+	where_add(r, w, arena_printf(r->a, "((%s %s ? OR (%s = ? AND id %s ?))%s)", col, cmp, col, cmp,
+				     q->nullable ? arena_printf(r->a, " OR %s IS NULL", col) : ""));
+	where_bind(r, w, db_str(v->valuestring));
+	where_bind(r, w, db_str(v->valuestring));
+	where_bind(r, w, db_str(id->valuestring));
+	return E_OK;
+}
+
+static err_t list_objects(req_t *r, bool trash)
+{
+	objtype_t *t;
+	err_t rc = begin(r, &t);
+	if (rc)
+		return rc;
+	listq_t q = { .sort = "created_at", .desc = true };
+	if ((rc = req_query_int(r, "limit", 20, 1, LIST_MAX, &q.limit)))
+		return rc;
+	if (req_query(r, "view_id"))
+		return req_fail(r, E_NOT_IMPLEMENTED, "view_id: saved views are not implemented yet");
+	const char *sort = req_query(r, "sort");
+	if (sort && *sort && strcmp(sort, "created_at") && strcmp(sort, "updated_at")) {
+		const prop_t *p = objtype_prop(t, sort);
+		if (!p || !p->sortable)
+			return req_fail_field(r, E_VALIDATION, "sort",
+					      "sort must be created_at, updated_at or a sortable property");
+		q.nullable = true;
+	}
+	if (sort && *sort)
+		q.sort = sort;
+	const char *order = req_query(r, "order");
+	if (order && *order) {
+		if (strcasecmp(order, "asc") && strcasecmp(order, "desc"))
+			return req_fail_field(r, E_VALIDATION, "order", "order must be asc or desc");
+		q.desc = !strcasecmp(order, "desc");
+	}
+	where_t w = { .sql = arena_printf(r->a, "is_deleted = %d", trash ? 1 : 0) };
+	const char *filter = req_query(r, "filter");
+	if (filter && *filter) {
+		cJSON *fl = req_own(r, cJSON_Parse(filter));
+		if (!cJSON_IsArray(fl))
+			return req_fail_field(r, E_VALIDATION, "filter",
+					      "filter must be a JSON array of {property, operator, value}");
+		if (cJSON_GetArraySize(fl) > FILTERS_MAX)
+			return req_fail_field(r, E_VALIDATION, "filter", "at most %d filters", FILTERS_MAX);
+		int i = 0;
+		const cJSON *f;
+		cJSON_ArrayForEach(f, fl)
+			if ((rc = add_filter(r, t, &w, f, i++)))
+				return rc;
+	}
+	/* total counts the filtered set, before the cursor narrows it. */
+	db_result *cnt;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s WHERE %s",
+					t->table, w.sql), w.p, w.np, &cnt);
+	if (st)
+		return req_db_error(r, st);
+	const char *cursor = req_query(r, "cursor");
+	if (cursor && *cursor && (rc = cursor_apply(r, &q, &w, cursor)))
+		return rc;
+	const char *dir = q.desc ? "DESC" : "ASC";
+	where_bind(r, &w, db_int(q.limit + 1));
+	db_result *res;
+	st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT " OBJ_COLS ", `%s` AS _sortv FROM %s WHERE %s ORDER BY %s`%s` %s, id %s LIMIT ?",
+		q.sort, t->table, w.sql, q.nullable ? arena_printf(r->a, "(`%s` IS NULL), ", q.sort) : "",
+		q.sort, dir, dir), w.p, w.np, &res);
+	if (st)
+		return req_db_error(r, st);
+	int n = res->nrows > q.limit ? (int)q.limit : res->nrows;
+	cJSON *d = cJSON_CreateObject();
+	cJSON *results = cJSON_AddArrayToObject(d, "results");
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(results, object_json(r, t, res, i));
+	if (res->nrows > q.limit)
+		cJSON_AddStringToObject(d, "next_cursor", cursor_make(r, &q, db_get(res, n - 1, "_sortv"),
+								     db_get(res, n - 1, "id")));
+	else
+		cJSON_AddNullToObject(d, "next_cursor");
+	cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+err_t objects_list(req_t *r)
+{
+	return list_objects(r, false);
+}
+
+err_t objects_trash(req_t *r)
+{
+	return list_objects(r, true);
+}
+
+/* --- batches ----------------------------------------------------------- */
+
+static err_t batch_size(req_t *r, const cJSON *arr, const char *field)
+{
+	int n = cJSON_GetArraySize(arr);
+	if (n == 0 || n > BATCH_MAX)
+		return req_fail_field(r, E_VALIDATION, field, "%s must hold 1 to %d items (got %d)",
+				      field, BATCH_MAX, n);
+	return E_OK;
+}
+
+err_t objects_batch_create(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = begin(r, &t);
+	if (rc)
+		return rc;
+	const cJSON *objs = cJSON_GetObjectItemCaseSensitive(r->json, "objects");
+	if ((rc = batch_size(r, objs, "objects")))
+		return rc;
+	cJSON *ids = req_own(r, cJSON_CreateArray());
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	int i = 0;
+	const cJSON *o;
+	cJSON_ArrayForEach(o, objs) {
+		char *where = arena_printf(r->a, "objects[%d].", i++);
+		const cJSON *in = cJSON_GetObjectItemCaseSensitive(o, "properties");
+		if (!cJSON_IsObject(o) || !cJSON_IsObject(in)) {
+			rc = req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%sproperties", where),
+					    "each item is {\"properties\": {…}}");
+			break;
+		}
+		char id[40];
+		if ((rc = insert_object(r, t, in, where, id, sizeof(id))))
+			break;
+		cJSON_AddItemToArray(ids, cJSON_CreateString(id));
+	}
+	if ((rc = finish(r, rc)))
+		return rc;
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "created", cJSON_GetArraySize(ids));
+	cJSON_AddItemToObject(d, "ids", cJSON_Duplicate(ids, true));
+	reply_data(r, 201, d);
+	return E_OK;
+}
+
+err_t objects_batch_read(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = begin(r, &t);
+	if (rc)
+		return rc;
+	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(r->json, "object_ids");
+	if ((rc = batch_size(r, ids, "object_ids")))
+		return rc;
+	where_t w = { .sql = arena_strdup(r->a, "is_deleted = 0") };
+	char *list = arena_strdup(r->a, "");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, ids) {
+		where_bind(r, &w, db_str(it->valuestring));
+		list = arena_printf(r->a, "%s%s?", list, *list ? ", " : "");
+	}
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT " OBJ_COLS " FROM %s WHERE %s AND id IN (%s)", t->table, w.sql, list),
+		w.p, w.np, &res);
+	if (st)
+		return req_db_error(r, st);
+	/* In the order asked for; ids that do not exist are left out. */
+	cJSON *out = cJSON_CreateArray();
+	cJSON_ArrayForEach(it, ids)
+		for (int i = 0; i < res->nrows; i++)
+			if (!strcmp(db_get(res, i, "id"), it->valuestring)) {
+				cJSON_AddItemToArray(out, object_json(r, t, res, i));
+				break;
+			}
+	reply_data(r, 200, out);
+	return E_OK;
+}
+
+err_t objects_batch_update(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = begin(r, &t);
+	if (rc)
+		return rc;
+	const cJSON *ups = cJSON_GetObjectItemCaseSensitive(r->json, "updates");
+	if ((rc = batch_size(r, ups, "updates")))
+		return rc;
+	cJSON *out = req_own(r, cJSON_CreateArray());
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	int i = 0;
+	const cJSON *u;
+	cJSON_ArrayForEach(u, ups) {
+		char *where = arena_printf(r->a, "updates[%d].", i++);
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(u, "object_id");
+		const cJSON *in = cJSON_GetObjectItemCaseSensitive(u, "properties");
+		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(u, "version");
+		if (!cJSON_IsString(id) || !cJSON_IsObject(in) || (ver && !cJSON_IsNumber(ver))) {
+			rc = req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%sobject_id", where),
+					    "each item is {\"object_id\", \"properties\": {…}, \"version\"?}");
+			break;
+		}
+		long long version;
+		rc = update_object(r, t, id->valuestring, in, ver ? (long long)ver->valuedouble : 0,
+				   where, &version);
+		if (rc == E_NOT_FOUND)
+			rc = req_fail_field(r, E_NOT_FOUND, arena_printf(r->a, "%sobject_id", where),
+					    "%sobject_id: object not found", where);
+		if (rc)
+			break;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "object_id", id->valuestring);
+		cJSON_AddNumberToObject(o, "version", (double)version);
+		cJSON_AddItemToArray(out, o);
+	}
+	if ((rc = finish(r, rc)))
+		return rc;
+	reply_data(r, 200, cJSON_Duplicate(out, true));
+	return E_OK;
+}
