@@ -135,7 +135,8 @@ static cJSON *check_boolean(const prop_t *p, const cJSON *v, char *msg, size_t m
 
 static bool date_ok(const char *s)
 {
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+	/* Years 0001-9999: four digits, so that text order is date order. */
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strncmp(s, "0000", 4) == 0)
 		return false;
 	char probe[40];
 	snprintf(probe, sizeof(probe), "%sT00:00:00Z", s);
@@ -166,6 +167,9 @@ static cJSON *check_datetime(const prop_t *p, const cJSON *v, char *msg, size_t 
 	}
 	struct tm tm;
 	gmtime_r(&t, &tm);
+	/* In UTC the year must still have four digits (0001-9999). */
+	if (tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+		return fail(msg, msglen, p, "a date-time between 0001-01-01 and 9999-12-31 in UTC");
 	char buf[96];
 	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);

@@ -73,9 +73,42 @@ static char *index_name(req_t *r, const char *kind, const char *prop_id)
 	return s;
 }
 
-/* Checks enum_values and default_value of the property p would have. */
-static err_t check_values(req_t *r, prop_t *p, const cJSON *enums, const cJSON *def)
+static char *json_text(req_t *r, const cJSON *v)
 {
+	if (!v || cJSON_IsNull(v))
+		return NULL;
+	char *s = cJSON_PrintUnformatted(v);
+	char *c = arena_strdup(r->a, s ? s : "null");
+	cJSON_free(s);
+	return c;
+}
+
+/* A reference default must name an object of this tenant, as a reference
+ * value of an object must. */
+static err_t reference_exists(req_t *r, const char *id)
+{
+	db_result *res;
+	db_param p[] = { db_str(id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
+					tenant_table(r, "_objects")), p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows == 0)
+		return req_fail_field(r, E_VALIDATION, "default_value",
+				      "default_value: no object %s in this tenant", id);
+	return E_OK;
+}
+
+/* Checks enum_values and default_value of the property p would have.  On
+ * success *def_text is the default as it is stored (NULL for none):
+ * normalised like an object's value (datetimes in UTC, times with seconds,
+ * decimals exact), so that an object that takes it holds what it would
+ * have had it sent the value itself.  check_ref: also check that a
+ * reference default exists (a default given in this request). */
+static err_t check_values(req_t *r, prop_t *p, const cJSON *enums, const cJSON *def,
+			  bool check_ref, char **def_text)
+{
+	*def_text = NULL;
 	bool is_enum = !strcmp(p->type->name, "enum") || !strcmp(p->type->name, "multi_enum");
 	if (is_enum) {
 		if (!cJSON_IsArray(enums) || cJSON_GetArraySize(enums) == 0)
@@ -102,9 +135,57 @@ static err_t check_values(req_t *r, prop_t *p, const cJSON *enums, const cJSON *
 		cJSON *norm = p->type->check(p, def, msg, sizeof(msg));
 		if (!norm)
 			return req_fail_field(r, E_VALIDATION, "default_value", "default_value: %s", msg);
+		*def_text = json_text(r, norm);
+		err_t rc = E_OK;
+		if (check_ref && !strcmp(p->type->name, "reference"))
+			rc = reference_exists(r, norm->valuestring);
 		cJSON_Delete(norm);
+		if (rc)
+			return rc;
 	}
 	return E_OK;
+}
+
+/* Objects may already hold values under p's name: a deleted property
+ * leaves its values in the objects' JSON, and enum_values may shrink.
+ * Every such value (in the trash too: it can be restored) must fit p, or
+ * the change is refused with 400 naming field, before anything is written. */
+#define EXISTING_PAGE 1000
+static err_t check_existing(req_t *r, const objtype_t *t, const prop_t *p, const char *field)
+{
+	const char *path = arena_printf(r->a, "'$.%s'", p->name);
+	const char *sql = arena_printf(r->a,
+		"SELECT id, JSON_EXTRACT(properties, %s) AS v FROM %s WHERE id > ? AND "
+		"JSON_CONTAINS_PATH(properties, 'one', %s) ORDER BY id LIMIT %d",
+		path, t->table, path, EXISTING_PAGE);
+	const char *after = "";
+	for (;;) {
+		db_result *res;
+		db_param q[] = { db_str(after) };
+		enum db_status st = db_exec(r->db, r->a, sql, q, 1, &res);
+		if (st)
+			return req_db_error(r, st);
+		for (int i = 0; i < res->nrows; i++) {
+			const char *v = db_get(res, i, "v");
+			cJSON *val = v ? cJSON_Parse(v) : NULL;
+			if (cJSON_IsNull(val)) { /* a null is no value */
+				cJSON_Delete(val);
+				continue;
+			}
+			char msg[256];
+			snprintf(msg, sizeof(msg), "%s has no readable value", p->name);
+			cJSON *norm = val ? p->type->check(p, val, msg, sizeof(msg)) : NULL;
+			cJSON_Delete(val);
+			if (!norm)
+				return req_fail_field(r, E_VALIDATION, field,
+						      "Object %s already holds a value of \"%s\" that does not fit: %s",
+						      db_get(res, i, "id"), p->name, msg);
+			cJSON_Delete(norm);
+		}
+		if (res->nrows < EXISTING_PAGE)
+			return E_OK;
+		after = db_get(res, res->nrows - 1, "id");
+	}
 }
 
 static err_t check_index_flags(req_t *r, const prop_t *p)
@@ -157,16 +238,6 @@ err_t properties_list(req_t *r)
 	return E_OK;
 }
 
-static char *json_text(req_t *r, const cJSON *v)
-{
-	if (!v || cJSON_IsNull(v))
-		return NULL;
-	char *s = cJSON_PrintUnformatted(v);
-	char *c = arena_strdup(r->a, s ? s : "null");
-	cJSON_free(s);
-	return c;
-}
-
 err_t properties_create(req_t *r)
 {
 	objtype_t *t;
@@ -190,10 +261,13 @@ err_t properties_create(req_t *r)
 	p.sortable = flag(r->json, "is_sortable", false);
 	const cJSON *enums = cJSON_GetObjectItemCaseSensitive(r->json, "enum_values");
 	const cJSON *def = cJSON_GetObjectItemCaseSensitive(r->json, "default_value");
-	if ((rc = check_values(r, &p, enums, def)) || (rc = check_index_flags(r, &p)))
+	char *def_text;
+	if ((rc = check_values(r, &p, enums, def, true, &def_text)) || (rc = check_index_flags(r, &p)))
 		return rc;
 	if (objtype_prop(t, name))
 		return req_fail_field(r, E_CONFLICT, "name", "Property \"%s\" already exists", name);
+	if ((rc = check_existing(r, t, &p, "data_type")))
+		return rc;
 
 	char id[40];
 	id_new(id, sizeof(id), "prop_");
@@ -203,7 +277,7 @@ err_t properties_create(req_t *r)
 		db_str(id), db_str(t->id), db_str(name),
 		db_str(cJSON_IsString(dn) ? dn->valuestring : display_name_from(r->a, name)),
 		db_str(dt), db_int(p.required), db_int(p.unique), db_int(p.indexed), db_int(p.sortable),
-		db_str(json_text(r, def)), db_str(json_text(r, enums)),
+		db_str(def_text), db_str(json_text(r, enums)),
 		db_str(cJSON_IsString(desc) ? desc->valuestring : NULL),
 	};
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
@@ -273,9 +347,11 @@ err_t properties_update(req_t *r)
 	p.sortable = flag(r->json, "is_sortable", old->sortable);
 	const cJSON *enums = cJSON_GetObjectItemCaseSensitive(r->json, "enum_values");
 	const cJSON *def = cJSON_GetObjectItemCaseSensitive(r->json, "default_value");
+	char *def_text;
 	if ((rc = check_values(r, &p, enums ? enums : old->enum_values,
-			       def ? def : old->default_value)) ||
-	    (rc = check_index_flags(r, &p)))
+			       def ? def : old->default_value, def != NULL, &def_text)) ||
+	    (rc = check_index_flags(r, &p)) ||
+	    (enums && (rc = check_existing(r, t, &p, "enum_values"))))
 		return rc;
 
 	/* Index changes first: if a new unique index meets duplicates, the
@@ -305,7 +381,7 @@ err_t properties_update(req_t *r)
 		db_str(cJSON_IsString(dn) ? dn->valuestring
 		       : cJSON_GetObjectItemCaseSensitive(pj, "display_name")->valuestring),
 		db_int(p.required), db_int(p.unique), db_int(p.indexed), db_int(p.sortable),
-		db_str(json_text(r, def ? def : old->default_value)),
+		db_str(def_text),
 		db_str(json_text(r, enums ? enums : old->enum_values)),
 		db_str(desc ? (cJSON_IsString(desc) ? desc->valuestring : NULL)
 		       : (cJSON_IsString(old_desc) ? old_desc->valuestring : NULL)),
@@ -337,10 +413,16 @@ err_t properties_delete(req_t *r)
 	const prop_t *p = find_prop(r, t, &rc);
 	if (!p)
 		return rc;
-	/* The column goes (its indexes with it); the JSON values stay in the
-	 * objects, untyped, and come back typed if the property is recreated. */
-	if ((rc = run_alter(r, arena_printf(r->a, "ALTER TABLE %s DROP COLUMN `%s`", t->table, p->name),
-			    p->name)))
+	/* The column goes with its indexes; the JSON values stay in the
+	 * objects, untyped, and come back typed if the property is recreated.
+	 * The indexes are dropped by name: MariaDB refuses to drop a column
+	 * still in a multi-column index such as the unique (column, _alive). */
+	char *alter = arena_printf(r->a, "ALTER TABLE %s", t->table);
+	if (p->indexed || p->sortable)
+		alter = arena_printf(r->a, "%s DROP INDEX `%s`,", alter, index_name(r, "ix", p->id));
+	if (p->unique)
+		alter = arena_printf(r->a, "%s DROP INDEX `%s`,", alter, index_name(r, "ux", p->id));
+	if ((rc = run_alter(r, arena_printf(r->a, "%s DROP COLUMN `%s`", alter, p->name), p->name)))
 		return rc;
 	db_param q[] = { db_str(p->id) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ?",
