@@ -18,6 +18,11 @@
 
 #define MAX_ENUM_VALUES 500
 
+/* A property index also carries the list's default order, so that "filter
+ * on this property, newest first" and its count are answered from the
+ * index alone, without reading (or computing) any other column. */
+#define PROP_INDEX_COLS "`%s`, is_deleted, created_at, id"
+
 const field_t property_create_body[] = {
 	{ "name", FT_STRING, FF_REQUIRED, 1, 63 },
 	{ "data_type", FT_STRING, FF_REQUIRED, 1, 16 },
@@ -293,7 +298,8 @@ err_t properties_create(req_t *r)
 	char *alter = arena_printf(r->a, "ALTER TABLE %s ADD COLUMN `%s` %s AS (%s) VIRTUAL",
 				   t->table, name, p.type->column, dtype_column_expr(r->a, p.type, name));
 	if (p.indexed || p.sortable)
-		alter = arena_printf(r->a, "%s, ADD INDEX `%s` (`%s`)", alter, index_name(r, "ix", id), name);
+		alter = arena_printf(r->a, "%s, ADD INDEX `%s` (" PROP_INDEX_COLS ")", alter,
+				     index_name(r, "ix", id), name);
 	if (p.unique)
 		alter = arena_printf(r->a, "%s, ADD UNIQUE INDEX `%s` (`%s`, _alive)", alter,
 				     index_name(r, "ux", id), name);
@@ -359,7 +365,8 @@ err_t properties_update(req_t *r)
 	bool had_ix = old->indexed || old->sortable, want_ix = p.indexed || p.sortable;
 	char *alter = NULL;
 	if (had_ix != want_ix)
-		alter = want_ix ? arena_printf(r->a, "ADD INDEX `%s` (`%s`)", index_name(r, "ix", p.id), p.name)
+		alter = want_ix ? arena_printf(r->a, "ADD INDEX `%s` (" PROP_INDEX_COLS ")",
+					       index_name(r, "ix", p.id), p.name)
 				: arena_printf(r->a, "DROP INDEX `%s`", index_name(r, "ix", p.id));
 	if (old->unique != p.unique) {
 		char *u = p.unique ? arena_printf(r->a, "ADD UNIQUE INDEX `%s` (`%s`, _alive)",
