@@ -319,7 +319,9 @@ static const dtype_t types[] = {
 	{ "decimal", "DECIMAL(19,4)", "CAST(" SCALAR " AS DECIMAL(19,4))", true, check_decimal },
 	{ "currency", "DECIMAL(19,4)", "CAST(" SCALAR " AS DECIMAL(19,4))", true, check_decimal },
 	{ "percent", "DOUBLE", "CAST(" SCALAR " AS DOUBLE)", true, check_number },
-	{ "boolean", "TINYINT(1)", "(" SCALAR " = 'true')", true, check_boolean },
+	/* JSON_VALUE gives '1'/'0' for JSON booleans on MariaDB 10.11; the
+	 * extracted JSON text is 'true'/'false' everywhere (NULL when absent). */
+	{ "boolean", "TINYINT(1)", "(" DOC " = 'true')", true, check_boolean },
 	{ "date", "DATE", "CAST(" SCALAR " AS DATE)", true, check_date },
 	{ "datetime", "VARCHAR(32)", SCALAR, true, check_datetime },
 	{ "time", "VARCHAR(16)", SCALAR, true, check_time },

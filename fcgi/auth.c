@@ -64,27 +64,37 @@ static void fill_tenant(req_t *r, const db_result *res)
 #define AUTH_GEN_KEY "gen:auth"
 
 /*
- * One round trip: INCR and EXPIRE NX the window counter for key, and read
- * the auth generation (into gen, "" when unset) when gen is not NULL.
+ * One round trip: INCR and EXPIRE NX the window counter for key, read the
+ * auth generation (into gen, "" when unset, if gen is not NULL) and, when
+ * tenant is known, the tenant's schema generation (into
+ * r->tenant.schema_gen, for the object-type cache).
  */
-static err_t rl_count(req_t *r, const char *key, long long *count, long long *reset,
-		      char *gen, size_t genlen)
+static err_t rl_count(req_t *r, const char *key, const char *tenant, long long *count,
+		      long long *reset, char *gen, size_t genlen)
 {
 	long long window = time(NULL) / 60;
 	char *k = arena_printf(r->a, "rl:%s:%lld", key, window);
 	const char *incr[] = { "INCR", k };
 	const char *expire[] = { "EXPIRE", k, "61", "NX" };
 	const char *get[] = { "GET", AUTH_GEN_KEY };
-	const char **argvs[] = { incr, expire, get };
-	int argcs[] = { 2, 4, 2 };
-	redisReply *rep[3] = { 0 };
-	if (cache_pipeline(r->cache, r->a, gen ? 3 : 2, argcs, argvs, rep))
+	const char *schema[] = { "GET", tenant ? schema_gen_key(r->a, tenant) : "" };
+	const char **argvs[] = { incr, expire, get, schema };
+	int argcs[] = { 2, 4, 2, 2 };
+	redisReply *rep[4] = { 0 };
+	if (cache_pipeline(r->cache, r->a, tenant ? 4 : 3, argcs, argvs, rep))
 		return req_fail(r, E_UNAVAILABLE, "The rate limiter is unavailable; try again shortly");
 	*count = rep[0]->type == REDIS_REPLY_INTEGER ? rep[0]->integer : 0;
 	*reset = (window + 1) * 60;
 	if (gen)
 		snprintf(gen, genlen, "%s", rep[2]->type == REDIS_REPLY_STRING ? rep[2]->str : "");
+	if (tenant)
+		r->tenant.schema_gen = arena_strdup(r->a, rep[3]->type == REDIS_REPLY_STRING ? rep[3]->str : "");
 	return E_OK;
+}
+
+char *schema_gen_key(arena_t *a, const char *tenant)
+{
+	return arena_printf(a, "gen:schema:%s", tenant);
 }
 
 /* Sets the X-RateLimit-* headers and, past the limit, Retry-After and 429. */
@@ -110,7 +120,7 @@ static err_t rl_apply(req_t *r, long long limit, long long count, long long rese
 err_t rate_limit(req_t *r, const char *key, long long limit)
 {
 	long long count, reset;
-	err_t rc = rl_count(r, key, &count, &reset, NULL, 0);
+	err_t rc = rl_count(r, key, r->tenant.id, &count, &reset, NULL, 0);
 	return rc ? rc : rl_apply(r, limit, count, reset);
 }
 
@@ -251,8 +261,8 @@ static err_t auth_key(req_t *r, const char *token)
 
 	if (strcmp(e->hash, hash) == 0 && now - e->loaded_at < AUTH_CACHE_TTL) {
 		/* One round trip counts the request and checks the entry. */
-		if ((rc = rl_count(r, arena_printf(r->a, "k:%s", e->key_id), &count, &reset,
-				   gen, sizeof(gen))))
+		if ((rc = rl_count(r, arena_printf(r->a, "k:%s", e->key_id), e->tenant_id, &count,
+				   &reset, gen, sizeof(gen))))
 			return rc;
 		counted = true;
 		if (strcmp(gen, e->gen) != 0 && (rc = key_load(r, hash, gen, e)))
@@ -295,8 +305,8 @@ static err_t auth_key(req_t *r, const char *token)
 		return req_fail(r, E_INSUFFICIENT_SCOPE, "This endpoint needs the \"%s\" scope",
 				r->route->scope);
 	long long limit = e->rate_limit > 0 ? e->rate_limit : e->plan_rpm;
-	if (!counted && (rc = rl_count(r, arena_printf(r->a, "k:%s", e->key_id), &count, &reset,
-				      NULL, 0)))
+	if (!counted && (rc = rl_count(r, arena_printf(r->a, "k:%s", e->key_id), e->tenant_id,
+				      &count, &reset, NULL, 0)))
 		return rc;
 	return rl_apply(r, limit, count, reset);
 }

@@ -21,6 +21,10 @@ long scopes_parse_list(const char *s, const char **bad, arena_t *a);
  */
 err_t rate_limit(req_t *r, const char *key, long long limit);
 
+/* The Redis key of a tenant's schema generation, bumped after every change
+ * to its object types or properties (objmodel.c caches types against it). */
+char *schema_gen_key(arena_t *a, const char *tenant);
+
 /* Seconds a worker may trust a cached key lookup at most (the auth
  * generation in Redis normally invalidates it at once). */
 #define AUTH_CACHE_TTL 30

@@ -109,6 +109,15 @@ static err_t parse_body(req_t *r)
 		size_t bad = utf8_bad_at((const unsigned char *)r->body, r->body_len);
 		if (bad < r->body_len)
 			return req_fail(r, E_INVALID_JSON, "The body is not valid UTF-8 (byte %zu)", bad);
+		/* cJSON would cut a string at an escaped NUL (\u0000) and the rest
+		 * would vanish silently: refuse it instead. */
+		for (size_t i = 0; i + 5 < r->body_len; i++) {
+			if (r->body[i] != '\\')
+				continue;
+			if (r->body[i + 1] == 'u' && !strncmp(r->body + i + 2, "0000", 4))
+				return req_fail(r, E_INVALID_JSON, "Strings must not contain \\u0000");
+			i++; /* skip the escaped character */
+		}
 		const char *end = NULL;
 		r->json = req_own(r, cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, false));
 		if (!r->json) {

@@ -44,6 +44,7 @@ typedef struct tenant {
 	char *db_name;
 	long long rate_limit;      /* plan requests per minute */
 	long long used_storage;
+	char *schema_gen;          /* schema generation read with the rate limit */
 } tenant_t;
 
 typedef struct principal {

@@ -9,6 +9,7 @@
  * an outbox event in the same transaction.  End-user tokens are refused
  * until row-level policies exist: with no policy, nothing is allowed.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,58 @@ static err_t begin(req_t *r, objtype_t **t)
 	return objtype_load(r, req_param(r, "object_type_id"), t);
 }
 
+/* The shortest text that reads back as exactly d. */
+static void number_text(char *buf, size_t len, double d)
+{
+	if (d == floor(d) && fabs(d) < 1e17) {
+		snprintf(buf, len, "%.0f", d);
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, len, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			return;
+	}
+}
+
+/*
+ * cJSON prints a number with 15 significant digits whenever that text comes
+ * within DBL_EPSILON of it: 1e15 comes out as "1e+15", which MariaDB will
+ * not cast to an integer, 9007199254740991 loses its last digit and
+ * 0.30000000000000004 becomes 0.3.  This swaps every number inside j for
+ * raw text that reads back exactly, before j is stored or sent.
+ */
+static void json_exact_numbers(cJSON *j)
+{
+	cJSON *c = j ? j->child : NULL;
+	while (c) {
+		cJSON *next = c->next;
+		if (cJSON_IsNumber(c)) {
+			char buf[40];
+			number_text(buf, sizeof(buf), c->valuedouble);
+			cJSON *raw = cJSON_CreateRaw(buf);
+			/* The member's name moves to its replacement. */
+			raw->string = c->string;
+			raw->type |= c->type & cJSON_StringIsConst;
+			c->string = NULL;
+			cJSON_ReplaceItemViaPointer(j, c, raw);
+		} else {
+			json_exact_numbers(c);
+		}
+		c = next;
+	}
+}
+
+/* Parses stored properties JSON (NULL or invalid: {}), numbers exact. */
+static cJSON *props_parse(const char *text)
+{
+	cJSON *props = text ? cJSON_Parse(text) : NULL;
+	if (!props)
+		props = cJSON_CreateObject();
+	json_exact_numbers(props);
+	return props;
+}
+
 static cJSON *object_json(req_t *r, const objtype_t *t, const db_result *res, int row)
 {
 	char ts[RFC3339_LEN];
@@ -66,8 +119,7 @@ static cJSON *object_json(req_t *r, const objtype_t *t, const db_result *res, in
 	cJSON_AddStringToObject(o, "object_type_id", t->id);
 	cJSON_AddStringToObject(o, "object_type", t->name);
 	cJSON_AddStringToObject(o, "tenant_id", r->tenant.id);
-	cJSON *props = cJSON_Parse(db_get(res, row, "properties") ? db_get(res, row, "properties") : "{}");
-	cJSON_AddItemToObject(o, "properties", props ? props : cJSON_CreateObject());
+	cJSON_AddItemToObject(o, "properties", props_parse(db_get(res, row, "properties")));
 	cJSON_AddStringToObject(o, "created_at", time_from_sql(ts, db_get(res, row, "created_at")));
 	cJSON_AddStringToObject(o, "updated_at", time_from_sql(ts, db_get(res, row, "updated_at")));
 	const char *by = db_get(res, row, "created_by");
@@ -219,6 +271,7 @@ static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const 
 	if (rc)
 		return rc;
 	id_new(id, idlen, "obj_");
+	json_exact_numbers(props);
 	db_param p[] = { db_str(id), db_str(json_text(r, props)), db_str(actor(r)) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"INSERT INTO %s (id, properties, created_at, updated_at, created_by, version) "
@@ -345,6 +398,7 @@ static err_t update_object(req_t *r, const objtype_t *t, const char *id, const c
 		pv, 6, NULL);
 	if (st)
 		return req_db_error(r, st);
+	json_exact_numbers(props);
 	db_param pu[] = { db_str(json_text(r, props)), db_str(id) };
 	st = db_exec(r->db, r->a, arena_printf(r->a,
 		"UPDATE %s SET properties = ?, version = version + 1, updated_at = UTC_TIMESTAMP(3) "
@@ -356,6 +410,7 @@ static err_t update_object(req_t *r, const objtype_t *t, const char *id, const c
 	*version = v + 1;
 	cJSON *changes = req_own(r, cJSON_CreateObject());
 	cJSON_AddItemToObject(changes, "properties", cJSON_Duplicate(in, true));
+	json_exact_numbers(changes);
 	cJSON_AddNumberToObject(changes, "version", (double)*version);
 	return event(r, t, "object.updated", id, changes);
 }
@@ -404,21 +459,27 @@ err_t objects_delete(req_t *r)
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
+	/* The row changes only if it is still as fetched: of two racing
+	 * deletes, one finds nothing to do (404) and writes no event. */
 	db_param p[] = { db_str(id) };
-	if (permanent) {
-		const char *stmts[] = {
-			arena_printf(r->a, "DELETE FROM %s WHERE id = ?", t->table),
+	db_result *res;
+	st = db_exec(r->db, r->a, permanent
+		? arena_printf(r->a, "DELETE FROM %s WHERE id = ?", t->table)
+		: arena_printf(r->a, "UPDATE %s SET is_deleted = 1, deleted_at = UTC_TIMESTAMP(3) "
+			       "WHERE id = ? AND is_deleted = 0", t->table), p, 1, &res);
+	if (st)
+		rc = req_db_error(r, st);
+	else if (res->affected == 0)
+		rc = req_fail(r, E_NOT_FOUND, "Object not found");
+	if (!rc && permanent) {
+		const char *more[] = {
 			arena_printf(r->a, "DELETE FROM %s WHERE id = ?", tenant_table(r, "_objects")),
 			arena_printf(r->a, "DELETE FROM %s WHERE object_id = ?", tenant_table(r, "_object_versions")),
 		};
-		for (size_t i = 0; i < 3 && !st; i++)
-			st = db_exec(r->db, r->a, stmts[i], p, 1, NULL);
-	} else {
-		st = db_exec(r->db, r->a, arena_printf(r->a,
-			"UPDATE %s SET is_deleted = 1, deleted_at = UTC_TIMESTAMP(3) WHERE id = ?", t->table),
-			p, 1, NULL);
+		for (size_t i = 0; i < 2 && !st; i++)
+			st = db_exec(r->db, r->a, more[i], p, 1, NULL);
+		rc = st ? req_db_error(r, st) : E_OK;
 	}
-	rc = st ? req_db_error(r, st) : E_OK;
 	if (!rc) {
 		cJSON *info = req_own(r, cJSON_CreateObject());
 		cJSON_AddBoolToObject(info, "permanent", permanent);
@@ -487,8 +548,7 @@ err_t objects_versions(req_t *r)
 		cJSON *v = cJSON_CreateObject();
 		cJSON_AddStringToObject(v, "object_id", id);
 		cJSON_AddNumberToObject(v, "version", (double)db_get_int(res, i, "version", 0));
-		cJSON *props = cJSON_Parse(db_get(res, i, "properties"));
-		cJSON_AddItemToObject(v, "properties", props ? props : cJSON_CreateObject());
+		cJSON_AddItemToObject(v, "properties", props_parse(db_get(res, i, "properties")));
 		const char *by = db_get(res, i, "changed_by");
 		if (by)
 			cJSON_AddStringToObject(v, "changed_by", by);
@@ -618,7 +678,7 @@ static err_t add_filter(req_t *r, const objtype_t *t, where_t *w, const cJSON *f
 	const char *col = arena_printf(r->a, "`%s`", name);
 	bool doc = p && is_doc_type(p->type);
 	if (!strcmp(op, "is_null") || !strcmp(op, "is_not_null")) {
-		where_add(r, w, arena_printf(r->a, "%s IS %sNULL", col, op[3] == 'n' ? "NOT " : ""));
+		where_add(r, w, arena_printf(r->a, "%s IS %sNULL", col, !strcmp(op, "is_not_null") ? "NOT " : ""));
 		return E_OK;
 	}
 	if (!v)
@@ -925,8 +985,10 @@ err_t objects_batch_update(req_t *r)
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(u, "object_id");
 		const cJSON *in = cJSON_GetObjectItemCaseSensitive(u, "properties");
 		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(u, "version");
-		if (!cJSON_IsString(id) || !cJSON_IsObject(in) || (ver && !cJSON_IsNumber(ver))) {
-			rc = req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%sobject_id", where),
+		const char *bad = !cJSON_IsString(id) ? "object_id" : !cJSON_IsObject(in) ? "properties"
+				: ver && !cJSON_IsNumber(ver) ? "version" : NULL;
+		if (bad) {
+			rc = req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%s%s", where, bad),
 					    "each item is {\"object_id\", \"properties\": {…}, \"version\"?}");
 			break;
 		}

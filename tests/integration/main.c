@@ -9,6 +9,7 @@
 #include "harness.h"
 
 Suite *suite_spawn(void);
+Suite *suite_objects(void);
 Suite *suite_schema(void);
 
 int main(void)
@@ -21,6 +22,7 @@ int main(void)
 	srunner_add_suite(sr, suite_jobs());
 	srunner_add_suite(sr, suite_spawn());
 	srunner_add_suite(sr, suite_schema());
+	srunner_add_suite(sr, suite_objects());
 	/* Last: it kills workers and restarts MariaDB and Redis. */
 	srunner_add_suite(sr, suite_resilience());
 	srunner_run_all(sr, CK_NORMAL);
