@@ -77,7 +77,7 @@ err_t object_types_list(req_t *r)
 	return E_OK;
 }
 
-err_t object_types_create(req_t *r)
+static err_t object_types_create_do(req_t *r)
 {
 	const char *name = str_field(r->json, "name");
 	err_t rc = check_type_name(r, name);
@@ -138,7 +138,7 @@ err_t object_types_get(req_t *r)
 	return E_OK;
 }
 
-err_t object_types_update(req_t *r)
+static err_t object_types_update_do(req_t *r)
 {
 	objtype_t *t;
 	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
@@ -196,7 +196,7 @@ static long long count_of(req_t *r, const char *sql, const char *id, err_t *rc)
 	return strtoll(db_cell(res, 0, 0), NULL, 10);
 }
 
-err_t object_types_delete(req_t *r)
+static err_t object_types_delete_do(req_t *r)
 {
 	objtype_t *t;
 	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
@@ -235,4 +235,19 @@ err_t object_types_delete(req_t *r)
 	cJSON_AddTrueToObject(d, "deleted");
 	reply_data(r, 200, d);
 	return E_OK;
+}
+
+err_t object_types_create(req_t *r)
+{
+	return schema_change(r, object_types_create_do);
+}
+
+err_t object_types_update(req_t *r)
+{
+	return schema_change(r, object_types_update_do);
+}
+
+err_t object_types_delete(req_t *r)
+{
+	return schema_change(r, object_types_delete_do);
 }

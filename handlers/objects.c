@@ -263,8 +263,36 @@ static err_t fetch(req_t *r, const objtype_t *t, const char *id, bool for_update
 }
 
 /* Inserts one validated object inside the open transaction. */
+/* The row just written, as fetch() would return it, without asking the
+ * database again. */
+static db_result *row_of(req_t *r, const char *const *names, const char *const *values, int n)
+{
+	db_result *res = arena_calloc(r->a, 1, sizeof(*res));
+	res->nrows = 1;
+	res->ncols = n;
+	res->names = (const char **)names;
+	res->cells = arena_calloc(r->a, (size_t)n, sizeof(char *));
+	res->lens = arena_calloc(r->a, (size_t)n, sizeof(unsigned long));
+	for (int i = 0; i < n; i++)
+		res->cells[i] = (char *)values[i];
+	return res;
+}
+
+/* Now as MariaDB DATETIME(3) text in UTC. */
+static char *sql_now(req_t *r)
+{
+	long long ms = time_now_ms();
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	return arena_printf(r->a, "%04d-%02d-%02d %02d:%02d:%02d.%03lld", tm.tm_year + 1900,
+			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+/* Inserts one validated object inside the open transaction; *out (if not
+ * NULL) receives it as the API renders it. */
 static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const char *where,
-			   char *id, size_t idlen)
+			   char *id, size_t idlen, cJSON **out)
 {
 	cJSON *props = req_own(r, cJSON_CreateObject());
 	err_t rc = merge_properties(r, t, in, props, true, where);
@@ -272,10 +300,11 @@ static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const 
 		return rc;
 	id_new(id, idlen, "obj_");
 	json_exact_numbers(props);
-	db_param p[] = { db_str(id), db_str(json_text(r, props)), db_str(actor(r)) };
+	char *text = json_text(r, props), *now = sql_now(r);
+	db_param p[] = { db_str(id), db_str(text), db_str(now), db_str(now), db_str(actor(r)) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"INSERT INTO %s (id, properties, created_at, updated_at, created_by, version) "
-		"VALUES (?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3), ?, 1)", t->table), p, 3, NULL);
+		"VALUES (?, ?, ?, ?, ?, 1)", t->table), p, 5, NULL);
 	if (st == DB_DUPLICATE)
 		return unique_conflict(r, t, where);
 	if (st)
@@ -285,10 +314,13 @@ static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const 
 					       tenant_table(r, "_objects")), q, 2, NULL);
 	if (st)
 		return req_db_error(r, st);
-	db_result *res;
-	if ((rc = fetch(r, t, id, false, false, &res)))
-		return rc;
-	return event(r, t, "object.created", id, req_own(r, object_json(r, t, res, 0)));
+	static const char *const names[] = { "id", "properties", "created_at", "updated_at",
+					     "created_by", "version", "is_deleted" };
+	const char *values[] = { id, text, now, now, actor(r), "1", "0" };
+	cJSON *obj = req_own(r, object_json(r, t, row_of(r, names, values, 7), 0));
+	if (out)
+		*out = obj;
+	return event(r, t, "object.created", id, obj);
 }
 
 static err_t finish(req_t *r, err_t rc)
@@ -324,10 +356,12 @@ err_t objects_create(req_t *r)
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
-	rc = insert_object(r, t, in, "", id, sizeof(id));
+	cJSON *obj = NULL;
+	rc = insert_object(r, t, in, "", id, sizeof(id), &obj);
 	if ((rc = finish(r, rc)))
 		return rc;
-	return reply_object(r, t, id, 201);
+	reply_data(r, 201, cJSON_Duplicate(obj, true));
+	return E_OK;
 }
 
 err_t objects_get(req_t *r)
@@ -918,7 +952,7 @@ err_t objects_batch_create(req_t *r)
 			break;
 		}
 		char id[40];
-		if ((rc = insert_object(r, t, in, where, id, sizeof(id))))
+		if ((rc = insert_object(r, t, in, where, id, sizeof(id), NULL)))
 			break;
 		cJSON_AddItemToArray(ids, cJSON_CreateString(id));
 	}

@@ -4,9 +4,14 @@
 #include "objmodel.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../common/ids.h"
+#include "../common/log.h"
+#include "../fcgi/auth.h"
 #include "../common/rowjson.h"
 #include "../common/timefmt.h"
 
@@ -49,11 +54,107 @@ static const col_t prop_cols[] = {
 	{ NULL, 0, 0 },
 };
 
-err_t objtype_load(req_t *r, const char *id_or_name, objtype_t **out)
+/*
+ * Per-worker cache of loaded types, so that object requests do not read
+ * the schema every time.  An entry holds the type as JSON text and the
+ * tenant's schema generation it was loaded under; it is used only while
+ * the generation read with this request's rate limit (r->tenant.schema_gen)
+ * is the same and it is younger than TYPE_CACHE_TTL.  Every schema change
+ * bumps the generation after it is done (objtype_invalidate), and the
+ * generation is read before the database, so a racing change always leaves
+ * an entry that is reloaded.
+ */
+#define TYPE_CACHE_SLOTS 64
+#define TYPE_CACHE_TTL 30
+
+struct type_entry {
+	char tenant[41];
+	char key[64];
+	char gen[32];
+	time_t loaded_at;
+	char *json;     /* malloc'd */
+};
+
+static struct type_entry type_cache[TYPE_CACHE_SLOTS];
+
+static struct type_entry *type_slot(const char *tenant, const char *key)
 {
-	bool by_id = strncmp(id_or_name, "ot_", 3) == 0;
-	if (!by_id && !ident_valid(id_or_name))
-		return req_fail(r, E_NOT_FOUND, "Object type not found");
+	unsigned long h = 5381;
+	for (const char *p = tenant; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	for (const char *p = key; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return &type_cache[h % TYPE_CACHE_SLOTS];
+}
+
+void objtype_invalidate(req_t *r)
+{
+	redisReply *rep;
+	if (cache_cmdf(r->cache, r->a, &rep, "INCR %s", schema_gen_key(r->a, r->tenant.id)))
+		log_warn("%s: cannot bump the schema generation of %s; workers may use the old "
+			 "schema for up to %d s", r->request_id, r->tenant.id, TYPE_CACHE_TTL);
+}
+
+err_t schema_change(req_t *r, err_t (*change)(req_t *r))
+{
+	/* The change reads the types it changes and renders them afterwards:
+	 * neither may come from (or go into) the cache. */
+	r->tenant.schema_gen = NULL;
+	err_t rc = change(r);
+	/* Also after a failure: a change undone half-way may have been
+	 * cached by a concurrent request in between. */
+	objtype_invalidate(r);
+	return rc;
+}
+
+static const char *jstr(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bool jflag(const cJSON *o, const char *name)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, name));
+}
+
+/* Builds the type from its JSON form (owned by the request). */
+static err_t from_json(req_t *r, cJSON *tj, objtype_t **out)
+{
+	objtype_t *t = arena_calloc(r->a, 1, sizeof(*t));
+	t->id = jstr(tj, "id");
+	t->name = jstr(tj, "name");
+	t->display_name = jstr(tj, "display_name");
+	t->description = jstr(tj, "description");
+	t->created_at = jstr(tj, "created_at");
+	t->updated_at = jstr(tj, "updated_at");
+	t->table = tenant_table(r, t->name);
+	t->props_json = cJSON_GetObjectItemCaseSensitive(tj, "properties");
+	t->nprops = cJSON_GetArraySize(t->props_json);
+	t->props = arena_calloc(r->a, (size_t)(t->nprops ? t->nprops : 1), sizeof(prop_t));
+	int i = 0;
+	const cJSON *pj;
+	cJSON_ArrayForEach(pj, t->props_json) {
+		prop_t *pp = &t->props[i++];
+		pp->id = jstr(pj, "id");
+		pp->name = jstr(pj, "name");
+		pp->type = dtype_find(jstr(pj, "data_type") ? jstr(pj, "data_type") : "");
+		pp->required = jflag(pj, "is_required");
+		pp->unique = jflag(pj, "is_unique");
+		pp->indexed = jflag(pj, "is_indexed");
+		pp->sortable = jflag(pj, "is_sortable");
+		const cJSON *dv = cJSON_GetObjectItemCaseSensitive(pj, "default_value");
+		pp->default_value = cJSON_IsNull(dv) ? NULL : dv;
+		pp->enum_values = cJSON_GetObjectItemCaseSensitive(pj, "enum_values");
+		if (!pp->type)
+			return req_fail(r, E_INTERNAL, "property %s has an unknown data type", pp->name);
+	}
+	*out = t;
+	return E_OK;
+}
+
+static err_t load_from_db(req_t *r, const char *id_or_name, bool by_id, cJSON **out)
+{
 	db_result *res;
 	db_param p[] = { db_str(id_or_name) };
 	const char *sql = arena_printf(r->a,
@@ -64,17 +165,8 @@ err_t objtype_load(req_t *r, const char *id_or_name, objtype_t **out)
 		return req_db_error(r, st);
 	if (res->nrows == 0)
 		return req_fail(r, E_NOT_FOUND, "Object type not found");
-	objtype_t *t = arena_calloc(r->a, 1, sizeof(*t));
-	t->id = db_get(res, 0, "id");
-	t->name = db_get(res, 0, "name");
-	t->display_name = db_get(res, 0, "display_name");
-	t->description = db_get(res, 0, "description");
-	t->created_at = db_get(res, 0, "created_at");
-	t->updated_at = db_get(res, 0, "updated_at");
-	t->table = tenant_table(r, t->name);
-
 	db_result *pr;
-	db_param q[] = { db_str(t->id) };
+	db_param q[] = { db_str(db_get(res, 0, "id")) };
 	st = db_exec(r->db, r->a, arena_printf(r->a,
 		"SELECT id, object_type_id, name, display_name, data_type, is_required, is_unique, "
 		"is_indexed, is_sortable, default_value, enum_values, description, created_at, "
@@ -82,27 +174,53 @@ err_t objtype_load(req_t *r, const char *id_or_name, objtype_t **out)
 		tenant_table(r, "_properties")), q, 1, &pr);
 	if (st)
 		return req_db_error(r, st);
-	t->props_json = req_own(r, rows_to_json(prop_cols, pr));
-	t->nprops = pr->nrows;
-	t->props = arena_calloc(r->a, (size_t)(pr->nrows ? pr->nrows : 1), sizeof(prop_t));
-	for (int i = 0; i < pr->nrows; i++) {
-		prop_t *pp = &t->props[i];
-		const cJSON *pj = cJSON_GetArrayItem(t->props_json, i);
-		pp->id = db_get(pr, i, "id");
-		pp->name = db_get(pr, i, "name");
-		pp->type = dtype_find(db_get(pr, i, "data_type"));
-		pp->required = db_get_int(pr, i, "is_required", 0);
-		pp->unique = db_get_int(pr, i, "is_unique", 0);
-		pp->indexed = db_get_int(pr, i, "is_indexed", 0);
-		pp->sortable = db_get_int(pr, i, "is_sortable", 0);
-		const cJSON *dv = cJSON_GetObjectItemCaseSensitive(pj, "default_value");
-		pp->default_value = cJSON_IsNull(dv) ? NULL : dv;
-		pp->enum_values = cJSON_GetObjectItemCaseSensitive(pj, "enum_values");
-		if (!pp->type)
-			return req_fail(r, E_INTERNAL, "property %s has an unknown data type", pp->name);
+	cJSON *tj = req_own(r, cJSON_CreateObject());
+	static const char *const cols[] = { "id", "name", "display_name", "description",
+					    "created_at", "updated_at" };
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		const char *v = db_get(res, 0, cols[i]);
+		if (v)
+			cJSON_AddStringToObject(tj, cols[i], v);
+		else
+			cJSON_AddNullToObject(tj, cols[i]);
 	}
-	*out = t;
+	cJSON_AddItemToObject(tj, "properties", rows_to_json(prop_cols, pr));
+	*out = tj;
 	return E_OK;
+}
+
+err_t objtype_load(req_t *r, const char *id_or_name, objtype_t **out)
+{
+	/* Ids are "ot_" and upper-case Crockford; a lower-case name that
+	 * happens to start with "ot_" is still a name. */
+	bool by_id = strncmp(id_or_name, "ot_", 3) == 0 && !ident_valid(id_or_name);
+	if (!by_id && !ident_valid(id_or_name))
+		return req_fail(r, E_NOT_FOUND, "Object type not found");
+	const char *gen = r->tenant.schema_gen;
+	struct type_entry *e = type_slot(r->tenant.id, id_or_name);
+	if (gen && e->json && !strcmp(e->tenant, r->tenant.id) && !strcmp(e->key, id_or_name) &&
+	    !strcmp(e->gen, gen) && time(NULL) - e->loaded_at < TYPE_CACHE_TTL) {
+		cJSON *tj = req_own(r, cJSON_Parse(e->json));
+		if (tj)
+			return from_json(r, tj, out);
+	}
+	cJSON *tj = NULL;
+	err_t rc = load_from_db(r, id_or_name, by_id, &tj);
+	if (rc)
+		return rc;
+	if (gen && strlen(id_or_name) < sizeof(e->key)) {
+		char *text = cJSON_PrintUnformatted(tj);
+		if (text) {
+			free(e->json);
+			e->json = strdup(text);
+			cJSON_free(text);
+			snprintf(e->tenant, sizeof(e->tenant), "%s", r->tenant.id);
+			snprintf(e->key, sizeof(e->key), "%s", id_or_name);
+			snprintf(e->gen, sizeof(e->gen), "%s", gen);
+			e->loaded_at = time(NULL);
+		}
+	}
+	return from_json(r, tj, out);
 }
 
 const prop_t *objtype_prop(const objtype_t *t, const char *name)

@@ -29,6 +29,12 @@ const char *tenant_table(req_t *r, const char *name);
 /* Loads the type named by id ("ot_…") or by name, with its properties.
  * 404 NOT_FOUND when the tenant has no such type. */
 err_t objtype_load(req_t *r, const char *id_or_name, objtype_t **out);
+/* Makes every worker reload this tenant's types: call after any change to
+ * an object type or a property has taken effect. */
+void objtype_invalidate(req_t *r);
+/* Runs a handler that changes the schema, then invalidates the cached types
+ * whatever its outcome. */
+err_t schema_change(req_t *r, err_t (*change)(req_t *r));
 /* The property called name, or NULL. */
 const prop_t *objtype_prop(const objtype_t *t, const char *name);
 /* Renders a type as the API shows it (with its properties if with_props). */

@@ -243,7 +243,7 @@ err_t properties_list(req_t *r)
 	return E_OK;
 }
 
-err_t properties_create(req_t *r)
+static err_t properties_create_do(req_t *r)
 {
 	objtype_t *t;
 	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
@@ -331,7 +331,7 @@ static const prop_t *find_prop(req_t *r, const objtype_t *t, err_t *rc)
 	return NULL;
 }
 
-err_t properties_update(req_t *r)
+static err_t properties_update_do(req_t *r)
 {
 	objtype_t *t;
 	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
@@ -411,7 +411,7 @@ err_t properties_update(req_t *r)
 	return E_OK;
 }
 
-err_t properties_delete(req_t *r)
+static err_t properties_delete_do(req_t *r)
 {
 	objtype_t *t;
 	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
@@ -445,4 +445,19 @@ err_t properties_delete(req_t *r)
 	cJSON_AddTrueToObject(d, "deleted");
 	reply_data(r, 200, d);
 	return E_OK;
+}
+
+err_t properties_create(req_t *r)
+{
+	return schema_change(r, properties_create_do);
+}
+
+err_t properties_update(req_t *r)
+{
+	return schema_change(r, properties_update_do);
+}
+
+err_t properties_delete(req_t *r)
+{
+	return schema_change(r, properties_delete_do);
 }
