@@ -310,6 +310,10 @@ static cJSON *check_geo_point(const prop_t *p, const cJSON *v, char *msg, size_t
 #define SCALAR "JSON_VALUE(properties, %s)"
 #define DOC "JSON_EXTRACT(properties, %s)"
 
+/* Text columns take the table's utf8mb4_unicode_ci collation, as MariaDB
+ * and MySQL users expect: comparisons, sorting and uniqueness ignore case
+ * and accents ("Acme" = "acme"), which is what one wants of emails, names
+ * and slugs.  Exact-match needs can use a json property. */
 static const dtype_t types[] = {
 	{ "string", "VARCHAR(255)", SCALAR, true, check_string },
 	{ "text", "LONGTEXT", SCALAR, false, check_text },

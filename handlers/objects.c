@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "../common/codec.h"
 #include "../common/ids.h"
 #include "../common/log.h"
@@ -323,14 +325,39 @@ static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const 
 	return event(r, t, "object.created", id, obj);
 }
 
-static err_t finish(req_t *r, err_t rc)
+/*
+ * List totals are cached in Redis, one hash per type (field: a digest of
+ * the filter), because counting a large filtered set on every page would
+ * cost more than the page.  Every committed write to the type drops the
+ * hash; entries also expire after TOTALS_TTL seconds, which bounds how long
+ * a count that raced a write can be off.
+ */
+#define TOTALS_TTL "10"
+
+static char *totals_key(req_t *r, const objtype_t *t)
+{
+	return arena_printf(r->a, "totals:%s:%s", r->tenant.id, t->id);
+}
+
+static void totals_drop(req_t *r, const objtype_t *t)
+{
+	const char *argv[] = { "DEL", totals_key(r, t) };
+	redisReply *rep;
+	if (cache_cmd(r->cache, r->a, &rep, 2, argv))
+		log_warn("%s: cannot drop the cached totals of %s", r->request_id, t->name);
+}
+
+static err_t finish(req_t *r, const objtype_t *t, err_t rc)
 {
 	if (rc) {
 		db_rollback(r->db);
 		return rc;
 	}
 	enum db_status st = db_commit(r->db);
-	return st ? req_db_error(r, st) : E_OK;
+	if (st)
+		return req_db_error(r, st);
+	totals_drop(r, t);
+	return E_OK;
 }
 
 static err_t reply_object(req_t *r, const objtype_t *t, const char *id, int status)
@@ -358,7 +385,7 @@ err_t objects_create(req_t *r)
 		return req_db_error(r, st);
 	cJSON *obj = NULL;
 	rc = insert_object(r, t, in, "", id, sizeof(id), &obj);
-	if ((rc = finish(r, rc)))
+	if ((rc = finish(r, t, rc)))
 		return rc;
 	reply_data(r, 201, cJSON_Duplicate(obj, true));
 	return E_OK;
@@ -466,7 +493,7 @@ err_t objects_update(req_t *r)
 	if (st)
 		return req_db_error(r, st);
 	rc = update_object(r, t, id, in ? in : empty, want, "", &version);
-	if ((rc = finish(r, rc)))
+	if ((rc = finish(r, t, rc)))
 		return rc;
 	return reply_object(r, t, id, 200);
 }
@@ -519,7 +546,7 @@ err_t objects_delete(req_t *r)
 		cJSON_AddBoolToObject(info, "permanent", permanent);
 		rc = event(r, t, "object.deleted", id, info);
 	}
-	if ((rc = finish(r, rc)))
+	if ((rc = finish(r, t, rc)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "id", id);
@@ -552,7 +579,7 @@ err_t objects_restore(req_t *r)
 		rc = req_fail(r, E_NOT_FOUND, "No object %s in the trash", id);
 	else
 		rc = event(r, t, "object.restored", id, NULL);
-	if ((rc = finish(r, rc)))
+	if ((rc = finish(r, t, rc)))
 		return rc;
 	return reply_object(r, t, id, 200);
 }
@@ -767,12 +794,60 @@ static err_t add_filter(req_t *r, const objtype_t *t, where_t *w, const cJSON *f
 		}
 		if ((p && !is_text_type(p->type)) || (!p && strcmp(name, "id")) || !cJSON_IsString(v))
 			return req_fail_field(r, E_VALIDATION, field, "%s works on text properties with a string value", op);
-		where_add(r, w, arena_printf(r->a, "%s LIKE ? ESCAPE '\\\\'", col));
+		/* Searches ignore case and accents, whatever the column's collation. */
+		where_add(r, w, arena_printf(r->a, "%s COLLATE utf8mb4_unicode_ci LIKE ? ESCAPE '\\\\'", col));
 		where_bind(r, w, db_str(like_pattern(r, v->valuestring, !starts)));
 		return E_OK;
 	}
 	return req_fail_field(r, E_VALIDATION, field,
 			      "operator must be one of eq neq gt gte lt lte in nin contains starts_with is_null is_not_null");
+}
+
+/* A digest of the WHERE clause and its parameters: the filter's identity. */
+static char *where_digest(req_t *r, const where_t *w)
+{
+	crypto_hash_sha256_state st;
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)w->sql, strlen(w->sql) + 1);
+	for (int i = 0; i < w->np; i++) {
+		const db_param *p = &w->p[i];
+		char buf[64];
+		int n = p->type == DBP_INT ? snprintf(buf, sizeof(buf), "i%lld", p->i)
+			: p->type == DBP_DOUBLE ? snprintf(buf, sizeof(buf), "d%.17g", p->d)
+			: snprintf(buf, sizeof(buf), "%c%zu:", p->type == DBP_NULL ? 'n' : 's', p->len);
+		crypto_hash_sha256_update(&st, (const unsigned char *)buf, (size_t)n);
+		if (p->type == DBP_STR)
+			crypto_hash_sha256_update(&st, (const unsigned char *)p->s, p->len);
+	}
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_final(&st, h);
+	char *hex = arena_alloc(r->a, 65);
+	hex_encode(hex, 65, h, 32);
+	return hex;
+}
+
+static err_t count_filtered(req_t *r, const objtype_t *t, const where_t *w, long long *total)
+{
+	char *key = totals_key(r, t), *field = where_digest(r, w);
+	redisReply *rep;
+	const char *get[] = { "HGET", key, field };
+	if (cache_cmd(r->cache, r->a, &rep, 3, get) == CACHE_OK && rep->type == REDIS_REPLY_STRING) {
+		*total = strtoll(rep->str, NULL, 10);
+		return E_OK;
+	}
+	db_result *cnt;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s WHERE %s",
+					t->table, w->sql), w->p, w->np, &cnt);
+	if (st)
+		return req_db_error(r, st);
+	*total = strtoll(db_cell(cnt, 0, 0), NULL, 10);
+	const char *set[] = { "HSET", key, field, db_cell(cnt, 0, 0) };
+	const char *exp[] = { "EXPIRE", key, TOTALS_TTL, "NX" };
+	const char **argvs[] = { set, exp };
+	int argcs[] = { 4, 4 };
+	redisReply *reps[2];
+	cache_pipeline(r->cache, r->a, 2, argcs, argvs, reps);
+	return E_OK;
 }
 
 typedef struct listq {
@@ -875,11 +950,10 @@ static err_t list_objects(req_t *r, bool trash)
 				return rc;
 	}
 	/* total counts the filtered set, before the cursor narrows it. */
-	db_result *cnt;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s WHERE %s",
-					t->table, w.sql), w.p, w.np, &cnt);
-	if (st)
-		return req_db_error(r, st);
+	long long total = 0;
+	if ((rc = count_filtered(r, t, &w, &total)))
+		return rc;
+	enum db_status st;
 	const char *cursor = req_query(r, "cursor");
 	if (cursor && *cursor && (rc = cursor_apply(r, &q, &w, cursor)))
 		return rc;
@@ -902,7 +976,7 @@ static err_t list_objects(req_t *r, bool trash)
 								     db_get(res, n - 1, "id")));
 	else
 		cJSON_AddNullToObject(d, "next_cursor");
-	cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
+	cJSON_AddNumberToObject(d, "total", (double)total);
 	reply_data(r, 200, d);
 	return E_OK;
 }
@@ -956,7 +1030,7 @@ err_t objects_batch_create(req_t *r)
 			break;
 		cJSON_AddItemToArray(ids, cJSON_CreateString(id));
 	}
-	if ((rc = finish(r, rc)))
+	if ((rc = finish(r, t, rc)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "created", cJSON_GetArraySize(ids));
@@ -1039,7 +1113,7 @@ err_t objects_batch_update(req_t *r)
 		cJSON_AddNumberToObject(o, "version", (double)version);
 		cJSON_AddItemToArray(out, o);
 	}
-	if ((rc = finish(r, rc)))
+	if ((rc = finish(r, t, rc)))
 		return rc;
 	reply_data(r, 200, cJSON_Duplicate(out, true));
 	return E_OK;
