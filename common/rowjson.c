@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonx.h"
 #include "timefmt.h"
 
 static cJSON *cell_json(const col_t *c, const char *v)
@@ -30,6 +31,7 @@ static cJSON *cell_json(const col_t *c, const char *v)
 	}
 	case COL_JSON: {
 		cJSON *j = cJSON_Parse(v);
+		json_exact_numbers(j);
 		return j ? j : cJSON_CreateNull();
 	}
 	case COL_WORDS: {

@@ -61,6 +61,38 @@ extern const field_t object_batch_create_body[];
 extern const field_t object_batch_read_body[];
 extern const field_t object_batch_update_body[];
 
+/* views.c */
+err_t views_list(req_t *r);
+err_t views_create(req_t *r);
+err_t views_update(req_t *r);
+err_t views_delete(req_t *r);
+extern const field_t view_create_body[];
+extern const field_t view_update_body[];
+
+/* associations.c */
+err_t associations_put(req_t *r);
+err_t associations_delete(req_t *r);
+err_t associations_list(req_t *r);
+extern const field_t association_put_body[];
+
+/* comments.c */
+err_t comments_list(req_t *r);
+err_t comments_create(req_t *r);
+err_t comments_update(req_t *r);
+err_t comments_delete(req_t *r);
+extern const field_t comment_body[];
+
+/* sql.c */
+err_t sql_query(req_t *r);
+extern const field_t sql_body[];
+
+/* dataio.c */
+err_t data_import(req_t *r);
+err_t data_export(req_t *r);
+err_t data_export_get(req_t *r);
+extern const field_t import_body[];
+extern const field_t export_body[];
+
 /* audit.c */
 err_t audit_list(req_t *r);
 

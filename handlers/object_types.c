@@ -13,6 +13,9 @@
 #include "audit.h"
 #include "handlers.h"
 #include "objmodel.h"
+#include "associations.h"
+#include "comments.h"
+#include "views.h"
 
 const field_t object_type_create_body[] = {
 	{ "name", FT_STRING, FF_REQUIRED, 1, 63 },
@@ -207,15 +210,21 @@ static err_t object_types_delete_do(req_t *r)
 	dependency_t deps[] = {
 		{ "objects", "Objects", count_of(r, arena_printf(r->a, "SELECT COUNT(*) FROM %s", t->table), NULL, &rc) },
 		{ "properties", "Properties", t->nprops },
+		{ "views", "Views", 0 },
 	};
 	if (rc)
 		return rc;
+	deps[2].count = views_count(r, t->id, &rc);
+	if (rc)
+		return rc;
 	bool cascade;
-	if ((rc = securedel_check(r, "object_type", t->id, deps, 2, &cascade)))
+	if ((rc = securedel_check(r, "object_type", t->id, deps, 3, &cascade)))
 		return rc;
 	enum db_status st = db_exec_text(r->db, arena_printf(r->a, "DROP TABLE IF EXISTS %s", t->table));
 	if (st)
 		return req_db_error(r, st);
+	if ((rc = associations_delete_for_type(r, t->id)) || (rc = comments_delete_for_type(r, t->id)))
+		return rc;
 	db_param p[] = { db_str(t->id) };
 	const char *stmts[] = {
 		arena_printf(r->a, "DELETE FROM %s WHERE object_type_id = ?", tenant_table(r, "_objects")),

@@ -19,11 +19,16 @@
 
 #include "../common/codec.h"
 #include "../common/ids.h"
+#include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../common/securedel.h"
 #include "../common/timefmt.h"
 #include "handlers.h"
 #include "objmodel.h"
+#include "associations.h"
+#include "comments.h"
+#include "objects.h"
+#include "views.h"
 
 #define BATCH_MAX 100
 #define LIST_MAX 100
@@ -61,48 +66,6 @@ static err_t begin(req_t *r, objtype_t **t)
 	return objtype_load(r, req_param(r, "object_type_id"), t);
 }
 
-/* The shortest text that reads back as exactly d. */
-static void number_text(char *buf, size_t len, double d)
-{
-	if (d == floor(d) && fabs(d) < 1e17) {
-		snprintf(buf, len, "%.0f", d);
-		return;
-	}
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, len, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			return;
-	}
-}
-
-/*
- * cJSON prints a number with 15 significant digits whenever that text comes
- * within DBL_EPSILON of it: 1e15 comes out as "1e+15", which MariaDB will
- * not cast to an integer, 9007199254740991 loses its last digit and
- * 0.30000000000000004 becomes 0.3.  This swaps every number inside j for
- * raw text that reads back exactly, before j is stored or sent.
- */
-static void json_exact_numbers(cJSON *j)
-{
-	cJSON *c = j ? j->child : NULL;
-	while (c) {
-		cJSON *next = c->next;
-		if (cJSON_IsNumber(c)) {
-			char buf[40];
-			number_text(buf, sizeof(buf), c->valuedouble);
-			cJSON *raw = cJSON_CreateRaw(buf);
-			/* The member's name moves to its replacement. */
-			raw->string = c->string;
-			raw->type |= c->type & cJSON_StringIsConst;
-			c->string = NULL;
-			cJSON_ReplaceItemViaPointer(j, c, raw);
-		} else {
-			json_exact_numbers(c);
-		}
-		c = next;
-	}
-}
-
 /* Parses stored properties JSON (NULL or invalid: {}), numbers exact. */
 static cJSON *props_parse(const char *text)
 {
@@ -113,7 +76,7 @@ static cJSON *props_parse(const char *text)
 	return props;
 }
 
-static cJSON *object_json(req_t *r, const objtype_t *t, const db_result *res, int row)
+cJSON *object_json(req_t *r, const objtype_t *t, const db_result *res, int row)
 {
 	char ts[RFC3339_LEN];
 	cJSON *o = cJSON_CreateObject();
@@ -140,7 +103,7 @@ static cJSON *object_json(req_t *r, const objtype_t *t, const db_result *res, in
 	return o;
 }
 
-static const char *actor(const req_t *r)
+const char *obj_actor(const req_t *r)
 {
 	return r->who.kind == PRINCIPAL_USER ? r->who.user_id : r->who.key_id;
 }
@@ -211,8 +174,7 @@ static err_t merge_properties(req_t *r, const objtype_t *t, const cJSON *in, cJS
 	return E_OK;
 }
 
-/* Names the property behind a unique-index violation (index ux_<prop id>). */
-static err_t unique_conflict(req_t *r, const objtype_t *t, const char *where)
+const char *obj_unique_prop(req_t *r, const objtype_t *t)
 {
 	const char *err = db_last_error(r->db);
 	for (int i = 0; i < t->nprops; i++) {
@@ -221,10 +183,18 @@ static err_t unique_conflict(req_t *r, const objtype_t *t, const char *where)
 		for (char *c = ix; *c; c++)
 			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
 		if (strstr(err, ix))
-			return req_fail_field(r, E_CONFLICT,
-					      arena_printf(r->a, "%sproperties.%s", where, t->props[i].name),
-					      "Another object already has this %s", t->props[i].name);
+			return t->props[i].name;
 	}
+	return NULL;
+}
+
+/* 409 naming the property behind a unique-index violation. */
+static err_t unique_conflict(req_t *r, const objtype_t *t, const char *where)
+{
+	const char *name = obj_unique_prop(r, t);
+	if (name)
+		return req_fail_field(r, E_CONFLICT, arena_printf(r->a, "%sproperties.%s", where, name),
+				      "Another object already has this %s", name);
 	return req_fail(r, E_CONFLICT, "The object conflicts with an existing one");
 }
 
@@ -280,8 +250,17 @@ static db_result *row_of(req_t *r, const char *const *names, const char *const *
 	return res;
 }
 
+cJSON *object_json_new(req_t *r, const objtype_t *t, const char *id, const char *props,
+			const char *now)
+{
+	static const char *const names[] = { "id", "properties", "created_at", "updated_at",
+					     "created_by", "version", "is_deleted" };
+	const char *values[] = { id, props, now, now, obj_actor(r), "1", "0" };
+	return object_json(r, t, row_of(r, names, values, 7), 0);
+}
+
 /* Now as MariaDB DATETIME(3) text in UTC. */
-static char *sql_now(req_t *r)
+char *obj_sql_now(req_t *r)
 {
 	long long ms = time_now_ms();
 	time_t sec = (time_t)(ms / 1000);
@@ -302,8 +281,8 @@ static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const 
 		return rc;
 	id_new(id, idlen, "obj_");
 	json_exact_numbers(props);
-	char *text = json_text(r, props), *now = sql_now(r);
-	db_param p[] = { db_str(id), db_str(text), db_str(now), db_str(now), db_str(actor(r)) };
+	char *text = json_text(r, props), *now = obj_sql_now(r);
+	db_param p[] = { db_str(id), db_str(text), db_str(now), db_str(now), db_str(obj_actor(r)) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"INSERT INTO %s (id, properties, created_at, updated_at, created_by, version) "
 		"VALUES (?, ?, ?, ?, ?, 1)", t->table), p, 5, NULL);
@@ -316,10 +295,7 @@ static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const 
 					       tenant_table(r, "_objects")), q, 2, NULL);
 	if (st)
 		return req_db_error(r, st);
-	static const char *const names[] = { "id", "properties", "created_at", "updated_at",
-					     "created_by", "version", "is_deleted" };
-	const char *values[] = { id, text, now, now, actor(r), "1", "0" };
-	cJSON *obj = req_own(r, object_json(r, t, row_of(r, names, values, 7), 0));
+	cJSON *obj = req_own(r, object_json_new(r, t, id, text, now));
 	if (out)
 		*out = obj;
 	return event(r, t, "object.created", id, obj);
@@ -339,7 +315,7 @@ static char *totals_key(req_t *r, const objtype_t *t)
 	return arena_printf(r->a, "totals:%s:%s", r->tenant.id, t->id);
 }
 
-static void totals_drop(req_t *r, const objtype_t *t)
+void obj_totals_drop(req_t *r, const objtype_t *t)
 {
 	const char *argv[] = { "DEL", totals_key(r, t) };
 	redisReply *rep;
@@ -356,7 +332,7 @@ static err_t finish(req_t *r, const objtype_t *t, err_t rc)
 	enum db_status st = db_commit(r->db);
 	if (st)
 		return req_db_error(r, st);
-	totals_drop(r, t);
+	obj_totals_drop(r, t);
 	return E_OK;
 }
 
@@ -452,7 +428,7 @@ static err_t update_object(req_t *r, const objtype_t *t, const char *id, const c
 	char vid[40];
 	id_new(vid, sizeof(vid), "ver_");
 	db_param pv[] = { db_str(vid), db_str(t->id), db_str(id), db_int(v), db_str(old),
-			  db_str(actor(r)) };
+			  db_str(obj_actor(r)) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"INSERT INTO %s (id, object_type_id, object_id, version, properties, changed_by, created_at) "
 		"VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", tenant_table(r, "_object_versions")),
@@ -511,10 +487,14 @@ err_t objects_delete(req_t *r)
 	if ((rc = fetch(r, t, id, false, permanent, &cur)))
 		return rc;
 	if (permanent) {
-		/* Associations and comments hang on objects; they are counted
-		 * here once their tables exist. */
+		/* Associations and comments hang on an object: deleting it for
+		 * good needs the confirm token when it has any. */
+		dependency_t deps[] = { { "associations", "Associations", 0 },
+					{ "comments", "Comments", 0 } };
 		bool cascade;
-		if ((rc = securedel_check(r, "object", id, NULL, 0, &cascade)))
+		if ((rc = associations_count_for(r, id, &deps[0].count)) ||
+		    (rc = comments_count_for(r, id, &deps[1].count)) ||
+		    (rc = securedel_check(r, "object", id, deps, 2, &cascade)))
 			return rc;
 	}
 	enum db_status st = db_begin(r->db);
@@ -540,6 +520,8 @@ err_t objects_delete(req_t *r)
 		for (size_t i = 0; i < 2 && !st; i++)
 			st = db_exec(r->db, r->a, more[i], p, 1, NULL);
 		rc = st ? req_db_error(r, st) : E_OK;
+		if (!rc && !(rc = associations_delete_for(r, id)))
+			rc = comments_delete_for(r, id);
 	}
 	if (!rc) {
 		cJSON *info = req_own(r, cJSON_CreateObject());
@@ -916,9 +898,17 @@ static err_t list_objects(req_t *r, bool trash)
 	listq_t q = { .sort = "created_at", .desc = true };
 	if ((rc = req_query_int(r, "limit", 20, 1, LIST_MAX, &q.limit)))
 		return rc;
-	if (req_query(r, "view_id"))
-		return req_fail(r, E_NOT_IMPLEMENTED, "view_id: saved views are not implemented yet");
+	/* A saved view gives its filters (ANDed with any in the request) and
+	 * its order (unless the request names one). */
+	cJSON *view_filters = NULL;
+	const char *view_sort = NULL, *view_order = NULL;
+	const char *view_id = req_query(r, "view_id");
+	if (view_id && *view_id &&
+	    (rc = views_get_for_list(r, t, view_id, &view_filters, &view_sort, &view_order)))
+		return rc;
 	const char *sort = req_query(r, "sort");
+	if (!(sort && *sort))
+		sort = view_sort;
 	if (sort && *sort && strcmp(sort, "created_at") && strcmp(sort, "updated_at")) {
 		const prop_t *p = objtype_prop(t, sort);
 		if (!p || !p->sortable)
@@ -929,12 +919,21 @@ static err_t list_objects(req_t *r, bool trash)
 	if (sort && *sort)
 		q.sort = sort;
 	const char *order = req_query(r, "order");
+	if (!(order && *order))
+		order = view_order;
 	if (order && *order) {
 		if (strcasecmp(order, "asc") && strcasecmp(order, "desc"))
 			return req_fail_field(r, E_VALIDATION, "order", "order must be asc or desc");
 		q.desc = !strcasecmp(order, "desc");
 	}
 	where_t w = { .sql = arena_printf(r->a, "is_deleted = %d", trash ? 1 : 0) };
+	if (view_filters) {
+		int i = 0;
+		const cJSON *f;
+		cJSON_ArrayForEach(f, view_filters)
+			if ((rc = add_filter(r, t, &w, f, i++)))
+				return rc;
+	}
 	const char *filter = req_query(r, "filter");
 	if (filter && *filter) {
 		cJSON *fl = req_own(r, cJSON_Parse(filter));

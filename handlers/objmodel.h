@@ -47,4 +47,20 @@ char *display_name_from(arena_t *a, const char *name);
 err_t outbox_add(req_t *r, const char *event, const char *resource_type,
 		 const char *resource_id, const cJSON *payload);
 
+/* At most this many filters in a list request or a saved view. */
+#define OBJ_FILTERS_MAX 20
+
+/*
+ * Checks that filters (a JSON array of {"property", "operator", "value"})
+ * is a valid list filter for t, by the rules the object list applies: the
+ * property exists or is id/created_at/updated_at; the operator is one of
+ * eq neq gt gte lt lte in nin contains starts_with is_null is_not_null;
+ * json/array/multi_enum/geo_point take only contains/is_null/is_not_null;
+ * in/nin take 1 to 100 values; contains/starts_with need a text property
+ * (or id) and a string; every value must fit the property's data type.
+ * On failure replies 400 VALIDATION_ERROR naming "<field>[i]" (or field
+ * itself when filters is not an array of at most OBJ_FILTERS_MAX items).
+ */
+err_t filters_validate(req_t *r, const objtype_t *t, const cJSON *filters, const char *field);
+
 #endif

@@ -11,6 +11,11 @@
 Suite *suite_spawn(void);
 Suite *suite_objects(void);
 Suite *suite_schema(void);
+Suite *suite_comments(void);
+Suite *suite_views(void);
+Suite *suite_associations(void);
+Suite *suite_sql(void);
+Suite *suite_dataio(void);
 
 int main(void)
 {
@@ -23,6 +28,11 @@ int main(void)
 	srunner_add_suite(sr, suite_spawn());
 	srunner_add_suite(sr, suite_schema());
 	srunner_add_suite(sr, suite_objects());
+	srunner_add_suite(sr, suite_views());
+	srunner_add_suite(sr, suite_comments());
+	srunner_add_suite(sr, suite_associations());
+	srunner_add_suite(sr, suite_sql());
+	srunner_add_suite(sr, suite_dataio());
 	/* Last: it kills workers and restarts MariaDB and Redis. */
 	srunner_add_suite(sr, suite_resilience());
 	srunner_run_all(sr, CK_NORMAL);

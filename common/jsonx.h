@@ -1,0 +1,23 @@
+/*
+ * jsonx.h - exact numbers in JSON.
+ *
+ * cJSON prints a number with 15 significant digits whenever that text comes
+ * within DBL_EPSILON of it: 1e15 comes out as "1e+15", which MariaDB will
+ * not cast to an integer, 9007199254740991 loses its last digit and
+ * 0.30000000000000004 becomes 0.3.  These helpers print numbers so that
+ * they read back exactly.
+ */
+#ifndef TESSERA_JSONX_H
+#define TESSERA_JSONX_H
+
+#include <stddef.h>
+
+#include <cJSON.h>
+
+/* The shortest text that reads back as exactly d. */
+void json_number_text(char *buf, size_t len, double d);
+/* Swaps every number inside j (recursively) for raw text that reads back
+ * exactly, before j is stored or sent. */
+void json_exact_numbers(cJSON *j);
+
+#endif

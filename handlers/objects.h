@@ -1,0 +1,27 @@
+/*
+ * objects.h - what import/export and other handlers share with objects.c:
+ * rendering, the actor of a write, timestamps, unique-conflict lookup and
+ * the cached list totals.
+ */
+#ifndef TESSERA_OBJECTS_H
+#define TESSERA_OBJECTS_H
+
+#include "../common/db.h"
+#include "objmodel.h"
+
+/* Row `row` of a SELECT of an object table as the API renders it. */
+cJSON *object_json(req_t *r, const objtype_t *t, const db_result *res, int row);
+/* An object just inserted (version 1) with properties text props, created
+ * now (DATETIME text) by the request's actor, as the API renders it. */
+cJSON *object_json_new(req_t *r, const objtype_t *t, const char *id, const char *props,
+			const char *now);
+/* Who writes: the end user, or the API key. */
+const char *obj_actor(const req_t *r);
+/* Now as MariaDB DATETIME(3) text in UTC. */
+char *obj_sql_now(req_t *r);
+/* The property behind the last duplicate-key error, or NULL. */
+const char *obj_unique_prop(req_t *r, const objtype_t *t);
+/* Drops the type's cached list totals (after a committed write). */
+void obj_totals_drop(req_t *r, const objtype_t *t);
+
+#endif
