@@ -236,15 +236,20 @@ char *run_cmd(int *rc, const char *fmt, ...)
 	return b.p ? b.p : strdup("");
 }
 
-static const char *bin(void)
+const char *bin(void)
 {
 	return env_or("TESSERA_TEST_BIN", "build/tessera");
 }
 
-static const char *config(void)
+const char *stack_dir(void)
+{
+	return env_or("TESSERA_TEST_DIR", "var");
+}
+
+const char *conf_path(void)
 {
 	static char path[1024];
-	snprintf(path, sizeof(path), "%s/tessera.conf", env_or("TESSERA_TEST_DIR", "var"));
+	snprintf(path, sizeof(path), "%s/tessera.conf", stack_dir());
 	return path;
 }
 
@@ -261,7 +266,7 @@ int tenant_new_email(const char *plan, const char *email, char **tenant_id, char
 	if (email)
 		snprintf(email_opt, sizeof(email_opt), " --email '%s'", email);
 	char *out = run_cmd(&rc, "%s tenant create --name 'Test tenant %d' --plan %s%s --json --config %s 2>&1",
-			    bin(), ++seq, plan ? plan : "pro", email_opt, config());
+			    bin(), ++seq, plan ? plan : "pro", email_opt, conf_path());
 	cJSON *j = cJSON_Parse(out);
 	if (rc != 0 || !j) {
 		fprintf(stderr, "tenant create failed: %s\n", out);
@@ -279,7 +284,7 @@ int tenant_new_email(const char *plan, const char *email, char **tenant_id, char
 int tenant_set_status(const char *tenant_id, const char *action)
 {
 	int rc;
-	char *out = run_cmd(&rc, "%s tenant %s %s --config %s 2>&1", bin(), action, tenant_id, config());
+	char *out = run_cmd(&rc, "%s tenant %s %s --config %s 2>&1", bin(), action, tenant_id, conf_path());
 	if (rc != 0)
 		fprintf(stderr, "tenant %s %s failed: %s\n", action, tenant_id, out);
 	free(out);
@@ -303,7 +308,7 @@ char *jwt_mint(const char *tenant_id, const char *user, const char *role, int tt
 {
 	int rc;
 	char *out = run_cmd(&rc, "%s token mint --tenant %s --user %s --role %s --ttl %d --json --config %s 2>&1",
-			    bin(), tenant_id, user, role, ttl, config());
+			    bin(), tenant_id, user, role, ttl, conf_path());
 	cJSON *j = cJSON_Parse(out);
 	ck_assert_msg(rc == 0 && j, "token mint failed: %s", out);
 	char *tok = strdup(json_str(j, "token"));
@@ -320,4 +325,292 @@ TCase *tcase_new_slow(Suite *s, const char *name)
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return tc;
+}
+
+/* ---- shared test helpers ---------------------------------------------- */
+
+char *strf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	ck_assert(n >= 0);
+	return s;
+}
+
+static http_resp *vcall(const char *method, const char *token, const char *body,
+			const char *const *headers, const char *fmt, va_list ap)
+{
+	char *path = NULL;
+	ck_assert(vasprintf(&path, fmt, ap) >= 0);
+	http_resp *r = http_req(method, path, token, NULL, body, body ? strlen(body) : 0, headers);
+	free(path);
+	return r;
+}
+
+http_resp *call(const char *method, const char *token, const char *body, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	http_resp *r = vcall(method, token, body, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+http_resp *call_h(const char *method, const char *token, const char *body,
+		  const char *const *headers, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	http_resp *r = vcall(method, token, body, headers, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+const cJSON *item(const cJSON *o, const char *name)
+{
+	return o ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
+}
+
+const cJSON *find_by(const cJSON *list, const char *field, const char *value)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, list) {
+		const char *v = json_str(it, field);
+		if (v && strcmp(v, value) == 0)
+			return it;
+	}
+	return NULL;
+}
+
+const char *detail_field(const http_resp *r)
+{
+	return json_str(item(item(r->json, "error"), "details"), "field");
+}
+
+const char *error_message(const http_resp *r)
+{
+	return json_str(item(r->json, "error"), "message");
+}
+
+void assert_fail_field(const http_resp *r, long status, const char *code, const char *field)
+{
+	assert_envelope(r, status, code);
+	const char *f = detail_field(r);
+	ck_assert_msg(f && strcmp(f, field) == 0, "want details.field %s: %s", field, r->body);
+}
+
+void assert_invalid(const http_resp *r, const char *field)
+{
+	assert_fail_field(r, 400, "VALIDATION_ERROR", field);
+}
+
+void assert_json_eq(const cJSON *o, const char *name, const char *want)
+{
+	cJSON *w = cJSON_Parse(want);
+	ck_assert_msg(w != NULL, "bad expectation %s", want);
+	const cJSON *v = item(o, name);
+	char *got = v ? cJSON_PrintUnformatted(v) : strdup("(absent)");
+	ck_assert_msg(v && cJSON_Compare(v, w, true), "%s: want %s, got %s", name, want, got);
+	free(got);
+	cJSON_Delete(w);
+}
+
+void assert_rfc3339(const cJSON *o, const char *name)
+{
+	const char *s = json_str(o, name);
+	ck_assert_msg(s != NULL, "%s missing", name);
+	size_t n = strlen(s);
+	bool ok = (n == 20 || n == 24) && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
+		  s[16] == ':' && s[n - 1] == 'Z' && (n == 20 || s[19] == '.');
+	ck_assert_msg(ok, "%s is not RFC 3339 UTC: %s", name, s);
+}
+
+bool is_utc_time(const char *s)
+{
+	return s && strlen(s) >= 20 && s[4] == '-' && s[10] == 'T' && s[strlen(s) - 1] == 'Z';
+}
+
+const cJSON *prop_of(const cJSON *obj, const char *name)
+{
+	return item(item(obj, "properties"), name);
+}
+
+void tenant_make(struct tenant *t)
+{
+	t->key_id = NULL;
+	ck_assert_msg(tenant_new("pro", &t->id, &t->key) == 0, "tenant create failed");
+}
+
+void tenant_make_keyed(struct tenant *t, const char *plan)
+{
+	ck_assert_msg(tenant_new(plan, &t->id, &t->key) == 0, "tenant create failed");
+	http_resp *r = http_get("/v1/keys", t->key);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(cJSON_GetArraySize(resp_data(r)), 1);
+	t->key_id = strdup(json_str(cJSON_GetArrayItem(resp_data(r), 0), "id"));
+	http_free(r);
+}
+
+void tenant_drop(struct tenant *t)
+{
+	free(t->id);
+	free(t->key);
+	free(t->key_id);
+}
+
+char *type_make(const char *key, const char *name)
+{
+	char *body = strf("{\"name\":\"%s\"}", name);
+	http_resp *r = http_json("POST", "/v1/object-types", key, body);
+	assert_envelope(r, 201, NULL);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	free(body);
+	return id;
+}
+
+char *prop_new(const char *key, const char *type, const char *json)
+{
+	http_resp *r = call("POST", key, json, "/v1/object-types/%s/properties", type);
+	ck_assert_msg(r->status == 201, "property %s: %ld %s", json, r->status, r->body);
+	assert_envelope(r, 201, NULL);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	return id;
+}
+
+void prop_make(const char *key, const char *type, const char *json)
+{
+	free(prop_new(key, type, json));
+}
+
+http_resp *obj_create(const char *key, const char *type, const char *props)
+{
+	char *body = strf("{\"properties\":%s}", props);
+	http_resp *r = call("POST", key, body, "/v1/objects/%s", type);
+	free(body);
+	return r;
+}
+
+char *obj_make(const char *key, const char *type, const char *props)
+{
+	http_resp *r = obj_create(key, type, props);
+	ck_assert_msg(r->status == 201, "create %s %s: %ld %s", type, props, r->status, r->body);
+	assert_envelope(r, 201, NULL);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	return id;
+}
+
+void audit_get(struct audit_page *p, const char *admin, const char *query)
+{
+	char *path = strf("/v1/audit-logs%s", query ? query : "");
+	p->r = http_get(path, admin);
+	free(path);
+	assert_envelope(p->r, 200, NULL);
+	const cJSON *d = resp_data(p->r);
+	p->logs = item(d, "logs");
+	ck_assert_msg(cJSON_IsArray(p->logs), "logs: %s", p->r->body);
+	const cJSON *tot = item(d, "total");
+	ck_assert_msg(cJSON_IsNumber(tot), "total: %s", p->r->body);
+	p->total = tot->valueint;
+}
+
+const cJSON *audit_find(const cJSON *logs, const char *action, const char *resource_id)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, logs) {
+		const char *a = json_str(it, "action"), *id = json_str(it, "resource_id");
+		if (a && id && strcmp(a, action) == 0 && strcmp(id, resource_id) == 0)
+			return it;
+	}
+	return NULL;
+}
+
+char *conf_value(const char *name)
+{
+	FILE *f = fopen(conf_path(), "r");
+	ck_assert_msg(f != NULL, "cannot read %s", conf_path());
+	char line[1024], *found = NULL;
+	size_t n = strlen(name);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t");
+		if (strncmp(p, name, n) != 0)
+			continue;
+		p += n;
+		p += strspn(p, " \t");
+		if (*p != '=')
+			continue;
+		p++;
+		p += strspn(p, " \t");
+		p[strcspn(p, " \t\r\n#")] = '\0';
+		free(found);
+		found = strdup(p);
+	}
+	fclose(f);
+	return found;
+}
+
+/* conf_value, asserting the setting is there. */
+static char *conf_need(const char *name)
+{
+	char *v = conf_value(name);
+	ck_assert_msg(v != NULL, "%s not in %s", name, conf_path());
+	return v;
+}
+
+char *control_sql(const char *sql)
+{
+	char *sock = conf_need("db_socket"), *user = conf_need("db_user");
+	char *pw = conf_need("db_password"), *db = conf_need("db_name");
+	int rc;
+	char *out = run_cmd(&rc, "MYSQL_PWD='%s' mariadb --socket '%s' -u '%s' '%s' -N -B -e \"%s\" 2>&1", pw,
+			    sock, user, db, sql);
+	ck_assert_msg(rc == 0, "mariadb failed (%d) on %s: %s", rc, sql, out);
+	free(sock);
+	free(user);
+	free(pw);
+	free(db);
+	size_t len = strlen(out);
+	while (len && (out[len - 1] == '\n' || out[len - 1] == '\r' || out[len - 1] == ' '))
+		out[--len] = '\0';
+	return out;
+}
+
+char *events_of(const char *resource_id)
+{
+	char *sql = strf("SELECT event FROM outbox WHERE resource_id='%s' ORDER BY id", resource_id);
+	char *out = control_sql(sql);
+	free(sql);
+	for (char *p = out; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return out;
+}
+
+long long outbox_count(const char *tenant_id)
+{
+	char *sql = strf("SELECT COUNT(*) FROM outbox WHERE tenant_id='%s'", tenant_id);
+	char *out = control_sql(sql);
+	long long n = strtoll(out, NULL, 10);
+	free(sql);
+	free(out);
+	return n;
+}
+
+double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void wait_for_fresh_minute(void)
+{
+	int s = (int)(time(NULL) % 60);
+	if (s >= 56)
+		sleep((unsigned)(61 - s));
 }

@@ -302,22 +302,6 @@ static long long header_ll(const http_resp *r, const char *name)
 	return n;
 }
 
-struct tenant {
-	char *id;
-	char *key;
-};
-
-static void tenant_make(struct tenant *t)
-{
-	ck_assert_msg(tenant_new("pro", &t->id, &t->key) == 0, "tenant create failed");
-}
-
-static void tenant_drop(struct tenant *t)
-{
-	free(t->id);
-	free(t->key);
-}
-
 /* --- API keys --------------------------------------------------------------- */
 
 START_TEST(api_key_admin_key_authenticates_as_its_tenant)

@@ -17,7 +17,8 @@
 
 /* ------------------------------------------------------------ helpers */
 
-struct tenant {
+/* A tenant with a "notes" type, one note and two end users. */
+struct fixture {
 	char *id;
 	char *key;     /* the admin ("*") key */
 	char *type;    /* the "notes" type's id */
@@ -26,65 +27,18 @@ struct tenant {
 	char *bob;     /* end-user JWT for usr_bob */
 };
 
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	ck_assert(n >= 0);
-	return s;
-}
-
-/* One request to a printf-formatted path; body is JSON text or NULL. */
-static http_resp *call(const char *method, const char *token, const char *body, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static http_resp *call(const char *method, const char *token, const char *body, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *path = NULL;
-	ck_assert(vasprintf(&path, fmt, ap) >= 0);
-	va_end(ap);
-	http_resp *r = http_req(method, path, token, NULL, body, body ? strlen(body) : 0, NULL);
-	free(path);
-	return r;
-}
-
-static char *obj_make(const char *key, const char *type)
-{
-	http_resp *r = call("POST", key, "{\"properties\":{}}", "/v1/objects/%s", type);
-	assert_envelope(r, 201, NULL);
-	char *id = strdup(json_str(resp_data(r), "id"));
-	http_free(r);
-	return id;
-}
-
-static char *type_make(const char *key, const char *name)
-{
-	char *body = strf("{\"name\":\"%s\"}", name);
-	http_resp *r = http_json("POST", "/v1/object-types", key, body);
-	assert_envelope(r, 201, NULL);
-	char *id = strdup(json_str(resp_data(r), "id"));
-	http_free(r);
-	free(body);
-	return id;
-}
-
-static void tenant_make(struct tenant *t)
+static void fixture_make(struct fixture *t)
 {
 	ck_assert_msg(tenant_new("pro", &t->id, &t->key) == 0, "tenant create failed");
 	t->type = type_make(t->key, "notes");
-	t->obj = obj_make(t->key, "notes");
+	t->obj = obj_make(t->key, "notes", "{}");
 	t->alice = jwt_mint(t->id, "usr_alice", "authenticated", 3600, NULL);
 	t->bob = jwt_mint(t->id, "usr_bob", "authenticated", 3600, NULL);
 	ck_assert_ptr_nonnull(t->alice);
 	ck_assert_ptr_nonnull(t->bob);
 }
 
-static void tenant_drop(struct tenant *t)
+static void fixture_drop(struct fixture *t)
 {
 	free(t->id);
 	free(t->key);
@@ -92,29 +46,6 @@ static void tenant_drop(struct tenant *t)
 	free(t->obj);
 	free(t->alice);
 	free(t->bob);
-}
-
-static const char *detail_field(const http_resp *r)
-{
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->json, "error");
-	return json_str(cJSON_GetObjectItemCaseSensitive(e, "details"), "field");
-}
-
-static const char *error_message(const http_resp *r)
-{
-	return json_str(cJSON_GetObjectItemCaseSensitive(r->json, "error"), "message");
-}
-
-static void assert_invalid(const http_resp *r, const char *field)
-{
-	assert_envelope(r, 400, "VALIDATION_ERROR");
-	const char *f = detail_field(r);
-	ck_assert_msg(f && strcmp(f, field) == 0, "want details.field %s: %s", field, r->body);
-}
-
-static bool is_utc_time(const char *s)
-{
-	return s && strlen(s) >= 20 && s[4] == '-' && s[10] == 'T' && s[strlen(s) - 1] == 'Z';
 }
 
 /* POST a comment with body text (JSON-escaped by cJSON). */
@@ -165,79 +96,12 @@ static long long count_of(const char *token, const char *type, const char *obj)
 	return n;
 }
 
-/* --- the control DB, read with the mariadb client ---------------------- */
-
-static char *conf_value(const char *name)
-{
-	char path[1024], line[1024];
-	snprintf(path, sizeof(path), "%s/tessera.conf", env_or("TESSERA_TEST_DIR", "var"));
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "cannot read %s", path);
-	char *val = NULL;
-	size_t n = strlen(name);
-	while (!val && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, name, n) || (line[n] != ' ' && line[n] != '='))
-			continue;
-		char *v = strchr(line, '=');
-		if (!v)
-			continue;
-		for (v++; *v == ' '; v++)
-			;
-		v[strcspn(v, "\r\n")] = '\0';
-		val = strdup(v);
-	}
-	fclose(f);
-	ck_assert_msg(val != NULL, "%s not in %s", name, path);
-	return val;
-}
-
-/* One statement (no double quotes) on the control DB; rows on lines. */
-static char *control_sql(const char *sql)
-{
-	char *sock = conf_value("db_socket"), *user = conf_value("db_user");
-	char *pw = conf_value("db_password"), *db = conf_value("db_name");
-	int rc;
-	char *out = run_cmd(&rc, "mariadb --socket '%s' -u '%s' '-p%s' '%s' -N -e \"%s\" 2>&1", sock, user, pw,
-			    db, sql);
-	ck_assert_msg(rc == 0, "mariadb failed: %s", out);
-	free(sock);
-	free(user);
-	free(pw);
-	free(db);
-	size_t len = strlen(out);
-	while (len && (out[len - 1] == '\n' || out[len - 1] == ' '))
-		out[--len] = '\0';
-	for (char *p = out; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	return out;
-}
-
-/* The outbox events of one resource, oldest first, space-separated. */
-static char *events_of(const char *resource_id)
-{
-	char *sql = strf("SELECT event FROM outbox WHERE resource_id='%s' ORDER BY id", resource_id);
-	char *out = control_sql(sql);
-	free(sql);
-	return out;
-}
-
-static long long outbox_count(const char *tenant_id)
-{
-	char *sql = strf("SELECT COUNT(*) FROM outbox WHERE tenant_id='%s'", tenant_id);
-	char *out = control_sql(sql);
-	long long n = strtoll(out, NULL, 10);
-	free(sql);
-	free(out);
-	return n;
-}
-
 /* ------------------------------------------------------------ tests */
 
 START_TEST(end_user_creates_and_everyone_allowed_lists)
 {
-	struct tenant t;
-	tenant_make(&t);
+	struct fixture t;
+	fixture_make(&t);
 	http_resp *r = comment_post(t.alice, "notes", t.obj, "First!");
 	assert_envelope(r, 201, NULL);
 	const cJSON *c = resp_data(r);
@@ -273,14 +137,14 @@ START_TEST(end_user_creates_and_everyone_allowed_lists)
 	free(read);
 	free(cid);
 	free(cid2);
-	tenant_drop(&t);
+	fixture_drop(&t);
 }
 END_TEST
 
 START_TEST(api_keys_cannot_write_comments)
 {
-	struct tenant t;
-	tenant_make(&t);
+	struct fixture t;
+	fixture_make(&t);
 	char *cid = comment_make(t.alice, "notes", t.obj, "mine");
 	long long events = outbox_count(t.id);
 	char *write = key_new(t.key, "{\"label\":\"writer\",\"scopes\":[\"write\"]}", NULL);
@@ -311,14 +175,14 @@ START_TEST(api_keys_cannot_write_comments)
 	free(write);
 	free(read);
 	free(cid);
-	tenant_drop(&t);
+	fixture_drop(&t);
 }
 END_TEST
 
 START_TEST(only_the_author_edits_or_deletes)
 {
-	struct tenant t;
-	tenant_make(&t);
+	struct fixture t;
+	fixture_make(&t);
 	http_resp *r = comment_post(t.alice, "notes", t.obj, "draft");
 	assert_envelope(r, 201, NULL);
 	char *cid = strdup(json_str(resp_data(r), "id"));
@@ -363,14 +227,14 @@ START_TEST(only_the_author_edits_or_deletes)
 	http_free(r);
 	free(cid);
 	free(created);
-	tenant_drop(&t);
+	fixture_drop(&t);
 }
 END_TEST
 
 START_TEST(admin_key_moderates_any_comment)
 {
-	struct tenant t;
-	tenant_make(&t);
+	struct fixture t;
+	fixture_make(&t);
 	char *c1 = comment_make(t.bob, "notes", t.obj, "spam");
 	char *write = key_new(t.key, "{\"label\":\"writer\",\"scopes\":[\"write\"]}", NULL);
 	char *read = key_new(t.key, "{\"label\":\"reader\",\"scopes\":[\"read\"]}", NULL);
@@ -399,14 +263,14 @@ START_TEST(admin_key_moderates_any_comment)
 	free(write);
 	free(read);
 	free(c1);
-	tenant_drop(&t);
+	fixture_drop(&t);
 }
 END_TEST
 
 START_TEST(list_is_newest_first_and_cursor_walk_sees_each_once)
 {
-	struct tenant t;
-	tenant_make(&t);
+	struct fixture t;
+	fixture_make(&t);
 	enum { N = 25 };
 	char *ids[N];
 	for (int i = 0; i < N; i++) {
@@ -415,7 +279,7 @@ START_TEST(list_is_newest_first_and_cursor_walk_sees_each_once)
 		ids[i] = comment_make(i % 2 ? t.bob : t.alice, "notes", t.obj, text);
 	}
 	/* Another object's comments never show up. */
-	char *other = obj_make(t.key, "notes");
+	char *other = obj_make(t.key, "notes", "{}");
 	char *stray = comment_make(t.alice, "notes", other, "elsewhere");
 
 	/* Default page: 20 newest, in reverse order of writing. */
@@ -495,14 +359,14 @@ START_TEST(list_is_newest_first_and_cursor_walk_sees_each_once)
 	free(late);
 	free(other);
 	free(stray);
-	tenant_drop(&t);
+	fixture_drop(&t);
 }
 END_TEST
 
 START_TEST(bad_bodies_are_rejected_and_write_nothing)
 {
-	struct tenant t;
-	tenant_make(&t);
+	struct fixture t;
+	fixture_make(&t);
 	char *cid = comment_make(t.alice, "notes", t.obj, "keep me");
 	long long events = outbox_count(t.id);
 
@@ -552,18 +416,18 @@ START_TEST(bad_bodies_are_rejected_and_write_nothing)
 	free(big);
 	free(ok);
 	free(cid);
-	tenant_drop(&t);
+	fixture_drop(&t);
 }
 END_TEST
 
 START_TEST(missing_trashed_or_mismatched_targets_are_404)
 {
-	struct tenant t;
-	tenant_make(&t);
+	struct fixture t;
+	fixture_make(&t);
 	char *cid = comment_make(t.alice, "notes", t.obj, "on obj");
 	free(type_make(t.key, "tasks"));
-	char *task = obj_make(t.key, "tasks");
-	char *trashed = obj_make(t.key, "notes");
+	char *task = obj_make(t.key, "tasks", "{}");
+	char *trashed = obj_make(t.key, "notes", "{}");
 	char *trashed_c = comment_make(t.alice, "notes", trashed, "soon hidden");
 	http_resp *r = call("DELETE", t.key, NULL, "/v1/objects/notes/%s", trashed);
 	assert_envelope(r, 200, NULL);
@@ -596,7 +460,7 @@ START_TEST(missing_trashed_or_mismatched_targets_are_404)
 		http_free(r);
 	}
 	/* A comment id that is not on this object (or not a comment at all). */
-	char *other = obj_make(t.key, "notes");
+	char *other = obj_make(t.key, "notes", "{}");
 	const char *bad_ids[] = { cid, "cmt_01ZZZZZZZZZZZZZZZZZZZZZZZZ", "nonsense" };
 	for (size_t i = 0; i < 3; i++) {
 		const char *on = i == 0 ? other : t.obj;
@@ -618,15 +482,15 @@ START_TEST(missing_trashed_or_mismatched_targets_are_404)
 	free(trashed);
 	free(trashed_c);
 	free(other);
-	tenant_drop(&t);
+	fixture_drop(&t);
 }
 END_TEST
 
 START_TEST(other_tenant_ids_are_404)
 {
-	struct tenant a, b;
-	tenant_make(&a);
-	tenant_make(&b);
+	struct fixture a, b;
+	fixture_make(&a);
+	fixture_make(&b);
 	char *cid = comment_make(a.alice, "notes", a.obj, "tenant a only");
 	/* b's tokens see nothing of a's objects, even with a type of the same name. */
 	const char *tokens[] = { b.key, b.alice };
@@ -663,15 +527,15 @@ START_TEST(other_tenant_ids_are_404)
 	cJSON_Delete(l);
 	ck_assert_int_eq(count_of(b.key, "notes", b.obj), 0);
 	free(cid);
-	tenant_drop(&a);
-	tenant_drop(&b);
+	fixture_drop(&a);
+	fixture_drop(&b);
 }
 END_TEST
 
 START_TEST(each_change_writes_an_outbox_event)
 {
-	struct tenant t;
-	tenant_make(&t);
+	struct fixture t;
+	fixture_make(&t);
 	long long before = outbox_count(t.id);
 	char *cid = comment_make(t.alice, "notes", t.obj, "v1");
 	http_resp *r = call("PATCH", t.alice, "{\"body\":\"v2\"}", "/v1/objects/notes/%s/comments/%s", t.obj, cid);
@@ -722,14 +586,14 @@ START_TEST(each_change_writes_an_outbox_event)
 	ck_assert_int_eq(outbox_count(t.id), before);
 	free(c2);
 	free(cid);
-	tenant_drop(&t);
+	fixture_drop(&t);
 }
 END_TEST
 
 START_TEST(comments_routes_need_credentials)
 {
-	struct tenant t;
-	tenant_make(&t);
+	struct fixture t;
+	fixture_make(&t);
 	http_resp *r = call("GET", NULL, NULL, "/v1/objects/notes/%s/comments", t.obj);
 	assert_envelope(r, 401, "UNAUTHORIZED");
 	http_free(r);
@@ -737,7 +601,7 @@ START_TEST(comments_routes_need_credentials)
 	assert_envelope(r, 401, "UNAUTHORIZED");
 	http_free(r);
 	ck_assert_int_eq(count_of(t.key, "notes", t.obj), 0);
-	tenant_drop(&t);
+	fixture_drop(&t);
 }
 END_TEST
 

@@ -19,34 +19,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-struct tenant {
-	char *id;
-	char *key;    /* the admin ("*") key */
-};
-
-static void tenant_make(struct tenant *t)
-{
-	ck_assert_msg(tenant_new("pro", &t->id, &t->key) == 0, "tenant create failed");
-}
-
-static void tenant_drop(struct tenant *t)
-{
-	free(t->id);
-	free(t->key);
-}
-
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	ck_assert(n >= 0);
-	return s;
-}
-
 /* POST a cJSON body (deleted here) to path. */
 static http_resp *post(const char *token, const char *path, cJSON *body)
 {
@@ -57,30 +29,12 @@ static http_resp *post(const char *token, const char *path, cJSON *body)
 	return r;
 }
 
-static void type_make(const char *key, const char *name)
-{
-	char *body = strf("{\"name\":\"%s\"}", name);
-	http_resp *r = http_json("POST", "/v1/object-types", key, body);
-	assert_envelope(r, 201, NULL);
-	http_free(r);
-	free(body);
-}
-
-static void prop_make(const char *key, const char *type, const char *json)
-{
-	char *path = strf("/v1/object-types/%s/properties", type);
-	http_resp *r = http_json("POST", path, key, json);
-	ck_assert_msg(r->status == 201, "property %s: %ld %s", json, r->status, r->body);
-	http_free(r);
-	free(path);
-}
-
 /* A type `name` with: name (required string), age (integer), email
  * (unique email), active (boolean, default true), tags (multi_enum a b c),
  * meta (json), notes (text), price (decimal). */
 static void people_make(const char *key, const char *name)
 {
-	type_make(key, name);
+	free(type_make(key, name));
 	static const char *const props[] = {
 		"{\"name\":\"name\",\"data_type\":\"string\",\"is_required\":true}",
 		"{\"name\":\"age\",\"data_type\":\"integer\"}",
@@ -131,11 +85,6 @@ static const cJSON *by_name(const cJSON *list, const char *name)
 	return NULL;
 }
 
-static const cJSON *prop_of(const cJSON *obj, const char *name)
-{
-	return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "properties"), name);
-}
-
 static int int_of(const cJSON *obj, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -143,22 +92,11 @@ static int int_of(const cJSON *obj, const char *name)
 	return (int)v->valuedouble;
 }
 
-static const char *error_field(const http_resp *r)
-{
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->json, "error");
-	return json_str(cJSON_GetObjectItemCaseSensitive(e, "details"), "field");
-}
-
-static const char *error_message(const http_resp *r)
-{
-	return json_str(cJSON_GetObjectItemCaseSensitive(r->json, "error"), "message");
-}
-
 /* A 400 VALIDATION_ERROR naming field whose message contains text. */
-static void assert_invalid(const http_resp *r, const char *field, const char *text)
+static void assert_invalid_msg(const http_resp *r, const char *field, const char *text)
 {
 	assert_envelope(r, 400, "VALIDATION_ERROR");
-	const char *f = error_field(r), *m = error_message(r);
+	const char *f = detail_field(r), *m = error_message(r);
 	ck_assert_msg(f && !strcmp(f, field), "want field %s: %s", field, r->body);
 	ck_assert_msg(m && strstr(m, text), "want \"%s\" in the message: %s", text, r->body);
 }
@@ -192,48 +130,14 @@ static void assert_errors(const cJSON *errors, int n, const int *rows, const cha
 	free(text);
 }
 
-/* --- the control DB, read with the mariadb client ---------------------- */
-
-static char *conf_value(const char *name)
-{
-	char path[1024], line[1024];
-	snprintf(path, sizeof(path), "%s/tessera.conf", env_or("TESSERA_TEST_DIR", "var"));
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "cannot read %s", path);
-	char *val = NULL;
-	size_t n = strlen(name);
-	while (!val && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, name, n) || (line[n] != ' ' && line[n] != '='))
-			continue;
-		char *v = strchr(line, '=');
-		if (!v)
-			continue;
-		for (v++; *v == ' '; v++)
-			;
-		v[strcspn(v, "\r\n")] = '\0';
-		val = strdup(v);
-	}
-	fclose(f);
-	ck_assert_msg(val != NULL, "%s not in %s", name, path);
-	return val;
-}
-
 /* The number of outbox events `event` of the tenant. */
 static int events_count(const char *tenant, const char *event)
 {
-	char *sock = conf_value("db_socket"), *user = conf_value("db_user");
-	char *pw = conf_value("db_password"), *db = conf_value("db_name");
-	int rc;
-	char *out = run_cmd(&rc, "mariadb --socket '%s' -u '%s' '-p%s' '%s' -N -e "
-			    "\"SELECT COUNT(*) FROM outbox WHERE tenant_id='%s' AND event='%s'\" 2>&1",
-			    sock, user, pw, db, tenant, event);
-	ck_assert_msg(rc == 0, "mariadb failed: %s", out);
+	char *sql = strf("SELECT COUNT(*) FROM outbox WHERE tenant_id='%s' AND event='%s'", tenant, event);
+	char *out = control_sql(sql);
 	int n = atoi(out);
 	free(out);
-	free(sock);
-	free(user);
-	free(pw);
-	free(db);
+	free(sql);
 	return n;
 }
 
@@ -382,7 +286,7 @@ START_TEST(json_import_takes_the_text_of_a_json_file)
 	cJSON_AddStringToObject(b, "object_type_id", "people");
 	cJSON_AddStringToObject(b, "data", "[{\"name\":");
 	r = post(t.key, "/v1/data/import", b);
-	assert_invalid(r, "data", "JSON");
+	assert_invalid_msg(r, "data", "JSON");
 	http_free(r);
 	ck_assert_int_eq(count_of(t.key, "people"), 2);
 	tenant_drop(&t);
@@ -493,7 +397,7 @@ START_TEST(malformed_csv_is_refused_and_nothing_is_written)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		http_resp *r = import_csv(t.key, "people", bad[i].csv);
-		assert_invalid(r, "csv", bad[i].text);
+		assert_invalid_msg(r, "csv", bad[i].text);
 		http_free(r);
 	}
 	/* CSV text may also come in data (the reference's field): named so. */
@@ -502,7 +406,7 @@ START_TEST(malformed_csv_is_refused_and_nothing_is_written)
 	cJSON_AddStringToObject(b, "format", "csv");
 	cJSON_AddStringToObject(b, "data", "name\n\"open\n");
 	http_resp *r = post(t.key, "/v1/data/import", b);
-	assert_invalid(r, "data", "line 2");
+	assert_invalid_msg(r, "data", "line 2");
 	http_free(r);
 	ck_assert_int_eq(count_of(t.key, "people"), 0);
 	ck_assert_int_eq(events_count(t.id, "object.created"), 0);
@@ -537,12 +441,12 @@ START_TEST(import_of_10001_rows_is_refused_and_nothing_is_written)
 		cJSON_AddItemToArray(data, o);
 	}
 	http_resp *r = post(t.key, "/v1/data/import", b);
-	assert_invalid(r, "data", "10001");
+	assert_invalid_msg(r, "data", "10001");
 	http_free(r);
 	/* CSV: a header and 10,001 rows. */
 	char *csv = csv_rows(10001);
 	r = import_csv(t.key, "items", csv);
-	assert_invalid(r, "csv", "10001");
+	assert_invalid_msg(r, "csv", "10001");
 	http_free(r);
 	free(csv);
 	ck_assert_int_eq(count_of(t.key, "items"), 0);
@@ -566,20 +470,20 @@ START_TEST(import_bodies_are_checked)
 	people_make(t.key, "people");
 	http_resp *r = http_json("POST", "/v1/data/import", t.key,
 				 "{\"object_type_id\":\"people\",\"format\":\"xml\",\"data\":[]}");
-	assert_invalid(r, "format", "json or csv");
+	assert_invalid_msg(r, "format", "json or csv");
 	http_free(r);
 	r = http_json("POST", "/v1/data/import", t.key, "{\"object_type_id\":\"people\"}");
-	assert_invalid(r, "data", "array");
+	assert_invalid_msg(r, "data", "array");
 	http_free(r);
 	r = http_json("POST", "/v1/data/import", t.key, "{\"object_type_id\":\"people\",\"data\":{}}");
-	assert_invalid(r, "data", "array");
+	assert_invalid_msg(r, "data", "array");
 	http_free(r);
 	r = http_json("POST", "/v1/data/import", t.key,
 		      "{\"object_type_id\":\"people\",\"csv\":\"name\\nAnn\\n\"}");
-	assert_invalid(r, "csv", "format csv");
+	assert_invalid_msg(r, "csv", "format csv");
 	http_free(r);
 	r = http_json("POST", "/v1/data/import", t.key, "{\"object_type_id\":\"people\",\"format\":\"csv\"}");
-	assert_invalid(r, "data", "CSV");
+	assert_invalid_msg(r, "data", "CSV");
 	http_free(r);
 	r = http_json("POST", "/v1/data/import", t.key, "{\"object_type_id\":\"nope\",\"data\":[]}");
 	assert_envelope(r, 404, "NOT_FOUND");
@@ -731,7 +635,7 @@ START_TEST(empty_type_exports_an_empty_file)
 	ck_assert_str_eq(json_str(resp_data(r), "format"), "json");
 	http_free(r);
 	r = http_json("POST", "/v1/data/export", t.key, "{\"object_type_id\":\"people\",\"format\":\"xlsx\"}");
-	assert_invalid(r, "format", "json or csv");
+	assert_invalid_msg(r, "format", "json or csv");
 	http_free(r);
 	r = http_json("POST", "/v1/data/export", t.key, "{\"object_type_id\":\"nope\"}");
 	assert_envelope(r, 404, "NOT_FOUND");

@@ -21,23 +21,6 @@
 
 /* --- helpers ---------------------------------------------------------------- */
 
-static const char *bin(void)
-{
-	return env_or("TESSERA_TEST_BIN", "build/tessera");
-}
-
-static const char *stack_dir(void)
-{
-	return env_or("TESSERA_TEST_DIR", "var");
-}
-
-static const char *conf(void)
-{
-	static char path[1024];
-	snprintf(path, sizeof(path), "%s/tessera.conf", stack_dir());
-	return path;
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -58,33 +41,7 @@ static void chomp(char *s)
 		s[--n] = '\0';
 }
 
-/* The value of key in tessera.conf (malloc'd), or NULL. */
-static char *conf_value(const char *key)
-{
-	FILE *f = fopen(conf(), "r");
-	ck_assert_msg(f != NULL, "cannot read %s", conf());
-	char line[1024], *found = NULL;
-	size_t kl = strlen(key);
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line + strspn(line, " \t");
-		if (strncmp(p, key, kl) != 0)
-			continue;
-		p += kl;
-		p += strspn(p, " \t");
-		if (*p != '=')
-			continue;
-		p++;
-		p += strspn(p, " \t");
-		p[strcspn(p, " \t\r\n#")] = '\0';
-		free(found);
-		found = strdup(p);
-	}
-	fclose(f);
-	return found;
-}
-
-/* Runs one SQL statement on the control DB; tab-separated output without
- * column names, trailing newline removed (malloc'd).  Fails on error. */
+/* control_sql with a printf-formatted statement. */
 static char *sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *sql(const char *fmt, ...)
 {
@@ -93,15 +50,7 @@ static char *sql(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(q, sizeof(q), fmt, ap);
 	va_end(ap);
-	char *pw = conf_value("db_password");
-	ck_assert_msg(pw != NULL, "no db_password in %s", conf());
-	int rc;
-	char *out = run_cmd(&rc, "MYSQL_PWD='%s' mariadb --socket %s/run/mysql.sock -u tessera "
-			    "tessera -N -B -e \"%s\" 2>&1", pw, stack_dir(), q);
-	free(pw);
-	ck_assert_msg(rc == 0, "mariadb failed (%d) on %s: %s", rc, q, out);
-	chomp(out);
-	return out;
+	return control_sql(q);
 }
 
 /* A redis-cli command against the stack's Redis (malloc'd, chomped). */
@@ -126,7 +75,7 @@ static char *job_enqueue(const char *kind, const char *payload, int max_attempts
 	}
 	int rc;
 	char *out = run_cmd(&rc, "%s jobs enqueue --kind %s%s --config %s 2>&1", bin(), kind, opts,
-			    conf());
+			    conf_path());
 	chomp(out);
 	ck_assert_msg(rc == 0 && strncmp(out, "job_", 4) == 0, "jobs enqueue failed (%d): %s", rc,
 		      out);
@@ -136,7 +85,7 @@ static char *job_enqueue(const char *kind, const char *payload, int max_attempts
 /* `tessera jobs show ID --json`, parsed (NULL if the command failed). */
 static cJSON *job_show(const char *id, int *rc)
 {
-	char *out = run_cmd(rc, "%s jobs show %s --json --config %s 2>/dev/null", bin(), id, conf());
+	char *out = run_cmd(rc, "%s jobs show %s --json --config %s 2>/dev/null", bin(), id, conf_path());
 	cJSON *j = *rc == 0 ? cJSON_Parse(out) : NULL;
 	free(out);
 	return j;
@@ -202,7 +151,7 @@ static pid_t runner_start(void)
 			dup2(fd, 2);
 			close(fd);
 		}
-		execl(bin(), bin(), "jobs", "--config", conf(), (char *)NULL);
+		execl(bin(), bin(), "jobs", "--config", conf_path(), (char *)NULL);
 		_exit(127);
 	}
 	sleep_ms(300);
@@ -262,7 +211,7 @@ START_TEST(jobs_show_of_a_missing_job_exits_1)
 {
 	int rc;
 	char *out = run_cmd(&rc, "%s jobs show job_00000000000000000000000000 --json --config %s 2>&1",
-			    bin(), conf());
+			    bin(), conf_path());
 	ck_assert_int_eq(rc, 1);
 	ck_assert_msg(strstr(out, "no job") != NULL, "message: %s", out);
 	free(out);

@@ -14,29 +14,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-struct tenant {
-	char *id;
-	char *key;    /* the admin ("*") key tessera tenant create printed */
-	char *key_id; /* its id */
-};
-
-static void tenant_make(struct tenant *t, const char *plan)
-{
-	ck_assert_msg(tenant_new(plan, &t->id, &t->key) == 0, "tenant create failed");
-	http_resp *r = http_get("/v1/keys", t->key);
-	assert_envelope(r, 200, NULL);
-	ck_assert_int_eq(cJSON_GetArraySize(resp_data(r)), 1);
-	t->key_id = strdup(json_str(cJSON_GetArrayItem(resp_data(r), 0), "id"));
-	http_free(r);
-}
-
-static void tenant_drop(struct tenant *t)
-{
-	free(t->id);
-	free(t->key);
-	free(t->key_id);
-}
-
 /* RFC 3339 UTC time `secs` from now. */
 static void time_from_now(char *buf, size_t len, long secs)
 {
@@ -44,17 +21,6 @@ static void time_from_now(char *buf, size_t len, long secs)
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static const cJSON *find_by_id(const cJSON *list, const char *id)
-{
-	const cJSON *it;
-	cJSON_ArrayForEach(it, list) {
-		const char *v = json_str(it, "id");
-		if (v && strcmp(v, id) == 0)
-			return it;
-	}
-	return NULL;
 }
 
 /* Asserts arr is exactly the strings in want (NULL-terminated), in order. */
@@ -69,25 +35,6 @@ static void assert_strings(const cJSON *arr, const char *const *want, const char
 	}
 	ck_assert_msg(cJSON_GetArraySize(arr) == n, "%s has %d items, want %d", what,
 		      cJSON_GetArraySize(arr), n);
-}
-
-static const char *detail_field(const http_resp *r)
-{
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->json, "error");
-	return json_str(cJSON_GetObjectItemCaseSensitive(e, "details"), "field");
-}
-
-static const char *error_message(const http_resp *r)
-{
-	return json_str(cJSON_GetObjectItemCaseSensitive(r->json, "error"), "message");
-}
-
-/* A 400 VALIDATION_ERROR naming `field`. */
-static void assert_invalid(const http_resp *r, const char *field)
-{
-	assert_envelope(r, 400, "VALIDATION_ERROR");
-	const char *f = detail_field(r);
-	ck_assert_msg(f && strcmp(f, field) == 0, "want details.field %s: %s", field, r->body);
 }
 
 static void assert_usage_ok(const char *token, const char *tenant_id)
@@ -118,19 +65,12 @@ static cJSON *keys_list(const char *admin, const char *query)
 	return list;
 }
 
-static void wait_for_fresh_minute(void)
-{
-	int s = (int)(time(NULL) % 60);
-	if (s >= 56)
-		sleep((unsigned)(61 - s));
-}
-
 /* ------------------------------------------------------------ create */
 
 START_TEST(create_returns_key_and_token_once)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char exp[40], body[512];
 	time_from_now(exp, sizeof(exp), 86400);
 	snprintf(body, sizeof(body),
@@ -166,7 +106,7 @@ START_TEST(create_returns_key_and_token_once)
 	/* ...and is never shown again. */
 	r = http_get("/v1/keys", t.key);
 	assert_envelope(r, 200, NULL);
-	const cJSON *listed = find_by_id(resp_data(r), kid);
+	const cJSON *listed = find_by(resp_data(r), "id", kid);
 	ck_assert_msg(listed != NULL, "new key not listed: %s", r->body);
 	ck_assert_str_eq(json_str(listed, "label"), "ci deploy");
 	ck_assert_str_eq(json_str(listed, "prefix"), pfx);
@@ -189,7 +129,7 @@ END_TEST
 START_TEST(create_defaults)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	http_resp *r = http_json("POST", "/v1/keys", t.key, "{}");
 	assert_envelope(r, 201, NULL);
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(resp_data(r), "key");
@@ -215,7 +155,7 @@ END_TEST
 START_TEST(create_accepts_each_known_scope)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	const char *scopes[] = { "read", "write", "schema", "files", "auth", "ai", "*", NULL };
 	for (const char **s = scopes; *s; s++) {
 		char body[128];
@@ -238,7 +178,7 @@ END_TEST
 START_TEST(create_rejects_bad_scopes)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	const char *bodies[] = {
 		"{\"scopes\":[\"admin\"]}",
 		"{\"scopes\":[\"read\",\"READ\"]}",
@@ -268,7 +208,7 @@ END_TEST
 START_TEST(non_admin_key_cannot_manage_keys)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char *read = key_new(t.key, "{\"scopes\":[\"read\"]}", NULL);
 	char *most = key_new(t.key, "{\"scopes\":[\"read\",\"write\",\"schema\",\"files\",\"auth\",\"ai\"]}", NULL);
 	const char *tokens[] = { read, most, NULL };
@@ -313,7 +253,7 @@ END_TEST
 START_TEST(key_quota_follows_plan)
 {
 	struct tenant t;
-	tenant_make(&t, "free");
+	tenant_make_keyed(&t, "free");
 	/* The free plan allows 10 active keys; the admin key is one. */
 	char *last_id = NULL;
 	for (int i = 0; i < 9; i++) {
@@ -342,7 +282,7 @@ START_TEST(label_length_counts_characters)
 {
 	/* 100 characters is the limit, however many bytes they take. */
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char label[256], body[320];
 	for (int i = 0; i < 100; i++)
 		memcpy(label + 2 * i, "\xc3\xa9", 2); /* é */
@@ -364,7 +304,7 @@ START_TEST(invalid_utf8_is_rejected)
 {
 	/* JSON text is UTF-8 (RFC 8259): a client error, not a 500. */
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	http_resp *r = http_json("POST", "/v1/keys", t.key, "{\"label\":\"bad \xff\xfe\"}");
 	ck_assert_msg(r->status == 400, "want 400, got %ld: %s", r->status, r->body);
 	const char *code = resp_error_code(r);
@@ -384,7 +324,7 @@ END_TEST
 START_TEST(ip_allowlist_restricts_client_address)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char *ten = key_new(t.key, "{\"scopes\":[\"read\"],\"ip_allowlist\":[\"10.0.0.0/8\"]}", NULL);
 	assert_usage_fails(ten, 403, "FORBIDDEN");
 	char *exact = key_new(t.key, "{\"scopes\":[\"read\"],\"ip_allowlist\":[\"127.0.0.1/32\"]}", NULL);
@@ -418,7 +358,7 @@ END_TEST
 START_TEST(ip_allowlist_rejects_invalid_entries)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	const char *bad[] = { "10.0.0.0/33", "not-an-ip", "300.1.1.1", "::1/129", "10.0.0.0/", "", NULL };
 	for (const char **b = bad; *b; b++) {
 		char body[128];
@@ -440,7 +380,7 @@ END_TEST
 START_TEST(expires_at_is_validated)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char past[40], body[256];
 	time_from_now(past, sizeof(past), -60);
 	const char *values[] = { past, "2000-01-01T00:00:00Z", "tomorrow", "2099-13-01T00:00:00Z",
@@ -464,7 +404,7 @@ END_TEST
 START_TEST(expired_key_stops_working)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char exp[40], body[256], *id;
 	time_from_now(exp, sizeof(exp), 2);
 	snprintf(body, sizeof(body), "{\"scopes\":[\"read\"],\"expires_at\":\"%s\"}", exp);
@@ -473,7 +413,7 @@ START_TEST(expired_key_stops_working)
 	sleep(3);
 	assert_usage_fails(tok, 401, "UNAUTHORIZED");
 	cJSON *list = keys_list(t.key, NULL);
-	const cJSON *k = find_by_id(list, id);
+	const cJSON *k = find_by(list, "id", id);
 	ck_assert_msg(k != NULL, "expired key not listed");
 	ck_assert_str_eq(json_str(k, "status"), "expired");
 	cJSON_Delete(list);
@@ -495,7 +435,7 @@ static long header_long(const http_resp *r, const char *name)
 START_TEST(per_key_rate_limit)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char *tok = key_new(t.key, "{\"scopes\":[\"read\"],\"rate_limit\":3}", NULL);
 	wait_for_fresh_minute();
 	for (int i = 1; i <= 3; i++) {
@@ -535,7 +475,7 @@ START_TEST(key_rate_limit_cannot_exceed_plan)
 {
 	/* The plan's limit applies per key; a key may only be slower. */
 	struct tenant t;
-	tenant_make(&t, "free");
+	tenant_make_keyed(&t, "free");
 	http_resp *r = http_get("/v1/usage", t.key);
 	assert_envelope(r, 200, NULL);
 	int plan = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(resp_data(r), "plan_limits"),
@@ -564,18 +504,18 @@ END_TEST
 START_TEST(last_used_at_records_use)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char *id;
 	char *tok = key_new(t.key, "{\"scopes\":[\"read\"]}", &id);
 	cJSON *list = keys_list(t.key, NULL);
-	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(find_by_id(list, id), "last_used_at")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(find_by(list, "id", id), "last_used_at")));
 	cJSON_Delete(list);
 	assert_usage_ok(tok, t.id);
 	/* Allow for a write-behind of a few seconds. */
 	const char *used = NULL;
 	for (int i = 0; i < 30 && !used; i++) {
 		list = keys_list(t.key, NULL);
-		used = json_str(find_by_id(list, id), "last_used_at");
+		used = json_str(find_by(list, "id", id), "last_used_at");
 		if (used)
 			ck_assert_msg(strlen(used) >= 20 && used[strlen(used) - 1] == 'Z', "last_used_at %s", used);
 		cJSON_Delete(list);
@@ -594,7 +534,7 @@ END_TEST
 START_TEST(patch_updates_fields_and_takes_effect)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char *id;
 	char *tok = key_new(t.key, "{\"label\":\"before\",\"scopes\":[\"read\"]}", &id);
 	char path[128];
@@ -616,7 +556,7 @@ START_TEST(patch_updates_fields_and_takes_effect)
 
 	/* The list shows the same. */
 	cJSON *list = keys_list(t.key, NULL);
-	const cJSON *l = find_by_id(list, id);
+	const cJSON *l = find_by(list, "id", id);
 	ck_assert_str_eq(json_str(l, "label"), "after");
 	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(l, "rate_limit")->valueint, 2);
 	cJSON_Delete(list);
@@ -651,7 +591,7 @@ END_TEST
 START_TEST(patch_scopes_change_what_key_can_do)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char *id;
 	char *tok = key_new(t.key, "{\"scopes\":[\"read\"]}", &id);
 	char path[128];
@@ -679,7 +619,7 @@ END_TEST
 START_TEST(patch_rejects_unknown_and_invalid_fields)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char *id;
 	char *tok = key_new(t.key, "{\"label\":\"keep\"}", &id);
 	char path[128];
@@ -713,7 +653,7 @@ START_TEST(patch_rejects_unknown_and_invalid_fields)
 	http_free(r);
 	/* Nothing changed. */
 	cJSON *list = keys_list(t.key, NULL);
-	ck_assert_str_eq(json_str(find_by_id(list, id), "label"), "keep");
+	ck_assert_str_eq(json_str(find_by(list, "id", id), "label"), "keep");
 	cJSON_Delete(list);
 	free(tok);
 	free(id);
@@ -724,7 +664,7 @@ END_TEST
 START_TEST(patch_missing_or_revoked_key_is_404)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	http_resp *r = http_json("PATCH", "/v1/keys/key_00000000000000000000000000", t.key, "{\"label\":\"x\"}");
 	assert_envelope(r, 404, "NOT_FOUND");
 	http_free(r);
@@ -747,7 +687,7 @@ END_TEST
 START_TEST(patch_without_changes_writes_nothing)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char *id;
 	char *tok = key_new(t.key, "{\"label\":\"same\"}", &id);
 	char path[128];
@@ -772,7 +712,7 @@ END_TEST
 START_TEST(rotate_replaces_token_and_keeps_settings)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char *id;
 	char *old_tok = key_new(t.key, "{\"label\":\"svc\",\"scopes\":[\"read\",\"ai\"],"
 				       "\"ip_allowlist\":[\"127.0.0.0/8\"],\"rate_limit\":50,"
@@ -809,8 +749,8 @@ START_TEST(rotate_replaces_token_and_keeps_settings)
 	assert_usage_fails(old_tok, 401, "UNAUTHORIZED");
 	assert_usage_ok(ntok, t.id);
 	cJSON *list = keys_list(t.key, NULL);
-	ck_assert_ptr_null(find_by_id(list, id));
-	ck_assert_ptr_nonnull(find_by_id(list, nid));
+	ck_assert_ptr_null(find_by(list, "id", id));
+	ck_assert_ptr_nonnull(find_by(list, "id", nid));
 	cJSON_Delete(list);
 
 	/* A rotated key cannot be rotated again. */
@@ -844,7 +784,7 @@ END_TEST
 START_TEST(revoke_stops_token_and_hides_key)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char *id;
 	char *tok = key_new(t.key, "{\"label\":\"gone\",\"scopes\":[\"read\"]}", &id);
 	assert_usage_ok(tok, t.id);
@@ -858,11 +798,11 @@ START_TEST(revoke_stops_token_and_hides_key)
 
 	assert_usage_fails(tok, 401, "UNAUTHORIZED");
 	cJSON *list = keys_list(t.key, NULL);
-	ck_assert_ptr_null(find_by_id(list, id));
+	ck_assert_ptr_null(find_by(list, "id", id));
 	ck_assert_int_eq(cJSON_GetArraySize(list), 1);
 	cJSON_Delete(list);
 	list = keys_list(t.key, "?include_revoked=true");
-	const cJSON *k = find_by_id(list, id);
+	const cJSON *k = find_by(list, "id", id);
 	ck_assert_ptr_nonnull(k);
 	ck_assert_str_eq(json_str(k, "status"), "revoked");
 	cJSON_Delete(list);
@@ -879,7 +819,7 @@ END_TEST
 START_TEST(revoking_own_key_locks_it_out)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	char *admin2 = key_new(t.key, "{\"scopes\":[\"*\"]}", NULL);
 	char path[128];
 	snprintf(path, sizeof(path), "/v1/keys/%s", t.key_id);
@@ -903,16 +843,16 @@ END_TEST
 START_TEST(other_tenant_cannot_touch_keys)
 {
 	struct tenant a, b;
-	tenant_make(&a, "pro");
-	tenant_make(&b, "pro");
+	tenant_make_keyed(&a, "pro");
+	tenant_make_keyed(&b, "pro");
 	char *id;
 	char *tok = key_new(a.key, "{\"label\":\"a-only\",\"scopes\":[\"read\"]}", &id);
 	char path[128];
 
 	/* B's list never shows A's keys. */
 	cJSON *list = keys_list(b.key, "?include_revoked=true");
-	ck_assert_ptr_null(find_by_id(list, id));
-	ck_assert_ptr_null(find_by_id(list, a.key_id));
+	ck_assert_ptr_null(find_by(list, "id", id));
+	ck_assert_ptr_null(find_by(list, "id", a.key_id));
 	ck_assert_int_eq(cJSON_GetArraySize(list), 1);
 	cJSON_Delete(list);
 
@@ -938,7 +878,7 @@ START_TEST(other_tenant_cannot_touch_keys)
 	assert_usage_ok(tok, a.id);
 	assert_usage_ok(a.key, a.id);
 	list = keys_list(a.key, NULL);
-	const cJSON *k = find_by_id(list, id);
+	const cJSON *k = find_by(list, "id", id);
 	ck_assert_ptr_nonnull(k);
 	ck_assert_str_eq(json_str(k, "label"), "a-only");
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(k, "ip_allowlist")));
@@ -958,37 +898,6 @@ END_TEST
 
 /* ------------------------------------------------------------ audit */
 
-struct audit_page {
-	http_resp *r;
-	const cJSON *logs;
-	int total;
-};
-
-static void audit_get(struct audit_page *p, const char *admin, const char *query)
-{
-	char path[256];
-	snprintf(path, sizeof(path), "/v1/audit-logs%s", query ? query : "");
-	p->r = http_get(path, admin);
-	assert_envelope(p->r, 200, NULL);
-	const cJSON *d = resp_data(p->r);
-	p->logs = cJSON_GetObjectItemCaseSensitive(d, "logs");
-	ck_assert_msg(cJSON_IsArray(p->logs), "logs: %s", p->r->body);
-	const cJSON *tot = cJSON_GetObjectItemCaseSensitive(d, "total");
-	ck_assert_msg(cJSON_IsNumber(tot), "total: %s", p->r->body);
-	p->total = tot->valueint;
-}
-
-static const cJSON *audit_find(const cJSON *logs, const char *action, const char *resource_id)
-{
-	const cJSON *it;
-	cJSON_ArrayForEach(it, logs) {
-		if (strcmp(json_str(it, "action"), action) == 0 &&
-		    strcmp(json_str(it, "resource_id"), resource_id) == 0)
-			return it;
-	}
-	return NULL;
-}
-
 /* Runs one key change and returns its request_id (malloc'd). */
 static char *change(const char *method, const char *path, const char *admin, const char *body, long status)
 {
@@ -1002,8 +911,8 @@ static char *change(const char *method, const char *path, const char *admin, con
 START_TEST(audit_logs_record_key_changes)
 {
 	struct tenant a, b;
-	tenant_make(&a, "pro");
-	tenant_make(&b, "pro");
+	tenant_make_keyed(&a, "pro");
+	tenant_make_keyed(&b, "pro");
 	/* Noise in another tenant. */
 	char *btok = key_new(b.key, "{\"label\":\"b\"}", NULL);
 
@@ -1117,7 +1026,7 @@ END_TEST
 START_TEST(audit_logs_reject_bad_paging)
 {
 	struct tenant t;
-	tenant_make(&t, "pro");
+	tenant_make_keyed(&t, "pro");
 	static const struct {
 		const char *query, *field;
 	} cases[] = {
@@ -1149,7 +1058,7 @@ END_TEST
 START_TEST(usage_reports_plan_and_limits)
 {
 	struct tenant t;
-	tenant_make(&t, "free");
+	tenant_make_keyed(&t, "free");
 	http_resp *r = http_get("/v1/usage", t.key);
 	assert_envelope(r, 200, NULL);
 	const cJSON *d = resp_data(r);
@@ -1180,7 +1089,7 @@ START_TEST(usage_reports_plan_and_limits)
 							  "api_keys")->valueint, 2);
 	http_free(r);
 	struct tenant p;
-	tenant_make(&p, "pro");
+	tenant_make_keyed(&p, "pro");
 	r = http_get("/v1/usage", p.key);
 	assert_envelope(r, 200, NULL);
 	ck_assert_str_eq(json_str(cJSON_GetObjectItemCaseSensitive(resp_data(r), "plan_tier"), "id"), "pro");
@@ -1210,8 +1119,8 @@ END_TEST
 START_TEST(suspended_tenant_is_refused_until_resumed)
 {
 	struct tenant t, other;
-	tenant_make(&t, "pro");
-	tenant_make(&other, "pro");
+	tenant_make_keyed(&t, "pro");
+	tenant_make_keyed(&other, "pro");
 	char *read = key_new(t.key, "{\"scopes\":[\"read\"]}", NULL);
 	ck_assert_int_eq(tenant_set_status(t.id, "suspend"), 0);
 

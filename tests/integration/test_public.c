@@ -52,24 +52,9 @@ static void own_client_address(void)
 	free(ip);
 }
 
-/* A fixed one-minute window is about to roll over: wait for the next, so a
- * burst of requests lands in one window. */
-static void wait_for_fresh_minute(void)
-{
-	int s = (int)(time(NULL) % 60);
-	if (s >= 56)
-		sleep((unsigned)(61 - s));
-}
-
 static http_resp *lookup(const char *body)
 {
 	return http_json("POST", "/v1/tenants/lookup", NULL, body);
-}
-
-static const char *detail_field(const http_resp *r)
-{
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->json, "error");
-	return json_str(cJSON_GetObjectItemCaseSensitive(e, "details"), "field");
 }
 
 /* ------------------------------------------------------------ health */

@@ -21,18 +21,6 @@
 
 #define MAX_PIDS 64
 
-static const char *stack_dir(void)
-{
-	return env_or("TESSERA_TEST_DIR", "var");
-}
-
-static double now_s(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
 /* tools/stack SUB --dir DIR; asserts it succeeded. */
 static void stack(const char *sub)
 {

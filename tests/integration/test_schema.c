@@ -15,56 +15,9 @@
 
 /* ------------------------------------------------------------ helpers */
 
-struct tenant {
-	char *id;
-	char *key; /* the admin ("*") key tessera tenant create printed */
-};
-
-static void tenant_make(struct tenant *t)
-{
-	ck_assert_msg(tenant_new("pro", &t->id, &t->key) == 0, "tenant create failed");
-}
-
-static void tenant_drop(struct tenant *t)
-{
-	free(t->id);
-	free(t->key);
-}
-
-/* One request with a printf-formatted path; body may be NULL. */
-static http_resp *call(const char *method, const char *token, const char *body, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static http_resp *call(const char *method, const char *token, const char *body, const char *fmt, ...)
-{
-	char path[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	return http_json(method, path, token, body);
-}
-
-static const cJSON *item(const cJSON *o, const char *name)
-{
-	return o ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
-}
-
 static const cJSON *error_of(const http_resp *r)
 {
 	return item(r->json, "error");
-}
-
-static const char *detail_field(const http_resp *r)
-{
-	return json_str(item(error_of(r), "details"), "field");
-}
-
-/* A 400 VALIDATION_ERROR naming `field`. */
-static void assert_invalid(const http_resp *r, const char *field)
-{
-	assert_envelope(r, 400, "VALIDATION_ERROR");
-	const char *f = detail_field(r);
-	ck_assert_msg(f && strcmp(f, field) == 0, "want details.field %s: %s", field, r->body);
 }
 
 static void assert_bool(const cJSON *o, const char *name, bool want)
@@ -78,62 +31,6 @@ static void assert_null(const cJSON *o, const char *name)
 {
 	const cJSON *v = item(o, name);
 	ck_assert_msg(cJSON_IsNull(v), "%s should be null (present) in %s", name, cJSON_PrintUnformatted(o));
-}
-
-/* "2026-01-02T03:04:05Z" or with .fff before the Z. */
-static void assert_rfc3339(const cJSON *o, const char *name)
-{
-	const char *s = json_str(o, name);
-	ck_assert_msg(s != NULL, "%s missing", name);
-	size_t n = strlen(s);
-	bool ok = (n == 20 || n == 24) && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
-		  s[16] == ':' && s[n - 1] == 'Z' && (n == 20 || s[19] == '.');
-	ck_assert_msg(ok, "%s is not RFC 3339 UTC: %s", name, s);
-}
-
-/* Asserts the JSON value at name equals the JSON text want. */
-static void assert_json_eq(const cJSON *o, const char *name, const char *want)
-{
-	cJSON *w = cJSON_Parse(want);
-	ck_assert_msg(w != NULL, "bad expectation %s", want);
-	const cJSON *v = item(o, name);
-	char *got = v ? cJSON_PrintUnformatted(v) : strdup("(absent)");
-	ck_assert_msg(v && cJSON_Compare(v, w, true), "%s: want %s, got %s", name, want, got);
-	free(got);
-	cJSON_Delete(w);
-}
-
-static const cJSON *find_by(const cJSON *list, const char *field, const char *value)
-{
-	const cJSON *it;
-	cJSON_ArrayForEach(it, list) {
-		const char *v = json_str(it, field);
-		if (v && strcmp(v, value) == 0)
-			return it;
-	}
-	return NULL;
-}
-
-/* Creates a type, asserts 201, returns its id (malloc'd). */
-static char *type_new(const char *key, const char *name)
-{
-	char body[256];
-	snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
-	http_resp *r = http_json("POST", "/v1/object-types", key, body);
-	assert_envelope(r, 201, NULL);
-	char *id = strdup(json_str(resp_data(r), "id"));
-	http_free(r);
-	return id;
-}
-
-/* Creates a property from a JSON body, asserts 201, returns its id. */
-static char *prop_new(const char *key, const char *type, const char *body)
-{
-	http_resp *r = call("POST", key, body, "/v1/object-types/%s/properties", type);
-	assert_envelope(r, 201, NULL);
-	char *id = strdup(json_str(resp_data(r), "id"));
-	http_free(r);
-	return id;
 }
 
 /* GET of a type (by id or name), asserting 200; caller frees. */
@@ -287,8 +184,8 @@ START_TEST(list_types_shows_each_with_property_count)
 	cJSON *l = types_list(t.key);
 	ck_assert_int_eq(cJSON_GetArraySize(l), 0);
 	cJSON_Delete(l);
-	char *a = type_new(t.key, "alpha");
-	char *b = type_new(t.key, "beta");
+	char *a = type_make(t.key, "alpha");
+	char *b = type_make(t.key, "beta");
 	free(prop_new(t.key, a, "{\"name\":\"x\",\"data_type\":\"string\"}"));
 	free(prop_new(t.key, a, "{\"name\":\"y\",\"data_type\":\"integer\"}"));
 	l = types_list(t.key);
@@ -312,7 +209,7 @@ START_TEST(get_type_by_id_and_by_name)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *id = type_new(t.key, "tickets");
+	char *id = type_make(t.key, "tickets");
 	char *pid = prop_new(t.key, "tickets", "{\"name\":\"subject\",\"data_type\":\"string\"}");
 	const char *ways[] = { id, "tickets" };
 	for (int i = 0; i < 2; i++) {
@@ -337,7 +234,7 @@ START_TEST(unknown_type_is_404)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *id = type_new(t.key, "known");
+	char *id = type_make(t.key, "known");
 	static const char *const unknown[] = { "ot_01AAAAAAAAAAAAAAAAAAAAAAAA", "ot_x", "missing", "Known",
 					       "no%20such", NULL };
 	for (const char *const *u = unknown; *u; u++) {
@@ -363,10 +260,10 @@ START_TEST(other_tenant_cannot_see_or_touch_type)
 	struct tenant a, b;
 	tenant_make(&a);
 	tenant_make(&b);
-	char *id = type_new(a.key, "secrets");
+	char *id = type_make(a.key, "secrets");
 	char *pid = prop_new(a.key, id, "{\"name\":\"code\",\"data_type\":\"string\"}");
 	/* B has a type of the same name: B's name resolves to B's own. */
-	char *bid = type_new(b.key, "secrets");
+	char *bid = type_make(b.key, "secrets");
 	ck_assert_str_ne(id, bid);
 
 	assert_type_404(b.key, "GET", id, NULL);
@@ -459,7 +356,7 @@ START_TEST(type_name_of_63_characters_works)
 	name[0] = 'a';
 	name[62] = '9';
 	name[63] = '\0';
-	char *id = type_new(t.key, name);
+	char *id = type_make(t.key, name);
 	http_resp *r = type_get(t.key, name);
 	ck_assert_str_eq(json_str(resp_data(r), "id"), id);
 	http_free(r);
@@ -482,7 +379,7 @@ START_TEST(duplicate_type_name_is_409)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *id = type_new(t.key, "orders");
+	char *id = type_make(t.key, "orders");
 	http_resp *r = http_json("POST", "/v1/object-types", t.key, "{\"name\":\"orders\",\"display_name\":\"Again\"}");
 	assert_envelope(r, 409, "CONFLICT");
 	ck_assert_str_eq(detail_field(r), "name");
@@ -500,7 +397,7 @@ START_TEST(reserved_type_names_are_rejected)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *id = type_new(t.key, "plain");
+	char *id = type_make(t.key, "plain");
 	static const char *const reserved[] = { "tenant_meta", "schema_migrations", NULL };
 	char body[128];
 	for (const char *const *n = reserved; *n; n++) {
@@ -528,7 +425,7 @@ START_TEST(patch_type_display_name_and_description)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *id = type_new(t.key, "deals");
+	char *id = type_make(t.key, "deals");
 	http_resp *r = call("PATCH", t.key, "{\"display_name\":\"Pipeline deals\",\"description\":\"Open deals\"}",
 			    "/v1/object-types/%s", id);
 	assert_envelope(r, 200, NULL);
@@ -574,7 +471,7 @@ START_TEST(rename_type_keeps_id_and_properties)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *id = type_new(t.key, "contacts");
+	char *id = type_make(t.key, "contacts");
 	char *p1 = prop_new(t.key, id, "{\"name\":\"email\",\"data_type\":\"email\",\"is_unique\":true}");
 	char *p2 = prop_new(t.key, id, "{\"name\":\"age\",\"data_type\":\"integer\",\"is_sortable\":true}");
 	http_resp *r = call("PATCH", t.key, "{\"name\":\"customers\"}", "/v1/object-types/contacts");
@@ -603,7 +500,7 @@ START_TEST(rename_type_keeps_id_and_properties)
 	r = call("DELETE", t.key, NULL, "/v1/object-types/customers/properties/%s", p1);
 	assert_envelope(r, 200, NULL);
 	http_free(r);
-	char *again = type_new(t.key, "contacts");
+	char *again = type_make(t.key, "contacts");
 	free(prop_new(t.key, again, "{\"name\":\"email\",\"data_type\":\"email\"}"));
 	ck_assert_int_eq(types_count(t.key), 2);
 	/* Renaming to its own name changes nothing. */
@@ -623,8 +520,8 @@ START_TEST(rename_onto_existing_name_is_409_and_changes_nothing)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *a = type_new(t.key, "first");
-	char *b = type_new(t.key, "second");
+	char *a = type_make(t.key, "first");
+	char *b = type_make(t.key, "second");
 	free(prop_new(t.key, a, "{\"name\":\"x\",\"data_type\":\"string\"}"));
 	http_resp *r = call("PATCH", t.key, "{\"name\":\"second\",\"display_name\":\"Changed\"}",
 			    "/v1/object-types/%s", a);
@@ -653,8 +550,8 @@ START_TEST(delete_empty_type)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *id = type_new(t.key, "scratch");
-	char *keep = type_new(t.key, "keep");
+	char *id = type_make(t.key, "scratch");
+	char *keep = type_make(t.key, "keep");
 	http_resp *r = call("DELETE", t.key, NULL, "/v1/object-types/%s", id);
 	assert_envelope(r, 200, NULL);
 	assert_bool(resp_data(r), "deleted", true);
@@ -666,7 +563,7 @@ START_TEST(delete_empty_type)
 	ck_assert_msg(cJSON_GetArraySize(l) == 1 && find_by(l, "id", keep), "list after delete");
 	cJSON_Delete(l);
 	/* The name (and its table) is free again; by name works too. */
-	char *again = type_new(t.key, "scratch");
+	char *again = type_make(t.key, "scratch");
 	ck_assert_str_ne(again, id);
 	r = call("DELETE", t.key, NULL, "/v1/object-types/scratch");
 	assert_envelope(r, 200, NULL);
@@ -682,7 +579,7 @@ START_TEST(delete_type_with_properties_needs_confirm_token)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *id = type_new(t.key, "projects");
+	char *id = type_make(t.key, "projects");
 	for (int i = 0; i < 3; i++) {
 		char body[128];
 		snprintf(body, sizeof(body), "{\"name\":\"p%d\",\"data_type\":\"string\",\"is_indexed\":true}", i);
@@ -719,7 +616,7 @@ START_TEST(delete_type_with_properties_needs_confirm_token)
 	assert_type_404(t.key, "GET", id, NULL);
 	ck_assert_int_eq(types_count(t.key), 0);
 	/* Everything went: a new type of the name starts empty. */
-	char *again = type_new(t.key, "projects");
+	char *again = type_make(t.key, "projects");
 	cJSON *l = props_list(t.key, again);
 	ck_assert_int_eq(cJSON_GetArraySize(l), 0);
 	cJSON_Delete(l);
@@ -736,8 +633,8 @@ START_TEST(confirm_token_is_single_use_and_bound_to_its_type)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *a = type_new(t.key, "type_a");
-	char *b = type_new(t.key, "type_b");
+	char *a = type_make(t.key, "type_a");
+	char *b = type_make(t.key, "type_b");
 	free(prop_new(t.key, a, "{\"name\":\"x\",\"data_type\":\"string\"}"));
 	free(prop_new(t.key, b, "{\"name\":\"x\",\"data_type\":\"string\"}"));
 	char *tok_a = delete_conflict(t.key, a);
@@ -776,10 +673,10 @@ START_TEST(wrong_confirm_token_is_400)
 	struct tenant t, other;
 	tenant_make(&t);
 	tenant_make(&other);
-	char *id = type_new(t.key, "guarded");
+	char *id = type_make(t.key, "guarded");
 	free(prop_new(t.key, id, "{\"name\":\"x\",\"data_type\":\"string\"}"));
 	/* Another tenant's token for a type of the same name. */
-	char *oid = type_new(other.key, "guarded");
+	char *oid = type_make(other.key, "guarded");
 	free(prop_new(other.key, oid, "{\"name\":\"x\",\"data_type\":\"string\"}"));
 	char *otok = delete_conflict(other.key, oid);
 	char *tok = delete_conflict(t.key, id);
@@ -816,7 +713,7 @@ START_TEST(read_key_can_read_types_but_not_change_them)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *id = type_new(t.key, "visible");
+	char *id = type_make(t.key, "visible");
 	char *pid = prop_new(t.key, id, "{\"name\":\"x\",\"data_type\":\"string\"}");
 	char *read = key_new(t.key, "{\"scopes\":[\"read\"]}", NULL);
 	char *write = key_new(t.key, "{\"scopes\":[\"read\",\"write\"]}", NULL);
@@ -869,7 +766,7 @@ START_TEST(schema_key_can_change_the_schema)
 	struct tenant t;
 	tenant_make(&t);
 	char *schema = key_new(t.key, "{\"scopes\":[\"schema\"]}", NULL);
-	char *id = type_new(schema, "built_by_schema_key");
+	char *id = type_make(schema, "built_by_schema_key");
 	char *pid = prop_new(schema, id, "{\"name\":\"x\",\"data_type\":\"string\"}");
 	http_resp *r = call("PATCH", schema, "{\"is_indexed\":true}", "/v1/object-types/%s/properties/%s", id, pid);
 	assert_envelope(r, 200, NULL);
@@ -897,7 +794,7 @@ START_TEST(create_property_of_each_data_type)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "everything");
+	char *tid = type_make(t.key, "everything");
 	char *ids[NTYPES];
 	for (int i = 0; i < NTYPES; i++) {
 		char body[512];
@@ -950,7 +847,7 @@ START_TEST(indexable_types_take_unique_indexed_sortable)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "indexed_all");
+	char *tid = type_make(t.key, "indexed_all");
 	int n = 0;
 	for (int i = 0; i < NTYPES; i++) {
 		if (!data_types[i].indexable)
@@ -982,7 +879,7 @@ START_TEST(unindexable_types_refuse_unique_indexed_sortable)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "docs");
+	char *tid = type_make(t.key, "docs");
 	static const char *const flags[] = { "is_unique", "is_indexed", "is_sortable" };
 	int n = 0;
 	for (int i = 0; i < NTYPES; i++) {
@@ -1031,7 +928,7 @@ START_TEST(unknown_data_type_is_400)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "things");
+	char *tid = type_make(t.key, "things");
 	const char *bodies[] = {
 		"{\"name\":\"a\",\"data_type\":\"varchar\"}",
 		"{\"name\":\"a\",\"data_type\":\"String\"}",
@@ -1059,7 +956,7 @@ START_TEST(enum_types_need_distinct_enum_values)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "tagged");
+	char *tid = type_make(t.key, "tagged");
 	static const char *const kinds[] = { "enum", "multi_enum" };
 	static const char *const bad[] = {
 		"", ",\"enum_values\":null", ",\"enum_values\":[]", ",\"enum_values\":[\"a\",\"b\",\"a\"]",
@@ -1163,7 +1060,7 @@ START_TEST(default_value_is_validated_by_type)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "defaults");
+	char *tid = type_make(t.key, "defaults");
 	int created = 0;
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 		char body[512];
@@ -1214,7 +1111,7 @@ START_TEST(property_names_are_checked)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "named");
+	char *tid = type_make(t.key, "named");
 	static const char *const reserved[] = { "id", "properties", "created_at", "updated_at",
 						"created_by", "version", "is_deleted", "deleted_at", NULL };
 	char body[256];
@@ -1264,7 +1161,7 @@ START_TEST(duplicate_property_name_is_409)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "dupes");
+	char *tid = type_make(t.key, "dupes");
 	char *pid = prop_new(t.key, tid, "{\"name\":\"email\",\"data_type\":\"email\"}");
 	/* Whatever the data type. */
 	http_resp *r = call("POST", t.key, "{\"name\":\"email\",\"data_type\":\"string\"}", "/v1/object-types/%s/properties", tid);
@@ -1276,7 +1173,7 @@ START_TEST(duplicate_property_name_is_409)
 	ck_assert_str_eq(json_str(cJSON_GetArrayItem(l, 0), "data_type"), "email");
 	cJSON_Delete(l);
 	/* The same name on another type is fine. */
-	char *other = type_new(t.key, "other");
+	char *other = type_make(t.key, "other");
 	free(prop_new(t.key, other, "{\"name\":\"email\",\"data_type\":\"string\"}"));
 	free(other);
 	free(pid);
@@ -1289,7 +1186,7 @@ START_TEST(patch_cannot_change_name_or_data_type)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "fixed");
+	char *tid = type_make(t.key, "fixed");
 	char *pid = prop_new(t.key, tid, "{\"name\":\"amount\",\"data_type\":\"integer\",\"description\":\"old\"}");
 	const struct { const char *body, *field; } bad[] = {
 		{ "{\"name\":\"total\"}", "name" },
@@ -1323,7 +1220,7 @@ START_TEST(patch_property_settings_are_reflected_everywhere)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "tuned");
+	char *tid = type_make(t.key, "tuned");
 	char *pid = prop_new(t.key, tid, "{\"name\":\"code\",\"data_type\":\"string\"}");
 	char *other = prop_new(t.key, tid, "{\"name\":\"other\",\"data_type\":\"integer\",\"description\":\"keep\"}");
 	/* Each setting alone, then all together off again. */
@@ -1390,7 +1287,7 @@ START_TEST(patch_and_delete_property_by_id_and_by_name)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "addressed");
+	char *tid = type_make(t.key, "addressed");
 	char *p1 = prop_new(t.key, tid, "{\"name\":\"first\",\"data_type\":\"string\"}");
 	char *p2 = prop_new(t.key, tid, "{\"name\":\"second\",\"data_type\":\"string\"}");
 	char *p3 = prop_new(t.key, tid, "{\"name\":\"third\",\"data_type\":\"string\"}");
@@ -1416,7 +1313,7 @@ START_TEST(patch_and_delete_property_by_id_and_by_name)
 		http_free(r);
 	}
 	/* A property of another type of the same tenant is not found through this one. */
-	char *other = type_new(t.key, "elsewhere");
+	char *other = type_make(t.key, "elsewhere");
 	r = call("DELETE", t.key, NULL, "/v1/object-types/%s/properties/%s", other, p1);
 	assert_envelope(r, 404, "NOT_FOUND");
 	http_free(r);
@@ -1471,7 +1368,7 @@ START_TEST(properties_list_in_creation_order)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "ordered");
+	char *tid = type_make(t.key, "ordered");
 	/* Names in an order that is neither alphabetical nor reversed. */
 	static const char *const names[] = { "m", "z", "a", "q", "b", "y", "c", "x" };
 	char *ids[8];
@@ -1496,19 +1393,7 @@ END_TEST
 
 /* ------------------------------------------------------------ with objects */
 
-/* Creates an object of type with the given properties JSON; returns its id. */
-static char *obj_new(const char *key, const char *type, const char *props)
-{
-	char body[1024];
-	snprintf(body, sizeof(body), "{\"properties\":%s}", props);
-	http_resp *r = call("POST", key, body, "/v1/objects/%s", type);
-	ck_assert_msg(r->status == 201, "object create: %ld %s", r->status, r->body);
-	char *id = strdup(json_str(resp_data(r), "id"));
-	http_free(r);
-	return id;
-}
-
-static const cJSON *prop_of(const cJSON *list, const char *name)
+static const cJSON *prop_named(const cJSON *list, const char *name)
 {
 	const cJSON *p = find_by(list, "name", name);
 	ck_assert_msg(p != NULL, "property %s not listed", name);
@@ -1519,11 +1404,11 @@ START_TEST(unique_turned_on_over_duplicates_is_409_and_changes_nothing)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "people");
+	char *tid = type_make(t.key, "people");
 	char *pid = prop_new(t.key, tid, "{\"name\":\"email\",\"data_type\":\"email\",\"description\":\"before\"}");
-	char *o1 = obj_new(t.key, "people", "{\"email\":\"a@example.com\"}");
-	char *o2 = obj_new(t.key, "people", "{\"email\":\"a@example.com\"}");
-	char *o3 = obj_new(t.key, "people", "{\"email\":\"b@example.com\"}");
+	char *o1 = obj_make(t.key, "people", "{\"email\":\"a@example.com\"}");
+	char *o2 = obj_make(t.key, "people", "{\"email\":\"a@example.com\"}");
+	char *o3 = obj_make(t.key, "people", "{\"email\":\"b@example.com\"}");
 	http_resp *r = call("PATCH", t.key, "{\"is_unique\":true,\"is_indexed\":true,\"description\":\"after\"}",
 			    "/v1/object-types/%s/properties/%s", tid, pid);
 	assert_envelope(r, 409, "CONFLICT");
@@ -1532,13 +1417,13 @@ START_TEST(unique_turned_on_over_duplicates_is_409_and_changes_nothing)
 	ck_assert_msg(msg && strstr(msg, "email"), "message names the property: %s", r->body);
 	http_free(r);
 	cJSON *l = props_list(t.key, tid);
-	const cJSON *p = prop_of(l, "email");
+	const cJSON *p = prop_named(l, "email");
 	assert_bool(p, "is_unique", false);
 	assert_bool(p, "is_indexed", false);
 	ck_assert_str_eq(json_str(p, "description"), "before");
 	cJSON_Delete(l);
 	/* Not unique: a third copy is still accepted. */
-	free(obj_new(t.key, "people", "{\"email\":\"b@example.com\"}"));
+	free(obj_make(t.key, "people", "{\"email\":\"b@example.com\"}"));
 
 	/* Duplicates in the trash do not count: with one of each pair
 	 * trashed, the property can become unique... */
@@ -1573,10 +1458,10 @@ START_TEST(property_recreated_over_old_values_must_fit_them)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "legacy");
+	char *tid = type_make(t.key, "legacy");
 	char *pid = prop_new(t.key, tid, "{\"name\":\"code\",\"data_type\":\"string\"}");
-	char *o1 = obj_new(t.key, "legacy", "{\"code\":\"abc\"}");
-	char *o2 = obj_new(t.key, "legacy", "{\"code\":\"abc\"}");
+	char *o1 = obj_make(t.key, "legacy", "{\"code\":\"abc\"}");
+	char *o2 = obj_make(t.key, "legacy", "{\"code\":\"abc\"}");
 	http_resp *r = call("DELETE", t.key, NULL, "/v1/object-types/%s/properties/%s", tid, pid);
 	assert_envelope(r, 200, NULL);
 	http_free(r);
@@ -1618,7 +1503,7 @@ START_TEST(property_recreated_over_old_values_must_fit_them)
 	assert_json_eq(resp_data(r), "enum_values", "[\"abc\"]");
 	http_free(r);
 	l = props_list(t.key, tid);
-	assert_json_eq(prop_of(l, "code"), "enum_values", "[\"abc\"]");
+	assert_json_eq(prop_named(l, "code"), "enum_values", "[\"abc\"]");
 	cJSON_Delete(l);
 	free(o1);
 	free(o2);
@@ -1632,7 +1517,7 @@ START_TEST(defaults_are_stored_normalised_and_given_to_new_objects)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "defaulted");
+	char *tid = type_make(t.key, "defaulted");
 	const struct { const char *type, *given, *stored; } cases[] = {
 		{ "datetime", "\"2026-01-02T03:04:05+02:00\"", "\"2026-01-02T01:04:05.000Z\"" },
 		{ "time", "\"09:30\"", "\"09:30:00\"" },
@@ -1672,10 +1557,10 @@ START_TEST(reference_default_must_be_an_object_of_this_tenant)
 	struct tenant t, other;
 	tenant_make(&t);
 	tenant_make(&other);
-	char *tid = type_new(t.key, "linked");
-	char *target = obj_new(t.key, "linked", "{}");
-	free(type_new(other.key, "linked"));
-	char *foreign = obj_new(other.key, "linked", "{}");
+	char *tid = type_make(t.key, "linked");
+	char *target = obj_make(t.key, "linked", "{}");
+	free(type_make(other.key, "linked"));
+	char *foreign = obj_make(other.key, "linked", "{}");
 	const char *missing[] = { "obj_01AAAAAAAAAAAAAAAAAAAAAAAA", foreign, NULL };
 	char body[256];
 	for (const char **m = missing; *m; m++) {
@@ -1705,11 +1590,11 @@ START_TEST(delete_type_with_objects_counts_and_drops_them)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "orders");
+	char *tid = type_make(t.key, "orders");
 	free(prop_new(t.key, tid, "{\"name\":\"total\",\"data_type\":\"currency\",\"is_sortable\":true}"));
 	char *objs[3];
 	for (int i = 0; i < 3; i++)
-		objs[i] = obj_new(t.key, "orders", "{\"total\":\"10.5\"}");
+		objs[i] = obj_make(t.key, "orders", "{\"total\":\"10.5\"}");
 	/* One in the trash still counts: it would go too. */
 	http_resp *r = call("DELETE", t.key, NULL, "/v1/objects/orders/%s", objs[2]);
 	assert_envelope(r, 200, NULL);
@@ -1732,7 +1617,7 @@ START_TEST(delete_type_with_objects_counts_and_drops_them)
 	http_free(r);
 	assert_type_404(t.key, "GET", tid, NULL);
 	/* A new type of the same name has none of the old objects. */
-	char *again = type_new(t.key, "orders");
+	char *again = type_make(t.key, "orders");
 	r = call("GET", t.key, NULL, "/v1/objects/orders/%s", objs[0]);
 	assert_envelope(r, 404, "NOT_FOUND");
 	http_free(r);
@@ -1753,9 +1638,9 @@ START_TEST(rename_type_keeps_its_objects)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "leads");
+	char *tid = type_make(t.key, "leads");
 	free(prop_new(t.key, tid, "{\"name\":\"score\",\"data_type\":\"integer\",\"is_unique\":true}"));
-	char *oid = obj_new(t.key, "leads", "{\"score\":7}");
+	char *oid = obj_make(t.key, "leads", "{\"score\":7}");
 	http_resp *r = call("PATCH", t.key, "{\"name\":\"prospects\"}", "/v1/object-types/%s", tid);
 	assert_envelope(r, 200, NULL);
 	http_free(r);
@@ -1778,40 +1663,13 @@ END_TEST
 
 /* ------------------------------------------------------------ audit */
 
-struct audit_page {
-	http_resp *r;
-	const cJSON *logs;
-	int total;
-};
-
-static void audit_get(struct audit_page *p, const char *admin, const char *query)
-{
-	char path[256];
-	snprintf(path, sizeof(path), "/v1/audit-logs%s", query);
-	p->r = http_get(path, admin);
-	assert_envelope(p->r, 200, NULL);
-	p->logs = item(resp_data(p->r), "logs");
-	ck_assert_msg(cJSON_IsArray(p->logs), "logs: %s", p->r->body);
-	p->total = item(resp_data(p->r), "total")->valueint;
-}
-
-static const cJSON *audit_find(const cJSON *logs, const char *action, const char *resource_id)
-{
-	const cJSON *it;
-	cJSON_ArrayForEach(it, logs) {
-		if (strcmp(json_str(it, "action"), action) == 0 && strcmp(json_str(it, "resource_id"), resource_id) == 0)
-			return it;
-	}
-	return NULL;
-}
-
 START_TEST(audit_records_type_changes)
 {
 	struct tenant t, other;
 	tenant_make(&t);
 	tenant_make(&other);
-	free(type_new(other.key, "noise"));
-	char *id = type_new(t.key, "audited");
+	free(type_make(other.key, "noise"));
+	char *id = type_make(t.key, "audited");
 	http_resp *r = call("PATCH", t.key, "{\"name\":\"audited_two\"}", "/v1/object-types/%s", id);
 	assert_envelope(r, 200, NULL);
 	http_free(r);
@@ -1848,7 +1706,7 @@ START_TEST(audit_records_property_changes)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *tid = type_new(t.key, "audit_props");
+	char *tid = type_make(t.key, "audit_props");
 	char *pid = prop_new(t.key, tid, "{\"name\":\"price\",\"data_type\":\"currency\"}");
 	http_resp *r = call("PATCH", t.key, "{\"is_indexed\":true}", "/v1/object-types/%s/properties/%s", tid, pid);
 	assert_envelope(r, 200, NULL);

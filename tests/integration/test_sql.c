@@ -16,22 +16,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-struct tenant {
-	char *id;
-	char *key;    /* the admin ("*") key */
-};
-
-static void tenant_make(struct tenant *t)
-{
-	ck_assert_msg(tenant_new("pro", &t->id, &t->key) == 0, "tenant create failed");
-}
-
-static void tenant_drop(struct tenant *t)
-{
-	free(t->id);
-	free(t->key);
-}
-
 /* POST /v1/sql with sql and params (JSON array text, or NULL for none). */
 static http_resp *sql_run(const char *key, const char *sql, const char *params)
 {
@@ -58,25 +42,14 @@ static http_resp *sql_ok(const char *key, const char *sql, const char *params)
 	return r;
 }
 
-static const char *error_message(const http_resp *r)
-{
-	const char *m = json_str(cJSON_GetObjectItemCaseSensitive(r->json, "error"), "message");
-	return m ? m : "";
-}
-
-static const char *detail_field(const http_resp *r)
-{
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->json, "error");
-	return json_str(cJSON_GetObjectItemCaseSensitive(e, "details"), "field");
-}
-
 /* A 400 VALIDATION_ERROR naming `field` whose message contains `part`. */
 static void assert_sql_error(const http_resp *r, const char *field, const char *part)
 {
 	assert_envelope(r, 400, "VALIDATION_ERROR");
 	const char *f = detail_field(r);
 	ck_assert_msg(f && strcmp(f, field) == 0, "want details.field %s: %s", field, r->body);
-	ck_assert_msg(strstr(error_message(r), part), "want a message with \"%s\": %s", part, r->body);
+	const char *m = error_message(r);
+	ck_assert_msg(m && strstr(m, part), "want a message with \"%s\": %s", part, r->body);
 }
 
 /* Runs sql and asserts it is refused as a 400 on "sql" mentioning part. */
@@ -140,13 +113,6 @@ static char *people_make(const char *key)
 	post_ok(key, "/v1/objects/people", "{\"properties\":{\"name\":\"alan\",\"age\":41}}", 201);
 	post_ok(key, "/v1/objects/people", "{\"properties\":{\"name\":\"grace\",\"age\":85}}", 201);
 	return id;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ------------------------------------------------------------ tests */

@@ -15,34 +15,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-struct tenant {
-	char *id;
-	char *key; /* the admin ("*") key */
-};
-
-static void tenant_make(struct tenant *t)
-{
-	ck_assert_msg(tenant_new("pro", &t->id, &t->key) == 0, "tenant create failed");
-}
-
-static void tenant_drop(struct tenant *t)
-{
-	free(t->id);
-	free(t->key);
-}
-
-static http_resp *call(const char *method, const char *token, const char *body, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static http_resp *call(const char *method, const char *token, const char *body, const char *fmt, ...)
-{
-	char path[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	return http_json(method, path, token, body);
-}
-
 /* Appends printf-formatted text to buf (truncating at its size). */
 static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void append(char *buf, size_t size, const char *fmt, ...)
@@ -54,72 +26,17 @@ static void append(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const cJSON *item(const cJSON *o, const char *name)
-{
-	return o ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
-}
-
-static const char *detail_field(const http_resp *r)
-{
-	return json_str(item(item(r->json, "error"), "details"), "field");
-}
-
-static void assert_invalid(const http_resp *r, const char *field)
-{
-	assert_envelope(r, 400, "VALIDATION_ERROR");
-	const char *f = detail_field(r);
-	ck_assert_msg(f && strcmp(f, field) == 0, "want details.field %s: %s", field, r->body);
-}
-
-static void assert_json_eq(const cJSON *o, const char *name, const char *want)
-{
-	cJSON *w = cJSON_Parse(want);
-	ck_assert_msg(w != NULL, "bad expectation %s", want);
-	const cJSON *v = item(o, name);
-	char *got = v ? cJSON_PrintUnformatted(v) : strdup("(absent)");
-	ck_assert_msg(v && cJSON_Compare(v, w, true), "%s: want %s, got %s", name, want, got);
-	free(got);
-	cJSON_Delete(w);
-}
-
-static void assert_rfc3339(const cJSON *o, const char *name)
-{
-	const char *s = json_str(o, name);
-	ck_assert_msg(s != NULL, "%s missing", name);
-	size_t n = strlen(s);
-	bool ok = (n == 20 || n == 24) && s[4] == '-' && s[10] == 'T' && s[n - 1] == 'Z';
-	ck_assert_msg(ok, "%s is not RFC 3339 UTC: %s", name, s);
-}
-
-static char *type_new(const char *key, const char *name)
-{
-	char body[256];
-	snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
-	http_resp *r = http_json("POST", "/v1/object-types", key, body);
-	assert_envelope(r, 201, NULL);
-	char *id = strdup(json_str(resp_data(r), "id"));
-	http_free(r);
-	return id;
-}
-
-static void prop_new(const char *key, const char *type, const char *body)
-{
-	http_resp *r = call("POST", key, body, "/v1/object-types/%s/properties", type);
-	assert_envelope(r, 201, NULL);
-	http_free(r);
-}
-
 /* A type "deals" with one property of each kind the rules tell apart. */
 static char *deals_new(const char *key)
 {
-	char *id = type_new(key, "deals");
-	prop_new(key, id, "{\"name\":\"title\",\"data_type\":\"string\"}");
-	prop_new(key, id, "{\"name\":\"score\",\"data_type\":\"integer\",\"is_sortable\":true}");
-	prop_new(key, id, "{\"name\":\"amount\",\"data_type\":\"decimal\"}");
-	prop_new(key, id, "{\"name\":\"status\",\"data_type\":\"enum\",\"enum_values\":[\"open\",\"won\"]}");
-	prop_new(key, id, "{\"name\":\"tags\",\"data_type\":\"multi_enum\",\"enum_values\":[\"a\",\"b\"]}");
-	prop_new(key, id, "{\"name\":\"meta\",\"data_type\":\"json\"}");
-	prop_new(key, id, "{\"name\":\"active\",\"data_type\":\"boolean\"}");
+	char *id = type_make(key, "deals");
+	prop_make(key, id, "{\"name\":\"title\",\"data_type\":\"string\"}");
+	prop_make(key, id, "{\"name\":\"score\",\"data_type\":\"integer\",\"is_sortable\":true}");
+	prop_make(key, id, "{\"name\":\"amount\",\"data_type\":\"decimal\"}");
+	prop_make(key, id, "{\"name\":\"status\",\"data_type\":\"enum\",\"enum_values\":[\"open\",\"won\"]}");
+	prop_make(key, id, "{\"name\":\"tags\",\"data_type\":\"multi_enum\",\"enum_values\":[\"a\",\"b\"]}");
+	prop_make(key, id, "{\"name\":\"meta\",\"data_type\":\"json\"}");
+	prop_make(key, id, "{\"name\":\"active\",\"data_type\":\"boolean\"}");
 	return id;
 }
 
@@ -222,7 +139,7 @@ START_TEST(list_views_by_name_per_type)
 	struct tenant t;
 	tenant_make(&t);
 	char *ty = deals_new(t.key);
-	char *other = type_new(t.key, "leads");
+	char *other = type_make(t.key, "leads");
 	free(view_new(t.key, ty, "{\"name\":\"beta\"}"));
 	free(view_new(t.key, ty, "{\"name\":\"Alpha\"}"));
 	free(view_new(t.key, ty, "{\"name\":\"gamma\"}"));
@@ -324,7 +241,7 @@ START_TEST(views_go_with_their_type)
 {
 	struct tenant t;
 	tenant_make(&t);
-	char *ty = type_new(t.key, "shortlived");
+	char *ty = type_make(t.key, "shortlived");
 	free(view_new(t.key, ty, "{\"name\":\"All\"}"));
 	http_resp *r = call("DELETE", t.key, NULL, "/v1/object-types/%s", ty);
 	if (r->status == 409) {
@@ -336,7 +253,7 @@ START_TEST(views_go_with_their_type)
 	}
 	assert_envelope(r, 200, NULL);
 	http_free(r);
-	char *again = type_new(t.key, "shortlived");
+	char *again = type_make(t.key, "shortlived");
 	r = views_list(t.key, again);
 	ck_assert_int_eq(cJSON_GetArraySize(resp_data(r)), 0);
 	http_free(r);
@@ -515,7 +432,7 @@ START_TEST(duplicate_view_name_is_409)
 	struct tenant t;
 	tenant_make(&t);
 	char *ty = deals_new(t.key);
-	char *other = type_new(t.key, "leads");
+	char *other = type_make(t.key, "leads");
 	free(view_new(t.key, ty, "{\"name\":\"Pipeline\"}"));
 	char *second = view_new(t.key, ty, "{\"name\":\"Second\"}");
 	static const char *const dups[] = { "{\"name\":\"Pipeline\"}", "{\"name\":\"PIPELINE\"}", NULL };
@@ -556,7 +473,7 @@ START_TEST(unknown_views_and_types_are_404)
 	struct tenant t;
 	tenant_make(&t);
 	char *ty = deals_new(t.key);
-	char *other = type_new(t.key, "leads");
+	char *other = type_make(t.key, "leads");
 	char *id = view_new(t.key, ty, "{\"name\":\"Mine\"}");
 	http_resp *r = call("GET", t.key, NULL, "/v1/object-types/nosuch/views");
 	assert_envelope(r, 404, "NOT_FOUND");
@@ -672,22 +589,12 @@ END_TEST
 
 /* ------------------------------------------------------------ audit */
 
-static const cJSON *audit_find(const cJSON *logs, const char *action, const char *resource_id)
-{
-	const cJSON *it;
-	cJSON_ArrayForEach(it, logs) {
-		if (!strcmp(json_str(it, "action"), action) && !strcmp(json_str(it, "resource_id"), resource_id))
-			return it;
-	}
-	return NULL;
-}
-
 START_TEST(audit_records_view_changes)
 {
 	struct tenant t, other;
 	tenant_make(&t);
 	tenant_make(&other);
-	char *ot = type_new(other.key, "noise");
+	char *ot = type_make(other.key, "noise");
 	free(view_new(other.key, ot, "{\"name\":\"noise view\"}"));
 	char *ty = deals_new(t.key);
 	char *id = view_new(t.key, ty, "{\"name\":\"Audited\"}");
