@@ -352,6 +352,8 @@ static err_t auth_jwt(req_t *r, const char *token)
 	r->who.user_id = (char *)sub;
 	r->who.role = (char *)(claim_str(claims, "role") ? claim_str(claims, "role") : "authenticated");
 	r->who.session_id = (char *)claim_str(claims, "session_id");
+	r->who.email = (char *)claim_str(claims, "email");
+	r->who.claims = claims;
 	if (strcmp(r->tenant.status, "active") != 0)
 		return req_fail(r, E_TENANT_SUSPENDED, "This tenant is suspended");
 	if (r->who.session_id) {

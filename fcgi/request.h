@@ -53,6 +53,8 @@ typedef struct principal {
 	char *user_id;
 	char *role;
 	char *session_id;
+	char *email;               /* end user's email claim, if any */
+	const cJSON *claims;       /* end user's verified token claims */
 	unsigned scopes;
 } principal_t;
 

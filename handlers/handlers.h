@@ -93,6 +93,16 @@ err_t data_export_get(req_t *r);
 extern const field_t import_body[];
 extern const field_t export_body[];
 
+/* policies.c */
+err_t policies_list(req_t *r);
+err_t policies_create(req_t *r);
+err_t policies_update(req_t *r);
+err_t policies_delete(req_t *r);
+err_t policies_simulate(req_t *r);
+extern const field_t policy_create_body[];
+extern const field_t policy_update_body[];
+extern const field_t policy_simulate_body[];
+
 /* audit.c */
 err_t audit_list(req_t *r);
 

@@ -15,6 +15,7 @@
 #include "objmodel.h"
 #include "associations.h"
 #include "comments.h"
+#include "policies.h"
 #include "views.h"
 
 const field_t object_type_create_body[] = {
@@ -211,14 +212,18 @@ static err_t object_types_delete_do(req_t *r)
 		{ "objects", "Objects", count_of(r, arena_printf(r->a, "SELECT COUNT(*) FROM %s", t->table), NULL, &rc) },
 		{ "properties", "Properties", t->nprops },
 		{ "views", "Views", 0 },
+		{ "policies", "Policies", 0 },
 	};
 	if (rc)
 		return rc;
 	deps[2].count = views_count(r, t->id, &rc);
 	if (rc)
 		return rc;
+	deps[3].count = policies_count(r, t->id, &rc);
+	if (rc)
+		return rc;
 	bool cascade;
-	if ((rc = securedel_check(r, "object_type", t->id, deps, 3, &cascade)))
+	if ((rc = securedel_check(r, "object_type", t->id, deps, 4, &cascade)))
 		return rc;
 	enum db_status st = db_exec_text(r->db, arena_printf(r->a, "DROP TABLE IF EXISTS %s", t->table));
 	if (st)

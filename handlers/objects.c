@@ -28,6 +28,7 @@
 #include "associations.h"
 #include "comments.h"
 #include "objects.h"
+#include "policies.h"
 #include "views.h"
 
 #define BATCH_MAX 100
@@ -57,12 +58,41 @@ const field_t object_batch_update_body[] = {
 
 #define OBJ_COLS "id, properties, created_at, updated_at, created_by, version, is_deleted, deleted_at"
 
+/* A WHERE clause under construction with its bound parameters. */
+typedef struct where {
+	char *sql;
+	db_param *p;
+	int np, cap;
+} where_t;
+
+static void where_add(req_t *r, where_t *w, const char *clause)
+{
+	w->sql = arena_printf(r->a, "%s AND %s", w->sql, clause);
+}
+
+static void where_bind(req_t *r, where_t *w, db_param v)
+{
+	if (w->np == w->cap) {
+		int ncap = w->cap ? w->cap * 2 : 16;
+		db_param *np = arena_alloc(r->a, sizeof(*np) * (size_t)ncap);
+		if (w->np)
+			memcpy(np, w->p, sizeof(*np) * (size_t)w->np);
+		w->p = np;
+		w->cap = ncap;
+	}
+	w->p[w->np++] = v;
+}
+
+/* Narrows w to the rows the caller's row-level policies allow for action
+ * (end users only; API keys are not subject to policies). */
+static err_t policy_where(req_t *r, const objtype_t *t, const char *action, where_t *w);
+static err_t policy_check_row(req_t *r, const objtype_t *t, const char *action,
+			      const cJSON *props, const char *id, const char *created_by);
+
+
 /* Loads the type named in the path; end users are refused (no policies). */
 static err_t begin(req_t *r, objtype_t **t)
 {
-	if (r->who.kind == PRINCIPAL_USER)
-		return req_fail(r, E_FORBIDDEN,
-				"No row-level policy allows end users to access this object type");
 	return objtype_load(r, req_param(r, "object_type_id"), t);
 }
 
@@ -219,21 +249,27 @@ static err_t event(req_t *r, const objtype_t *t, const char *name, const char *i
 
 /* --- single objects ---------------------------------------------------- */
 
-static err_t fetch(req_t *r, const objtype_t *t, const char *id, bool for_update,
-		   bool include_deleted, db_result **res)
+/* Reads one object; with action, only if the caller's policies allow
+ * that action on it (an object they may not see is simply not found). */
+static err_t fetch(req_t *r, const objtype_t *t, const char *id, const char *action,
+		   bool for_update, bool include_deleted, db_result **res)
 {
-	db_param p[] = { db_str(id) };
+	where_t w = { .sql = arena_strdup(r->a, "id = ?") };
+	where_bind(r, &w, db_str(id));
+	if (!include_deleted)
+		where_add(r, &w, "is_deleted = 0");
+	err_t rc;
+	if (action && (rc = policy_where(r, t, action, &w)))
+		return rc;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " OBJ_COLS " FROM %s WHERE id = ?%s%s", t->table,
-		include_deleted ? "" : " AND is_deleted = 0", for_update ? " FOR UPDATE" : ""),
-		p, 1, res);
+		"SELECT " OBJ_COLS " FROM %s WHERE %s%s", t->table, w.sql,
+		for_update ? " FOR UPDATE" : ""), w.p, w.np, res);
 	if (st)
 		return req_db_error(r, st);
 	if ((*res)->nrows == 0)
 		return req_fail(r, E_NOT_FOUND, "Object not found");
 	return E_OK;
 }
-
 /* Inserts one validated object inside the open transaction. */
 /* The row just written, as fetch() would return it, without asking the
  * database again. */
@@ -280,6 +316,8 @@ static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const 
 	if (rc)
 		return rc;
 	id_new(id, idlen, "obj_");
+	if ((rc = policy_check_row(r, t, "insert", props, id, obj_actor(r))))
+		return rc;
 	json_exact_numbers(props);
 	char *text = json_text(r, props), *now = obj_sql_now(r);
 	db_param p[] = { db_str(id), db_str(text), db_str(now), db_str(now), db_str(obj_actor(r)) };
@@ -339,7 +377,7 @@ static err_t finish(req_t *r, const objtype_t *t, err_t rc)
 static err_t reply_object(req_t *r, const objtype_t *t, const char *id, int status)
 {
 	db_result *res;
-	err_t rc = fetch(r, t, id, false, true, &res);
+	err_t rc = fetch(r, t, id, NULL, false, true, &res);
 	if (rc)
 		return rc;
 	reply_data(r, status, object_json(r, t, res, 0));
@@ -374,7 +412,7 @@ err_t objects_get(req_t *r)
 	if (rc)
 		return rc;
 	db_result *res;
-	if ((rc = fetch(r, t, req_param(r, "object_id"), false, false, &res)))
+	if ((rc = fetch(r, t, req_param(r, "object_id"), "select", false, false, &res)))
 		return rc;
 	reply_data(r, 200, object_json(r, t, res, 0));
 	return E_OK;
@@ -412,7 +450,7 @@ static err_t update_object(req_t *r, const objtype_t *t, const char *id, const c
 			   long long want_version, const char *where, long long *version)
 {
 	db_result *cur;
-	err_t rc = fetch(r, t, id, true, false, &cur);
+	err_t rc = fetch(r, t, id, "update", true, false, &cur);
 	if (rc)
 		return rc;
 	long long v = db_get_int(cur, 0, "version", 1);
@@ -424,6 +462,8 @@ static err_t update_object(req_t *r, const objtype_t *t, const char *id, const c
 	if (!props)
 		props = req_own(r, cJSON_CreateObject());
 	if ((rc = merge_properties(r, t, in, props, false, where)))
+		return rc;
+	if ((rc = policy_check_row(r, t, "update", props, id, db_get(cur, 0, "created_by"))))
 		return rc;
 	char vid[40];
 	id_new(vid, sizeof(vid), "ver_");
@@ -484,7 +524,7 @@ err_t objects_delete(req_t *r)
 	const char *force = req_query(r, "force");
 	bool permanent = force && !strcmp(force, "true");
 	db_result *cur;
-	if ((rc = fetch(r, t, id, false, permanent, &cur)))
+	if ((rc = fetch(r, t, id, "delete", false, permanent, &cur)))
 		return rc;
 	if (permanent) {
 		/* Associations and comments hang on an object: deleting it for
@@ -545,6 +585,11 @@ err_t objects_restore(req_t *r)
 	if (rc)
 		return rc;
 	const char *id = req_param(r, "object_id");
+	/* Restoring is an update: an end user needs an update policy that
+	 * allows the object. */
+	db_result *cur;
+	if (r->who.kind == PRINCIPAL_USER && (rc = fetch(r, t, id, "update", false, true, &cur)))
+		return rc;
 	db_param p[] = { db_str(id) };
 	enum db_status st = db_begin(r->db);
 	if (st)
@@ -577,7 +622,7 @@ err_t objects_versions(req_t *r)
 		return rc;
 	const char *id = req_param(r, "object_id");
 	db_result *res;
-	if ((rc = fetch(r, t, id, false, true, &res)))
+	if ((rc = fetch(r, t, id, "select", false, true, &res)))
 		return rc;
 	db_param p[] = { db_str(id), db_int(limit) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
@@ -608,31 +653,6 @@ err_t objects_versions(req_t *r)
 
 #define FILTERS_MAX 20
 
-/* A WHERE clause under construction with its bound parameters. */
-typedef struct where {
-	char *sql;
-	db_param *p;
-	int np, cap;
-} where_t;
-
-static void where_add(req_t *r, where_t *w, const char *clause)
-{
-	w->sql = arena_printf(r->a, "%s AND %s", w->sql, clause);
-}
-
-static void where_bind(req_t *r, where_t *w, db_param v)
-{
-	if (w->np == w->cap) {
-		int ncap = w->cap ? w->cap * 2 : 16;
-		db_param *np = arena_alloc(r->a, sizeof(*np) * (size_t)ncap);
-		if (w->np)
-			memcpy(np, w->p, sizeof(*np) * (size_t)w->np);
-		w->p = np;
-		w->cap = ncap;
-	}
-	w->p[w->np++] = v;
-}
-
 static bool is_text_type(const dtype_t *d)
 {
 	static const char *const names[] = { "string", "text", "rich_text", "email", "url", "phone",
@@ -655,7 +675,7 @@ static err_t filter_param(req_t *r, const prop_t *p, const char *col, const cJSO
 			  const char *field, db_param *out)
 {
 	if (!p) {
-		if (!strcmp(col, "id")) {
+		if (!strcmp(col, "id") || !strcmp(col, "created_by")) {
 			if (!cJSON_IsString(v))
 				return req_fail_field(r, E_VALIDATION, field, "id filters take strings");
 			*out = db_str(v->valuestring);
@@ -705,9 +725,11 @@ static char *like_pattern(req_t *r, const char *s, bool leading)
 	return o;
 }
 
-static err_t add_filter(req_t *r, const objtype_t *t, where_t *w, const cJSON *f, int i)
+/* The SQL of one filter {property, operator, value}; its parameters are
+ * bound to w in the order they appear in *clause. */
+static err_t filter_clause(req_t *r, const objtype_t *t, where_t *w, const cJSON *f,
+			 const char *field, char **clause)
 {
-	char *field = arena_printf(r->a, "filter[%d]", i);
 	const cJSON *jp = cJSON_GetObjectItemCaseSensitive(f, "property");
 	const cJSON *jo = cJSON_GetObjectItemCaseSensitive(f, "operator");
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, "value");
@@ -716,12 +738,13 @@ static err_t add_filter(req_t *r, const objtype_t *t, where_t *w, const cJSON *f
 				      "each filter is {\"property\", \"operator\", \"value\"}");
 	const char *name = jp->valuestring, *op = jo->valuestring;
 	const prop_t *p = objtype_prop(t, name);
-	if (!p && strcmp(name, "id") && strcmp(name, "created_at") && strcmp(name, "updated_at"))
+	if (!p && strcmp(name, "id") && strcmp(name, "created_at") && strcmp(name, "updated_at") &&
+	    strcmp(name, "created_by"))
 		return req_fail_field(r, E_VALIDATION, field, "%.60s is not a property of %s", name, t->name);
 	const char *col = arena_printf(r->a, "`%s`", name);
 	bool doc = p && is_doc_type(p->type);
 	if (!strcmp(op, "is_null") || !strcmp(op, "is_not_null")) {
-		where_add(r, w, arena_printf(r->a, "%s IS %sNULL", col, !strcmp(op, "is_not_null") ? "NOT " : ""));
+		*clause = (arena_printf(r->a, "%s IS %sNULL", col, !strcmp(op, "is_not_null") ? "NOT " : ""));
 		return E_OK;
 	}
 	if (!v)
@@ -740,7 +763,7 @@ static err_t add_filter(req_t *r, const objtype_t *t, where_t *w, const cJSON *f
 		if (rc)
 			return rc;
 		/* "not equal" includes objects without the property. */
-		where_add(r, w, !strcmp(op, "neq") ? arena_printf(r->a, "(%s <> ? OR %s IS NULL)", col, col)
+		*clause = (!strcmp(op, "neq") ? arena_printf(r->a, "(%s <> ? OR %s IS NULL)", col, col)
 						  : arena_printf(r->a, "%s %s ?", col, cmp[k].sql));
 		where_bind(r, w, bp);
 		return E_OK;
@@ -762,7 +785,7 @@ static err_t add_filter(req_t *r, const objtype_t *t, where_t *w, const cJSON *f
 			where_bind(r, w, bp);
 			list = arena_printf(r->a, "%s%s?", list, *list ? ", " : "");
 		}
-		where_add(r, w, !strcmp(op, "in") ? arena_printf(r->a, "%s IN (%s)", col, list)
+		*clause = (!strcmp(op, "in") ? arena_printf(r->a, "%s IN (%s)", col, list)
 						  : arena_printf(r->a, "(%s NOT IN (%s) OR %s IS NULL)", col, list, col));
 		return E_OK;
 	}
@@ -770,19 +793,131 @@ static err_t add_filter(req_t *r, const objtype_t *t, where_t *w, const cJSON *f
 		bool starts = op[0] == 's';
 		if (doc && !starts) {
 			char *needle = json_text(r, v);
-			where_add(r, w, arena_printf(r->a, "JSON_CONTAINS(JSON_EXTRACT(properties, '$.%s'), ?)", name));
+			*clause = (arena_printf(r->a, "JSON_CONTAINS(JSON_EXTRACT(properties, '$.%s'), ?)", name));
 			where_bind(r, w, db_str(needle));
 			return E_OK;
 		}
 		if ((p && !is_text_type(p->type)) || (!p && strcmp(name, "id")) || !cJSON_IsString(v))
 			return req_fail_field(r, E_VALIDATION, field, "%s works on text properties with a string value", op);
 		/* Searches ignore case and accents, whatever the column's collation. */
-		where_add(r, w, arena_printf(r->a, "%s COLLATE utf8mb4_unicode_ci LIKE ? ESCAPE '\\\\'", col));
+		*clause = (arena_printf(r->a, "%s COLLATE utf8mb4_unicode_ci LIKE ? ESCAPE '\\\\'", col));
 		where_bind(r, w, db_str(like_pattern(r, v->valuestring, !starts)));
 		return E_OK;
 	}
 	return req_fail_field(r, E_VALIDATION, field,
 			      "operator must be one of eq neq gt gte lt lte in nin contains starts_with is_null is_not_null");
+}
+
+/*
+ * Compiles a policy condition to SQL with the leaf rules of list filters.
+ * Each leaf is made two-valued (COALESCE … 0) so that "not" means what the
+ * evaluator in policies.c means; a leaf that cannot hold (an identity the
+ * caller lacks, a value that does not fit the property) is false.
+ */
+static err_t cond_sql(req_t *r, const objtype_t *t, where_t *w, const cJSON *c,
+		      const authctx_t *a, char **out)
+{
+	if (cJSON_IsBool(c)) {
+		*out = arena_strdup(r->a, cJSON_IsTrue(c) ? "1 = 1" : "1 = 0");
+		return E_OK;
+	}
+	const cJSON *and = cJSON_GetObjectItemCaseSensitive(c, "and");
+	const cJSON *or = cJSON_GetObjectItemCaseSensitive(c, "or");
+	const cJSON *not = cJSON_GetObjectItemCaseSensitive(c, "not");
+	err_t rc;
+	if (and || or) {
+		char *sql = arena_strdup(r->a, "");
+		const cJSON *list = and ? and : or, *it;
+		cJSON_ArrayForEach(it, list) {
+			char *part;
+			if ((rc = cond_sql(r, t, w, it, a, &part)))
+				return rc;
+			sql = arena_printf(r->a, "%s%s(%s)", sql, *sql ? (and ? " AND " : " OR ") : "", part);
+		}
+		*out = *sql ? arena_printf(r->a, "(%s)", sql) : arena_strdup(r->a, and ? "1 = 1" : "1 = 0");
+		return E_OK;
+	}
+	if (not) {
+		char *part;
+		if ((rc = cond_sql(r, t, w, not, a, &part)))
+			return rc;
+		*out = arena_printf(r->a, "NOT (%s)", part);
+		return E_OK;
+	}
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(c, "operator");
+	bool needs_value = cJSON_IsString(op) && strcmp(op->valuestring, "is_null") &&
+			   strcmp(op->valuestring, "is_not_null");
+	const cJSON *v = policy_value(r, cJSON_GetObjectItemCaseSensitive(c, "value"), a);
+	if (needs_value && (!v || cJSON_IsNull(v))) {
+		*out = arena_strdup(r->a, "1 = 0");
+		return E_OK;
+	}
+	cJSON *leaf = req_own(r, cJSON_Duplicate(c, true));
+	if (needs_value)
+		cJSON_ReplaceItemInObjectCaseSensitive(leaf, "value", cJSON_Duplicate(v, true));
+	int np = w->np;
+	char *clause = NULL;
+	if (filter_clause(r, t, w, leaf, "policy", &clause) != E_OK) {
+		/* The policy's value does not fit the property: never true. */
+		r->err_message = NULL;
+		r->err_details = NULL;
+		w->np = np;
+		*out = arena_strdup(r->a, "1 = 0");
+		return E_OK;
+	}
+	*out = arena_printf(r->a, "COALESCE((%s), 0)", clause);
+	return E_OK;
+}
+
+static err_t policy_where(req_t *r, const objtype_t *t, const char *action, where_t *w)
+{
+	if (r->who.kind != PRINCIPAL_USER)
+		return E_OK;
+	cJSON *conds;
+	err_t rc = policies_for(r, t, action, &conds);
+	if (rc)
+		return rc;
+	authctx_t a = policy_auth(r);
+	char *any = arena_strdup(r->a, "");
+	const cJSON *c;
+	cJSON_ArrayForEach(c, conds) {
+		char *part;
+		if ((rc = cond_sql(r, t, w, c, &a, &part)))
+			return rc;
+		any = arena_printf(r->a, "%s%s%s", any, *any ? " OR " : "", part);
+	}
+	/* No policy for the action: nothing is allowed (as in PostgreSQL). */
+	where_add(r, w, *any ? arena_printf(r->a, "(%s)", any) : "1 = 0");
+	return E_OK;
+}
+
+/* For end users: does any policy for action allow the row (new values of
+ * an insert or update)?  403 when none does. */
+static err_t policy_check_row(req_t *r, const objtype_t *t, const char *action,
+			      const cJSON *props, const char *id, const char *created_by)
+{
+	if (r->who.kind != PRINCIPAL_USER)
+		return E_OK;
+	cJSON *conds;
+	err_t rc = policies_for(r, t, action, &conds);
+	if (rc)
+		return rc;
+	authctx_t a = policy_auth(r);
+	const cJSON *c;
+	cJSON_ArrayForEach(c, conds)
+		if (policy_eval(r, c, props, id, created_by, &a, NULL, 0))
+			return E_OK;
+	return req_fail(r, E_FORBIDDEN, "The row violates the %s policies of %s", action, t->name);
+}
+
+static err_t add_filter(req_t *r, const objtype_t *t, where_t *w, const cJSON *f, int i)
+{
+	char *clause = NULL;
+	err_t rc = filter_clause(r, t, w, f, arena_printf(r->a, "filter[%d]", i), &clause);
+	if (rc)
+		return rc;
+	where_add(r, w, clause);
+	return E_OK;
 }
 
 /* A digest of the WHERE clause and its parameters: the filter's identity. */
@@ -927,6 +1062,8 @@ static err_t list_objects(req_t *r, bool trash)
 		q.desc = !strcasecmp(order, "desc");
 	}
 	where_t w = { .sql = arena_printf(r->a, "is_deleted = %d", trash ? 1 : 0) };
+	if ((rc = policy_where(r, t, "select", &w)))
+		return rc;
 	if (view_filters) {
 		int i = 0;
 		const cJSON *f;
@@ -1048,6 +1185,8 @@ err_t objects_batch_read(req_t *r)
 	if ((rc = batch_size(r, ids, "object_ids")))
 		return rc;
 	where_t w = { .sql = arena_strdup(r->a, "is_deleted = 0") };
+	if ((rc = policy_where(r, t, "select", &w)))
+		return rc;
 	char *list = arena_strdup(r->a, "");
 	const cJSON *it;
 	cJSON_ArrayForEach(it, ids) {

@@ -1,0 +1,585 @@
+/*
+ * policies.c - row-level policies: CRUD per object type, the condition
+ * grammar and its evaluator (policies.h), and POST /v1/policies/simulate.
+ * objects.c compiles select/update/delete conditions into SQL with the
+ * same leaf rules as list filters; inserts and the simulator use
+ * policy_eval here.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../common/ids.h"
+#include "../common/rowjson.h"
+#include "audit.h"
+#include "handlers.h"
+#include "policies.h"
+
+#define COND_MAX_DEPTH 10
+#define COND_MAX_NODES 200
+
+const field_t policy_create_body[] = {
+	{ "name", FT_STRING, FF_REQUIRED, 1, 255 },
+	{ "action", FT_STRING, FF_REQUIRED, 1, 16 },
+	{ "role", FT_STRING, FF_NULLABLE, 1, 64 },
+	{ "condition_json", FT_ANY, 0, 0, 0 },
+	{ "enabled", FT_BOOL, 0, 0, 0 },
+	{ "description", FT_STRING, FF_NULLABLE, 0, 2000 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const field_t policy_update_body[] = {
+	{ "name", FT_STRING, 0, 1, 255 },
+	{ "action", FT_STRING, 0, 1, 16 },
+	{ "role", FT_STRING, FF_NULLABLE, 1, 64 },
+	{ "condition_json", FT_ANY, 0, 0, 0 },
+	{ "enabled", FT_BOOL, 0, 0, 0 },
+	{ "description", FT_STRING, FF_NULLABLE, 0, 2000 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const field_t policy_simulate_body[] = {
+	{ "policy", FT_OBJECT, FF_REQUIRED, 0, 0 },
+	{ "object_type_id", FT_STRING, 0, 1, 64 },
+	{ "auth_context", FT_OBJECT, 0, 0, 0 },
+	{ "sample_data", FT_ARRAY, FF_REQUIRED, 0, 1000 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+static const char *const actions[] = { "select", "insert", "update", "delete", "all" };
+static const char *const operators[] = { "eq", "neq", "gt", "gte", "lt", "lte", "in", "nin",
+					 "contains", "starts_with", "is_null", "is_not_null" };
+
+static bool one_of(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(s, list[i]))
+			return true;
+	return false;
+}
+
+/* --- the caller ---------------------------------------------------------- */
+
+authctx_t policy_auth(const req_t *r)
+{
+	authctx_t a = { r->who.user_id, r->who.role, r->who.email, r->who.claims };
+	return a;
+}
+
+static bool is_auth_ref(const cJSON *v)
+{
+	return cJSON_IsObject(v) && cJSON_GetArraySize(v) == 1 &&
+	       cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "auth"));
+}
+
+static bool auth_ref_ok(const char *ref)
+{
+	return !strcmp(ref, "uid") || !strcmp(ref, "role") || !strcmp(ref, "email") ||
+	       (!strncmp(ref, "claims.", 7) && ref[7]);
+}
+
+const cJSON *policy_value(req_t *r, const cJSON *v, const authctx_t *a)
+{
+	if (!is_auth_ref(v))
+		return v;
+	const char *ref = cJSON_GetObjectItemCaseSensitive(v, "auth")->valuestring;
+	const char *s = !strcmp(ref, "uid") ? a->uid : !strcmp(ref, "role") ? a->role :
+			!strcmp(ref, "email") ? a->email : NULL;
+	if (s)
+		return req_own(r, cJSON_CreateString(s));
+	if (!strncmp(ref, "claims.", 7) && a->claims) {
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(a->claims, ref + 7);
+		if (c)
+			return c;
+	}
+	return NULL;
+}
+
+/* --- validation ------------------------------------------------------------ */
+
+/* Checks the structure of cond; with t, also that properties exist. */
+static err_t cond_check(req_t *r, const objtype_t *t, const cJSON *c, const char *path,
+			int depth, int *nodes)
+{
+	if (++*nodes > COND_MAX_NODES || depth > COND_MAX_DEPTH)
+		return req_fail_field(r, E_VALIDATION, path,
+				      "conditions may nest %d deep and hold %d nodes at most",
+				      COND_MAX_DEPTH, COND_MAX_NODES);
+	if (cJSON_IsBool(c))
+		return E_OK;
+	if (!cJSON_IsObject(c))
+		return req_fail_field(r, E_VALIDATION, path, "a condition is true, false or an object");
+	const cJSON *and = cJSON_GetObjectItemCaseSensitive(c, "and");
+	const cJSON *or = cJSON_GetObjectItemCaseSensitive(c, "or");
+	const cJSON *not = cJSON_GetObjectItemCaseSensitive(c, "not");
+	if (and || or) {
+		const cJSON *list = and ? and : or;
+		if (cJSON_GetArraySize(c) != 1 || !cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
+			return req_fail_field(r, E_VALIDATION, path,
+					      "\"and\"/\"or\" take a non-empty array of conditions");
+		int i = 0;
+		const cJSON *it;
+		cJSON_ArrayForEach(it, list) {
+			err_t rc = cond_check(r, t, it, arena_printf(r->a, "%s.%s[%d]", path,
+						and ? "and" : "or", i++), depth + 1, nodes);
+			if (rc)
+				return rc;
+		}
+		return E_OK;
+	}
+	if (not) {
+		if (cJSON_GetArraySize(c) != 1)
+			return req_fail_field(r, E_VALIDATION, path, "\"not\" takes one condition");
+		return cond_check(r, t, not, arena_printf(r->a, "%s.not", path), depth + 1, nodes);
+	}
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(c, "property");
+	const cJSON *op = cJSON_GetObjectItemCaseSensitive(c, "operator");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "value");
+	if (!cJSON_IsString(p) || !cJSON_IsString(op))
+		return req_fail_field(r, E_VALIDATION, path,
+				      "a comparison is {\"property\", \"operator\", \"value\"}");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, c)
+		if (strcmp(it->string, "property") && strcmp(it->string, "operator") && strcmp(it->string, "value"))
+			return req_fail_field(r, E_VALIDATION, path, "unknown key \"%.40s\"", it->string);
+	if (!one_of(op->valuestring, operators, sizeof(operators) / sizeof(operators[0])))
+		return req_fail_field(r, E_VALIDATION, path,
+				      "operator must be one of eq neq gt gte lt lte in nin contains "
+				      "starts_with is_null is_not_null");
+	if (t && strcmp(p->valuestring, "id") && strcmp(p->valuestring, "created_by") &&
+	    !objtype_prop(t, p->valuestring))
+		return req_fail_field(r, E_VALIDATION, path, "%.60s is not a property of %s",
+				      p->valuestring, t->name);
+	bool needs_value = strcmp(op->valuestring, "is_null") && strcmp(op->valuestring, "is_not_null");
+	if (needs_value && !v)
+		return req_fail_field(r, E_VALIDATION, path, "operator %s needs a value", op->valuestring);
+	if (is_auth_ref(v) && !auth_ref_ok(cJSON_GetObjectItemCaseSensitive(v, "auth")->valuestring))
+		return req_fail_field(r, E_VALIDATION, path,
+				      "auth references are uid, role, email or claims.<name>");
+	if (cJSON_IsObject(v) && !is_auth_ref(v))
+		return req_fail_field(r, E_VALIDATION, path,
+				      "value is a constant or {\"auth\": \"uid|role|email|claims.<name>\"}");
+	return E_OK;
+}
+
+static err_t check_action(req_t *r, const char *action)
+{
+	if (!one_of(action, actions, sizeof(actions) / sizeof(actions[0])))
+		return req_fail_field(r, E_VALIDATION, "action",
+				      "action must be select, insert, update, delete or all");
+	return E_OK;
+}
+
+/* --- evaluation -------------------------------------------------------------- */
+
+/* Numeric value of a JSON number or numeric string. */
+static bool as_number(const cJSON *v, double *out)
+{
+	if (cJSON_IsNumber(v)) {
+		*out = v->valuedouble;
+		return true;
+	}
+	if (cJSON_IsRaw(v) || cJSON_IsString(v)) {
+		const char *s = cJSON_IsRaw(v) ? v->valuestring : v->valuestring;
+		char *end;
+		*out = strtod(s, &end);
+		return *s && !*end;
+	}
+	return false;
+}
+
+/* Compares a and b as the database would: numbers by value, text without
+ * regard to case, booleans as booleans.  Sets *ok false when they cannot
+ * be compared. */
+static int compare(const cJSON *a, const cJSON *b, bool *ok)
+{
+	double x, y;
+	*ok = true;
+	if (cJSON_IsBool(a) || cJSON_IsBool(b)) {
+		if (!cJSON_IsBool(a) || !cJSON_IsBool(b)) {
+			*ok = false;
+			return 0;
+		}
+		return cJSON_IsTrue(a) - cJSON_IsTrue(b);
+	}
+	if (as_number(a, &x) && as_number(b, &y))
+		return x < y ? -1 : x > y;
+	if (cJSON_IsString(a) && cJSON_IsString(b))
+		return strcasecmp(a->valuestring, b->valuestring);
+	*ok = false;
+	return 0;
+}
+
+static bool equal(const cJSON *a, const cJSON *b)
+{
+	bool ok;
+	return compare(a, b, &ok) == 0 && ok;
+}
+
+static const cJSON *row_value(req_t *r, const cJSON *props, const char *id, const char *by,
+			      const char *name)
+{
+	if (!strcmp(name, "id"))
+		return id ? req_own(r, cJSON_CreateString(id)) : NULL;
+	if (!strcmp(name, "created_by"))
+		return by ? req_own(r, cJSON_CreateString(by)) : NULL;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, name);
+	return cJSON_IsNull(v) ? NULL : v;
+}
+
+static bool leaf_eval(req_t *r, const cJSON *c, const cJSON *props, const char *id,
+		      const char *by, const authctx_t *a)
+{
+	const char *name = cJSON_GetObjectItemCaseSensitive(c, "property")->valuestring;
+	const char *op = cJSON_GetObjectItemCaseSensitive(c, "operator")->valuestring;
+	const cJSON *x = row_value(r, props, id, by, name);
+	if (!strcmp(op, "is_null"))
+		return !x;
+	if (!strcmp(op, "is_not_null"))
+		return x != NULL;
+	const cJSON *v = policy_value(r, cJSON_GetObjectItemCaseSensitive(c, "value"), a);
+	if (!v || cJSON_IsNull(v))
+		return false; /* a missing identity never matches */
+	if (!strcmp(op, "neq"))
+		return !x || !equal(x, v);
+	if (!strcmp(op, "in") || !strcmp(op, "nin")) {
+		bool found = false;
+		const cJSON *it;
+		if (x && cJSON_IsArray(v))
+			cJSON_ArrayForEach(it, v)
+				found = found || equal(x, it);
+		return !strcmp(op, "in") ? found : !found;
+	}
+	if (!x)
+		return false;
+	if (!strcmp(op, "eq"))
+		return equal(x, v);
+	if (!strcmp(op, "contains")) {
+		const cJSON *it;
+		if (cJSON_IsArray(x)) {
+			cJSON_ArrayForEach(it, x)
+				if (equal(it, v))
+					return true;
+			return false;
+		}
+		return cJSON_IsString(x) && cJSON_IsString(v) && strcasestr(x->valuestring, v->valuestring);
+	}
+	if (!strcmp(op, "starts_with"))
+		return cJSON_IsString(x) && cJSON_IsString(v) &&
+		       !strncasecmp(x->valuestring, v->valuestring, strlen(v->valuestring));
+	bool ok;
+	int cmp = compare(x, v, &ok);
+	if (!ok)
+		return false;
+	return !strcmp(op, "gt") ? cmp > 0 : !strcmp(op, "gte") ? cmp >= 0 :
+	       !strcmp(op, "lt") ? cmp < 0 : cmp <= 0;
+}
+
+bool policy_eval(req_t *r, const cJSON *cond, const cJSON *props, const char *id,
+		 const char *created_by, const authctx_t *a, char *why, size_t whylen)
+{
+	if (cJSON_IsBool(cond)) {
+		if (why)
+			snprintf(why, whylen, "constant %s", cJSON_IsTrue(cond) ? "true" : "false");
+		return cJSON_IsTrue(cond);
+	}
+	const cJSON *and = cJSON_GetObjectItemCaseSensitive(cond, "and");
+	const cJSON *or = cJSON_GetObjectItemCaseSensitive(cond, "or");
+	const cJSON *not = cJSON_GetObjectItemCaseSensitive(cond, "not");
+	const cJSON *it;
+	if (and) {
+		cJSON_ArrayForEach(it, and)
+			if (!policy_eval(r, it, props, id, created_by, a, why, whylen))
+				return false;
+		return true;
+	}
+	if (or) {
+		cJSON_ArrayForEach(it, or)
+			if (policy_eval(r, it, props, id, created_by, a, why, whylen))
+				return true;
+		return false;
+	}
+	if (not)
+		return !policy_eval(r, not, props, id, created_by, a, why, whylen);
+	bool res = leaf_eval(r, cond, props, id, created_by, a);
+	if (why) {
+		char *leaf = cJSON_PrintUnformatted(cond);
+		snprintf(why, whylen, "%s is %s", leaf ? leaf : "?", res ? "true" : "false");
+		cJSON_free(leaf);
+	}
+	return res;
+}
+
+/* --- loading ------------------------------------------------------------------ */
+
+err_t policies_for(req_t *r, const objtype_t *t, const char *action, cJSON **conds)
+{
+	db_result *res;
+	db_param p[] = { db_str(t->id), db_str(action), db_str(r->who.role) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT condition_json FROM %s WHERE object_type_id = ? AND enabled = 1 "
+		"AND action IN (?, 'all') AND (role IS NULL OR role = ?) ORDER BY id",
+		tenant_table(r, "_policies")), p, 3, &res);
+	if (st)
+		return req_db_error(r, st);
+	*conds = req_own(r, cJSON_CreateArray());
+	for (int i = 0; i < res->nrows; i++) {
+		cJSON *c = cJSON_Parse(db_cell(res, i, 0));
+		if (c)
+			cJSON_AddItemToArray(*conds, c);
+	}
+	return E_OK;
+}
+
+long long policies_count(req_t *r, const char *object_type_id, err_t *rc)
+{
+	db_result *res;
+	db_param p[] = { db_str(object_type_id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT COUNT(*) FROM %s WHERE object_type_id = ?", tenant_table(r, "_policies")),
+		p, 1, &res);
+	*rc = st ? req_db_error(r, st) : E_OK;
+	return st ? -1 : strtoll(db_cell(res, 0, 0), NULL, 10);
+}
+
+/* --- CRUD ------------------------------------------------------------------- */
+
+static const col_t policy_cols[] = {
+	{ "id", COL_STR, 0 },
+	{ "object_type_id", COL_STR, 0 },
+	{ "name", COL_STR, 0 },
+	{ "action", COL_STR, 0 },
+	{ "role", COL_STR, 0 },
+	{ "condition_json", COL_JSON, 0 },
+	{ "enabled", COL_BOOL, 0 },
+	{ "description", COL_STR, 0 },
+	{ "created_at", COL_TIME, 0 },
+	{ "updated_at", COL_TIME, 0 },
+	{ NULL, 0, 0 },
+};
+
+#define POLICY_COLS "id, object_type_id, name, action, role, condition_json, enabled, " \
+	"description, created_at, updated_at"
+
+static err_t policy_fetch(req_t *r, const objtype_t *t, const char *id, db_result **res)
+{
+	db_param p[] = { db_str(t->id), db_str(id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT " POLICY_COLS " FROM %s WHERE object_type_id = ? AND id = ?",
+		tenant_table(r, "_policies")), p, 2, res);
+	if (st)
+		return req_db_error(r, st);
+	if ((*res)->nrows == 0)
+		return req_fail(r, E_NOT_FOUND, "Policy not found");
+	return E_OK;
+}
+
+err_t policies_list(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
+	if (rc)
+		return rc;
+	db_result *res;
+	db_param p[] = { db_str(t->id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT " POLICY_COLS " FROM %s WHERE object_type_id = ? ORDER BY name, id",
+		tenant_table(r, "_policies")), p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	reply_data(r, 200, rows_to_json(policy_cols, res));
+	return E_OK;
+}
+
+static char *json_text(req_t *r, const cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	char *c = arena_strdup(r->a, s ? s : "true");
+	cJSON_free(s);
+	return c;
+}
+
+static const char *jstr(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+err_t policies_create(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
+	if (rc)
+		return rc;
+	const char *action = jstr(r->json, "action");
+	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(r->json, "condition_json");
+	cJSON *always = req_own(r, cJSON_CreateTrue());
+	int nodes = 0;
+	if ((rc = check_action(r, action)) ||
+	    (rc = cond_check(r, t, cond ? cond : always, "condition_json", 0, &nodes)))
+		return rc;
+	char id[40];
+	id_new(id, sizeof(id), "pol_");
+	const cJSON *en = cJSON_GetObjectItemCaseSensitive(r->json, "enabled");
+	db_param p[] = { db_str(id), db_str(t->id), db_str(jstr(r->json, "name")), db_str(action),
+			 db_str(jstr(r->json, "role")), db_str(json_text(r, cond ? cond : always)),
+			 db_int(en ? cJSON_IsTrue(en) : 1), db_str(jstr(r->json, "description")) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"INSERT INTO %s (id, object_type_id, name, action, role, condition_json, enabled, "
+		"description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+		"UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", tenant_table(r, "_policies")), p, 8, NULL);
+	if (st == DB_DUPLICATE)
+		return req_fail_field(r, E_CONFLICT, "name", "A policy with this name exists on %s", t->name);
+	if (st)
+		return req_db_error(r, st);
+	cJSON *details = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(details, "object_type_id", t->id);
+	cJSON_AddStringToObject(details, "action", action);
+	if ((rc = req_audit(r, "policy.created", "policy", id, details)))
+		return rc;
+	db_result *res;
+	if ((rc = policy_fetch(r, t, id, &res)))
+		return rc;
+	reply_data(r, 201, row_to_json(policy_cols, res, 0));
+	return E_OK;
+}
+
+err_t policies_update(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
+	if (rc)
+		return rc;
+	const char *id = req_param(r, "policy_id");
+	db_result *cur;
+	if ((rc = policy_fetch(r, t, id, &cur)))
+		return rc;
+	const char *action = jstr(r->json, "action");
+	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(r->json, "condition_json");
+	int nodes = 0;
+	if ((action && (rc = check_action(r, action))) ||
+	    (cond && (rc = cond_check(r, t, cond, "condition_json", 0, &nodes))))
+		return rc;
+	const cJSON *role = cJSON_GetObjectItemCaseSensitive(r->json, "role");
+	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(r->json, "description");
+	const cJSON *en = cJSON_GetObjectItemCaseSensitive(r->json, "enabled");
+	db_param p[] = {
+		db_str(jstr(r->json, "name") ? jstr(r->json, "name") : db_get(cur, 0, "name")),
+		db_str(action ? action : db_get(cur, 0, "action")),
+		db_str(role ? (cJSON_IsString(role) ? role->valuestring : NULL) : db_get(cur, 0, "role")),
+		db_str(cond ? json_text(r, cond) : db_get(cur, 0, "condition_json")),
+		db_int(en ? cJSON_IsTrue(en) : db_get_int(cur, 0, "enabled", 1)),
+		db_str(desc ? (cJSON_IsString(desc) ? desc->valuestring : NULL) : db_get(cur, 0, "description")),
+		db_str(id),
+	};
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"UPDATE %s SET name = ?, action = ?, role = ?, condition_json = ?, enabled = ?, "
+		"description = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
+		tenant_table(r, "_policies")), p, 7, NULL);
+	if (st == DB_DUPLICATE)
+		return req_fail_field(r, E_CONFLICT, "name", "A policy with this name exists on %s", t->name);
+	if (st)
+		return req_db_error(r, st);
+	if ((rc = req_audit(r, "policy.updated", "policy", id, NULL)))
+		return rc;
+	db_result *res;
+	if ((rc = policy_fetch(r, t, id, &res)))
+		return rc;
+	reply_data(r, 200, row_to_json(policy_cols, res, 0));
+	return E_OK;
+}
+
+err_t policies_delete(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
+	if (rc)
+		return rc;
+	const char *id = req_param(r, "policy_id");
+	db_result *cur;
+	if ((rc = policy_fetch(r, t, id, &cur)))
+		return rc;
+	db_param p[] = { db_str(id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ?",
+					tenant_table(r, "_policies")), p, 1, NULL);
+	if (st)
+		return req_db_error(r, st);
+	if ((rc = req_audit(r, "policy.deleted", "policy", id, NULL)))
+		return rc;
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "id", id);
+	cJSON_AddTrueToObject(d, "deleted");
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+/* --- simulate ----------------------------------------------------------------- */
+
+err_t policies_simulate(req_t *r)
+{
+	const cJSON *pol = cJSON_GetObjectItemCaseSensitive(r->json, "policy");
+	const char *tid = jstr(r->json, "object_type_id");
+	objtype_t *t = NULL;
+	err_t rc;
+	if (tid && (rc = objtype_load(r, tid, &t)))
+		return rc;
+	/* A stored policy by id, or one given inline. */
+	const char *pid = jstr(pol, "id");
+	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(pol, "condition_json");
+	const char *action = jstr(pol, "action");
+	const char *role = jstr(pol, "role");
+	if (pid) {
+		if (!t)
+			return req_fail_field(r, E_VALIDATION, "object_type_id",
+					      "object_type_id is required with policy.id");
+		db_result *res;
+		if ((rc = policy_fetch(r, t, pid, &res)))
+			return rc;
+		cond = req_own(r, cJSON_Parse(db_get(res, 0, "condition_json")));
+		action = db_get(res, 0, "action");
+		role = db_get(res, 0, "role");
+	}
+	if (!cond)
+		return req_fail_field(r, E_VALIDATION, "policy.condition_json",
+				      "policy needs condition_json (or id)");
+	int nodes = 0;
+	if ((action && (rc = check_action(r, action))) ||
+	    (rc = cond_check(r, t, cond, "policy.condition_json", 0, &nodes)))
+		return rc;
+	const cJSON *ac = cJSON_GetObjectItemCaseSensitive(r->json, "auth_context");
+	authctx_t a = {
+		jstr(ac, "uid") ? jstr(ac, "uid") : jstr(ac, "user_id"), jstr(ac, "role"),
+		jstr(ac, "email"), cJSON_GetObjectItemCaseSensitive(ac, "claims"),
+	};
+	bool role_applies = !role || (a.role && !strcmp(role, a.role));
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddBoolToObject(d, "role_applies", role_applies);
+	cJSON *results = cJSON_AddArrayToObject(d, "results");
+	int allowed = 0, i = 0;
+	const cJSON *row;
+	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(r->json, "sample_data")) {
+		/* A sample is an object's properties, or an object with them. */
+		const cJSON *props = cJSON_GetObjectItemCaseSensitive(row, "properties");
+		if (!cJSON_IsObject(props))
+			props = row;
+		char why[512] = "";
+		bool ok = role_applies &&
+			  policy_eval(r, cond, props, jstr(row, "id"), jstr(row, "created_by"), &a,
+				      why, sizeof(why));
+		if (!role_applies)
+			snprintf(why, sizeof(why), "the policy is for role %s, not %s", role,
+				 a.role ? a.role : "(none)");
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "index", i++);
+		cJSON_AddBoolToObject(o, "allowed", ok);
+		cJSON_AddStringToObject(o, "reason", why);
+		cJSON_AddItemToArray(results, o);
+		allowed += ok;
+	}
+	cJSON_AddNumberToObject(d, "allowed_count", allowed);
+	cJSON_AddNumberToObject(d, "total", i);
+	reply_data(r, 200, d);
+	return E_OK;
+}
