@@ -376,3 +376,45 @@ err_t filters_validate(req_t *r, const objtype_t *t, const cJSON *filters, const
 	}
 	return E_OK;
 }
+
+err_t type_child_fetch(req_t *r, const type_child_t *c, const objtype_t *t, const char *id,
+		       db_result **res)
+{
+	db_param p[] = { db_str(id), db_str(t->id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT %s FROM %s WHERE id = ? AND object_type_id = ?", c->columns,
+		tenant_table(r, c->table)), p, 2, res);
+	if (st)
+		return req_db_error(r, st);
+	if ((*res)->nrows == 0)
+		return req_fail(r, E_NOT_FOUND, "%s not found", c->label);
+	return E_OK;
+}
+
+err_t type_child_list(req_t *r, const type_child_t *c)
+{
+	objtype_t *t;
+	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
+	if (rc)
+		return rc;
+	db_result *res;
+	db_param p[] = { db_str(t->id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT %s FROM %s WHERE object_type_id = ? ORDER BY name, id", c->columns,
+		tenant_table(r, c->table)), p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	reply_data(r, 200, rows_to_json(c->cols, res));
+	return E_OK;
+}
+
+long long type_child_count(req_t *r, const type_child_t *c, const char *type_id, err_t *rc)
+{
+	db_result *res;
+	db_param p[] = { db_str(type_id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT COUNT(*) FROM %s WHERE object_type_id = ?", tenant_table(r, c->table)),
+		p, 1, &res);
+	*rc = st ? req_db_error(r, st) : E_OK;
+	return st ? -1 : strtoll(db_cell(res, 0, 0), NULL, 10);
+}

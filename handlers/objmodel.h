@@ -9,6 +9,7 @@
 #include <cJSON.h>
 
 #include "../common/datatypes.h"
+#include "../common/rowjson.h"
 #include "../fcgi/request.h"
 
 typedef struct objtype {
@@ -39,6 +40,26 @@ err_t schema_change(req_t *r, err_t (*change)(req_t *r));
 const prop_t *objtype_prop(const objtype_t *t, const char *name);
 /* Renders a type as the API shows it (with its properties if with_props). */
 cJSON *objtype_json(req_t *r, const objtype_t *t, bool with_props);
+
+/*
+ * A resource that belongs to an object type (saved views, policies): a
+ * table in the tenant DB keyed by id with an object_type_id column.  The
+ * helpers below serve their list, fetch and count.
+ */
+typedef struct type_child {
+	const char *table;      /* "_views" */
+	const char *columns;    /* SELECT list */
+	const col_t *cols;      /* how rows render */
+	const char *label;      /* "View", for 404 messages */
+} type_child_t;
+
+/* Row id of child c under type t; 404 "<label> not found" otherwise. */
+err_t type_child_fetch(req_t *r, const type_child_t *c, const objtype_t *t, const char *id,
+		       db_result **res);
+/* The whole GET handler: the type named in the path, its children by name. */
+err_t type_child_list(req_t *r, const type_child_t *c);
+/* How many children type_id has (-1 with *rc set on a database error). */
+long long type_child_count(req_t *r, const type_child_t *c, const char *type_id, err_t *rc);
 
 /* "Contacts" from "contacts", "Sales Orders" from "sales_orders". */
 char *display_name_from(arena_t *a, const char *name);

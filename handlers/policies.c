@@ -333,17 +333,6 @@ err_t policies_for(req_t *r, const objtype_t *t, const char *action, cJSON **con
 	return E_OK;
 }
 
-long long policies_count(req_t *r, const char *object_type_id, err_t *rc)
-{
-	db_result *res;
-	db_param p[] = { db_str(object_type_id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT COUNT(*) FROM %s WHERE object_type_id = ?", tenant_table(r, "_policies")),
-		p, 1, &res);
-	*rc = st ? req_db_error(r, st) : E_OK;
-	return st ? -1 : strtoll(db_cell(res, 0, 0), NULL, 10);
-}
-
 /* --- CRUD ------------------------------------------------------------------- */
 
 static const col_t policy_cols[] = {
@@ -360,37 +349,16 @@ static const col_t policy_cols[] = {
 	{ NULL, 0, 0 },
 };
 
-#define POLICY_COLS "id, object_type_id, name, action, role, condition_json, enabled, " \
-	"description, created_at, updated_at"
-
-static err_t policy_fetch(req_t *r, const objtype_t *t, const char *id, db_result **res)
-{
-	db_param p[] = { db_str(t->id), db_str(id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " POLICY_COLS " FROM %s WHERE object_type_id = ? AND id = ?",
-		tenant_table(r, "_policies")), p, 2, res);
-	if (st)
-		return req_db_error(r, st);
-	if ((*res)->nrows == 0)
-		return req_fail(r, E_NOT_FOUND, "Policy not found");
-	return E_OK;
-}
+static const type_child_t policy_child = {
+	"_policies",
+	"id, object_type_id, name, action, role, condition_json, enabled, description, "
+	"created_at, updated_at",
+	policy_cols, "Policy",
+};
 
 err_t policies_list(req_t *r)
 {
-	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
-	if (rc)
-		return rc;
-	db_result *res;
-	db_param p[] = { db_str(t->id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " POLICY_COLS " FROM %s WHERE object_type_id = ? ORDER BY name, id",
-		tenant_table(r, "_policies")), p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	reply_data(r, 200, rows_to_json(policy_cols, res));
-	return E_OK;
+	return type_child_list(r, &policy_child);
 }
 
 static char *json_text(req_t *r, const cJSON *j)
@@ -440,7 +408,7 @@ err_t policies_create(req_t *r)
 	if ((rc = req_audit(r, "policy.created", "policy", id, details)))
 		return rc;
 	db_result *res;
-	if ((rc = policy_fetch(r, t, id, &res)))
+	if ((rc = type_child_fetch(r, &policy_child, t, id, &res)))
 		return rc;
 	reply_data(r, 201, row_to_json(policy_cols, res, 0));
 	return E_OK;
@@ -454,7 +422,7 @@ err_t policies_update(req_t *r)
 		return rc;
 	const char *id = req_param(r, "policy_id");
 	db_result *cur;
-	if ((rc = policy_fetch(r, t, id, &cur)))
+	if ((rc = type_child_fetch(r, &policy_child, t, id, &cur)))
 		return rc;
 	const char *action = jstr(r->json, "action");
 	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(r->json, "condition_json");
@@ -485,7 +453,7 @@ err_t policies_update(req_t *r)
 	if ((rc = req_audit(r, "policy.updated", "policy", id, NULL)))
 		return rc;
 	db_result *res;
-	if ((rc = policy_fetch(r, t, id, &res)))
+	if ((rc = type_child_fetch(r, &policy_child, t, id, &res)))
 		return rc;
 	reply_data(r, 200, row_to_json(policy_cols, res, 0));
 	return E_OK;
@@ -499,7 +467,7 @@ err_t policies_delete(req_t *r)
 		return rc;
 	const char *id = req_param(r, "policy_id");
 	db_result *cur;
-	if ((rc = policy_fetch(r, t, id, &cur)))
+	if ((rc = type_child_fetch(r, &policy_child, t, id, &cur)))
 		return rc;
 	db_param p[] = { db_str(id) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ?",
@@ -535,7 +503,7 @@ err_t policies_simulate(req_t *r)
 			return req_fail_field(r, E_VALIDATION, "object_type_id",
 					      "object_type_id is required with policy.id");
 		db_result *res;
-		if ((rc = policy_fetch(r, t, pid, &res)))
+		if ((rc = type_child_fetch(r, &policy_child, t, pid, &res)))
 			return rc;
 		cond = req_own(r, cJSON_Parse(db_get(res, 0, "condition_json")));
 		action = db_get(res, 0, "action");
@@ -582,4 +550,9 @@ err_t policies_simulate(req_t *r)
 	cJSON_AddNumberToObject(d, "total", i);
 	reply_data(r, 200, d);
 	return E_OK;
+}
+
+long long policies_count(req_t *r, const char *object_type_id, err_t *rc)
+{
+	return type_child_count(r, &policy_child, object_type_id, rc);
 }

@@ -49,8 +49,11 @@ static const col_t view_cols[] = {
 	{ NULL, 0, 0 },
 };
 
-#define VIEW_SELECT "SELECT id, object_type_id, name, filters, `sort`, `columns`, created_by, " \
-		    "created_at, updated_at FROM %s"
+static const type_child_t view_child = {
+	"_views",
+	"id, object_type_id, name, filters, `sort`, `columns`, created_by, created_at, updated_at",
+	view_cols, "View",
+};
 
 /* The parts of a view a request sets, checked and ready to bind. */
 typedef struct view_in {
@@ -73,20 +76,6 @@ static const char *json_text(req_t *r, const cJSON *v)
 	const char *c = arena_strdup(r->a, s ? s : "null");
 	cJSON_free(s);
 	return c;
-}
-
-/* The view id of type t, or 404 (another type's or tenant's view too). */
-static err_t view_load(req_t *r, const objtype_t *t, const char *id, db_result **out)
-{
-	db_param p[] = { db_str(id), db_str(t->id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		VIEW_SELECT " WHERE id = ? AND object_type_id = ?", tenant_table(r, "_views")),
-		p, 2, out);
-	if (st)
-		return req_db_error(r, st);
-	if ((*out)->nrows == 0)
-		return req_fail(r, E_NOT_FOUND, "View not found");
-	return E_OK;
 }
 
 static err_t check_name(req_t *r, const char *name)
@@ -222,7 +211,7 @@ static err_t duplicate(req_t *r, const char *name)
 static err_t reply_view(req_t *r, const objtype_t *t, const char *id, int status)
 {
 	db_result *res;
-	err_t rc = view_load(r, t, id, &res);
+	err_t rc = type_child_fetch(r, &view_child, t, id, &res);
 	if (rc)
 		return rc;
 	reply_data(r, status, row_to_json(view_cols, res, 0));
@@ -231,19 +220,7 @@ static err_t reply_view(req_t *r, const objtype_t *t, const char *id, int status
 
 err_t views_list(req_t *r)
 {
-	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
-	if (rc)
-		return rc;
-	db_result *res;
-	db_param p[] = { db_str(t->id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		VIEW_SELECT " WHERE object_type_id = ? ORDER BY name, id", tenant_table(r, "_views")),
-		p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	reply_data(r, 200, rows_to_json(view_cols, res));
-	return E_OK;
+	return type_child_list(r, &view_child);
 }
 
 err_t views_create(req_t *r)
@@ -281,7 +258,7 @@ err_t views_update(req_t *r)
 		return rc;
 	db_result *old;
 	const char *id = req_param(r, "view_id");
-	if ((rc = view_load(r, t, id, &old)))
+	if ((rc = type_child_fetch(r, &view_child, t, id, &old)))
 		return rc;
 	view_in_t in = { .name = db_get(old, 0, "name"), .filters = db_get(old, 0, "filters"),
 			 .sort = db_get(old, 0, "sort"), .columns = db_get(old, 0, "columns") };
@@ -311,7 +288,7 @@ err_t views_delete(req_t *r)
 		return rc;
 	db_result *old;
 	const char *id = req_param(r, "view_id");
-	if ((rc = view_load(r, t, id, &old)))
+	if ((rc = type_child_fetch(r, &view_child, t, id, &old)))
 		return rc;
 	enum db_status st = db_begin(r->db);
 	if (st)
@@ -334,7 +311,7 @@ err_t views_get_for_list(req_t *r, const objtype_t *t, const char *view_id, cJSO
 			 const char **sort, const char **order)
 {
 	db_result *res;
-	err_t rc = view_load(r, t, view_id, &res);
+	err_t rc = type_child_fetch(r, &view_child, t, view_id, &res);
 	if (rc)
 		return rc;
 	const char *ft = db_get(res, 0, "filters");
@@ -359,15 +336,5 @@ err_t views_get_for_list(req_t *r, const objtype_t *t, const char *view_id, cJSO
 
 long long views_count(req_t *r, const char *object_type_id, err_t *rc)
 {
-	db_result *res;
-	db_param p[] = { db_str(object_type_id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT COUNT(*) FROM %s WHERE object_type_id = ?", tenant_table(r, "_views")),
-		p, 1, &res);
-	if (st) {
-		*rc = req_db_error(r, st);
-		return -1;
-	}
-	*rc = E_OK;
-	return strtoll(db_cell(res, 0, 0), NULL, 10);
+	return type_child_count(r, &view_child, object_type_id, rc);
 }
