@@ -744,7 +744,7 @@ static err_t filter_clause(req_t *r, const objtype_t *t, where_t *w, const cJSON
 	const char *col = arena_printf(r->a, "`%s`", name);
 	bool doc = p && is_doc_type(p->type);
 	if (!strcmp(op, "is_null") || !strcmp(op, "is_not_null")) {
-		*clause = (arena_printf(r->a, "%s IS %sNULL", col, !strcmp(op, "is_not_null") ? "NOT " : ""));
+		*clause = arena_printf(r->a, "%s IS %sNULL", col, !strcmp(op, "is_not_null") ? "NOT " : "");
 		return E_OK;
 	}
 	if (!v)
@@ -763,8 +763,8 @@ static err_t filter_clause(req_t *r, const objtype_t *t, where_t *w, const cJSON
 		if (rc)
 			return rc;
 		/* "not equal" includes objects without the property. */
-		*clause = (!strcmp(op, "neq") ? arena_printf(r->a, "(%s <> ? OR %s IS NULL)", col, col)
-						  : arena_printf(r->a, "%s %s ?", col, cmp[k].sql));
+		*clause = !strcmp(op, "neq") ? arena_printf(r->a, "(%s <> ? OR %s IS NULL)", col, col)
+					     : arena_printf(r->a, "%s %s ?", col, cmp[k].sql);
 		where_bind(r, w, bp);
 		return E_OK;
 	}
@@ -785,22 +785,22 @@ static err_t filter_clause(req_t *r, const objtype_t *t, where_t *w, const cJSON
 			where_bind(r, w, bp);
 			list = arena_printf(r->a, "%s%s?", list, *list ? ", " : "");
 		}
-		*clause = (!strcmp(op, "in") ? arena_printf(r->a, "%s IN (%s)", col, list)
-						  : arena_printf(r->a, "(%s NOT IN (%s) OR %s IS NULL)", col, list, col));
+		*clause = !strcmp(op, "in") ? arena_printf(r->a, "%s IN (%s)", col, list)
+					    : arena_printf(r->a, "(%s NOT IN (%s) OR %s IS NULL)", col, list, col);
 		return E_OK;
 	}
 	if (!strcmp(op, "contains") || !strcmp(op, "starts_with")) {
 		bool starts = op[0] == 's';
 		if (doc && !starts) {
 			char *needle = json_text(r, v);
-			*clause = (arena_printf(r->a, "JSON_CONTAINS(JSON_EXTRACT(properties, '$.%s'), ?)", name));
+			*clause = arena_printf(r->a, "JSON_CONTAINS(JSON_EXTRACT(properties, '$.%s'), ?)", name);
 			where_bind(r, w, db_str(needle));
 			return E_OK;
 		}
 		if ((p && !is_text_type(p->type)) || (!p && strcmp(name, "id")) || !cJSON_IsString(v))
 			return req_fail_field(r, E_VALIDATION, field, "%s works on text properties with a string value", op);
 		/* Searches ignore case and accents, whatever the column's collation. */
-		*clause = (arena_printf(r->a, "%s COLLATE utf8mb4_unicode_ci LIKE ? ESCAPE '\\\\'", col));
+		*clause = arena_printf(r->a, "%s COLLATE utf8mb4_unicode_ci LIKE ? ESCAPE '\\\\'", col);
 		where_bind(r, w, db_str(like_pattern(r, v->valuestring, !starts)));
 		return E_OK;
 	}
