@@ -317,6 +317,26 @@ static const char *claim_str(const cJSON *claims, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* iss, when present, must be Tessera's; aud, when present (a string or an
+ * array), must include "authenticated": a token issued for another service
+ * with the same secret is not accepted here. */
+static bool claims_for_us(const cJSON *claims)
+{
+	const cJSON *iss = cJSON_GetObjectItemCaseSensitive(claims, "iss");
+	if (iss && !(cJSON_IsString(iss) && !strcmp(iss->valuestring, "tessera")))
+		return false;
+	const cJSON *aud = cJSON_GetObjectItemCaseSensitive(claims, "aud");
+	if (!aud)
+		return true;
+	if (cJSON_IsString(aud))
+		return !strcmp(aud->valuestring, "authenticated");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, aud)
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, "authenticated"))
+			return true;
+	return false;
+}
+
 static err_t auth_jwt(req_t *r, const char *token)
 {
 	cJSON *claims;
@@ -347,6 +367,8 @@ static err_t auth_jwt(req_t *r, const char *token)
 	const char *sub = claim_str(claims, "sub");
 	if (!sub)
 		return req_fail(r, E_UNAUTHORIZED, "Invalid token: no subject");
+	if (!claims_for_us(claims))
+		return req_fail(r, E_UNAUTHORIZED, "Invalid token: wrong issuer or audience");
 	fill_tenant(r, res);
 	r->who.kind = PRINCIPAL_USER;
 	r->who.user_id = (char *)sub;

@@ -435,6 +435,32 @@ START_TEST(jwt_forged_with_the_real_secret_is_accepted)
 }
 END_TEST
 
+START_TEST(jwt_for_another_issuer_or_audience_is_401)
+{
+	/* Signed with the tenant's real secret, but issued by or for someone
+	 * else: not accepted. */
+	struct tenant t;
+	tenant_make(&t);
+	char *tok = jwt_mint(t.id, "usr_alice", "authenticated", 3600, NULL);
+	char *secret = tenant_jwt_secret(t.id);
+	static const char *const cases[][2] = {
+		{ "aud", "other-service" }, { "iss", "someone-else" },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		struct jwt_parts p;
+		jwt_split(tok, &p);
+		set_str(p.payload, cases[i][0], cases[i][1]);
+		char *forged = jwt_sign_with(p.header, p.payload, secret, false);
+		expect_jwt_rejected(forged, cases[i][0]);
+		free(forged);
+		jwt_parts_free(&p);
+	}
+	free(secret);
+	free(tok);
+	tenant_drop(&t);
+}
+END_TEST
+
 START_TEST(jwt_expired_is_401)
 {
 	struct tenant t;
@@ -862,6 +888,7 @@ Suite *suite_auth(void)
 	TCase *jwt = tcase_new_slow(s, "jwt");
 	tcase_add_test(jwt, jwt_valid_is_authenticated_but_not_admin);
 	tcase_add_test(jwt, jwt_forged_with_the_real_secret_is_accepted);
+	tcase_add_test(jwt, jwt_for_another_issuer_or_audience_is_401);
 	tcase_add_test(jwt, jwt_expired_is_401);
 	tcase_add_test(jwt, jwt_signature_tampered_is_401);
 	tcase_add_test(jwt, jwt_payload_tampered_is_401);
