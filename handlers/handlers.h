@@ -103,6 +103,10 @@ extern const field_t policy_create_body[];
 extern const field_t policy_update_body[];
 extern const field_t policy_simulate_body[];
 
+/* errors_report.c */
+err_t errors_report(req_t *r);
+extern const field_t error_report_body[];
+
 /* audit.c */
 err_t audit_list(req_t *r);
 

@@ -184,7 +184,7 @@ const route_t routes[] = {
 	{ "GET", "/events/types", "Events", AUTH_BEARER, "read", R_USER, NULL, NULL, "List available event types" },
 	{ "POST", "/v1/events", "Events", AUTH_BEARER, "write", R_USER, NULL, NULL, "Track custom event" },
 	{ "GET", "/v1/events/list", "Events", AUTH_BEARER, "read", R_USER, NULL, NULL, "List custom events" },
-	{ "POST", "/v1/errors/report", "Errors", AUTH_BEARER, "", R_USER, NULL, NULL, "Report client error" },
+	{ "POST", "/v1/errors/report", "Errors", AUTH_BEARER, "", R_USER, errors_report, error_report_body, "Report client error" },
 	{ "GET", "/v1/objects/:object_type_id/:object_id/versions", "Versions", AUTH_BEARER, "read", R_USER, objects_versions, NULL, "List object version history" },
 	{ "GET", "/v1/data/export/:export_id", "Import / Export", AUTH_BEARER, "read", 0, data_export_get, NULL, "Download export" },
 	{ "POST", "/v1/data/import", "Import / Export", AUTH_BEARER, "write", 0, data_import, import_body, "Import data" },

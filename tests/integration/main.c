@@ -10,6 +10,7 @@
 
 Suite *suite_spawn(void);
 Suite *suite_policies(void);
+Suite *suite_errors(void);
 Suite *suite_objects(void);
 Suite *suite_schema(void);
 Suite *suite_comments(void);
@@ -36,6 +37,7 @@ int main(void)
 	srunner_add_suite(sr, suite_dataio());
 	/* Last: it kills workers and restarts MariaDB and Redis. */
 	srunner_add_suite(sr, suite_policies());
+	srunner_add_suite(sr, suite_errors());
 	srunner_add_suite(sr, suite_resilience());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
