@@ -28,6 +28,7 @@
 
 #include "../common/config.h"
 #include "../common/ids.h"
+#include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../common/sig.h"
 #include "../common/rowjson.h"
@@ -143,9 +144,13 @@ enum db_status jobs_enqueue_unique(db_t *db, arena_t *a, const char *tenant_id,
 				   long delay_ms, const char *dedupe_key, char *id)
 {
 	id_new(id, 40, "job_");
-	char *pj = payload ? cJSON_PrintUnformatted(payload) : NULL;
+	/* Numbers keep every digit (see common/jsonx.h). */
+	cJSON *exact = payload ? cJSON_Duplicate(payload, true) : NULL;
+	json_exact_numbers(exact);
+	char *pj = exact ? cJSON_PrintUnformatted(exact) : NULL;
 	char *p = arena_strdup(a, pj ? pj : "{}");
 	cJSON_free(pj);
+	cJSON_Delete(exact);
 	db_param prm[] = { db_str(id), db_str(tenant_id), db_str(kind), db_str(p),
 			   db_int(max_attempts > 0 ? max_attempts : g_config.jobs_max_attempts),
 			   db_int(delay_ms > 0 ? delay_ms : 0), db_str(dedupe_key) };

@@ -107,6 +107,11 @@ extern const field_t policy_simulate_body[];
 err_t errors_report(req_t *r);
 extern const field_t error_report_body[];
 
+/* dlq.c */
+err_t dlq_list(req_t *r);
+err_t dlq_retry(req_t *r);
+err_t dlq_discard(req_t *r);
+
 /* audit.c */
 err_t audit_list(req_t *r);
 

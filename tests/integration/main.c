@@ -11,6 +11,7 @@
 Suite *suite_spawn(void);
 Suite *suite_policies(void);
 Suite *suite_errors(void);
+Suite *suite_dlq(void);
 Suite *suite_objects(void);
 Suite *suite_schema(void);
 Suite *suite_comments(void);
@@ -38,6 +39,7 @@ int main(void)
 	/* Last: it kills workers and restarts MariaDB and Redis. */
 	srunner_add_suite(sr, suite_policies());
 	srunner_add_suite(sr, suite_errors());
+	srunner_add_suite(sr, suite_dlq());
 	srunner_add_suite(sr, suite_resilience());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
