@@ -57,7 +57,7 @@ static const struct opt opts[] = {
 	I(jobs_max_attempts, "5", 1, 100),
 	I(jobs_concurrency, "1", 1, 64),
 	S(default_plan, "free"),
-	I(lookup_rate_limit, "10", 1, 100000),
+	I(lookup_rate_limit, "30", 1, 100000),
 	I(max_body_bytes, "26214400", 1024, INT_MAX),
 };
 

@@ -52,7 +52,7 @@ START_TEST(minimal_text_parses_and_applies_defaults)
 	ck_assert_int_eq(cfg.jobs_max_attempts, 5);
 	ck_assert_int_eq(cfg.jobs_concurrency, 1);
 	ck_assert_str_eq(cfg.default_plan, "free");
-	ck_assert_int_eq(cfg.lookup_rate_limit, 10);
+	ck_assert_int_eq(cfg.lookup_rate_limit, 30);
 	ck_assert_int_eq(cfg.max_body_bytes, 26214400);
 }
 END_TEST
