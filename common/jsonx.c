@@ -40,3 +40,9 @@ void json_exact_numbers(cJSON *j)
 		c = next;
 	}
 }
+
+const char *json_str_of(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}

@@ -20,4 +20,7 @@ void json_number_text(char *buf, size_t len, double d);
  * exactly, before j is stored or sent. */
 void json_exact_numbers(cJSON *j);
 
+/* The string member name of o, or NULL (absent, null or not a string). */
+const char *json_str_of(const cJSON *o, const char *name);
+
 #endif

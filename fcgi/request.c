@@ -224,3 +224,25 @@ err_t req_db_error(req_t *r, enum db_status st)
 	log_error("%s db error: %s", r->request_id, db_last_error(r->db));
 	return E_INTERNAL;
 }
+
+err_t req_tx_end(req_t *r, err_t rc)
+{
+	if (rc) {
+		db_rollback(r->db);
+		return rc;
+	}
+	enum db_status st = db_commit(r->db);
+	return st ? req_db_error(r, st) : E_OK;
+}
+
+char *req_json_text(req_t *r, const cJSON *j)
+{
+	if (!j || cJSON_IsNull(j))
+		return NULL;
+	char *s = cJSON_PrintUnformatted(j);
+	if (!s)
+		abort();
+	char *c = arena_strdup(r->a, s);
+	cJSON_free(s);
+	return c;
+}

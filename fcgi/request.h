@@ -131,6 +131,14 @@ err_t req_fail_field(req_t *r, err_t e, const char *field, const char *fmt, ...)
 /* Maps a database failure to the API error (503, 409 or 500). */
 err_t req_db_error(req_t *r, enum db_status st);
 
+/* Ends the open transaction: commits when rc is E_OK (a failed commit
+ * becomes the error), rolls back and returns rc otherwise. */
+err_t req_tx_end(req_t *r, err_t rc);
+
+/* j as compact JSON text in the arena; NULL for NULL or a JSON null (so it
+ * binds as SQL NULL). */
+char *req_json_text(req_t *r, const cJSON *j);
+
 /* Ties a cJSON tree's lifetime to the request arena. */
 cJSON *req_own(req_t *r, cJSON *j);
 

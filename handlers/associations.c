@@ -166,16 +166,6 @@ static err_t event(req_t *r, const char *name, const cJSON *assoc)
 	return outbox_add(r, name, "association", cJSON_IsString(id) ? id->valuestring : "", assoc);
 }
 
-static err_t finish(req_t *r, err_t rc)
-{
-	if (rc) {
-		db_rollback(r->db);
-		return rc;
-	}
-	enum db_status st = db_commit(r->db);
-	return st ? req_db_error(r, st) : E_OK;
-}
-
 /*
  * Inserts (from, type, to) or replaces its meta, in one statement so that
  * racing PUTs of the same link cannot both insert.  The link is new when
@@ -255,7 +245,7 @@ err_t associations_put(req_t *r)
 		rc = upsert(r, &l, from_id, to_id, meta, &assoc, &created);
 	if (!rc)
 		rc = event(r, created ? "association.created" : "association.updated", assoc);
-	if ((rc = finish(r, rc)))
+	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	reply_data(r, created ? 201 : 200, cJSON_Duplicate(assoc, true));
 	return E_OK;
@@ -290,7 +280,7 @@ err_t associations_delete(req_t *r)
 						       assoc_table(r)), q, 1, NULL);
 		rc = st ? req_db_error(r, st) : event(r, "association.deleted", assoc);
 	}
-	if ((rc = finish(r, rc)))
+	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "id", db_get(res, 0, "id"));

@@ -151,17 +151,6 @@ static err_t comment_event(req_t *r, const char *event, const char *id, cJSON *p
 	return outbox_add(r, event, "comment", id, payload);
 }
 
-/* Commits after rc == E_OK, rolls back otherwise. */
-static err_t finish(req_t *r, err_t rc)
-{
-	if (rc) {
-		db_rollback(r->db);
-		return rc;
-	}
-	enum db_status st = db_commit(r->db);
-	return st ? req_db_error(r, st) : E_OK;
-}
-
 /* Writing is for end users; an API key is told so. */
 static err_t need_end_user(req_t *r, const char *action)
 {
@@ -298,7 +287,7 @@ err_t comments_create(req_t *r)
 		return req_db_error(r, st);
 	target_t tg;
 	cJSON *c = NULL;
-	if ((rc = finish(r, create_in_tx(r, &tg, body, &c))))
+	if ((rc = req_tx_end(r, create_in_tx(r, &tg, body, &c))))
 		return rc;
 	reply_data(r, 201, cJSON_Duplicate(c, true));
 	return E_OK;
@@ -339,7 +328,7 @@ err_t comments_update(req_t *r)
 	if (st)
 		return req_db_error(r, st);
 	cJSON *c = NULL;
-	if ((rc = finish(r, update_in_tx(r, body, &c))))
+	if ((rc = req_tx_end(r, update_in_tx(r, body, &c))))
 		return rc;
 	reply_data(r, 200, cJSON_Duplicate(c, true));
 	return E_OK;
@@ -382,7 +371,7 @@ err_t comments_delete(req_t *r)
 	if (st)
 		return req_db_error(r, st);
 	const char *id = NULL;
-	err_t rc = finish(r, delete_in_tx(r, &id));
+	err_t rc = req_tx_end(r, delete_in_tx(r, &id));
 	if (rc)
 		return rc;
 	cJSON *d = cJSON_CreateObject();

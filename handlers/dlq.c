@@ -48,17 +48,6 @@ err_t dlq_list(req_t *r)
 	return E_OK;
 }
 
-/* Commits, or rolls back and returns rc. */
-static err_t finish(req_t *r, err_t rc)
-{
-	if (rc) {
-		db_rollback(r->db);
-		return rc;
-	}
-	enum db_status st = db_commit(r->db);
-	return st ? req_db_error(r, st) : E_OK;
-}
-
 err_t dlq_retry(req_t *r)
 {
 	const char *id = req_param(r, "msg_id");
@@ -87,7 +76,7 @@ err_t dlq_retry(req_t *r)
 		cJSON_AddStringToObject(details, "job_id", job);
 		rc = req_audit(r, "dlq.retried", "dlq_message", id, details);
 	}
-	if ((rc = finish(r, rc)))
+	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddTrueToObject(d, "retried");
@@ -112,7 +101,7 @@ err_t dlq_discard(req_t *r)
 		rc = req_fail(r, E_NOT_FOUND, "No message %s in the dead-letter queue", id);
 	if (!rc)
 		rc = req_audit(r, "dlq.discarded", "dlq_message", id, NULL);
-	if ((rc = finish(r, rc)))
+	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddTrueToObject(d, "discarded");

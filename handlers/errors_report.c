@@ -26,15 +26,9 @@ const field_t error_report_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-static const char *str_or_null(const cJSON *body, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 err_t errors_report(req_t *r)
 {
-	const char *level = str_or_null(r->json, "level");
+	const char *level = json_str_of(r->json, "level");
 	static const char *const levels[] = { "debug", "info", "warning", "error", "fatal" };
 	bool known = !level;
 	for (size_t i = 0; level && i < sizeof(levels) / sizeof(levels[0]); i++)
@@ -73,8 +67,8 @@ err_t errors_report(req_t *r)
 	const char *ua = req_env(r, "HTTP_USER_AGENT");
 	db_param p[] = {
 		db_str(id), db_str(r->tenant.id), db_str(level ? level : "error"),
-		db_str(str_or_null(r->json, "message")), db_str(str_or_null(r->json, "stack")),
-		db_str(str_or_null(r->json, "source")), db_str(str_or_null(r->json, "path")),
+		db_str(json_str_of(r->json, "message")), db_str(json_str_of(r->json, "stack")),
+		db_str(json_str_of(r->json, "source")), db_str(json_str_of(r->json, "path")),
 		db_str(meta), db_str(who), db_str(who_id), db_str(r->remote_addr),
 		ua ? db_strn(ua, strnlen(ua, 512)) : db_null(), db_str(r->request_id),
 	};

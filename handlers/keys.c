@@ -191,21 +191,15 @@ static err_t check_quota(req_t *r)
 	return E_OK;
 }
 
-/* Commits, or rolls back and returns rc. */
+/* Ends the transaction; after a commit, workers reload the keys they
+ * cached. */
 static err_t finish_tx(req_t *r, err_t rc)
 {
-	if (rc) {
-		db_rollback(r->db);
+	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	}
-	enum db_status st = db_commit(r->db);
-	if (st)
-		return req_db_error(r, st);
-	/* Workers cache key lookups: make them reload after any change. */
 	auth_invalidate(r->cache, r->a);
 	return E_OK;
 }
-
 err_t keys_list(req_t *r)
 {
 	const char *all = req_query(r, "include_revoked");

@@ -11,6 +11,7 @@
 #include "../common/log.h"
 #include "../common/securedel.h"
 #include "audit.h"
+#include "../common/jsonx.h"
 #include "handlers.h"
 #include "objmodel.h"
 #include "associations.h"
@@ -48,12 +49,6 @@ static err_t check_type_name(req_t *r, const char *name)
 	return E_OK;
 }
 
-static const char *str_field(const cJSON *body, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 err_t object_types_list(req_t *r)
 {
 	db_result *res;
@@ -83,17 +78,17 @@ err_t object_types_list(req_t *r)
 
 static err_t object_types_create_do(req_t *r)
 {
-	const char *name = str_field(r->json, "name");
+	const char *name = json_str_of(r->json, "name");
 	err_t rc = check_type_name(r, name);
 	if (rc)
 		return rc;
-	const char *display = str_field(r->json, "display_name");
+	const char *display = json_str_of(r->json, "display_name");
 	if (!display)
 		display = display_name_from(r->a, name);
 	char id[40];
 	id_new(id, sizeof(id), "ot_");
 	db_param p[] = { db_str(id), db_str(name), db_str(display),
-			 db_str(str_field(r->json, "description")) };
+			 db_str(json_str_of(r->json, "description")) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"INSERT INTO %s (id, name, display_name, description, created_at, updated_at) "
 		"VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
@@ -148,11 +143,11 @@ static err_t object_types_update_do(req_t *r)
 	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
 	if (rc)
 		return rc;
-	const char *name = str_field(r->json, "name");
+	const char *name = json_str_of(r->json, "name");
 	if (name && strcmp(name, t->name) != 0 && (rc = check_type_name(r, name)))
 		return rc;
 	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(r->json, "description");
-	const char *display = str_field(r->json, "display_name");
+	const char *display = json_str_of(r->json, "display_name");
 	db_param p[] = {
 		db_str(name ? name : t->name), db_str(display ? display : t->display_name),
 		desc ? db_str(cJSON_IsString(desc) ? desc->valuestring : NULL) : db_str(t->description),

@@ -228,14 +228,6 @@ static err_t unique_conflict(req_t *r, const objtype_t *t, const char *where)
 	return req_fail(r, E_CONFLICT, "The object conflicts with an existing one");
 }
 
-static char *json_text(req_t *r, const cJSON *j)
-{
-	char *s = cJSON_PrintUnformatted(j);
-	char *c = arena_strdup(r->a, s ? s : "{}");
-	cJSON_free(s);
-	return c;
-}
-
 static err_t event(req_t *r, const objtype_t *t, const char *name, const char *id, cJSON *obj)
 {
 	cJSON *payload = req_own(r, cJSON_CreateObject());
@@ -319,7 +311,7 @@ static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const 
 	if ((rc = policy_check_row(r, t, "insert", props, id, obj_actor(r))))
 		return rc;
 	json_exact_numbers(props);
-	char *text = json_text(r, props), *now = obj_sql_now(r);
+	char *text = req_json_text(r, props), *now = obj_sql_now(r);
 	db_param p[] = { db_str(id), db_str(text), db_str(now), db_str(now), db_str(obj_actor(r)) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"INSERT INTO %s (id, properties, created_at, updated_at, created_by, version) "
@@ -363,13 +355,8 @@ void obj_totals_drop(req_t *r, const objtype_t *t)
 
 static err_t finish(req_t *r, const objtype_t *t, err_t rc)
 {
-	if (rc) {
-		db_rollback(r->db);
+	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	}
-	enum db_status st = db_commit(r->db);
-	if (st)
-		return req_db_error(r, st);
 	obj_totals_drop(r, t);
 	return E_OK;
 }
@@ -476,7 +463,7 @@ static err_t update_object(req_t *r, const objtype_t *t, const char *id, const c
 	if (st)
 		return req_db_error(r, st);
 	json_exact_numbers(props);
-	db_param pu[] = { db_str(json_text(r, props)), db_str(id) };
+	db_param pu[] = { db_str(req_json_text(r, props)), db_str(id) };
 	st = db_exec(r->db, r->a, arena_printf(r->a,
 		"UPDATE %s SET properties = ?, version = version + 1, updated_at = UTC_TIMESTAMP(3) "
 		"WHERE id = ?", t->table), pu, 2, NULL);
@@ -703,7 +690,7 @@ static err_t filter_param(req_t *r, const prop_t *p, const char *col, const cJSO
 	else if (cJSON_IsString(norm))
 		*out = db_str(norm->valuestring);
 	else
-		*out = db_str(json_text(r, norm));
+		*out = db_str(req_json_text(r, norm));
 	return E_OK;
 }
 
@@ -792,7 +779,7 @@ static err_t filter_clause(req_t *r, const objtype_t *t, where_t *w, const cJSON
 	if (!strcmp(op, "contains") || !strcmp(op, "starts_with")) {
 		bool starts = op[0] == 's';
 		if (doc && !starts) {
-			char *needle = json_text(r, v);
+			char *needle = req_json_text(r, v);
 			*clause = arena_printf(r->a, "JSON_CONTAINS(JSON_EXTRACT(properties, '$.%s'), ?)", name);
 			where_bind(r, w, db_str(needle));
 			return E_OK;
@@ -985,7 +972,7 @@ static char *cursor_make(req_t *r, const listq_t *q, const char *v, const char *
 	else
 		cJSON_AddNullToObject(c, "v");
 	cJSON_AddStringToObject(c, "id", id);
-	char *s = json_text(r, c);
+	char *s = req_json_text(r, c);
 	size_t n = strlen(s), outlen = b64url_len(n) + 1;
 	char *out = arena_alloc(r->a, outlen);
 	return b64url_encode(out, outlen, s, n);

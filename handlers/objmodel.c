@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../common/ids.h"
+#include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../fcgi/auth.h"
 #include "../common/rowjson.h"
@@ -107,12 +108,6 @@ err_t schema_change(req_t *r, err_t (*change)(req_t *r))
 	return rc;
 }
 
-static const char *jstr(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static bool jflag(const cJSON *o, const char *name)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, name));
@@ -122,12 +117,12 @@ static bool jflag(const cJSON *o, const char *name)
 static err_t from_json(req_t *r, cJSON *tj, objtype_t **out)
 {
 	objtype_t *t = arena_calloc(r->a, 1, sizeof(*t));
-	t->id = jstr(tj, "id");
-	t->name = jstr(tj, "name");
-	t->display_name = jstr(tj, "display_name");
-	t->description = jstr(tj, "description");
-	t->created_at = jstr(tj, "created_at");
-	t->updated_at = jstr(tj, "updated_at");
+	t->id = json_str_of(tj, "id");
+	t->name = json_str_of(tj, "name");
+	t->display_name = json_str_of(tj, "display_name");
+	t->description = json_str_of(tj, "description");
+	t->created_at = json_str_of(tj, "created_at");
+	t->updated_at = json_str_of(tj, "updated_at");
 	t->table = tenant_table(r, t->name);
 	t->props_json = cJSON_GetObjectItemCaseSensitive(tj, "properties");
 	t->nprops = cJSON_GetArraySize(t->props_json);
@@ -136,9 +131,9 @@ static err_t from_json(req_t *r, cJSON *tj, objtype_t **out)
 	const cJSON *pj;
 	cJSON_ArrayForEach(pj, t->props_json) {
 		prop_t *pp = &t->props[i++];
-		pp->id = jstr(pj, "id");
-		pp->name = jstr(pj, "name");
-		pp->type = dtype_find(jstr(pj, "data_type") ? jstr(pj, "data_type") : "");
+		pp->id = json_str_of(pj, "id");
+		pp->name = json_str_of(pj, "name");
+		pp->type = dtype_find(json_str_of(pj, "data_type") ? json_str_of(pj, "data_type") : "");
 		pp->required = jflag(pj, "is_required");
 		pp->unique = jflag(pj, "is_unique");
 		pp->indexed = jflag(pj, "is_indexed");

@@ -14,6 +14,7 @@
 #include "../common/ids.h"
 #include "../common/rowjson.h"
 #include "audit.h"
+#include "../common/jsonx.h"
 #include "handlers.h"
 #include "policies.h"
 
@@ -361,27 +362,13 @@ err_t policies_list(req_t *r)
 	return type_child_list(r, &policy_child);
 }
 
-static char *json_text(req_t *r, const cJSON *j)
-{
-	char *s = cJSON_PrintUnformatted(j);
-	char *c = arena_strdup(r->a, s ? s : "true");
-	cJSON_free(s);
-	return c;
-}
-
-static const char *jstr(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 err_t policies_create(req_t *r)
 {
 	objtype_t *t;
 	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
 	if (rc)
 		return rc;
-	const char *action = jstr(r->json, "action");
+	const char *action = json_str_of(r->json, "action");
 	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(r->json, "condition_json");
 	cJSON *always = req_own(r, cJSON_CreateTrue());
 	int nodes = 0;
@@ -391,9 +378,9 @@ err_t policies_create(req_t *r)
 	char id[40];
 	id_new(id, sizeof(id), "pol_");
 	const cJSON *en = cJSON_GetObjectItemCaseSensitive(r->json, "enabled");
-	db_param p[] = { db_str(id), db_str(t->id), db_str(jstr(r->json, "name")), db_str(action),
-			 db_str(jstr(r->json, "role")), db_str(json_text(r, cond ? cond : always)),
-			 db_int(en ? cJSON_IsTrue(en) : 1), db_str(jstr(r->json, "description")) };
+	db_param p[] = { db_str(id), db_str(t->id), db_str(json_str_of(r->json, "name")), db_str(action),
+			 db_str(json_str_of(r->json, "role")), db_str(req_json_text(r, cond ? cond : always)),
+			 db_int(en ? cJSON_IsTrue(en) : 1), db_str(json_str_of(r->json, "description")) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"INSERT INTO %s (id, object_type_id, name, action, role, condition_json, enabled, "
 		"description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
@@ -424,7 +411,7 @@ err_t policies_update(req_t *r)
 	db_result *cur;
 	if ((rc = type_child_fetch(r, &policy_child, t, id, &cur)))
 		return rc;
-	const char *action = jstr(r->json, "action");
+	const char *action = json_str_of(r->json, "action");
 	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(r->json, "condition_json");
 	int nodes = 0;
 	if ((action && (rc = check_action(r, action))) ||
@@ -434,10 +421,10 @@ err_t policies_update(req_t *r)
 	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(r->json, "description");
 	const cJSON *en = cJSON_GetObjectItemCaseSensitive(r->json, "enabled");
 	db_param p[] = {
-		db_str(jstr(r->json, "name") ? jstr(r->json, "name") : db_get(cur, 0, "name")),
+		db_str(json_str_of(r->json, "name") ? json_str_of(r->json, "name") : db_get(cur, 0, "name")),
 		db_str(action ? action : db_get(cur, 0, "action")),
 		db_str(role ? (cJSON_IsString(role) ? role->valuestring : NULL) : db_get(cur, 0, "role")),
-		db_str(cond ? json_text(r, cond) : db_get(cur, 0, "condition_json")),
+		db_str(cond ? req_json_text(r, cond) : db_get(cur, 0, "condition_json")),
 		db_int(en ? cJSON_IsTrue(en) : db_get_int(cur, 0, "enabled", 1)),
 		db_str(desc ? (cJSON_IsString(desc) ? desc->valuestring : NULL) : db_get(cur, 0, "description")),
 		db_str(id),
@@ -488,16 +475,16 @@ err_t policies_delete(req_t *r)
 err_t policies_simulate(req_t *r)
 {
 	const cJSON *pol = cJSON_GetObjectItemCaseSensitive(r->json, "policy");
-	const char *tid = jstr(r->json, "object_type_id");
+	const char *tid = json_str_of(r->json, "object_type_id");
 	objtype_t *t = NULL;
 	err_t rc;
 	if (tid && (rc = objtype_load(r, tid, &t)))
 		return rc;
 	/* A stored policy by id, or one given inline. */
-	const char *pid = jstr(pol, "id");
+	const char *pid = json_str_of(pol, "id");
 	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(pol, "condition_json");
-	const char *action = jstr(pol, "action");
-	const char *role = jstr(pol, "role");
+	const char *action = json_str_of(pol, "action");
+	const char *role = json_str_of(pol, "role");
 	if (pid) {
 		if (!t)
 			return req_fail_field(r, E_VALIDATION, "object_type_id",
@@ -518,8 +505,8 @@ err_t policies_simulate(req_t *r)
 		return rc;
 	const cJSON *ac = cJSON_GetObjectItemCaseSensitive(r->json, "auth_context");
 	authctx_t a = {
-		jstr(ac, "uid") ? jstr(ac, "uid") : jstr(ac, "user_id"), jstr(ac, "role"),
-		jstr(ac, "email"), cJSON_GetObjectItemCaseSensitive(ac, "claims"),
+		json_str_of(ac, "uid") ? json_str_of(ac, "uid") : json_str_of(ac, "user_id"), json_str_of(ac, "role"),
+		json_str_of(ac, "email"), cJSON_GetObjectItemCaseSensitive(ac, "claims"),
 	};
 	bool role_applies = !role || (a.role && !strcmp(role, a.role));
 	cJSON *d = cJSON_CreateObject();
@@ -534,7 +521,7 @@ err_t policies_simulate(req_t *r)
 			props = row;
 		char why[512] = "";
 		bool ok = role_applies &&
-			  policy_eval(r, cond, props, jstr(row, "id"), jstr(row, "created_by"), &a,
+			  policy_eval(r, cond, props, json_str_of(row, "id"), json_str_of(row, "created_by"), &a,
 				      why, sizeof(why));
 		if (!role_applies)
 			snprintf(why, sizeof(why), "the policy is for role %s, not %s", role,

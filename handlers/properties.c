@@ -78,16 +78,6 @@ static char *index_name(req_t *r, const char *kind, const char *prop_id)
 	return s;
 }
 
-static char *json_text(req_t *r, const cJSON *v)
-{
-	if (!v || cJSON_IsNull(v))
-		return NULL;
-	char *s = cJSON_PrintUnformatted(v);
-	char *c = arena_strdup(r->a, s ? s : "null");
-	cJSON_free(s);
-	return c;
-}
-
 /* A reference default must name an object of this tenant, as a reference
  * value of an object must. */
 static err_t reference_exists(req_t *r, const char *id)
@@ -140,7 +130,7 @@ static err_t check_values(req_t *r, prop_t *p, const cJSON *enums, const cJSON *
 		cJSON *norm = p->type->check(p, def, msg, sizeof(msg));
 		if (!norm)
 			return req_fail_field(r, E_VALIDATION, "default_value", "default_value: %s", msg);
-		*def_text = json_text(r, norm);
+		*def_text = req_json_text(r, norm);
 		err_t rc = E_OK;
 		if (check_ref && !strcmp(p->type->name, "reference"))
 			rc = reference_exists(r, norm->valuestring);
@@ -282,7 +272,7 @@ static err_t properties_create_do(req_t *r)
 		db_str(id), db_str(t->id), db_str(name),
 		db_str(cJSON_IsString(dn) ? dn->valuestring : display_name_from(r->a, name)),
 		db_str(dt), db_int(p.required), db_int(p.unique), db_int(p.indexed), db_int(p.sortable),
-		db_str(def_text), db_str(json_text(r, enums)),
+		db_str(def_text), db_str(req_json_text(r, enums)),
 		db_str(cJSON_IsString(desc) ? desc->valuestring : NULL),
 	};
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
@@ -389,7 +379,7 @@ static err_t properties_update_do(req_t *r)
 		       : cJSON_GetObjectItemCaseSensitive(pj, "display_name")->valuestring),
 		db_int(p.required), db_int(p.unique), db_int(p.indexed), db_int(p.sortable),
 		db_str(def_text),
-		db_str(json_text(r, enums ? enums : old->enum_values)),
+		db_str(req_json_text(r, enums ? enums : old->enum_values)),
 		db_str(desc ? (cJSON_IsString(desc) ? desc->valuestring : NULL)
 		       : (cJSON_IsString(old_desc) ? old_desc->valuestring : NULL)),
 		db_str(p.id),

@@ -191,17 +191,6 @@ static err_t audit(req_t *r, const char *action, const char *id, const objtype_t
 	return req_audit(r, action, "view", id, details);
 }
 
-/* Commits, or rolls back and returns rc. */
-static err_t finish_tx(req_t *r, err_t rc)
-{
-	if (rc) {
-		db_rollback(r->db);
-		return rc;
-	}
-	enum db_status st = db_commit(r->db);
-	return st ? req_db_error(r, st) : E_OK;
-}
-
 static err_t duplicate(req_t *r, const char *name)
 {
 	return req_fail_field(r, E_CONFLICT, "name", "A view named \"%.255s\" already exists", name);
@@ -245,7 +234,7 @@ err_t views_create(req_t *r)
 		tenant_table(r, "_views")), p, 7, NULL);
 	rc = st == DB_DUPLICATE ? duplicate(r, in.name) : st ? req_db_error(r, st)
 	     : audit(r, "view.created", id, t, in.name);
-	if ((rc = finish_tx(r, rc)))
+	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	return reply_view(r, t, id, 201);
 }
@@ -275,7 +264,7 @@ err_t views_update(req_t *r)
 		tenant_table(r, "_views")), p, 6, NULL);
 	rc = st == DB_DUPLICATE ? duplicate(r, in.name) : st ? req_db_error(r, st)
 	     : audit(r, "view.updated", id, t, in.name);
-	if ((rc = finish_tx(r, rc)))
+	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	return reply_view(r, t, id, 200);
 }
@@ -298,7 +287,7 @@ err_t views_delete(req_t *r)
 		"DELETE FROM %s WHERE id = ? AND object_type_id = ?", tenant_table(r, "_views")),
 		p, 2, NULL);
 	rc = st ? req_db_error(r, st) : audit(r, "view.deleted", id, t, db_get(old, 0, "name"));
-	if ((rc = finish_tx(r, rc)))
+	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "id", id);
