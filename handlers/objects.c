@@ -1125,41 +1125,65 @@ static err_t batch_size(req_t *r, const cJSON *arr, const char *field)
 	return E_OK;
 }
 
-err_t objects_batch_create(req_t *r)
+/*
+ * Runs one write per item of the batch array `field` in one transaction:
+ * all succeed or none do, and the error names the failing item
+ * ("objects[3].…").  Each item's result is appended to out.
+ */
+typedef err_t (*batch_item_fn)(req_t *r, const objtype_t *t, const cJSON *item,
+			       const char *where, cJSON *out);
+
+static err_t batch_run(req_t *r, const char *field, batch_item_fn fn, int status,
+		       cJSON *(*shape)(cJSON *out))
 {
 	objtype_t *t;
 	err_t rc = begin(r, &t);
 	if (rc)
 		return rc;
-	const cJSON *objs = cJSON_GetObjectItemCaseSensitive(r->json, "objects");
-	if ((rc = batch_size(r, objs, "objects")))
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(r->json, field);
+	if ((rc = batch_size(r, items, field)))
 		return rc;
-	cJSON *ids = req_own(r, cJSON_CreateArray());
+	cJSON *out = req_own(r, cJSON_CreateArray());
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
 	int i = 0;
-	const cJSON *o;
-	cJSON_ArrayForEach(o, objs) {
-		char *where = arena_printf(r->a, "objects[%d].", i++);
-		const cJSON *in = cJSON_GetObjectItemCaseSensitive(o, "properties");
-		if (!cJSON_IsObject(o) || !cJSON_IsObject(in)) {
-			rc = req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%sproperties", where),
-					    "each item is {\"properties\": {…}}");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, items)
+		if ((rc = fn(r, t, it, arena_printf(r->a, "%s[%d].", field, i++), out)))
 			break;
-		}
-		char id[40];
-		if ((rc = insert_object(r, t, in, where, id, sizeof(id), NULL)))
-			break;
-		cJSON_AddItemToArray(ids, cJSON_CreateString(id));
-	}
 	if ((rc = finish(r, t, rc)))
 		return rc;
+	reply_data(r, status, shape(cJSON_Duplicate(out, true)));
+	return E_OK;
+}
+
+static err_t batch_create_item(req_t *r, const objtype_t *t, const cJSON *o, const char *where,
+			       cJSON *out)
+{
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(o, "properties");
+	if (!cJSON_IsObject(o) || !cJSON_IsObject(in))
+		return req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%sproperties", where),
+				      "each item is {\"properties\": {…}}");
+	char id[40];
+	err_t rc = insert_object(r, t, in, where, id, sizeof(id), NULL);
+	if (!rc)
+		cJSON_AddItemToArray(out, cJSON_CreateString(id));
+	return rc;
+}
+
+/* {created, ids} from the list of ids. */
+static cJSON *created_shape(cJSON *ids)
+{
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "created", cJSON_GetArraySize(ids));
-	cJSON_AddItemToObject(d, "ids", cJSON_Duplicate(ids, true));
-	reply_data(r, 201, d);
-	return E_OK;
+	cJSON_AddItemToObject(d, "ids", ids);
+	return d;
+}
+
+err_t objects_batch_create(req_t *r)
+{
+	return batch_run(r, "objects", batch_create_item, 201, created_shape);
 }
 
 err_t objects_batch_read(req_t *r)
@@ -1198,48 +1222,38 @@ err_t objects_batch_read(req_t *r)
 	return E_OK;
 }
 
-err_t objects_batch_update(req_t *r)
+static err_t batch_update_item(req_t *r, const objtype_t *t, const cJSON *u, const char *where,
+			       cJSON *out)
 {
-	objtype_t *t;
-	err_t rc = begin(r, &t);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(u, "object_id");
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(u, "properties");
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(u, "version");
+	const char *bad = !cJSON_IsString(id) ? "object_id" : !cJSON_IsObject(in) ? "properties"
+			: ver && !cJSON_IsNumber(ver) ? "version" : NULL;
+	if (bad)
+		return req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%s%s", where, bad),
+				      "each item is {\"object_id\", \"properties\": {…}, \"version\"?}");
+	long long version;
+	err_t rc = update_object(r, t, id->valuestring, in, ver ? (long long)ver->valuedouble : 0,
+				 where, &version);
+	if (rc == E_NOT_FOUND)
+		return req_fail_field(r, E_NOT_FOUND, arena_printf(r->a, "%sobject_id", where),
+				      "%sobject_id: object not found", where);
 	if (rc)
 		return rc;
-	const cJSON *ups = cJSON_GetObjectItemCaseSensitive(r->json, "updates");
-	if ((rc = batch_size(r, ups, "updates")))
-		return rc;
-	cJSON *out = req_own(r, cJSON_CreateArray());
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	int i = 0;
-	const cJSON *u;
-	cJSON_ArrayForEach(u, ups) {
-		char *where = arena_printf(r->a, "updates[%d].", i++);
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(u, "object_id");
-		const cJSON *in = cJSON_GetObjectItemCaseSensitive(u, "properties");
-		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(u, "version");
-		const char *bad = !cJSON_IsString(id) ? "object_id" : !cJSON_IsObject(in) ? "properties"
-				: ver && !cJSON_IsNumber(ver) ? "version" : NULL;
-		if (bad) {
-			rc = req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%s%s", where, bad),
-					    "each item is {\"object_id\", \"properties\": {…}, \"version\"?}");
-			break;
-		}
-		long long version;
-		rc = update_object(r, t, id->valuestring, in, ver ? (long long)ver->valuedouble : 0,
-				   where, &version);
-		if (rc == E_NOT_FOUND)
-			rc = req_fail_field(r, E_NOT_FOUND, arena_printf(r->a, "%sobject_id", where),
-					    "%sobject_id: object not found", where);
-		if (rc)
-			break;
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "object_id", id->valuestring);
-		cJSON_AddNumberToObject(o, "version", (double)version);
-		cJSON_AddItemToArray(out, o);
-	}
-	if ((rc = finish(r, t, rc)))
-		return rc;
-	reply_data(r, 200, cJSON_Duplicate(out, true));
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "object_id", id->valuestring);
+	cJSON_AddNumberToObject(o, "version", (double)version);
+	cJSON_AddItemToArray(out, o);
 	return E_OK;
+}
+
+static cJSON *as_is(cJSON *out)
+{
+	return out;
+}
+
+err_t objects_batch_update(req_t *r)
+{
+	return batch_run(r, "updates", batch_update_item, 200, as_is);
 }
