@@ -6,7 +6,7 @@
 
 VERSION  := 0.1.0
 CC       ?= cc
-PKGS     := libmariadb hiredis libcjson libsodium libcurl
+PKGS     := libmariadb hiredis libcjson libsodium libcurl vips libqrencode libmagic
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wvla

@@ -59,6 +59,9 @@ static const struct opt opts[] = {
 	S(default_plan, "free"),
 	I(lookup_rate_limit, "30", 1, 100000),
 	I(max_body_bytes, "26214400", 1024, INT_MAX),
+	/* realtime */
+	/* files */
+	/* identity */
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

@@ -42,6 +42,9 @@ typedef struct config {
 	char *default_plan;
 	int lookup_rate_limit; /* POST /v1/tenants/lookup per client per minute */
 	int max_body_bytes;
+	/* realtime */
+	/* files */
+	/* identity */
 } config_t;
 
 /*

@@ -13,6 +13,7 @@
  * always finishes and its result is recorded before the runner exits.
  */
 #include "jobs.h"
+#include "job_kinds.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -127,6 +128,9 @@ static int job_cleanup(db_t *db, cache_t *cache, arena_t *a, const char *tenant_
 static const job_kind_t job_kinds[] = {
 	{ "system.noop", job_noop, 0 },
 	{ "system.cleanup", job_cleanup, 0 },
+	/* events & webhooks */
+	/* files */
+	/* identity (mail, sms) */
 };
 
 const job_kind_t *jobs_kind_find(const char *name)

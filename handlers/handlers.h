@@ -115,6 +115,16 @@ err_t dlq_discard(req_t *r);
 /* audit.c */
 err_t audit_list(req_t *r);
 
+/* --- events & webhooks (webhooks.c, events.c) ---------------------------- */
+
+/* --- realtime (realtime.c) ----------------------------------------------- */
+
+/* --- files (files.c) ----------------------------------------------------- */
+
+/* --- end-user auth, sessions, MFA, portal, users (auth_*.c, users.c) ----- */
+
+/* --- auth config, governance, roles, notifications, email (identity_*.c) - */
+
 /* Process start time, set by main() before the workers fork (for uptime). */
 extern long long g_started_ms;
 

@@ -19,6 +19,11 @@ Suite *suite_views(void);
 Suite *suite_associations(void);
 Suite *suite_sql(void);
 Suite *suite_dataio(void);
+/* events & webhooks */
+/* realtime */
+/* files */
+/* end-user auth */
+/* identity admin */
 
 int main(void)
 {
@@ -40,6 +45,11 @@ int main(void)
 	srunner_add_suite(sr, suite_policies());
 	srunner_add_suite(sr, suite_errors());
 	srunner_add_suite(sr, suite_dlq());
+	/* events & webhooks */
+	/* realtime */
+	/* files */
+	/* end-user auth */
+	/* identity admin */
 	srunner_add_suite(sr, suite_resilience());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

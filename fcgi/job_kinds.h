@@ -1,0 +1,17 @@
+/*
+ * job_kinds.h - the job handlers other parts of Tessera register in the
+ * jobs runner's registry (jobs.c).  Each area declares its handlers here
+ * and lists them in job_kinds[]; a handler follows job_fn (jobs.h).
+ */
+#ifndef TESSERA_JOB_KINDS_H
+#define TESSERA_JOB_KINDS_H
+
+#include "jobs.h"
+
+/* events & webhooks */
+
+/* files */
+
+/* identity (mail, sms) */
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * identity.h - what the end-user auth flows (auth_*.c, users.c) use from
+ * the identity administration side (identity_*.c): the tenant's auth
+ * config and governance settings, templated email and SMS delivery through
+ * the jobs runner, and in-app notifications.
+ *
+ * All calls work on the tenant in r->tenant (portal flows fill it in
+ * themselves before calling) and write through r->db, so a caller that has
+ * a transaction open gets the mail enqueued in that same transaction.
+ */
+#ifndef TESSERA_IDENTITY_H
+#define TESSERA_IDENTITY_H
+
+#include <stdbool.h>
+
+#include <cJSON.h>
+
+#include "../fcgi/request.h"
+
+typedef struct auth_settings {
+	/* providers (auth config) */
+	bool email_password;          /* default true */
+	bool magic_link;              /* default true */
+	bool phone_otp;               /* default true */
+	bool anonymous;               /* default true */
+	bool require_email_verification; /* default false: sign-up returns a session */
+	/* password policy (auth config), min length also from governance */
+	int password_min_length;      /* default 8 */
+	bool password_require_upper;
+	bool password_require_lower;
+	bool password_require_digit;
+	bool password_require_symbol;
+	/* governance */
+	long session_duration_secs;   /* default 604800 (7 days) */
+	long access_token_ttl_secs;   /* default 3600 */
+	const cJSON *redirect_urls;   /* array of allowed URL prefixes or NULL */
+	const cJSON *ip_allowlist;    /* array of CIDR strings or NULL (no limit) */
+	const char *site_url;         /* default redirect target, may be NULL */
+} auth_settings_t;
+
+/* Loads the tenant's settings, defaults filled in for everything never set.
+ * The strings and arrays live in r->a.  Returns E_OK or a reply-ready error. */
+err_t auth_settings_load(req_t *r, auth_settings_t *out);
+
+/* NULL when password satisfies the policy (and is at most 1,024 bytes),
+ * otherwise a message naming the rule it breaks. */
+const char *auth_password_problem(const auth_settings_t *s, const char *password);
+
+/* true when url may be used as a redirect_to: it starts with one of the
+ * allowlisted prefixes (or equals site_url); with no allowlist configured
+ * only site_url and public_url are allowed. */
+bool auth_redirect_allowed(const auth_settings_t *s, const char *url);
+
+/*
+ * Renders the tenant's email template `name` ("confirm_signup", "recovery",
+ * "magic_link", "email_change", "invite", "mfa_notice") with vars (an
+ * object of string members such as "link", "token", "email"; branding is
+ * added) and enqueues an email.send job to `to`.  Returns E_OK or an error.
+ */
+err_t auth_send_template(req_t *r, const char *name, const char *to, const cJSON *vars);
+
+/* Enqueues an sms.send job of text to an E.164 number. */
+err_t auth_send_sms(req_t *r, const char *to, const char *text);
+
+/* Creates an in-app notification for user_id (and, per the user's channel
+ * preferences for category, queues email/SMS copies).  data may be NULL. */
+err_t notify_user(req_t *r, const char *user_id, const char *category, const char *title,
+		  const char *body, const cJSON *data);
+
+/* The permissions (strings such as "objects:read", "objects:<type>:write")
+ * an end user holds through the roles assigned to them, inheritance
+ * followed; NULL-terminated array in r->a.  Empty when none. */
+const char **user_permissions(req_t *r, const char *user_id);
+
+#endif
