@@ -60,6 +60,7 @@ static const struct opt opts[] = {
 	I(lookup_rate_limit, "30", 1, 100000),
 	I(max_body_bytes, "26214400", 1024, INT_MAX),
 	/* realtime */
+	S(realtime_publisher, ""),
 	/* files */
 	/* identity */
 };

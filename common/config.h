@@ -43,6 +43,7 @@ typedef struct config {
 	int lookup_rate_limit; /* POST /v1/tenants/lookup per client per minute */
 	int max_body_bytes;
 	/* realtime */
+	char *realtime_publisher; /* nchan publisher: "unix:/path" or "http://host:port", "" = off */
 	/* files */
 	/* identity */
 } config_t;

@@ -10,6 +10,7 @@
 #ifndef TESSERA_REALTIME_H
 #define TESSERA_REALTIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cJSON.h>
@@ -24,5 +25,31 @@
  * reached (the caller retries the whole event: delivery is at least once).
  */
 int realtime_publish_event(arena_t *a, const char *tenant_id, const cJSON *event, char *err, size_t errlen);
+
+/* Most channels one event goes to, and one connection may subscribe to. */
+#define RT_EVENT_CHANNELS_MAX 4
+#define RT_CONN_CHANNELS_MAX 100
+/* Messages above this size are sent without their "data" (data_omitted). */
+#define RT_MESSAGE_MAX (256 * 1024)
+
+/*
+ * The channels event belongs to, at most RT_EVENT_CHANNELS_MAX, into chans
+ * (strings in a):  objects:<object_type_id> for object.* and comment.*
+ * events (association.* go to both ends' types), files and
+ * files:<folder> for file.*, events for custom events (resource_type
+ * "custom_event" or "event").  Returns how many (0: not a realtime event).
+ */
+int realtime_channels(arena_t *a, const cJSON *event, const char **chans);
+
+/*
+ * True if name is a well-formed channel name: "objects:" and a type id or
+ * name ([A-Za-z0-9_], 1-64), "files", "files:" and a folder (letters,
+ * digits and _ . - /, 1-128, no empty, "." or ".." segment, no leading or
+ * trailing /), or "events".  Never empty, never a comma.
+ */
+bool realtime_channel_valid(const char *name);
+
+/* The message one subscriber of chan receives for event (JSON text in a). */
+char *realtime_message(arena_t *a, const cJSON *event, const char *chan);
 
 #endif

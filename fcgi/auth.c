@@ -394,6 +394,12 @@ static err_t auth_jwt(req_t *r, const char *token)
 err_t auth_request(req_t *r)
 {
 	const char *h = req_env(r, "HTTP_AUTHORIZATION");
+	if ((!h || !*h) && (r->route->flags & R_QUERY_TOKEN)) {
+		const char *q = req_query(r, "token");
+		if (!q || !*q)
+			return req_fail(r, E_UNAUTHORIZED, "Missing token (?token= or Authorization: Bearer)");
+		return auth_token(r, q);
+	}
 	if (!h || !*h)
 		return req_fail(r, E_UNAUTHORIZED, "Missing Authorization header");
 	if (strncasecmp(h, "Bearer ", 7) != 0)
@@ -401,6 +407,11 @@ err_t auth_request(req_t *r)
 	const char *token = h + 7;
 	while (*token == ' ')
 		token++;
+	return auth_token(r, token);
+}
+
+err_t auth_token(req_t *r, const char *token)
+{
 	size_t len = strlen(token);
 	if (len == 0 || len > 4096)
 		return req_fail(r, E_UNAUTHORIZED, "Malformed bearer token");

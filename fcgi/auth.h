@@ -8,8 +8,12 @@
 #include "request.h"
 
 /* Authenticates r (API key or end-user JWT), fills r->who and r->tenant,
- * enforces tenant status, IP allowlist, scope and rate limit. */
+ * enforces tenant status, IP allowlist, scope and rate limit.  The token is
+ * the Authorization header's or, on R_QUERY_TOKEN routes without that
+ * header, the query parameter token. */
 err_t auth_request(req_t *r);
+/* The same checks for a token given as it is (no "Bearer "). */
+err_t auth_token(req_t *r, const char *token);
 
 /* Parses a space- or comma-separated scope list into bits; -1 if a name is
  * unknown (its name is stored in *bad). */

@@ -7,6 +7,7 @@
  *   tenant    create | list | suspend ID | resume ID
  *   token     mint --tenant ID --user ID --role ROLE [--ttl S]
  *   routes    print the route table [--json]
+ *   realtime  publish --tenant ID --event JSON (one event, as the fan-out does)
  *
  * Every subcommand takes --config FILE (or $TESSERA_CONFIG).
  */
@@ -23,6 +24,7 @@
 #include "../common/db.h"
 #include "../common/log.h"
 #include "../common/migrate.h"
+#include "../common/realtime.h"
 #include "../common/tenant_admin.h"
 #include "../common/timefmt.h"
 #include "../handlers/handlers.h"
@@ -45,13 +47,14 @@ static int usage(void)
 	      "  tenant list [--json]\n"
 	      "  tenant suspend ID | tenant resume ID\n"
 	      "  token mint --tenant ID --user ID --role ROLE [--ttl SECONDS] [--json]\n"
-	      "  routes [--json]               print every route, its scope and status\n",
+	      "  routes [--json]               print every route, its scope and status\n"
+	      "  realtime publish --tenant ID --event JSON   publish one event to its channels\n",
 	      stderr);
 	return 2;
 }
 
 struct opts {
-	const char *name, *plan, *email, *tenant, *user, *role, *kind, *payload;
+	const char *name, *plan, *email, *tenant, *user, *role, *kind, *payload, *event;
 	long ttl;
 	int max_attempts;
 	int json;
@@ -74,6 +77,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "payload", required_argument, NULL, 'P' },
 		{ "max-attempts", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "event", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(o, 0, sizeof(*o));
@@ -94,6 +98,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'P': o->payload = optarg; break;
 		case 'm': o->max_attempts = atoi(optarg); break;
 		case 'j': o->json = 1; break;
+		case 'E': o->event = optarg; break;
 		default: return -1;
 		}
 	}
@@ -371,6 +376,27 @@ static int cmd_jobs(const struct opts *o)
 	return rc;
 }
 
+/* realtime publish: what the outbox fan-out does for one event. */
+static int cmd_realtime(const struct opts *o)
+{
+	if (o->nargs != 1 || strcmp(o->args[0], "publish") != 0 || !o->tenant || !o->event)
+		return usage();
+	cJSON *event = cJSON_Parse(o->event);
+	if (!cJSON_IsObject(event)) {
+		fprintf(stderr, "tessera realtime publish: --event is not a JSON object\n");
+		cJSON_Delete(event);
+		return 2;
+	}
+	arena_t *a = arena_new(16384);
+	char err[512];
+	int rc = realtime_publish_event(a, o->tenant, event, err, sizeof(err)) ? 1 : 0;
+	if (rc)
+		fprintf(stderr, "tessera realtime publish: %s\n", err);
+	cJSON_Delete(event);
+	arena_free(a);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -388,7 +414,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0)
 		return usage(), 0;
 	if (strcmp(cmd, "serve") && strcmp(cmd, "jobs") && strcmp(cmd, "migrate") &&
-	    strcmp(cmd, "tenant") && strcmp(cmd, "token"))
+	    strcmp(cmd, "tenant") && strcmp(cmd, "token") && strcmp(cmd, "realtime"))
 		return usage();
 	if (load_config() != 0)
 		return 1;
@@ -403,6 +429,8 @@ int main(int argc, char **argv)
 		rc = cmd_migrate();
 	else if (strcmp(cmd, "tenant") == 0)
 		rc = cmd_tenant(&o);
+	else if (strcmp(cmd, "realtime") == 0)
+		rc = cmd_realtime(&o);
 	else
 		rc = cmd_token(&o);
 	mysql_library_end();

@@ -118,6 +118,9 @@ err_t audit_list(req_t *r);
 /* --- events & webhooks (webhooks.c, events.c) ---------------------------- */
 
 /* --- realtime (realtime.c) ----------------------------------------------- */
+err_t realtime_subscribe(req_t *r);
+err_t realtime_stats(req_t *r);
+err_t events_stream(req_t *r);
 
 /* --- files (files.c) ----------------------------------------------------- */
 

@@ -25,6 +25,7 @@ enum auth_mode { AUTH_NONE, AUTH_BEARER };
 enum {
 	R_USER = 1 << 0,      /* end-user JWTs may call it (handler applies roles/policies) */
 	R_NO_TENANT = 1 << 1, /* public route that needs no tenant */
+	R_QUERY_TOKEN = 1 << 2, /* token may come as ?token= (browsers' WebSocket and EventSource send no headers) */
 };
 
 typedef struct route {

@@ -1,0 +1,350 @@
+/*
+ * realtime.c - the Realtime group and the SSE stream: GET /v1/realtime
+ * (WebSocket), GET /events/stream (Server-Sent Events) and
+ * GET /v1/realtime/stats.
+ *
+ * The app never holds a realtime connection.  It checks the token and the
+ * channels, then hands the request to nginx's nchan module with
+ * X-Accel-Redirect (nginx/tessera-locations.conf.in, "realtime (nchan)"),
+ * naming the tenant (nchan's channel group: tenants never share a channel),
+ * the channels and a connection id.  nchan reports each connection opening
+ * and closing back here (GET /v1/realtime with FastCGI parameters only
+ * nginx sets), and the counts live in Redis for the stats endpoint.
+ * Messages are published by the jobs runner (common/realtime.c).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "../common/ids.h"
+#include "../common/log.h"
+#include "../common/realtime.h"
+#include "../fcgi/auth.h"
+#include "handlers.h"
+#include "objmodel.h"
+#include "policies.h"
+
+/* The channels one connection asked for, canonical (objects:<type id>). */
+typedef struct rt_chans {
+	const char *name[RT_CONN_CHANNELS_MAX];
+	int n;
+} rt_chans_t;
+
+/* --- who may read a channel ------------------------------------------- */
+
+/*
+ * True when cond is want for every row: a literal, or and/or/not of
+ * conditions that are.  Comparisons depend on the row, so they never are.
+ */
+static bool cond_always(const cJSON *c, bool want)
+{
+	if (cJSON_IsBool(c))
+		return cJSON_IsTrue(c) == want;
+	const cJSON *all = cJSON_GetObjectItemCaseSensitive(c, "and");
+	const cJSON *any = cJSON_GetObjectItemCaseSensitive(c, "or");
+	const cJSON *neg = cJSON_GetObjectItemCaseSensitive(c, "not");
+	if (neg)
+		return cond_always(neg, !want);
+	const cJSON *parts = cJSON_IsArray(all) ? all : any;
+	if (!cJSON_IsArray(parts))
+		return false;
+	/* "and" is always true when every part is, "or" when one part is
+	 * (and the mirror image for false). */
+	bool every = parts == all ? want : !want;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, parts) {
+		bool always = cond_always(it, want);
+		if (every && !always)
+			return false;
+		if (!every && always)
+			return true;
+	}
+	return every;
+}
+
+/*
+ * An end user may stream a type's events only when a select policy lets
+ * them see every row of it: a message goes to every subscriber of the
+ * channel alike, so row-by-row policies cannot be honoured per message.
+ */
+static err_t user_may_stream(req_t *r, const objtype_t *t, bool *ok)
+{
+	cJSON *conds;
+	err_t rc = policies_for(r, t, "select", &conds);
+	if (rc)
+		return rc;
+	*ok = false;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, conds)
+		if (cond_always(c, true))
+			*ok = true;
+	return E_OK;
+}
+
+static bool key_has(const req_t *r, unsigned scope)
+{
+	return r->who.kind == PRINCIPAL_KEY && (r->who.scopes & (scope | SCOPE_ALL));
+}
+
+/* Whether the caller may stream type t's events (a database error aside). */
+static err_t type_streamable(req_t *r, const objtype_t *t, bool *ok)
+{
+	if (r->who.kind == PRINCIPAL_USER)
+		return user_may_stream(r, t, ok);
+	*ok = key_has(r, SCOPE_READ);
+	return E_OK;
+}
+
+/* objects:<type id or name>: the canonical name into *canon, or an error. */
+static err_t objects_channel(req_t *r, const char *name, const char **canon)
+{
+	objtype_t *t;
+	bool ok;
+	err_t rc = objtype_load(r, name + 8, &t);
+	if (rc == E_NOT_FOUND)
+		return req_fail_field(r, E_NOT_FOUND, "channels", "Channel %s: no such object type", name);
+	if (rc || (rc = type_streamable(r, t, &ok)))
+		return rc;
+	if (!ok && r->who.kind == PRINCIPAL_KEY)
+		return req_fail_field(r, E_INSUFFICIENT_SCOPE, "channels",
+				      "Channel %s needs the \"read\" scope", name);
+	if (!ok)
+		return req_fail_field(r, E_FORBIDDEN, "channels",
+				      "Channel %s: your row-level policies do not let you read every %s, "
+				      "so you cannot receive its events", name, t->name);
+	*canon = arena_printf(r->a, "objects:%s", t->id);
+	return E_OK;
+}
+
+/* Checks one requested channel; its canonical name into *canon. */
+static err_t channel_check(req_t *r, const char *name, const char **canon)
+{
+	if (!realtime_channel_valid(name))
+		return req_fail_field(r, E_VALIDATION, "channels",
+				      "\"%s\" is not a channel: use objects:<type_id>, files, "
+				      "files:<folder> or events", name);
+	if (!strncmp(name, "objects:", 8))
+		return objects_channel(r, name, canon);
+	bool files = strcmp(name, "events") != 0;
+	if (r->who.kind == PRINCIPAL_USER)
+		return req_fail_field(r, E_FORBIDDEN, "channels",
+				      "Channel %s is for API keys: it carries every %s of the tenant",
+				      name, files ? "file's changes" : "custom event");
+	if (!key_has(r, files ? SCOPE_FILES : SCOPE_READ))
+		return req_fail_field(r, E_INSUFFICIENT_SCOPE, "channels", "Channel %s needs the \"%s\" scope",
+				      name, files ? "files" : "read");
+	*canon = name;
+	return E_OK;
+}
+
+static void chans_add(rt_chans_t *s, const char *canon)
+{
+	for (int i = 0; i < s->n; i++)
+		if (!strcmp(s->name[i], canon))
+			return;
+	s->name[s->n++] = canon;
+}
+
+/*
+ * No channels parameter: everything the caller may read now — every object
+ * type it may stream, files and events for keys with those scopes.
+ */
+static err_t default_channels(req_t *r, rt_chans_t *s)
+{
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT id FROM %s ORDER BY name LIMIT %d", tenant_table(r, "_object_types"),
+		RT_CONN_CHANNELS_MAX - 3), NULL, 0, &res);
+	if (st)
+		return req_db_error(r, st);
+	for (int i = 0; i < res->nrows; i++) {
+		objtype_t *t;
+		bool ok = false;
+		err_t rc = objtype_load(r, db_cell(res, i, 0), &t);
+		if (rc == E_NOT_FOUND)
+			continue; /* deleted meanwhile */
+		if (rc || (rc = type_streamable(r, t, &ok)))
+			return rc;
+		if (ok)
+			chans_add(s, arena_printf(r->a, "objects:%s", t->id));
+	}
+	if (key_has(r, SCOPE_FILES))
+		chans_add(s, "files");
+	if (key_has(r, SCOPE_READ))
+		chans_add(s, "events");
+	if (s->n == 0)
+		return req_fail_field(r, E_FORBIDDEN, "channels", "There is no channel you may read");
+	return E_OK;
+}
+
+/* The channels parameter: comma-separated, each valid and readable. */
+static err_t channels_parse(req_t *r, rt_chans_t *s)
+{
+	const char *raw = req_query(r, "channels");
+	if (!raw)
+		return default_channels(r, s);
+	if (!*raw)
+		return req_fail_field(r, E_VALIDATION, "channels", "channels must name at least one channel");
+	for (const char *p = raw;;) {
+		size_t len = strcspn(p, ",");
+		if (s->n == RT_CONN_CHANNELS_MAX)
+			return req_fail_field(r, E_VALIDATION, "channels",
+					      "At most %d channels per connection", RT_CONN_CHANNELS_MAX);
+		const char *canon = NULL;
+		err_t rc = channel_check(r, arena_strndup(r->a, p, len), &canon);
+		if (rc)
+			return rc;
+		chans_add(s, canon);
+		if (!p[len])
+			return E_OK;
+		p += len + 1;
+	}
+}
+
+/* --- hand-over to nchan ------------------------------------------------ */
+
+/* tenant_id, when given (always for the WebSocket), must be the token's. */
+static err_t tenant_check(req_t *r, bool required)
+{
+	const char *tid = req_query(r, "tenant_id");
+	if (!tid && required)
+		return req_fail_field(r, E_VALIDATION, "tenant_id", "tenant_id is required");
+	if (tid && strcmp(tid, r->tenant.id) != 0)
+		return req_fail_field(r, E_FORBIDDEN, "tenant_id", "The token does not belong to this tenant");
+	return E_OK;
+}
+
+static err_t hand_over(req_t *r)
+{
+	rt_chans_t s = { .n = 0 };
+	err_t rc = channels_parse(r, &s);
+	if (rc)
+		return rc;
+	size_t len = 0;
+	for (int i = 0; i < s.n; i++)
+		len += strlen(s.name[i]) + 1;
+	char *joined = arena_alloc(r->a, len + 1), *p = joined;
+	for (int i = 0; i < s.n; i++) {
+		size_t n = strlen(s.name[i]);
+		if (i)
+			*p++ = ',';
+		memcpy(p, s.name[i], n);
+		p += n;
+	}
+	*p = '\0';
+	char conn[48];
+	id_new(conn, sizeof(conn), "rtc_");
+	reply_header(r, "X-Accel-Redirect", "/_tessera/realtime/sub");
+	reply_header(r, "X-Tessera-Rt-Tenant", r->tenant.id);
+	reply_header(r, "X-Tessera-Rt-Channels", joined);
+	reply_header(r, "X-Tessera-Rt-Conn", conn);
+	reply_raw(r, 200, "text/plain", "", 0);
+	return E_OK;
+}
+
+/* True if the comma-separated header h lists token (case-insensitive). */
+static bool header_lists(const char *h, const char *token)
+{
+	size_t tl = strlen(token);
+	for (const char *p = h ? h : ""; *p;) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		size_t n = strcspn(p, ",;");
+		size_t m = n;
+		while (m && (p[m - 1] == ' ' || p[m - 1] == '\t'))
+			m--;
+		if (m == tl && !strncasecmp(p, token, tl))
+			return true;
+		p += n;
+		if (*p == ';')
+			p += strcspn(p, ",");
+	}
+	return false;
+}
+
+/* --- connection counts ---------------------------------------------------- */
+
+static const char *conns_key(req_t *r, const char *tenant)
+{
+	return arena_printf(r->a, "rt:conns:%s", tenant);
+}
+
+/* nchan's subscribe/unsubscribe callback: records or forgets one connection. */
+static err_t conn_event(req_t *r, const char *event)
+{
+	const char *tenant = req_env(r, "TESSERA_RT_TENANT");
+	const char *chans = req_env(r, "TESSERA_RT_CHANNELS");
+	const char *conn = req_env(r, "TESSERA_RT_CONN");
+	if (!tenant || strncmp(tenant, "tn_", 3) || !conn || strncmp(conn, "rtc_", 4) || !chans || !*chans)
+		return req_fail(r, E_BAD_REQUEST, "Incomplete realtime callback");
+	redisReply *rep;
+	enum cache_status cs;
+	if (!strcmp(event, "subscribe"))
+		cs = cache_cmdf(r->cache, r->a, &rep, "HSET %s %s %s", conns_key(r, tenant), conn, chans);
+	else if (!strcmp(event, "unsubscribe"))
+		cs = cache_cmdf(r->cache, r->a, &rep, "HDEL %s %s", conns_key(r, tenant), conn);
+	else
+		return req_fail(r, E_BAD_REQUEST, "Unknown realtime callback");
+	if (cs) {
+		log_warn("%s: realtime: cannot record %s of %s (Redis unavailable)", r->request_id, event, conn);
+		return req_fail(r, E_UNAVAILABLE, "Redis is unavailable");
+	}
+	reply_raw(r, 204, "text/plain", "", 0);
+	return E_OK;
+}
+
+/* --- endpoints ------------------------------------------------------------- */
+
+err_t realtime_subscribe(req_t *r)
+{
+	const char *event = req_env(r, "TESSERA_RT_EVENT");
+	if (event)
+		return conn_event(r, event);
+	if (!header_lists(req_env(r, "HTTP_CONNECTION"), "upgrade") ||
+	    !header_lists(req_env(r, "HTTP_UPGRADE"), "websocket")) {
+		reply_header(r, "Upgrade", "websocket");
+		return req_fail(r, E_UPGRADE_REQUIRED,
+				"GET /v1/realtime is a WebSocket endpoint: send Connection: Upgrade and "
+				"Upgrade: websocket");
+	}
+	err_t rc = auth_request(r);
+	if (rc || (rc = tenant_check(r, true)))
+		return rc;
+	return hand_over(r);
+}
+
+err_t events_stream(req_t *r)
+{
+	if (!header_lists(req_env(r, "HTTP_ACCEPT"), "text/event-stream"))
+		return req_fail(r, E_NOT_ACCEPTABLE,
+				"GET /events/stream is a Server-Sent Events stream: send Accept: text/event-stream");
+	err_t rc = tenant_check(r, false);
+	return rc ? rc : hand_over(r);
+}
+
+err_t realtime_stats(req_t *r)
+{
+	redisReply *rep;
+	if (cache_cmdf(r->cache, r->a, &rep, "HVALS %s", conns_key(r, r->tenant.id)) ||
+	    rep->type != REDIS_REPLY_ARRAY)
+		return req_fail(r, E_UNAVAILABLE, "Realtime statistics are unavailable; try again shortly");
+	cJSON *data = req_own(r, cJSON_CreateObject());
+	cJSON *per = cJSON_CreateObject();
+	for (size_t i = 0; i < rep->elements; i++) {
+		const redisReply *v = rep->element[i];
+		if (v->type != REDIS_REPLY_STRING)
+			continue;
+		char *list = arena_strndup(r->a, v->str, v->len), *save = NULL;
+		for (char *c = strtok_r(list, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+			cJSON *n = cJSON_GetObjectItemCaseSensitive(per, c);
+			if (n)
+				cJSON_SetNumberValue(n, n->valuedouble + 1);
+			else
+				cJSON_AddNumberToObject(per, c, 1);
+		}
+	}
+	cJSON_AddNumberToObject(data, "total_connections", (double)rep->elements);
+	cJSON_AddItemToObject(data, "channels", per);
+	cJSON_AddNumberToObject(data, "channel_count", cJSON_GetArraySize(per));
+	reply_data(r, 200, data);
+	return E_OK;
+}
