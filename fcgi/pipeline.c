@@ -170,12 +170,35 @@ static err_t run(req_t *r)
 	return r->route->handler(r);
 }
 
+/* The reason phrase: nginx copies the Status line as it is, and a status
+ * line without one ("HTTP/1.1 401") is refused by strict clients (Python's
+ * websockets, for one). */
+static const char *reason_phrase(int status)
+{
+	static const struct { int status; const char *text; } reasons[] = {
+		{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" }, { 204, "No Content" },
+		{ 206, "Partial Content" }, { 301, "Moved Permanently" }, { 302, "Found" },
+		{ 304, "Not Modified" }, { 400, "Bad Request" }, { 401, "Unauthorized" },
+		{ 403, "Forbidden" }, { 404, "Not Found" }, { 405, "Method Not Allowed" },
+		{ 406, "Not Acceptable" }, { 409, "Conflict" }, { 410, "Gone" },
+		{ 413, "Payload Too Large" }, { 415, "Unsupported Media Type" },
+		{ 422, "Unprocessable Entity" }, { 426, "Upgrade Required" },
+		{ 429, "Too Many Requests" }, { 500, "Internal Server Error" },
+		{ 501, "Not Implemented" }, { 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+		{ 504, "Gateway Timeout" },
+	};
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].status == status)
+			return reasons[i].text;
+	return "Status";
+}
+
 static void write_response(req_t *r)
 {
 	FCGX_Stream *out = r->fcgi->out;
-	FCGX_FPrintF(out, "Status: %d\r\nContent-Type: %s\r\nX-Request-Id: %s\r\n",
-		     r->status, r->content_type ? r->content_type : "application/json",
-		     r->request_id);
+	FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: %s\r\nX-Request-Id: %s\r\n",
+		     r->status, reason_phrase(r->status),
+		     r->content_type ? r->content_type : "application/json", r->request_id);
 	if (strcmp(r->content_type ? r->content_type : "", "application/json") == 0)
 		FCGX_PutS("Cache-Control: no-store\r\n", out);
 	if (r->out_headers)

@@ -176,10 +176,26 @@ static err_t default_channels(req_t *r, rt_chans_t *s)
 	return E_OK;
 }
 
+/* Whether the query names parameter name at all (req_query() answers NULL
+ * for an undecodable value too). */
+static bool query_names(const req_t *r, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *q = r->query; q && *q;) {
+		if (!strncmp(q, name, n) && (q[n] == '=' || q[n] == '&' || !q[n]))
+			return true;
+		q = strchr(q, '&');
+		q = q ? q + 1 : NULL;
+	}
+	return false;
+}
+
 /* The channels parameter: comma-separated, each valid and readable. */
 static err_t channels_parse(req_t *r, rt_chans_t *s)
 {
 	const char *raw = req_query(r, "channels");
+	if (!raw && query_names(r, "channels"))
+		return req_fail_field(r, E_VALIDATION, "channels", "channels is not properly URL-encoded");
 	if (!raw)
 		return default_channels(r, s);
 	if (!*raw)

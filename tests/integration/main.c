@@ -21,6 +21,7 @@ Suite *suite_sql(void);
 Suite *suite_dataio(void);
 /* events & webhooks */
 /* realtime */
+Suite *suite_realtime(void);
 /* files */
 /* end-user auth */
 /* identity admin */
@@ -47,6 +48,7 @@ int main(void)
 	srunner_add_suite(sr, suite_dlq());
 	/* events & webhooks */
 	/* realtime */
+	srunner_add_suite(sr, suite_realtime());
 	/* files */
 	/* end-user auth */
 	/* identity admin */
