@@ -343,7 +343,7 @@ err_t realtime_stats(req_t *r)
 	if (cache_cmdf(r->cache, r->a, &rep, "HVALS %s", conns_key(r, r->tenant.id)) ||
 	    rep->type != REDIS_REPLY_ARRAY)
 		return req_fail(r, E_UNAVAILABLE, "Realtime statistics are unavailable; try again shortly");
-	cJSON *data = req_own(r, cJSON_CreateObject());
+	cJSON *data = cJSON_CreateObject(); /* reply_data() owns it */
 	cJSON *per = cJSON_CreateObject();
 	for (size_t i = 0; i < rep->elements; i++) {
 		const redisReply *v = rep->element[i];
