@@ -28,6 +28,7 @@ Suite *suite_codec(void);
 Suite *suite_config(void);
 Suite *suite_crypto(void);
 Suite *suite_envelope(void);
+Suite *suite_realtime(void);
 Suite *suite_ids(void);
 Suite *suite_jwt(void);
 Suite *suite_router(void);
