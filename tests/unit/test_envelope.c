@@ -117,6 +117,8 @@ static const struct {
 	{ E_INTERNAL, 500, "INTERNAL_ERROR", "Internal error" },
 	{ E_NOT_IMPLEMENTED, 501, "NOT_IMPLEMENTED", "This endpoint is not implemented yet" },
 	{ E_UNAVAILABLE, 503, "SERVICE_UNAVAILABLE", "A backing service is unavailable; try again shortly" },
+	{ E_NOT_ACCEPTABLE, 406, "NOT_ACCEPTABLE", "The response cannot be given in a type the client accepts" },
+	{ E_UPGRADE_REQUIRED, 426, "UPGRADE_REQUIRED", "This endpoint needs a protocol upgrade" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))
