@@ -223,7 +223,7 @@ err_t session_open(req_t *r, const db_result *user, const char *aal, const char 
 	const char *ua = req_env(r, "HTTP_USER_AGENT");
 	const char *uid = db_get(user, 0, "id");
 	db_param p[] = { db_str(sid), db_str(uid), db_str(aal), db_str(amr),
-			 db_str(r->remote_addr), db_str(ua ? arena_strndup(r->a, ua, 500) : NULL),
+			 db_str(r->remote_addr), db_str(ua ? arena_strndup(r->a, ua, strnlen(ua, 500)) : NULL),
 			 db_int(duration) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"INSERT INTO %s (id, user_id, aal, amr, ip, user_agent, created_at, last_active_at, "
