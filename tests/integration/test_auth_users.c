@@ -350,6 +350,23 @@ START_TEST(logout_and_session_revocation_apply_on_the_next_request)
 	ck_assert_int_eq(status_of(refresh(t.key, rt2)), 401);
 	ck_assert_int_eq(status_of(call("GET", a3, NULL, "/v1/auth/user")), 200);
 
+	/* Log-out by an API key names the refresh token. */
+	r = login(t.key, email, PW);
+	char *rt4 = dstr(r, "refresh_token"), *a4 = dstr(r, "access_token");
+	http_free(r);
+	r = call("POST", t.key, "{}", "/v1/auth/logout");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "refresh_token");
+	http_free(r);
+	char *lb = strf("{\"refresh_token\":\"%s\"}", rt4);
+	r = call("POST", t.key, lb, "/v1/auth/logout");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	free(lb);
+	ck_assert_int_eq(status_of(call("GET", a4, NULL, "/v1/auth/user")), 401);
+	ck_assert_int_eq(status_of(call("GET", a3, NULL, "/v1/auth/user")), 200);
+	free(rt4);
+	free(a4);
+
 	/* Revoke all: a3 (and the sign-up's session) end. */
 	r = call("DELETE", a3, NULL, "/v1/auth/sessions");
 	assert_envelope(r, 200, NULL);
@@ -794,11 +811,30 @@ START_TEST(mfa_five_failures_lock_the_user)
 	tenant_make(&t);
 	char *email = email_new("lock");
 	http_resp *r = signup(t.key, email);
-	char *access = dstr(r, "access_token");
+	char *access = dstr(r, "access_token"), *uid = user_id_of(r);
 	http_free(r);
 	cJSON *codes;
 	char *factor;
 	char *secret = mfa_setup(access, &codes, &factor);
+	/* Challenge: a code for a factor, by the user or by a key naming them;
+	 * a success clears the failure count. */
+	char *cb = strf("{\"factor_id\":\"%s\",\"code\":\"000000\"}", factor);
+	r = call("POST", access, cb, "/v1/auth/mfa/challenge");
+	assert_envelope(r, 401, "UNAUTHORIZED");
+	http_free(r);
+	r = call("POST", t.key, cb, "/v1/auth/mfa/challenge");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "user_id");
+	http_free(r);
+	free(cb);
+	char *ccode = totp_code(secret, 30);
+	cb = strf("{\"factor_id\":\"%s\",\"code\":\"%s\",\"user_id\":\"%s\"}", factor, ccode, uid);
+	r = call("POST", t.key, cb, "/v1/auth/mfa/challenge");
+	assert_envelope(r, 200, NULL);
+	ck_assert(cJSON_IsTrue(item(resp_data(r), "verified")));
+	ck_assert_str_eq(json_str(resp_data(r), "user_id"), uid);
+	http_free(r);
+	free(cb);
+	free(ccode);
 	char *ticket = mfa_ticket(t.key, email, factor);
 	char *body = strf("{\"mfa_ticket\":\"%s\",\"code\":\"000000\"}", ticket);
 	for (int i = 0; i < 4; i++) {
@@ -831,6 +867,7 @@ START_TEST(mfa_five_failures_lock_the_user)
 	http_free(r);
 	free(body);
 	cJSON_Delete(codes);
+	free(uid);
 	free(code);
 	free(ticket);
 	free(secret);
