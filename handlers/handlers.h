@@ -126,6 +126,76 @@ err_t events_stream(req_t *r);
 
 /* --- end-user auth, sessions, MFA, portal, users (auth_*.c, users.c) ----- */
 
+/* auth_flows.c */
+err_t auth_signup(req_t *r);
+err_t auth_login(req_t *r);
+err_t auth_anonymous(req_t *r);
+err_t auth_user_get(req_t *r);
+err_t auth_user_update(req_t *r);
+err_t auth_export(req_t *r);
+err_t auth_verify_get(req_t *r);
+err_t auth_verify_post(req_t *r);
+err_t auth_forgot_password(req_t *r);
+err_t auth_reset_password(req_t *r);
+err_t auth_magic_link(req_t *r);
+err_t auth_magic_verify(req_t *r);
+err_t auth_otp_send(req_t *r);
+err_t auth_otp_verify(req_t *r);
+extern const field_t auth_signup_body[];
+extern const field_t auth_login_body[];
+extern const field_t auth_email_body[];
+extern const field_t auth_token_body[];
+extern const field_t auth_reset_body[];
+extern const field_t auth_otp_send_body[];
+extern const field_t auth_otp_verify_body[];
+extern const field_t auth_user_update_body[];
+
+/* auth_sessions.c */
+err_t auth_refresh(req_t *r);
+err_t auth_logout(req_t *r);
+err_t sessions_list(req_t *r);
+err_t sessions_revoke_all(req_t *r);
+err_t sessions_revoke_one(req_t *r);
+extern const field_t auth_refresh_body[];
+extern const field_t auth_logout_body[];
+
+/* auth_mfa.c */
+err_t mfa_enroll(req_t *r);
+err_t mfa_verify(req_t *r);
+err_t mfa_factors(req_t *r);
+err_t mfa_unenroll(req_t *r);
+err_t mfa_challenge(req_t *r);
+err_t mfa_complete(req_t *r);
+err_t mfa_recover(req_t *r);
+extern const field_t mfa_enroll_body[];
+extern const field_t mfa_verify_body[];
+extern const field_t mfa_challenge_body[];
+extern const field_t mfa_complete_body[];
+extern const field_t mfa_recover_body[];
+
+/* auth_portal.c */
+err_t portal_signup(req_t *r);
+err_t portal_login(req_t *r);
+err_t portal_forgot_password(req_t *r);
+err_t portal_reset_password(req_t *r);
+err_t portal_magic_link(req_t *r);
+err_t portal_magic_verify(req_t *r);
+err_t portal_otp_send(req_t *r);
+err_t portal_otp_verify(req_t *r);
+err_t portal_verify_email(req_t *r);
+err_t portal_identify(req_t *r);
+extern const field_t portal_identify_body[];
+
+/* users.c */
+err_t users_list(req_t *r);
+err_t users_create(req_t *r);
+err_t users_get(req_t *r);
+err_t users_update(req_t *r);
+err_t users_delete(req_t *r);
+err_t users_mfa(req_t *r);
+extern const field_t users_create_body[];
+extern const field_t users_update_body[];
+
 /* --- auth config, governance, roles, notifications, email (identity_*.c) - */
 
 /* Process start time, set by main() before the workers fork (for uptime). */

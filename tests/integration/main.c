@@ -19,6 +19,7 @@ Suite *suite_views(void);
 Suite *suite_associations(void);
 Suite *suite_sql(void);
 Suite *suite_dataio(void);
+Suite *suite_endusers(void);
 /* events & webhooks */
 /* realtime */
 Suite *suite_realtime(void);
@@ -51,6 +52,7 @@ int main(void)
 	srunner_add_suite(sr, suite_realtime());
 	/* files */
 	/* end-user auth */
+	srunner_add_suite(sr, suite_endusers());
 	/* identity admin */
 	srunner_add_suite(sr, suite_resilience());
 	srunner_run_all(sr, CK_NORMAL);

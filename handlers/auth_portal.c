@@ -1,0 +1,98 @@
+/*
+ * auth_portal.c - the public portal's auth routes (no bearer token): the
+ * tenant is named by tenant_id (body, query or X-Tenant-ID) and loaded
+ * here, then the same flows as the bearer routes run (auth_flows.c).
+ * portal-identify finds the tenants an email belongs to.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/config.h"
+#include "../common/jsonx.h"
+#include "../fcgi/auth.h"
+#include "auth_core.h"
+#include "handlers.h"
+
+const field_t portal_identify_body[] = {
+	{ "email", FT_STRING, FF_REQUIRED, 0, 320 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+#define PORTAL(name, flow)                          \
+	err_t name(req_t *r)                        \
+	{                                           \
+		err_t rc = portal_tenant(r);        \
+		return rc ? rc : flow(r);           \
+	}
+
+PORTAL(portal_signup, auth_signup)
+PORTAL(portal_login, auth_login)
+PORTAL(portal_forgot_password, auth_forgot_password)
+PORTAL(portal_reset_password, auth_reset_password)
+PORTAL(portal_magic_link, auth_magic_link)
+PORTAL(portal_magic_verify, auth_magic_verify)
+PORTAL(portal_otp_send, auth_otp_send)
+PORTAL(portal_otp_verify, auth_otp_verify)
+PORTAL(portal_verify_email, auth_verify_post)
+
+/* Tenants are searched in batches of this many, one statement each. */
+#define IDENTIFY_BATCH 50
+#define IDENTIFY_MAX_TENANTS 5000
+
+/*
+ * The active tenants where email is an end user: every
+ * tenant's users table is asked, IDENTIFY_BATCH at a time in one UNION.
+ * Limited per client address like the tenant lookup.
+ */
+err_t portal_identify(req_t *r)
+{
+	const char *email = body_str(r, "email");
+	err_t rc = rate_limit(r, arena_printf(r->a, "identify:%s", r->remote_addr ? r->remote_addr : "-"),
+			      g_config.lookup_rate_limit);
+	if (rc)
+		return rc;
+	if (!email_valid(email))
+		return req_fail_field(r, E_VALIDATION, "email", "email must be a valid email address");
+	db_result *ts;
+	db_param lim[] = { db_int(IDENTIFY_MAX_TENANTS) };
+	enum db_status st = db_exec(r->db, r->a,
+		"SELECT id, name, db_name FROM tenants WHERE status = 'active' "
+		"ORDER BY id LIMIT ?", lim, 1, &ts);
+	if (st)
+		return req_db_error(r, st);
+	cJSON *list = cJSON_CreateArray();
+	req_own(r, list);
+	for (int start = 0; start < ts->nrows; start += IDENTIFY_BATCH) {
+		char *sql = arena_strdup(r->a, "");
+		db_param p[IDENTIFY_BATCH];
+		int n = 0;
+		for (int i = start; i < ts->nrows && i < start + IDENTIFY_BATCH; i++) {
+			const char *db = db_get(ts, i, "db_name");
+			/* Database names are server-made ([a-z0-9_]). */
+			if (!db || strspn(db, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(db))
+				continue;
+			sql = arena_printf(r->a, "%s%sSELECT %d AS i FROM `%s`.`_users` WHERE email = ?",
+					   sql, n ? " UNION ALL " : "", i, db);
+			p[n++] = db_str(email);
+		}
+		db_result *hits;
+		if (n == 0 || db_exec(r->db, r->a, sql, p, n, &hits) != DB_OK)
+			continue;
+		for (int k = 0; k < hits->nrows; k++) {
+			int i = atoi(db_cell(hits, k, 0));
+			cJSON *t = cJSON_CreateObject();
+			cJSON_AddStringToObject(t, "id", db_get(ts, i, "id"));
+			cJSON_AddStringToObject(t, "name", db_get(ts, i, "name"));
+			cJSON_AddItemToArray(list, t);
+		}
+	}
+	int count = cJSON_GetArraySize(list);
+	cJSON *d = cJSON_CreateObject();
+	const cJSON *first = cJSON_GetArrayItem(list, 0);
+	cJSON_AddItemToObject(d, "tenant_id", first ? cJSON_CreateString(json_str_of(first, "id"))
+					   : cJSON_CreateNull());
+	cJSON_AddBoolToObject(d, "multiple_tenants", count > 1);
+	cJSON_AddItemToObject(d, "tenants", cJSON_Duplicate(list, true));
+	reply_data(r, 200, d);
+	return E_OK;
+}

@@ -1,0 +1,350 @@
+/*
+ * users.c - the admin API over the tenant's end users (scope `auth`):
+ * list (limit, offset, search, role), create, get, update (ban, verify,
+ * role, metadata, password), delete and the user's MFA factors.
+ *
+ * Banning revokes every session of the user at once; a banned user cannot
+ * sign in or refresh.  Deleting a user who owns data (sessions, factors,
+ * comments) needs the secure-delete confirmation; it then removes all of
+ * it.  Every change is audited and emits user.created / user.updated /
+ * user.deleted in the same transaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../common/ids.h"
+#include "../common/password.h"
+#include "../common/securedel.h"
+#include "audit.h"
+#include "auth_core.h"
+#include "handlers.h"
+#include "objmodel.h"
+
+#define ROLE_MAX 64
+#define METADATA_MAX 16384
+
+const field_t users_create_body[] = {
+	{ "email", FT_STRING, FF_NULLABLE, 0, 320 },
+	{ "password", FT_STRING, FF_NULLABLE, 0, 0 },
+	{ "phone", FT_STRING, FF_NULLABLE, 0, 20 },
+	{ "role", FT_STRING, 0, 1, ROLE_MAX },
+	{ "email_verified", FT_BOOL, 0, 0, 0 },
+	{ "phone_verified", FT_BOOL, 0, 0, 0 },
+	{ "user_metadata", FT_OBJECT, FF_NULLABLE, 0, 0 },
+	{ "app_metadata", FT_OBJECT, FF_NULLABLE, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const field_t users_update_body[] = {
+	{ "email", FT_STRING, FF_NULLABLE, 0, 320 },
+	{ "password", FT_STRING, 0, 0, 0 },
+	{ "phone", FT_STRING, FF_NULLABLE, 0, 20 },
+	{ "role", FT_STRING, 0, 1, ROLE_MAX },
+	{ "banned", FT_BOOL, 0, 0, 0 },
+	{ "ban_reason", FT_STRING, FF_NULLABLE, 0, 500 },
+	{ "email_verified", FT_BOOL, 0, 0, 0 },
+	{ "phone_verified", FT_BOOL, 0, 0, 0 },
+	{ "user_metadata", FT_OBJECT, 0, 0, 0 },
+	{ "app_metadata", FT_OBJECT, 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+/* The shared meaning checks of create and update. */
+static err_t fields_check(req_t *r, char **hash)
+{
+	const char *email = body_str(r, "email"), *phone = body_str(r, "phone");
+	const char *role = body_str(r, "role"), *pw = body_str(r, "password");
+	if (email && !email_valid(email))
+		return req_fail_field(r, E_VALIDATION, "email", "email must be a valid email address");
+	if (phone && !phone_valid(phone))
+		return req_fail_field(r, E_VALIDATION, "phone",
+				      "phone must be an E.164 number such as +15551234567");
+	if (role && strspn(role, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:.") != strlen(role))
+		return req_fail_field(r, E_VALIDATION, "role",
+				      "role may hold letters, digits and _ - : . only");
+	static const char *const meta[] = { "user_metadata", "app_metadata" };
+	for (int i = 0; i < 2; i++) {
+		char *t = req_json_text(r, cJSON_GetObjectItemCaseSensitive(r->json, meta[i]));
+		if (t && strlen(t) > METADATA_MAX)
+			return req_fail_field(r, E_VALIDATION, meta[i], "%s must be at most %d bytes",
+					      meta[i], METADATA_MAX);
+	}
+	*hash = NULL;
+	if (pw) {
+		auth_settings_t s;
+		err_t rc = auth_settings_load(r, &s);
+		if (rc || (rc = password_check(r, &s, "password", pw)))
+			return rc;
+		if (!(*hash = password_hash(r->a, pw)))
+			return req_fail(r, E_UNAVAILABLE, "Cannot hash the password now; try again");
+	}
+	return E_OK;
+}
+
+/* Audit entry and outbox event of a change to uid, in the transaction. */
+static err_t user_changed(req_t *r, const char *event, const char *uid)
+{
+	db_result *u;
+	err_t rc = user_need(r, uid, false, &u);
+	if (rc)
+		return rc;
+	cJSON *payload = req_own(r, user_json(u, 0));
+	rc = outbox_add(r, event, "user", uid, payload);
+	cJSON *details = req_own(r, cJSON_CreateObject());
+	cJSON_AddItemToObject(details, "fields", cJSON_Duplicate(r->json ? r->json : payload, false));
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(details, "fields"), "password");
+	return rc ? rc : req_audit(r, event, "user", uid, details);
+}
+
+static err_t user_reply(req_t *r, const char *uid, int status)
+{
+	db_result *u;
+	err_t rc = user_need(r, uid, false, &u);
+	if (rc)
+		return rc;
+	reply_data(r, status, user_json(u, 0));
+	return E_OK;
+}
+
+static bool flag(const req_t *r, const char *name, bool *v)
+{
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(r->json, name);
+	if (!cJSON_IsBool(b))
+		return false;
+	*v = cJSON_IsTrue(b);
+	return true;
+}
+
+err_t users_list(req_t *r)
+{
+	long long limit, offset;
+	err_t rc;
+	if ((rc = req_query_int(r, "limit", 20, 1, 100, &limit)) ||
+	    (rc = req_query_int(r, "offset", 0, 0, 1000000000, &offset)))
+		return rc;
+	const char *search = req_query(r, "search"), *role = req_query(r, "role");
+	if (search && (!*search || strlen(search) > 320))
+		search = NULL;
+	if (role && !*role)
+		role = NULL;
+	char *like = NULL;
+	if (search) {
+		/* A literal substring: LIKE's own characters are escaped. */
+		like = arena_alloc(r->a, strlen(search) * 2 + 3);
+		char *o = like;
+		*o++ = '%';
+		for (const char *p = search; *p; p++) {
+			if (*p == '%' || *p == '_' || *p == '\\')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+		*o++ = '%';
+		*o = '\0';
+	}
+	const char *users = tenant_table(r, "_users");
+	db_param p[] = { db_str(like), db_str(like), db_str(like), db_str(like), db_str(role),
+			 db_str(role), db_int(limit), db_int(offset) };
+	const char *where = "WHERE (? IS NULL OR email LIKE ? OR phone LIKE ? OR id LIKE ?) "
+			    "AND (? IS NULL OR role = ?)";
+	db_result *res, *cnt;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		USER_SELECT "%s %s ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", users, where),
+		p, 8, &res);
+	if (!st)
+		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s %s", users, where),
+			     p, 6, &cnt);
+	if (st)
+		return req_db_error(r, st);
+	cJSON *d = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(d, "users");
+	for (int i = 0; i < res->nrows; i++)
+		cJSON_AddItemToArray(list, user_json(res, i));
+	cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
+	cJSON_AddNumberToObject(d, "limit", (double)limit);
+	cJSON_AddNumberToObject(d, "offset", (double)offset);
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+err_t users_create(req_t *r)
+{
+	char *hash;
+	err_t rc = fields_check(r, &hash);
+	if (rc)
+		return rc;
+	const char *email = body_str(r, "email"), *phone = body_str(r, "phone");
+	if (!email && !phone)
+		return req_fail_field(r, E_VALIDATION, "email", "email or phone is required");
+	bool ev = false, pv = false;
+	flag(r, "email_verified", &ev);
+	flag(r, "phone_verified", &pv);
+	char *um = req_json_text(r, cJSON_GetObjectItemCaseSensitive(r->json, "user_metadata"));
+	char *am = req_json_text(r, cJSON_GetObjectItemCaseSensitive(r->json, "app_metadata"));
+	const char *role = body_str(r, "role");
+	char uid[40];
+	id_new(uid, sizeof(uid), "usr_");
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	db_param p[] = { db_str(uid), db_str(email), db_str(phone), db_str(hash),
+			 db_str(role ? role : "authenticated"), db_int(ev), db_int(pv),
+			 db_str(um ? um : "{}"), db_str(am ? am : "{}") };
+	st = db_exec(r->db, r->a, arena_printf(r->a,
+		"INSERT INTO %s (id, email, phone, password_hash, role, email_verified_at, "
+		"phone_verified_at, user_metadata, app_metadata, created_at, updated_at) VALUES "
+		"(?, ?, ?, ?, ?, IF(?, UTC_TIMESTAMP(3), NULL), IF(?, UTC_TIMESTAMP(3), NULL), ?, ?, "
+		"UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", tenant_table(r, "_users")), p, 9, NULL);
+	if (st == DB_DUPLICATE)
+		rc = req_fail(r, E_CONFLICT, "A user with this email or phone already exists");
+	else if (st)
+		rc = req_db_error(r, st);
+	if (!rc)
+		rc = user_changed(r, "user.created", uid);
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	return user_reply(r, uid, 201);
+}
+
+err_t users_get(req_t *r)
+{
+	return user_reply(r, req_param(r, "user_id"), 200);
+}
+
+err_t users_update(req_t *r)
+{
+	const char *uid = req_param(r, "user_id");
+	char *hash;
+	err_t rc = fields_check(r, &hash);
+	if (rc)
+		return rc;
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	db_result *u;
+	if ((rc = user_need(r, uid, true, &u)))
+		return req_tx_end(r, rc);
+	bool has_email = cJSON_GetObjectItemCaseSensitive(r->json, "email") != NULL;
+	bool has_phone = cJSON_GetObjectItemCaseSensitive(r->json, "phone") != NULL;
+	bool ev = false, pv = false, banned = false;
+	bool set_ev = flag(r, "email_verified", &ev), set_pv = flag(r, "phone_verified", &pv);
+	bool set_ban = flag(r, "banned", &banned);
+	bool has_reason = cJSON_GetObjectItemCaseSensitive(r->json, "ban_reason") != NULL;
+	bool was_banned = db_get_int(u, 0, "banned", 0) != 0;
+	const char *email = body_str(r, "email");
+	bool email_changed = has_email && !(email && db_get(u, 0, "email") &&
+					    !strcasecmp(email, db_get(u, 0, "email")));
+	char *um = req_json_text(r, cJSON_GetObjectItemCaseSensitive(r->json, "user_metadata"));
+	char *am = req_json_text(r, cJSON_GetObjectItemCaseSensitive(r->json, "app_metadata"));
+	/* One statement; each flag says whether its column changes. */
+	db_param p[] = {
+		db_int(has_email), db_str(email),
+		db_int(set_ev), db_int(ev), db_int(email_changed && !set_ev),
+		db_int(has_phone), db_str(body_str(r, "phone")),
+		db_int(set_pv), db_int(pv), db_int(has_phone && !set_pv),
+		db_str(hash), db_str(hash),
+		db_str(body_str(r, "role")), db_str(body_str(r, "role")),
+		db_str(um), db_str(um), db_str(am), db_str(am),
+		db_int(set_ban), db_int(banned),
+		db_int(set_ban && !banned), db_int(has_reason), db_str(body_str(r, "ban_reason")),
+		db_str(uid),
+	};
+	st = db_exec(r->db, r->a, arena_printf(r->a,
+		"UPDATE %s SET updated_at = UTC_TIMESTAMP(3), "
+		"email = IF(?, ?, email), "
+		"email_verified_at = IF(?, IF(?, COALESCE(email_verified_at, UTC_TIMESTAMP(3)), NULL), "
+		"IF(?, NULL, email_verified_at)), "
+		"phone = IF(?, ?, phone), "
+		"phone_verified_at = IF(?, IF(?, COALESCE(phone_verified_at, UTC_TIMESTAMP(3)), NULL), "
+		"IF(?, NULL, phone_verified_at)), "
+		"password_hash = IF(? IS NULL, password_hash, ?), "
+		"role = IF(? IS NULL, role, ?), "
+		"user_metadata = IF(? IS NULL, user_metadata, JSON_MERGE_PATCH(user_metadata, ?)), "
+		"app_metadata = IF(? IS NULL, app_metadata, JSON_MERGE_PATCH(app_metadata, ?)), "
+		"banned_at = IF(?, IF(?, COALESCE(banned_at, UTC_TIMESTAMP(3)), NULL), banned_at), "
+		"ban_reason = IF(?, NULL, IF(?, ?, ban_reason)) "
+		"WHERE id = ?", tenant_table(r, "_users")), p, 24, NULL);
+	if (st == DB_DUPLICATE)
+		rc = req_fail(r, E_CONFLICT, "Another user already has this email or phone");
+	else if (st)
+		rc = req_db_error(r, st);
+	/* A ban ends every session now, not when its tokens expire. */
+	if (!rc && set_ban && banned && !was_banned)
+		rc = sessions_revoke(r, uid, NULL, "banned", NULL);
+	if (!rc)
+		rc = user_changed(r, "user.updated", uid);
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	return user_reply(r, uid, 200);
+}
+
+static long long count_of(req_t *r, const char *table, const char *col, const char *uid,
+			  const char *extra, err_t *rc)
+{
+	db_result *res;
+	db_param p[] = { db_str(uid) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT COUNT(*) FROM %s WHERE %s = ?%s", tenant_table(r, table), col, extra), p, 1, &res);
+	if (st) {
+		*rc = req_db_error(r, st);
+		return 0;
+	}
+	return strtoll(db_cell(res, 0, 0), NULL, 10);
+}
+
+/* What a user owns, and what deleting the user removes with it. */
+static const struct owned {
+	const char *table, *col, *type, *label, *live;
+} owned[] = {
+	{ "_sessions", "user_id", "sessions", "Active sessions",
+	  " AND revoked_at IS NULL AND expires_at > UTC_TIMESTAMP(3)" },
+	{ "_mfa_factors", "user_id", "mfa_factors", "MFA factors", "" },
+	{ "_comments", "author_id", "comments", "Comments", "" },
+};
+
+err_t users_delete(req_t *r)
+{
+	const char *uid = req_param(r, "user_id");
+	db_result *u;
+	err_t rc = user_need(r, uid, false, &u);
+	if (rc)
+		return rc;
+	enum { NOWNED = sizeof(owned) / sizeof(owned[0]) };
+	dependency_t deps[NOWNED];
+	for (int i = 0; i < NOWNED; i++) {
+		deps[i] = (dependency_t){ owned[i].type, owned[i].label,
+					  count_of(r, owned[i].table, owned[i].col, uid, owned[i].live, &rc) };
+		if (rc)
+			return rc;
+	}
+	bool cascade;
+	if ((rc = securedel_check(r, "user", uid, deps, NOWNED, &cascade)))
+		return rc;
+	cJSON *payload = req_own(r, user_json(u, 0));
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	rc = sessions_revoke(r, uid, NULL, "user_deleted", NULL);
+	static const struct { const char *table, *col; } wipe[] = {
+		{ "_comments", "author_id" }, { "_refresh_tokens", "user_id" },
+		{ "_sessions", "user_id" }, { "_mfa_recovery_codes", "user_id" },
+		{ "_mfa_factors", "user_id" }, { "_auth_tokens", "user_id" }, { "_users", "id" },
+	};
+	for (size_t i = 0; !rc && i < sizeof(wipe) / sizeof(wipe[0]); i++) {
+		db_param p[] = { db_str(uid) };
+		st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE %s = ?",
+			tenant_table(r, wipe[i].table), wipe[i].col), p, 1, NULL);
+		rc = st ? req_db_error(r, st) : E_OK;
+	}
+	if (!rc)
+		rc = outbox_add(r, "user.deleted", "user", uid, payload);
+	if (!rc)
+		rc = req_audit(r, "user.deleted", "user", uid, NULL);
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "user_id", uid);
+	cJSON_AddTrueToObject(d, "deleted");
+	reply_data(r, 200, d);
+	return E_OK;
+}
