@@ -44,6 +44,10 @@ typedef struct config {
 	int max_body_bytes;
 	/* realtime */
 	/* files */
+	int files_max_upload_mb;      /* direct multipart upload, file part */
+	int files_max_presigned_mb;   /* presigned upload (upload-url/upload-put) */
+	int files_upload_url_ttl;     /* seconds an upload_endpoint stays valid */
+	int files_trash_days;         /* soft-deleted files keep their bytes this long */
 	/* identity */
 } config_t;
 
