@@ -156,6 +156,24 @@ static int format_index(const char *name)
 	return -1;
 }
 
+/* libvips, started once per worker on first use, with a small cache. */
+static bool vips_ready(void)
+{
+	static int state; /* 0 untried, 1 ready, -1 failed */
+	if (state == 0) {
+		state = VIPS_INIT("tessera") == 0 ? 1 : -1;
+		if (state > 0) {
+			vips_cache_set_max(16);
+			vips_cache_set_max_mem(32 * 1024 * 1024);
+			vips_cache_set_max_files(8);
+			vips_concurrency_set(1);
+		} else {
+			log_error("libvips: %s", vips_error_buffer());
+		}
+	}
+	return state > 0;
+}
+
 /* The variant asked for: the named preset, overridden by the query. */
 static err_t variant_parse(req_t *r, const char *source_mime, struct variant *v)
 {
@@ -200,24 +218,6 @@ static err_t variant_parse(req_t *r, const char *source_mime, struct variant *v)
 	return E_OK;
 }
 
-/* libvips, started once per worker on first use, with a small cache. */
-static bool vips_ready(void)
-{
-	static int state; /* 0 untried, 1 ready, -1 failed */
-	if (state == 0) {
-		state = VIPS_INIT("tessera") == 0 ? 1 : -1;
-		if (state > 0) {
-			vips_cache_set_max(16);
-			vips_cache_set_max_mem(32 * 1024 * 1024);
-			vips_cache_set_max_files(8);
-			vips_concurrency_set(1);
-		} else {
-			log_error("libvips: %s", vips_error_buffer());
-		}
-	}
-	return state > 0;
-}
-
 /* Resizes the image at path as v says; the result is a new image. */
 static int variant_resize(const char *path, int sw, int sh, const struct variant *v, VipsImage **out)
 {
@@ -254,8 +254,6 @@ static int variant_resize(const char *path, int sw, int sh, const struct variant
 /* Makes the variant of the stored original at src into key. */
 static err_t variant_make(req_t *r, const char *src, const struct variant *v, const char *key)
 {
-	if (!vips_ready())
-		return req_fail(r, E_UNAVAILABLE, "Image processing is unavailable");
 	VipsImage *head = vips_image_new_from_file(src, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
 	if (!head) {
 		vips_error_clear();
@@ -301,6 +299,8 @@ err_t files_variant(req_t *r)
 	const char *mime = db_get(res, 0, "mime_type");
 	if (strcmp(db_get(res, 0, "category"), "image"))
 		return req_fail(r, E_VALIDATION, "Variants exist only for images; this file is %s", mime);
+	if (!vips_ready())
+		return req_fail(r, E_UNAVAILABLE, "Image processing is unavailable");
 	struct variant v;
 	if ((rc = variant_parse(r, mime, &v)))
 		return rc;
