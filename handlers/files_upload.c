@@ -115,11 +115,10 @@ static char *cd_param(req_t *r, const char *v, const char *p)
 			return arena_strndup(r->a, q, strcspn(q, "; \t"));
 		q++;
 		char *out = arena_alloc(r->a, strlen(q) + 1), *o = out;
-		for (; *q && *q != '"'; q++) {
-			if (*q == '\\' && q[1])
-				q++;
+		/* Browsers percent-encode '"' and line breaks and leave '\\'
+		 * as it is (WHATWG form-data), so nothing is unescaped. */
+		for (; *q && *q != '"'; q++)
 			*o++ = *q;
-		}
 		*o = '\0';
 		return out;
 	}
@@ -349,6 +348,8 @@ static err_t upload_prepare(req_t *r, cJSON *in, const struct part *file, struct
 				      "Name the file: a filename field or the part's filename");
 	if ((rc = filename_check(r, f->name, "filename")))
 		return rc;
+	/* The name is checked; the rest of the form is checked as a patch. */
+	f->name = arena_strdup(r->a, f->name);
 	cJSON_DeleteItemFromObjectCaseSensitive(in, "filename");
 	if ((rc = file_fields_check(r, in)))
 		return rc;

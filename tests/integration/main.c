@@ -22,6 +22,7 @@ Suite *suite_dataio(void);
 /* events & webhooks */
 /* realtime */
 /* files */
+Suite *suite_files(void);
 /* end-user auth */
 /* identity admin */
 
@@ -48,6 +49,7 @@ int main(void)
 	/* events & webhooks */
 	/* realtime */
 	/* files */
+	srunner_add_suite(sr, suite_files());
 	/* end-user auth */
 	/* identity admin */
 	srunner_add_suite(sr, suite_resilience());
