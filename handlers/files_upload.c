@@ -22,6 +22,7 @@
 #include "../common/ids.h"
 #include "../common/jsonx.h"
 #include "../common/log.h"
+#include "../common/multipart.h"
 #include "../common/storage.h"
 #include "../common/timefmt.h"
 #include "../fcgi/jobs.h"
@@ -29,8 +30,6 @@
 #include "handlers.h"
 #include "objmodel.h"
 
-#define MP_MAX_PARTS 16
-#define MP_MAX_HEADERS 8192
 #define STALE_AFTER_S 86400
 
 /* ------------------------------------------------------------ body, MIME */
@@ -69,134 +68,7 @@ static const char *mime_detect(req_t *r, const unsigned char *data, size_t len)
 	return arena_strdup(r->a, t && strchr(t, '/') ? t : "application/octet-stream");
 }
 
-/* ------------------------------------------------------------ multipart */
-
-struct part {
-	char *name;
-	char *filename;           /* NULL for a plain field */
-	const unsigned char *data;
-	size_t len;
-};
-
-/* The boundary parameter of a multipart/form-data Content-Type, or NULL. */
-static char *mp_boundary(req_t *r, const char *ct)
-{
-	if (!ct || strncasecmp(ct, "multipart/form-data", 19) != 0)
-		return NULL;
-	const char *b = strcasestr(ct, "boundary=");
-	if (!b)
-		return NULL;
-	b += 9;
-	size_t n;
-	if (*b == '"') {
-		b++;
-		n = strcspn(b, "\"");
-	} else {
-		n = strcspn(b, "; \t");
-	}
-	if (n == 0 || n > 70)
-		return NULL;
-	return arena_strndup(r->a, b, n);
-}
-
-/* Parameter p (name or filename) of a Content-Disposition value, decoded
- * from its quoted form; NULL when absent. */
-static char *cd_param(req_t *r, const char *v, const char *p)
-{
-	size_t pl = strlen(p);
-	for (const char *s = v; (s = strcasestr(s, p)) != NULL; s += pl) {
-		if (s > v && s[-1] != ' ' && s[-1] != ';' && s[-1] != '\t')
-			continue;
-		const char *q = s + pl;
-		if (*q != '=')
-			continue;
-		q++;
-		if (*q != '"')
-			return arena_strndup(r->a, q, strcspn(q, "; \t"));
-		q++;
-		char *out = arena_alloc(r->a, strlen(q) + 1), *o = out;
-		/* Browsers percent-encode '"' and line breaks and leave '\\'
-		 * as it is (WHATWG form-data), so nothing is unescaped. */
-		for (; *q && *q != '"'; q++)
-			*o++ = *q;
-		*o = '\0';
-		return out;
-	}
-	return NULL;
-}
-
-/* Reads one part's header block [h, h+n) into p. */
-static err_t mp_headers(req_t *r, const unsigned char *h, size_t n, struct part *p)
-{
-	char *text = arena_strndup(r->a, (const char *)h, n);
-	if (strlen(text) != n)
-		return req_fail(r, E_BAD_REQUEST, "A multipart header holds a NUL byte");
-	for (char *line = text; line && *line;) {
-		char *end = strstr(line, "\r\n");
-		if (end)
-			*end = '\0';
-		if (!strncasecmp(line, "Content-Disposition:", 20)) {
-			const char *v = line + 20;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			if (strncasecmp(v, "form-data", 9) != 0)
-				return req_fail(r, E_BAD_REQUEST, "A part is not form-data");
-			p->name = cd_param(r, v, "name");
-			p->filename = cd_param(r, v, "filename");
-		}
-		line = end ? end + 2 : NULL;
-	}
-	if (!p->name || !*p->name)
-		return req_fail(r, E_BAD_REQUEST, "A multipart part has no name");
-	return E_OK;
-}
-
-static const unsigned char *find(const unsigned char *hay, size_t n, const char *needle, size_t nl)
-{
-	return memmem(hay, n, needle, nl);
-}
-
-/* Splits body into parts (RFC 7578). */
-static err_t mp_parse(req_t *r, const unsigned char *body, size_t len, const char *boundary,
-		      struct part *parts, int *nparts)
-{
-	char *delim = arena_printf(r->a, "\r\n--%s", boundary);
-	size_t dl = strlen(delim);
-	/* The first delimiter may open the body without the CRLF. */
-	const unsigned char *p = len >= dl - 2 && !memcmp(body, delim + 2, dl - 2) ? body + dl - 2
-						      : find(body, len, delim, dl);
-	if (!p)
-		return req_fail(r, E_BAD_REQUEST, "The multipart body has no boundary line");
-	if (p != body + dl - 2)
-		p += dl;
-	const unsigned char *end = body + len;
-	*nparts = 0;
-	for (;;) {
-		if (end - p >= 2 && p[0] == '-' && p[1] == '-')
-			return E_OK;
-		if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
-			return req_fail(r, E_BAD_REQUEST, "Malformed multipart boundary line");
-		p += 2;
-		size_t rest = (size_t)(end - p);
-		const unsigned char *hend = find(p, rest < MP_MAX_HEADERS ? rest : MP_MAX_HEADERS,
-						 "\r\n\r\n", 4);
-		if (!hend)
-			return req_fail(r, E_BAD_REQUEST, "A multipart part's headers do not end");
-		if (*nparts == MP_MAX_PARTS)
-			return req_fail(r, E_BAD_REQUEST, "At most %d multipart parts", MP_MAX_PARTS);
-		struct part *pt = &parts[(*nparts)++];
-		memset(pt, 0, sizeof(*pt));
-		err_t rc = mp_headers(r, p, (size_t)(hend - p), pt);
-		if (rc)
-			return rc;
-		pt->data = hend + 4;
-		const unsigned char *next = find(pt->data, (size_t)(end - pt->data), delim, dl);
-		if (!next)
-			return req_fail(r, E_BAD_REQUEST, "The multipart body ends inside a part");
-		pt->len = (size_t)(next - pt->data);
-		p = next + dl;
-	}
-}
+/* ------------------------------------------------------------ the form */
 
 /* The text fields an upload takes besides the file part. */
 static const char *const upload_fields[] = {
@@ -205,11 +77,11 @@ static const char *const upload_fields[] = {
 
 /* Collects the text parts into a JSON object (meta parsed) and finds the
  * file part; each problem is a 400 naming the field. */
-static err_t upload_form(req_t *r, struct part *parts, int n, cJSON *in, struct part **file)
+static err_t upload_form(req_t *r, mp_part_t *parts, int n, cJSON *in, mp_part_t **file)
 {
 	*file = NULL;
 	for (int i = 0; i < n; i++) {
-		struct part *p = &parts[i];
+		mp_part_t *p = &parts[i];
 		if (!strcmp(p->name, "file")) {
 			if (*file)
 				return req_fail_field(r, E_VALIDATION, "file", "Send one file per upload");
@@ -244,7 +116,7 @@ static err_t upload_form(req_t *r, struct part *parts, int n, cJSON *in, struct 
 
 /* The file's name: the filename field, else the part's own name cut to its
  * last path component (browsers once sent C:\dir\name). */
-static const char *upload_name(const cJSON *in, const struct part *file)
+static const char *upload_name(const cJSON *in, const mp_part_t *file)
 {
 	const char *v = json_str_of(in, "filename");
 	if (v)
@@ -323,7 +195,7 @@ static err_t upload_record(req_t *r, const struct newfile *f, const cJSON *in)
 }
 
 /* Validates the form and fills f (the target file and its next version). */
-static err_t upload_prepare(req_t *r, cJSON *in, const struct part *file, struct newfile *f)
+static err_t upload_prepare(req_t *r, cJSON *in, const mp_part_t *file, struct newfile *f)
 {
 	err_t rc;
 	long long max = (long long)g_config.files_max_upload_mb * 1024 * 1024;
@@ -362,7 +234,7 @@ static err_t upload_prepare(req_t *r, cJSON *in, const struct part *file, struct
 err_t files_upload(req_t *r)
 {
 	const char *ct = req_env(r, "CONTENT_TYPE");
-	char *boundary = mp_boundary(r, ct);
+	char *boundary = multipart_boundary(r->a, ct);
 	if (!boundary)
 		return req_fail(r, E_UNSUPPORTED_MEDIA,
 				"Content-Type must be multipart/form-data with a boundary");
@@ -371,11 +243,13 @@ err_t files_upload(req_t *r)
 	err_t rc = body_get(r, &body, &len);
 	if (rc)
 		return rc;
-	struct part parts[MP_MAX_PARTS], *file;
+	mp_part_t parts[MULTIPART_MAX_PARTS], *file;
 	int n = 0;
+	char err[128];
+	if (multipart_parse(r->a, body, len, boundary, parts, &n, err, sizeof(err)))
+		return req_fail(r, E_BAD_REQUEST, "%s", err);
 	cJSON *in = req_own(r, cJSON_CreateObject());
-	if ((rc = mp_parse(r, body, len, boundary, parts, &n)) ||
-	    (rc = upload_form(r, parts, n, in, &file)))
+	if ((rc = upload_form(r, parts, n, in, &file)))
 		return rc;
 	struct newfile f = { 0 };
 	enum db_status st = db_begin(r->db);

@@ -36,6 +36,7 @@ Suite *suite_schema(void);
 Suite *suite_securedel(void);
 Suite *suite_timefmt(void);
 Suite *suite_jobs_backoff(void);   /* test_jobs_backoff.c: fcgi/jobs.c backoff */
+Suite *suite_multipart(void);
 
 #define UNIT_REQUEST_ID "req_unit_0123456789"
 
