@@ -383,7 +383,7 @@ err_t files_upload_url(req_t *r)
 	cJSON_AddStringToObject(d, "upload_endpoint", arena_printf(r->a,
 		"%s/v1/files/%s/upload-put?token=%s&expires=%lld&t=%s", g_config.public_url, id, token,
 		expires, r->tenant.id));
-	cJSON_AddStringToObject(d, "upload_method", "POST");
+	cJSON_AddStringToObject(d, "upload_method", "PUT");
 	cJSON_AddStringToObject(d, "expires_at", time_rfc3339(when, (time_t)expires));
 	cJSON_AddNumberToObject(d, "max_bytes", (double)size);
 	cJSON_AddStringToObject(d, "status", "pending");

@@ -567,6 +567,7 @@ START_TEST(a_presigned_upload_larger_than_25_mb_goes_pending_put_complete_ready)
 	char *put = strdup(path_of(json_str(d, "upload_endpoint")));
 	ck_assert(is_utc_time(json_str(d, "expires_at")));
 	ck_assert_ptr_nonnull(json_str(d, "r2_key"));
+	ck_assert_str_eq(json_str(d, "upload_method"), "PUT");
 	http_free(r);
 	r = call("GET", t.key, NULL, "/v1/files/%s", id);
 	assert_envelope(r, 200, NULL);
@@ -590,7 +591,8 @@ START_TEST(a_presigned_upload_larger_than_25_mb_goes_pending_put_complete_ready)
 	r = call("POST", t.key, NULL, "/v1/files/%s/upload-complete", id);
 	assert_fail_field(r, 400, "VALIDATION_ERROR", "size_bytes");
 	http_free(r);
-	r = http_req("POST", put, NULL, "application/octet-stream", data, n, NULL);
+	/* PUT (what S3 clients send) works as well as POST. */
+	r = http_req("PUT", put, NULL, "application/octet-stream", data, n, NULL);
 	assert_envelope(r, 200, NULL);
 	assert_json_eq(resp_data(r), "received_bytes", strf("%zu", n));
 	http_free(r);
@@ -905,6 +907,38 @@ START_TEST(another_tenants_file_is_not_found_on_every_endpoint)
 }
 END_TEST
 
+START_TEST(end_users_see_and_change_only_the_files_they_uploaded)
+{
+	struct tenant t;
+	tenant_make(&t);
+	char *ann = jwt_mint(t.id, "usr_ann", "authenticated", 600, NULL);
+	char *bob = jwt_mint(t.id, "usr_bob", "authenticated", 600, NULL);
+	char *mine = file_make(ann, "ann.txt", "ann's", NULL);
+	char *keys = file_make(t.key, "admin.txt", "admin's", NULL);
+	http_resp *r = call("GET", ann, NULL, "/v1/files/%s", mine);
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "created_by"), "usr_ann");
+	http_free(r);
+	r = call("GET", bob, NULL, "/v1/files/%s/content", mine);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("DELETE", bob, NULL, "/v1/files/%s", mine);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("GET", ann, NULL, "/v1/files/%s", keys);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	ck_assert_int_eq(search_total(ann, "{}"), 1);
+	ck_assert_int_eq(search_total(bob, "{}"), 0);
+	/* The tenant's API key sees both. */
+	ck_assert_int_eq(search_total(t.key, "{}"), 2);
+	r = call("GET", t.key, NULL, "/v1/files/%s/content", mine);
+	ck_assert_int_eq(r->status, 200);
+	http_free(r);
+	tenant_drop(&t);
+}
+END_TEST
+
 /* ------------------------------------------------------------ FastCGI down */
 
 static int serve_pid(void)
@@ -981,6 +1015,7 @@ Suite *suite_files(void)
 	tcase_add_test(tc, patch_versions_trash_restore_and_the_purge_job);
 	tcase_add_test(tc, batch_search_folders_and_stats);
 	tcase_add_test(tc, another_tenants_file_is_not_found_on_every_endpoint);
+	tcase_add_test(tc, end_users_see_and_change_only_the_files_they_uploaded);
 	TCase *down = tcase_new_slow(s, "files_fastcgi_down");
 	tcase_add_test(down, a_signed_url_is_served_while_the_fastcgi_pool_is_stopped);
 	return s;
