@@ -62,6 +62,10 @@ static const struct opt opts[] = {
 	/* realtime */
 	S(realtime_publisher, ""),
 	/* files */
+	I(files_max_upload_mb, "25", 1, 25),
+	I(files_max_presigned_mb, "5120", 1, 1048576),
+	I(files_upload_url_ttl, "3600", 60, 86400),
+	I(files_trash_days, "30", 1, 3650),
 	/* identity */
 };
 

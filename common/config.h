@@ -45,6 +45,10 @@ typedef struct config {
 	/* realtime */
 	char *realtime_publisher; /* nchan publisher: "unix:/path" or "http://host:port", "" = off */
 	/* files */
+	int files_max_upload_mb;      /* direct multipart upload, file part */
+	int files_max_presigned_mb;   /* presigned upload (upload-url/upload-put) */
+	int files_upload_url_ttl;     /* seconds an upload_endpoint stays valid */
+	int files_trash_days;         /* soft-deleted files keep their bytes this long */
 	/* identity */
 } config_t;
 

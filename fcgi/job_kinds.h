@@ -11,6 +11,10 @@
 /* events & webhooks */
 
 /* files */
+int files_job_purge(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		    const cJSON *payload, char *err, size_t errlen);
+int files_job_stale(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		    const cJSON *payload, char *err, size_t errlen);
 
 /* identity (mail, sms) */
 

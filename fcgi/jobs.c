@@ -130,6 +130,8 @@ static const job_kind_t job_kinds[] = {
 	{ "system.cleanup", job_cleanup, 0 },
 	/* events & webhooks */
 	/* files */
+	{ "files.purge", files_job_purge, 0 },
+	{ "files.stale_cleanup", files_job_stale, 0 },
 	/* identity (mail, sms) */
 };
 

@@ -77,6 +77,11 @@ static size_t utf8_bad_at(const unsigned char *s, size_t n)
 
 static err_t read_body(req_t *r)
 {
+	/* An upload location (nginx/tessera-locations.conf.in) buffered the body
+	 * to a file and passes its path instead: the handler maps that file. */
+	const char *file = req_env(r, "TESSERA_BODY_FILE");
+	if (file && *file)
+		return E_OK;
 	const char *cl = req_env(r, "CONTENT_LENGTH");
 	long long len = cl && *cl ? strtoll(cl, NULL, 10) : 0;
 	if (len < 0)

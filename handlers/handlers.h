@@ -123,6 +123,34 @@ err_t realtime_stats(req_t *r);
 err_t events_stream(req_t *r);
 
 /* --- files (files.c) ----------------------------------------------------- */
+/* files.c, files_upload.c, files_serve.c (shared helpers in files.h) */
+err_t files_get(req_t *r);
+err_t files_update(req_t *r);
+err_t files_delete(req_t *r);
+err_t files_restore(req_t *r);
+err_t files_trash(req_t *r);
+err_t files_versions(req_t *r);
+err_t files_folders(req_t *r);
+err_t files_search(req_t *r);
+err_t files_stats(req_t *r);
+err_t files_batch_read(req_t *r);
+err_t files_batch_update(req_t *r);
+err_t files_batch_delete(req_t *r);
+err_t files_upload(req_t *r);
+err_t files_upload_url(req_t *r);
+err_t files_upload_put(req_t *r);
+err_t files_upload_complete(req_t *r);
+err_t files_stale(req_t *r);
+err_t files_content(req_t *r);
+err_t files_signed_url(req_t *r);
+err_t files_variant(req_t *r);
+extern const field_t files_search_body[];
+extern const field_t files_patch_body[];
+extern const field_t files_batch_body[];
+extern const field_t files_batch_update_body[];
+extern const field_t files_upload_url_body[];
+extern const field_t files_upload_complete_body[];
+extern const field_t files_signed_url_body[];
 
 /* --- end-user auth, sessions, MFA, portal, users (auth_*.c, users.c) ----- */
 

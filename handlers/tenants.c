@@ -18,12 +18,14 @@ static const col_t plan_limit_cols[] = {
 err_t tenants_usage(req_t *r)
 {
 	db_result *res;
-	db_param p[] = { db_str(r->tenant.id), db_str(r->tenant.plan) };
+	db_param p[] = { db_str(r->tenant.id), db_str(r->tenant.id), db_str(r->tenant.plan) };
 	enum db_status st = db_exec(r->db, r->a,
 		"SELECT p.id, p.name, p.rate_limit_per_minute, p.max_storage_bytes, "
 		"p.max_file_size_bytes, p.max_api_keys, p.max_objects, p.max_users, "
-		"(SELECT COUNT(*) FROM api_keys k WHERE k.tenant_id = ? AND k.revoked_at IS NULL) AS api_keys "
-		"FROM plans p WHERE p.id = ?", p, 2, &res);
+		"(SELECT COUNT(*) FROM api_keys k WHERE k.tenant_id = ? AND k.revoked_at IS NULL) AS api_keys, "
+		/* Read now: the copy cached with the API key may lag an upload. */
+		"(SELECT t.used_storage_bytes FROM tenants t WHERE t.id = ?) AS used_storage "
+		"FROM plans p WHERE p.id = ?", p, 3, &res);
 	if (st)
 		return req_db_error(r, st);
 	if (res->nrows == 0)
@@ -33,11 +35,12 @@ err_t tenants_usage(req_t *r)
 	cJSON *tier = cJSON_AddObjectToObject(d, "plan_tier");
 	cJSON_AddStringToObject(tier, "id", db_get(res, 0, "id"));
 	cJSON_AddStringToObject(tier, "name", db_get(res, 0, "name"));
-	cJSON_AddNumberToObject(d, "used_storage_bytes", (double)r->tenant.used_storage);
+	long long used = db_get_int(res, 0, "used_storage", r->tenant.used_storage);
+	cJSON_AddNumberToObject(d, "used_storage_bytes", (double)used);
 	cJSON_AddItemToObject(d, "plan_limits", row_to_json(plan_limit_cols, res, 0));
 	cJSON *usage = cJSON_AddObjectToObject(d, "usage");
 	cJSON_AddNumberToObject(usage, "api_keys", (double)db_get_int(res, 0, "api_keys", 0));
-	cJSON_AddNumberToObject(usage, "storage_bytes", (double)r->tenant.used_storage);
+	cJSON_AddNumberToObject(usage, "storage_bytes", (double)used);
 	cJSON_AddStringToObject(d, "status", r->tenant.status);
 	reply_data(r, 200, d);
 	return E_OK;

@@ -24,6 +24,7 @@ Suite *suite_endusers(void);
 /* realtime */
 Suite *suite_realtime(void);
 /* files */
+Suite *suite_files(void);
 /* end-user auth */
 /* identity admin */
 
@@ -51,6 +52,7 @@ int main(void)
 	/* realtime */
 	srunner_add_suite(sr, suite_realtime());
 	/* files */
+	srunner_add_suite(sr, suite_files());
 	/* end-user auth */
 	srunner_add_suite(sr, suite_endusers());
 	/* identity admin */

@@ -19,6 +19,7 @@ int main(void)
 		suite_envelope, suite_ids, suite_jwt, suite_router, suite_rowjson,
 		suite_schema, suite_securedel, suite_timefmt, suite_jobs_backoff, suite_realtime,
 		suite_totp, suite_auth_core,
+		suite_multipart,
 	};
 	SRunner *sr = srunner_create(NULL);
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)

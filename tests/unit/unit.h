@@ -39,6 +39,7 @@ Suite *suite_timefmt(void);
 Suite *suite_jobs_backoff(void);   /* test_jobs_backoff.c: fcgi/jobs.c backoff */
 Suite *suite_totp(void);           /* test_totp.c: common/totp.c, qr.c, password.c */
 Suite *suite_auth_core(void);      /* test_auth_core.c: handlers/auth_core.c helpers */
+Suite *suite_multipart(void);
 
 #define UNIT_REQUEST_ID "req_unit_0123456789"
 

@@ -1,0 +1,87 @@
+/*
+ * files.h - what the Files handlers share (files.c: metadata, trash, batch,
+ * folders, search, stats; files_upload.c: direct and presigned uploads;
+ * files_serve.c: downloads, signed URLs, image variants; files_jobs.c: the
+ * runner's purge and stale-upload tasks).
+ */
+#ifndef TESSERA_FILES_H
+#define TESSERA_FILES_H
+
+#include <stdbool.h>
+
+#include <cJSON.h>
+
+#include "../common/db.h"
+#include "../fcgi/request.h"
+
+/* Columns of _files every handler reads (FILE_COLS), unqualified. */
+#define FILE_COLS \
+	"id, filename, mime_type, category, size_bytes, checksum_sha256, access, status, " \
+	"folder, meta, object_type_id, object_id, version, created_by, created_at, " \
+	"updated_at, is_deleted, deleted_at, stored_bytes, upload_size, upload_sha256, " \
+	"upload_mime, expected_sha256"
+
+/* How file_load finds a file. */
+enum {
+	FL_LOCK = 1 << 0,      /* SELECT … FOR UPDATE (inside a transaction) */
+	FL_DELETED = 1 << 1,   /* the file must be in the trash */
+	FL_ANY = 1 << 2,       /* deleted or not */
+	FL_PENDING = 1 << 3,   /* pending files too (else only ready ones) */
+};
+
+/* `tenantdb`.`_files` and `tenantdb`.`_file_versions`. */
+const char *files_table(req_t *r);
+const char *file_versions_table(req_t *r);
+/* The end user whose own files are the only ones visible, or NULL for an
+ * API key (which sees the tenant's every file). */
+const char *files_owner(req_t *r);
+
+/* One file of the tenant (and owner); 404 NOT_FOUND otherwise. */
+err_t file_load(req_t *r, const char *id, unsigned how, db_result **res);
+/* Renders row of res (FILE_COLS) as the API shows a file. */
+cJSON *file_json(req_t *r, const db_result *res, int row);
+/* Re-reads file id and writes the outbox event with its JSON. */
+err_t file_event(req_t *r, const char *event, const char *id);
+
+/*
+ * Validates the writable members present in in: filename, access, folder,
+ * meta, object_type_id/object_id (both or neither; the object must exist).
+ * 400 VALIDATION_ERROR naming the field.
+ */
+err_t file_fields_check(req_t *r, const cJSON *in);
+/* The filename rules alone (field names the error's field). */
+err_t filename_check(req_t *r, const char *name, const char *field);
+
+/* image video audio document archive other, from a MIME type. */
+const char *mime_category(const char *mime);
+
+/* Adds bytes to the tenant's used storage unless the plan's quota would be
+ * exceeded (403 QUOTA_EXCEEDED), in the open transaction. */
+err_t files_quota_reserve(req_t *r, long long bytes);
+/* Refuses a single file above the plan's max_file_size_bytes (403). */
+err_t files_plan_file_limit(req_t *r, long long bytes);
+/* Gives bytes back (purges, abandoned uploads). */
+enum db_status files_usage_release(db_t *db, arena_t *a, const char *tenant_id, long long bytes);
+
+/* UPDATEs the writable members present in in (validated) on file id. */
+err_t file_set_fields(req_t *r, const char *id, const cJSON *in);
+/* Content-Disposition (RFC 6266, attachment) for a download of res row 0. */
+void files_download_headers(req_t *r, const db_result *res);
+
+/* Makes the stored current version servable by nginx (meta, links). */
+void file_publish(req_t *r, const db_result *res, int row);
+
+/* HMAC-SHA256 token (base64url) over "<purpose>\n<tenant>\n<file>\n<expires>"
+ * with the files signing key (see files_serve.c). out >= 44 bytes. */
+void files_sign(char *out, size_t outlen, const char *purpose, const char *tenant,
+		const char *file_id, long long expires);
+/* Checks such a token in constant time (and that expires is in the future). */
+bool files_sign_check(const char *token, const char *purpose, const char *tenant,
+		      const char *file_id, long long expires);
+
+/* Removes the tenant's pending uploads older than 24 h (one file when
+ * file_id is not NULL); returns how many, or -1 on a database error. */
+long long files_stale_cleanup(db_t *db, arena_t *a, const char *tenant_id, const char *db_name,
+			      const char *file_id);
+
+#endif

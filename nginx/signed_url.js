@@ -1,0 +1,75 @@
+// nginx/signed_url.js - verifies signed and public file URLs inside nginx,
+// so those downloads never reach FastCGI (see handlers/files_serve.c for the
+// signing side and nginx/tessera-locations.conf.in for the location).
+//
+//   GET /v1/files/<file id>/content?token=<t>&expires=<unix s>&t=<tenant id>
+//     token = base64url(HMAC-SHA256(key, "get\n<tenant>\n<file>\n<expires>"))
+//   GET /v1/files/<file id>/content?t=<tenant id>       (public files only)
+//
+// The key is $files_hmac_key, set from a 0600 include the master process
+// reads at load (workers could not read it later).  njs 0.7.9 has no
+// timingSafeEqual, so the comparison is a constant-time loop.  Duplicated
+// arguments arrive as arrays and are refused.  Every value is checked
+// against a strict pattern before it becomes part of a path.
+var crypto = require('crypto');
+var fs = require('fs');
+
+var TENANT = /^tn_[0-9A-Z]{26}$/;
+var FILE = /^file_[0-9A-Z]{26}$/;
+
+// One result per request (njs runs each request in its own VM copy).
+var memo = null;
+
+function arg(r, name) {
+    var v = r.args[name];
+    if (v === undefined) return null;
+    if (typeof v !== 'string') return undefined;   // duplicated
+    return v;
+}
+
+function sameText(a, b) {
+    if (a.length !== b.length) return false;
+    var d = 0;
+    for (var i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
+    return d === 0;
+}
+
+function decide(r) {
+    if (memo !== null) return memo;
+    memo = { path: '', type: '', disposition: '' };
+    var file = r.variables.tessera_file;
+    var t = arg(r, 't'), token = arg(r, 'token'), exp = arg(r, 'expires');
+    if (!file || !FILE.test(file) || !t || !TENANT.test(t)) return memo;
+    if (token === undefined || exp === undefined) return memo;
+    var dir = t + '/files/' + file;
+    var rel;
+    if (token === null && exp === null) {
+        rel = dir + '/public';
+    } else {
+        if (!token || !exp || !/^[0-9]{1,12}$/.test(exp)) return memo;
+        if (Number(exp) <= Math.floor(Date.now() / 1000)) return memo;
+        var key = r.variables.files_hmac_key;
+        if (!key) return memo;
+        var mac = crypto.createHmac('sha256', key)
+            .update('get\n' + t + '\n' + file + '\n' + exp).digest('base64url');
+        if (!sameText(mac, token)) return memo;
+        rel = dir + '/current';
+    }
+    memo.path = rel;
+    try {
+        var meta = fs.readFileSync(r.variables.files_root + '/' + dir + '/meta', 'utf8').split('\n');
+        memo.type = meta[0] || 'application/octet-stream';
+        memo.disposition = meta[1] || 'attachment';
+    } catch (e) {
+        // No meta: the file is gone; alias then answers 404.
+        memo.type = 'application/octet-stream';
+        memo.disposition = 'attachment';
+    }
+    return memo;
+}
+
+function path(r) { return decide(r).path; }
+function type(r) { return decide(r).type; }
+function disposition(r) { return decide(r).disposition; }
+
+export default { path, type, disposition };
