@@ -9,6 +9,7 @@
 #include "jobs.h"
 
 /* events & webhooks */
+#include "webhook_send.h"      /* webhook.deliver: wh_deliver_job */
 
 /* files */
 
