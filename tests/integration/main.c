@@ -20,6 +20,7 @@ Suite *suite_associations(void);
 Suite *suite_sql(void);
 Suite *suite_dataio(void);
 /* events & webhooks */
+Suite *suite_webhooks(void);
 /* realtime */
 /* files */
 /* end-user auth */
@@ -46,6 +47,7 @@ int main(void)
 	srunner_add_suite(sr, suite_errors());
 	srunner_add_suite(sr, suite_dlq());
 	/* events & webhooks */
+	srunner_add_suite(sr, suite_webhooks());
 	/* realtime */
 	/* files */
 	/* end-user auth */

@@ -53,11 +53,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def reply(self, status, obj):
         data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass    # the sender gave up (or was killed) while we waited
 
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
