@@ -18,6 +18,7 @@ int main(void)
 		suite_arena, suite_cidr, suite_codec, suite_config, suite_crypto,
 		suite_envelope, suite_ids, suite_jwt, suite_router, suite_rowjson,
 		suite_schema, suite_securedel, suite_timefmt, suite_jobs_backoff,
+		suite_outhttp, suite_webhook_send,
 	};
 	SRunner *sr = srunner_create(NULL);
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)

@@ -36,6 +36,8 @@ Suite *suite_schema(void);
 Suite *suite_securedel(void);
 Suite *suite_timefmt(void);
 Suite *suite_jobs_backoff(void);   /* test_jobs_backoff.c: fcgi/jobs.c backoff */
+Suite *suite_outhttp(void);
+Suite *suite_webhook_send(void);   /* also fcgi/fanout.c's event vocabulary */
 
 #define UNIT_REQUEST_ID "req_unit_0123456789"
 
