@@ -214,10 +214,50 @@ static void outbox_prune(db_t *db, arena_t *a)
 		log_info("fanout: pruned %llu processed outbox events", res->affected);
 }
 
-int fanout_pass(db_t *db, cache_t *cache, arena_t *a)
+/* The tenant whose data DB was looked up last (outbox rows come in id
+ * order, so a burst of one tenant's events costs one lookup). */
+struct tenant_memo {
+	const char *tenant_id;
+	const char *db_name;
+};
+
+static bool realtime_down;
+
+/* Publishes o to realtime, enqueues its webhook deliveries and marks it
+ * processed.  1: done; 0: realtime unreachable, o stays pending; -1: the
+ * database failed (*st). */
+static int fanout_one(db_t *db, arena_t *a, const struct outbox_row *o, struct tenant_memo *tm,
+		      enum db_status *st)
 {
-	(void)cache;
-	static bool realtime_down;
+	/* Realtime first: a crash after it publishes again, never loses. */
+	cJSON *rt = realtime_event(o);
+	char err[256] = "";
+	int prc = realtime_publish_event(a, o->tenant_id, rt, err, sizeof(err));
+	cJSON_Delete(rt);
+	if (prc != 0) {
+		if (!realtime_down)
+			log_warn("fanout: realtime unavailable (%s); events wait", err);
+		realtime_down = true;
+		return 0;
+	}
+	if (realtime_down)
+		log_info("fanout: realtime is back");
+	realtime_down = false;
+	if (!tm->tenant_id || strcmp(tm->tenant_id, o->tenant_id) != 0) {
+		if ((*st = tenant_db_of(db, a, o->tenant_id, &tm->db_name)))
+			return -1;
+		tm->tenant_id = o->tenant_id;
+	}
+	if (tm->db_name && (*st = enqueue_deliveries(db, a, o, tm->db_name)))
+		return -1;
+	db_param p[] = { db_str(o->id) };
+	*st = db_exec(db, a, "UPDATE outbox SET processed_at = UTC_TIMESTAMP(3) WHERE id = ?", p, 1,
+		      NULL);
+	return *st ? -1 : 1;
+}
+
+int fanout_pass(db_t *db, arena_t *a)
+{
 	outbox_prune(db, a);
 	/* Read committed: the claim then locks only the rows it returns, so
 	 * requests inserting new events never wait on this transaction. */
@@ -230,45 +270,25 @@ int fanout_pass(db_t *db, cache_t *cache, arena_t *a)
 		NULL, 0, &res);
 	if (st || res->nrows == 0)
 		goto out_rollback;
-	int done = 0;
-	const char *db_tenant = NULL, *db_name = NULL;
-	for (int i = 0; i < res->nrows; i++) {
+	int done = 0, rc = 1;
+	struct tenant_memo tm = { NULL, NULL };
+	for (int i = 0; i < res->nrows && rc == 1; i++) {
 		struct outbox_row o;
 		outbox_row_read(a, res, i, &o);
-		/* Realtime first: a crash after it publishes again, never loses. */
-		cJSON *rt = realtime_event(&o);
-		char err[256] = "";
-		int prc = realtime_publish_event(a, o.tenant_id, rt, err, sizeof(err));
-		cJSON_Delete(rt);
-		if (prc != 0) {
-			if (!realtime_down)
-				log_warn("fanout: realtime unavailable (%s); events wait", err);
-			realtime_down = true;
-			break;
-		}
-		if (realtime_down)
-			log_info("fanout: realtime is back");
-		realtime_down = false;
-		if (!db_tenant || strcmp(db_tenant, o.tenant_id) != 0) {
-			if ((st = tenant_db_of(db, a, o.tenant_id, &db_name)))
-				goto out_rollback;
-			db_tenant = o.tenant_id;
-		}
-		if (db_name && (st = enqueue_deliveries(db, a, &o, db_name)))
-			goto out_rollback;
-		db_param p[] = { db_str(o.id) };
-		if ((st = db_exec(db, a, "UPDATE outbox SET processed_at = UTC_TIMESTAMP(3) WHERE id = ?",
-				  p, 1, NULL)))
-			goto out_rollback;
-		done++;
+		rc = fanout_one(db, a, &o, &tm, &st);
+		done += rc == 1;
 	}
+	if (rc < 0)
+		goto out_rollback;
 	if ((st = db_commit(db)))
 		return -1;
-	return realtime_down ? 0 : done;
+	return rc == 1 ? done : 0;
 out_rollback:
 	db_rollback(db);
 	if (st && st != DB_DEADLOCK) {
-		log_warn("fanout: %s", db_last_error(db));
+		/* An outage is the runner's to report (once); anything else is ours. */
+		if (st != DB_UNAVAILABLE)
+			log_warn("fanout: %s", db_last_error(db));
 		return -1;
 	}
 	return 0;

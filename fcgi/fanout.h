@@ -66,7 +66,7 @@ enum db_status tenant_db_of(db_t *db, arena_t *a, const char *tenant_id, const c
  * events it processed (a full batch means more may wait), 0 when there was
  * nothing to do or realtime could not be reached, -1 when MariaDB failed.
  */
-int fanout_pass(db_t *db, cache_t *cache, arena_t *a);
+int fanout_pass(db_t *db, arena_t *a);
 
 /* Wakes one idle runner (after a commit that wrote outbox rows).  Errors
  * are ignored: the runner polls anyway. */

@@ -694,7 +694,7 @@ int jobs_run(void)
 			arena_reset(r.a);
 			r.next_lease_ms = time_now_ms() + LEASE_RENEW_MS;
 		}
-		int fanned = fanout_pass(r.db, r.cache, r.a);
+		int fanned = fanout_pass(r.db, r.a);
 		arena_reset(r.a);
 		int got = runner_step(&r);
 		arena_reset(r.a);
