@@ -312,8 +312,10 @@ bool fanout_wait(cache_t *cache, arena_t *a, long ms)
 {
 	if (ms <= 0)
 		return true;
+	/* One blocking call must end before the connection's read timeout;
+	 * the runner's loop simply comes back for the rest. */
 	if (ms > WAIT_MAX_MS)
-		return false;
+		ms = WAIT_MAX_MS;
 	char timeout[32];
 	snprintf(timeout, sizeof(timeout), "%ld.%03ld", ms / 1000, ms % 1000);
 	const char *argv[] = { "BLPOP", FANOUT_WAKE_KEY, timeout };

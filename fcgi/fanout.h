@@ -72,9 +72,9 @@ int fanout_pass(db_t *db, arena_t *a);
  * are ignored: the runner polls anyway. */
 void fanout_wake(cache_t *cache, arena_t *a);
 
-/* Waits up to ms for a wake-up.  Returns false when it could not wait that
- * way (Redis down, or ms too long for one blocking call): the caller
- * sleeps instead. */
+/* Waits up to ms (at most 1.5 s: the caller's loop comes back for the
+ * rest) for a wake-up.  Returns false when Redis is unavailable: the
+ * caller sleeps instead. */
 bool fanout_wait(cache_t *cache, arena_t *a, long ms);
 
 #endif
