@@ -468,8 +468,10 @@ err_t webhooks_replay(req_t *r)
 			return rc;
 		if (!event)
 			return req_fail_field(r, E_NOT_FOUND, "event", "No event %s for this webhook", ev);
-		if (cJSON_IsObject(payload))
-			cJSON_ReplaceItemInObjectCaseSensitive(event, "data", cJSON_Duplicate(payload, true));
+		if (cJSON_IsObject(payload)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(event, "data");
+			cJSON_AddItemToObject(event, "data", cJSON_Duplicate(payload, true));
+		}
 	} else {
 		if (!event_subscription_valid(ev) || strchr(ev, '*'))
 			return req_fail_field(r, E_VALIDATION, "event",

@@ -1122,6 +1122,68 @@ START_TEST(runner_killed_mid_delivery_still_delivers_the_event)
 }
 END_TEST
 
+/* A second runner of the test's own; it dies with the test. */
+static pid_t second_runner_start(void)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1);
+		setenv("TESSERA_JOBS_PID_FILE", "", 1);
+		char log[1024];
+		snprintf(log, sizeof(log), "%s/log/jobs-webhooks.out", stack_dir());
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl(bin(), bin(), "jobs", "--config", conf_path(), (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+#define SHARED_EVENTS 30
+
+START_TEST(two_runners_fan_out_each_event_once)
+{
+	struct receiver rv;
+	recv_start(&rv);
+	struct tenant t;
+	tenant_make(&t);
+	pid_t second = second_runner_start();
+	char *url = hook_url(&rv, "two"), *secret;
+	char *wid = hook_make(t.key, url, "[\"object.created\"]", NULL, &secret);
+	box_setup(&rv, "two", secret, NULL);
+	free(type_make(t.key, "shared"));
+	for (int i = 0; i < SHARED_EVENTS; i++)
+		free(obj_make(t.key, "shared", "{}"));
+	cJSON *got = recv_wait(&rv, "two", SHARED_EVENTS, 30);
+	outbox_drained(t.id);
+	ck_assert_int_eq(jobs_for(wid), SHARED_EVENTS);
+	/* Every event arrived, each with a valid signature. */
+	const cJSON *d;
+	int n = 0;
+	cJSON_ArrayForEach(d, item(got, "received")) {
+		ck_assert(verified_with(d, secret));
+		n++;
+	}
+	ck_assert_int_eq(n, SHARED_EVENTS);
+	cJSON_Delete(got);
+	kill(second, SIGTERM);
+	waitpid(second, NULL, 0);
+	free(url);
+	free(secret);
+	free(wid);
+	tenant_drop(&t);
+	recv_stop(&rv);
+}
+END_TEST
+
 static void runner_restore(void)
 {
 	stack_runner_ensure();
@@ -1145,6 +1207,7 @@ Suite *suite_webhooks(void)
 	tcase_add_test(tc, tenants_never_see_each_others_webhooks_or_events);
 	tcase_add_test(tc, bad_webhooks_and_events_are_refused_and_store_nothing);
 	tcase_add_test(tc, deleting_a_webhook_with_deliveries_needs_confirmation);
+	tcase_add_test(tc, two_runners_fan_out_each_event_once);
 	TCase *kill_tc = tcase_new_slow(s, "runner killed");
 	tcase_add_unchecked_fixture(kill_tc, NULL, runner_restore);
 	tcase_add_test(kill_tc, runner_killed_mid_delivery_still_delivers_the_event);
