@@ -52,6 +52,9 @@ static const struct opt opts[] = {
 	S(public_url, "http://127.0.0.1:8080"),
 	S(storage_root, "./var/storage"),
 	B(http_allow_private, "false"),
+	/* events & webhooks */
+	I(webhook_max_attempts, "7", 1, 50),
+	I(webhook_retry_base_ms, "60000", 1, 3600000),
 	I(jobs_poll_ms, "500", 10, 60000),
 	I(jobs_backoff_base_ms, "1000", 1, 3600000),
 	I(jobs_max_attempts, "5", 1, 100),

@@ -35,6 +35,9 @@ typedef struct config {
 	char *public_url;
 	char *storage_root;
 	bool http_allow_private;
+	/* events & webhooks */
+	int webhook_max_attempts;  /* deliveries of one event to one webhook */
+	int webhook_retry_base_ms; /* first retry delay; ×4 per attempt */
 	int jobs_poll_ms;
 	int jobs_backoff_base_ms;
 	int jobs_max_attempts;

@@ -9,6 +9,7 @@
 #include "jobs.h"
 
 /* events & webhooks */
+#include "webhook_send.h"      /* webhook.deliver: wh_deliver_job */
 
 /* files */
 int files_job_purge(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,

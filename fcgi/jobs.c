@@ -14,6 +14,7 @@
  */
 #include "jobs.h"
 #include "job_kinds.h"
+#include "fanout.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,19 @@
 
 static volatile sig_atomic_t got_term;
 static int wake_pipe[2] = { -1, -1 };
+/* The job in hand: its attempt, and the delay a handler asked for. */
+static int cur_attempt;
+static long cur_retry_ms = -1;
+
+int jobs_current_attempt(void)
+{
+	return cur_attempt;
+}
+
+void jobs_retry_after(long delay_ms)
+{
+	cur_retry_ms = delay_ms < 0 ? 0 : delay_ms;
+}
 
 /* --- registry ------------------------------------------------------------ */
 
@@ -129,6 +143,7 @@ static const job_kind_t job_kinds[] = {
 	{ "system.noop", job_noop, 0 },
 	{ "system.cleanup", job_cleanup, 0 },
 	/* events & webhooks */
+	{ "webhook.deliver", wh_deliver_job, 30 },
 	/* files */
 	{ "files.purge", files_job_purge, 0 },
 	{ "files.stale_cleanup", files_job_stale, 0 },
@@ -249,7 +264,8 @@ static enum db_status job_mark_done(db_t *db, arena_t *a, const struct job_ref *
 static enum db_status job_mark_retry(db_t *db, arena_t *a, const struct job_ref *j,
 				     const char *err, unsigned long long *affected)
 {
-	long delay = jobs_backoff_ms(j->attempts, g_config.jobs_backoff_base_ms, 1);
+	long delay = cur_retry_ms >= 0 ? cur_retry_ms
+				       : jobs_backoff_ms(j->attempts, g_config.jobs_backoff_base_ms, 1);
 	db_param p[] = { db_int(delay), db_str(err), db_str(j->id), db_str(j->locked_by),
 			 db_int(j->attempts) };
 	db_result *res;
@@ -381,6 +397,8 @@ static int job_execute(struct runner *r, const struct claimed *j, char *err, siz
 	cJSON *payload = j->payload ? cJSON_Parse(j->payload) : NULL;
 	if (payload)
 		arena_defer(r->a, json_cleanup, payload);
+	cur_attempt = j->ref.attempts;
+	cur_retry_ms = -1;
 	int rc = k->run(r->db, r->cache, r->a, j->tenant_id, payload, err, errlen);
 	if (db_in_transaction(r->db)) {
 		log_error("jobs: %s (%s) left a transaction open; rolled back", j->ref.id, j->kind);
@@ -434,6 +452,8 @@ static int runner_step(struct runner *r)
 		log_warn("jobs: %s (%s) failed, attempt %d of %d: %s", j.ref.id, j.kind,
 			 j.ref.attempts, j.ref.max_attempts, err);
 	job_settle(r, &j, rc, err);
+	cur_attempt = 0;
+	cur_retry_ms = -1;
 	return 1;
 }
 
@@ -676,11 +696,19 @@ int jobs_run(void)
 			arena_reset(r.a);
 			r.next_lease_ms = time_now_ms() + LEASE_RENEW_MS;
 		}
+		int fanned = fanout_pass(r.db, r.a);
+		arena_reset(r.a);
 		int got = runner_step(&r);
 		arena_reset(r.a);
 		long wait = runner_after_step(&r, got);
+		if (fanned > 0)
+			wait = 0;
 		long long until_lease = r.next_lease_ms - time_now_ms();
-		wait_ms(wait < until_lease ? wait : (long)until_lease);
+		if (until_lease < wait)
+			wait = (long)until_lease;
+		if (!fanout_wait(r.cache, r.a, wait))
+			wait_ms(wait);
+		arena_reset(r.a);
 	}
 
 	lease_release(&r);

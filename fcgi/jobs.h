@@ -80,6 +80,14 @@ long jobs_backoff_ms(int attempts, long base_ms, int jitter);
  */
 cJSON *jobs_describe(db_t *db, arena_t *a, const char *id, enum db_status *st);
 
+/* Inside a job handler: the attempt being run (1 for the first); 0
+ * outside a job. */
+int jobs_current_attempt(void);
+/* Inside a job handler that is about to fail: run the next attempt after
+ * delay_ms instead of the default backoff (kinds with their own retry
+ * schedule).  Forgotten after the job. */
+void jobs_retry_after(long delay_ms);
+
 /* Runs the runner loop until SIGTERM/SIGINT (the job in hand is finished
  * first).  Returns the exit status. */
 int jobs_run(void);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../common/log.h"
+#include "fanout.h"
 
 const char *req_param(const req_t *r, const char *name)
 {
@@ -227,12 +228,18 @@ err_t req_db_error(req_t *r, enum db_status st)
 
 err_t req_tx_end(req_t *r, err_t rc)
 {
+	bool events = r->outbox_pending;
+	r->outbox_pending = false;
 	if (rc) {
 		db_rollback(r->db);
 		return rc;
 	}
 	enum db_status st = db_commit(r->db);
-	return st ? req_db_error(r, st) : E_OK;
+	if (st)
+		return req_db_error(r, st);
+	if (events)
+		fanout_wake(r->cache, r->a);
+	return E_OK;
 }
 
 char *req_json_text(req_t *r, const cJSON *j)

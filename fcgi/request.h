@@ -97,6 +97,8 @@ typedef struct req {
 	const char *err_message;
 	cJSON *err_details;
 	cJSON *err_extra;          /* members merged into "error" (e.g. dependencies) */
+
+	bool outbox_pending;       /* the open transaction wrote outbox events */
 } req_t;
 
 /* Path parameter by name (decoded), or NULL. */
@@ -132,7 +134,8 @@ err_t req_fail_field(req_t *r, err_t e, const char *field, const char *fmt, ...)
 err_t req_db_error(req_t *r, enum db_status st);
 
 /* Ends the open transaction: commits when rc is E_OK (a failed commit
- * becomes the error), rolls back and returns rc otherwise. */
+ * becomes the error), rolls back and returns rc otherwise.  A commit that
+ * carried outbox events wakes the jobs runner's fan-out. */
 err_t req_tx_end(req_t *r, err_t rc);
 
 /* j as compact JSON text in the arena; NULL for NULL or a JSON null (so it

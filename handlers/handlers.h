@@ -116,6 +116,22 @@ err_t dlq_discard(req_t *r);
 err_t audit_list(req_t *r);
 
 /* --- events & webhooks (webhooks.c, events.c) ---------------------------- */
+err_t webhooks_list(req_t *r);
+err_t webhooks_create(req_t *r);
+err_t webhooks_update(req_t *r);
+err_t webhooks_delete(req_t *r);
+err_t webhooks_replay(req_t *r);
+err_t webhooks_rotate_secret(req_t *r);
+err_t webhooks_test(req_t *r);
+err_t deliveries_list(req_t *r);
+err_t deliveries_retry(req_t *r);
+extern const field_t webhook_create_body[];
+extern const field_t webhook_update_body[];
+extern const field_t webhook_replay_body[];
+err_t events_types(req_t *r);
+err_t events_track(req_t *r);
+err_t events_list(req_t *r);
+extern const field_t event_track_body[];
 
 /* --- realtime (realtime.c) ----------------------------------------------- */
 err_t realtime_subscribe(req_t *r);

@@ -13,6 +13,7 @@
 #include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../fcgi/auth.h"
+#include "../fcgi/fanout.h"
 #include "../common/rowjson.h"
 #include "../common/timefmt.h"
 
@@ -258,7 +259,14 @@ err_t outbox_add(req_t *r, const char *event, const char *resource_type,
 	enum db_status st = db_exec(r->db, r->a,
 		"INSERT INTO outbox (id, tenant_id, event, resource_type, resource_id, payload, "
 		"created_at) VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", p, 6, NULL);
-	return st ? req_db_error(r, st) : E_OK;
+	if (st)
+		return req_db_error(r, st);
+	/* Wake the fan-out once the event is visible: now, or at commit. */
+	if (db_in_transaction(r->db))
+		r->outbox_pending = true;
+	else
+		fanout_wake(r->cache, r->a);
+	return E_OK;
 }
 
 /* --- filter validation (the rules of the object list's filter) ---------- */

@@ -21,6 +21,7 @@ Suite *suite_sql(void);
 Suite *suite_dataio(void);
 Suite *suite_endusers(void);
 /* events & webhooks */
+Suite *suite_webhooks(void);
 /* realtime */
 Suite *suite_realtime(void);
 /* files */
@@ -49,6 +50,7 @@ int main(void)
 	srunner_add_suite(sr, suite_errors());
 	srunner_add_suite(sr, suite_dlq());
 	/* events & webhooks */
+	srunner_add_suite(sr, suite_webhooks());
 	/* realtime */
 	srunner_add_suite(sr, suite_realtime());
 	/* files */

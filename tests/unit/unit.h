@@ -40,6 +40,8 @@ Suite *suite_jobs_backoff(void);   /* test_jobs_backoff.c: fcgi/jobs.c backoff *
 Suite *suite_totp(void);           /* test_totp.c: common/totp.c, qr.c, password.c */
 Suite *suite_auth_core(void);      /* test_auth_core.c: handlers/auth_core.c helpers */
 Suite *suite_multipart(void);
+Suite *suite_outhttp(void);
+Suite *suite_webhook_send(void);   /* also fcgi/fanout.c's event vocabulary */
 
 #define UNIT_REQUEST_ID "req_unit_0123456789"
 

@@ -1,0 +1,324 @@
+/*
+ * fanout.c - the outbox fan-out pass, its wake-up, and the event
+ * vocabulary (see fanout.h).
+ */
+#include "fanout.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/config.h"
+#include "../common/jsonx.h"
+#include "../common/log.h"
+#include "../common/realtime.h"
+#include "../common/timefmt.h"
+#include "jobs.h"
+
+#define PRUNE_EVERY_MS 3600000LL
+#define WAIT_MAX_MS 1500   /* below cache.c's 2 s read timeout */
+
+/* --- vocabulary ------------------------------------------------------------ */
+
+const char *const event_types[] = {
+	"object.created", "object.updated", "object.deleted", "object.restored",
+	"association.created", "association.updated", "association.deleted",
+	"comment.created", "comment.updated", "comment.deleted",
+	"file.uploaded", "file.updated", "file.deleted",
+	"user.created", "user.updated", "user.deleted", "user.signed_in",
+	"custom.*", "*",
+	NULL,
+};
+
+bool event_custom_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > EVENT_CUSTOM_NAME_MAX || !isalpha((unsigned char)name[0]))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!(isalnum(c) || c == '_' || c == '.' || c == ':' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool event_subscription_valid(const char *entry)
+{
+	for (const char *const *t = event_types; *t; t++)
+		if (!strcmp(*t, entry))
+			return true;
+	size_t pl = strlen(EVENT_CUSTOM_PREFIX);
+	return !strncmp(entry, EVENT_CUSTOM_PREFIX, pl) && event_custom_name_valid(entry + pl);
+}
+
+bool event_subscribed(const cJSON *events, const char *type)
+{
+	bool custom = !strncmp(type, EVENT_CUSTOM_PREFIX, strlen(EVENT_CUSTOM_PREFIX));
+	const cJSON *e;
+	cJSON_ArrayForEach(e, events) {
+		if (!cJSON_IsString(e))
+			continue;
+		if (!strcmp(e->valuestring, type) || !strcmp(e->valuestring, "*") ||
+		    (custom && !strcmp(e->valuestring, "custom.*")))
+			return true;
+	}
+	return false;
+}
+
+/* --- tenants ------------------------------------------------------------------ */
+
+enum db_status tenant_db_of(db_t *db, arena_t *a, const char *tenant_id, const char **db_name)
+{
+	*db_name = NULL;
+	db_param p[] = { db_str(tenant_id) };
+	db_result *res;
+	enum db_status st = db_exec(db, a, "SELECT db_name FROM tenants WHERE id = ?", p, 1, &res);
+	if (st == DB_OK && res->nrows)
+		*db_name = db_cell(res, 0, 0);
+	return st;
+}
+
+/* --- the pass ------------------------------------------------------------------ */
+
+struct outbox_row {
+	const char *id, *tenant_id, *event, *resource_type, *resource_id, *created_at;
+	cJSON *payload;
+};
+
+cJSON *event_json(const char *id, const char *type, const char *timestamp, const char *tenant_id,
+		  const char *resource_type, const char *resource_id, const cJSON *data)
+{
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "id", id);
+	cJSON_AddStringToObject(e, "type", type);
+	cJSON_AddStringToObject(e, "timestamp", timestamp);
+	cJSON_AddStringToObject(e, "tenant_id", tenant_id);
+	cJSON_AddStringToObject(e, "resource_type", resource_type);
+	cJSON_AddStringToObject(e, "resource_id", resource_id);
+	cJSON_AddItemToObject(e, "data", data ? cJSON_Duplicate(data, true) : cJSON_CreateObject());
+	return e;
+}
+
+static cJSON *event_body(const struct outbox_row *o)
+{
+	return event_json(o->id, o->event, o->created_at, o->tenant_id, o->resource_type,
+			  o->resource_id, o->payload);
+}
+
+/* The object realtime_publish_event() takes. */
+static cJSON *realtime_event(const struct outbox_row *o)
+{
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "id", o->id);
+	cJSON_AddStringToObject(e, "event", o->event);
+	cJSON_AddStringToObject(e, "resource_type", o->resource_type);
+	cJSON_AddStringToObject(e, "resource_id", o->resource_id);
+	cJSON_AddItemToObject(e, "data", cJSON_Duplicate(o->payload, true));
+	cJSON_AddStringToObject(e, "created_at", o->created_at);
+	return e;
+}
+
+/* An object_types filter (array of type ids) lets through events that name
+ * no object type and those whose data.object_type_id it lists. */
+static bool type_filter_passes(const char *filter_json, const cJSON *data)
+{
+	if (!filter_json)
+		return true;
+	const char *type_id = json_str_of(data, "object_type_id");
+	if (!type_id)
+		return true;
+	cJSON *f = cJSON_Parse(filter_json);
+	bool pass = !cJSON_IsArray(f) || cJSON_GetArraySize(f) == 0;
+	const cJSON *t;
+	cJSON_ArrayForEach(t, f)
+		if (cJSON_IsString(t) && !strcmp(t->valuestring, type_id))
+			pass = true;
+	cJSON_Delete(f);
+	return pass;
+}
+
+/* Enqueues one webhook.deliver job per active webhook of the tenant that
+ * subscribed to the event, in the open transaction. */
+static enum db_status enqueue_deliveries(db_t *db, arena_t *a, const struct outbox_row *o,
+					 const char *db_name)
+{
+	db_result *res;
+	enum db_status st = db_exec(db, a, arena_printf(a,
+		"SELECT id, events, object_types FROM `%s`.`_webhooks` WHERE status = 'active' "
+		"ORDER BY id", db_name), NULL, 0, &res);
+	if (st == DB_ERROR) {
+		/* A tenant DB without the table (not migrated, or dropped): no
+		 * webhooks to serve; never wedge the queue on it. */
+		log_error("fanout: %s: cannot read webhooks of %s: %s", o->id, o->tenant_id,
+			  db_last_error(db));
+		return DB_OK;
+	}
+	if (st)
+		return st;
+	cJSON *body = NULL;
+	for (int i = 0; i < res->nrows && st == DB_OK; i++) {
+		cJSON *events = cJSON_Parse(db_get(res, i, "events"));
+		bool match = event_subscribed(events, o->event) &&
+			     type_filter_passes(db_get(res, i, "object_types"), o->payload);
+		cJSON_Delete(events);
+		if (!match)
+			continue;
+		if (!body)
+			body = event_body(o);
+		cJSON *job = cJSON_CreateObject();
+		cJSON_AddStringToObject(job, "webhook_id", db_get(res, i, "id"));
+		cJSON_AddStringToObject(job, "trigger", "event");
+		cJSON_AddItemReferenceToObject(job, "event", body);
+		char jid[40];
+		st = jobs_enqueue(db, a, o->tenant_id, "webhook.deliver", job,
+				  g_config.webhook_max_attempts, 0, jid);
+		cJSON_Delete(job);
+	}
+	cJSON_Delete(body);
+	return st;
+}
+
+static void json_cleanup(void *p)
+{
+	cJSON_Delete(p);
+}
+
+static void outbox_row_read(arena_t *a, const db_result *res, int i, struct outbox_row *o)
+{
+	o->id = db_get(res, i, "id");
+	o->tenant_id = db_get(res, i, "tenant_id");
+	o->event = db_get(res, i, "event");
+	o->resource_type = db_get(res, i, "resource_type");
+	o->resource_id = db_get(res, i, "resource_id");
+	char *t = arena_alloc(a, RFC3339_LEN + 8);
+	o->created_at = time_from_sql(t, db_get(res, i, "created_at"));
+	o->payload = cJSON_Parse(db_get(res, i, "payload") ? db_get(res, i, "payload") : "{}");
+	if (!o->payload)
+		o->payload = cJSON_CreateObject();
+	arena_defer(a, json_cleanup, o->payload);
+}
+
+/* Deletes processed rows older than OUTBOX_KEEP_DAYS, at most hourly. */
+static void outbox_prune(db_t *db, arena_t *a)
+{
+	static long long next_ms;
+	long long now = time_now_ms();
+	if (now < next_ms)
+		return;
+	next_ms = now + PRUNE_EVERY_MS;
+	db_result *res;
+	if (db_exec(db, a, "DELETE FROM outbox WHERE processed_at IS NOT NULL AND processed_at < "
+		    "UTC_TIMESTAMP(3) - INTERVAL 7 DAY ORDER BY processed_at LIMIT 1000", NULL, 0,
+		    &res) == DB_OK && res->affected)
+		log_info("fanout: pruned %llu processed outbox events", res->affected);
+}
+
+/* The tenant whose data DB was looked up last (outbox rows come in id
+ * order, so a burst of one tenant's events costs one lookup). */
+struct tenant_memo {
+	const char *tenant_id;
+	const char *db_name;
+};
+
+static bool realtime_down;
+
+/* Publishes o to realtime, enqueues its webhook deliveries and marks it
+ * processed.  1: done; 0: realtime unreachable, o stays pending; -1: the
+ * database failed (*st). */
+static int fanout_one(db_t *db, arena_t *a, const struct outbox_row *o, struct tenant_memo *tm,
+		      enum db_status *st)
+{
+	/* Realtime first: a crash after it publishes again, never loses. */
+	cJSON *rt = realtime_event(o);
+	char err[256] = "";
+	int prc = realtime_publish_event(a, o->tenant_id, rt, err, sizeof(err));
+	cJSON_Delete(rt);
+	if (prc != 0) {
+		if (!realtime_down)
+			log_warn("fanout: realtime unavailable (%s); events wait", err);
+		realtime_down = true;
+		return 0;
+	}
+	if (realtime_down)
+		log_info("fanout: realtime is back");
+	realtime_down = false;
+	if (!tm->tenant_id || strcmp(tm->tenant_id, o->tenant_id) != 0) {
+		if ((*st = tenant_db_of(db, a, o->tenant_id, &tm->db_name)))
+			return -1;
+		tm->tenant_id = o->tenant_id;
+	}
+	if (tm->db_name && (*st = enqueue_deliveries(db, a, o, tm->db_name)))
+		return -1;
+	db_param p[] = { db_str(o->id) };
+	*st = db_exec(db, a, "UPDATE outbox SET processed_at = UTC_TIMESTAMP(3) WHERE id = ?", p, 1,
+		      NULL);
+	return *st ? -1 : 1;
+}
+
+int fanout_pass(db_t *db, arena_t *a)
+{
+	outbox_prune(db, a);
+	/* Read committed: the claim then locks only the rows it returns, so
+	 * requests inserting new events never wait on this transaction. */
+	if (db_exec_text(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED") || db_begin(db))
+		return -1;
+	db_result *res;
+	enum db_status st = db_exec(db, a,
+		"SELECT id, tenant_id, event, resource_type, resource_id, payload, created_at "
+		"FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED",
+		NULL, 0, &res);
+	if (st || res->nrows == 0)
+		goto out_rollback;
+	int done = 0, rc = 1;
+	struct tenant_memo tm = { NULL, NULL };
+	for (int i = 0; i < res->nrows && rc == 1; i++) {
+		struct outbox_row o;
+		outbox_row_read(a, res, i, &o);
+		rc = fanout_one(db, a, &o, &tm, &st);
+		done += rc == 1;
+	}
+	if (rc < 0)
+		goto out_rollback;
+	if ((st = db_commit(db)))
+		return -1;
+	return rc == 1 ? done : 0;
+out_rollback:
+	db_rollback(db);
+	if (st && st != DB_DEADLOCK) {
+		/* An outage is the runner's to report (once); anything else is ours. */
+		if (st != DB_UNAVAILABLE)
+			log_warn("fanout: %s", db_last_error(db));
+		return -1;
+	}
+	return 0;
+}
+
+/* --- wake-up ------------------------------------------------------------------ */
+
+/* Pushes and trims in one step, so the list never holds more than one
+ * wake-up however many requests commit while no runner listens. */
+static const char wake_lua[] =
+	"redis.call('lpush', KEYS[1], '1') redis.call('ltrim', KEYS[1], 0, 0) return 1";
+
+void fanout_wake(cache_t *cache, arena_t *a)
+{
+	const char *argv[] = { "EVAL", wake_lua, "1", FANOUT_WAKE_KEY };
+	redisReply *rep;
+	cache_cmd(cache, a, &rep, 4, argv);
+}
+
+bool fanout_wait(cache_t *cache, arena_t *a, long ms)
+{
+	if (ms <= 0)
+		return true;
+	/* One blocking call must end before the connection's read timeout;
+	 * the runner's loop simply comes back for the rest. */
+	if (ms > WAIT_MAX_MS)
+		ms = WAIT_MAX_MS;
+	char timeout[32];
+	snprintf(timeout, sizeof(timeout), "%ld.%03ld", ms / 1000, ms % 1000);
+	const char *argv[] = { "BLPOP", FANOUT_WAKE_KEY, timeout };
+	redisReply *rep;
+	return cache_cmd(cache, a, &rep, 3, argv) == CACHE_OK;
+}

@@ -1,0 +1,80 @@
+/*
+ * fanout.h - the outbox fan-out: turns each event a change wrote into the
+ * `outbox` table (in the change's own transaction) into realtime messages
+ * and one `webhook.deliver` job per subscribed webhook of the tenant.
+ *
+ * The jobs runner calls fanout_pass() every cycle.  A pass claims pending
+ * outbox rows with SELECT … FOR UPDATE SKIP LOCKED (so several runners
+ * share the work), publishes each to realtime, enqueues its webhook jobs
+ * and marks it processed, all in one transaction: a process killed at any
+ * moment leaves the row pending and a later pass does it again (delivery
+ * is at least once, never zero times).
+ *
+ * To keep the latency from a change to its subscribers low, a request that
+ * committed an outbox row pushes the Redis list FANOUT_WAKE_KEY
+ * (fanout_wake); an idle runner waits on it with BLPOP (fanout_wait)
+ * instead of sleeping its whole poll interval.
+ *
+ * Also here: the event vocabulary webhooks subscribe to.
+ */
+#ifndef TESSERA_FANOUT_H
+#define TESSERA_FANOUT_H
+
+#include <stdbool.h>
+
+#include <cJSON.h>
+
+#include "../common/arena.h"
+#include "../common/cache.h"
+#include "../common/db.h"
+
+#define FANOUT_WAKE_KEY "jobs:wake"
+/* Custom events are fanned out as "custom.<event_type>". */
+#define EVENT_CUSTOM_PREFIX "custom."
+#define EVENT_CUSTOM_NAME_MAX 50
+
+/* The event types a webhook may subscribe to, in the order GET /events/types
+ * lists them (NULL-terminated).  Ends with "custom.*" and "*". */
+extern const char *const event_types[];
+
+/* True if name is a valid custom event type: a letter, then letters,
+ * digits and _ . : - up to EVENT_CUSTOM_NAME_MAX characters. */
+bool event_custom_name_valid(const char *name);
+/* True if entry may appear in a webhook's events: one of event_types or
+ * "custom.<valid name>". */
+bool event_subscription_valid(const char *entry);
+/* True if a webhook subscribed to events (a JSON array of strings) gets an
+ * event of this type: an exact entry, "custom.*" for custom events, "*"
+ * for all. */
+bool event_subscribed(const cJSON *events, const char *type);
+
+/*
+ * An event as webhooks receive it (the delivery body):
+ *   {"id", "type", "timestamp", "tenant_id", "resource_type", "resource_id",
+ *    "data"}
+ * data is copied (NULL gives {}).  The caller frees the tree.
+ */
+cJSON *event_json(const char *id, const char *type, const char *timestamp, const char *tenant_id,
+		  const char *resource_type, const char *resource_id, const cJSON *data);
+
+/* The data DB of tenant_id (server-made name, safe to splice), or NULL in
+ * *db_name when there is no such tenant. */
+enum db_status tenant_db_of(db_t *db, arena_t *a, const char *tenant_id, const char **db_name);
+
+/*
+ * One pass over pending outbox rows (at most one batch).  Returns how many
+ * events it processed (a full batch means more may wait), 0 when there was
+ * nothing to do or realtime could not be reached, -1 when MariaDB failed.
+ */
+int fanout_pass(db_t *db, arena_t *a);
+
+/* Wakes one idle runner (after a commit that wrote outbox rows).  Errors
+ * are ignored: the runner polls anyway. */
+void fanout_wake(cache_t *cache, arena_t *a);
+
+/* Waits up to ms (at most 1.5 s: the caller's loop comes back for the
+ * rest) for a wake-up.  Returns false when Redis is unavailable: the
+ * caller sleeps instead. */
+bool fanout_wait(cache_t *cache, arena_t *a, long ms);
+
+#endif

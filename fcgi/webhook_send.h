@@ -1,0 +1,82 @@
+/*
+ * webhook_send.h - sending one event to one webhook, the Standard Webhooks
+ * way, and recording the attempt; the `webhook.deliver` job kind.
+ *
+ * A delivery is a POST of the event as JSON with the headers
+ *   webhook-id:        the event id (the same on every retry)
+ *   webhook-timestamp: Unix seconds at sending
+ *   webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">
+ * keyed with the base64-decoded part of the secret after "whsec_".  After
+ * a rotation the previous secret stays valid for 24 hours and its
+ * signature is sent too, space-separated.  Every attempt is a row of the
+ * tenant's _webhook_deliveries; a 410 Gone disables the webhook.
+ *
+ * Used by the jobs runner (event deliveries and their retries) and by the
+ * API (test, replay), so it works on a db handle and a tenant DB name.
+ */
+#ifndef TESSERA_WEBHOOK_SEND_H
+#define TESSERA_WEBHOOK_SEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cJSON.h>
+
+#include "../common/arena.h"
+#include "../common/cache.h"
+#include "../common/db.h"
+
+#define WEBHOOK_SECRET_PREFIX "whsec_"
+#define WEBHOOK_SECRET_BYTES 24
+#define WEBHOOK_TIMEOUT_S 10
+#define WEBHOOK_OLD_SECRET_HOURS 24
+
+/* A webhook as a delivery needs it (strings in the arena). */
+typedef struct webhook {
+	const char *id;
+	const char *url;
+	const char *status;       /* active, paused, disabled */
+	const char *secret_enc;   /* sealed current secret */
+	const char *old_secret_enc; /* sealed previous secret while still valid, else NULL */
+} webhook_t;
+
+/* The outcome of one attempt. */
+typedef struct wh_outcome {
+	char delivery_id[40];
+	long status_code;         /* 0: no HTTP answer */
+	long duration_ms;
+	bool succeeded;           /* 2xx */
+	bool disabled;            /* the receiver answered 410: the webhook is now disabled */
+	char error[300];          /* "" when it succeeded */
+} wh_outcome_t;
+
+/* A new secret: "whsec_" + base64 of WEBHOOK_SECRET_BYTES random bytes (arena). */
+char *wh_secret_new(arena_t *a);
+
+/* "v1,<base64 signature>" of body for msg_id at ts under secret (a whsec_
+ * string), in a; NULL if the secret is malformed. */
+char *wh_sign(arena_t *a, const char *secret, const char *msg_id, long long ts,
+	      const char *body, size_t len);
+
+/* Loads webhook id from the tenant DB db_name; *found false if absent. */
+enum db_status wh_load(db_t *db, arena_t *a, const char *db_name, const char *id, webhook_t *w,
+		       bool *found);
+
+/*
+ * Sends event (an object with at least "id" and "type") to w, records the
+ * attempt (trigger: event, retry, test or replay; attempt from 1) and
+ * disables w on a 410.  Returns a db_status: DB_OK once the attempt is
+ * recorded, whatever the receiver said (see out).
+ */
+enum db_status wh_send(db_t *db, arena_t *a, const char *db_name, const webhook_t *w,
+		       const cJSON *event, const char *trigger, int attempt, wh_outcome_t *out);
+
+/* Delay before the next attempt after attempt n failed:
+ * webhook_retry_base_ms × 4^(n−1), at most 24 h, plus up to 20% jitter. */
+long wh_retry_delay_ms(int attempt);
+
+/* The `webhook.deliver` job: payload {"webhook_id", "event", "trigger"}. */
+int wh_deliver_job(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		   const cJSON *payload, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,584 @@
+/*
+ * webhooks.c - webhook endpoints (create, list, update, delete, rotate the
+ * secret, test, replay) and their delivery log (list, retry one).
+ *
+ * Webhooks live in the tenant DB (_webhooks, _webhook_deliveries).  The
+ * signing secret is shown on create and rotate only and stored sealed
+ * under the master key.  Event deliveries are made by the jobs runner
+ * (fcgi/fanout.c enqueues them, fcgi/webhook_send.c sends them); test and
+ * replay send synchronously through the same code and report what the
+ * receiver answered.  Every change is audited.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/config.h"
+#include "../common/crypto.h"
+#include "../common/ids.h"
+#include "../common/jsonx.h"
+#include "../common/outhttp.h"
+#include "../common/rowjson.h"
+#include "../common/securedel.h"
+#include "../common/timefmt.h"
+#include "../fcgi/fanout.h"
+#include "../fcgi/jobs.h"
+#include "../fcgi/webhook_send.h"
+#include "audit.h"
+#include "handlers.h"
+#include "objmodel.h"
+
+#define MAX_EVENTS 50
+#define MAX_TYPES 100
+
+static const col_t webhook_cols[] = {
+	{ "id", COL_STR, 0 },
+	{ "url", COL_STR, COL_WRITABLE },
+	{ "events", COL_JSON, COL_WRITABLE },
+	{ "object_types", COL_JSON, COL_WRITABLE },
+	{ "status", COL_STR, COL_WRITABLE },
+	{ "disabled_reason", COL_STR, 0 },
+	{ "previous_secret_expires_at", COL_TIME, 0 },
+	{ "created_by", COL_STR, 0 },
+	{ "created_at", COL_TIME, 0 },
+	{ "updated_at", COL_TIME, 0 },
+	{ NULL, 0, 0 },
+};
+
+#define WEBHOOK_SELECT "SELECT id, url, events, object_types, status, disabled_reason, " \
+	"CASE WHEN old_secret_expires_at > UTC_TIMESTAMP(3) THEN old_secret_expires_at END " \
+	"AS previous_secret_expires_at, created_by, created_at, updated_at FROM %s "
+
+const field_t webhook_create_body[] = {
+	{ "url", FT_STRING, FF_REQUIRED, 1, 2048 },
+	{ "events", FT_STRING_ARRAY, FF_REQUIRED, 0, MAX_EVENTS },
+	{ "object_types", FT_STRING_ARRAY, FF_NULLABLE, 0, MAX_TYPES },
+	{ "status", FT_STRING, 0, 1, 16 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const field_t webhook_update_body[] = {
+	{ "url", FT_STRING, 0, 1, 2048 },
+	{ "events", FT_STRING_ARRAY, 0, 0, MAX_EVENTS },
+	{ "object_types", FT_STRING_ARRAY, FF_NULLABLE, 0, MAX_TYPES },
+	{ "status", FT_STRING, 0, 1, 16 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const field_t webhook_replay_body[] = {
+	{ "event", FT_STRING, FF_REQUIRED, 1, 128 },
+	{ "payload", FT_OBJECT, FF_NULLABLE, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+static const char *webhooks_table(req_t *r)
+{
+	return tenant_table(r, "_webhooks");
+}
+
+static const char *deliveries_table(req_t *r)
+{
+	return tenant_table(r, "_webhook_deliveries");
+}
+
+/* --- validation ---------------------------------------------------------- */
+
+static err_t check_url(req_t *r, const char *url)
+{
+	char err[200];
+	if (outhttp_url_check(url, g_config.http_allow_private, err, sizeof(err)))
+		return req_fail_field(r, E_VALIDATION, "url", "%s", err);
+	return E_OK;
+}
+
+static err_t check_events(req_t *r, const cJSON *events)
+{
+	if (cJSON_GetArraySize(events) == 0)
+		return req_fail_field(r, E_VALIDATION, "events", "events must name at least one event type");
+	const cJSON *e;
+	cJSON_ArrayForEach(e, events)
+		if (!event_subscription_valid(e->valuestring))
+			return req_fail_field(r, E_VALIDATION, "events",
+					      "unknown event type \"%.64s\" (GET /events/types lists them; "
+					      "custom events are \"custom.<event_type>\")", e->valuestring);
+	return E_OK;
+}
+
+static err_t check_status(req_t *r, const char *status)
+{
+	if (status && strcmp(status, "active") && strcmp(status, "paused") && strcmp(status, "disabled"))
+		return req_fail_field(r, E_VALIDATION, "status", "status must be active, paused or disabled");
+	return E_OK;
+}
+
+/* The object types named (by id or name) as a JSON array of their ids in
+ * *out (NULL for none or an empty list). */
+static err_t resolve_types(req_t *r, const cJSON *types, char **out)
+{
+	*out = NULL;
+	if (!cJSON_IsArray(types) || cJSON_GetArraySize(types) == 0)
+		return E_OK;
+	cJSON *ids = req_own(r, cJSON_CreateArray());
+	const cJSON *t;
+	cJSON_ArrayForEach(t, types) {
+		objtype_t *ot;
+		err_t rc = objtype_load(r, t->valuestring, &ot);
+		if (rc == E_NOT_FOUND)
+			return req_fail_field(r, E_VALIDATION, "object_types",
+					      "object type \"%.64s\" does not exist", t->valuestring);
+		if (rc)
+			return rc;
+		cJSON_AddItemToArray(ids, cJSON_CreateString(ot->id));
+	}
+	*out = req_json_text(r, ids);
+	return E_OK;
+}
+
+/* Checks every field present in body; object_types come back resolved. */
+static err_t validate(req_t *r, const cJSON *body, char **types_json)
+{
+	const cJSON *url = cJSON_GetObjectItemCaseSensitive(body, "url");
+	const cJSON *events = cJSON_GetObjectItemCaseSensitive(body, "events");
+	err_t rc;
+	if ((url && (rc = check_url(r, url->valuestring))) ||
+	    (events && (rc = check_events(r, events))) ||
+	    (rc = check_status(r, json_str_of(body, "status"))))
+		return rc;
+	return resolve_types(r, cJSON_GetObjectItemCaseSensitive(body, "object_types"), types_json);
+}
+
+/* --- reading ------------------------------------------------------------- */
+
+static err_t webhook_fetch(req_t *r, const char *id, cJSON **out)
+{
+	db_param p[] = { db_str(id) };
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, WEBHOOK_SELECT "WHERE id = ?",
+				    webhooks_table(r)), p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows == 0)
+		return req_fail(r, E_NOT_FOUND, "Webhook not found");
+	*out = row_to_json(webhook_cols, res, 0);
+	return E_OK;
+}
+
+/* Replies with the webhook, plus the secret when one was just made. */
+static err_t reply_webhook(req_t *r, int status, const char *id, const char *secret)
+{
+	cJSON *w;
+	err_t rc = webhook_fetch(r, id, &w);
+	if (rc)
+		return rc;
+	if (secret)
+		cJSON_AddStringToObject(w, "secret", secret);
+	reply_data(r, status, w);
+	return E_OK;
+}
+
+err_t webhooks_list(req_t *r)
+{
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, WEBHOOK_SELECT "ORDER BY id",
+				    webhooks_table(r)), NULL, 0, &res);
+	if (st)
+		return req_db_error(r, st);
+	reply_data(r, 200, rows_to_json(webhook_cols, res));
+	return E_OK;
+}
+
+/* --- changes ------------------------------------------------------------- */
+
+static char *seal(req_t *r, const char *secret)
+{
+	return secret_seal(r->a, g_config.master_key_bin, secret, strlen(secret));
+}
+
+err_t webhooks_create(req_t *r)
+{
+	char *types;
+	err_t rc = validate(r, r->json, &types);
+	if (rc)
+		return rc;
+	const char *status = json_str_of(r->json, "status");
+	char id[40];
+	id_new(id, sizeof(id), "wh_");
+	char *secret = wh_secret_new(r->a);
+	const char *creator = r->who.kind == PRINCIPAL_KEY ? r->who.key_id : r->who.user_id;
+	db_param p[] = {
+		db_str(id), db_str(json_str_of(r->json, "url")),
+		db_str(req_json_text(r, cJSON_GetObjectItemCaseSensitive(r->json, "events"))),
+		db_str(types), db_str(status ? status : "active"), db_str(seal(r, secret)),
+		db_str(creator),
+	};
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	st = db_exec(r->db, r->a, arena_printf(r->a,
+		"INSERT INTO %s (id, url, events, object_types, status, secret_enc, created_by, "
+		"created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+		webhooks_table(r)), p, 7, NULL);
+	rc = st ? req_db_error(r, st) : E_OK;
+	if (!rc) {
+		cJSON *details = req_own(r, cJSON_CreateObject());
+		cJSON_AddStringToObject(details, "url", json_str_of(r->json, "url"));
+		rc = req_audit(r, "webhook.created", "webhook", id, details);
+	}
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	return reply_webhook(r, 201, id, secret);
+}
+
+err_t webhooks_update(req_t *r)
+{
+	const char *id = req_param(r, "webhook_id");
+	cJSON *before;
+	err_t rc = webhook_fetch(r, id, &before);
+	if (rc)
+		return rc;
+	req_own(r, before);
+	char *types;
+	if ((rc = validate(r, r->json, &types)))
+		return rc;
+	/* The SET list comes from fixed column names, never from input. */
+	char *sql = arena_printf(r->a, "UPDATE %s SET updated_at = UTC_TIMESTAMP(3)", webhooks_table(r));
+	db_param p[8];
+	int np = 0;
+	cJSON *changed = req_own(r, cJSON_CreateArray());
+	static const char *const fields[] = { "url", "events", "object_types", "status" };
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->json, fields[i]);
+		if (!v)
+			continue;
+		sql = arena_printf(r->a, "%s, %s = ?", sql, fields[i]);
+		if (!strcmp(fields[i], "object_types"))
+			p[np++] = db_str(types);
+		else if (!strcmp(fields[i], "events"))
+			p[np++] = db_str(req_json_text(r, v));
+		else
+			p[np++] = db_str(v->valuestring);
+		cJSON_AddItemToArray(changed, cJSON_CreateString(fields[i]));
+	}
+	if (np == 0) {
+		reply_data(r, 200, cJSON_Duplicate(before, true));
+		return E_OK;
+	}
+	/* Re-activating clears why it was disabled. */
+	if (json_str_of(r->json, "status"))
+		sql = arena_printf(r->a, "%s, disabled_reason = NULL", sql);
+	sql = arena_printf(r->a, "%s WHERE id = ?", sql);
+	p[np++] = db_str(id);
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	st = db_exec(r->db, r->a, sql, p, np, NULL);
+	rc = st ? req_db_error(r, st) : E_OK;
+	if (!rc) {
+		cJSON *details = req_own(r, cJSON_CreateObject());
+		cJSON_AddItemToObject(details, "fields", cJSON_Duplicate(changed, true));
+		rc = req_audit(r, "webhook.updated", "webhook", id, details);
+	}
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	return reply_webhook(r, 200, id, NULL);
+}
+
+static long long deliveries_count(req_t *r, const char *id, err_t *rc)
+{
+	db_param p[] = { db_str(id) };
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT COUNT(*) FROM %s WHERE webhook_id = ?", deliveries_table(r)), p, 1, &res);
+	*rc = st ? req_db_error(r, st) : E_OK;
+	return st ? -1 : strtoll(db_cell(res, 0, 0), NULL, 10);
+}
+
+err_t webhooks_delete(req_t *r)
+{
+	const char *id = req_param(r, "webhook_id");
+	cJSON *w;
+	err_t rc = webhook_fetch(r, id, &w);
+	if (rc)
+		return rc;
+	req_own(r, w);
+	dependency_t deps[] = { { "webhook_deliveries", "Webhook deliveries", 0 } };
+	deps[0].count = deliveries_count(r, id, &rc);
+	if (rc)
+		return rc;
+	bool cascade;
+	if ((rc = securedel_check(r, "webhook", id, deps, 1, &cascade)))
+		return rc;
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	db_param p[] = { db_str(id) };
+	st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE webhook_id = ?",
+		     deliveries_table(r)), p, 1, NULL);
+	if (!st)
+		st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ?",
+			     webhooks_table(r)), p, 1, NULL);
+	rc = st ? req_db_error(r, st) : E_OK;
+	if (!rc) {
+		cJSON *details = req_own(r, cJSON_CreateObject());
+		cJSON_AddStringToObject(details, "url", json_str_of(w, "url"));
+		cJSON_AddBoolToObject(details, "cascade", cascade);
+		rc = req_audit(r, "webhook.deleted", "webhook", id, details);
+	}
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddTrueToObject(d, "deleted");
+	cJSON_AddStringToObject(d, "id", id);
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+/* The new secret takes over; the previous one keeps signing (as a second
+ * signature) for WEBHOOK_OLD_SECRET_HOURS, so receivers can switch. */
+err_t webhooks_rotate_secret(req_t *r)
+{
+	const char *id = req_param(r, "webhook_id");
+	char *secret = wh_secret_new(r->a);
+	db_param p[] = { db_str(seal(r, secret)), db_int(WEBHOOK_OLD_SECRET_HOURS), db_str(id) };
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	db_result *res;
+	st = db_exec(r->db, r->a, arena_printf(r->a,
+		"UPDATE %s SET old_secret_enc = secret_enc, secret_enc = ?, "
+		"old_secret_expires_at = UTC_TIMESTAMP(3) + INTERVAL ? HOUR, "
+		"updated_at = UTC_TIMESTAMP(3) WHERE id = ?", webhooks_table(r)), p, 3, &res);
+	err_t rc = st ? req_db_error(r, st) : E_OK;
+	if (!rc && res->affected == 0)
+		rc = req_fail(r, E_NOT_FOUND, "Webhook not found");
+	if (!rc)
+		rc = req_audit(r, "webhook.secret_rotated", "webhook", id, NULL);
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	return reply_webhook(r, 200, id, secret);
+}
+
+/* --- sending now: test and replay ----------------------------------------- */
+
+static err_t load_for_send(req_t *r, const char *id, webhook_t *w)
+{
+	bool found;
+	enum db_status st = wh_load(r->db, r->a, r->tenant.db_name, id, w, &found);
+	if (st)
+		return req_db_error(r, st);
+	if (!found)
+		return req_fail(r, E_NOT_FOUND, "Webhook not found");
+	return E_OK;
+}
+
+/* Sends event now and replies with what the receiver said. */
+static err_t send_and_reply(req_t *r, const webhook_t *w, cJSON *event, const char *trigger)
+{
+	req_own(r, event);
+	wh_outcome_t o;
+	enum db_status st = wh_send(r->db, r->a, r->tenant.db_name, w, event, trigger, 1, &o);
+	if (st)
+		return req_db_error(r, st);
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "status_code", (double)o.status_code);
+	cJSON_AddBoolToObject(d, "success", o.succeeded);
+	cJSON_AddNumberToObject(d, "duration_ms", (double)o.duration_ms);
+	cJSON_AddStringToObject(d, "delivery_id", o.delivery_id);
+	cJSON_AddStringToObject(d, "event_id", json_str_of(event, "id"));
+	cJSON_AddStringToObject(d, "event_type", json_str_of(event, "type"));
+	if (o.error[0])
+		cJSON_AddStringToObject(d, "error", o.error);
+	else
+		cJSON_AddNullToObject(d, "error");
+	cJSON_AddBoolToObject(d, "webhook_disabled", o.disabled);
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+static char *now_rfc3339(req_t *r)
+{
+	char *t = arena_alloc(r->a, RFC3339_LEN);
+	return time_rfc3339(t, time(NULL));
+}
+
+err_t webhooks_test(req_t *r)
+{
+	const char *id = req_param(r, "webhook_id");
+	webhook_t w;
+	err_t rc = load_for_send(r, id, &w);
+	if (rc)
+		return rc;
+	char eid[40];
+	id_new(eid, sizeof(eid), "evt_");
+	cJSON *data = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(data, "webhook_id", id);
+	cJSON_AddStringToObject(data, "message", "This is a test event from Tessera.");
+	return send_and_reply(r, &w, event_json(eid, "webhook.test", now_rfc3339(r), r->tenant.id,
+						"webhook", id, data), "test");
+}
+
+/* The event evt_id as this webhook last received it, or else from the
+ * outbox; NULL in *out when neither has it. */
+static err_t stored_event(req_t *r, const char *wid, const char *evt_id, cJSON **out)
+{
+	*out = NULL;
+	db_param p[] = { db_str(wid), db_str(evt_id) };
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT payload FROM %s WHERE webhook_id = ? AND event_id = ? ORDER BY id DESC LIMIT 1",
+		deliveries_table(r)), p, 2, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows) {
+		*out = cJSON_Parse(db_cell(res, 0, 0));
+		return E_OK;
+	}
+	db_param q[] = { db_str(r->tenant.id), db_str(evt_id) };
+	st = db_exec(r->db, r->a, "SELECT id, event, resource_type, resource_id, payload, created_at "
+		     "FROM outbox WHERE tenant_id = ? AND id = ?", q, 2, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows) {
+		cJSON *data = req_own(r, cJSON_Parse(db_get(res, 0, "payload")));
+		char t[RFC3339_LEN + 8];
+		*out = event_json(evt_id, db_get(res, 0, "event"), time_from_sql(t, db_get(res, 0, "created_at")),
+				  r->tenant.id, db_get(res, 0, "resource_type"),
+				  db_get(res, 0, "resource_id"), data);
+	}
+	return E_OK;
+}
+
+/*
+ * {"event": "evt_…"} sends that event again (its data replaced by
+ * "payload" when given); {"event": "<type>", "payload": {…}} sends a new
+ * event of that type with payload as its data.
+ */
+err_t webhooks_replay(req_t *r)
+{
+	const char *id = req_param(r, "webhook_id");
+	webhook_t w;
+	err_t rc = load_for_send(r, id, &w);
+	if (rc)
+		return rc;
+	const char *ev = json_str_of(r->json, "event");
+	const cJSON *payload = cJSON_GetObjectItemCaseSensitive(r->json, "payload");
+	cJSON *event;
+	if (id_valid(ev, "evt_")) {
+		if ((rc = stored_event(r, id, ev, &event)))
+			return rc;
+		if (!event)
+			return req_fail_field(r, E_NOT_FOUND, "event", "No event %s for this webhook", ev);
+		if (cJSON_IsObject(payload)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(event, "data");
+			cJSON_AddItemToObject(event, "data", cJSON_Duplicate(payload, true));
+		}
+	} else {
+		if (!event_subscription_valid(ev) || strchr(ev, '*'))
+			return req_fail_field(r, E_VALIDATION, "event",
+					      "event must be an event id (evt_…) or an event type such as "
+					      "object.created or custom.<event_type>");
+		char eid[40];
+		id_new(eid, sizeof(eid), "evt_");
+		event = event_json(eid, ev, now_rfc3339(r), r->tenant.id, "replay", id,
+				   cJSON_IsObject(payload) ? payload : NULL);
+	}
+	return send_and_reply(r, &w, event, "replay");
+}
+
+/* --- deliveries ------------------------------------------------------------ */
+
+static const col_t delivery_cols[] = {
+	{ "id", COL_STR, 0 },
+	{ "webhook_id", COL_STR, 0 },
+	{ "event_id", COL_STR, 0 },
+	{ "event_type", COL_STR, 0 },
+	{ "trigger", COL_STR, 0 },
+	{ "attempt", COL_INT, 0 },
+	{ "status", COL_STR, 0 },
+	{ "status_code", COL_INT, 0 },
+	{ "duration_ms", COL_INT, 0 },
+	{ "response_excerpt", COL_STR, 0 },
+	{ "error", COL_STR, 0 },
+	{ "created_at", COL_TIME, 0 },
+	{ NULL, 0, 0 },
+};
+
+/* Newest first; optional filters webhook_id, status, event_type. */
+err_t deliveries_list(req_t *r)
+{
+	long long limit, offset;
+	err_t rc;
+	if ((rc = req_query_int(r, "limit", 20, 1, 100, &limit)) ||
+	    (rc = req_query_int(r, "offset", 0, 0, 1000000000, &offset)))
+		return rc;
+	const char *wid = req_query(r, "webhook_id"), *status = req_query(r, "status");
+	const char *type = req_query(r, "event_type");
+	if (status && strcmp(status, "succeeded") && strcmp(status, "failed"))
+		return req_fail_field(r, E_VALIDATION, "status", "status must be succeeded or failed");
+	const char *where = "WHERE (? IS NULL OR webhook_id = ?) AND (? IS NULL OR status = ?) "
+			    "AND (? IS NULL OR event_type = ?) ";
+	db_param p[] = { db_str(wid), db_str(wid), db_str(status), db_str(status), db_str(type),
+			 db_str(type), db_int(limit), db_int(offset) };
+	db_result *res, *cnt;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT id, webhook_id, event_id, event_type, `trigger`, attempt, status, status_code, "
+		"duration_ms, response_excerpt, error, created_at FROM %s %s ORDER BY id DESC "
+		"LIMIT ? OFFSET ?", deliveries_table(r), where), p, 8, &res);
+	if (!st)
+		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s %s",
+			     deliveries_table(r), where), p, 6, &cnt);
+	if (st)
+		return req_db_error(r, st);
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddItemToObject(d, "deliveries", rows_to_json(delivery_cols, res));
+	cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
+	cJSON_AddNumberToObject(d, "limit", (double)limit);
+	cJSON_AddNumberToObject(d, "offset", (double)offset);
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+/* Sends the delivery's event again through the runner, as a new job with
+ * the usual retries. */
+err_t deliveries_retry(req_t *r)
+{
+	const char *id = req_param(r, "delivery_id");
+	db_param p[] = { db_str(id) };
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT d.webhook_id, d.payload, w.status FROM %s d LEFT JOIN %s w ON w.id = d.webhook_id "
+		"WHERE d.id = ?", deliveries_table(r), webhooks_table(r)), p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows == 0)
+		return req_fail(r, E_NOT_FOUND, "Webhook delivery not found");
+	const char *status = db_get(res, 0, "status");
+	if (!status)
+		return req_fail(r, E_NOT_FOUND, "The webhook of this delivery was deleted");
+	if (strcmp(status, "active") != 0)
+		return req_fail(r, E_CONFLICT, "The webhook is %s; make it active to retry", status);
+	cJSON *job = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(job, "webhook_id", db_get(res, 0, "webhook_id"));
+	cJSON_AddStringToObject(job, "trigger", "retry");
+	cJSON_AddItemToObject(job, "event", cJSON_Parse(db_get(res, 0, "payload")));
+	char jid[40];
+	if ((st = db_begin(r->db)))
+		return req_db_error(r, st);
+	st = jobs_enqueue(r->db, r->a, r->tenant.id, "webhook.deliver", job,
+			  g_config.webhook_max_attempts, 0, jid);
+	err_t rc = st ? req_db_error(r, st) : E_OK;
+	if (!rc) {
+		cJSON *details = req_own(r, cJSON_CreateObject());
+		cJSON_AddStringToObject(details, "job_id", jid);
+		rc = req_audit(r, "webhook_delivery.retried", "webhook_delivery", id, details);
+	}
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	fanout_wake(r->cache, r->a);
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddTrueToObject(d, "retried");
+	cJSON_AddStringToObject(d, "delivery_id", id);
+	cJSON_AddStringToObject(d, "job_id", jid);
+	reply_data(r, 200, d);
+	return E_OK;
+}
