@@ -186,7 +186,8 @@ static const char *jstr(const cJSON *o, const char *name)
 char *mail_build(arena_t *a, const cJSON *payload)
 {
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(payload, "to");
-	const char *from = jstr(payload, "from"), *subject = jstr(payload, "subject");
+	const char *from = jstr(payload, "from") ? jstr(payload, "from") : mail_default_from(a);
+	const char *subject = jstr(payload, "subject");
 	const char *text = jstr(payload, "text"), *html = jstr(payload, "html");
 	const char *mid = jstr(payload, "message_id"), *reply = jstr(payload, "reply_to");
 	if (!cJSON_IsArray(to) || cJSON_GetArraySize(to) == 0 || !from || !subject || !mid ||
@@ -306,7 +307,7 @@ static curl_usessl smtp_tls_mode(void)
 	return CURLUSESSL_TRY;
 }
 
-static int smtp_send(const cJSON *payload, const char *msg, char *err, size_t errlen)
+static int smtp_send(arena_t *a, const cJSON *payload, const char *msg, char *err, size_t errlen)
 {
 	CURL *c = curl_easy_init();
 	if (!c) {
@@ -319,7 +320,7 @@ static int smtp_send(const cJSON *payload, const char *msg, char *err, size_t er
 		if (cJSON_IsString(it))
 			rcpt = curl_slist_append(rcpt, it->valuestring);
 	char from[300];
-	snprintf(from, sizeof(from), "<%s>", jstr(payload, "from"));
+	snprintf(from, sizeof(from), "<%s>", jstr(payload, "from") ? jstr(payload, "from") : mail_default_from(a));
 	struct upload u = { msg, strlen(msg) };
 	curl_easy_setopt(c, CURLOPT_URL, g_config.smtp_url);
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
@@ -359,7 +360,7 @@ int mail_deliver(arena_t *a, const cJSON *payload, char *err, size_t errlen)
 		return -1;
 	}
 	if (g_config.smtp_url && *g_config.smtp_url)
-		return smtp_send(payload, msg, err, errlen);
+		return smtp_send(a, payload, msg, err, errlen);
 	/* The file name is the Message-ID's left part (msg_<ulid>). */
 	const char *mid = jstr(payload, "message_id");
 	size_t n = strcspn(mid + 1, "@>");

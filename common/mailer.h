@@ -29,7 +29,7 @@ char *mail_message_id(arena_t *a);
 
 /*
  * Builds the whole message (CRLF lines) from a job payload: {to: [..],
- * from, from_name?, reply_to?, subject, text, html?, message_id}.  Headers:
+ * from? (default: mail_default_from), from_name?, reply_to?, subject, text, html?, message_id}.  Headers:
  * Date, Message-ID, From, To, Reply-To, Subject (RFC 2047 when not ASCII),
  * MIME-Version; the body is multipart/alternative text/plain + text/html,
  * quoted-printable UTF-8 (text/plain only when there is no html).  NULL if

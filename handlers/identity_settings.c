@@ -672,7 +672,9 @@ err_t mail_enqueue(req_t *r, const cJSON *to, const char *from, const char *from
 {
 	cJSON *p = req_own(r, cJSON_CreateObject());
 	cJSON_AddItemToObject(p, "to", cJSON_Duplicate(to, true));
-	cJSON_AddStringToObject(p, "from", from ? from : mail_default_from(r->a));
+	/* Without one, the runner's smtp_from is the sender when it sends. */
+	if (from)
+		cJSON_AddStringToObject(p, "from", from);
 	if (from_name)
 		cJSON_AddStringToObject(p, "from_name", from_name);
 	if (reply_to)

@@ -16,6 +16,7 @@
 #include "../common/codec.h"
 #include "../common/ids.h"
 #include "../common/jsonx.h"
+#include "../common/mailer.h"
 #include "../common/rowjson.h"
 #include "audit.h"
 #include "handlers.h"
@@ -396,7 +397,9 @@ err_t notify_user(req_t *r, const char *user_id, const char *category, const cha
 		if ((rc = mail_enqueue(r, to, NULL, from_name, NULL, title, body ? body : title, html, NULL)))
 			return rc;
 	}
-	if (phone && pref_carries(cJSON_GetArrayItem(prefs, 2), category)) {
+	/* A stored number that is not E.164 cannot be texted: skipped, not an
+	 * error for whatever notified the user. */
+	if (phone && phone_e164_valid(phone) && pref_carries(cJSON_GetArrayItem(prefs, 2), category)) {
 		char *text = arena_printf(r->a, "%s%s%.1400s", title, body ? ": " : "", body ? body : "");
 		if ((rc = auth_send_sms(r, phone, text)))
 			return rc;

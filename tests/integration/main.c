@@ -24,6 +24,7 @@ Suite *suite_dataio(void);
 /* files */
 /* end-user auth */
 /* identity admin */
+Suite *suite_identity(void);
 
 int main(void)
 {
@@ -50,6 +51,7 @@ int main(void)
 	/* files */
 	/* end-user auth */
 	/* identity admin */
+	srunner_add_suite(sr, suite_identity());
 	srunner_add_suite(sr, suite_resilience());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
