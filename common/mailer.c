@@ -297,6 +297,19 @@ static size_t upload_read(char *buf, size_t size, size_t n, void *ud)
 	return want;
 }
 
+/* Performs c with the timeouts every delivery uses, then frees it;
+ * *code receives the last SMTP reply or HTTP status. */
+static CURLcode curl_run(CURL *c, long *code)
+{
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)MAIL_TIMEOUT_S);
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
 static curl_usessl smtp_tls_mode(void)
 {
 	const char *m = g_config.smtp_tls ? g_config.smtp_tls : "try";
@@ -329,9 +342,6 @@ static int smtp_send(arena_t *a, const cJSON *payload, const char *msg, char *er
 	curl_easy_setopt(c, CURLOPT_READDATA, &u);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_USE_SSL, (long)smtp_tls_mode());
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)MAIL_TIMEOUT_S);
 	if (g_config.smtp_insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -340,11 +350,9 @@ static int smtp_send(arena_t *a, const cJSON *payload, const char *msg, char *er
 		curl_easy_setopt(c, CURLOPT_USERNAME, g_config.smtp_user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, g_config.smtp_password ? g_config.smtp_password : "");
 	}
-	CURLcode rc = curl_easy_perform(c);
 	long code = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	CURLcode rc = curl_run(c, &code);
 	curl_slist_free_all(rcpt);
-	curl_easy_cleanup(c);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "SMTP delivery failed: %s (last reply %ld)", curl_easy_strerror(rc), code);
 		return -1;
@@ -399,14 +407,9 @@ static int sms_http(const char *to, const char *from, const char *body, char *er
 	curl_easy_setopt(c, CURLOPT_USERNAME, g_config.sms_account_sid ? g_config.sms_account_sid : "");
 	curl_easy_setopt(c, CURLOPT_PASSWORD, g_config.sms_auth_token ? g_config.sms_auth_token : "");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)MAIL_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	CURLcode rc = curl_easy_perform(c);
 	long code = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
+	CURLcode rc = curl_run(c, &code);
 	free(form);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "SMS provider unreachable: %s", curl_easy_strerror(rc));

@@ -126,10 +126,9 @@ err_t audit_list(req_t *r);
 /* --- auth config, governance, roles, notifications, email (identity_*.c) - */
 
 /* identity_settings.c */
-err_t auth_config_get(req_t *r);
-err_t auth_config_update(req_t *r);
-err_t governance_get(req_t *r);
-err_t governance_update(req_t *r);
+/* GET and POST /v1/auth-config, GET and PATCH /v1/governance */
+err_t identity_settings_get(req_t *r);
+err_t identity_settings_update(req_t *r);
 extern const field_t auth_config_body[];
 extern const field_t governance_body[];
 

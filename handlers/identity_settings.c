@@ -377,23 +377,20 @@ static cJSON *gov_effective(req_t *r, const docs_t *d)
 
 /* --- handlers ------------------------------------------------------------ */
 
-err_t auth_config_get(req_t *r)
+/* The two documents share their handlers; the route's group says which. */
+static bool route_is_auth_config(const req_t *r)
 {
-	docs_t d;
-	err_t rc = docs_read(r, false, &d);
-	if (rc)
-		return rc;
-	reply_data(r, 200, cJSON_Duplicate(auth_effective(r, &d), true));
-	return E_OK;
+	return !strcmp(r->route->group, "Auth Config");
 }
 
-err_t governance_get(req_t *r)
+err_t identity_settings_get(req_t *r)
 {
 	docs_t d;
 	err_t rc = docs_read(r, false, &d);
 	if (rc)
 		return rc;
-	reply_data(r, 200, cJSON_Duplicate(gov_effective(r, &d), true));
+	bool auth = route_is_auth_config(r);
+	reply_data(r, 200, cJSON_Duplicate(auth ? auth_effective(r, &d) : gov_effective(r, &d), true));
 	return E_OK;
 }
 
@@ -407,10 +404,11 @@ static cJSON *member_names(const cJSON *o)
 	return a;
 }
 
-/* Applies patch to the document `which` (auth_config or governance) in one
+/* Applies the body to the auth config or the governance document in one
  * transaction, then answers the effective document. */
-static err_t settings_update(req_t *r, bool auth)
+err_t identity_settings_update(req_t *r)
 {
+	bool auth = route_is_auth_config(r);
 	const spec_t *spec = auth ? auth_config_spec : governance_spec;
 	err_t rc = spec_check_obj(r, spec, r->json, NULL);
 	if (rc)
@@ -451,16 +449,6 @@ static err_t settings_update(req_t *r, bool auth)
 	identity_invalidate(r);
 	reply_data(r, 200, cJSON_Duplicate(auth ? auth_effective(r, &d) : gov_effective(r, &d), true));
 	return E_OK;
-}
-
-err_t auth_config_update(req_t *r)
-{
-	return settings_update(r, true);
-}
-
-err_t governance_update(req_t *r)
-{
-	return settings_update(r, false);
 }
 
 /* --- identity.h: what the auth flows read -------------------------------- */

@@ -158,7 +158,9 @@ err_t notifications_list(req_t *r)
 	return E_OK;
 }
 
-err_t notifications_count(req_t *r)
+/* Runs sql (one %s for the table, one ? for the user) for the target
+ * user and answers {name: n}: the count it selects, or the rows it changed. */
+static err_t user_number(req_t *r, const char *sql, const char *name, bool changed)
 {
 	const char *uid;
 	err_t rc = target_user(r, &uid);
@@ -166,15 +168,20 @@ err_t notifications_count(req_t *r)
 		return rc;
 	db_param p[] = { db_str(uid) };
 	db_result *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT COUNT(*) FROM %s WHERE user_id = ? AND is_read = 0",
-		tenant_table(r, "_notifications")), p, 1, &res);
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, sql, tenant_table(r, "_notifications")),
+				    p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
 	cJSON *d = cJSON_CreateObject();
-	cJSON_AddNumberToObject(d, "count", (double)strtoll(db_cell(res, 0, 0), NULL, 10));
+	cJSON_AddNumberToObject(d, name, changed ? (double)res->affected
+						 : (double)strtoll(db_cell(res, 0, 0), NULL, 10));
 	reply_data(r, 200, d);
 	return E_OK;
+}
+
+err_t notifications_count(req_t *r)
+{
+	return user_number(r, "SELECT COUNT(*) FROM %s WHERE user_id = ? AND is_read = 0", "count", false);
 }
 
 err_t notifications_read(req_t *r)
@@ -208,21 +215,8 @@ err_t notifications_read(req_t *r)
 
 err_t notifications_read_all(req_t *r)
 {
-	const char *uid;
-	err_t rc = target_user(r, &uid);
-	if (rc)
-		return rc;
-	db_param p[] = { db_str(uid) };
-	db_result *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"UPDATE %s SET is_read = 1, read_at = UTC_TIMESTAMP(3) WHERE user_id = ? AND is_read = 0",
-		tenant_table(r, "_notifications")), p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddNumberToObject(d, "updated", (double)res->affected);
-	reply_data(r, 200, d);
-	return E_OK;
+	return user_number(r, "UPDATE %s SET is_read = 1, read_at = UTC_TIMESTAMP(3) "
+			   "WHERE user_id = ? AND is_read = 0", "updated", true);
 }
 
 /* --- preferences ------------------------------------------------------------ */

@@ -274,6 +274,15 @@ static cJSON *role_json(req_t *r, const db_result *res, int row, const db_result
 	return o;
 }
 
+/* Every row of res as role_json renders it, in an array. */
+static cJSON *roles_json(req_t *r, const db_result *res, const db_result *all)
+{
+	cJSON *list = cJSON_CreateArray();
+	for (int i = 0; i < res->nrows; i++)
+		cJSON_AddItemToArray(list, role_json(r, res, i, all));
+	return list;
+}
+
 #define ROLE_SELECT "SELECT r.id, r.name, r.description, r.parent_role_id, r.permissions, " \
 	"(SELECT COUNT(*) FROM %s ur WHERE ur.role_id = r.id) AS user_count, r.created_at, r.updated_at "
 
@@ -304,10 +313,7 @@ err_t roles_list(req_t *r)
 	err_t rc = roles_all(r, &all);
 	if (rc)
 		return rc;
-	cJSON *list = cJSON_CreateArray();
-	for (int i = 0; i < res->nrows; i++)
-		cJSON_AddItemToArray(list, role_json(r, res, i, all));
-	reply_data(r, 200, list);
+	reply_data(r, 200, roles_json(r, res, all));
 	return E_OK;
 }
 
@@ -386,6 +392,16 @@ static err_t finish(req_t *r, err_t rc)
 	return E_OK;
 }
 
+/* finish(), then answers the role as it is now. */
+static err_t finish_with_role(req_t *r, err_t rc, const char *id, int status)
+{
+	cJSON *role;
+	if ((rc = finish(r, rc)) || (rc = role_fetch(r, id, &role)))
+		return rc;
+	reply_data(r, status, role);
+	return E_OK;
+}
+
 static err_t dup_name(req_t *r, enum db_status st)
 {
 	if (st == DB_DUPLICATE)
@@ -393,38 +409,42 @@ static err_t dup_name(req_t *r, enum db_status st)
 	return req_db_error(r, st);
 }
 
+/* The write of create and update in one transaction: the parent checked
+ * (when the body names one), sql run, the change audited, the role
+ * answered. */
+static err_t role_write(req_t *r, const char *id, const char *sql, const db_param *p, int np,
+			const char *action, int status)
+{
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	err_t rc = cJSON_GetObjectItemCaseSensitive(r->json, "parent_role_id")
+			   ? check_parent(r, id, json_str_of(r->json, "parent_role_id")) : E_OK;
+	if (!rc) {
+		st = db_exec(r->db, r->a, sql, p, np, NULL);
+		rc = st ? dup_name(r, st) : E_OK;
+	}
+	if (!rc)
+		rc = req_audit(r, action, "role", id, NULL);
+	return finish_with_role(r, rc, id, status);
+}
+
 err_t roles_create(req_t *r)
 {
 	err_t rc;
-	const char *parent = json_str_of(r->json, "parent_role_id");
 	if ((rc = check_name(r)) || (rc = check_permissions(r)))
 		return rc;
 	const cJSON *perms = cJSON_GetObjectItemCaseSensitive(r->json, "permissions");
 	char id[40];
 	id_new(id, sizeof(id), "role_");
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	rc = check_parent(r, NULL, parent);
-	if (!rc) {
-		db_param p[] = { db_str(id), db_str(json_str_of(r->json, "name")),
-				 db_str(json_str_of(r->json, "description")), db_str(parent),
-				 db_str(perms ? req_json_text(r, perms) : "[]") };
-		st = db_exec(r->db, r->a, arena_printf(r->a,
-			"INSERT INTO %s (id, name, description, parent_role_id, permissions, created_at, "
-			"updated_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-			tenant_table(r, "_roles")), p, 5, NULL);
-		rc = st ? dup_name(r, st) : E_OK;
-	}
-	if (!rc)
-		rc = req_audit(r, "role.created", "role", id, NULL);
-	if ((rc = finish(r, rc)))
-		return rc;
-	cJSON *role;
-	if ((rc = role_fetch(r, id, &role)))
-		return rc;
-	reply_data(r, 201, role);
-	return E_OK;
+	db_param p[] = { db_str(id), db_str(json_str_of(r->json, "name")),
+			 db_str(json_str_of(r->json, "description")),
+			 db_str(json_str_of(r->json, "parent_role_id")),
+			 db_str(perms ? req_json_text(r, perms) : "[]") };
+	return role_write(r, id, arena_printf(r->a,
+		"INSERT INTO %s (id, name, description, parent_role_id, permissions, created_at, "
+		"updated_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+		tenant_table(r, "_roles")), p, 5, "role.created", 201);
 }
 
 err_t roles_update(req_t *r)
@@ -453,24 +473,7 @@ err_t roles_update(req_t *r)
 		return E_OK;
 	}
 	p[np++] = db_str(id);
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	rc = cJSON_GetObjectItemCaseSensitive(r->json, "parent_role_id")
-		     ? check_parent(r, id, json_str_of(r->json, "parent_role_id")) : E_OK;
-	if (!rc) {
-		st = db_exec(r->db, r->a, arena_printf(r->a, "%s WHERE id = ?", sql), p, np, NULL);
-		rc = st ? dup_name(r, st) : E_OK;
-	}
-	if (!rc)
-		rc = req_audit(r, "role.updated", "role", id, NULL);
-	if ((rc = finish(r, rc)))
-		return rc;
-	cJSON *role;
-	if ((rc = role_fetch(r, id, &role)))
-		return rc;
-	reply_data(r, 200, role);
-	return E_OK;
+	return role_write(r, id, arena_printf(r->a, "%s WHERE id = ?", sql), p, np, "role.updated", 200);
 }
 
 err_t roles_set_permissions(req_t *r)
@@ -512,13 +515,7 @@ err_t roles_set_permissions(req_t *r)
 		cJSON_AddItemToObject(details, "permissions", cJSON_Duplicate(perms, true));
 		rc = req_audit(r, "role.permissions_set", "role", id, details);
 	}
-	if ((rc = finish(r, rc)))
-		return rc;
-	cJSON *role;
-	if ((rc = role_fetch(r, id, &role)))
-		return rc;
-	reply_data(r, 200, role);
-	return E_OK;
+	return finish_with_role(r, rc, id, 200);
 }
 
 err_t roles_delete(req_t *r)
@@ -671,9 +668,6 @@ err_t roles_of_user(req_t *r)
 		return req_db_error(r, st);
 	if ((rc = roles_all(r, &all)))
 		return rc;
-	cJSON *list = cJSON_CreateArray();
-	for (int i = 0; i < res->nrows; i++)
-		cJSON_AddItemToArray(list, role_json(r, res, i, all));
-	reply_data(r, 200, list);
+	reply_data(r, 200, roles_json(r, res, all));
 	return E_OK;
 }

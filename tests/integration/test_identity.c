@@ -147,6 +147,21 @@ static cJSON *mail_parse(const char *path)
 	return j;
 }
 
+struct bad_body {
+	const char *body, *field;
+};
+
+/* Each body sent to path answers 400 VALIDATION_ERROR naming its field. */
+static void assert_bad_bodies(const char *method, const char *path, const char *key,
+			      const struct bad_body *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		http_resp *r = http_json(method, path, key, cases[i].body);
+		assert_fail_field(r, 400, "VALIDATION_ERROR", cases[i].field);
+		http_free(r);
+	}
+}
+
 static void wait_for_job_kind_done(const char *tid, const char *kind)
 {
 	for (int i = 0; i < 200; i++) {
@@ -222,9 +237,7 @@ START_TEST(identity_auth_config_rejects_bad_fields_and_changes_nothing)
 {
 	struct tenant t;
 	tenant_make(&t);
-	static const struct {
-		const char *body, *field;
-	} cases[] = {
+	static const struct bad_body cases[] = {
 		{ "{\"bogus\":1}", "bogus" },
 		{ "{\"providers\":{\"fax\":true}}", "providers.fax" },
 		{ "{\"providers\":{\"magic_link\":\"yes\"}}", "providers.magic_link" },
@@ -238,11 +251,7 @@ START_TEST(identity_auth_config_rejects_bad_fields_and_changes_nothing)
 	};
 	http_resp *before = http_get("/v1/auth-config", t.key);
 	char *b = cJSON_PrintUnformatted(resp_data(before));
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		http_resp *r = http_json("POST", "/v1/auth-config", t.key, cases[i].body);
-		assert_fail_field(r, 400, "VALIDATION_ERROR", cases[i].field);
-		http_free(r);
-	}
+	assert_bad_bodies("POST", "/v1/auth-config", t.key, cases, sizeof(cases) / sizeof(cases[0]));
 	http_resp *after = http_get("/v1/auth-config", t.key);
 	char *a = cJSON_PrintUnformatted(resp_data(after));
 	ck_assert_str_eq(a, b);
@@ -290,15 +299,14 @@ START_TEST(identity_governance_updates_and_shares_the_password_minimum)
 	ck_assert_int_eq(item(resp_data(r), "session_duration_secs")->valueint, 3600);
 	http_free(r);
 
-	r = http_json("PATCH", "/v1/governance", t.key, "{\"ip_allowlist\":[\"10.0.0.0/8\",\"nope\"]}");
-	assert_fail_field(r, 400, "VALIDATION_ERROR", "ip_allowlist[1]");
-	http_free(r);
-	r = http_json("PATCH", "/v1/governance", t.key, "{\"session_duration_secs\":10}");
-	assert_fail_field(r, 400, "VALIDATION_ERROR", "session_duration_secs");
-	http_free(r);
-	r = http_json("PATCH", "/v1/governance", t.key, "{\"mfa\":true}");
-	assert_fail_field(r, 400, "VALIDATION_ERROR", "mfa");
-	http_free(r);
+	static const struct bad_body cases[] = {
+		{ "{\"ip_allowlist\":[\"10.0.0.0/8\",\"nope\"]}", "ip_allowlist[1]" },
+		{ "{\"session_duration_secs\":10}", "session_duration_secs" },
+		{ "{\"audit_retention_days\":0}", "audit_retention_days" },
+		{ "{\"password_min_length\":\"12\"}", "password_min_length" },
+		{ "{\"mfa\":true}", "mfa" },
+	};
+	assert_bad_bodies("PATCH", "/v1/governance", t.key, cases, sizeof(cases) / sizeof(cases[0]));
 	tenant_drop(&t);
 }
 END_TEST
@@ -378,12 +386,14 @@ START_TEST(identity_roles_crud_validates_and_answers_404_across_tenants)
 	r = http_json("POST", "/v1/roles", t.key, "{\"name\":\"editor\"}");
 	assert_envelope(r, 409, "CONFLICT");
 	http_free(r);
-	r = http_json("POST", "/v1/roles", t.key, "{\"name\":\"has space\"}");
-	assert_fail_field(r, 400, "VALIDATION_ERROR", "name");
-	http_free(r);
-	r = http_json("POST", "/v1/roles", t.key, "{\"name\":\"x\",\"permissions\":[\"objects:frobnicate\"]}");
-	assert_fail_field(r, 400, "VALIDATION_ERROR", "permissions[0]");
-	http_free(r);
+	static const struct bad_body cases[] = {
+		{ "{\"name\":\"has space\"}", "name" },
+		{ "{\"description\":\"no name\"}", "name" },
+		{ "{\"name\":\"x\",\"permissions\":[\"objects:frobnicate\"]}", "permissions[0]" },
+		{ "{\"name\":\"x\",\"permissions\":[\"*\",\"files:read:extra\"]}", "permissions[1]" },
+		{ "{\"name\":\"x\",\"permissions\":\"objects:read\"}", "permissions" },
+	};
+	assert_bad_bodies("POST", "/v1/roles", t.key, cases, sizeof(cases) / sizeof(cases[0]));
 
 	r = call("PATCH", t.key, "{\"description\":\"Edits content\"}", "/v1/roles/%s", id);
 	assert_envelope(r, 200, NULL);
@@ -859,9 +869,7 @@ START_TEST(identity_email_send_validates_input_and_scope)
 {
 	struct tenant t;
 	tenant_make(&t);
-	static const struct {
-		const char *body, *field;
-	} cases[] = {
+	static const struct bad_body cases[] = {
 		{ "{\"to\":\"not-an-address\",\"subject\":\"s\",\"text\":\"t\"}", "to" },
 		{ "{\"to\":[\"a@example.com\",\"b@\"],\"subject\":\"s\",\"text\":\"t\"}", "to[1]" },
 		{ "{\"to\":[],\"subject\":\"s\",\"text\":\"t\"}", "to" },
@@ -872,11 +880,7 @@ START_TEST(identity_email_send_validates_input_and_scope)
 		{ "{\"subject\":\"s\",\"text\":\"t\"}", "to" },
 		{ "{\"to\":\"a@example.com\",\"subject\":\"s\",\"text\":\"t\",\"cc\":\"b@example.com\"}", "cc" },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		http_resp *r = http_json("POST", "/v1/email/send", t.key, cases[i].body);
-		assert_fail_field(r, 400, "VALIDATION_ERROR", cases[i].field);
-		http_free(r);
-	}
+	assert_bad_bodies("POST", "/v1/email/send", t.key, cases, sizeof(cases) / sizeof(cases[0]));
 	char *sql = strf("SELECT COUNT(*) FROM jobs WHERE tenant_id='%s' AND kind='email.send'", t.id);
 	char *count = control_sql(sql);
 	ck_assert_str_eq(count, "0");
@@ -1001,11 +1005,52 @@ static void stop(pid_t pid)
 }
 
 /*
- * The stack's own runner is paused (SIGSTOP) while a runner of the test's,
- * pointed at the SMTP sink through TESSERA_SMTP_URL, works the queue; a
- * watchdog process resumes the stack's runner when the test process ends,
- * however it ends.
+ * Swaps the stack's jobs runner for one of the test's own: the stack's is
+ * paused (SIGSTOP) while the test's, started with extra environment (e.g.
+ * TESSERA_SMTP_URL), works the queue; a watchdog process resumes the
+ * stack's runner when the test process ends, however it ends.
  */
+struct swap {
+	int stack_runner;
+	pid_t runner;
+	char *log;
+};
+
+static void runner_swap(struct swap *sw, const char *const *extra_env)
+{
+	char *pidfile = conf_value("jobs_pid_file");
+	FILE *pf = pidfile ? fopen(pidfile, "r") : NULL;
+	sw->stack_runner = 0;
+	ck_assert_msg(pf && fscanf(pf, "%d", &sw->stack_runner) == 1, "no jobs pid file");
+	fclose(pf);
+	free(pidfile);
+	pid_t me = getpid(), watchdog = fork();
+	ck_assert_int_ge(watchdog, 0);
+	if (watchdog == 0) {
+		while (getppid() == me)
+			sleep_ms(100);
+		kill(sw->stack_runner, SIGCONT);
+		_exit(0);
+	}
+	ck_assert_int_eq(kill(sw->stack_runner, SIGSTOP), 0);
+	const char *env[16] = { "TESSERA_JOBS_PID_FILE=", "TESSERA_JOBS_POLL_MS=100",
+				"TESSERA_JOBS_BACKOFF_BASE_MS=200" };
+	int n = 3;
+	for (int i = 0; extra_env[i] && n < 15; i++)
+		env[n++] = extra_env[i];
+	env[n] = NULL;
+	const char *jobs[] = { bin(), "jobs", "--config", conf_path(), NULL };
+	sw->log = strf("%s/log/jobs-identity.out", stack_dir());
+	sw->runner = spawn(env, jobs, sw->log);
+}
+
+static void runner_restore(struct swap *sw)
+{
+	stop(sw->runner);
+	kill(sw->stack_runner, SIGCONT);
+}
+
+/* The test's runner is pointed at aiosmtpd on loopback (TESSERA_SMTP_URL). */
 START_TEST(identity_email_is_delivered_through_a_real_smtp_server)
 {
 	struct tenant t;
@@ -1021,26 +1066,10 @@ START_TEST(identity_email_is_delivered_through_a_real_smtp_server)
 		sleep_ms(100);
 	ck_assert_msg(port_open(port), "aiosmtpd did not start (see %s)", log);
 
-	char *pidfile = conf_value("jobs_pid_file");
-	FILE *pf = pidfile ? fopen(pidfile, "r") : NULL;
-	int stack_runner = 0;
-	ck_assert_msg(pf && fscanf(pf, "%d", &stack_runner) == 1, "no jobs pid file");
-	fclose(pf);
-	pid_t me = getpid(), watchdog = fork();
-	ck_assert_int_ge(watchdog, 0);
-	if (watchdog == 0) {
-		while (getppid() == me)
-			sleep_ms(100);
-		kill(stack_runner, SIGCONT);
-		_exit(0);
-	}
-	ck_assert_int_eq(kill(stack_runner, SIGSTOP), 0);
 	char *url = strf("TESSERA_SMTP_URL=smtp://127.0.0.1:%d", port);
-	const char *env[] = { url, "TESSERA_JOBS_PID_FILE=", "TESSERA_JOBS_POLL_MS=100",
-			      "TESSERA_SMTP_FROM=mailer@tessera.test", NULL };
-	const char *jobs[] = { bin(), "jobs", "--config", conf_path(), NULL };
-	char *jlog = strf("%s/log/jobs-identity.out", stack_dir());
-	pid_t runner = spawn(env, jobs, jlog);
+	const char *env[] = { url, "TESSERA_SMTP_FROM=mailer@tessera.test", NULL };
+	struct swap sw;
+	runner_swap(&sw, env);
 
 	char *to = uniq("smtp");
 	char *body = strf("{\"to\":[\"%s@example.com\",\"second@example.com\"],\"subject\":\"Über SMTP\","
@@ -1051,9 +1080,8 @@ START_TEST(identity_email_is_delivered_through_a_real_smtp_server)
 	http_free(r);
 	char *newdir = strf("%s/new", box);
 	char *path = file_with(newdir, to, 30000);
-	stop(runner);
-	kill(stack_runner, SIGCONT);
-	ck_assert_msg(path != NULL, "the SMTP sink received nothing (see %s)", jlog);
+	runner_restore(&sw);
+	ck_assert_msg(path != NULL, "the SMTP sink received nothing (see %s)", sw.log);
 	cJSON *m = mail_parse(path);
 	ck_assert_str_eq(json_str(m, "subject"), "Über SMTP");
 	ck_assert_str_eq(json_str(m, "message_id"), mid);
@@ -1068,6 +1096,7 @@ START_TEST(identity_email_is_delivered_through_a_real_smtp_server)
 	char *status = control_sql(sql);
 	ck_assert_str_eq(status, "done");
 	stop(sink);
+	free(sw.log);
 	free(sql);
 	free(status);
 	free(path);
@@ -1075,12 +1104,82 @@ START_TEST(identity_email_is_delivered_through_a_real_smtp_server)
 	free(mid);
 	free(body);
 	free(to);
-	free(jlog);
 	free(url);
-	free(pidfile);
 	free(listen);
 	free(log);
 	free(box);
+	tenant_drop(&t);
+}
+END_TEST
+
+
+/* SMS through a Twilio-compatible HTTP endpoint (a small Python server):
+ * form fields To, From, Body with basic auth of the account SID and token;
+ * the first attempt gets a 500 and the job is retried. */
+START_TEST(identity_sms_goes_to_the_http_provider_and_is_retried)
+{
+	struct tenant t;
+	tenant_make(&t);
+	int port = free_port();
+	char *dir = strf("%s/tmp/sms-%d", stack_dir(), port);
+	char *log = strf("%s/log/identity-sms.out", stack_dir());
+	char *portarg = strf("%d", port), *script = strf("%s/tests/integration/sms_sink.py",
+							  env_or("TESSERA_TEST_REPO", "."));
+	const char *argv[] = { "/usr/bin/python3", script, portarg, dir, NULL };
+	pid_t sink = spawn(NULL, argv, log);
+	for (int i = 0; i < 100 && !port_open(port); i++)
+		sleep_ms(100);
+	ck_assert_msg(port_open(port), "sms_sink did not start (see %s)", log);
+	char *url = strf("TESSERA_SMS_URL=http://127.0.0.1:%d/2010-04-01/Accounts/AC123/Messages.json", port);
+	const char *env[] = { url, "TESSERA_SMS_ACCOUNT_SID=AC123", "TESSERA_SMS_AUTH_TOKEN=tok456",
+			      "TESSERA_SMS_FROM=+15550001111", NULL };
+	struct swap sw;
+	runner_swap(&sw, env);
+
+	char *phone = strf("+4420%08d", (int)(getpid() % 100000000));
+	char *uid = user_make(t.id, NULL, phone), *jwt = user_jwt(t.id, uid);
+	http_resp *r = http_json("PUT", "/v1/auth/notifications/preferences", jwt,
+				 "{\"channel\":\"sms\",\"enabled\":true,\"categories\":[\"account\"]}");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	char *rid = role_make(t.key, "{\"name\":\"texted\"}");
+	role_assign(t.key, uid, rid);
+	char *second = strf("%s/2.json", dir);
+	char *path = file_with(dir, "\"n\": 2", 30000);
+	runner_restore(&sw);
+	ck_assert_msg(path != NULL, "the SMS provider got no retry (see %s)", sw.log);
+	FILE *f = fopen(second, "r");
+	ck_assert_ptr_nonnull(f);
+	char buf[8192];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	cJSON *rec = cJSON_Parse(buf);
+	ck_assert_str_eq(json_str(rec, "path"), "/2010-04-01/Accounts/AC123/Messages.json");
+	ck_assert_str_eq(json_str(item(rec, "form"), "To"), phone);
+	ck_assert_str_eq(json_str(item(rec, "form"), "From"), "+15550001111");
+	ck_assert_ptr_nonnull(strstr(json_str(item(rec, "form"), "Body"), "texted"));
+	ck_assert_str_eq(json_str(rec, "authorization"), "Basic QUMxMjM6dG9rNDU2");   /* AC123:tok456 */
+	ck_assert_ptr_nonnull(strstr(json_str(rec, "content_type"), "application/x-www-form-urlencoded"));
+	cJSON_Delete(rec);
+	char *sql = strf("SELECT CONCAT(status, ' ', attempts) FROM jobs WHERE tenant_id='%s' AND kind='sms.send'", t.id);
+	char *status = control_sql(sql);
+	ck_assert_str_eq(status, "done 2");
+	stop(sink);
+	free(sql);
+	free(status);
+	free(path);
+	free(second);
+	free(rid);
+	free(uid);
+	free(jwt);
+	free(phone);
+	free(sw.log);
+	free(url);
+	free(script);
+	free(portarg);
+	free(log);
+	free(dir);
 	tenant_drop(&t);
 }
 END_TEST
@@ -1156,6 +1255,7 @@ Suite *suite_identity(void)
 	tcase_add_test(tc, identity_email_send_validates_input_and_scope);
 	tcase_add_test(tc, identity_email_file_driver_writes_an_rfc5322_eml);
 	tcase_add_test(tc, identity_email_is_delivered_through_a_real_smtp_server);
+	tcase_add_test(tc, identity_sms_goes_to_the_http_provider_and_is_retried);
 	tcase_add_test(tc, identity_cleanup_prunes_audit_logs_past_the_retention);
 	return s;
 }
