@@ -283,8 +283,9 @@ static err_t spec_check(req_t *r, const spec_t *s, const cJSON *v, const char *p
 	return E_OK;
 }
 
-/* Overlays patch onto base (both objects; base is changed).  In objects
- * of the spec a null member removes base's value (so defaults apply). */
+/* Overlays patch onto base (both objects; base is changed).  With
+ * null_removes, a null member removes base's value, so the default applies
+ * again (null for strings, the built-in values for objects). */
 static void doc_merge(cJSON *base, const cJSON *patch, bool null_removes)
 {
 	const cJSON *it;
@@ -302,7 +303,9 @@ static void doc_merge(cJSON *base, const cJSON *patch, bool null_removes)
 				cJSON_AddItemToObject(base, it->string, fresh);
 			continue;
 		}
-		if (null_removes && cJSON_IsNull(it) && cJSON_IsObject(cur)) {
+		if (null_removes && cJSON_IsNull(it)) {
+			/* Every nullable setting defaults to null, so dropping the
+			 * override is the same as storing null. */
 			cJSON_DeleteItemFromObjectCaseSensitive(base, it->string);
 			continue;
 		}
@@ -415,15 +418,13 @@ err_t identity_settings_update(req_t *r)
 		return rc;
 	cJSON *patch = req_own(r, cJSON_Duplicate(r->json, true));
 	/* The password minimum lives in governance only. */
-	cJSON *gov_patch = req_own(r, cJSON_CreateObject());
+	cJSON *gov_patch = patch;
 	if (auth) {
+		gov_patch = req_own(r, cJSON_CreateObject());
 		cJSON *pp = cJSON_GetObjectItemCaseSensitive(patch, "password_policy");
 		cJSON *min = cJSON_DetachItemFromObjectCaseSensitive(pp, "min_length");
 		if (min)
 			cJSON_AddItemToObject(gov_patch, "password_min_length", min);
-	} else {
-		cJSON_Delete(gov_patch);
-		gov_patch = patch;
 	}
 	enum db_status st = db_begin(r->db);
 	if (st)

@@ -217,12 +217,20 @@ START_TEST(identity_auth_config_has_defaults_and_merges_partial_updates)
 	ck_assert_ptr_nonnull(strstr(json_str(item(item(d, "email_templates"), "magic_link"), "body"), "{{link}}"));
 	http_free(r);
 
-	/* A second update keeps the first; null resets a template. */
-	r = http_json("POST", "/v1/auth-config", t.key, "{\"email_templates\":{\"magic_link\":null}}");
+	/* A second update keeps the first; null resets a template (and a
+	 * whole section, never set before, stays at its defaults). */
+	r = http_json("POST", "/v1/auth-config", t.key,
+		      "{\"email_templates\":{\"magic_link\":null},\"providers\":null,\"site_url\":null}");
 	assert_envelope(r, 200, NULL);
 	ck_assert_str_eq(json_str(item(resp_data(r), "branding"), "site_name"), "Acme");
 	ck_assert_str_eq(json_str(item(item(resp_data(r), "email_templates"), "magic_link"), "subject"),
 			 "Your sign-in link for {{site_name}}");
+	ck_assert(cJSON_IsTrue(item(item(resp_data(r), "providers"), "anonymous")));
+	ck_assert(cJSON_IsNull(item(resp_data(r), "site_url")));
+	http_free(r);
+	r = http_json("POST", "/v1/auth-config", t.key, "{\"password_policy\":null}");
+	assert_envelope(r, 200, NULL);
+	ck_assert(cJSON_IsFalse(item(item(resp_data(r), "password_policy"), "require_digit")));
 	http_free(r);
 
 	struct audit_page p;
