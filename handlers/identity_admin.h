@@ -12,6 +12,7 @@
 
 #include "../common/db.h"
 #include "../fcgi/request.h"
+#include "identity.h"
 
 /*
  * Runs after authentication for every API key and end-user request: the
@@ -27,9 +28,7 @@ err_t identity_gate(req_t *r);
  * limiter's round trip in fcgi/auth.c). */
 char *identity_gen_key(arena_t *a, const char *tenant);
 
-/* Makes every worker reload the tenant's governance, roles and
- * permissions: call after committing a change to any of them. */
-void identity_invalidate(req_t *r);
+/* identity_invalidate() (identity.h) bumps that generation. */
 
 /* The effective permissions of user_id (role_claim: the role whose name
  * every holder of that JWT role claim gets, may be NULL) as a
