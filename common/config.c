@@ -70,6 +70,19 @@ static const struct opt opts[] = {
 	I(files_upload_url_ttl, "3600", 60, 86400),
 	I(files_trash_days, "30", 1, 3650),
 	/* identity */
+	S(smtp_url, ""),
+	S(smtp_user, ""),
+	S(smtp_password, ""),
+	S(smtp_from, ""),
+	S(smtp_tls, "try"),
+	B(smtp_insecure, "false"),
+	S(mail_dir, "./var/mail"),
+	S(sms_url, ""),
+	S(sms_account_sid, ""),
+	S(sms_auth_token, ""),
+	S(sms_from, ""),
+	S(sms_dir, "./var/sms"),
+	I(email_rate_limit, "60", 1, 1000000),
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

@@ -53,6 +53,19 @@ typedef struct config {
 	int files_upload_url_ttl;     /* seconds an upload_endpoint stays valid */
 	int files_trash_days;         /* soft-deleted files keep their bytes this long */
 	/* identity */
+	char *smtp_url;        /* smtp:// or smtps://host:port; empty = file driver */
+	char *smtp_user;
+	char *smtp_password;
+	char *smtp_from;       /* envelope and From address; empty = no-reply@<public host> */
+	char *smtp_tls;        /* try (STARTTLS when offered), starttls (required), none */
+	bool smtp_insecure;    /* accept any TLS certificate (tests, self-signed relays) */
+	char *mail_dir;        /* file driver: one .eml per message */
+	char *sms_url;         /* Twilio-compatible Messages endpoint; empty = file driver */
+	char *sms_account_sid;
+	char *sms_auth_token;
+	char *sms_from;
+	char *sms_dir;         /* file driver: one .json per message */
+	int email_rate_limit;  /* POST /v1/email/send per tenant per minute */
 } config_t;
 
 /*

@@ -20,6 +20,7 @@
 #include "../common/crypto.h"
 #include "../common/jwt.h"
 #include "../common/log.h"
+#include "../handlers/identity_admin.h"
 #include "../handlers/routes.h"
 
 long scopes_parse_list(const char *s, const char **bad, arena_t *a)
@@ -67,7 +68,8 @@ static void fill_tenant(req_t *r, const db_result *res)
  * One round trip: INCR and EXPIRE NX the window counter for key, read the
  * auth generation (into gen, "" when unset, if gen is not NULL) and, when
  * tenant is known, the tenant's schema generation (into
- * r->tenant.schema_gen, for the object-type cache).
+ * r->tenant.schema_gen, for the object-type cache) and identity generation
+ * (into r->tenant.identity_gen, for the governance and roles cache).
  */
 static err_t rl_count(req_t *r, const char *key, const char *tenant, long long *count,
 		      long long *reset, char *gen, size_t genlen)
@@ -78,17 +80,20 @@ static err_t rl_count(req_t *r, const char *key, const char *tenant, long long *
 	const char *expire[] = { "EXPIRE", k, "61", "NX" };
 	const char *get[] = { "GET", AUTH_GEN_KEY };
 	const char *schema[] = { "GET", tenant ? schema_gen_key(r->a, tenant) : "" };
-	const char **argvs[] = { incr, expire, get, schema };
-	int argcs[] = { 2, 4, 2, 2 };
-	redisReply *rep[4] = { 0 };
-	if (cache_pipeline(r->cache, r->a, tenant ? 4 : 3, argcs, argvs, rep))
+	const char *ident[] = { "GET", tenant ? identity_gen_key(r->a, tenant) : "" };
+	const char **argvs[] = { incr, expire, get, schema, ident };
+	int argcs[] = { 2, 4, 2, 2, 2 };
+	redisReply *rep[5] = { 0 };
+	if (cache_pipeline(r->cache, r->a, tenant ? 5 : 3, argcs, argvs, rep))
 		return req_fail(r, E_UNAVAILABLE, "The rate limiter is unavailable; try again shortly");
 	*count = rep[0]->type == REDIS_REPLY_INTEGER ? rep[0]->integer : 0;
 	*reset = (window + 1) * 60;
 	if (gen)
 		snprintf(gen, genlen, "%s", rep[2]->type == REDIS_REPLY_STRING ? rep[2]->str : "");
-	if (tenant)
+	if (tenant) {
 		r->tenant.schema_gen = arena_strdup(r->a, rep[3]->type == REDIS_REPLY_STRING ? rep[3]->str : "");
+		r->tenant.identity_gen = arena_strdup(r->a, rep[4]->type == REDIS_REPLY_STRING ? rep[4]->str : "");
+	}
 	return E_OK;
 }
 

@@ -18,5 +18,14 @@ int files_job_stale(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 		    const cJSON *payload, char *err, size_t errlen);
 
 /* identity (mail, sms) */
+/* email.send: delivers a built message by SMTP or the .eml file driver
+ * (handlers/email.c); sms.send: an SMS by HTTP or the file driver. */
+int job_email_send(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		   const cJSON *payload, char *err, size_t errlen);
+int job_sms_send(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		 const cJSON *payload, char *err, size_t errlen);
+/* Deletes audit log entries past each tenant's audit_retention_days
+ * (called by system.cleanup). */
+int audit_retention_apply(db_t *db, arena_t *a, char *err, size_t errlen);
 
 #endif

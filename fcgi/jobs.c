@@ -136,7 +136,7 @@ static int job_cleanup(db_t *db, cache_t *cache, arena_t *a, const char *tenant_
 		if (total)
 			log_info("jobs: cleanup deleted %llu %s", total, cleanup_steps[i].what);
 	}
-	return 0;
+	return audit_retention_apply(db, a, err, errlen);
 }
 
 static const job_kind_t job_kinds[] = {
@@ -148,6 +148,8 @@ static const job_kind_t job_kinds[] = {
 	{ "files.purge", files_job_purge, 0 },
 	{ "files.stale_cleanup", files_job_stale, 0 },
 	/* identity (mail, sms) */
+	{ "email.send", job_email_send, 60 },
+	{ "sms.send", job_sms_send, 60 },
 };
 
 const job_kind_t *jobs_kind_find(const char *name)

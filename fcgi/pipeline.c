@@ -15,6 +15,7 @@
 #include "../common/ids.h"
 #include "../common/log.h"
 #include "../common/schema.h"
+#include "../handlers/identity_admin.h"
 #include "../handlers/routes.h"
 #include "auth.h"
 #include "request.h"
@@ -167,6 +168,8 @@ static err_t run(req_t *r)
 				r->route->method, r->route->path);
 	err_t rc;
 	if (r->route->auth == AUTH_BEARER && (rc = auth_request(r)))
+		return rc;
+	if (r->who.kind != PRINCIPAL_NONE && (rc = identity_gate(r)))
 		return rc;
 	if ((rc = read_body(r)))
 		return rc;

@@ -45,6 +45,7 @@ typedef struct tenant {
 	long long rate_limit;      /* plan requests per minute */
 	long long used_storage;
 	char *schema_gen;          /* schema generation read with the rate limit */
+	char *identity_gen;        /* identity generation (governance, roles), likewise */
 } tenant_t;
 
 typedef struct principal {

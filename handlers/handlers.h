@@ -242,6 +242,42 @@ extern const field_t users_update_body[];
 
 /* --- auth config, governance, roles, notifications, email (identity_*.c) - */
 
+/* identity_settings.c */
+/* GET and POST /v1/auth-config, GET and PATCH /v1/governance */
+err_t identity_settings_get(req_t *r);
+err_t identity_settings_update(req_t *r);
+extern const field_t auth_config_body[];
+extern const field_t governance_body[];
+
+/* roles.c */
+err_t roles_list(req_t *r);
+err_t roles_create(req_t *r);
+err_t roles_get(req_t *r);
+err_t roles_update(req_t *r);
+err_t roles_delete(req_t *r);
+err_t roles_set_permissions(req_t *r);
+err_t roles_assign(req_t *r);
+err_t roles_unassign(req_t *r);
+err_t roles_of_user(req_t *r);
+extern const field_t role_create_body[];
+extern const field_t role_update_body[];
+extern const field_t role_permissions_body[];
+extern const field_t role_assign_body[];
+
+/* notifications.c */
+err_t notifications_list(req_t *r);
+err_t notifications_count(req_t *r);
+err_t notifications_read(req_t *r);
+err_t notifications_read_all(req_t *r);
+err_t notification_prefs_get(req_t *r);
+err_t notification_prefs_put(req_t *r);
+err_t notification_prefs_delete(req_t *r);
+extern const field_t notification_pref_body[];
+
+/* email.c */
+err_t email_send(req_t *r);
+extern const field_t email_send_body[];
+
 /* Process start time, set by main() before the workers fork (for uptime). */
 extern long long g_started_ms;
 

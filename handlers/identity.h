@@ -72,4 +72,10 @@ err_t notify_user(req_t *r, const char *user_id, const char *category, const cha
  * followed; NULL-terminated array in r->a.  Empty when none. */
 const char **user_permissions(req_t *r, const char *user_id);
 
+/* Makes every worker drop what it cached of the tenant's governance, roles
+ * and end users' permissions (they reload on their next request).  Call
+ * after committing a change that affects them outside the roles API, such
+ * as deleting a user (whose role assignments go with it). */
+void identity_invalidate(req_t *r);
+
 #endif

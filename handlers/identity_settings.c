@@ -1,20 +1,498 @@
 /*
- * identity_settings.c - auth config, governance, email/SMS and
- * notification entry points used by the auth flows (identity.h).
- * Placeholder defaults until the identity administration work lands.
+ * identity_settings.c - the tenant's auth config (providers, password
+ * policy, redirect allowlist, email templates, branding) and governance
+ * (audit retention, session length, password minimum, IP allowlist):
+ * GET/POST /v1/auth-config, GET/PATCH /v1/governance, what the auth flows
+ * read through identity.h, templated auth emails and SMS, the per-request
+ * identity gate (IP allowlist and role permissions) and audit retention.
+ *
+ * Both documents are JSON rows of the tenant's _identity_settings table
+ * holding only what was set; reading fills in the defaults from the spec
+ * tables below, which also drive validation, so the two cannot disagree.
+ * The password minimum is one setting shown in both documents
+ * (password_policy.min_length and governance password_min_length).
  */
 #include "identity.h"
+#include "identity_admin.h"
 
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "../common/cidr.h"
+#include "../common/config.h"
+#include "../common/jsonx.h"
+#include "../common/log.h"
+#include "../common/mailer.h"
+#include "../common/strbuf.h"
+#include "../common/ids.h"
+#include "../fcgi/auth.h"
+#include "../fcgi/job_kinds.h"
+#include "audit.h"
+#include "handlers.h"
+#include "objmodel.h"
+#include "routes.h"
+
+#define EMAIL_MAX_ATTEMPTS 10
+#define GATE_TTL 30
+
+/* --- the documents' specs ------------------------------------------------ */
+
+enum spec_type { SP_BOOL, SP_INT, SP_STR, SP_URL, SP_COLOR, SP_URLS, SP_CIDRS, SP_OBJ };
+
+enum { SPF_NULLABLE = 1 };
+
+typedef struct spec {
+	const char *name;
+	enum spec_type type;
+	unsigned flags;
+	long min, max;          /* SP_INT bounds; strings and lists: max length */
+	const char *def;        /* SP_STR/URL/COLOR: the text (NULL = null); others: JSON */
+	const struct spec *kids;
+} spec_t;
+
+#define TPL(n, subj, body) \
+	static const spec_t tpl_##n[] = { \
+		{ "subject", SP_STR, 0, 1, 998, subj, NULL }, \
+		{ "body", SP_STR, 0, 1, 100000, body, NULL }, \
+		{ "html", SP_STR, SPF_NULLABLE, 1, 200000, NULL, NULL }, \
+		{ NULL, 0, 0, 0, 0, NULL, NULL }, \
+	}
+
+TPL(confirm_signup, "Confirm your email for {{site_name}}",
+    "Hello,\n\nPlease confirm your email address {{email}} for {{site_name}} by opening this link:\n\n"
+    "{{link}}\n\nIf you did not sign up, you can ignore this email.");
+TPL(recovery, "Reset your {{site_name}} password",
+    "Hello,\n\nSomeone asked to reset the password of {{email}} on {{site_name}}. Open this link to "
+    "choose a new one:\n\n{{link}}\n\nIf it was not you, ignore this email; your password stays as it is.");
+TPL(magic_link, "Your sign-in link for {{site_name}}",
+    "Hello,\n\nOpen this link to sign in to {{site_name}} as {{email}}:\n\n{{link}}\n\n"
+    "The link works once and expires soon. If you did not ask for it, ignore this email.");
+TPL(email_change, "Confirm your new email for {{site_name}}",
+    "Hello,\n\nPlease confirm the change of your {{site_name}} email to {{email}} by opening this "
+    "link:\n\n{{link}}\n\nIf you did not ask for this change, contact us.");
+TPL(invite, "You have been invited to {{site_name}}",
+    "Hello,\n\nYou have been invited to join {{site_name}} as {{email}}. Accept the invitation here:\n\n"
+    "{{link}}");
+TPL(mfa_notice, "Two-factor authentication changed on {{site_name}}",
+    "Hello,\n\nThe two-factor authentication of your {{site_name}} account {{email}} changed: "
+    "{{message}}\n\nIf this was not you, secure your account now.");
+
+static const spec_t templates_spec[] = {
+	{ "confirm_signup", SP_OBJ, 0, 0, 0, NULL, tpl_confirm_signup },
+	{ "recovery", SP_OBJ, 0, 0, 0, NULL, tpl_recovery },
+	{ "magic_link", SP_OBJ, 0, 0, 0, NULL, tpl_magic_link },
+	{ "email_change", SP_OBJ, 0, 0, 0, NULL, tpl_email_change },
+	{ "invite", SP_OBJ, 0, 0, 0, NULL, tpl_invite },
+	{ "mfa_notice", SP_OBJ, 0, 0, 0, NULL, tpl_mfa_notice },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const spec_t providers_spec[] = {
+	{ "email_password", SP_BOOL, 0, 0, 0, "true", NULL },
+	{ "magic_link", SP_BOOL, 0, 0, 0, "true", NULL },
+	{ "phone_otp", SP_BOOL, 0, 0, 0, "true", NULL },
+	{ "anonymous", SP_BOOL, 0, 0, 0, "true", NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+#define PASSWORD_MIN_DEFAULT "8"
+#define PASSWORD_MIN_LO 6
+#define PASSWORD_MIN_HI 1024
+
+static const spec_t password_spec[] = {
+	{ "min_length", SP_INT, 0, PASSWORD_MIN_LO, PASSWORD_MIN_HI, PASSWORD_MIN_DEFAULT, NULL },
+	{ "require_uppercase", SP_BOOL, 0, 0, 0, "false", NULL },
+	{ "require_lowercase", SP_BOOL, 0, 0, 0, "false", NULL },
+	{ "require_digit", SP_BOOL, 0, 0, 0, "false", NULL },
+	{ "require_symbol", SP_BOOL, 0, 0, 0, "false", NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const spec_t branding_spec[] = {
+	{ "site_name", SP_STR, SPF_NULLABLE, 1, 100, NULL, NULL },
+	{ "logo_url", SP_URL, SPF_NULLABLE, 0, 2000, NULL, NULL },
+	{ "primary_color", SP_COLOR, 0, 0, 0, "#4f46e5", NULL },
+	{ "background_color", SP_COLOR, 0, 0, 0, "#ffffff", NULL },
+	{ "text_color", SP_COLOR, 0, 0, 0, "#111827", NULL },
+	{ "sender_name", SP_STR, SPF_NULLABLE, 1, 100, NULL, NULL },
+	{ "footer_text", SP_STR, SPF_NULLABLE, 1, 1000, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const spec_t auth_config_spec[] = {
+	{ "providers", SP_OBJ, 0, 0, 0, NULL, providers_spec },
+	{ "require_email_verification", SP_BOOL, 0, 0, 0, "false", NULL },
+	{ "password_policy", SP_OBJ, 0, 0, 0, NULL, password_spec },
+	{ "site_url", SP_URL, SPF_NULLABLE, 0, 2000, NULL, NULL },
+	{ "redirect_urls", SP_URLS, 0, 0, 100, "[]", NULL },
+	{ "email_templates", SP_OBJ, 0, 0, 0, NULL, templates_spec },
+	{ "branding", SP_OBJ, 0, 0, 0, NULL, branding_spec },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const spec_t governance_spec[] = {
+	{ "audit_retention_days", SP_INT, 0, 1, 3650, "90", NULL },
+	{ "session_duration_secs", SP_INT, 0, 300, 31536000, "604800", NULL },
+	{ "access_token_ttl_secs", SP_INT, 0, 60, 86400, "3600", NULL },
+	{ "password_min_length", SP_INT, 0, PASSWORD_MIN_LO, PASSWORD_MIN_HI, PASSWORD_MIN_DEFAULT, NULL },
+	{ "ip_allowlist", SP_CIDRS, 0, 0, 100, "[]", NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+/* The top-level shapes for the pipeline; spec_check goes deeper. */
+const field_t auth_config_body[] = {
+	{ "providers", FT_OBJECT, FF_NULLABLE, 0, 0 },
+	{ "require_email_verification", FT_BOOL, 0, 0, 0 },
+	{ "password_policy", FT_OBJECT, FF_NULLABLE, 0, 0 },
+	{ "site_url", FT_STRING, FF_NULLABLE, 0, 2000 },
+	{ "redirect_urls", FT_STRING_ARRAY, 0, 0, 100 },
+	{ "email_templates", FT_OBJECT, FF_NULLABLE, 0, 0 },
+	{ "branding", FT_OBJECT, FF_NULLABLE, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const field_t governance_body[] = {
+	{ "audit_retention_days", FT_INT, 0, 1, 3650 },
+	{ "session_duration_secs", FT_INT, 0, 300, 31536000 },
+	{ "access_token_ttl_secs", FT_INT, 0, 60, 86400 },
+	{ "password_min_length", FT_INT, 0, PASSWORD_MIN_LO, PASSWORD_MIN_HI },
+	{ "ip_allowlist", FT_STRING_ARRAY, 0, 0, 100 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+static cJSON *spec_defaults(const spec_t *spec)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (const spec_t *s = spec; s->name; s++) {
+		cJSON *v;
+		switch (s->type) {
+		case SP_OBJ:
+			v = spec_defaults(s->kids);
+			break;
+		case SP_STR:
+		case SP_URL:
+		case SP_COLOR:
+			v = s->def ? cJSON_CreateString(s->def) : cJSON_CreateNull();
+			break;
+		default:
+			v = cJSON_Parse(s->def);
+		}
+		cJSON_AddItemToObject(o, s->name, v);
+	}
+	return o;
+}
+
+static bool url_ok(const char *s)
+{
+	if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
+		return false;
+	const char *host = strstr(s, "://") + 3;
+	if (!*host || *host == '/')
+		return false;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
+			return false;
+	return true;
+}
+
+static bool color_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return s[0] == '#' && (n == 4 || n == 7) && strspn(s + 1, "0123456789abcdefABCDEF") == n - 1;
+}
+
+/* Checks one value against its spec; the field path names it on failure. */
+static err_t spec_check(req_t *r, const spec_t *s, const cJSON *v, const char *path);
+
+static err_t spec_check_obj(req_t *r, const spec_t *spec, const cJSON *o, const char *prefix)
+{
+	if (!cJSON_IsObject(o))
+		return req_fail_field(r, E_VALIDATION, prefix ? prefix : "body",
+				      "%s must be an object", prefix ? prefix : "the body");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, o) {
+		const char *path = prefix ? arena_printf(r->a, "%s.%s", prefix, it->string)
+					  : arena_strdup(r->a, it->string);
+		const spec_t *s = spec;
+		while (s->name && strcmp(s->name, it->string))
+			s++;
+		if (!s->name)
+			return req_fail_field(r, E_VALIDATION, path, "unknown field %.100s", path);
+		err_t rc = spec_check(r, s, it, path);
+		if (rc)
+			return rc;
+	}
+	return E_OK;
+}
+
+static err_t spec_check(req_t *r, const spec_t *s, const cJSON *v, const char *path)
+{
+	if (cJSON_IsNull(v) && (s->flags & SPF_NULLABLE || s->type == SP_OBJ))
+		return E_OK;    /* null clears a value (or resets an object to defaults) */
+	switch (s->type) {
+	case SP_BOOL:
+		if (!cJSON_IsBool(v))
+			return req_fail_field(r, E_VALIDATION, path, "%s must be true or false", path);
+		return E_OK;
+	case SP_INT:
+		if (!cJSON_IsNumber(v) || v->valuedouble < s->min || v->valuedouble > s->max ||
+		    v->valuedouble != (double)(long long)v->valuedouble)
+			return req_fail_field(r, E_VALIDATION, path, "%s must be an integer from %ld to %ld",
+					      path, s->min, s->max);
+		return E_OK;
+	case SP_STR:
+	case SP_URL:
+	case SP_COLOR:
+		if (!cJSON_IsString(v))
+			return req_fail_field(r, E_VALIDATION, path, "%s must be a string", path);
+		if (s->type == SP_URL && !url_ok(v->valuestring))
+			return req_fail_field(r, E_VALIDATION, path, "%s must be an http(s) URL", path);
+		if (s->type == SP_COLOR && !color_ok(v->valuestring))
+			return req_fail_field(r, E_VALIDATION, path, "%s must be a colour like #1a2b3c", path);
+		if ((long)strlen(v->valuestring) < s->min || (s->max && (long)strlen(v->valuestring) > s->max))
+			return req_fail_field(r, E_VALIDATION, path, "%s must be %ld to %ld characters long",
+					      path, s->min, s->max);
+		return E_OK;
+	case SP_URLS:
+	case SP_CIDRS: {
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > s->max)
+			return req_fail_field(r, E_VALIDATION, path, "%s must be an array of at most %ld strings",
+					      path, s->max);
+		int i = 0;
+		const cJSON *it;
+		cJSON_ArrayForEach(it, v) {
+			cidr_t c;
+			bool ok = cJSON_IsString(it) && strlen(it->valuestring) <= 2000 &&
+				  (s->type == SP_URLS ? url_ok(it->valuestring)
+						      : cidr_parse(&c, it->valuestring) == 0);
+			if (!ok)
+				return req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%s[%d]", path, i),
+						      s->type == SP_URLS ? "%s[%d] must be an http(s) URL"
+									 : "%s[%d] must be an IP address or CIDR block",
+						      path, i);
+			i++;
+		}
+		return E_OK;
+	}
+	case SP_OBJ:
+		return spec_check_obj(r, s->kids, v, path);
+	}
+	return E_OK;
+}
+
+/* Overlays patch onto base (both objects; base is changed).  With
+ * null_removes, a null member removes base's value, so the default applies
+ * again (null for strings, the built-in values for objects). */
+static void doc_merge(cJSON *base, const cJSON *patch, bool null_removes)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, patch) {
+		cJSON *cur = cJSON_GetObjectItemCaseSensitive(base, it->string);
+		if (cJSON_IsObject(it) && cJSON_IsObject(cur)) {
+			doc_merge(cur, it, null_removes);
+			continue;
+		}
+		if (cJSON_IsObject(it)) {
+			cJSON *fresh = cJSON_CreateObject();
+			doc_merge(fresh, it, null_removes);
+			cJSON_ReplaceItemInObjectCaseSensitive(base, it->string, fresh);
+			if (!cur)
+				cJSON_AddItemToObject(base, it->string, fresh);
+			continue;
+		}
+		if (null_removes && cJSON_IsNull(it)) {
+			/* Every nullable setting defaults to null, so dropping the
+			 * override is the same as storing null. */
+			cJSON_DeleteItemFromObjectCaseSensitive(base, it->string);
+			continue;
+		}
+		cJSON *dup = cJSON_Duplicate(it, true);
+		if (cur)
+			cJSON_ReplaceItemInObjectCaseSensitive(base, it->string, dup);
+		else
+			cJSON_AddItemToObject(base, it->string, dup);
+	}
+}
+
+/* --- storage ------------------------------------------------------------- */
+
+typedef struct docs {
+	cJSON *auth;    /* stored overrides (objects, owned by the request) */
+	cJSON *gov;
+} docs_t;
+
+static err_t docs_read(req_t *r, bool for_update, docs_t *d)
+{
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT name, value FROM %s WHERE name IN ('auth_config', 'governance')%s",
+		tenant_table(r, "_identity_settings"), for_update ? " FOR UPDATE" : ""), NULL, 0, &res);
+	if (st)
+		return req_db_error(r, st);
+	d->auth = d->gov = NULL;
+	for (int i = 0; i < res->nrows; i++) {
+		cJSON *v = req_own(r, cJSON_Parse(db_get(res, i, "value")));
+		if (!cJSON_IsObject(v))
+			continue;
+		if (!strcmp(db_get(res, i, "name"), "auth_config"))
+			d->auth = v;
+		else
+			d->gov = v;
+	}
+	if (!d->auth)
+		d->auth = req_own(r, cJSON_CreateObject());
+	if (!d->gov)
+		d->gov = req_own(r, cJSON_CreateObject());
+	return E_OK;
+}
+
+static err_t doc_write(req_t *r, const char *name, const cJSON *v)
+{
+	db_param p[] = { db_str(name), db_str(req_json_text(r, v)) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"INSERT INTO %s (name, value, updated_at) VALUES (?, ?, UTC_TIMESTAMP(3)) "
+		"ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at)",
+		tenant_table(r, "_identity_settings")), p, 2, NULL);
+	return st ? req_db_error(r, st) : E_OK;
+}
+
+/* The effective documents: defaults overlaid with what is stored. */
+static cJSON *auth_effective(req_t *r, const docs_t *d)
+{
+	cJSON *e = req_own(r, spec_defaults(auth_config_spec));
+	doc_merge(e, d->auth, false);
+	const cJSON *min = cJSON_GetObjectItemCaseSensitive(d->gov, "password_min_length");
+	if (cJSON_IsNumber(min))
+		cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "password_policy"),
+						       "min_length", cJSON_CreateNumber(min->valuedouble));
+	return e;
+}
+
+static cJSON *gov_effective(req_t *r, const docs_t *d)
+{
+	cJSON *e = req_own(r, spec_defaults(governance_spec));
+	doc_merge(e, d->gov, false);
+	return e;
+}
+
+/* --- handlers ------------------------------------------------------------ */
+
+/* The two documents share their handlers; the route's group says which. */
+static bool route_is_auth_config(const req_t *r)
+{
+	return !strcmp(r->route->group, "Auth Config");
+}
+
+err_t identity_settings_get(req_t *r)
+{
+	docs_t d;
+	err_t rc = docs_read(r, false, &d);
+	if (rc)
+		return rc;
+	bool auth = route_is_auth_config(r);
+	reply_data(r, 200, cJSON_Duplicate(auth ? auth_effective(r, &d) : gov_effective(r, &d), true));
+	return E_OK;
+}
+
+/* Names of the top-level members of o, for the audit entry. */
+static cJSON *member_names(const cJSON *o)
+{
+	cJSON *a = cJSON_CreateArray();
+	const cJSON *it;
+	cJSON_ArrayForEach(it, o)
+		cJSON_AddItemToArray(a, cJSON_CreateString(it->string));
+	return a;
+}
+
+/* Applies the body to the auth config or the governance document in one
+ * transaction, then answers the effective document. */
+err_t identity_settings_update(req_t *r)
+{
+	bool auth = route_is_auth_config(r);
+	const spec_t *spec = auth ? auth_config_spec : governance_spec;
+	err_t rc = spec_check_obj(r, spec, r->json, NULL);
+	if (rc)
+		return rc;
+	cJSON *patch = req_own(r, cJSON_Duplicate(r->json, true));
+	/* The password minimum lives in governance only. */
+	cJSON *gov_patch = patch;
+	if (auth) {
+		gov_patch = req_own(r, cJSON_CreateObject());
+		cJSON *pp = cJSON_GetObjectItemCaseSensitive(patch, "password_policy");
+		cJSON *min = cJSON_DetachItemFromObjectCaseSensitive(pp, "min_length");
+		if (min)
+			cJSON_AddItemToObject(gov_patch, "password_min_length", min);
+	}
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	docs_t d;
+	rc = docs_read(r, true, &d);
+	if (!rc && auth) {
+		doc_merge(d.auth, patch, true);
+		rc = doc_write(r, "auth_config", d.auth);
+	}
+	if (!rc && cJSON_GetArraySize(gov_patch) > 0) {
+		doc_merge(d.gov, gov_patch, true);
+		rc = doc_write(r, "governance", d.gov);
+	}
+	if (!rc) {
+		cJSON *details = req_own(r, cJSON_CreateObject());
+		cJSON_AddItemToObject(details, "fields", member_names(r->json));
+		rc = req_audit(r, auth ? "auth_config.updated" : "governance.updated",
+			       auth ? "auth_config" : "governance", r->tenant.id, details);
+	}
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	identity_invalidate(r);
+	reply_data(r, 200, cJSON_Duplicate(auth ? auth_effective(r, &d) : gov_effective(r, &d), true));
+	return E_OK;
+}
+
+/* --- identity.h: what the auth flows read -------------------------------- */
+
+static bool jbool(const cJSON *o, const char *path1, const char *path2)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, path1);
+	if (path2)
+		v = cJSON_GetObjectItemCaseSensitive(v, path2);
+	return cJSON_IsTrue(v);
+}
+
+static long jlong(const cJSON *o, const char *name, long def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsNumber(v) ? (long)v->valuedouble : def;
+}
 
 err_t auth_settings_load(req_t *r, auth_settings_t *out)
 {
-	(void)r;
 	memset(out, 0, sizeof(*out));
-	out->email_password = out->magic_link = out->phone_otp = out->anonymous = true;
-	out->password_min_length = 8;
-	out->session_duration_secs = 604800;
-	out->access_token_ttl_secs = 3600;
+	docs_t d;
+	err_t rc = docs_read(r, false, &d);
+	if (rc)
+		return rc;
+	cJSON *a = auth_effective(r, &d), *g = gov_effective(r, &d);
+	out->email_password = jbool(a, "providers", "email_password");
+	out->magic_link = jbool(a, "providers", "magic_link");
+	out->phone_otp = jbool(a, "providers", "phone_otp");
+	out->anonymous = jbool(a, "providers", "anonymous");
+	out->require_email_verification = jbool(a, "require_email_verification", NULL);
+	out->password_min_length = (int)jlong(g, "password_min_length", 8);
+	out->password_require_upper = jbool(a, "password_policy", "require_uppercase");
+	out->password_require_lower = jbool(a, "password_policy", "require_lowercase");
+	out->password_require_digit = jbool(a, "password_policy", "require_digit");
+	out->password_require_symbol = jbool(a, "password_policy", "require_symbol");
+	out->session_duration_secs = jlong(g, "session_duration_secs", 604800);
+	out->access_token_ttl_secs = jlong(g, "access_token_ttl_secs", 3600);
+	const cJSON *urls = cJSON_GetObjectItemCaseSensitive(a, "redirect_urls");
+	out->redirect_urls = cJSON_GetArraySize(urls) > 0 ? urls : NULL;
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(g, "ip_allowlist");
+	out->ip_allowlist = cJSON_GetArraySize(ips) > 0 ? ips : NULL;
+	out->site_url = json_str_of(a, "site_url");
 	return E_OK;
 }
 
@@ -23,51 +501,525 @@ const char *auth_password_problem(const auth_settings_t *s, const char *password
 	size_t n = strlen(password);
 	if (n > 1024)
 		return "password must be at most 1024 characters";
-	if ((long)n < s->password_min_length)
+	/* Length in characters, not bytes. */
+	long chars = 0;
+	bool upper = false, lower = false, digit = false, symbol = false;
+	for (const unsigned char *p = (const unsigned char *)password; *p; p++) {
+		if ((*p & 0xC0) != 0x80)
+			chars++;
+		if (isupper(*p))
+			upper = true;
+		else if (islower(*p))
+			lower = true;
+		else if (isdigit(*p))
+			digit = true;
+		else if (*p < 0x80 && ispunct(*p))
+			symbol = true;
+	}
+	if (chars < s->password_min_length)
 		return "password is too short";
+	if (s->password_require_upper && !upper)
+		return "password must contain an upper-case letter";
+	if (s->password_require_lower && !lower)
+		return "password must contain a lower-case letter";
+	if (s->password_require_digit && !digit)
+		return "password must contain a digit";
+	if (s->password_require_symbol && !symbol)
+		return "password must contain a symbol";
 	return NULL;
+}
+
+/* url starts with prefix, and where prefix ends is a boundary of the URL
+ * (so "https://app.example.com" does not admit "https://app.example.com.evil"). */
+static bool url_has_prefix(const char *url, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (n == 0 || strncmp(url, prefix, n) != 0)
+		return false;
+	char last = prefix[n - 1], next = url[n];
+	return next == '\0' || last == '/' || last == '?' || last == '#' ||
+	       next == '/' || next == '?' || next == '#';
 }
 
 bool auth_redirect_allowed(const auth_settings_t *s, const char *url)
 {
-	(void)s;
-	(void)url;
-	return true;
+	if (!url || !*url || !url_ok(url))
+		return false;
+	if (s->site_url && url_has_prefix(url, s->site_url))
+		return true;
+	if (!s->redirect_urls)
+		return g_config.public_url && url_has_prefix(url, g_config.public_url);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, s->redirect_urls)
+		if (cJSON_IsString(it) && url_has_prefix(url, it->valuestring))
+			return true;
+	return false;
+}
+
+/* --- templates and mail ------------------------------------------------- */
+
+/* Replaces {{ name }} in tpl by vars' string members (unknown: empty);
+ * values are HTML-escaped when html is true. */
+static char *render(arena_t *a, const char *tpl, const cJSON *vars, bool html)
+{
+	strbuf_t b = { 0 };
+	const char *p = tpl;
+	while (*p) {
+		const char *open = strstr(p, "{{");
+		const char *close = open ? strstr(open + 2, "}}") : NULL;
+		if (!open || !close) {
+			sb_puts(&b, p);
+			break;
+		}
+		sb_putn(&b, p, (size_t)(open - p));
+		const char *n = open + 2;
+		while (*n == ' ')
+			n++;
+		size_t len = close > n ? (size_t)(close - n) : 0;
+		while (len && n[len - 1] == ' ')
+			len--;
+		const char *v = json_str_of(vars, arena_strndup(a, n, len));
+		if (v && html)
+			sb_put_html(&b, v, strlen(v));
+		else if (v)
+			sb_puts(&b, v);
+		p = close + 2;
+	}
+	return sb_take(&b, a);
+}
+
+/* Plain text to HTML: escaped, line breaks kept, http(s) links clickable. */
+static char *text_to_html(arena_t *a, const char *text)
+{
+	strbuf_t b = { 0 };
+	const char *p = text;
+	while (*p) {
+		const char *l1 = strstr(p, "http://"), *l2 = strstr(p, "https://");
+		const char *l = !l1 ? l2 : !l2 ? l1 : (l1 < l2 ? l1 : l2);
+		size_t plain = l ? (size_t)(l - p) : strlen(p);
+		for (size_t i = 0; i < plain; i++) {
+			if (p[i] == '\n')
+				sb_puts(&b, "<br>\n");
+			else if (p[i] != '\r')
+				sb_put_html(&b, p + i, 1);
+		}
+		if (!l)
+			break;
+		size_t ln = strcspn(l, " \t\r\n<>\"");
+		sb_puts(&b, "<a href=\"");
+		sb_put_html(&b, l, ln);
+		sb_puts(&b, "\">");
+		sb_put_html(&b, l, ln);
+		sb_puts(&b, "</a>");
+		p = l + ln;
+	}
+	return sb_take(&b, a);
+}
+
+static char *html_esc(arena_t *a, const char *s)
+{
+	strbuf_t b = { 0 };
+	sb_put_html(&b, s, strlen(s));
+	return sb_take(&b, a);
+}
+
+static const cJSON *branding_of(req_t *r, const docs_t *d)
+{
+	return cJSON_GetObjectItemCaseSensitive(auth_effective(r, d), "branding");
+}
+
+static const char *site_name_of(req_t *r, const cJSON *brand)
+{
+	const char *n = json_str_of(brand, "site_name");
+	return n ? n : (r->tenant.name ? r->tenant.name : "Tessera");
+}
+
+/* The HTML layout every generated message uses. */
+static char *html_layout(req_t *r, const cJSON *brand, const char *subject, const char *inner)
+{
+	const char *esc_subject = html_esc(r->a, subject), *logo = "", *footer = "";
+	const char *logo_url = json_str_of(brand, "logo_url");
+	if (logo_url)
+		logo = arena_printf(r->a, "<img src=\"%s\" alt=\"%s\" style=\"max-height:48px\"><br>\n",
+				    html_esc(r->a, logo_url), html_esc(r->a, site_name_of(r, brand)));
+	const char *ft = json_str_of(brand, "footer_text");
+	if (ft)
+		footer = arena_printf(r->a, "<p style=\"font-size:12px;opacity:.7\">%s</p>\n",
+				      html_esc(r->a, ft));
+	return arena_printf(r->a,
+		"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title></head>\n"
+		"<body style=\"margin:0;background:%s;color:%s;font-family:Helvetica,Arial,sans-serif\">\n"
+		"<div style=\"max-width:560px;margin:0 auto;padding:24px\">\n%s"
+		"<h2 style=\"color:%s\">%s</h2>\n<p>%s</p>\n%s</div>\n</body></html>\n",
+		esc_subject, json_str_of(brand, "background_color"), json_str_of(brand, "text_color"),
+		logo, json_str_of(brand, "primary_color"), esc_subject, inner, footer);
+}
+
+err_t mail_enqueue(req_t *r, const cJSON *to, const char *from, const char *from_name,
+		   const char *reply_to, const char *subject, const char *text, const char *html,
+		   const char **message_id)
+{
+	cJSON *p = req_own(r, cJSON_CreateObject());
+	cJSON_AddItemToObject(p, "to", cJSON_Duplicate(to, true));
+	/* Without one, the runner's smtp_from is the sender when it sends. */
+	if (from)
+		cJSON_AddStringToObject(p, "from", from);
+	if (from_name)
+		cJSON_AddStringToObject(p, "from_name", from_name);
+	if (reply_to)
+		cJSON_AddStringToObject(p, "reply_to", reply_to);
+	cJSON_AddStringToObject(p, "subject", subject);
+	if (text)
+		cJSON_AddStringToObject(p, "text", text);
+	if (html)
+		cJSON_AddStringToObject(p, "html", html);
+	char *mid = mail_message_id(r->a);
+	cJSON_AddStringToObject(p, "message_id", mid);
+	char id[40];
+	enum db_status st = jobs_enqueue(r->db, r->a, r->tenant.id, "email.send", p,
+					 EMAIL_MAX_ATTEMPTS, 0, id);
+	if (st)
+		return req_db_error(r, st);
+	if (message_id)
+		*message_id = mid;
+	return E_OK;
+}
+
+err_t mail_branded(req_t *r, const char *subject, const char *body, const char *to,
+		   const char **from_name, char **html)
+{
+	(void)to;
+	docs_t d;
+	err_t rc = docs_read(r, false, &d);
+	if (rc)
+		return rc;
+	const cJSON *brand = branding_of(r, &d);
+	const char *sender = json_str_of(brand, "sender_name");
+	*from_name = sender ? sender : site_name_of(r, brand);
+	*html = html_layout(r, brand, subject, text_to_html(r->a, body));
+	return E_OK;
 }
 
 err_t auth_send_template(req_t *r, const char *name, const char *to, const cJSON *vars)
 {
-	(void)r;
-	(void)name;
-	(void)to;
-	(void)vars;
-	return E_OK;
+	if (!to || !mail_address_valid(to))
+		return req_fail_field(r, E_VALIDATION, "email", "email is not a valid address");
+	docs_t d;
+	err_t rc = docs_read(r, false, &d);
+	if (rc)
+		return rc;
+	cJSON *eff = auth_effective(r, &d);
+	const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(eff, "email_templates"), name);
+	if (!tpl) {
+		log_error("%s: no email template called %s", r->request_id, name);
+		return E_INTERNAL;
+	}
+	const cJSON *brand = cJSON_GetObjectItemCaseSensitive(eff, "branding");
+	cJSON *all = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(all, "site_name", site_name_of(r, brand));
+	const char *site = json_str_of(eff, "site_url");
+	cJSON_AddStringToObject(all, "site_url", site ? site : g_config.public_url);
+	cJSON_AddStringToObject(all, "email", to);
+	const char *bkeys[] = { "logo_url", "primary_color", "sender_name" };
+	for (size_t i = 0; i < 3; i++)
+		if (json_str_of(brand, bkeys[i]))
+			cJSON_AddStringToObject(all, bkeys[i], json_str_of(brand, bkeys[i]));
+	const cJSON *it;
+	cJSON_ArrayForEach(it, vars) {
+		if (!cJSON_IsString(it))
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(all, it->string);
+		cJSON_AddStringToObject(all, it->string, it->valuestring);
+	}
+	char *subject = render(r->a, json_str_of(tpl, "subject"), all, false);
+	for (char *p = subject; *p; p++)
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
+	char *text = render(r->a, json_str_of(tpl, "body"), all, false);
+	const char *html_tpl = json_str_of(tpl, "html");
+	char *html = html_tpl ? render(r->a, html_tpl, all, true)
+			      : html_layout(r, brand, subject, text_to_html(r->a, text));
+	const char *sender = json_str_of(brand, "sender_name");
+	cJSON *rcpt = req_own(r, cJSON_CreateArray());
+	cJSON_AddItemToArray(rcpt, cJSON_CreateString(to));
+	return mail_enqueue(r, rcpt, NULL, sender ? sender : site_name_of(r, brand), NULL, subject,
+			    text, html, NULL);
 }
 
 err_t auth_send_sms(req_t *r, const char *to, const char *text)
 {
-	(void)r;
-	(void)to;
-	(void)text;
+	if (!phone_e164_valid(to))
+		return req_fail_field(r, E_VALIDATION, "phone",
+				      "phone must be an E.164 number such as +14155550123");
+	if (!text || !*text || strlen(text) > 1600)
+		return req_fail_field(r, E_VALIDATION, "body", "an SMS is 1 to 1600 characters");
+	char sid[40], id[40];
+	id_new(sid, sizeof(sid), "sms_");
+	cJSON *p = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(p, "id", sid);
+	cJSON_AddStringToObject(p, "to", to);
+	cJSON_AddStringToObject(p, "body", text);
+	enum db_status st = jobs_enqueue(r->db, r->a, r->tenant.id, "sms.send", p,
+					 EMAIL_MAX_ATTEMPTS, 0, id);
+	return st ? req_db_error(r, st) : E_OK;
+}
+
+/* --- the identity gate --------------------------------------------------- */
+
+char *identity_gen_key(arena_t *a, const char *tenant)
+{
+	return arena_printf(a, "gen:identity:%s", tenant);
+}
+
+void identity_invalidate(req_t *r)
+{
+	redisReply *rep;
+	if (cache_cmdf(r->cache, r->a, &rep, "INCR %s", identity_gen_key(r->a, r->tenant.id)))
+		log_warn("%s: cannot bump the identity generation of %s; workers may use old "
+			 "governance and roles for up to %d s", r->request_id, r->tenant.id, GATE_TTL);
+}
+
+/* Per worker: each tenant's IP allowlist and whether it has roles. */
+#define GATE_SLOTS 64
+
+struct gate_entry {
+	char tenant[41];
+	char gen[32];
+	time_t loaded_at;
+	bool has_roles;
+	int ncidr;
+	cidr_t *cidrs;     /* malloc'd */
+};
+
+static struct gate_entry gates[GATE_SLOTS];
+
+static unsigned long str_hash(unsigned long h, const char *s)
+{
+	for (; s && *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+/* True when an entry loaded under gen may still be used. */
+static bool gen_fresh(const char *entry_gen, time_t loaded_at, const char *gen)
+{
+	return gen && !strcmp(entry_gen, gen) && time(NULL) - loaded_at < GATE_TTL;
+}
+
+static err_t gate_load(req_t *r, struct gate_entry *e)
+{
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT (SELECT value FROM %s WHERE name = 'governance') AS gov, "
+		"EXISTS (SELECT 1 FROM %s) AS has_roles",
+		tenant_table(r, "_identity_settings"), tenant_table(r, "_roles")), NULL, 0, &res);
+	if (st)
+		return req_db_error(r, st);
+	free(e->cidrs);
+	memset(e, 0, sizeof(*e));
+	snprintf(e->tenant, sizeof(e->tenant), "%s", r->tenant.id);
+	snprintf(e->gen, sizeof(e->gen), "%s", r->tenant.identity_gen ? r->tenant.identity_gen : "");
+	e->loaded_at = r->tenant.identity_gen ? time(NULL) : 0;
+	e->has_roles = db_get_int(res, 0, "has_roles", 0) != 0;
+	cJSON *gov = cJSON_Parse(db_get(res, 0, "gov") ? db_get(res, 0, "gov") : "{}");
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(gov, "ip_allowlist");
+	int n = cJSON_GetArraySize(ips);
+	if (n > 0) {
+		e->cidrs = calloc((size_t)n, sizeof(cidr_t));
+		const cJSON *it;
+		cJSON_ArrayForEach(it, ips)
+			if (e->cidrs && cJSON_IsString(it) && cidr_parse(&e->cidrs[e->ncidr], it->valuestring) == 0)
+				e->ncidr++;
+	}
+	cJSON_Delete(gov);
 	return E_OK;
 }
 
-err_t notify_user(req_t *r, const char *user_id, const char *category, const char *title,
-		  const char *body, const cJSON *data)
+/* Which permission a data route needs of an end user. */
+struct need {
+	const char *area, *verb;
+	bool typed;
+};
+
+static const struct perm_rule {
+	const char *group;
+	struct need read, write;
+} perm_rules[] = {
+	{ "Objects", { "objects", "read", true }, { "objects", "write", true } },
+	{ "Versions", { "objects", "read", true }, { "objects", "write", true } },
+	{ "Associations", { "objects", "read", true }, { "objects", "write", true } },
+	{ "Comments", { "objects", "read", true }, { "comments", "write", false } },
+	{ "Files", { "files", "read", false }, { "files", "write", false } },
+	{ "Events", { "events", "read", false }, { "events", "publish", false } },
+	{ "Realtime", { "realtime", "read", false }, { "realtime", "read", false } },
+	{ "Dashboards", { "dashboards", "read", false }, { "dashboards", "write", false } },
+	{ "Reports", { "reports", "run", false }, { "reports", "run", false } },
+	{ "Short URLs", { "short_urls", "read", false }, { "short_urls", "write", false } },
+	{ "AI", { "ai", "use", false }, { "ai", "use", false } },
+};
+
+/* Reads are GETs and the POSTs that only read (batch read, search). */
+static bool route_reads(const route_t *rt)
 {
-	(void)r;
-	(void)user_id;
-	(void)category;
-	(void)title;
-	(void)body;
-	(void)data;
+	if (!strcmp(rt->method, "GET"))
+		return true;
+	const char *p = rt->path;
+	size_t n = strlen(p);
+	return (n >= 11 && !strcmp(p + n - 11, "/batch/read")) || (n >= 7 && !strcmp(p + n - 7, "/search")) ||
+	       (n >= 11 && !strcmp(p + n - 11, "/signed-url"));
+}
+
+/* Per worker: effective permissions of recently seen end users. */
+#define PERM_SLOTS 256
+
+struct perm_entry {
+	char tenant[41], user[41], role[65];
+	char gen[32];
+	time_t loaded_at;
+	char *perms;        /* malloc'd: permissions joined by '\n' */
+};
+
+static struct perm_entry perm_cache[PERM_SLOTS];
+
+static err_t user_perms_cached(req_t *r, const char ***out)
+{
+	const char *role = r->who.role ? r->who.role : "";
+	unsigned long h = str_hash(str_hash(str_hash(5381, r->tenant.id), r->who.user_id), role);
+	struct perm_entry *e = &perm_cache[h % PERM_SLOTS];
+	if (!(gen_fresh(e->gen, e->loaded_at, r->tenant.identity_gen) && !strcmp(e->tenant, r->tenant.id) &&
+	      !strcmp(e->user, r->who.user_id) && !strcmp(e->role, role))) {
+		const char **perms;
+		err_t rc = roles_effective(r, r->who.user_id, role, &perms);
+		if (rc)
+			return rc;
+		char *joined = arena_strdup(r->a, "");
+		for (int i = 0; perms[i]; i++)
+			joined = arena_printf(r->a, "%s%s%s", joined, i ? "\n" : "", perms[i]);
+		free(e->perms);
+		memset(e, 0, sizeof(*e));
+		if (strlen(r->tenant.id) < sizeof(e->tenant) && strlen(r->who.user_id) < sizeof(e->user) &&
+		    strlen(role) < sizeof(e->role) && r->tenant.identity_gen) {
+			snprintf(e->tenant, sizeof(e->tenant), "%s", r->tenant.id);
+			snprintf(e->user, sizeof(e->user), "%s", r->who.user_id);
+			snprintf(e->role, sizeof(e->role), "%s", role);
+			snprintf(e->gen, sizeof(e->gen), "%s", r->tenant.identity_gen);
+			e->loaded_at = time(NULL);
+			e->perms = strdup(joined);
+		}
+		*out = perms;
+		return E_OK;
+	}
+	int n = 1;
+	for (const char *p = e->perms; *p; p++)
+		n += *p == '\n';
+	const char **v = arena_alloc(r->a, sizeof(*v) * (size_t)(n + 1));
+	int i = 0;
+	if (*e->perms) {
+		char *copy = arena_strdup(r->a, e->perms), *save = NULL;
+		for (char *t = strtok_r(copy, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+			v[i++] = t;
+	}
+	v[i] = NULL;
+	*out = v;
 	return E_OK;
 }
 
-const char **user_permissions(req_t *r, const char *user_id)
+static err_t gate_roles(req_t *r)
 {
-	(void)user_id;
-	const char **v = arena_alloc(r->a, sizeof(*v));
-	v[0] = NULL;
-	return v;
+	const struct perm_rule *rule = NULL;
+	for (size_t i = 0; i < sizeof(perm_rules) / sizeof(perm_rules[0]); i++)
+		if (!strcmp(perm_rules[i].group, r->route->group))
+			rule = &perm_rules[i];
+	if (!rule)
+		return E_OK;
+	const struct need *n = route_reads(r->route) ? &rule->read : &rule->write;
+	const char *tname = NULL, *tid = NULL;
+	if (n->typed) {
+		const char *param = req_param(r, "object_type_id");
+		if (!param)
+			param = req_param(r, "from_type");
+		if (!param)
+			param = req_param(r, "type");
+		objtype_t *t;
+		err_t rc;
+		if (param && (rc = objtype_load(r, param, &t)))
+			return rc;
+		if (param) {
+			tname = t->name;
+			tid = t->id;
+		}
+	}
+	const char **perms;
+	err_t rc = user_perms_cached(r, &perms);
+	if (rc)
+		return rc;
+	if (perms_grant(perms, n->area, tname, tid, n->verb))
+		return E_OK;
+	return req_fail(r, E_FORBIDDEN, "Your roles do not grant the \"%s:%s%s%s\" permission",
+			n->area, tname ? tname : "", tname ? ":" : "", n->verb);
+}
+
+err_t identity_gate(req_t *r)
+{
+	if (!r->tenant.id || !r->tenant.db_name)
+		return E_OK;
+	struct gate_entry *e = &gates[str_hash(5381, r->tenant.id) % GATE_SLOTS];
+	err_t rc;
+	if (!(strcmp(e->tenant, r->tenant.id) == 0 && gen_fresh(e->gen, e->loaded_at, r->tenant.identity_gen)) &&
+	    (rc = gate_load(r, e)))
+		return rc;
+	if (e->ncidr > 0) {
+		bool inside = false;
+		for (int i = 0; i < e->ncidr && !inside; i++)
+			inside = r->remote_addr && cidr_contains(&e->cidrs[i], r->remote_addr);
+		if (!inside)
+			return req_fail(r, E_FORBIDDEN, "Client address %s is not in this tenant's IP allowlist",
+					r->remote_addr ? r->remote_addr : "(unknown)");
+	}
+	if (r->who.kind == PRINCIPAL_USER && e->has_roles)
+		return gate_roles(r);
+	return E_OK;
+}
+
+/* --- audit retention ----------------------------------------------------- */
+
+int audit_retention_apply(db_t *db, arena_t *a, char *err, size_t errlen)
+{
+	db_result *tenants;
+	if (db_exec(db, a, "SELECT id, db_name FROM tenants", NULL, 0, &tenants) != DB_OK) {
+		snprintf(err, errlen, "listing tenants: %s", db_last_error(db));
+		return -1;
+	}
+	unsigned long long total = 0;
+	for (int i = 0; i < tenants->nrows; i++) {
+		const char *tid = db_get(tenants, i, "id"), *dbn = db_get(tenants, i, "db_name");
+		if (!tid || !dbn || strspn(dbn, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(dbn))
+			continue;
+		db_result *res;
+		long days = 90;
+		/* A tenant DB not migrated yet (or gone) keeps the default. */
+		if (db_exec(db, a, arena_printf(a, "SELECT value FROM `%s`.`_identity_settings` "
+						"WHERE name = 'governance'", dbn), NULL, 0, &res) == DB_OK &&
+		    res->nrows > 0) {
+			cJSON *g = cJSON_Parse(db_cell(res, 0, 0));
+			days = jlong(g, "audit_retention_days", 90);
+			cJSON_Delete(g);
+		}
+		for (int batch = 0; batch < 1000; batch++) {
+			db_param p[] = { db_str(tid), db_int(days) };
+			if (db_exec(db, a, "DELETE FROM audit_logs WHERE tenant_id = ? AND "
+				    "created_at < UTC_TIMESTAMP(3) - INTERVAL ? DAY ORDER BY created_at LIMIT 1000",
+				    p, 2, &res) != DB_OK) {
+				snprintf(err, errlen, "pruning audit logs of %s: %s", tid, db_last_error(db));
+				return -1;
+			}
+			total += res->affected;
+			if (res->affected < 1000)
+				break;
+		}
+	}
+	if (total)
+		log_info("jobs: cleanup deleted %llu audit log entries past their tenant's retention", total);
+	return 0;
 }

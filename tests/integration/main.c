@@ -28,6 +28,7 @@ Suite *suite_realtime(void);
 Suite *suite_files(void);
 /* end-user auth */
 /* identity admin */
+Suite *suite_identity(void);
 
 int main(void)
 {
@@ -58,6 +59,7 @@ int main(void)
 	/* end-user auth */
 	srunner_add_suite(sr, suite_endusers());
 	/* identity admin */
+	srunner_add_suite(sr, suite_identity());
 	srunner_add_suite(sr, suite_resilience());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
