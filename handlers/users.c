@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "auth_core.h"
 #include "handlers.h"
+#include "identity.h"
 #include "objmodel.h"
 
 #define ROLE_MAX 64
@@ -342,6 +343,7 @@ err_t users_delete(req_t *r)
 		rc = req_audit(r, "user.deleted", "user", uid, NULL);
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
+	identity_invalidate(r);   /* workers drop the user's cached permissions */
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "user_id", uid);
 	cJSON_AddTrueToObject(d, "deleted");
