@@ -602,6 +602,14 @@ START_TEST(magic_link_and_sms_code_sign_in)
 	char *uid = user_id_of(r);
 	http_free(r);
 	char *b1 = strf("{\"email\":\"%s\",\"redirect_to\":\"https://app.example.com/welcome\"}", email);
+	/* A redirect_to outside the tenant's allowlist is refused ... */
+	r = call("POST", t.key, b1, "/v1/auth/magic-link");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "redirect_to");
+	http_free(r);
+	/* ... and accepted once the app's origin is allowlisted. */
+	r = call("POST", t.key, "{\"redirect_urls\":[\"https://app.example.com\"]}", "/v1/auth-config");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
 	http_resp *known = call("POST", t.key, b1, "/v1/auth/magic-link");
 	http_resp *unknown = call("POST", t.key, "{\"email\":\"ghost@example.com\"}", "/v1/auth/magic-link");
 	assert_envelope(known, 200, NULL);
