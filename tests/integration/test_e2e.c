@@ -282,6 +282,70 @@ START_TEST(forgot_password_mail_resets_the_password)
 }
 END_TEST
 
+/* The portal flows (no bearer, the tenant named in the body) mail through
+ * the same templates; the portal verify signs the user in. */
+START_TEST(portal_magic_link_is_mailed_and_signs_the_user_in)
+{
+	struct mailer ml;
+	mailer_start(&ml, "portal");
+	char *extra = strf("\"tenant_id\":\"%s\"", ml.t.id);
+	http_resp *r = auth_post(NULL, "/v1/auth/portal-magic-link", ml.email, NULL, extra);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	char *link = link_in_mail(&ml, "Your sign-in link");
+	char *token = link_token(link, "magic_link", ml.t.id);
+	char *body = strf("{\"tenant_id\":\"%s\",\"token\":\"%s\"}", ml.t.id, token);
+	r = call("POST", NULL, body, "/v1/auth/portal-magic-link-verify");
+	assert_envelope(r, 200, NULL);
+	assert_session_of(r, ml.email);
+	http_free(r);
+	free(body);
+	free(token);
+	free(link);
+	free(extra);
+	mailer_stop(&ml);
+}
+END_TEST
+
+/* Changing the email mails a link to the new address; following it makes
+ * the new address the verified one. */
+START_TEST(email_change_link_is_mailed_to_the_new_address)
+{
+	struct mailer ml;
+	mailer_start(&ml, "change");
+	http_resp *r = login(ml.t.key, ml.email, PW);
+	assert_envelope(r, 200, NULL);
+	char *access = strdup(json_str(resp_data(r), "access_token"));
+	http_free(r);
+	char *old = ml.email;
+	ml.email = email_new("changed");
+	char *body = strf("{\"email\":\"%s\"}", ml.email);
+	r = call("PATCH", access, body, "/v1/auth/user");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	char *link = link_in_mail(&ml, "Confirm your new email");
+	char *token = link_token(link, "email_change", ml.t.id);
+	r = call("GET", ml.t.key, NULL, "/v1/auth/verify?token=%s&type=email_change", token);
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "email"), ml.email);
+	http_free(r);
+	r = login(ml.t.key, ml.email, PW);
+	assert_envelope(r, 200, NULL);
+	assert_session_of(r, ml.email);
+	ck_assert(cJSON_IsTrue(item(item(resp_data(r), "user"), "email_verified")));
+	http_free(r);
+	r = login(ml.t.key, old, PW);
+	assert_envelope(r, 401, "UNAUTHORIZED");
+	http_free(r);
+	free(token);
+	free(link);
+	free(body);
+	free(access);
+	free(old);
+	mailer_stop(&ml);
+}
+END_TEST
+
 static long long mail_jobs(const char *tenant)
 {
 	char *sql = strf("SELECT COUNT(*) FROM jobs WHERE tenant_id='%s' AND kind='email.send'", tenant);
@@ -659,6 +723,8 @@ Suite *suite_e2e(void)
 	tcase_add_test(tc, signup_with_required_verification_gives_a_session_only_after_the_link);
 	tcase_add_test(tc, forgot_password_mail_resets_the_password);
 	tcase_add_test(tc, redirect_to_must_be_in_the_allowlist_and_leads_the_mailed_link);
+	tcase_add_test(tc, portal_magic_link_is_mailed_and_signs_the_user_in);
+	tcase_add_test(tc, email_change_link_is_mailed_to_the_new_address);
 	tcase_add_test(tc, object_created_reaches_webhook_websocket_and_sse_of_its_tenant_only);
 	tcase_add_test(tc, file_upload_reaches_a_webhook_and_its_folder_channel);
 	tcase_add_test(tc, custom_event_reaches_the_events_channel_and_a_custom_webhook);
