@@ -236,6 +236,14 @@ err_t session_open(req_t *r, const db_result *user, const char *aal, const char 
 			tenant_table(r, "_users")), q, 1, NULL);
 	}
 	rc = st ? req_db_error(r, st) : E_OK;
+	if (!rc) {
+		/* user.signed_in: every new session, in its own transaction. */
+		cJSON *ev = req_own(r, user_json(user, 0));
+		cJSON_AddStringToObject(ev, "session_id", sid);
+		cJSON_AddStringToObject(ev, "aal", aal);
+		cJSON_AddStringToObject(ev, "amr", amr);
+		rc = outbox_add(r, "user.signed_in", "user", uid, ev);
+	}
 	char *refresh = NULL;
 	if (!rc)
 		rc = refresh_insert(r, sid, uid, &refresh);

@@ -24,6 +24,15 @@
  */
 err_t identity_gate(req_t *r);
 
+/*
+ * For an end user, whether the tenant's roles grant area:verb (on object
+ * type type_name/type_id when not NULL) into *ok: true when the tenant has
+ * no roles, or for any other caller.  For handlers that check more than
+ * their route's permission (realtime channels).
+ */
+err_t identity_user_may(req_t *r, const char *area, const char *type_name, const char *type_id,
+			const char *verb, bool *ok);
+
 /* The Redis key of a tenant's identity generation (read by the rate
  * limiter's round trip in fcgi/auth.c). */
 char *identity_gen_key(arena_t *a, const char *tenant);

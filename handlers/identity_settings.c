@@ -960,14 +960,40 @@ static err_t gate_roles(req_t *r)
 			n->area, tname ? tname : "", tname ? ":" : "", n->verb);
 }
 
-err_t identity_gate(req_t *r)
+/* The tenant's gate entry, loaded if missing or stale. */
+static err_t gate_get(req_t *r, struct gate_entry **out)
 {
-	if (!r->tenant.id || !r->tenant.db_name)
-		return E_OK;
 	struct gate_entry *e = &gates[str_hash(5381, r->tenant.id) % GATE_SLOTS];
 	err_t rc;
 	if (!(strcmp(e->tenant, r->tenant.id) == 0 && gen_fresh(e->gen, e->loaded_at, r->tenant.identity_gen)) &&
 	    (rc = gate_load(r, e)))
+		return rc;
+	*out = e;
+	return E_OK;
+}
+
+err_t identity_user_may(req_t *r, const char *area, const char *type_name, const char *type_id,
+			const char *verb, bool *ok)
+{
+	struct gate_entry *e;
+	const char **perms;
+	err_t rc;
+	*ok = true;
+	if (r->who.kind != PRINCIPAL_USER || !r->tenant.id || !r->tenant.db_name)
+		return E_OK;
+	if ((rc = gate_get(r, &e)) || !e->has_roles || (rc = user_perms_cached(r, &perms)))
+		return rc;
+	*ok = perms_grant(perms, area, type_name, type_id, verb);
+	return E_OK;
+}
+
+err_t identity_gate(req_t *r)
+{
+	if (!r->tenant.id || !r->tenant.db_name)
+		return E_OK;
+	struct gate_entry *e;
+	err_t rc = gate_get(r, &e);
+	if (rc)
 		return rc;
 	if (e->ncidr > 0) {
 		bool inside = false;

@@ -20,6 +20,7 @@
 #include "../common/realtime.h"
 #include "../fcgi/auth.h"
 #include "handlers.h"
+#include "identity_admin.h"
 #include "objmodel.h"
 #include "policies.h"
 
@@ -62,14 +63,21 @@ static bool cond_always(const cJSON *c, bool want)
 }
 
 /*
- * An end user may stream a type's events only when a select policy lets
- * them see every row of it: a message goes to every subscriber of the
- * channel alike, so row-by-row policies cannot be honoured per message.
+ * An end user may stream a type's events only when the tenant's roles (if
+ * it has any) grant objects:<type>:read and a select policy lets them see
+ * every row of it: a message goes to every subscriber of the channel
+ * alike, so row-by-row policies cannot be honoured per message.  *why
+ * says which rule refused.
  */
-static err_t user_may_stream(req_t *r, const objtype_t *t, bool *ok)
+static err_t user_may_stream(req_t *r, const objtype_t *t, bool *ok, const char **why)
 {
+	*why = "roles";
+	err_t rc = identity_user_may(r, "objects", t->name, t->id, "read", ok);
+	if (rc || !*ok)
+		return rc;
+	*why = "policies";
 	cJSON *conds;
-	err_t rc = policies_for(r, t, "select", &conds);
+	rc = policies_for(r, t, "select", &conds);
 	if (rc)
 		return rc;
 	*ok = false;
@@ -85,11 +93,12 @@ static bool key_has(const req_t *r, unsigned scope)
 	return r->who.kind == PRINCIPAL_KEY && (r->who.scopes & (scope | SCOPE_ALL));
 }
 
-/* Whether the caller may stream type t's events (a database error aside). */
-static err_t type_streamable(req_t *r, const objtype_t *t, bool *ok)
+/* Whether the caller may stream type t's events (a database error aside);
+ * *why as user_may_stream's. */
+static err_t type_streamable(req_t *r, const objtype_t *t, bool *ok, const char **why)
 {
 	if (r->who.kind == PRINCIPAL_USER)
-		return user_may_stream(r, t, ok);
+		return user_may_stream(r, t, ok, why);
 	*ok = key_has(r, SCOPE_READ);
 	return E_OK;
 }
@@ -99,14 +108,19 @@ static err_t objects_channel(req_t *r, const char *name, const char **canon)
 {
 	objtype_t *t;
 	bool ok;
+	const char *why = NULL;
 	err_t rc = objtype_load(r, name + 8, &t);
 	if (rc == E_NOT_FOUND)
 		return req_fail_field(r, E_NOT_FOUND, "channels", "Channel %s: no such object type", name);
-	if (rc || (rc = type_streamable(r, t, &ok)))
+	if (rc || (rc = type_streamable(r, t, &ok, &why)))
 		return rc;
 	if (!ok && r->who.kind == PRINCIPAL_KEY)
 		return req_fail_field(r, E_INSUFFICIENT_SCOPE, "channels",
 				      "Channel %s needs the \"read\" scope", name);
+	if (!ok && !strcmp(why, "roles"))
+		return req_fail_field(r, E_FORBIDDEN, "channels",
+				      "Channel %s: your roles do not grant the \"objects:%s:read\" permission",
+				      name, t->name);
 	if (!ok)
 		return req_fail_field(r, E_FORBIDDEN, "channels",
 				      "Channel %s: your row-level policies do not let you read every %s, "
@@ -159,10 +173,11 @@ static err_t default_channels(req_t *r, rt_chans_t *s)
 	for (int i = 0; i < res->nrows; i++) {
 		objtype_t *t;
 		bool ok = false;
+		const char *why;
 		err_t rc = objtype_load(r, db_cell(res, i, 0), &t);
 		if (rc == E_NOT_FOUND)
 			continue; /* deleted meanwhile */
-		if (rc || (rc = type_streamable(r, t, &ok)))
+		if (rc || (rc = type_streamable(r, t, &ok, &why)))
 			return rc;
 		if (ok)
 			chans_add(s, arena_printf(r->a, "objects:%s", t->id));
@@ -322,8 +337,10 @@ err_t realtime_subscribe(req_t *r)
 				"GET /v1/realtime is a WebSocket endpoint: send Connection: Upgrade and "
 				"Upgrade: websocket");
 	}
+	/* The route authenticates here (the token is in the query), so the
+	 * identity gate (IP allowlist, realtime:read once roles exist) too. */
 	err_t rc = auth_request(r);
-	if (rc || (rc = tenant_check(r, true)))
+	if (rc || (rc = tenant_check(r, true)) || (rc = identity_gate(r)))
 		return rc;
 	return hand_over(r);
 }

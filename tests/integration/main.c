@@ -29,6 +29,8 @@ Suite *suite_files(void);
 /* end-user auth */
 /* identity admin */
 Suite *suite_identity(void);
+/* end to end */
+Suite *suite_e2e(void);
 
 int main(void)
 {
@@ -60,6 +62,8 @@ int main(void)
 	srunner_add_suite(sr, suite_endusers());
 	/* identity admin */
 	srunner_add_suite(sr, suite_identity());
+	/* end to end */
+	srunner_add_suite(sr, suite_e2e());
 	srunner_add_suite(sr, suite_resilience());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -13,29 +13,19 @@
  * Users API belongs to the auth flows); their tokens come from
  * `tessera token mint`.
  */
-#include <dirent.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "peers.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 static char *tenant_db(const char *tid)
 {
@@ -102,49 +92,6 @@ static bool array_has(const cJSON *arr, const char *s)
 		if (cJSON_IsString(it) && !strcmp(it->valuestring, s))
 			return true;
 	return false;
-}
-
-/* The file in dir whose content contains needle (malloc'd path), waiting
- * up to timeout_ms; NULL if none appeared. */
-static char *file_with(const char *dir, const char *needle, long timeout_ms)
-{
-	for (long waited = 0; waited <= timeout_ms; waited += 100) {
-		DIR *d = opendir(dir);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			char *path = strf("%s/%s", dir, e->d_name);
-			FILE *f = fopen(path, "rb");
-			char buf[65536];
-			size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-			if (f)
-				fclose(f);
-			buf[n] = '\0';
-			if (strstr(buf, needle)) {
-				closedir(d);
-				return path;
-			}
-			free(path);
-		}
-		if (d)
-			closedir(d);
-		sleep_ms(100);
-	}
-	return NULL;
-}
-
-/* The message at path as Python's email package reads it. */
-static cJSON *mail_parse(const char *path)
-{
-	int rc;
-	char *out = run_cmd(&rc, "/usr/bin/python3 %s/tests/integration/mailparse.py '%s' 2>&1",
-			    env_or("TESSERA_TEST_REPO", "."), path);
-	ck_assert_msg(rc == 0, "mailparse failed: %s", out);
-	cJSON *j = cJSON_Parse(out);
-	ck_assert_msg(j != NULL, "mailparse printed: %s", out);
-	free(out);
-	return j;
 }
 
 struct bad_body {
@@ -955,129 +902,16 @@ END_TEST
 
 /* --- a real SMTP server ---------------------------------------------------- */
 
-static int free_port(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t len = sizeof(a);
-	getsockname(s, (struct sockaddr *)&a, &len);
-	close(s);
-	return ntohs(a.sin_port);
-}
-
-static bool port_open(int port)
-{
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bool ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(s);
-	return ok;
-}
-
-/* Runs argv (with env "K=V" entries set) as a child that dies with us. */
-static pid_t spawn(const char *const *env, const char *const *argv, const char *log)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(1);
-		for (int i = 0; env && env[i]; i++)
-			putenv((char *)env[i]);
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static void stop(pid_t pid)
-{
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		sleep_ms(100);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
-/*
- * Swaps the stack's jobs runner for one of the test's own: the stack's is
- * paused (SIGSTOP) while the test's, started with extra environment (e.g.
- * TESSERA_SMTP_URL), works the queue; a watchdog process resumes the
- * stack's runner when the test process ends, however it ends.
- */
-struct swap {
-	int stack_runner;
-	pid_t runner;
-	char *log;
-};
-
-static void runner_swap(struct swap *sw, const char *const *extra_env)
-{
-	char *pidfile = conf_value("jobs_pid_file");
-	FILE *pf = pidfile ? fopen(pidfile, "r") : NULL;
-	sw->stack_runner = 0;
-	ck_assert_msg(pf && fscanf(pf, "%d", &sw->stack_runner) == 1, "no jobs pid file");
-	fclose(pf);
-	free(pidfile);
-	pid_t me = getpid(), watchdog = fork();
-	ck_assert_int_ge(watchdog, 0);
-	if (watchdog == 0) {
-		while (getppid() == me)
-			sleep_ms(100);
-		kill(sw->stack_runner, SIGCONT);
-		_exit(0);
-	}
-	ck_assert_int_eq(kill(sw->stack_runner, SIGSTOP), 0);
-	const char *env[16] = { "TESSERA_JOBS_PID_FILE=", "TESSERA_JOBS_POLL_MS=100",
-				"TESSERA_JOBS_BACKOFF_BASE_MS=200" };
-	int n = 3;
-	for (int i = 0; extra_env[i] && n < 15; i++)
-		env[n++] = extra_env[i];
-	env[n] = NULL;
-	const char *jobs[] = { bin(), "jobs", "--config", conf_path(), NULL };
-	sw->log = strf("%s/log/jobs-identity.out", stack_dir());
-	sw->runner = spawn(env, jobs, sw->log);
-}
-
-static void runner_restore(struct swap *sw)
-{
-	stop(sw->runner);
-	kill(sw->stack_runner, SIGCONT);
-}
-
 /* The test's runner is pointed at aiosmtpd on loopback (TESSERA_SMTP_URL). */
 START_TEST(identity_email_is_delivered_through_a_real_smtp_server)
 {
 	struct tenant t;
 	tenant_make(&t);
-	int port = free_port();
-	char *box = strf("%s/tmp/smtp-%d", stack_dir(), port);
-	char *log = strf("%s/log/identity-smtp.out", stack_dir());
-	char *listen = strf("127.0.0.1:%d", port);
-	const char *smtpd[] = { "/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", listen, "-c",
-				"aiosmtpd.handlers.Mailbox", box, NULL };
-	pid_t sink = spawn(NULL, smtpd, log);
-	for (int i = 0; i < 100 && !port_open(port); i++)
-		sleep_ms(100);
-	ck_assert_msg(port_open(port), "aiosmtpd did not start (see %s)", log);
-
-	char *url = strf("TESSERA_SMTP_URL=smtp://127.0.0.1:%d", port);
-	const char *env[] = { url, "TESSERA_SMTP_FROM=mailer@tessera.test", NULL };
-	struct swap sw;
-	runner_swap(&sw, env);
+	struct smtp_sink sink;
+	smtp_sink_start(&sink);
+	const char *env[] = { sink.env, "TESSERA_SMTP_FROM=mailer@tessera.test", NULL };
+	struct runner_swap sw;
+	jobs_runner_swap(&sw, env);
 
 	char *to = uniq("smtp");
 	char *body = strf("{\"to\":[\"%s@example.com\",\"second@example.com\"],\"subject\":\"Über SMTP\","
@@ -1086,9 +920,8 @@ START_TEST(identity_email_is_delivered_through_a_real_smtp_server)
 	assert_envelope(r, 200, NULL);
 	char *mid = strdup(json_str(resp_data(r), "message_id"));
 	http_free(r);
-	char *newdir = strf("%s/new", box);
-	char *path = file_with(newdir, to, 30000);
-	runner_restore(&sw);
+	char *path = file_with(sink.newdir, to, 30000);
+	jobs_runner_restore(&sw);
 	ck_assert_msg(path != NULL, "the SMTP sink received nothing (see %s)", sw.log);
 	cJSON *m = mail_parse(path);
 	ck_assert_str_eq(json_str(m, "subject"), "Über SMTP");
@@ -1103,19 +936,14 @@ START_TEST(identity_email_is_delivered_through_a_real_smtp_server)
 	char *sql = strf("SELECT status FROM jobs WHERE tenant_id='%s' AND kind='email.send'", t.id);
 	char *status = control_sql(sql);
 	ck_assert_str_eq(status, "done");
-	stop(sink);
+	smtp_sink_stop(&sink);
 	free(sw.log);
 	free(sql);
 	free(status);
 	free(path);
-	free(newdir);
 	free(mid);
 	free(body);
 	free(to);
-	free(url);
-	free(listen);
-	free(log);
-	free(box);
 	tenant_drop(&t);
 }
 END_TEST
@@ -1134,15 +962,15 @@ START_TEST(identity_sms_goes_to_the_http_provider_and_is_retried)
 	char *portarg = strf("%d", port), *script = strf("%s/tests/integration/sms_sink.py",
 							  env_or("TESSERA_TEST_REPO", "."));
 	const char *argv[] = { "/usr/bin/python3", script, portarg, dir, NULL };
-	pid_t sink = spawn(NULL, argv, log);
+	pid_t sink = proc_spawn(NULL, argv, log);
 	for (int i = 0; i < 100 && !port_open(port); i++)
 		sleep_ms(100);
 	ck_assert_msg(port_open(port), "sms_sink did not start (see %s)", log);
 	char *url = strf("TESSERA_SMS_URL=http://127.0.0.1:%d/2010-04-01/Accounts/AC123/Messages.json", port);
 	const char *env[] = { url, "TESSERA_SMS_ACCOUNT_SID=AC123", "TESSERA_SMS_AUTH_TOKEN=tok456",
 			      "TESSERA_SMS_FROM=+15550001111", NULL };
-	struct swap sw;
-	runner_swap(&sw, env);
+	struct runner_swap sw;
+	jobs_runner_swap(&sw, env);
 
 	char *phone = strf("+4420%08d", (int)(getpid() % 100000000));
 	char *uid = user_make(t.id, NULL, phone), *jwt = user_jwt(t.id, uid);
@@ -1154,7 +982,7 @@ START_TEST(identity_sms_goes_to_the_http_provider_and_is_retried)
 	role_assign(t.key, uid, rid);
 	char *second = strf("%s/2.json", dir);
 	char *path = file_with(dir, "\"n\": 2", 30000);
-	runner_restore(&sw);
+	jobs_runner_restore(&sw);
 	ck_assert_msg(path != NULL, "the SMS provider got no retry (see %s)", sw.log);
 	FILE *f = fopen(second, "r");
 	ck_assert_ptr_nonnull(f);
@@ -1173,7 +1001,7 @@ START_TEST(identity_sms_goes_to_the_http_provider_and_is_retried)
 	char *sql = strf("SELECT CONCAT(status, ' ', attempts) FROM jobs WHERE tenant_id='%s' AND kind='sms.send'", t.id);
 	char *status = control_sql(sql);
 	ck_assert_str_eq(status, "done 2");
-	stop(sink);
+	proc_stop(sink);
 	free(sql);
 	free(status);
 	free(path);

@@ -6,15 +6,13 @@
  * their own (faster backoff and polling through TESSERA_JOBS_* variables)
  * next to the stack's, and stop it before they end.
  */
-#include "harness.h"
+#include "peers.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,12 +24,6 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
 }
 
 static void chomp(char *s)
@@ -133,27 +125,12 @@ static cJSON *job_wait(const char *id, const char *want, long timeout_ms)
  */
 static pid_t runner_start(void)
 {
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(1);
-		setenv("TESSERA_JOBS_BACKOFF_BASE_MS", "200", 1);
-		setenv("TESSERA_JOBS_POLL_MS", "100", 1);
-		setenv("TESSERA_JOBS_PID_FILE", "", 1);
-		char log[1024];
-		snprintf(log, sizeof(log), "%s/log/jobs-test.out", stack_dir());
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execl(bin(), bin(), "jobs", "--config", conf_path(), (char *)NULL);
-		_exit(127);
-	}
+	char *log = strf("%s/log/jobs-test.out", stack_dir());
+	const char *env[] = { "TESSERA_JOBS_BACKOFF_BASE_MS=200", "TESSERA_JOBS_POLL_MS=100",
+			      "TESSERA_JOBS_PID_FILE=", NULL };
+	const char *argv[] = { bin(), "jobs", "--config", conf_path(), NULL };
+	pid_t pid = proc_spawn(env, argv, log);
+	free(log);
 	sleep_ms(300);
 	int status;
 	ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0, "second runner exited at once");

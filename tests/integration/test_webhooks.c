@@ -8,207 +8,19 @@
  * delivery.  The stack runs with webhook_max_attempts and
  * webhook_retry_base_ms set low (tools/stack), so retries take a second.
  */
-#include "harness.h"
+#include "peers.h"
 
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-/* --- time ------------------------------------------------------------------- */
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-/* --- the receiver ----------------------------------------------------------- */
-
-struct receiver {
-	pid_t pid;
-	int port;
-};
-
-/* Starts webhook_receiver.py on a free loopback port; it dies with the test. */
-static void recv_start(struct receiver *rv)
-{
-	char portfile[512];
-	snprintf(portfile, sizeof(portfile), "%s/tmp/whrecv-%d-%ld.port", stack_dir(), (int)getpid(),
-		 (long)time(NULL));
-	unlink(portfile);
-	char script[1024];
-	snprintf(script, sizeof(script), "%s/tests/integration/webhook_receiver.py",
-		 env_or("TESSERA_TEST_REPO", "."));
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(1);
-		execl("/usr/bin/python3", "python3", script, "--port-file", portfile, (char *)NULL);
-		_exit(127);
-	}
-	rv->pid = pid;
-	rv->port = 0;
-	for (int i = 0; i < 100 && !rv->port; i++) {
-		FILE *f = fopen(portfile, "r");
-		if (f) {
-			if (fscanf(f, "%d", &rv->port) != 1)
-				rv->port = 0;
-			fclose(f);
-		}
-		if (!rv->port)
-			sleep_ms(50);
-	}
-	unlink(portfile);
-	ck_assert_msg(rv->port > 0, "webhook receiver did not start");
-}
-
-static void recv_stop(struct receiver *rv)
-{
-	kill(rv->pid, SIGTERM);
-	waitpid(rv->pid, NULL, 0);
-}
-
-static char *hook_url(const struct receiver *rv, const char *box)
-{
-	return strf("http://127.0.0.1:%d/hook/%s", rv->port, box);
-}
-
-static size_t sink(char *d, size_t s, size_t n, void *u)
-{
-	char **buf = u;
-	size_t len = *buf ? strlen(*buf) : 0;
-	char *nb = realloc(*buf, len + s * n + 1);
-	ck_assert_ptr_nonnull(nb);
-	memcpy(nb + len, d, s * n);
-	nb[len + s * n] = '\0';
-	*buf = nb;
-	return s * n;
-}
-
-/* A request to the receiver's control endpoint; the parsed answer. */
-static cJSON *recv_control(const struct receiver *rv, const char *method, const char *box,
-			   const char *json)
-{
-	char url[256];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/control/%s", rv->port, box);
-	CURL *c = curl_easy_init();
-	char *out = NULL;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-	if (json)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-	CURLcode cc = curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	ck_assert_msg(cc == CURLE_OK, "receiver control: %s", curl_easy_strerror(cc));
-	cJSON *j = cJSON_Parse(out ? out : "");
-	free(out);
-	ck_assert_ptr_nonnull(j);
-	return j;
-}
-
-/* Tells the receiver box which secrets to verify and how to answer. */
-static void recv_plan(const struct receiver *rv, const char *box, const char *json)
-{
-	cJSON_Delete(recv_control(rv, "PUT", box, json));
-}
-
-/* What box received so far (a cJSON object holding "received"). */
-static cJSON *recv_got(const struct receiver *rv, const char *box)
-{
-	return recv_control(rv, "GET", box, NULL);
-}
-
-static int recv_count(const struct receiver *rv, const char *box)
-{
-	cJSON *j = recv_got(rv, box);
-	int n = cJSON_GetArraySize(item(j, "received"));
-	cJSON_Delete(j);
-	return n;
-}
-
-/* Waits until box has at least n deliveries; returns them (caller frees). */
-static cJSON *recv_wait(const struct receiver *rv, const char *box, int n, double timeout_s)
-{
-	double deadline = now_s() + timeout_s;
-	for (;;) {
-		cJSON *j = recv_got(rv, box);
-		if (cJSON_GetArraySize(item(j, "received")) >= n)
-			return j;
-		if (now_s() > deadline) {
-			char *s = cJSON_PrintUnformatted(j);
-			ck_abort_msg("box %s: wanted %d deliveries within %.0f s, got %s", box, n,
-				     timeout_s, s);
-		}
-		cJSON_Delete(j);
-		sleep_ms(100);
-	}
-}
-
-static const cJSON *received(const cJSON *got, int i)
-{
-	return cJSON_GetArrayItem(item(got, "received"), i);
-}
-
-static const char *hdr(const cJSON *delivery, const char *name)
-{
-	return json_str(item(delivery, "headers"), name);
-}
-
-/* True if the delivery verified with secret (checked by the receiver). */
-static bool verified_with(const cJSON *delivery, const char *secret)
-{
-	const cJSON *s;
-	cJSON_ArrayForEach(s, item(delivery, "valid_secrets"))
-		if (cJSON_IsString(s) && !strcmp(s->valuestring, secret))
-			return true;
-	return false;
-}
-
 /* --- API helpers -------------------------------------------------------------- */
-
-/* Creates a webhook; returns its id, *secret (both malloc'd). */
-static char *hook_make(const char *key, const char *url, const char *events, const char *extra,
-		       char **secret)
-{
-	char *body = strf("{\"url\":\"%s\",\"events\":%s%s%s}", url, events, extra ? "," : "",
-			  extra ? extra : "");
-	http_resp *r = call("POST", key, body, "/v1/webhooks");
-	assert_envelope(r, 201, NULL);
-	const cJSON *d = resp_data(r);
-	ck_assert_str_eq(json_str(d, "url"), url);
-	ck_assert_str_eq(json_str(d, "status"), extra && strstr(extra, "paused") ? "paused" : "active");
-	const char *s = json_str(d, "secret");
-	ck_assert_msg(s && !strncmp(s, "whsec_", 6) && strlen(s) >= 6 + 32, "secret %s", s);
-	char *id = strdup(json_str(d, "id"));
-	if (secret)
-		*secret = strdup(s);
-	http_free(r);
-	free(body);
-	return id;
-}
-
-/* Registers box's secrets (JSON array text) and answers (statuses JSON). */
-static void box_setup(const struct receiver *rv, const char *box, const char *secret,
-		      const char *statuses)
-{
-	char *plan = strf("{\"secrets\":[\"%s\"],\"statuses\":%s}", secret, statuses ? statuses : "[200]");
-	recv_plan(rv, box, plan);
-	free(plan);
-}
 
 /* GET /v1/webhooks, the one with id (a copy; NULL if absent). */
 static cJSON *hook_get(const char *key, const char *id)
@@ -241,24 +53,6 @@ static http_resp *deliveries_wait(const char *key, const char *id, int n)
 		ck_assert_msg(now_s() < deadline, "webhook %s: fewer than %d deliveries: %s", id, n,
 			      r->body);
 		http_free(r);
-		sleep_ms(100);
-	}
-}
-
-/* Waits until every outbox event of the tenant is fanned out. */
-static void outbox_drained(const char *tenant)
-{
-	double deadline = now_s() + 30;
-	for (;;) {
-		char *q = strf("SELECT COUNT(*) FROM outbox WHERE tenant_id = '%s' AND processed_at IS NULL",
-			       tenant);
-		char *n = control_sql(q);
-		bool done = !strcmp(n, "0");
-		free(q);
-		free(n);
-		if (done)
-			return;
-		ck_assert_msg(now_s() < deadline, "outbox of %s not drained", tenant);
 		sleep_ms(100);
 	}
 }
@@ -1125,25 +919,11 @@ END_TEST
 /* A second runner of the test's own; it dies with the test. */
 static pid_t second_runner_start(void)
 {
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(1);
-		setenv("TESSERA_JOBS_PID_FILE", "", 1);
-		char log[1024];
-		snprintf(log, sizeof(log), "%s/log/jobs-webhooks.out", stack_dir());
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execl(bin(), bin(), "jobs", "--config", conf_path(), (char *)NULL);
-		_exit(127);
-	}
+	char *log = strf("%s/log/jobs-webhooks.out", stack_dir());
+	const char *env[] = { "TESSERA_JOBS_PID_FILE=", NULL };
+	const char *argv[] = { bin(), "jobs", "--config", conf_path(), NULL };
+	pid_t pid = proc_spawn(env, argv, log);
+	free(log);
 	return pid;
 }
 
