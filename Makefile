@@ -6,7 +6,10 @@
 
 VERSION  := 0.1.0
 CC       ?= cc
-PKGS     := libmariadb hiredis libcjson libsodium libcurl vips libqrencode libmagic
+PKGS     := libmariadb hiredis libcjson libsodium libcurl libqrencode libmagic
+# libvips only in tessera-media, the image helper the workers spawn (fcgi/media.c)
+MEDIA_CFLAGS := $(shell pkg-config --cflags vips 2>/dev/null)
+MEDIA_LIBS   := $(shell pkg-config --libs vips 2>/dev/null) -lm
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wvla
@@ -15,7 +18,7 @@ ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DTESSERA_VERSION=\"$(VERSION)\" 
 LIBS     := -lfcgi $(PKG_LIBS) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-SRC      := $(wildcard common/*.c) $(wildcard handlers/*.c) $(wildcard fcgi/*.c)
+SRC      := $(filter-out fcgi/media.c,$(wildcard common/*.c) $(wildcard handlers/*.c) $(wildcard fcgi/*.c))
 LIB_SRC  := $(filter-out fcgi/main.c,$(SRC))
 OBJ      := $(patsubst %.c,build/obj/%.o,$(SRC)) build/obj/sql_embed.o
 LIB_OBJ  := $(patsubst %.c,build/obj/%.o,$(LIB_SRC)) build/obj/sql_embed.o
@@ -28,7 +31,7 @@ HDR      := $(wildcard common/*.h common/*.def handlers/*.h fcgi/*.h)
 
 .PHONY: all deps run test test-unit test-integration bench docs clean
 
-all: build/tessera
+all: build/tessera build/tessera-media
 
 build/sql_embed.c: $(SQL) tools/embed-sql
 	@mkdir -p build
@@ -53,8 +56,16 @@ build/san/sql_embed.o: build/sql_embed.c common/migrate.h
 build/tessera: $(OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $(OBJ) $(LIBS)
 
-build/san/tessera: $(SAN_OBJ)
+build/san/tessera: $(SAN_OBJ) build/san/tessera-media
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $(SAN_OBJ) $(LIBS)
+
+build/tessera-media: fcgi/media.c fcgi/media.h
+	@mkdir -p build
+	$(CC) $(ALL_CFLAGS) $(MEDIA_CFLAGS) -o $@ fcgi/media.c $(MEDIA_LIBS)
+
+build/san/tessera-media: fcgi/media.c fcgi/media.h
+	@mkdir -p build/san
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) $(MEDIA_CFLAGS) -o $@ fcgi/media.c $(MEDIA_LIBS)
 
 build/unit_tests: $(UNIT_SRC) $(LIB_OBJ) $(wildcard tests/unit/*.h)
 	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -o $@ $(UNIT_SRC) $(LIB_OBJ) $(LIBS) $(shell pkg-config --cflags --libs check)

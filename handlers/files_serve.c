@@ -2,7 +2,8 @@
  * files_serve.c - getting bytes out: the bearer download (authorized here,
  * streamed by nginx through X-Accel-Redirect), signed URLs (made here,
  * verified by nginx itself in nginx/signed_url.js with the same key) and
- * image variants (made with libvips, cached in storage, streamed by nginx).
+ * image variants (made by the tessera-media helper process with libvips,
+ * cached in storage, streamed by nginx).
  *
  * The signing key is HMAC-SHA256(master key, "tessera files signed-url v1")
  * in hex; tools/stack writes the same value into the 0600 nginx include
@@ -11,12 +12,18 @@
  * purpose "get" for downloads and "put" for presigned uploads, so one
  * cannot stand in for the other.
  */
-#include <math.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
-#include <vips/vips.h>
 
 #include "../common/codec.h"
 #include "../common/config.h"
@@ -24,11 +31,11 @@
 #include "../common/log.h"
 #include "../common/storage.h"
 #include "../common/timefmt.h"
+#include "../fcgi/media.h"
 #include "files.h"
 #include "handlers.h"
 
-#define VARIANT_MAX 4096
-#define SOURCE_MAX_PIXELS 100000000LL
+#define VARIANT_MAX MEDIA_MAX_SIDE
 
 /* ------------------------------------------------------------ signing */
 
@@ -156,22 +163,23 @@ static int format_index(const char *name)
 	return -1;
 }
 
-/* libvips, started once per worker on first use, with a small cache. */
-static bool vips_ready(void)
+/* The image helper: tessera-media next to this executable. */
+static const char *media_helper(void)
 {
-	static int state; /* 0 untried, 1 ready, -1 failed */
-	if (state == 0) {
-		state = VIPS_INIT("tessera") == 0 ? 1 : -1;
-		if (state > 0) {
-			vips_cache_set_max(16);
-			vips_cache_set_max_mem(32 * 1024 * 1024);
-			vips_cache_set_max_files(8);
-			vips_concurrency_set(1);
-		} else {
-			log_error("libvips: %s", vips_error_buffer());
-		}
+	static char path[PATH_MAX];
+	if (!path[0]) {
+		char self[PATH_MAX - 16];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			return NULL;
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (!slash)
+			return NULL;
+		*slash = '\0';
+		snprintf(path, sizeof(path), "%s/tessera-media", self);
 	}
-	return state > 0;
+	return access(path, X_OK) == 0 ? path : NULL;
 }
 
 /* The variant asked for: the named preset, overridden by the query. */
@@ -211,78 +219,125 @@ static err_t variant_parse(req_t *r, const char *source_mime, struct variant *v)
 	int f = format_index(fmt);
 	if (f < 0)
 		return req_fail_field(r, E_VALIDATION, "format", "format must be jpeg, png, webp or avif");
-	if (!vips_foreign_find_save_buffer(formats[f].suffix))
-		return req_fail_field(r, E_VALIDATION, "format",
-				      "This server's libvips cannot write %s", fmt);
 	v->format = formats[f].name;
 	return E_OK;
 }
 
-/* Resizes the image at path as v says; the result is a new image. */
-static int variant_resize(const char *path, int sw, int sh, const struct variant *v, VipsImage **out)
+/*
+ * Runs `tessera-media variant` on src and collects the encoded image from
+ * its stdout into the arena.  Returns the helper's exit status (enum
+ * media_exit), or -1 when it could not be run, was killed or timed out.
+ */
+static int media_run(req_t *r, const char *helper, const char *src, const struct variant *v,
+		     char **out, size_t *out_len)
 {
-	int w = v->w ? (int)v->w : VIPS_MAX_COORD, h = v->h ? (int)v->h : VIPS_MAX_COORD;
-	if (!strcmp(v->fit, "cover"))
-		return vips_thumbnail(path, out, w, "height", h, "crop", VIPS_INTERESTING_CENTRE, NULL);
-	if (!strcmp(v->fit, "fill"))
-		return vips_thumbnail(path, out, w, "height", h, "size", VIPS_SIZE_FORCE, NULL);
-	if (!strcmp(v->fit, "outside")) {
-		double s = fmax((double)w / sw, (double)h / sh);
-		int ow = (int)fmin(ceil(sw * s), VARIANT_MAX), oh = (int)fmin(ceil(sh * s), VARIANT_MAX);
-		return vips_thumbnail(path, out, ow, "height", oh, "size", VIPS_SIZE_FORCE, NULL);
-	}
-	VipsImage *in;
-	if (vips_thumbnail(path, &in, w, "height", h, "size", VIPS_SIZE_BOTH, NULL))
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC))
 		return -1;
-	if (strcmp(v->fit, "contain")) {
-		*out = in;
-		return 0;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawnattr_init(&at);
+	sigset_t none, dfl;
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	char w[16], h[16];
+	snprintf(w, sizeof(w), "%lld", v->w);
+	snprintf(h, sizeof(h), "%lld", v->h);
+	char *argv[] = { (char *)helper, "variant", (char *)src, (char *)v->fit, w, h,
+			 (char *)v->format, NULL };
+	extern char **environ;
+	pid_t pid;
+	int err = posix_spawn(&pid, helper, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(fds[1]);
+	if (err) {
+		close(fds[0]);
+		errno = err;
+		log_error("%s: cannot run %s: %m", r->request_id, helper);
+		return -1;
 	}
-	/* contain: letterboxed to exactly w x h, transparent or white. */
-	bool alpha = vips_image_hasalpha(in);
-	double bg[4] = { 255, 255, 255, 255 };
-	if (alpha)
-		bg[0] = bg[1] = bg[2] = bg[3] = 0;
-	VipsArrayDouble *bga = vips_array_double_new(bg, in->Bands > 4 ? 4 : in->Bands);
-	int rc = vips_gravity(in, out, VIPS_COMPASS_DIRECTION_CENTRE, w, h, "extend",
-			      VIPS_EXTEND_BACKGROUND, "background", bga, NULL);
-	vips_area_unref(VIPS_AREA(bga));
-	g_object_unref(in);
+	size_t cap = 64 * 1024, len = 0;
+	char *buf = malloc(cap);
+	bool timed_out = false;
+	long long deadline = time_now_ms() + MEDIA_TIMEOUT_S * 1000LL;
+	for (;;) {
+		long long left = deadline - time_now_ms();
+		struct pollfd pfd = { fds[0], POLLIN, 0 };
+		int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+		if (pr == 0) {
+			timed_out = true;
+			break;
+		}
+		if (pr < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (len == cap) {
+			char *bigger = buf ? realloc(buf, cap * 2) : NULL;
+			if (!bigger)
+				break;
+			buf = bigger;
+			cap *= 2;
+		}
+		ssize_t n = buf ? read(fds[0], buf + len, cap - len) : -1;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fds[0]);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	int rc = -1;
+	if (!timed_out && WIFEXITED(status))
+		rc = WEXITSTATUS(status);
+	else
+		log_warn("%s: tessera-media %s", r->request_id,
+			 timed_out ? "timed out" : "was killed by a signal");
+	if (rc == MEDIA_OK && buf) {
+		*out = arena_alloc(r->a, len ? len : 1);
+		memcpy(*out, buf, len);
+		*out_len = len;
+	} else if (rc == MEDIA_OK) {
+		rc = -1;
+	}
+	free(buf);
 	return rc;
 }
 
 /* Makes the variant of the stored original at src into key. */
-static err_t variant_make(req_t *r, const char *src, const struct variant *v, const char *key)
+static err_t variant_make(req_t *r, const char *helper, const char *src,
+			  const struct variant *v, const char *key)
 {
-	VipsImage *head = vips_image_new_from_file(src, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-	if (!head) {
-		vips_error_clear();
-		return req_fail(r, E_VALIDATION, "This file is not an image libvips can read");
-	}
-	int sw = vips_image_get_width(head), sh = vips_image_get_height(head);
-	g_object_unref(head);
-	if ((long long)sw * sh > SOURCE_MAX_PIXELS)
-		return req_fail(r, E_VALIDATION, "The image is larger than %lld pixels", SOURCE_MAX_PIXELS);
-	VipsImage *out;
-	if (variant_resize(src, sw, sh, v, &out)) {
-		log_warn("%s: variant failed: %s", r->request_id, vips_error_buffer());
-		vips_error_clear();
-		return req_fail(r, E_VALIDATION, "The image could not be transformed");
-	}
-	void *buf = NULL;
+	char *img = NULL;
 	size_t len = 0;
-	const char *opts = !strcmp(v->format, "jpeg") ? ".jpg[Q=82,strip]" : !strcmp(v->format, "png")
-			   ? ".png[strip]" : !strcmp(v->format, "webp") ? ".webp[Q=80,strip]" : ".avif[Q=60,strip]";
-	int rc = vips_image_write_to_buffer(out, opts, &buf, &len, NULL);
-	g_object_unref(out);
-	if (rc) {
-		log_warn("%s: variant save failed: %s", r->request_id, vips_error_buffer());
-		vips_error_clear();
-		return req_fail(r, E_VALIDATION, "The image could not be written as %s", v->format);
+	switch (media_run(r, helper, src, v, &img, &len)) {
+	case MEDIA_OK:
+		break;
+	case MEDIA_NOT_IMAGE:
+		return req_fail(r, E_VALIDATION, "This file is not an image that can be transformed");
+	case MEDIA_TOO_LARGE:
+		return req_fail(r, E_VALIDATION, "The image is larger than %lld pixels", MEDIA_MAX_PIXELS);
+	case MEDIA_NO_FORMAT:
+		return req_fail_field(r, E_VALIDATION, "format", "This server's libvips cannot write %s",
+				      v->format);
+	default:
+		return req_fail(r, E_UNAVAILABLE, "Image processing failed; try again");
 	}
-	int st = storage_put(r->a, key, buf, len);
-	g_free(buf);
-	if (st) {
+	if (storage_put(r->a, key, img, len)) {
 		log_error("%s: cannot store variant %s: %m", r->request_id, key);
 		return E_INTERNAL;
 	}
@@ -299,8 +354,9 @@ err_t files_variant(req_t *r)
 	const char *mime = db_get(res, 0, "mime_type");
 	if (strcmp(db_get(res, 0, "category"), "image"))
 		return req_fail(r, E_VALIDATION, "Variants exist only for images; this file is %s", mime);
-	if (!vips_ready())
-		return req_fail(r, E_UNAVAILABLE, "Image processing is unavailable");
+	const char *helper = media_helper();
+	if (!helper)
+		return req_fail(r, E_UNAVAILABLE, "Image processing is unavailable (tessera-media is missing)");
 	struct variant v;
 	if ((rc = variant_parse(r, mime, &v)))
 		return rc;
@@ -308,7 +364,8 @@ err_t files_variant(req_t *r)
 	char *key = arena_printf(r->a, "%s/files/%s/variants/%d-%lldx%lld-%s.%s", r->tenant.id, id,
 				 version, v.w, v.h, v.fit, v.format);
 	if (!storage_exists(r->a, key) &&
-	    (rc = variant_make(r, storage_path(r->a, storage_version_key(r->a, r->tenant.id, id, version)),
+	    (rc = variant_make(r, helper,
+			       storage_path(r->a, storage_version_key(r->a, r->tenant.id, id, version)),
 			       &v, key)))
 		return rc;
 	accel(r, key, formats[format_index(v.format)].mime);
