@@ -337,18 +337,6 @@ static void row_error(import_t *im, int row, const char *field, const char *fmt,
 	cJSON_AddItemToArray(im->errors, e);
 }
 
-static err_t reference_exists(req_t *r, const char *id, bool *found)
-{
-	db_result *res;
-	db_param p[] = { db_str(id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
-					tenant_table(r, "_objects")), p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	*found = res->nrows > 0;
-	return E_OK;
-}
-
 /*
  * Validates one row (a JSON object of property values) as a create would:
  * every member must be a property and pass its type's check, references
@@ -382,17 +370,15 @@ static err_t row_validate(import_t *im, const cJSON *in, int row)
 			ok = false;
 			continue;
 		}
-		if (!strcmp(p->type->name, "reference")) {
-			bool found = false;
-			if ((rc = reference_exists(r, norm->valuestring, &found))) {
-				cJSON_Delete(norm);
-				goto out;
-			}
-			if (!found) {
-				row_error(im, row, p->name, "%s: no object %s in this tenant", p->name,
-					  norm->valuestring);
-				ok = false;
-			}
+		bool found;
+		if ((rc = prop_target_exists(r, p, norm->valuestring, &found))) {
+			cJSON_Delete(norm);
+			goto out;
+		}
+		if (!found) {
+			row_error(im, row, p->name, "%s: no %s %s in this tenant", p->name,
+				  prop_target_noun(p), norm->valuestring);
+			ok = false;
 		}
 		cJSON_AddItemToObject(props, p->name, norm);
 	}

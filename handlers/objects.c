@@ -140,19 +140,6 @@ const char *obj_actor(const req_t *r)
 
 /* --- validation ------------------------------------------------------- */
 
-static err_t reference_exists(req_t *r, const char *field, const char *id)
-{
-	db_result *res;
-	db_param p[] = { db_str(id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
-					tenant_table(r, "_objects")), p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->nrows == 0)
-		return req_fail_field(r, E_VALIDATION, field, "%s: no object %s in this tenant", field, id);
-	return E_OK;
-}
-
 /*
  * Validates in (a JSON object of property values) against t and merges it
  * into base (modified; the new JSON).  A null value removes the property.
@@ -179,12 +166,14 @@ static err_t merge_properties(req_t *r, const objtype_t *t, const cJSON *in, cJS
 		cJSON *norm = p->type->check(p, v, msg, sizeof(msg));
 		if (!norm)
 			return req_fail_field(r, E_VALIDATION, field, "%s", msg);
-		if (!strcmp(p->type->name, "reference")) {
-			err_t rc = reference_exists(r, field, norm->valuestring);
-			if (rc) {
-				cJSON_Delete(norm);
-				return rc;
-			}
+		bool found;
+		err_t rc = prop_target_exists(r, p, norm->valuestring, &found);
+		if (!rc && !found)
+			rc = req_fail_field(r, E_VALIDATION, field, "%s: no %s %s in this tenant", field,
+					    prop_target_noun(p), norm->valuestring);
+		if (rc) {
+			cJSON_Delete(norm);
+			return rc;
 		}
 		cJSON_DeleteItemFromObjectCaseSensitive(base, p->name);
 		cJSON_AddItemToObject(base, p->name, norm);

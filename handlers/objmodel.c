@@ -246,6 +246,30 @@ cJSON *objtype_json(req_t *r, const objtype_t *t, bool with_props)
 	return o;
 }
 
+const char *prop_target_noun(const prop_t *p)
+{
+	return strcmp(p->type->name, "file") ? "object" : "file";
+}
+
+err_t prop_target_exists(req_t *r, const prop_t *p, const char *id, bool *found)
+{
+	*found = true;
+	bool file = !strcmp(p->type->name, "file");
+	if (!file && strcmp(p->type->name, "reference"))
+		return E_OK;
+	db_result *res;
+	db_param prm[] = { db_str(id) };
+	enum db_status st = db_exec(r->db, r->a, file
+		? arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ? AND is_deleted = 0 AND status = 'ready'",
+			       tenant_table(r, "_files"))
+		: arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?", tenant_table(r, "_objects")),
+		prm, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	*found = res->nrows > 0;
+	return E_OK;
+}
+
 err_t outbox_add(req_t *r, const char *event, const char *resource_type,
 		 const char *resource_id, const cJSON *payload)
 {

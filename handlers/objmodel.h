@@ -64,6 +64,18 @@ long long type_child_count(req_t *r, const type_child_t *c, const char *type_id,
 /* "Contacts" from "contacts", "Sales Orders" from "sales_orders". */
 char *display_name_from(arena_t *a, const char *name);
 
+/*
+ * Whether the value id of property p (a reference or a file) names
+ * something of this tenant: an object of any type (trashed included, as a
+ * reference may point at an object being restored), or a ready, live file.
+ * Other types always have their target.  Sets *found; returns an error only
+ * when the database fails.
+ */
+err_t prop_target_exists(req_t *r, const prop_t *p, const char *id, bool *found);
+
+/* The noun prop_target_exists looks for: "file" or "object". */
+const char *prop_target_noun(const prop_t *p);
+
 /* Writes an outbox event in the current transaction. */
 err_t outbox_add(req_t *r, const char *event, const char *resource_type,
 		 const char *resource_id, const cJSON *payload);

@@ -78,22 +78,6 @@ static char *index_name(req_t *r, const char *kind, const char *prop_id)
 	return s;
 }
 
-/* A reference default must name an object of this tenant, as a reference
- * value of an object must. */
-static err_t reference_exists(req_t *r, const char *id)
-{
-	db_result *res;
-	db_param p[] = { db_str(id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
-					tenant_table(r, "_objects")), p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->nrows == 0)
-		return req_fail_field(r, E_VALIDATION, "default_value",
-				      "default_value: no object %s in this tenant", id);
-	return E_OK;
-}
-
 /* Checks enum_values and default_value of the property p would have.  On
  * success *def_text is the default as it is stored (NULL for none):
  * normalised like an object's value (datetimes in UTC, times with seconds,
@@ -131,9 +115,15 @@ static err_t check_values(req_t *r, prop_t *p, const cJSON *enums, const cJSON *
 		if (!norm)
 			return req_fail_field(r, E_VALIDATION, "default_value", "default_value: %s", msg);
 		*def_text = req_json_text(r, norm);
+		/* A reference or file default must exist, as an object's value must. */
 		err_t rc = E_OK;
-		if (check_ref && !strcmp(p->type->name, "reference"))
-			rc = reference_exists(r, norm->valuestring);
+		bool found = true;
+		if (check_ref)
+			rc = prop_target_exists(r, p, norm->valuestring, &found);
+		if (!rc && !found)
+			rc = req_fail_field(r, E_VALIDATION, "default_value",
+					    "default_value: no %s %s in this tenant", prop_target_noun(p),
+					    norm->valuestring);
 		cJSON_Delete(norm);
 		if (rc)
 			return rc;

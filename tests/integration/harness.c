@@ -505,6 +505,19 @@ char *obj_make(const char *key, const char *type, const char *props)
 	return id;
 }
 
+char *file_upload_text(const char *key, const char *filename, const char *text)
+{
+	char *body = strf("--hb7Qz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+			  "Content-Type: text/plain\r\n\r\n%s\r\n--hb7Qz--\r\n", filename, text);
+	http_resp *r = http_req("POST", "/v1/files/upload", key, "multipart/form-data; boundary=hb7Qz",
+				body, strlen(body), NULL);
+	free(body);
+	ck_assert_msg(r->status == 201, "upload %s: %ld %s", filename, r->status, r->body);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	return id;
+}
+
 void audit_get(struct audit_page *p, const char *admin, const char *query)
 {
 	char *path = strf("/v1/audit-logs%s", query ? query : "");

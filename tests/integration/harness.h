@@ -128,6 +128,9 @@ http_resp *obj_create(const char *key, const char *type, const char *props);
 /* Creates an object with properties props (JSON text, "{}" for none),
  * asserting 201; returns its id (malloc'd). */
 char *obj_make(const char *key, const char *type, const char *props);
+/* Uploads text as a file (POST /v1/files/upload, multipart), asserting
+ * 201; returns the file's id (malloc'd). */
+char *file_upload_text(const char *key, const char *filename, const char *text);
 
 /* A page of GET /v1/audit-logs (r is freed by the caller). */
 struct audit_page {

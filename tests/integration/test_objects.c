@@ -283,9 +283,9 @@ static const struct dtcase {
 	{ "reference", "", "\"$REF\"", NULL,
 	  { "\"obj_nope\"", "\"obj_01ARZ3NDEKTSV4RRFFQ69G5FAV\"", "42", "\"ot_01ARZ3NDEKTSV4RRFFQ69G5FAV\"",
 	    NULL } },
-	/* There is no files API yet: only the shape of a file id is checked.
-	 * When files exist, the valid value must become a real file's id. */
-	{ "file", "", "\"file_01ARZ3NDEKTSV4RRFFQ69G5FAV\"", NULL, { "\"obj_01ARZ3NDEKTSV4RRFFQ69G5FAV\"", "1", NULL } },
+	/* A file value must be a ready file of the tenant ("$FILE"). */
+	{ "file", "", "\"$FILE\"", NULL,
+	  { "\"file_01ARZ3NDEKTSV4RRFFQ69G5FAV\"", "\"obj_01ARZ3NDEKTSV4RRFFQ69G5FAV\"", "1", NULL } },
 	{ "geo_point", "", "{\"lat\":52.52,\"lng\":13.405}", NULL,
 	  { "{\"lat\":91,\"lng\":0}", "{\"lat\":0,\"lng\":-181}", "[52.5,13.4]", "{\"lat\":\"52\",\"lng\":13}",
 	    "{\"lat\":1}", NULL } },
@@ -307,12 +307,24 @@ static char *everything_make(const char *key)
 	return obj_make(key, "everything", "{}");
 }
 
-static char *with_ref(const char *json, const char *ref)
+/* json with "$REF" replaced by an object's id and "$FILE" by a file's. */
+static char *with_ref(const char *key, const char *json, const char *ref)
 {
+	static char *file_id;
+	static char file_key[128];
 	const char *at = strstr(json, "$REF");
-	if (!at)
-		return strdup(json);
-	return strf("%.*s%s%s", (int)(at - json), json, ref, at + 4);
+	if (at)
+		return strf("%.*s%s%s", (int)(at - json), json, ref, at + 4);
+	if ((at = strstr(json, "$FILE"))) {
+		/* one file per test tenant, uploaded by the tenant that uses it */
+		if (!file_id || strcmp(file_key, key)) {
+			free(file_id);
+			file_id = file_upload_text(key, "attachment.txt", "a file for a file property");
+			snprintf(file_key, sizeof(file_key), "%s", key);
+		}
+		return strf("%.*s%s%s", (int)(at - json), json, file_id, at + 5);
+	}
+	return strdup(json);
 }
 
 START_TEST(each_data_type_accepts_a_valid_value)
@@ -323,8 +335,8 @@ START_TEST(each_data_type_accepts_a_valid_value)
 	char *target = everything_make(t.key);
 	for (size_t i = 0; i < NDTCASES; i++) {
 		const struct dtcase *c = &dtcases[i];
-		char *valid = with_ref(c->valid, target);
-		char *stored = with_ref(c->stored ? c->stored : c->valid, target);
+		char *valid = with_ref(t.key, c->valid, target);
+		char *stored = with_ref(t.key, c->stored ? c->stored : c->valid, target);
 		char *name = strf("v_%s", c->type);
 		char *props = strf("{\"%s\":%s}", name, valid);
 		http_resp *r = obj_create(t.key, "everything", props);
