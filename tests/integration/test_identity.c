@@ -1022,7 +1022,7 @@ END_TEST
 
 /* ------------------------------------------------------------ audit retention */
 
-START_TEST(identity_cleanup_prunes_audit_logs_past_the_retention)
+START_TEST(identity_cleanup_prunes_audit_logs_events_and_deliveries_past_the_retention)
 {
 	struct tenant t, keep;
 	tenant_make(&t);
@@ -1038,6 +1038,23 @@ START_TEST(identity_cleanup_prunes_audit_logs_past_the_retention)
 				 (int)getpid(), i, ts[i]->id, (int)getpid(), i, ts[i]->id);
 		free(control_sql(sql));
 		free(sql);
+		/* custom events follow the same retention; delivery records 30 days */
+		sql = strf("SELECT db_name FROM tenants WHERE id='%s'", ts[i]->id);
+		char *dbn = control_sql(sql);
+		free(sql);
+		sql = strf("INSERT INTO %s._events (id, event_type, data, actor_type, created_at) VALUES "
+			   "('cev_old', 'test.old', '{}', 'api_key', UTC_TIMESTAMP(3) - INTERVAL 10 DAY),"
+			   "('cev_new', 'test.new', '{}', 'api_key', UTC_TIMESTAMP(3) - INTERVAL 1 DAY)", dbn);
+		free(control_sql(sql));
+		free(sql);
+		sql = strf("INSERT INTO %s._webhook_deliveries (id, webhook_id, event_id, event_type, \\`trigger\\`, "
+			   "attempt, status, duration_ms, payload, created_at) VALUES "
+			   "('whd_old', 'wh_x', 'evt_x', 'test.old', 'event', 1, 'succeeded', 1, '{}', "
+			   "UTC_TIMESTAMP(3) - INTERVAL 40 DAY), ('whd_new', 'wh_x', 'evt_x', 'test.new', 'event', 1, "
+			   "'succeeded', 1, '{}', UTC_TIMESTAMP(3) - INTERVAL 10 DAY)", dbn);
+		free(control_sql(sql));
+		free(sql);
+		free(dbn);
 	}
 	int rc;
 	char *out = run_cmd(&rc, "%s jobs enqueue --kind system.cleanup --config %s 2>&1", bin(), conf_path());
@@ -1066,6 +1083,24 @@ START_TEST(identity_cleanup_prunes_audit_logs_past_the_retention)
 	ck_assert_str_eq(left, "test.new,test.old");   /* default 90 days keeps both */
 	free(sql);
 	free(left);
+	/* custom events: 5 days drops the old one, 90 keeps both; delivery
+	 * records: 30 days for every tenant */
+	for (int i = 0; i < 2; i++) {
+		sql = strf("SELECT db_name FROM tenants WHERE id='%s'", ts[i]->id);
+		char *dbn = control_sql(sql);
+		free(sql);
+		sql = strf("SELECT GROUP_CONCAT(event_type ORDER BY event_type) FROM %s._events", dbn);
+		left = control_sql(sql);
+		ck_assert_str_eq(left, i == 0 ? "test.new" : "test.new,test.old");
+		free(sql);
+		free(left);
+		sql = strf("SELECT GROUP_CONCAT(event_type ORDER BY event_type) FROM %s._webhook_deliveries", dbn);
+		left = control_sql(sql);
+		ck_assert_str_eq(left, "test.new");
+		free(sql);
+		free(left);
+		free(dbn);
+	}
 	free(status);
 	free(out);
 	tenant_drop(&t);
@@ -1092,6 +1127,6 @@ Suite *suite_identity(void)
 	tcase_add_test(tc, identity_email_file_driver_writes_an_rfc5322_eml);
 	tcase_add_test(tc, identity_email_is_delivered_through_a_real_smtp_server);
 	tcase_add_test(tc, identity_sms_goes_to_the_http_provider_and_is_retried);
-	tcase_add_test(tc, identity_cleanup_prunes_audit_logs_past_the_retention);
+	tcase_add_test(tc, identity_cleanup_prunes_audit_logs_events_and_deliveries_past_the_retention);
 	return s;
 }
