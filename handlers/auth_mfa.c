@@ -256,7 +256,7 @@ err_t mfa_enroll(req_t *r)
 	char *ei = url_component(r->a, issuer), *ea = url_component(r->a, account);
 	char *uri = arena_printf(r->a, "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1"
 				 "&digits=6&period=30", ei, ea, secret, ei);
-	char *qr = qr_svg_data_uri(r->a, uri);
+	char *qr = qr_png_data_uri(r->a, uri);
 	if (!qr)
 		return req_fail(r, E_INTERNAL, "Cannot make the QR code");
 	cJSON *d = cJSON_CreateObject();

@@ -98,22 +98,30 @@ START_TEST(base32_follows_rfc4648)
 }
 END_TEST
 
-START_TEST(qr_data_uri_is_a_base64_svg)
+START_TEST(qr_data_uri_is_a_base64_png)
 {
 	arena_t *a = arena_new(1 << 16);
-	const char *uri = qr_svg_data_uri(a, "otpauth://totp/Acme:jane@example.com?secret=GEZDGNBVGY3TQOJQ&issuer=Acme");
+	const char *uri = qr_png_data_uri(a, "otpauth://totp/Acme:jane@example.com?secret=GEZDGNBVGY3TQOJQ&issuer=Acme");
 	ck_assert_ptr_nonnull(uri);
-	const char *prefix = "data:image/svg+xml;base64,";
+	const char *prefix = "data:image/png;base64,";
 	ck_assert(strncmp(uri, prefix, strlen(prefix)) == 0);
 	const char *b64 = uri + strlen(prefix);
 	size_t cap = strlen(b64), len = 0;
-	unsigned char *svg = arena_alloc(a, cap + 1);
-	ck_assert_int_eq(sodium_base642bin(svg, cap, b64, strlen(b64), NULL, &len, NULL,
+	unsigned char *png = arena_alloc(a, cap + 1);
+	ck_assert_int_eq(sodium_base642bin(png, cap, b64, strlen(b64), NULL, &len, NULL,
 					   sodium_base64_VARIANT_ORIGINAL), 0);
-	svg[len] = '\0';
-	ck_assert(strncmp((char *)svg, "<svg ", 5) == 0);
-	ck_assert_ptr_nonnull(strstr((char *)svg, "</svg>"));
-	ck_assert_ptr_nonnull(strstr((char *)svg, "h1v1h-1z"));
+	ck_assert(len > 8 + 25 + 12);
+	ck_assert(memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0);
+	ck_assert(memcmp(png + 12, "IHDR", 4) == 0);
+	/* square, a whole number of 6-pixel modules with the quiet zone, 8-bit grey */
+	unsigned w = (unsigned)png[16] << 24 | (unsigned)png[17] << 16 | (unsigned)png[18] << 8 | png[19];
+	unsigned h = (unsigned)png[20] << 24 | (unsigned)png[21] << 16 | (unsigned)png[22] << 8 | png[23];
+	ck_assert_uint_eq(w, h);
+	ck_assert_uint_eq(w % 6, 0);
+	ck_assert_uint_ge(w / 6, 21 + 8);
+	ck_assert_int_eq(png[24], 8);
+	ck_assert_int_eq(png[25], 0);
+	ck_assert(memcmp(png + len - 8, "IEND", 4) == 0);
 	arena_free(a);
 }
 END_TEST
@@ -144,7 +152,7 @@ Suite *suite_totp(void)
 	tcase_add_test(tc, totp_check_accepts_one_step_of_drift_only);
 	tcase_add_test(tc, totp_check_refuses_a_used_step_and_bad_shapes);
 	tcase_add_test(tc, base32_follows_rfc4648);
-	tcase_add_test(tc, qr_data_uri_is_a_base64_svg);
+	tcase_add_test(tc, qr_data_uri_is_a_base64_png);
 	tcase_add_test(tc, password_hash_is_argon2id_and_verifies);
 	suite_add_tcase(s, tc);
 	return s;
