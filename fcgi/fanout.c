@@ -16,8 +16,6 @@
 #include "jobs.h"
 
 #define PRUNE_EVERY_MS 3600000LL
-#define STR_(x) #x
-#define STR(x) STR_(x)
 #define WAIT_MAX_MS 1500   /* below cache.c's 2 s read timeout */
 
 /* --- vocabulary ------------------------------------------------------------ */
@@ -268,7 +266,7 @@ int fanout_pass(db_t *db, arena_t *a)
 	db_result *res;
 	enum db_status st = db_exec(db, a,
 		"SELECT id, tenant_id, event, resource_type, resource_id, payload, created_at "
-		"FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT " STR(FANOUT_BATCH) " FOR UPDATE SKIP LOCKED",
+		"FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED",
 		NULL, 0, &res);
 	if (st || res->nrows == 0)
 		goto out_rollback;

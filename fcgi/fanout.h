@@ -29,12 +29,6 @@
 #include "../common/db.h"
 
 #define FANOUT_WAKE_KEY "jobs:wake"
-/* Events one pass claims (one transaction, one commit). */
-#define FANOUT_BATCH 100
-/* After a pass that found fewer than a batch, the runner gathers events
- * this long before the next pass: under load one commit covers many
- * events; an idle runner still wakes at once on the first. */
-#define FANOUT_COALESCE_MS 2
 /* Custom events are fanned out as "custom.<event_type>". */
 #define EVENT_CUSTOM_PREFIX "custom."
 #define EVENT_CUSTOM_NAME_MAX 50

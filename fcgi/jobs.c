@@ -703,19 +703,12 @@ int jobs_run(void)
 		int got = runner_step(&r);
 		arena_reset(r.a);
 		long wait = runner_after_step(&r, got);
-		long long until_lease = r.next_lease_ms - time_now_ms();
-		if (fanned >= FANOUT_BATCH || got > 0) {
-			wait = 0;      /* more is waiting: straight on */
-		} else if (fanned > 0) {
-			/* Events are flowing: gather a few milliseconds' worth
-			 * into the next pass (one commit for many events, not
-			 * one each) instead of waking on every single one. */
-			wait_ms(FANOUT_COALESCE_MS);
+		if (fanned > 0)
 			wait = 0;
-		}
+		long long until_lease = r.next_lease_ms - time_now_ms();
 		if (until_lease < wait)
 			wait = (long)until_lease;
-		if (wait > 0 && !fanout_wait(r.cache, r.a, wait))
+		if (!fanout_wait(r.cache, r.a, wait))
 			wait_ms(wait);
 		arena_reset(r.a);
 	}
