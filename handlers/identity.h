@@ -78,4 +78,13 @@ const char **user_permissions(req_t *r, const char *user_id);
  * as deleting a user (whose role assignments go with it). */
 void identity_invalidate(req_t *r);
 
+/*
+ * The public part of the tenant's auth config, for GET /v1/tenant-config
+ * (sign-in pages built before anyone signs in): "providers" (the enabled
+ * sign-in methods: email, magic_link, phone, anonymous), "password_policy",
+ * "password_min_length", "require_email_verification", "site_url" and
+ * "branding".  Never templates, redirect allowlist or governance.
+ */
+err_t auth_public_config(req_t *r, cJSON **out);
+
 #endif

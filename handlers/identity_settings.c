@@ -371,6 +371,36 @@ static cJSON *auth_effective(req_t *r, const docs_t *d)
 	return e;
 }
 
+err_t auth_public_config(req_t *r, cJSON **out)
+{
+	docs_t d;
+	err_t rc = docs_read(r, false, &d);
+	if (rc)
+		return rc;
+	const cJSON *e = auth_effective(r, &d);
+	cJSON *o = cJSON_CreateObject();
+	static const struct { const char *setting, *name; } providers[] = {
+		{ "email_password", "email" }, { "magic_link", "magic_link" },
+		{ "phone_otp", "phone" }, { "anonymous", "anonymous" },
+	};
+	const cJSON *pv = cJSON_GetObjectItemCaseSensitive(e, "providers");
+	cJSON *list = cJSON_AddArrayToObject(o, "providers");
+	for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pv, providers[i].setting)))
+			cJSON_AddItemToArray(list, cJSON_CreateString(providers[i].name));
+	static const char *const copied[] = { "password_policy", "require_email_verification",
+					      "site_url", "branding" };
+	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, copied[i]);
+		cJSON_AddItemToObject(o, copied[i], v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
+	}
+	const cJSON *min = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(e, "password_policy"), "min_length");
+	cJSON_AddNumberToObject(o, "password_min_length", cJSON_IsNumber(min) ? min->valuedouble : 8);
+	*out = o;
+	return E_OK;
+}
+
 static cJSON *gov_effective(req_t *r, const docs_t *d)
 {
 	cJSON *e = req_own(r, spec_defaults(governance_spec));

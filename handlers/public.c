@@ -12,6 +12,7 @@
 #include "../common/timefmt.h"
 #include "../fcgi/auth.h"
 #include "handlers.h"
+#include "identity.h"
 #include "routes.h"
 
 #ifndef TESSERA_VERSION
@@ -98,7 +99,7 @@ err_t public_tenant_config(req_t *r)
 	if (id) {
 		db_param p[] = { db_str(id) };
 		st = db_exec(r->db, r->a,
-			     "SELECT id, name, brand_name, status, settings FROM tenants WHERE id = ?",
+			     "SELECT id, name, brand_name, status, settings, db_name FROM tenants WHERE id = ?",
 			     p, 1, &res);
 	} else {
 		const char *host = req_env(r, "HTTP_HOST");
@@ -109,7 +110,7 @@ err_t public_tenant_config(req_t *r)
 		h[strcspn(h, ":")] = '\0';
 		db_param p[] = { db_str(h) };
 		st = db_exec(r->db, r->a,
-			     "SELECT id, name, brand_name, status, settings FROM tenants WHERE domain = ?",
+			     "SELECT id, name, brand_name, status, settings, db_name FROM tenants WHERE domain = ?",
 			     p, 1, &res);
 		if (st == DB_OK && res->nrows == 0)
 			return req_fail(r, E_VALIDATION,
@@ -127,18 +128,32 @@ err_t public_tenant_config(req_t *r)
 	cJSON_AddStringToObject(d, "name", name);
 	cJSON_AddStringToObject(d, "brand_name", brand ? brand : name);
 	cJSON_AddStringToObject(d, "status", db_get(res, 0, "status"));
-	const cJSON *branding = cJSON_GetObjectItemCaseSensitive(settings, "branding");
-	cJSON_AddItemToObject(d, "branding", cJSON_IsObject(branding) ? cJSON_Duplicate(branding, true)
-								     : cJSON_CreateObject());
-	const cJSON *auth = cJSON_GetObjectItemCaseSensitive(settings, "auth_public");
-	if (cJSON_IsObject(auth)) {
-		cJSON_AddItemToObject(d, "auth", cJSON_Duplicate(auth, true));
-	} else {
-		cJSON *a = cJSON_AddObjectToObject(d, "auth");
-		cJSON *prov = cJSON_AddArrayToObject(a, "providers");
-		cJSON_AddItemToArray(prov, cJSON_CreateString("email"));
-		cJSON_AddNumberToObject(a, "password_min_length", 8);
+	/* Branding and sign-in methods come from the tenant's auth config
+	 * (POST /v1/auth-config); tenant settings' branding fills what it
+	 * does not set. */
+	r->tenant.id = (char *)db_get(res, 0, "id");
+	r->tenant.name = (char *)name;
+	r->tenant.db_name = (char *)db_get(res, 0, "db_name");
+	cJSON *auth;
+	err_t rc = auth_public_config(r, &auth);
+	if (rc) {
+		cJSON_Delete(d);
+		return rc;
 	}
+	cJSON *branding = cJSON_DetachItemFromObjectCaseSensitive(auth, "branding");
+	if (!cJSON_IsObject(branding)) {
+		cJSON_Delete(branding);
+		branding = cJSON_CreateObject();
+	}
+	const cJSON *legacy = cJSON_GetObjectItemCaseSensitive(settings, "branding"), *it;
+	cJSON_ArrayForEach(it, legacy)
+		if (!cJSON_GetObjectItemCaseSensitive(branding, it->string) ||
+		    cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(branding, it->string))) {
+			cJSON_DeleteItemFromObjectCaseSensitive(branding, it->string);
+			cJSON_AddItemToObject(branding, it->string, cJSON_Duplicate(it, true));
+		}
+	cJSON_AddItemToObject(d, "branding", branding);
+	cJSON_AddItemToObject(d, "auth", auth);
 	reply_data(r, 200, d);
 	return E_OK;
 }
