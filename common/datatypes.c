@@ -194,15 +194,31 @@ static cJSON *check_time(const prop_t *p, const cJSON *v, char *msg, size_t msgl
 	return cJSON_CreateString(buf);
 }
 
+bool email_address_valid(const char *e)
+{
+	size_t n = e ? strlen(e) : 0;
+	const char *at = n ? strchr(e, '@') : NULL;
+	if (!at || at == e || strchr(at + 1, '@') || n > 254 || (size_t)(at - e) > 64 ||
+	    !strchr(at + 1, '.') || at[1] == '.' || e[n - 1] == '.' || strstr(at, ".."))
+		return false;
+	for (const char *c = e; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f || strchr("<>()[]\\,;:\"", *c))
+			return false;
+	return true;
+}
+
+bool phone_e164_valid(const char *s)
+{
+	if (!s || s[0] != '+' || s[1] < '1' || s[1] > '9')
+		return false;
+	size_t n = strlen(s + 1);
+	return n >= 7 && n <= 15 && strspn(s + 1, "0123456789") == n;
+}
+
 static cJSON *check_email(const prop_t *p, const cJSON *v, char *msg, size_t msglen)
 {
 	const char *e = cJSON_IsString(v) ? v->valuestring : "";
-	const char *at = strchr(e, '@');
-	size_t n = strlen(e);
-	bool ok = at && at != e && !strchr(at + 1, '@') && n <= 254 && (size_t)(at - e) <= 64 &&
-		  strchr(at + 1, '.') && at[1] != '.' && e[n - 1] != '.' && !strstr(at, "..") &&
-		  !strpbrk(e, " \t\r\n<>()[]\\,;:\"");
-	if (!ok)
+	if (!email_address_valid(e))
 		return fail(msg, msglen, p, "an email address");
 	return cJSON_CreateString(e);
 }
@@ -221,9 +237,7 @@ static cJSON *check_url(const prop_t *p, const cJSON *v, char *msg, size_t msgle
 static cJSON *check_phone(const prop_t *p, const cJSON *v, char *msg, size_t msglen)
 {
 	const char *s = cJSON_IsString(v) ? v->valuestring : "";
-	size_t n = strlen(s);
-	if (n < 3 || n > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' ||
-	    strspn(s + 1, "0123456789") != n - 1)
+	if (!phone_e164_valid(s))
 		return fail(msg, msglen, p, "an E.164 phone number such as +14155550123");
 	return cJSON_CreateString(s);
 }

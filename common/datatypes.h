@@ -49,4 +49,13 @@ char *dtype_column_expr(arena_t *a, const dtype_t *t, const char *name);
 /* True if s is a valid identifier for a type or property name. */
 bool ident_valid(const char *s);
 
+/* The one email address rule of Tessera (the email data type, end users,
+ * mail recipients, tenant lookup): local@domain, local part at most 64 and
+ * the whole at most 254 bytes (RFC 5321), a dotted domain, no spaces,
+ * control characters or the specials <>()[]\,;:" anywhere. */
+bool email_address_valid(const char *s);
+
+/* An E.164 phone number: "+", a first digit 1-9, 7 to 15 digits in all. */
+bool phone_e164_valid(const char *s);
+
 #endif

@@ -24,33 +24,6 @@
 #define MAIL_TIMEOUT_S 30
 #define QP_LINE 76
 
-/* --- validation ---------------------------------------------------------- */
-
-bool mail_address_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n < 3 || n > 254)
-		return false;
-	const char *at = strchr(s, '@');
-	if (!at || at == s || !at[1] || strchr(at + 1, '@') || (size_t)(at - s) > 64)
-		return false;
-	for (const char *p = s; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c <= ' ' || c == 0x7f || strchr("<>()[],;:\\\"", c))
-			return false;
-	}
-	const char *dom = at + 1;
-	return dom[0] != '.' && dom[strlen(dom) - 1] != '.' && !strstr(dom, "..");
-}
-
-bool phone_e164_valid(const char *s)
-{
-	if (!s || s[0] != '+' || s[1] < '1' || s[1] > '9')
-		return false;
-	size_t n = strlen(s + 1);
-	return n >= 7 && n <= 15 && strspn(s + 1, "0123456789") == n;
-}
-
 static const char *public_host(arena_t *a)
 {
 	const char *u = g_config.public_url ? g_config.public_url : "";

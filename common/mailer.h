@@ -16,12 +16,9 @@
 #include <cJSON.h>
 
 #include "arena.h"
+#include "datatypes.h"
 
-/* True if s looks like a deliverable address: local@domain, at most 254
- * bytes, no spaces, control characters or <>()[],;:\" anywhere. */
-bool mail_address_valid(const char *s);
-/* True if s is an E.164 number: '+', a non-zero digit, 7 to 15 digits. */
-bool phone_e164_valid(const char *s);
+/* Address and phone rules: email_address_valid, phone_e164_valid. */
 /* The address the server sends from (smtp_from, else no-reply@<public_url host>). */
 const char *mail_default_from(arena_t *a);
 /* A new Message-ID "<id@host>" (host from public_url). */

@@ -79,21 +79,6 @@ err_t user_current(req_t *r, bool lock, db_result **res)
 	return user_need(r, r->who.user_id, lock, res);
 }
 
-bool email_valid(const char *e)
-{
-	size_t n = strlen(e);
-	const char *at = strchr(e, '@');
-	return n >= 3 && n <= 320 && at && at != e && !strchr(at + 1, '@') && strchr(at + 1, '.') &&
-	       at[1] != '.' && e[n - 1] != '.' && !strpbrk(e, " \t\r\n<>\"(),;:\\[]");
-}
-
-bool phone_valid(const char *s)
-{
-	size_t n = strlen(s);
-	return n >= 8 && n <= 16 && s[0] == '+' && s[1] >= '1' && s[1] <= '9' &&
-	       strspn(s + 1, "0123456789") == n - 1;
-}
-
 err_t password_check(req_t *r, const auth_settings_t *s, const char *field, const char *pw)
 {
 	if (strlen(pw) > 1024)

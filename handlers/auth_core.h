@@ -15,6 +15,7 @@
 #include <cJSON.h>
 
 #include "../common/rowjson.h"
+#include "../common/datatypes.h"
 #include "../fcgi/request.h"
 #include "identity.h"
 
@@ -53,9 +54,6 @@ err_t user_current(req_t *r, bool lock, db_result **res);
 /* A user rendered for the API (never the password hash). */
 cJSON *user_json(const db_result *res, int row);
 
-/* True if s looks like an email address / an E.164 phone number. */
-bool email_valid(const char *s);
-bool phone_valid(const char *s);
 /* Checks a password against the tenant's policy (400 naming field). */
 err_t password_check(req_t *r, const auth_settings_t *s, const char *field, const char *pw);
 

@@ -138,7 +138,7 @@ static err_t flow_start(req_t *r, auth_settings_t *s, size_t provider, const cha
 static err_t email_field(req_t *r, const char *field, const char **out)
 {
 	const char *e = body_str(r, field);
-	if (!e || !email_valid(e))
+	if (!e || !email_address_valid(e))
 		return req_fail_field(r, E_VALIDATION, field, "%s must be a valid email address", field);
 	*out = e;
 	return E_OK;
@@ -163,7 +163,7 @@ static err_t metadata_field(req_t *r, char **out)
 static err_t phone_field(req_t *r, const char **out)
 {
 	*out = body_str(r, "phone");
-	if (*out && !phone_valid(*out))
+	if (*out && !phone_e164_valid(*out))
 		return req_fail_field(r, E_VALIDATION, "phone",
 				      "phone must be an E.164 number such as +15551234567");
 	return E_OK;
@@ -703,7 +703,7 @@ err_t auth_otp_send(req_t *r)
 	err_t rc = flow_start(r, &s, PROVIDER(phone_otp), "Phone sign-in");
 	if (rc)
 		return rc;
-	if (!phone_valid(phone))
+	if (!phone_e164_valid(phone))
 		return req_fail_field(r, E_VALIDATION, "phone",
 				      "phone must be an E.164 number such as +15551234567");
 	if ((rc = auth_rate(r, "otp_send", phone, RL_SEND)))

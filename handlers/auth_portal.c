@@ -51,7 +51,7 @@ err_t portal_identify(req_t *r)
 			      g_config.lookup_rate_limit);
 	if (rc)
 		return rc;
-	if (!email_valid(email))
+	if (!email_address_valid(email))
 		return req_fail_field(r, E_VALIDATION, "email", "email must be a valid email address");
 	db_result *ts;
 	db_param lim[] = { db_int(IDENTIFY_MAX_TENANTS) };

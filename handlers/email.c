@@ -52,7 +52,7 @@ static err_t recipients(req_t *r, cJSON **out)
 	int i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, list) {
-		if (!mail_address_valid(it->valuestring))
+		if (!email_address_valid(it->valuestring))
 			return req_fail_field(r, E_VALIDATION, cJSON_IsArray(to) ? arena_printf(r->a, "to[%d]", i) : "to",
 					      "\"%.80s\" is not a valid email address", it->valuestring);
 		i++;
@@ -85,7 +85,7 @@ static err_t sender(req_t *r, const char **addr, const char **name)
 	} else {
 		*addr = from;
 	}
-	if (!mail_address_valid(*addr))
+	if (!email_address_valid(*addr))
 		return req_fail_field(r, E_VALIDATION, "from", "from is not a valid email address");
 	const char *mine = strchr(mail_default_from(r->a), '@'), *theirs = strchr(*addr, '@');
 	if (!mine || strcasecmp(mine, theirs))
@@ -119,7 +119,7 @@ err_t email_send(req_t *r)
 			return req_fail_field(r, E_VALIDATION, "subject", "subject must be one line without control characters");
 	if (!text && !html)
 		return req_fail_field(r, E_VALIDATION, "text", "text or html is required");
-	if (reply && !mail_address_valid(reply))
+	if (reply && !email_address_valid(reply))
 		return req_fail_field(r, E_VALIDATION, "reply_to", "reply_to is not a valid email address");
 	if (!from_name) {
 		char *unused;

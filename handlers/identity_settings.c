@@ -732,7 +732,7 @@ err_t mail_branded(req_t *r, const char *subject, const char *body, const char *
 
 err_t auth_send_template(req_t *r, const char *name, const char *to, const cJSON *vars)
 {
-	if (!to || !mail_address_valid(to))
+	if (!to || !email_address_valid(to))
 		return req_fail_field(r, E_VALIDATION, "email", "email is not a valid address");
 	docs_t d;
 	err_t rc = docs_read(r, false, &d);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../common/config.h"
+#include "../common/datatypes.h"
 #include "../common/timefmt.h"
 #include "../fcgi/auth.h"
 #include "handlers.h"
@@ -163,13 +164,6 @@ const field_t lookup_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-static bool email_plausible(const char *e)
-{
-	const char *at = strchr(e, '@');
-	return at && at != e && !strchr(at + 1, '@') && strchr(at + 1, '.') &&
-	       at[1] != '.' && e[strlen(e) - 1] != '.' && !strpbrk(e, " \t\r\n<>\"");
-}
-
 err_t public_tenants_lookup(req_t *r)
 {
 	const char *email = cJSON_GetObjectItemCaseSensitive(r->json, "email")->valuestring;
@@ -177,7 +171,7 @@ err_t public_tenants_lookup(req_t *r)
 			      g_config.lookup_rate_limit);
 	if (rc)
 		return rc;
-	if (!email_plausible(email))
+	if (!email_address_valid(email))
 		return req_fail_field(r, E_VALIDATION, "email", "email is not a valid address");
 	db_result *res;
 	db_param p[] = { db_str(email) };

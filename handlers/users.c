@@ -56,9 +56,9 @@ static err_t fields_check(req_t *r, char **hash)
 {
 	const char *email = body_str(r, "email"), *phone = body_str(r, "phone");
 	const char *role = body_str(r, "role"), *pw = body_str(r, "password");
-	if (email && !email_valid(email))
+	if (email && !email_address_valid(email))
 		return req_fail_field(r, E_VALIDATION, "email", "email must be a valid email address");
-	if (phone && !phone_valid(phone))
+	if (phone && !phone_e164_valid(phone))
 		return req_fail_field(r, E_VALIDATION, "phone",
 				      "phone must be an E.164 number such as +15551234567");
 	if (role && strspn(role, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:.") != strlen(role))

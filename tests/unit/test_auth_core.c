@@ -38,22 +38,22 @@ END_TEST
 
 START_TEST(email_and_phone_shapes)
 {
-	ck_assert(email_valid("jane@example.com"));
-	ck_assert(email_valid("j.d+tag@sub.example.co.uk"));
-	ck_assert(!email_valid("jane"));
-	ck_assert(!email_valid("@example.com"));
-	ck_assert(!email_valid("jane@example"));
-	ck_assert(!email_valid("jane@.example.com"));
-	ck_assert(!email_valid("jane@example.com."));
-	ck_assert(!email_valid("ja ne@example.com"));
-	ck_assert(!email_valid("a@b@example.com"));
-	ck_assert(phone_valid("+15551234567"));
-	ck_assert(phone_valid("+447700900123"));
-	ck_assert(!phone_valid("15551234567"));
-	ck_assert(!phone_valid("+0123456789"));
-	ck_assert(!phone_valid("+1 555 123 4567"));
-	ck_assert(!phone_valid("+1234567890123456"));
-	ck_assert(!phone_valid("+123"));
+	ck_assert(email_address_valid("jane@example.com"));
+	ck_assert(email_address_valid("j.d+tag@sub.example.co.uk"));
+	ck_assert(!email_address_valid("jane"));
+	ck_assert(!email_address_valid("@example.com"));
+	ck_assert(!email_address_valid("jane@example"));
+	ck_assert(!email_address_valid("jane@.example.com"));
+	ck_assert(!email_address_valid("jane@example.com."));
+	ck_assert(!email_address_valid("ja ne@example.com"));
+	ck_assert(!email_address_valid("a@b@example.com"));
+	ck_assert(phone_e164_valid("+15551234567"));
+	ck_assert(phone_e164_valid("+447700900123"));
+	ck_assert(!phone_e164_valid("15551234567"));
+	ck_assert(!phone_e164_valid("+0123456789"));
+	ck_assert(!phone_e164_valid("+1 555 123 4567"));
+	ck_assert(!phone_e164_valid("+1234567890123456"));
+	ck_assert(!phone_e164_valid("+123"));
 }
 END_TEST
 
