@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/codec.h"
 #include "../common/log.h"
 #include "fanout.h"
 
@@ -252,4 +253,23 @@ char *req_json_text(req_t *r, const cJSON *j)
 	char *c = arena_strdup(r->a, s);
 	cJSON_free(s);
 	return c;
+}
+
+char *req_cursor_make(req_t *r, const cJSON *c)
+{
+	char *text = req_json_text(r, c);
+	size_t n = strlen(text), outlen = b64url_len(n) + 1;
+	char *out = arena_alloc(r->a, outlen);
+	return b64url_encode(out, outlen, text, n);
+}
+
+cJSON *req_cursor_read(req_t *r, const char *cursor, size_t max)
+{
+	size_t n = cursor ? strlen(cursor) : 0;
+	if (n == 0 || n > max)
+		return NULL;
+	char *buf = arena_alloc(r->a, n + 1);
+	long len = b64url_decode(buf, n, cursor, n);
+	cJSON *c = len > 0 ? req_own(r, cJSON_ParseWithLength(buf, (size_t)len)) : NULL;
+	return cJSON_IsObject(c) ? c : NULL;
 }

@@ -143,6 +143,14 @@ err_t req_tx_end(req_t *r, err_t rc);
  * binds as SQL NULL). */
 char *req_json_text(req_t *r, const cJSON *j);
 
+/* An opaque keyset cursor for list pages: base64url of the JSON object c
+ * (whatever the list needs to resume: last id, sort key, value). */
+char *req_cursor_make(req_t *r, const cJSON *c);
+
+/* The JSON object in a cursor of req_cursor_make (owned by the request),
+ * or NULL when it is malformed or longer than max characters. */
+cJSON *req_cursor_read(req_t *r, const char *cursor, size_t max);
+
 /* Ties a cJSON tree's lifetime to the request arena. */
 cJSON *req_own(req_t *r, cJSON *j);
 

@@ -322,12 +322,7 @@ static char *cursor_make(req_t *r, const char *id)
 {
 	cJSON *c = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(c, "after", id);
-	char *s = cJSON_PrintUnformatted(c);
-	size_t n = s ? strlen(s) : 0, outlen = b64url_len(n) + 1;
-	char *out = arena_alloc(r->a, outlen);
-	b64url_encode(out, outlen, s ? s : "", n);
-	cJSON_free(s);
-	return out;
+	return req_cursor_make(r, c);
 }
 
 static err_t cursor_parse(req_t *r, const char *cursor, const char **after)
@@ -335,11 +330,7 @@ static err_t cursor_parse(req_t *r, const char *cursor, const char **after)
 	*after = NULL;
 	if (!cursor || !*cursor)
 		return E_OK;
-	size_t n = strlen(cursor);
-	char *buf = arena_alloc(r->a, n + 1);
-	long len = n > 512 ? -1 : b64url_decode(buf, n, cursor, n);
-	cJSON *c = len > 0 ? req_own(r, cJSON_ParseWithLength(buf, (size_t)len)) : NULL;
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "after");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req_cursor_read(r, cursor, 512), "after");
 	if (!cJSON_IsString(id) || !*id->valuestring)
 		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
 	*after = id->valuestring;

@@ -181,22 +181,12 @@ static char *cursor_make(req_t *r, const char *object_id, const char *last)
 	cJSON *c = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(c, "o", object_id);
 	cJSON_AddStringToObject(c, "id", last);
-	char *text = cJSON_PrintUnformatted(c);
-	if (!text)
-		return NULL;
-	size_t n = strlen(text), outlen = b64url_len(n) + 1;
-	char *out = arena_alloc(r->a, outlen);
-	b64url_encode(out, outlen, text, n);
-	cJSON_free(text);
-	return out;
+	return req_cursor_make(r, c);
 }
 
 static err_t cursor_read(req_t *r, const char *object_id, const char *cursor, const char **last)
 {
-	size_t n = strlen(cursor);
-	char *buf = arena_alloc(r->a, n + 1);
-	long len = n > 512 ? -1 : b64url_decode(buf, n, cursor, n);
-	cJSON *c = len > 0 ? req_own(r, cJSON_ParseWithLength(buf, (size_t)len)) : NULL;
+	const cJSON *c = req_cursor_read(r, cursor, 512);
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(c, "o");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
 	if (!cJSON_IsString(o) || !cJSON_IsString(id) || !id_valid(id->valuestring, "cmt_"))

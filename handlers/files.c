@@ -502,19 +502,13 @@ static char *cursor_make(req_t *r, const char *key, const char *value, const cha
 	cJSON_AddStringToObject(c, "k", key);
 	cJSON_AddStringToObject(c, "v", value ? value : "");
 	cJSON_AddStringToObject(c, "id", id);
-	char *text = req_json_text(r, c);
-	size_t n = strlen(text), outlen = b64url_len(n) + 1;
-	char *out = arena_alloc(r->a, outlen);
-	return b64url_encode(out, outlen, text, n);
+	return req_cursor_make(r, c);
 }
 
 static err_t cursor_read(req_t *r, const char *cursor, const char *key, const char **value,
 			 const char **id)
 {
-	size_t n = strlen(cursor);
-	char *buf = arena_alloc(r->a, n + 1);
-	long len = n > 1024 ? -1 : b64url_decode(buf, n, cursor, n);
-	cJSON *c = len > 0 ? req_own(r, cJSON_ParseWithLength(buf, (size_t)len)) : NULL;
+	const cJSON *c = req_cursor_read(r, cursor, 1024);
 	const char *k = json_str_of(c, "k"), *v = json_str_of(c, "v"), *i = json_str_of(c, "id");
 	if (!k || !v || !i || !id_valid(i, "file_"))
 		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");

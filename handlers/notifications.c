@@ -98,22 +98,17 @@ static const col_t ntf_cols[] = {
 
 static char *cursor_make(req_t *r, const char *last)
 {
-	size_t n = strlen(last), outlen = b64url_len(n) + 1;
-	char *out = arena_alloc(r->a, outlen);
-	return b64url_encode(out, outlen, last, n);
+	cJSON *c = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c, "id", last);
+	return req_cursor_make(r, c);
 }
 
 static err_t cursor_read(req_t *r, const char *cursor, const char **last)
 {
-	size_t n = strlen(cursor);
-	char *buf = arena_alloc(r->a, n + 1);
-	long len = n > 200 ? -1 : b64url_decode(buf, n, cursor, n);
-	if (len <= 0)
+	const char *id = json_str_of(req_cursor_read(r, cursor, 200), "id");
+	if (!id || !id_valid(id, "ntf_"))
 		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
-	buf[len] = '\0';
-	if (!id_valid(buf, "ntf_"))
-		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
-	*last = buf;
+	*last = id;
 	return E_OK;
 }
 

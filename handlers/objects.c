@@ -961,18 +961,12 @@ static char *cursor_make(req_t *r, const listq_t *q, const char *v, const char *
 	else
 		cJSON_AddNullToObject(c, "v");
 	cJSON_AddStringToObject(c, "id", id);
-	char *s = req_json_text(r, c);
-	size_t n = strlen(s), outlen = b64url_len(n) + 1;
-	char *out = arena_alloc(r->a, outlen);
-	return b64url_encode(out, outlen, s, n);
+	return req_cursor_make(r, c);
 }
 
 static err_t cursor_apply(req_t *r, const listq_t *q, where_t *w, const char *cursor)
 {
-	size_t n = strlen(cursor);
-	char *buf = arena_alloc(r->a, n + 1);
-	long len = n > 4096 ? -1 : b64url_decode(buf, n, cursor, n);
-	cJSON *c = len > 0 ? req_own(r, cJSON_ParseWithLength(buf, (size_t)len)) : NULL;
+	const cJSON *c = req_cursor_read(r, cursor, 4096);
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "s");
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "d");
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "v");
