@@ -5,10 +5,12 @@
 #include "fanout.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../common/config.h"
+#include "../common/ids.h"
 #include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../common/realtime.h"
@@ -256,6 +258,70 @@ static int fanout_one(db_t *db, arena_t *a, const struct outbox_row *o, struct t
 	return *st ? -1 : 1;
 }
 
+/* Sets aside an event whose fan-out the database refused (st was
+ * DB_ERROR: not an outage, not a deadlock): its work is undone back to the
+ * savepoint, the attempt recorded, and after FANOUT_MAX_ATTEMPTS the event
+ * is marked processed and copied to the DLQ (kind outbox.fanout) with the
+ * error.  Until then it stays pending, and the events behind it go on.
+ * 1: handled; -1: the database failed (*st). */
+static int fanout_set_aside(db_t *db, arena_t *a, const struct outbox_row *o,
+			    enum db_status *st)
+{
+	const char *err = arena_strdup(a, db_last_error(db));
+	if ((*st = db_exec_text(db, "ROLLBACK TO SAVEPOINT fanout_event")))
+		return -1;
+	db_param p[] = { db_str(err), db_str(o->id) };
+	db_result *res;
+	*st = db_exec(db, a, "UPDATE outbox SET attempts = attempts + 1, last_error = ? "
+		      "WHERE id = ?", p, 2, NULL);
+	if (!*st)
+		*st = db_exec(db, a, "SELECT attempts FROM outbox WHERE id = ?", p + 1, 1, &res);
+	if (*st)
+		return -1;
+	int attempts = res->nrows ? atoi(db_cell(res, 0, 0)) : FANOUT_MAX_ATTEMPTS;
+	log_warn("fanout: %s (%s of %s), attempt %d of %d: %s", o->id, o->event, o->tenant_id,
+		 attempts, FANOUT_MAX_ATTEMPTS, err);
+	if (attempts < FANOUT_MAX_ATTEMPTS)
+		return 1;
+	char dlq_id[40];
+	id_new(dlq_id, sizeof(dlq_id), "dlq_");
+	/* The DLQ keeps a reference, not the payload: the payload may be what
+	 * the database refused. */
+	db_param q[] = { db_str(dlq_id), db_str(o->id), db_str(o->tenant_id), db_str(o->id),
+			 db_str(o->event), db_str(o->resource_type), db_str(o->resource_id),
+			 db_int(attempts), db_str(err) };
+	*st = db_exec(db, a,
+		"INSERT INTO dead_letters (id, job_id, tenant_id, kind, payload, attempts, last_error, "
+		"created_at) VALUES (?, ?, ?, '" FANOUT_DLQ_KIND "', JSON_OBJECT('event_id', ?, "
+		"'event', ?, 'resource_type', ?, 'resource_id', ?), ?, ?, UTC_TIMESTAMP(3))",
+		q, 9, NULL);
+	if (!*st)
+		*st = db_exec(db, a, "UPDATE outbox SET processed_at = UTC_TIMESTAMP(3) WHERE id = ?",
+			      p + 1, 1, NULL);
+	if (*st)
+		return -1;
+	log_warn("fanout: %s set aside in the DLQ as %s", o->id, dlq_id);
+	return 1;
+}
+
+int fanout_requeue_job(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		       const cJSON *payload, char *err, size_t errlen)
+{
+	const char *event_id = json_str_of(payload, "event_id");
+	if (!event_id) {
+		snprintf(err, errlen, "payload names no event_id");
+		return -1;
+	}
+	db_param p[] = { db_str(event_id), db_str(tenant_id) };
+	if (db_exec(db, a, "UPDATE outbox SET processed_at = NULL, attempts = 0, last_error = NULL "
+		    "WHERE id = ? AND tenant_id = ?", p, 2, NULL)) {
+		snprintf(err, errlen, "%s", db_last_error(db));
+		return -1;
+	}
+	fanout_wake(cache, a);
+	return 0;
+}
+
 int fanout_pass(db_t *db, arena_t *a)
 {
 	outbox_prune(db, a);
@@ -275,7 +341,16 @@ int fanout_pass(db_t *db, arena_t *a)
 	for (int i = 0; i < res->nrows && rc == 1; i++) {
 		struct outbox_row o;
 		outbox_row_read(a, res, i, &o);
+		/* One event's failure must not undo or block the others. */
+		if ((st = db_exec_text(db, "SAVEPOINT fanout_event"))) {
+			rc = -1;
+			break;
+		}
 		rc = fanout_one(db, a, &o, &tm, &st);
+		if (rc < 0 && st == DB_ERROR) {
+			tm.tenant_id = NULL;
+			rc = fanout_set_aside(db, a, &o, &st);
+		}
 		done += rc == 1;
 	}
 	if (rc < 0)

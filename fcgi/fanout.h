@@ -68,6 +68,17 @@ enum db_status tenant_db_of(db_t *db, arena_t *a, const char *tenant_id, const c
  */
 int fanout_pass(db_t *db, arena_t *a);
 
+/* An event whose fan-out the database refuses is retried in this many
+ * passes, then marked processed and copied to the DLQ as FANOUT_DLQ_KIND
+ * with a reference to it ({event_id, event, resource_type, resource_id}). */
+#define FANOUT_MAX_ATTEMPTS 3
+#define FANOUT_DLQ_KIND "outbox.fanout"
+
+/* The job a retried DLQ entry of FANOUT_DLQ_KIND becomes: puts the event
+ * back in the outbox queue (attempts from 0).  A job_fn (jobs.h). */
+int fanout_requeue_job(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		       const cJSON *payload, char *err, size_t errlen);
+
 /* Wakes one idle runner (after a commit that wrote outbox rows).  Errors
  * are ignored: the runner polls anyway. */
 void fanout_wake(cache_t *cache, arena_t *a);

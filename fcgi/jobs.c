@@ -144,6 +144,7 @@ static const job_kind_t job_kinds[] = {
 	{ "system.cleanup", job_cleanup, 0 },
 	/* events & webhooks */
 	{ "webhook.deliver", wh_deliver_job, 30 },
+	{ FANOUT_DLQ_KIND, fanout_requeue_job, 0 },
 	/* files */
 	{ "files.purge", files_job_purge, 0 },
 	{ "files.stale_cleanup", files_job_stale, 0 },
