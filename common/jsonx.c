@@ -46,3 +46,32 @@ const char *json_str_of(const cJSON *o, const char *name)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
+
+int json_depth(const cJSON *v)
+{
+	if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
+		return 0;
+	int deepest = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, v) {
+		int d = json_depth(c);
+		if (d > deepest)
+			deepest = d;
+	}
+	return deepest + 1;
+}
+
+bool json_too_deep(const cJSON *body, const char **field)
+{
+	*field = "body";
+	if (!cJSON_IsObject(body))
+		return json_depth(body) > JSON_DEPTH_MAX;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, body) {
+		if (json_depth(c) > JSON_DEPTH_MAX) {
+			*field = c->string;
+			return true;
+		}
+	}
+	return false;
+}

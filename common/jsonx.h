@@ -10,6 +10,7 @@
 #ifndef TESSERA_JSONX_H
 #define TESSERA_JSONX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cJSON.h>
@@ -22,5 +23,19 @@ void json_exact_numbers(cJSON *j);
 
 /* The string member name of o, or NULL (absent, null or not a string). */
 const char *json_str_of(const cJSON *o, const char *name);
+
+/* The nesting limit of every free-form JSON value a request carries
+ * (metadata, event data, json properties, …).  MariaDB's JSON functions
+ * stop at 32 levels, and stored values are wrapped in a few more (events
+ * inside job payloads), so requests stay well below it. */
+#define JSON_DEPTH_MAX 16
+
+/* The nesting depth of v: 0 for a scalar, 1 for [] or {}, 2 for [[1]]. */
+int json_depth(const cJSON *v);
+
+/* Whether a member of the object body nests deeper than JSON_DEPTH_MAX
+ * (a non-object body counts as a whole).  On true, *field names the
+ * top-level member (or "body"); it points into body. */
+bool json_too_deep(const cJSON *body, const char **field);
 
 #endif

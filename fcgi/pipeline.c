@@ -13,6 +13,7 @@
 
 #include "../common/config.h"
 #include "../common/ids.h"
+#include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../common/schema.h"
 #include "../handlers/identity_admin.h"
@@ -136,6 +137,10 @@ static err_t parse_body(req_t *r)
 			end++;
 		if (end && (size_t)(end - r->body) < r->body_len)
 			return req_fail(r, E_INVALID_JSON, "Unexpected data after the JSON value");
+		const char *deep;
+		if (json_too_deep(r->json, &deep))
+			return req_fail_field(r, E_VALIDATION, deep,
+					      "%s nests deeper than %d levels", deep, JSON_DEPTH_MAX);
 	}
 	const char *field = NULL;
 	char msg[256];

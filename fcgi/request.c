@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mysqld_error.h>
+
 #include "../common/codec.h"
 #include "../common/log.h"
 #include "fanout.h"
@@ -221,6 +223,25 @@ err_t req_db_error(req_t *r, enum db_status st)
 	case DB_TIMEOUT:
 		return req_fail(r, E_UNAVAILABLE, "The query took too long");
 	case DB_ERROR:
+		break;
+	}
+	/* Data the server refused (a CHECK such as JSON_VALID, a value too
+	 * long or out of range, a reference) is the client's to fix: a 4xx,
+	 * never a 500.  Validation should have caught it first; log it. */
+	switch (db_last_errno(r->db)) {
+	case ER_CONSTRAINT_FAILED:
+	case ER_DATA_TOO_LONG:
+	case ER_WARN_DATA_OUT_OF_RANGE:
+	case ER_TRUNCATED_WRONG_VALUE:
+	case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:
+	case ER_BAD_NULL_ERROR:
+	case ER_NO_REFERENCED_ROW_2:
+		log_warn("%s db refused data: %s", r->request_id, db_last_error(r->db));
+		return req_fail(r, E_VALIDATION, "The database refused a value of this request");
+	case ER_ROW_IS_REFERENCED_2:
+		log_warn("%s db refused data: %s", r->request_id, db_last_error(r->db));
+		return req_fail(r, E_DEPENDENCY_EXISTS, "Other records still refer to this one");
+	default:
 		break;
 	}
 	log_error("%s db error: %s", r->request_id, db_last_error(r->db));

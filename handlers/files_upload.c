@@ -102,6 +102,11 @@ static err_t upload_form(req_t *r, mp_part_t *parts, int n, cJSON *in, mp_part_t
 				cJSON_Delete(m);
 				return req_fail_field(r, E_VALIDATION, "meta", "meta must be a JSON object");
 			}
+			if (json_depth(m) > JSON_DEPTH_MAX) {
+				cJSON_Delete(m);
+				return req_fail_field(r, E_VALIDATION, "meta",
+						      "meta nests deeper than %d levels", JSON_DEPTH_MAX);
+			}
 			cJSON_AddItemToObject(in, "meta", m);
 		} else if (!cJSON_GetObjectItemCaseSensitive(in, p->name)) {
 			cJSON_AddStringToObject(in, p->name, v);
