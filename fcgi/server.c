@@ -114,6 +114,27 @@ static void drain_pipe(void)
 
 /* --- worker ------------------------------------------------------------ */
 
+/* Reads what is left of the request's FCGI_STDIN up to its end.  A
+ * responder that answers early (an error before the body was read, a
+ * route that takes no body) must still take the whole stream: closing
+ * while nginx is writing it makes nginx log EPIPE and answer 502 although
+ * the response was sent.  nginx caps bodies (client_max_body_size), and
+ * DRAIN_MAX bounds what a misconfigured front end could make us read;
+ * beyond it libfcgi's lingering close takes over. */
+#define DRAIN_MAX (64L << 20)
+
+static void stdin_drain(FCGX_Request *req)
+{
+	char buf[16384];
+	long total = 0;
+	while (total < DRAIN_MAX) {
+		int n = FCGX_GetStr(buf, (int)sizeof(buf), req->in);
+		if (n <= 0)
+			break;
+		total += n;
+	}
+}
+
 /* Runs in a fresh child with the master's signals blocked; mask is the
  * master's own mask.  SIGTERM stays blocked except inside epoll_pwait(), so one
  * that arrived since fork() or during a request is taken at the next wait,
@@ -167,6 +188,7 @@ static void worker_main(int listen_fd, const sigset_t *mask)
 		if (FCGX_Accept_r(&req) < 0)
 			continue; /* another worker took it (EAGAIN) */
 		pipeline_handle(&req, db, cache, a);
+		stdin_drain(&req);
 		/* With nothing left unread on the connection, a plain close is
 		 * safe and saves libfcgi's shutdown-poll-read lingering close. */
 		int unread = 0;
