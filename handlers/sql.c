@@ -213,8 +213,64 @@ static bool is_read_word(const char *w, size_t n)
 	return false;
 }
 
-/* Refuses what must not run: limit-lifting statements for everyone, and
- * anything but a read for keys without `*`. */
+/*
+ * Functions whose effect outlives the statement or reaches past the
+ * tenant's database: named locks are server-wide (one tenant could see and
+ * block another's), BENCHMARK burns CPU outside the time limit, and the
+ * replication waits block on server state.
+ */
+static const char *const global_functions[] = {
+	"GET_LOCK", "RELEASE_LOCK", "RELEASE_ALL_LOCKS", "IS_USED_LOCK", "IS_FREE_LOCK",
+	"BENCHMARK", "MASTER_POS_WAIT", "MASTER_GTID_WAIT", "LOAD_FILE",
+};
+
+/* Skips blanks and comments. */
+static const char *skip_blank(const char *s)
+{
+	for (;;) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (s[0] != '/' || s[1] != '*')
+			return s;
+		const char *end = strstr(s + 2, "*/");
+		if (!end)
+			return s + strlen(s);
+		s = end + 2;
+	}
+}
+
+/* The first call of a server-global function in sql (outside quoted text
+ * and identifiers), or NULL. */
+static const char *global_function_call(const char *sql)
+{
+	for (const char *s = sql; *s;) {
+		if (*s == '\'' || *s == '"' || *s == '`') {
+			char q = *s++;
+			while (*s && *s != q)
+				s += (*s == '\\' && s[1]) ? 2 : 1;
+			if (*s)
+				s++;
+			continue;
+		}
+		if (!isalpha((unsigned char)*s) && *s != '_') {
+			s++;
+			continue;
+		}
+		const char *w = s;
+		while (isalnum((unsigned char)*s) || *s == '_' || *s == '$')
+			s++;
+		size_t n = (size_t)(s - w);
+		if (*skip_blank(s) != '(')
+			continue;
+		for (size_t i = 0; i < sizeof(global_functions) / sizeof(global_functions[0]); i++)
+			if (word_is(w, n, global_functions[i]))
+				return global_functions[i];
+	}
+	return NULL;
+}
+
+/* Refuses what must not run: limit-lifting statements and server-global
+ * functions for everyone, and anything but a read for keys without `*`. */
 static err_t check_statement(req_t *r, const char *sql, bool rw)
 {
 	const char *w;
@@ -226,6 +282,11 @@ static err_t check_statement(req_t *r, const char *sql, bool rw)
 				      "A statement may not start with SET or an executable comment: "
 				      "session settings and the %d s time limit are fixed",
 				      SQL_TIME_LIMIT_S);
+	const char *fn = global_function_call(sql);
+	if (fn)
+		return req_fail_field(r, E_VALIDATION, "sql",
+				      "%s() acts on the whole database server, not the tenant's "
+				      "data, and is not allowed", fn);
 	if (!rw && !is_read_word(w, n))
 		return req_fail(r, E_INSUFFICIENT_SCOPE,
 				"Only SELECT, WITH, SHOW, DESCRIBE and EXPLAIN statements run with this key; "
@@ -597,6 +658,10 @@ err_t sql_query(req_t *r)
 	cJSON *data = cJSON_CreateObject();
 	rc = execute(r, c, stmt, data);
 	conn_check_state(c);
+	/* Nothing of this request's session (user variables, temporary
+	 * tables, prepared statements, locks) may reach the next one. */
+	if (c->m && mysql_reset_connection(c->m))
+		conn_close(c);
 	if (rc) {
 		cJSON_Delete(data);
 		return rc;
