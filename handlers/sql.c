@@ -334,7 +334,9 @@ static err_t sql_fail(req_t *r, struct sql_conn *c, unsigned no, const char *msg
 
 static void stmt_release(void *p)
 {
-	mysql_stmt_close(p);
+	MYSQL_STMT **slot = p;
+	if (*slot)
+		mysql_stmt_close(*slot);
 }
 
 /*
@@ -344,7 +346,7 @@ static void stmt_release(void *p)
  * with the request.
  */
 static err_t prepare(req_t *r, bool rw, const char *text, struct sql_conn **conn,
-		     MYSQL_STMT **out)
+		     MYSQL_STMT ***out)
 {
 	for (int attempt = 0;; attempt++) {
 		struct sql_conn *c = NULL;
@@ -355,10 +357,12 @@ static err_t prepare(req_t *r, bool rw, const char *text, struct sql_conn **conn
 		MYSQL_STMT *stmt = mysql_stmt_init(c->m);
 		if (!stmt)
 			abort();
-		arena_defer(r->a, stmt_release, stmt);
+		MYSQL_STMT **slot = arena_alloc(r->a, sizeof(*slot));
+		*slot = stmt;
+		arena_defer(r->a, stmt_release, slot);
 		if (mysql_stmt_prepare(stmt, text, strlen(text)) == 0) {
 			*conn = c;
-			*out = stmt;
+			*out = slot;
 			return E_OK;
 		}
 		const char *msg;
@@ -650,13 +654,18 @@ err_t sql_query(req_t *r)
 	char *text = arena_printf(r->a, "SET STATEMENT max_statement_time=%d FOR %s",
 				  SQL_TIME_LIMIT_S, sql);
 	struct sql_conn *c = NULL;
-	MYSQL_STMT *stmt = NULL;
-	if ((rc = prepare(r, rw, text, &c, &stmt)))
+	MYSQL_STMT **slot = NULL;
+	if ((rc = prepare(r, rw, text, &c, &slot)))
 		return rc;
+	MYSQL_STMT *stmt = *slot;
 	if ((rc = bind_params(r, stmt, params)))
 		return rc;
 	cJSON *data = cJSON_CreateObject();
 	rc = execute(r, c, stmt, data);
+	/* Closing the statement discards rows left unread (past the cap)
+	 * before the connection is reset. */
+	mysql_stmt_close(stmt);
+	*slot = NULL;
 	conn_check_state(c);
 	/* Nothing of this request's session (user variables, temporary
 	 * tables, prepared statements, locks) may reach the next one. */
