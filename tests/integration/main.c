@@ -11,6 +11,8 @@
 Suite *suite_spawn(void);
 Suite *suite_policies(void);
 Suite *suite_errors(void);
+Suite *suite_hostile(void);
+Suite *suite_sweep(void);
 Suite *suite_dlq(void);
 Suite *suite_objects(void);
 Suite *suite_schema(void);
@@ -52,6 +54,8 @@ int main(void)
 	srunner_add_suite(sr, suite_policies());
 	srunner_add_suite(sr, suite_errors());
 	srunner_add_suite(sr, suite_dlq());
+	srunner_add_suite(sr, suite_hostile());
+	srunner_add_suite(sr, suite_sweep());
 	/* events & webhooks */
 	srunner_add_suite(sr, suite_webhooks());
 	/* realtime */
