@@ -9,10 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-START_TEST(bug_allocations_are_16_byte_aligned)
+START_TEST(allocations_are_16_byte_aligned)
 {
 	/*
-	 * BUG: common/arena.c: struct chunk is { next, size, used, data[] }, so
+	 * Regression (fixed): common/arena.c: struct chunk is { next, size, used, data[] }, so
 	 * data starts at offset 24 of a 16-aligned malloc block and every
 	 * pointer arena_alloc() returns is 8 (mod 16), although arena.h promises
 	 * "aligned for any type" (alignof(max_align_t) == 16 on x86-64; long
@@ -228,7 +228,7 @@ Suite *suite_arena(void)
 {
 	Suite *s = suite_create("arena");
 	TCase *tc = tcase_create("alloc");
-	tcase_add_test(tc, bug_allocations_are_16_byte_aligned);
+	tcase_add_test(tc, allocations_are_16_byte_aligned);
 	tcase_add_test(tc, allocations_are_spaced_by_multiples_of_16);
 	tcase_add_test(tc, many_allocations_span_many_chunks_without_overlap);
 	tcase_add_test(tc, allocation_larger_than_the_chunk_size_is_whole_and_usable);

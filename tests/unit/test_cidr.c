@@ -141,14 +141,14 @@ START_TEST(cidr_contains_null_ip_is_false)
 END_TEST
 
 /*
- * BUG: common/cidr.c keeps a block written in IPv4-mapped form
+ * Regression (fixed): common/cidr.c keeps a block written in IPv4-mapped form
  * ("::ffff:10.0.0.0/104") as an IPv6 block, but cidr_contains() folds every
  * mapped client address to IPv4 first, so such a block matches no client at
  * all, not even ::ffff:10.0.0.1 which it contains by definition.  Expected:
  * the block contains 10.0.0.1 and ::ffff:10.0.0.1 (fold the block to
  * 10.0.0.0/8 on parse, or do not fold the client for IPv6 blocks).
  */
-START_TEST(bug_mapped_ipv6_block_contains_mapped_clients)
+START_TEST(mapped_ipv6_block_contains_mapped_clients)
 {
 	cidr_t c;
 	ck_assert_int_eq(cidr_parse(&c, "::ffff:10.0.0.0/104"), 0);
@@ -169,7 +169,7 @@ Suite *suite_cidr(void)
 	tcase_add_loop_test(tc, cidr_contains_matches_addresses_in_the_block_only, 0,
 			    (int)(sizeof(contains_cases) / sizeof(contains_cases[0])));
 	tcase_add_test(tc, cidr_contains_null_ip_is_false);
-	tcase_add_test(tc, bug_mapped_ipv6_block_contains_mapped_clients);
+	tcase_add_test(tc, mapped_ipv6_block_contains_mapped_clients);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -389,12 +389,12 @@ START_TEST(req_query_int_accepts_negative_ranges)
 END_TEST
 
 /*
- * BUG: fcgi/request.c req_query() returns NULL when a value has a malformed
+ * Regression (fixed): fcgi/request.c req_query() returns NULL when a value has a malformed
  * escape, so req_query_int() treats "?limit=%zz" as an absent parameter and
  * silently uses the default (E_OK, out = 20), while "?limit=zz" gets a 400.
  * Expected: E_VALIDATION naming "limit".
  */
-START_TEST(bug_req_query_int_rejects_a_malformed_escape_instead_of_using_the_default)
+START_TEST(req_query_int_rejects_a_malformed_escape_instead_of_using_the_default)
 {
 	long long out = -999;
 	tr.query = "limit=%zz";
@@ -440,7 +440,7 @@ Suite *suite_envelope(void)
 	tcase_add_loop_test(tc, req_query_int_reads_bounded_integers_and_rejects_the_rest, 0,
 			    (int)(sizeof(int_cases) / sizeof(int_cases[0])));
 	tcase_add_test(tc, req_query_int_accepts_negative_ranges);
-	tcase_add_test(tc, bug_req_query_int_rejects_a_malformed_escape_instead_of_using_the_default);
+	tcase_add_test(tc, req_query_int_rejects_a_malformed_escape_instead_of_using_the_default);
 	suite_add_tcase(s, tc);
 	return s;
 }

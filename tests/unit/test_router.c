@@ -365,14 +365,14 @@ START_TEST(match_before_router_init_gives_no_path)
 END_TEST
 
 /*
- * BUG: handlers/router.c child_for() keeps the first name given to a
+ * Regression (fixed): handlers/router.c child_for() keeps the first name given to a
  * parameter position and drops later spellings, so the association routes
  * (/v1/objects/:from_type/:from_id/associations/… and
  * /v1/objects/:type/:id/associations) expose their first two parameters as
  * "object_type_id" and "object_id": req_param(r, "from_type") and
  * req_param(r, "type") return NULL in their handlers.
  */
-START_TEST(bug_association_routes_expose_their_own_parameter_names)
+START_TEST(association_routes_expose_their_own_parameter_names)
 {
 	ck_assert_int_eq(router_match(&tr, "PUT",
 				      "/v1/objects/contact/obj_1/associations/owner/company/obj_2", NULL),
@@ -394,13 +394,13 @@ START_TEST(bug_association_routes_expose_their_own_parameter_names)
 END_TEST
 
 /*
- * BUG: handlers/router.c router_match() builds Allow from the first node
+ * Regression (fixed): handlers/router.c router_match() builds Allow from the first node
  * that ends a route (the literal /v1/files/stats, GET only), although PATCH
  * and DELETE on the same path are routed to /v1/files/:file_id.  A PUT is
  * answered 405 with "Allow: GET, HEAD" while PATCH and DELETE work.  The
  * Allow list should be the union over every node the path reaches.
  */
-START_TEST(bug_allow_lists_methods_reached_through_the_parameter_branch)
+START_TEST(allow_lists_methods_reached_through_the_parameter_branch)
 {
 	const char *allow = NULL;
 	ck_assert_int_eq(router_match(&tr, "PATCH", "/v1/files/stats", NULL), MATCH_OK);
@@ -410,13 +410,13 @@ START_TEST(bug_allow_lists_methods_reached_through_the_parameter_branch)
 END_TEST
 
 /*
- * BUG (minor): handlers/router.c router_match() says "Allow one trailing
+ * Regression (fixed): handlers/router.c router_match() says "Allow one trailing
  * slash; reject empty inner segments", but an empty segment followed by the
  * final slash is taken for the trailing slash: "/v1/keys//" matches
  * GET /v1/keys and "//" matches GET /.  Expected: MATCH_NO_PATH (only a
  * single final '/' is forgiven).
  */
-START_TEST(bug_only_one_trailing_slash_is_forgiven)
+START_TEST(only_one_trailing_slash_is_forgiven)
 {
 	ck_assert_int_eq(router_match(&tr, "GET", "/v1/keys/", NULL), MATCH_OK);
 	ck_assert_int_eq(router_match(&tr, "GET", "/v1/keys//", NULL), MATCH_NO_PATH);
@@ -451,9 +451,9 @@ Suite *suite_router(void)
 			    (int)(sizeof(no_method_cases) / sizeof(no_method_cases[0])));
 	tcase_add_test(tc, no_method_accepts_a_null_allow_pointer);
 	tcase_add_test(tc, match_before_router_init_gives_no_path);
-	tcase_add_test(tc, bug_association_routes_expose_their_own_parameter_names);
-	tcase_add_test(tc, bug_allow_lists_methods_reached_through_the_parameter_branch);
-	tcase_add_test(tc, bug_only_one_trailing_slash_is_forgiven);
+	tcase_add_test(tc, association_routes_expose_their_own_parameter_names);
+	tcase_add_test(tc, allow_lists_methods_reached_through_the_parameter_branch);
+	tcase_add_test(tc, only_one_trailing_slash_is_forgiven);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -73,7 +73,7 @@ START_TEST(row_to_json_handles_edge_values)
 END_TEST
 
 /*
- * BUG: common/rowjson.c cell_json() renders COL_INT through
+ * Regression (fixed): common/rowjson.c cell_json() renders COL_INT through
  * cJSON_CreateNumber(), and cJSON prints with "%1.15g" whenever its loose
  * relative comparison calls that close enough, so some integers above ~4.5e15
  * come out changed: 9007199254740991 (2^53 - 1, the largest FT_INT the
@@ -81,7 +81,7 @@ END_TEST
  * the exact digits the database returned (e.g. cJSON_CreateRaw() on the
  * validated decimal text).
  */
-START_TEST(bug_large_integers_render_exactly)
+START_TEST(large_integers_render_exactly)
 {
 	static const col_t one[] = { { "n", COL_INT, 0 }, { NULL, 0, 0 } };
 	static const char *n_names[] = { "n" };
@@ -207,7 +207,7 @@ Suite *suite_rowjson(void)
 	tcase_add_test(tc, row_to_json_handles_edge_values);
 	tcase_add_test(tc, rows_to_json_renders_every_row_in_order);
 	tcase_add_test(tc, cols_select_lists_visible_columns_with_prefix);
-	tcase_add_test(tc, bug_large_integers_render_exactly);
+	tcase_add_test(tc, large_integers_render_exactly);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("params");

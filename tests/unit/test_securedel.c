@@ -115,23 +115,20 @@ END_TEST
 /* ----------------------------------------------------------------- Redis */
 
 static cache_t *cache;
-static bool have_redis;
 static char tenant[64];
 
 static void redis_setup(void)
 {
 	ta = arena_new(4096);
-	have_redis = false;
+	/* The case is only added with a stack to talk to (suite below). */
 	const char *dir = getenv("TESSERA_TEST_DIR");
-	if (!dir || !*dir)
-		return;
+	ck_assert_msg(dir && *dir, "TESSERA_TEST_DIR is unset");
 	char path[512], err[256];
 	snprintf(path, sizeof(path), "%s/tessera.conf", dir);
 	ck_assert_msg(config_load(&g_config, path, err, sizeof(err)) == 0, "%s", err);
 	cache = cache_new(&g_config);
 	ck_assert_msg(cache_ping(cache) == CACHE_OK, "Redis of the stack in %s is not answering", dir);
 	id_new(tenant, sizeof(tenant), "ten_unit_");
-	have_redis = true;
 }
 
 static void redis_teardown(void)
@@ -182,8 +179,6 @@ static const char *confirm_query(const char *token)
 
 START_TEST(redis_dependents_give_409_with_counts_and_a_stored_token)
 {
-	if (!have_redis)
-		return; /* needs TESSERA_TEST_DIR (a running stack); pure tests above still run */
 	req_t *r = new_req(tenant, "");
 	const char *token = expect_409(r, "object_types", "oty_A");
 
@@ -222,8 +217,6 @@ END_TEST
 
 START_TEST(redis_no_dependents_is_ok_without_cascade)
 {
-	if (!have_redis)
-		return; /* needs TESSERA_TEST_DIR */
 	static const dependency_t none[] = { { "objects", "Objects", 0 } };
 	req_t *r = new_req(tenant, "force=true");
 	bool cascade = true;
@@ -234,8 +227,6 @@ END_TEST
 
 START_TEST(redis_confirmed_delete_cascades_once)
 {
-	if (!have_redis)
-		return; /* needs TESSERA_TEST_DIR */
 	const char *token = expect_409(new_req(tenant, ""), "object_types", "oty_A");
 
 	req_t *r = new_req(tenant, confirm_query(token));
@@ -262,8 +253,6 @@ END_TEST
 
 START_TEST(redis_token_for_one_resource_is_refused_for_another)
 {
-	if (!have_redis)
-		return; /* needs TESSERA_TEST_DIR */
 	const char *token = expect_409(new_req(tenant, ""), "object_types", "oty_A");
 	bool cascade = true;
 	req_t *r = new_req(tenant, confirm_query(token));
@@ -280,8 +269,6 @@ END_TEST
 
 START_TEST(redis_token_of_another_tenant_is_refused)
 {
-	if (!have_redis)
-		return; /* needs TESSERA_TEST_DIR */
 	const char *token = expect_409(new_req(tenant, ""), "object_types", "oty_A");
 	char other[64];
 	id_new(other, sizeof(other), "ten_unit_");
@@ -298,8 +285,6 @@ END_TEST
 
 START_TEST(redis_force_without_a_token_issues_a_new_409)
 {
-	if (!have_redis)
-		return; /* needs TESSERA_TEST_DIR */
 	const char *t1 = expect_409(new_req(tenant, "force=true"), "object_types", "oty_A");
 	const char *t2 = expect_409(new_req(tenant, "force=true"), "object_types", "oty_A");
 	ck_assert_str_ne(t1, t2);
@@ -311,8 +296,6 @@ END_TEST
 
 START_TEST(redis_malformed_token_is_a_validation_error)
 {
-	if (!have_redis)
-		return; /* needs TESSERA_TEST_DIR */
 	bool cascade = true;
 	req_t *r = new_req(tenant, "force=true&confirm_token=ct_short");
 	ck_assert_int_eq(securedel_check(r, "object_types", "oty_A", deps, 3, &cascade), E_VALIDATION);
@@ -340,6 +323,13 @@ Suite *suite_securedel(void)
 	tcase_add_test(tc, unreachable_redis_gives_service_unavailable);
 	suite_add_tcase(s, tc);
 
+	/* Without a running stack (tools/test-run exports TESSERA_TEST_DIR)
+	 * the Redis cases are skipped, and said to be: never passed empty. */
+	const char *dir = getenv("TESSERA_TEST_DIR");
+	if (!dir || !*dir) {
+		fprintf(stderr, "securedel: 7 Redis cases skipped (TESSERA_TEST_DIR unset)\n");
+		return s;
+	}
 	tc = tcase_create("redis");
 	tcase_add_checked_fixture(tc, redis_setup, redis_teardown);
 	tcase_add_test(tc, redis_dependents_give_409_with_counts_and_a_stored_token);

@@ -5,9 +5,6 @@
  * exposing suite_<name>(); main.c runs them all.  The helpers here build the
  * request a handler would see, without FastCGI (fcgi stays NULL), so the
  * reply writers and request accessors can be tested directly.
- *
- * Tests whose name starts with bug_ show a defect in the code under test;
- * they are expected to fail until the code is fixed (grep "BUG:").
  */
 #ifndef TESSERA_TESTS_UNIT_H
 #define TESSERA_TESTS_UNIT_H
