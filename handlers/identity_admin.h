@@ -1,6 +1,6 @@
 /*
  * identity_admin.h - what the identity administration files
- * (identity_settings.c, roles.c, notifications.c, identity_mail.c) share
+ * (identity_settings.c, which also builds the mail, roles.c and notifications.c) share
  * with each other and with the request pipeline and the jobs runner.
  */
 #ifndef TESSERA_IDENTITY_ADMIN_H
