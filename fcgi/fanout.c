@@ -85,6 +85,7 @@ enum db_status tenant_db_of(db_t *db, arena_t *a, const char *tenant_id, const c
 
 struct outbox_row {
 	const char *id, *tenant_id, *event, *resource_type, *resource_id, *created_at;
+	int attempts; /* failed fan-outs so far (fanout_set_aside) */
 	cJSON *payload;
 };
 
@@ -193,6 +194,7 @@ static void outbox_row_read(arena_t *a, const db_result *res, int i, struct outb
 	o->event = db_get(res, i, "event");
 	o->resource_type = db_get(res, i, "resource_type");
 	o->resource_id = db_get(res, i, "resource_id");
+	o->attempts = atoi(db_get(res, i, "attempts"));
 	char *t = arena_alloc(a, RFC3339_LEN + 8);
 	o->created_at = time_from_sql(t, db_get(res, i, "created_at"));
 	o->payload = cJSON_Parse(db_get(res, i, "payload") ? db_get(res, i, "payload") : "{}");
@@ -270,18 +272,17 @@ static int fanout_set_aside(db_t *db, arena_t *a, const struct outbox_row *o,
 	const char *err = arena_strdup(a, db_last_error(db));
 	if ((*st = db_exec_text(db, "ROLLBACK TO SAVEPOINT fanout_event")))
 		return -1;
-	db_param p[] = { db_str(err), db_str(o->id) };
-	db_result *res;
-	*st = db_exec(db, a, "UPDATE outbox SET attempts = attempts + 1, last_error = ? "
-		      "WHERE id = ?", p, 2, NULL);
-	if (!*st)
-		*st = db_exec(db, a, "SELECT attempts FROM outbox WHERE id = ?", p + 1, 1, &res);
-	if (*st)
-		return -1;
-	int attempts = res->nrows ? atoi(db_cell(res, 0, 0)) : FANOUT_MAX_ATTEMPTS;
+	/* The claim locked the row, so its count is current. */
+	int attempts = o->attempts + 1;
+	bool aside = attempts >= FANOUT_MAX_ATTEMPTS;
 	log_warn("fanout: %s (%s of %s), attempt %d of %d: %s", o->id, o->event, o->tenant_id,
 		 attempts, FANOUT_MAX_ATTEMPTS, err);
-	if (attempts < FANOUT_MAX_ATTEMPTS)
+	db_param p[] = { db_int(attempts), db_str(err), db_int(aside), db_str(o->id) };
+	*st = db_exec(db, a, "UPDATE outbox SET attempts = ?, last_error = ?, processed_at = "
+		      "IF(?, UTC_TIMESTAMP(3), NULL) WHERE id = ?", p, 4, NULL);
+	if (*st)
+		return -1;
+	if (!aside)
 		return 1;
 	char dlq_id[40];
 	id_new(dlq_id, sizeof(dlq_id), "dlq_");
@@ -295,9 +296,6 @@ static int fanout_set_aside(db_t *db, arena_t *a, const struct outbox_row *o,
 		"created_at) VALUES (?, ?, ?, '" FANOUT_DLQ_KIND "', JSON_OBJECT('event_id', ?, "
 		"'event', ?, 'resource_type', ?, 'resource_id', ?), ?, ?, UTC_TIMESTAMP(3))",
 		q, 9, NULL);
-	if (!*st)
-		*st = db_exec(db, a, "UPDATE outbox SET processed_at = UTC_TIMESTAMP(3) WHERE id = ?",
-			      p + 1, 1, NULL);
 	if (*st)
 		return -1;
 	log_warn("fanout: %s set aside in the DLQ as %s", o->id, dlq_id);
@@ -331,8 +329,8 @@ int fanout_pass(db_t *db, arena_t *a)
 		return -1;
 	db_result *res;
 	enum db_status st = db_exec(db, a,
-		"SELECT id, tenant_id, event, resource_type, resource_id, payload, created_at "
-		"FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED",
+		"SELECT id, tenant_id, event, resource_type, resource_id, payload, created_at, "
+		"attempts FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED",
 		NULL, 0, &res);
 	if (st || res->nrows == 0)
 		goto out_rollback;
