@@ -32,21 +32,42 @@ static cJSON *routes_implemented(void)
 	return impl;
 }
 
-/* path with every :param replaced by value (malloc'd). */
-static char *path_fill(const char *pattern, const char *value)
+/* The id of a resource created in the test's tenant, per path parameter. */
+struct owned {
+	const char *param;
+	char *id;
+};
+
+/* POSTs body to path with key, asserting 201; the new id (malloc'd). */
+static char *created(const char *key, const char *path, const char *body)
 {
-	size_t cap = strlen(pattern) * 2 + strlen(value) * 8 + 1;
-	char *out = malloc(cap), *o = out;
+	http_resp *r = call("POST", key, body, "%s", path);
+	assert_envelope(r, 201, NULL);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	return id;
+}
+
+/* path with each :param replaced by the id o (n entries, may be NULL) holds
+ * for that name, or else by value (malloc'd). */
+static char *path_fill(const char *pattern, const char *value, const struct owned *o, size_t n)
+{
+	size_t cap = strlen(pattern) * 2 + (strlen(value) + 64) * 8 + 1;
+	char *out = malloc(cap), *w = out;
 	for (const char *p = pattern; *p;) {
-		if (*p == ':' && (p == pattern || p[-1] == '/')) {
-			o += sprintf(o, "%s", value);
-			while (*p && *p != '/')
-				p++;
-		} else {
-			*o++ = *p++;
+		if (*p != ':' || p[-1] != '/') {
+			*w++ = *p++;
+			continue;
 		}
+		size_t len = strcspn(p, "/");
+		const char *val = value;
+		for (size_t i = 0; i < n; i++)
+			if (strlen(o[i].param) == len && !strncmp(o[i].param, p, len))
+				val = o[i].id;
+		w += sprintf(w, "%s", val);
+		p += len;
 	}
-	*o = '\0';
+	*w = '\0';
 	return out;
 }
 
@@ -101,7 +122,7 @@ static void check(const char *what, const char *method, const char *path, const 
 			r->body ? r->body : "");
 }
 
-static void send(const char *what, const char *method, const char *path, const char *token,
+static void probe(const char *what, const char *method, const char *path, const char *token,
 		 const char *ctype, const char *body, size_t len)
 {
 	http_resp *r = http_req(method, path, token, ctype, body, len, NULL);
@@ -144,9 +165,9 @@ START_TEST(hostile_input_on_every_route_never_gets_a_5xx)
 		for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 			if (!strchr(pat, ':') && i > 0)
 				break;
-			char *p = path_fill(pat, params[i]);
+			char *p = path_fill(pat, params[i], NULL, 0);
 			char *pq = strf("%s%s", p, query);
-			send("path+query", m, pq, t.key, NULL, has_body(m) ? "{}" : NULL,
+			probe("path+query", m, pq, t.key, NULL, has_body(m) ? "{}" : NULL,
 			     has_body(m) ? 2 : 0);
 			free(pq);
 			free(p);
@@ -154,13 +175,13 @@ START_TEST(hostile_input_on_every_route_never_gets_a_5xx)
 		}
 		if (!has_body(m))
 			continue;
-		char *p = path_fill(pat, "x_1");
+		char *p = path_fill(pat, "x_1", NULL, 0);
 		for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++, n++)
-			send("body", m, p, t.key, NULL, bodies[i], strlen(bodies[i]));
-		send("utf8", m, p, t.key, NULL, "{\"name\":\"\xff\xfe\"}", 12);
-		send("huge", m, p, t.key, NULL, huge, strlen(huge));
+			probe("body", m, p, t.key, NULL, bodies[i], strlen(bodies[i]));
+		probe("utf8", m, p, t.key, NULL, "{\"name\":\"\xff\xfe\"}", 12);
+		probe("huge", m, p, t.key, NULL, huge, strlen(huge));
 		char *w = wrong_types(r);
-		send("types", m, p, t.key, NULL, w, strlen(w));
+		probe("types", m, p, t.key, NULL, w, strlen(w));
 		free(w);
 		n += 3;
 		free(p);
@@ -189,7 +210,7 @@ START_TEST(scopes_and_end_user_tokens_are_refused_on_every_route)
 		const char *scope = json_str(r, "scope");
 		if (strcmp(json_str(r, "auth"), "bearer") != 0)
 			continue;
-		char *p = path_fill(pat, "x_1");
+		char *p = path_fill(pat, "x_1", NULL, 0);
 		const char *body = has_body(m) ? "{}" : NULL;
 		if (scope && *scope) {
 			const char *key = !strcmp(scope, "ai") ? rd : ai;
@@ -219,45 +240,6 @@ START_TEST(scopes_and_end_user_tokens_are_refused_on_every_route)
 }
 END_TEST
 
-
-/* The id of a resource created in the test's tenant, per path parameter. */
-struct owned {
-	const char *param;
-	char *id;
-};
-
-/* POSTs body to path with key, asserting 201; the new id (malloc'd). */
-static char *created(const char *key, const char *path, const char *body)
-{
-	http_resp *r = call("POST", key, body, "%s", path);
-	assert_envelope(r, 201, NULL);
-	char *id = strdup(json_str(resp_data(r), "id"));
-	http_free(r);
-	return id;
-}
-
-/* path with each :param replaced by the owned id of that name, or by a
- * well-formed id that names nothing (malloc'd). */
-static char *path_owned(const char *pattern, const struct owned *o, size_t n)
-{
-	size_t cap = strlen(pattern) + 64 * 8 + 1;
-	char *out = malloc(cap), *w = out;
-	for (const char *p = pattern; *p;) {
-		if (*p != ':' || p[-1] != '/') {
-			*w++ = *p++;
-			continue;
-		}
-		size_t len = strcspn(p, "/");
-		const char *val = "x_01ZZZZZZZZZZZZZZZZZZZZZZZZ";
-		for (size_t i = 0; i < n; i++)
-			if (strlen(o[i].param) == len && !strncmp(o[i].param, p, len))
-				val = o[i].id;
-		w += sprintf(w, "%s", val);
-		p += len;
-	}
-	*w = '\0';
-	return out;
-}
 
 START_TEST(another_tenants_ids_answer_404_on_every_route_and_change_nothing)
 {
@@ -301,7 +283,7 @@ START_TEST(another_tenants_ids_answer_404_on_every_route_and_change_nothing)
 		const char *m = json_str(r, "method"), *pat = json_str(r, "path");
 		if (!strchr(pat, ':') || strcmp(json_str(r, "auth"), "bearer") != 0)
 			continue;
-		char *path = path_owned(pat, own, n_own);
+		char *path = path_fill(pat, "x_01ZZZZZZZZZZZZZZZZZZZZZZZZ", own, n_own);
 		const char *body = has_body(m) ? "{}" : NULL;
 		http_resp *resp = http_req(m, path, b.key, NULL, body, body ? 2 : 0, NULL);
 		n++;
