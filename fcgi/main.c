@@ -27,7 +27,6 @@
 #include "../common/realtime.h"
 #include "../common/tenant_admin.h"
 #include "../common/timefmt.h"
-#include "../handlers/handlers.h"
 #include "../handlers/routes.h"
 #include "auth.h"
 #include "jobs.h"
@@ -182,8 +181,8 @@ static int cmd_routes(const struct opts *o)
 			cJSON_AddStringToObject(r, "scope", rt->scope);
 			cJSON_AddBoolToObject(r, "end_user", (rt->flags & R_USER) != 0);
 			cJSON_AddBoolToObject(r, "implemented", rt->handler != NULL);
-			if (rt->body)
-				cJSON_AddItemToObject(r, "request_schema", schema_json(rt->body));
+			if (route_body(rt))
+				cJSON_AddItemToObject(r, "request_schema", schema_json(route_body(rt)));
 			cJSON_AddItemToArray(arr, r);
 		}
 		char *s = cJSON_Print(arr);

@@ -104,7 +104,7 @@ static err_t read_body(req_t *r)
 
 static err_t parse_body(req_t *r)
 {
-	const field_t *schema = r->route->body;
+	const field_t *schema = route_body(r->route);
 	if (!schema)
 		return E_OK;
 	if (r->body_len > 0) {

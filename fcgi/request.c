@@ -294,3 +294,8 @@ cJSON *req_cursor_read(req_t *r, const char *cursor, size_t max)
 	cJSON *c = len > 0 ? req_own(r, cJSON_ParseWithLength(buf, (size_t)len)) : NULL;
 	return cJSON_IsObject(c) ? c : NULL;
 }
+
+const char *tenant_table(req_t *r, const char *name)
+{
+	return arena_printf(r->a, "`%s`.`%s`", r->tenant.db_name, name);
+}

@@ -154,6 +154,10 @@ cJSON *req_cursor_read(req_t *r, const char *cursor, size_t max);
 /* Ties a cJSON tree's lifetime to the request arena. */
 cJSON *req_own(req_t *r, cJSON *j);
 
+/* `tenantdb`.`name` for one of the tenant's tables (name must be a
+ * server-made identifier). */
+const char *tenant_table(req_t *r, const char *name);
+
 /* Percent-decodes s (and '+' to space when form is true) into the arena.
  * Returns NULL if s has a malformed escape or decodes to a NUL byte. */
 char *url_decode(arena_t *a, const char *s, size_t len, bool form);

@@ -46,6 +46,8 @@
 #include "../handlers/routes.h"
 #include "pipeline.h"
 
+long long g_started_ms;
+
 #define MAX_WORKERS 256
 #define DRAIN_SECONDS 15
 

@@ -8,4 +8,7 @@
  * Returns the process exit status. */
 int server_run(const char *config_path);
 
+/* When this process started (ms since the epoch), for /health. */
+extern long long g_started_ms;
+
 #endif

@@ -22,8 +22,8 @@
 #include "../common/jsonx.h"
 #include "../common/rowjson.h"
 #include "associations.h"
-#include "handlers.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define META_MAX 10240      /* bytes of meta, serialised */
 #define LIST_MAX 100
@@ -504,3 +504,12 @@ err_t associations_delete_for_type(req_t *r, const char *object_type_id)
 	static const char *const cols[] = { "from_type_id", "to_type_id" };
 	return delete_where(r, cols, 2, object_type_id);
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t associations_routes[] = {
+	ROUTE("PUT", "/v1/objects/:from_type/:from_id/associations/:association_type/:to_type/:to_id", "Associations", AUTH_BEARER, "write", "objects:{type}:write", R_USER, associations_put, association_put_body, "Create or update association"),
+	ROUTE("DELETE", "/v1/objects/:from_type/:from_id/associations/:association_type/:to_type/:to_id", "Associations", AUTH_BEARER, "write", "objects:{type}:write", R_USER, associations_delete, NULL, "Delete association"),
+	ROUTE("GET", "/v1/objects/:type/:id/associations", "Associations", AUTH_BEARER, "read", "objects:{type}:read", R_USER, associations_list, NULL, "List associations"),
+	ROUTES_END,
+};

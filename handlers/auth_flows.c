@@ -30,8 +30,9 @@
 #include "../common/password.h"
 #include "../common/timefmt.h"
 #include "auth_core.h"
-#include "handlers.h"
 #include "objmodel.h"
+#include "auth_flows.h"
+#include "routes.h"
 
 #define METADATA_MAX 16384
 
@@ -800,3 +801,23 @@ err_t auth_otp_verify(req_t *r)
 		rc = signin_finish(r, u, "otp", 200);
 	return tx_finish(r, rc);
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t auth_flows_routes[] = {
+	ROUTE("POST", "/v1/auth/anonymous", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_anonymous, NULL, "Create anonymous session"),
+	ROUTE("GET", "/v1/auth/me/export", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_export, NULL, "Export user data"),
+	ROUTE("POST", "/v1/auth/forgot-password", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_forgot_password, auth_email_body, "Request password reset"),
+	ROUTE("GET", "/v1/auth/user", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_user_get, NULL, "Get current user"),
+	ROUTE("PATCH", "/v1/auth/user", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_user_update, auth_user_update_body, "Update current user"),
+	ROUTE("POST", "/v1/auth/login", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_login, auth_login_body, "Log in"),
+	ROUTE("POST", "/v1/auth/reset-password", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_reset_password, auth_reset_body, "Reset password"),
+	ROUTE("POST", "/v1/auth/magic-link", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_magic_link, auth_email_body, "Send magic link"),
+	ROUTE("POST", "/v1/auth/otp/send", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_otp_send, auth_otp_send_body, "Send SMS OTP"),
+	ROUTE("POST", "/v1/auth/signup", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_signup, auth_signup_body, "Sign up"),
+	ROUTE("GET", "/v1/auth/verify", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_verify_get, NULL, "Verify email (GET)"),
+	ROUTE("POST", "/v1/auth/verify", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_verify_post, auth_token_body, "Verify email"),
+	ROUTE("POST", "/v1/auth/magic-link/verify", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_magic_verify, auth_token_body, "Verify magic link"),
+	ROUTE("POST", "/v1/auth/otp/verify", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_otp_verify, auth_otp_verify_body, "Verify OTP"),
+	ROUTES_END,
+};

@@ -23,8 +23,8 @@
 #include "../common/qr.h"
 #include "../common/totp.h"
 #include "auth_core.h"
-#include "handlers.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define MFA_MAX_FAILURES 5
 #define MFA_LOCK_SECS 900
@@ -548,3 +548,17 @@ err_t mfa_recover(req_t *r)
 	mfa_clear_failures(r, uid);
 	return ticket_finish(r, user, amr, "recovery", key);
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t auth_mfa_routes[] = {
+	ROUTE("GET", "/v1/users/:user_id/mfa", "Users", AUTH_BEARER, "auth", NULL, 0, users_mfa, NULL, "List user MFA factors"),
+	ROUTE("POST", "/v1/auth/mfa/challenge", "MFA", AUTH_BEARER, "", "none", R_USER, mfa_challenge, mfa_challenge_body, "Challenge MFA"),
+	ROUTE("POST", "/v1/auth/mfa/complete", "MFA", AUTH_NONE, "", NULL, 0, mfa_complete, mfa_complete_body, "Complete MFA login"),
+	ROUTE("POST", "/v1/auth/mfa/enroll", "MFA", AUTH_BEARER, "", "none", R_USER, mfa_enroll, mfa_enroll_body, "Enroll TOTP factor"),
+	ROUTE("GET", "/v1/auth/mfa/factors", "MFA", AUTH_BEARER, "", "none", R_USER, mfa_factors, NULL, "List MFA factors"),
+	ROUTE("POST", "/v1/auth/mfa/recover", "MFA", AUTH_NONE, "", NULL, 0, mfa_recover, mfa_recover_body, "MFA recovery"),
+	ROUTE("DELETE", "/v1/auth/mfa/:factor_id", "MFA", AUTH_BEARER, "", "none", R_USER, mfa_unenroll, NULL, "Unenroll MFA factor"),
+	ROUTE("POST", "/v1/auth/mfa/verify", "MFA", AUTH_BEARER, "", "none", R_USER, mfa_verify, mfa_verify_body, "Verify TOTP code"),
+	ROUTES_END,
+};

@@ -11,7 +11,8 @@
 #include "../common/jsonx.h"
 #include "../fcgi/auth.h"
 #include "auth_core.h"
-#include "handlers.h"
+#include "auth_flows.h"
+#include "routes.h"
 
 const field_t portal_identify_body[] = {
 	{ "email", FT_STRING, FF_REQUIRED, 0, 320 },
@@ -96,3 +97,19 @@ err_t portal_identify(req_t *r)
 	reply_data(r, 200, d);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t auth_portal_routes[] = {
+	ROUTE("POST", "/v1/auth/portal-forgot-password", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_forgot_password, auth_email_body, "Portal password reset request"),
+	ROUTE("POST", "/v1/auth/portal-identify", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_identify, portal_identify_body, "Identify tenant by email"),
+	ROUTE("POST", "/v1/auth/portal-login", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_login, auth_login_body, "Portal login"),
+	ROUTE("POST", "/v1/auth/portal-magic-link", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_magic_link, auth_email_body, "Portal send magic link"),
+	ROUTE("POST", "/v1/auth/portal-magic-link-verify", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_magic_verify, auth_token_body, "Portal verify magic link"),
+	ROUTE("POST", "/v1/auth/portal-otp-send", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_otp_send, auth_otp_send_body, "Portal send OTP"),
+	ROUTE("POST", "/v1/auth/portal-otp-verify", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_otp_verify, auth_otp_verify_body, "Portal verify OTP"),
+	ROUTE("POST", "/v1/auth/portal-reset-password", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_reset_password, auth_reset_body, "Portal password reset"),
+	ROUTE("POST", "/v1/auth/portal-signup", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_signup, auth_signup_body, "Portal signup"),
+	ROUTE("POST", "/v1/auth/portal-verify-email", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_verify_email, auth_token_body, "Portal verify email"),
+	ROUTES_END,
+};

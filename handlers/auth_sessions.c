@@ -14,8 +14,8 @@
 #include "../common/crypto.h"
 #include "../common/rowjson.h"
 #include "auth_core.h"
-#include "handlers.h"
 #include "objmodel.h"
+#include "routes.h"
 
 const field_t auth_refresh_body[] = {
 	{ "refresh_token", FT_STRING, FF_REQUIRED, 1, 128 },
@@ -255,3 +255,14 @@ err_t sessions_revoke_one(req_t *r)
 	reply_data(r, 200, d);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t auth_sessions_routes[] = {
+	ROUTE("POST", "/v1/auth/logout", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_logout, auth_logout_body, "Log out"),
+	ROUTE("POST", "/v1/auth/refresh", "Authentication", AUTH_BEARER, "", "none", R_USER, auth_refresh, auth_refresh_body, "Refresh tokens"),
+	ROUTE("GET", "/v1/auth/sessions", "Sessions", AUTH_BEARER, "auth", "none", R_USER, sessions_list, NULL, "List active sessions"),
+	ROUTE("DELETE", "/v1/auth/sessions", "Sessions", AUTH_BEARER, "auth", "none", R_USER, sessions_revoke_all, NULL, "Revoke all sessions"),
+	ROUTE("DELETE", "/v1/auth/sessions/:session_id", "Sessions", AUTH_BEARER, "auth", "none", R_USER, sessions_revoke_one, NULL, "Revoke session"),
+	ROUTES_END,
+};

@@ -25,8 +25,8 @@
 #include "../common/timefmt.h"
 #include "audit.h"
 #include "comments.h"
-#include "handlers.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define COMMENT_MAX 10000
 #define AUTHOR_MAX 64
@@ -403,3 +403,13 @@ err_t comments_delete_for_type(req_t *r, const char *object_type_id)
 {
 	return delete_where(r, "object_type_id", object_type_id);
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t comments_routes[] = {
+	ROUTE("GET", "/v1/objects/:object_type_id/:object_id/comments", "Comments", AUTH_BEARER, "read", "objects:{type}:read", R_USER, comments_list, NULL, "List comments"),
+	ROUTE("POST", "/v1/objects/:object_type_id/:object_id/comments", "Comments", AUTH_BEARER, "write", "comments:write", R_USER, comments_create, comment_body, "Create comment"),
+	ROUTE("PATCH", "/v1/objects/:object_type_id/:object_id/comments/:comment_id", "Comments", AUTH_BEARER, "write", "comments:write", R_USER, comments_update, comment_body, "Update comment"),
+	ROUTE("DELETE", "/v1/objects/:object_type_id/:object_id/comments/:comment_id", "Comments", AUTH_BEARER, "write", "comments:write", R_USER, comments_delete, NULL, "Delete comment"),
+	ROUTES_END,
+};

@@ -41,9 +41,9 @@
 #include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../common/timefmt.h"
-#include "handlers.h"
 #include "objects.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define IMPORT_MAX 10000      /* rows per import (DESIGN.md limits) */
 #define IMPORT_BATCH 500      /* rows per transaction */
@@ -971,3 +971,12 @@ err_t data_export_get(req_t *r)
 	reply_raw(r, 200, is_csv ? "text/csv; charset=utf-8" : "application/json", "", 0);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t dataio_routes[] = {
+	ROUTE("GET", "/v1/data/export/:export_id", "Import / Export", AUTH_BEARER, "read", NULL, 0, data_export_get, NULL, "Download export"),
+	ROUTE("POST", "/v1/data/import", "Import / Export", AUTH_BEARER, "write", NULL, 0, data_import, import_body, "Import data"),
+	ROUTE("POST", "/v1/data/export", "Import / Export", AUTH_BEARER, "read", NULL, 0, data_export, export_body, "Start data export"),
+	ROUTES_END,
+};

@@ -8,7 +8,7 @@
 #include "../common/rowjson.h"
 #include "../fcgi/jobs.h"
 #include "audit.h"
-#include "handlers.h"
+#include "routes.h"
 
 static const col_t dlq_cols[] = {
 	{ "id", COL_STR, 0 },
@@ -109,3 +109,12 @@ err_t dlq_discard(req_t *r)
 	reply_data(r, 200, d);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t dlq_routes[] = {
+	ROUTE("DELETE", "/v1/dlq/:msg_id", "DLQ", AUTH_BEARER, "*", NULL, 0, dlq_discard, NULL, "Discard DLQ message"),
+	ROUTE("GET", "/v1/dlq", "DLQ", AUTH_BEARER, "*", NULL, 0, dlq_list, NULL, "List DLQ messages"),
+	ROUTE("POST", "/v1/dlq/:msg_id/retry", "DLQ", AUTH_BEARER, "*", NULL, 0, dlq_retry, NULL, "Retry DLQ message"),
+	ROUTES_END,
+};

@@ -11,7 +11,7 @@
 #include "../common/config.h"
 #include "../common/ids.h"
 #include "../common/jsonx.h"
-#include "handlers.h"
+#include "routes.h"
 
 #define REPORTS_PER_MINUTE 60
 #define METADATA_MAX 16384
@@ -83,3 +83,10 @@ err_t errors_report(req_t *r)
 	reply_data(r, 200, d);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t errors_report_routes[] = {
+	ROUTE("POST", "/v1/errors/report", "Errors", AUTH_BEARER, "", "none", R_USER, errors_report, error_report_body, "Report client error"),
+	ROUTES_END,
+};

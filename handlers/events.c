@@ -15,8 +15,8 @@
 #include "../common/jsonx.h"
 #include "../common/rowjson.h"
 #include "../fcgi/fanout.h"
-#include "handlers.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define EVENT_DATA_MAX 65536
 
@@ -118,3 +118,12 @@ err_t events_list(req_t *r)
 	reply_data(r, 200, d);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t events_routes[] = {
+	ROUTE("GET", "/events/types", "Events", AUTH_BEARER, "read", "events:read", R_USER, events_types, NULL, "List available event types"),
+	ROUTE("POST", "/v1/events", "Events", AUTH_BEARER, "write", "events:publish", R_USER, events_track, event_track_body, "Track custom event"),
+	ROUTE("GET", "/v1/events/list", "Events", AUTH_BEARER, "read", "events:read", R_USER, events_list, NULL, "List custom events"),
+	ROUTES_END,
+};

@@ -23,8 +23,8 @@
 #include "../common/storage.h"
 #include "../common/timefmt.h"
 #include "../fcgi/jobs.h"
-#include "handlers.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define BATCH_MAX 100
 #define SEARCH_MAX 200
@@ -989,3 +989,21 @@ err_t files_batch_delete(req_t *r)
 	reply_data(r, 200, d);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t files_routes[] = {
+	ROUTE("POST", "/v1/files/batch/delete", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_batch_delete, files_batch_body, "Batch delete files"),
+	ROUTE("POST", "/v1/files/batch/read", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_batch_read, files_batch_body, "Batch read file metadata"),
+	ROUTE("POST", "/v1/files/batch/update", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_batch_update, files_batch_update_body, "Batch update file metadata"),
+	ROUTE("GET", "/v1/files/:file_id", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_get, NULL, "Get file metadata"),
+	ROUTE("PATCH", "/v1/files/:file_id", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_update, files_patch_body, "Update file metadata"),
+	ROUTE("DELETE", "/v1/files/:file_id", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_delete, NULL, "Delete file"),
+	ROUTE("GET", "/v1/files/stats", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_stats, NULL, "Storage statistics"),
+	ROUTE("GET", "/v1/files/trash", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_trash, NULL, "List trashed files"),
+	ROUTE("GET", "/v1/files/:file_id/versions", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_versions, NULL, "List file versions"),
+	ROUTE("GET", "/v1/files/folders", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_folders, NULL, "List folders"),
+	ROUTE("POST", "/v1/files/:file_id/restore", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_restore, NULL, "Restore deleted file"),
+	ROUTE("POST", "/v1/files/search", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_search, files_search_body, "Search files"),
+	ROUTES_END,
+};

@@ -33,7 +33,7 @@
 #include "../common/timefmt.h"
 #include "../fcgi/media.h"
 #include "files.h"
-#include "handlers.h"
+#include "routes.h"
 
 #define VARIANT_MAX MEDIA_MAX_SIDE
 
@@ -371,3 +371,12 @@ err_t files_variant(req_t *r)
 	accel(r, key, formats[format_index(v.format)].mime);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t files_serve_routes[] = {
+	ROUTE("POST", "/v1/files/:file_id/signed-url", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_signed_url, files_signed_url_body, "Generate signed URL"),
+	ROUTE("GET", "/v1/files/:file_id/content", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_content, NULL, "Download file content"),
+	ROUTE("GET", "/v1/files/:file_id/variants/:variant", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_variant, NULL, "Get image variant"),
+	ROUTES_END,
+};

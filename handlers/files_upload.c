@@ -27,8 +27,8 @@
 #include "../common/timefmt.h"
 #include "../fcgi/jobs.h"
 #include "files.h"
-#include "handlers.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define STALE_AFTER_S 86400
 
@@ -591,3 +591,14 @@ err_t files_stale(req_t *r)
 	reply_data(r, 200, d);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t files_upload_routes[] = {
+	ROUTE("POST", "/v1/files/:file_id/upload-complete", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_upload_complete, files_upload_complete_body, "Confirm presigned upload"),
+	ROUTE("POST", "/v1/files/upload-url", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_upload_url, files_upload_url_body, "Get presigned upload URL"),
+	ROUTE("POST", "/v1/files/:file_id/stale-cleanup", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_stale, NULL, "Clean stale uploads"),
+	ROUTE("POST", "/v1/files/upload", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_upload, NULL, "Upload file"),
+	ROUTE("POST", "/v1/files/:file_id/upload-put", "Files", AUTH_NONE, "", NULL, 0, files_upload_put, NULL, "Upload file content to presigned slot"),
+	ROUTES_END,
+};

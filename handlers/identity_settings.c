@@ -31,7 +31,6 @@
 #include "../fcgi/auth.h"
 #include "../fcgi/job_kinds.h"
 #include "audit.h"
-#include "handlers.h"
 #include "objmodel.h"
 #include "routes.h"
 
@@ -866,40 +865,6 @@ static err_t gate_load(req_t *r, struct gate_entry *e)
 	return E_OK;
 }
 
-/* Which permission a data route needs of an end user. */
-struct need {
-	const char *area, *verb;
-	bool typed;
-};
-
-static const struct perm_rule {
-	const char *group;
-	struct need read, write;
-} perm_rules[] = {
-	{ "Objects", { "objects", "read", true }, { "objects", "write", true } },
-	{ "Versions", { "objects", "read", true }, { "objects", "write", true } },
-	{ "Associations", { "objects", "read", true }, { "objects", "write", true } },
-	{ "Comments", { "objects", "read", true }, { "comments", "write", false } },
-	{ "Files", { "files", "read", false }, { "files", "write", false } },
-	{ "Events", { "events", "read", false }, { "events", "publish", false } },
-	{ "Realtime", { "realtime", "read", false }, { "realtime", "read", false } },
-	{ "Dashboards", { "dashboards", "read", false }, { "dashboards", "write", false } },
-	{ "Reports", { "reports", "run", false }, { "reports", "run", false } },
-	{ "Short URLs", { "short_urls", "read", false }, { "short_urls", "write", false } },
-	{ "AI", { "ai", "use", false }, { "ai", "use", false } },
-};
-
-/* Reads are GETs and the POSTs that only read (batch read, search). */
-static bool route_reads(const route_t *rt)
-{
-	if (!strcmp(rt->method, "GET"))
-		return true;
-	const char *p = rt->path;
-	size_t n = strlen(p);
-	return (n >= 11 && !strcmp(p + n - 11, "/batch/read")) || (n >= 7 && !strcmp(p + n - 7, "/search")) ||
-	       (n >= 11 && !strcmp(p + n - 11, "/signed-url"));
-}
-
 /* Per worker: effective permissions of recently seen end users. */
 #define PERM_SLOTS 256
 
@@ -957,13 +922,9 @@ static err_t user_perms_cached(req_t *r, const char ***out)
 
 static err_t gate_roles(req_t *r)
 {
-	const struct perm_rule *rule = NULL;
-	for (size_t i = 0; i < sizeof(perm_rules) / sizeof(perm_rules[0]); i++)
-		if (!strcmp(perm_rules[i].group, r->route->group))
-			rule = &perm_rules[i];
-	if (!rule)
+	const route_perm_t *n = route_perm(r->route);
+	if (!n->area)
 		return E_OK;
-	const struct need *n = route_reads(r->route) ? &rule->read : &rule->write;
 	const char *tname = NULL, *tid = NULL;
 	if (n->typed) {
 		const char *param = req_param(r, "object_type_id");
@@ -1113,3 +1074,13 @@ int audit_retention_apply(db_t *db, arena_t *a, char *err, size_t errlen)
 			 "webhook delivery records past retention", audit, events, deliveries);
 	return 0;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t identity_settings_routes[] = {
+	ROUTE("GET", "/v1/auth-config", "Auth Config", AUTH_BEARER, "*", NULL, 0, identity_settings_get, NULL, "Get auth config"),
+	ROUTE("POST", "/v1/auth-config", "Auth Config", AUTH_BEARER, "*", NULL, 0, identity_settings_update, auth_config_body, "Update auth config"),
+	ROUTE("GET", "/v1/governance", "Governance", AUTH_BEARER, "*", NULL, 0, identity_settings_get, NULL, "Get governance settings"),
+	ROUTE("PATCH", "/v1/governance", "Governance", AUTH_BEARER, "*", NULL, 0, identity_settings_update, governance_body, "Update governance settings"),
+	ROUTES_END,
+};

@@ -1,9 +1,11 @@
 /*
  * keys.c - API keys: list, create, update, revoke, rotate.
  *
- * The token is shown once, at creation or rotation; only its SHA-256 is
- * stored.  A key can never be given a scope its creator lacks.  Every change
- * is audited in the same transaction.
+ * A descriptor on the resource engine (fcgi/resource.h) with hooks for
+ * what is special: the token is shown once, at creation or rotation, and
+ * only its SHA-256 is stored; a key can never be given a scope its creator
+ * lacks, nor a rate above its plan's; a delete revokes.  Rotation is
+ * written by hand next to the descriptor.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,162 +19,102 @@
 #include "../common/timefmt.h"
 #include "../fcgi/auth.h"
 #include "audit.h"
-#include "handlers.h"
 #include "routes.h"
 
 #define KEY_TOKEN_PREFIX "tsk_"
 #define KEY_DISPLAY_PREFIX 12
 #define MAX_ALLOWLIST 100
 
-static const col_t key_cols[] = {
-	{ "id", COL_STR, 0 },
-	{ "label", COL_STR, COL_WRITABLE },
-	{ "prefix", COL_STR, 0 },
-	{ "scopes", COL_WORDS, COL_WRITABLE },
-	{ "ip_allowlist", COL_JSON, COL_WRITABLE },
-	{ "rate_limit", COL_INT, COL_WRITABLE },
-	{ "expires_at", COL_TIME, COL_WRITABLE },
-	{ "status", COL_STR, 0 },
-	{ "last_used_at", COL_TIME, 0 },
-	{ "revoked_at", COL_TIME, 0 },
-	{ "created_by", COL_STR, 0 },
-	{ "created_at", COL_TIME, 0 },
-	{ "updated_at", COL_TIME, 0 },
-	{ NULL, 0, 0 },
-};
+/* --- field checks (shape is checked by the schema) ----------------------- */
 
-#define KEY_SELECT "SELECT id, label, key_prefix AS prefix, scopes, ip_allowlist, rate_limit, " \
-	"expires_at, CASE WHEN revoked_at IS NOT NULL THEN 'revoked' " \
-	"WHEN expires_at IS NOT NULL AND expires_at <= UTC_TIMESTAMP(3) THEN 'expired' " \
-	"ELSE 'active' END AS status, last_used_at, revoked_at, created_by, created_at, updated_at " \
-	"FROM api_keys "
-
-/* Create and update take the same fields (update: all optional). */
-const field_t keys_write_body[] = {
-	{ "label", FT_STRING, 0, 1, 100 },
-	{ "name", FT_STRING, 0, 1, 100 },
-	{ "scopes", FT_STRING_ARRAY, 0, 0, 7 },
-	{ "ip_allowlist", FT_STRING_ARRAY, FF_NULLABLE, 0, MAX_ALLOWLIST },
-	{ "expires_at", FT_STRING, FF_NULLABLE, 0, 40 },
-	{ "rate_limit", FT_INT, FF_NULLABLE, 1, 1000000 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const field_t keys_rotate_body[] = {
-	{ "label", FT_STRING, 0, 1, 100 },
-	{ "name", FT_STRING, 0, 1, 100 },
-	{ "scopes", FT_STRING_ARRAY, 0, 0, 7 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-static const col_t *col_named(const char *name)
+static err_t check_scopes(req_t *r, const res_field_t *f, const cJSON *scopes)
 {
-	for (const col_t *c = key_cols; c->name; c++)
-		if (strcmp(c->name, name) == 0)
-			return c;
-	return NULL;
+	(void)f;
+	if (cJSON_GetArraySize(scopes) == 0)
+		return req_fail_field(r, E_VALIDATION, "scopes", "scopes must not be empty");
+	const cJSON *it;
+	unsigned seen = 0;
+	cJSON_ArrayForEach(it, scopes) {
+		unsigned bit = scope_bit(it->valuestring);
+		if (!bit)
+			return req_fail_field(r, E_VALIDATION, "scopes",
+					      "unknown scope \"%.40s\" (allowed: read write schema files auth ai *)",
+					      it->valuestring);
+		if (seen & bit)
+			return req_fail_field(r, E_VALIDATION, "scopes",
+					      "scope \"%s\" is listed twice", it->valuestring);
+		seen |= bit;
+		if (!(r->who.scopes & SCOPE_ALL) && !(r->who.scopes & bit))
+			return req_fail(r, E_INSUFFICIENT_SCOPE,
+					"A key cannot grant the \"%s\" scope, which the caller lacks",
+					it->valuestring);
+	}
+	return E_OK;
 }
 
-/* Checks the meaning of the fields whose shape the schema already checked. */
-static err_t validate_fields(req_t *r, const cJSON *body)
+static err_t check_ips(req_t *r, const res_field_t *f, const cJSON *ips)
 {
-	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(body, "scopes");
-	if (scopes) {
-		if (cJSON_GetArraySize(scopes) == 0)
-			return req_fail_field(r, E_VALIDATION, "scopes", "scopes must not be empty");
-		const cJSON *it;
-		unsigned seen = 0;
-		cJSON_ArrayForEach(it, scopes) {
-			unsigned bit = scope_bit(it->valuestring);
-			if (!bit)
-				return req_fail_field(r, E_VALIDATION, "scopes",
-						      "unknown scope \"%.40s\" (allowed: read write schema files auth ai *)",
-						      it->valuestring);
-			if (seen & bit)
-				return req_fail_field(r, E_VALIDATION, "scopes",
-						      "scope \"%s\" is listed twice", it->valuestring);
-			seen |= bit;
-			if (!(r->who.scopes & SCOPE_ALL) && !(r->who.scopes & bit))
-				return req_fail(r, E_INSUFFICIENT_SCOPE,
-						"A key cannot grant the \"%s\" scope, which the caller lacks",
-						it->valuestring);
-		}
+	(void)f;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, ips) {
+		cidr_t c;
+		if (cidr_parse(&c, it->valuestring) != 0)
+			return req_fail_field(r, E_VALIDATION, "ip_allowlist",
+					      "\"%.60s\" is not an IPv4 or IPv6 address or CIDR block",
+					      it->valuestring);
 	}
-	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(body, "ip_allowlist");
-	if (cJSON_IsArray(ips)) {
-		const cJSON *it;
-		cJSON_ArrayForEach(it, ips) {
-			cidr_t c;
-			if (cidr_parse(&c, it->valuestring) != 0)
-				return req_fail_field(r, E_VALIDATION, "ip_allowlist",
-						      "\"%.60s\" is not an IPv4 or IPv6 address or CIDR block",
-						      it->valuestring);
-		}
-	}
-	/* A key may be slower than its plan, never faster: the plan's limit
-	 * applies per key, so a higher key limit would lift it. */
-	const cJSON *rate = cJSON_GetObjectItemCaseSensitive(body, "rate_limit");
-	if (cJSON_IsNumber(rate) && r->tenant.rate_limit > 0 && rate->valuedouble > (double)r->tenant.rate_limit)
+	return E_OK;
+}
+
+/* A key may be slower than its plan, never faster: the plan's limit
+ * applies per key, so a higher key limit would lift it. */
+static err_t check_rate(req_t *r, const res_field_t *f, const cJSON *rate)
+{
+	(void)f;
+	if (r->tenant.rate_limit > 0 && rate->valuedouble > (double)r->tenant.rate_limit)
 		return req_fail_field(r, E_VALIDATION, "rate_limit",
 				      "rate_limit must not exceed the %s plan's %lld requests per minute",
 				      r->tenant.plan, r->tenant.rate_limit);
-	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(body, "expires_at");
-	if (cJSON_IsString(exp)) {
-		time_t t;
-		if (time_parse_rfc3339(exp->valuestring, &t) != 0)
-			return req_fail_field(r, E_VALIDATION, "expires_at",
-					      "expires_at must be an RFC 3339 time");
-		if (t <= time(NULL))
-			return req_fail_field(r, E_VALIDATION, "expires_at",
-					      "expires_at must be in the future");
-	}
 	return E_OK;
 }
 
-static const char *label_of(const cJSON *body, const char *def)
+static err_t check_expiry(req_t *r, const res_field_t *f, const cJSON *exp)
 {
-	const cJSON *l = cJSON_GetObjectItemCaseSensitive(body, "label");
-	if (!l)
-		l = cJSON_GetObjectItemCaseSensitive(body, "name");
-	return cJSON_IsString(l) ? l->valuestring : def;
-}
-
-static err_t key_fetch(req_t *r, const char *id, bool live_only, cJSON **out)
-{
-	db_result *res;
-	db_param p[] = { db_str(r->tenant.id), db_str(id) };
-	enum db_status st = db_exec(r->db, r->a,
-		live_only ? KEY_SELECT "WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL"
-			  : KEY_SELECT "WHERE tenant_id = ? AND id = ?", p, 2, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->nrows == 0)
-		return req_fail(r, E_NOT_FOUND, "API key not found");
-	*out = row_to_json(key_cols, res, 0);
+	(void)f;
+	time_t t;
+	if (time_parse_rfc3339(exp->valuestring, &t) != 0)
+		return req_fail_field(r, E_VALIDATION, "expires_at", "expires_at must be an RFC 3339 time");
+	if (t <= time(NULL))
+		return req_fail_field(r, E_VALIDATION, "expires_at", "expires_at must be in the future");
 	return E_OK;
 }
 
-/* Inserts a key; *token receives the plaintext (shown once). */
-static err_t key_insert(req_t *r, const char *label, db_param scopes, db_param ips,
-			db_param rate, db_param expires, const char *rotated_from,
-			char *id, size_t idlen, char **token)
-{
-	id_new(id, idlen, "key_");
-	*token = random_token(r->a, KEY_TOKEN_PREFIX, 32);
-	char hash[65];
-	sha256_hex(hash, *token, strlen(*token));
-	char *prefix = arena_strndup(r->a, *token, KEY_DISPLAY_PREFIX);
-	const char *creator = r->who.kind == PRINCIPAL_KEY ? r->who.key_id : r->who.user_id;
-	db_param p[] = { db_str(id), db_str(r->tenant.id), db_str(label), db_str(prefix),
-			 db_str(hash), scopes, ips, rate, expires, db_str(creator),
-			 db_str(rotated_from) };
-	enum db_status st = db_exec(r->db, r->a,
-		"INSERT INTO api_keys (id, tenant_id, label, key_prefix, key_hash, scopes, "
-		"ip_allowlist, rate_limit, expires_at, created_by, rotated_from, created_at, updated_at) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-		p, 11, NULL);
-	return st ? req_db_error(r, st) : E_OK;
-}
+#define KEY_STATUS "CASE WHEN revoked_at IS NOT NULL THEN 'revoked' " \
+	"WHEN expires_at IS NOT NULL AND expires_at <= UTC_TIMESTAMP(3) THEN 'expired' ELSE 'active' END"
+
+static const res_field_t key_fields[] = {
+	{ .name = "id", .type = COL_STR },
+	{ .name = "label", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE, .min = 1, .max = 100,
+	  .alias = "name" },
+	{ .name = "prefix", .column = "key_prefix", .type = COL_STR },
+	{ .name = "scopes", .type = COL_WORDS, .in = FT_STRING_ARRAY, .flags = RF_WRITABLE, .max = 7,
+	  .check = check_scopes },
+	{ .name = "ip_allowlist", .type = COL_JSON, .in = FT_STRING_ARRAY,
+	  .flags = RF_WRITABLE | RF_NULLABLE, .max = MAX_ALLOWLIST, .check = check_ips },
+	{ .name = "rate_limit", .type = COL_INT, .in = FT_INT, .flags = RF_WRITABLE | RF_NULLABLE,
+	  .min = 1, .max = 1000000, .check = check_rate },
+	{ .name = "expires_at", .type = COL_TIME, .in = FT_STRING, .flags = RF_WRITABLE | RF_NULLABLE,
+	  .max = 40, .check = check_expiry },
+	{ .name = "status", .column = KEY_STATUS, .type = COL_STR, .flags = RF_EXPR },
+	{ .name = "last_used_at", .type = COL_TIME },
+	{ .name = "revoked_at", .type = COL_TIME },
+	{ .name = "created_by", .type = COL_STR },
+	{ .name = "created_at", .type = COL_TIME },
+	{ .name = "updated_at", .type = COL_TIME },
+	{ NULL },
+};
+
+/* --- hooks ---------------------------------------------------------------- */
 
 static err_t check_quota(req_t *r)
 {
@@ -191,122 +133,117 @@ static err_t check_quota(req_t *r)
 	return E_OK;
 }
 
-/* Ends the transaction; after a commit, workers reload the keys they
- * cached. */
-static err_t finish_tx(req_t *r, err_t rc)
+static const char *label_of(const cJSON *body, const char *def)
 {
-	if ((rc = req_tx_end(r, rc)))
-		return rc;
-	auth_invalidate(r->cache, r->a);
-	return E_OK;
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(body, "label");
+	if (!l)
+		l = cJSON_GetObjectItemCaseSensitive(body, "name");
+	return cJSON_IsString(l) ? l->valuestring : def;
 }
-err_t keys_list(req_t *r)
+
+/* A new token: c->data keeps the plaintext for the reply; the row keeps
+ * its hash and display prefix. */
+static void token_new(req_t *r, res_ctx_t *c)
 {
-	const char *all = req_query(r, "include_revoked");
-	bool include = all && strcmp(all, "true") == 0;
-	db_result *res;
-	db_param p[] = { db_str(r->tenant.id) };
-	enum db_status st = db_exec(r->db, r->a,
-		include ? KEY_SELECT "WHERE tenant_id = ? ORDER BY id"
-			: KEY_SELECT "WHERE tenant_id = ? AND revoked_at IS NULL ORDER BY id",
-		p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	reply_data(r, 200, rows_to_json(key_cols, res));
+	char *token = random_token(r->a, KEY_TOKEN_PREFIX, 32);
+	char *hash = arena_alloc(r->a, 65);
+	sha256_hex(hash, token, strlen(token));
+	resource_set(c, "key_hash", db_str(hash));
+	resource_set(c, "key_prefix", db_str(arena_strndup(r->a, token, KEY_DISPLAY_PREFIX)));
+	c->data = token;
+}
+
+static err_t key_validate(req_t *r, res_ctx_t *c)
+{
+	if (c->op != OP_CREATE)
+		return E_OK;
+	err_t rc = check_quota(r);
+	if (rc)
+		return rc;
+	const char *label = label_of(c->body, "API key");
+	resource_set(c, "label", db_str(label));
+	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(c->body, "scopes");
+	if (!scopes)
+		resource_set(c, "scopes", db_str("read"));
+	token_new(r, c);
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c->audit, "label", label);
+	col_t words = { "scopes", COL_WORDS, 0 };
+	db_param sp = scopes ? json_to_param(r->a, &words, scopes) : db_str("read");
+	cJSON_AddStringToObject(c->audit, "scopes", sp.s ? sp.s : "");
 	return E_OK;
 }
 
-err_t keys_create(req_t *r)
+/* Workers reload the keys they cached. */
+static void key_committed(req_t *r, res_ctx_t *c)
 {
-	err_t rc;
-	if ((rc = validate_fields(r, r->json)) || (rc = check_quota(r)))
-		return rc;
-	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(r->json, "scopes");
-	db_param sp = scopes ? json_to_param(r->a, col_named("scopes"), scopes) : db_str("read");
-	db_param ips = json_to_param(r->a, col_named("ip_allowlist"),
-				     cJSON_GetObjectItemCaseSensitive(r->json, "ip_allowlist"));
-	db_param rate = json_to_param(r->a, col_named("rate_limit"),
-				      cJSON_GetObjectItemCaseSensitive(r->json, "rate_limit"));
-	db_param exp = json_to_param(r->a, col_named("expires_at"),
-				     cJSON_GetObjectItemCaseSensitive(r->json, "expires_at"));
-	char id[40];
-	char *token = NULL;
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	rc = key_insert(r, label_of(r->json, "API key"), sp, ips, rate, exp, NULL, id, sizeof(id), &token);
-	if (!rc) {
-		cJSON *details = req_own(r, cJSON_CreateObject());
-		cJSON_AddStringToObject(details, "label", label_of(r->json, "API key"));
-		cJSON_AddStringToObject(details, "scopes", sp.s ? sp.s : "");
-		rc = req_audit(r, "api_key.created", "api_key", id, details);
+	(void)c;
+	auth_invalidate(r->cache, r->a);
+}
+
+static err_t key_reply(req_t *r, res_ctx_t *c)
+{
+	cJSON *row = cJSON_Duplicate(c->row, true);
+	if (c->op == OP_DELETE) {
+		cJSON_AddTrueToObject(row, "revoked");
+		reply_data(r, 200, row);
+		return E_OK;
 	}
-	if ((rc = finish_tx(r, rc)))
-		return rc;
-	cJSON *key;
-	if ((rc = key_fetch(r, id, false, &key)))
-		return rc;
+	if (c->op != OP_CREATE) {
+		reply_data(r, c->status, row);
+		return E_OK;
+	}
 	cJSON *d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, "key", key);
-	cJSON_AddStringToObject(d, "token", token);
+	cJSON_AddItemToObject(d, "key", row);
+	cJSON_AddStringToObject(d, "token", c->data);
 	reply_data(r, 201, d);
 	return E_OK;
 }
 
-err_t keys_update(req_t *r)
-{
-	const char *id = req_param(r, "key_id");
-	err_t rc;
-	if ((rc = validate_fields(r, r->json)))
-		return rc;
-	cJSON *before;
-	if ((rc = key_fetch(r, id, true, &before)))
-		return rc;
-	req_own(r, before);
+static const res_hooks_t key_hooks = {
+	.validate = key_validate,
+	.after_commit = key_committed,
+	.reply = key_reply,
+};
 
-	/* SET list from the column table, never from input names. */
-	char *sql = arena_strdup(r->a, "UPDATE api_keys SET updated_at = UTC_TIMESTAMP(3)");
-	db_param p[10];
-	int np = 0;
-	cJSON *changed = req_own(r, cJSON_CreateArray());
-	const cJSON *item;
-	cJSON_ArrayForEach(item, r->json) {
-		const char *name = strcmp(item->string, "name") == 0 ? "label" : item->string;
-		const col_t *c = col_named(name);
-		if (!c || !(c->flags & COL_WRITABLE) || np >= 8)
-			continue;
-		sql = arena_printf(r->a, "%s, %s = ?", sql, c->name);
-		p[np++] = json_to_param(r->a, c, item);
-		cJSON_AddItemToArray(changed, cJSON_CreateString(c->name));
-	}
-	if (np == 0) {
-		/* Nothing to change: no write, no audit entry. */
-		reply_data(r, 200, cJSON_Duplicate(before, true));
-		return E_OK;
-	}
-	sql = arena_printf(r->a, "%s WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL", sql);
-	p[np++] = db_str(r->tenant.id);
-	p[np++] = db_str(id);
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	st = db_exec(r->db, r->a, sql, p, np, NULL);
-	rc = st ? req_db_error(r, st) : E_OK;
-	if (!rc) {
-		cJSON *details = req_own(r, cJSON_CreateObject());
-		cJSON_AddItemToObject(details, "fields", cJSON_Duplicate(changed, true));
-		rc = req_audit(r, "api_key.updated", "api_key", id, details);
-	}
-	if ((rc = finish_tx(r, rc)))
-		return rc;
-	cJSON *key;
-	if ((rc = key_fetch(r, id, false, &key)))
-		return rc;
-	reply_data(r, 200, key);
-	return E_OK;
+static const resource_t key_res = {
+	.name = "API key",
+	.type = "api_key",
+	.table = "api_keys",
+	.home = RES_CONTROL,
+	.id_param = "key_id",
+	.id_prefix = "key_",
+	.fields = key_fields,
+	.order = "id",
+	.live = "revoked_at IS NULL",
+	.show_all = "include_revoked",
+	.del = DEL_MARK,
+	.delete_set = "revoked_at = UTC_TIMESTAMP(3)",
+	.deleted_verb = "revoked",
+	.flags = RES_CREATED_BY,
+	.list_max = 1000,
+	.hooks = &key_hooks,
+};
+
+/* --- rotation ------------------------------------------------------------- */
+
+static const field_t keys_rotate_body[] = {
+	{ "label", FT_STRING, 0, 1, 100 },
+	{ "name", FT_STRING, 0, 1, 100 },
+	{ "scopes", FT_STRING_ARRAY, 0, 0, 7 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+static err_t key_fetch(req_t *r, const char *id, cJSON **out)
+{
+	res_ctx_t c;
+	err_t rc = resource_ctx(r, &key_res, OP_GET, &c);
+	return rc ? rc : resource_fetch(r, &c, id, false, out);
 }
 
-static err_t revoke(req_t *r, const char *id)
+/* Revokes the old key and inserts its successor, in one transaction. */
+static err_t rotate_tx(req_t *r, const char *id, const db_result *old, const char *new_id,
+		       char **token)
 {
 	db_param p[] = { db_str(r->tenant.id), db_str(id) };
 	db_result *res;
@@ -317,33 +254,38 @@ static err_t revoke(req_t *r, const char *id)
 		return req_db_error(r, st);
 	if (res->affected == 0)
 		return req_fail(r, E_NOT_FOUND, "API key not found");
-	return E_OK;
-}
-
-err_t keys_revoke(req_t *r)
-{
-	const char *id = req_param(r, "key_id");
-	enum db_status st = db_begin(r->db);
+	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(r->json, "scopes");
+	col_t words = { "scopes", COL_WORDS, 0 };
+	db_param sp = scopes ? json_to_param(r->a, &words, scopes) : db_str(db_get(old, 0, "scopes"));
+	const char *rl = db_get(old, 0, "rate_limit");
+	*token = random_token(r->a, KEY_TOKEN_PREFIX, 32);
+	char hash[65];
+	sha256_hex(hash, *token, strlen(*token));
+	const char *creator = r->who.kind == PRINCIPAL_KEY ? r->who.key_id : r->who.user_id;
+	db_param q[] = { db_str(new_id), db_str(r->tenant.id),
+			 db_str(label_of(r->json, db_get(old, 0, "label"))),
+			 db_str(arena_strndup(r->a, *token, KEY_DISPLAY_PREFIX)), db_str(hash), sp,
+			 db_str(db_get(old, 0, "ip_allowlist")),
+			 rl ? db_int(strtoll(rl, NULL, 10)) : db_null(),
+			 db_str(db_get(old, 0, "expires_at")), db_str(creator), db_str(id) };
+	st = db_exec(r->db, r->a,
+		"INSERT INTO api_keys (id, tenant_id, label, key_prefix, key_hash, scopes, "
+		"ip_allowlist, rate_limit, expires_at, created_by, rotated_from, created_at, updated_at) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+		q, 11, NULL);
 	if (st)
 		return req_db_error(r, st);
-	err_t rc = revoke(r, id);
-	if (!rc)
-		rc = req_audit(r, "api_key.revoked", "api_key", id, NULL);
-	if ((rc = finish_tx(r, rc)))
-		return rc;
-	cJSON *key;
-	if ((rc = key_fetch(r, id, false, &key)))
-		return rc;
-	cJSON_AddTrueToObject(key, "revoked");
-	reply_data(r, 200, key);
-	return E_OK;
+	cJSON *details = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(details, "new_key_id", new_id);
+	return req_audit(r, "api_key.rotated", "api_key", id, details);
 }
 
-err_t keys_rotate(req_t *r)
+static err_t keys_rotate(req_t *r)
 {
 	const char *id = req_param(r, "key_id");
+	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(r->json, "scopes");
 	err_t rc;
-	if ((rc = validate_fields(r, r->json)))
+	if (scopes && (rc = check_scopes(r, NULL, scopes)))
 		return rc;
 	db_result *old;
 	db_param p[] = { db_str(r->tenant.id), db_str(id) };
@@ -359,37 +301,32 @@ err_t keys_rotate(req_t *r)
 	 * token that is dead at birth, so it is replaced by a new key instead. */
 	if (db_get_int(old, 0, "expired", 0))
 		return req_fail(r, E_CONFLICT, "This API key has expired; create a new key instead");
-	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(r->json, "scopes");
-	db_param sp = scopes ? json_to_param(r->a, col_named("scopes"), scopes)
-			     : db_str(db_get(old, 0, "scopes"));
-	const char *rl = db_get(old, 0, "rate_limit");
 	char new_id[40];
+	id_new(new_id, sizeof(new_id), "key_");
 	char *token = NULL;
 	if ((st = db_begin(r->db)))
 		return req_db_error(r, st);
-	rc = revoke(r, id);
-	if (!rc)
-		rc = key_insert(r, label_of(r->json, db_get(old, 0, "label")), sp,
-				db_str(db_get(old, 0, "ip_allowlist")),
-				rl ? db_int(strtoll(rl, NULL, 10)) : db_null(),
-				db_str(db_get(old, 0, "expires_at")), id, new_id, sizeof(new_id), &token);
-	if (!rc) {
-		cJSON *details = req_own(r, cJSON_CreateObject());
-		cJSON_AddStringToObject(details, "new_key_id", new_id);
-		rc = req_audit(r, "api_key.rotated", "api_key", id, details);
-	}
-	if ((rc = finish_tx(r, rc)))
+	if ((rc = req_tx_end(r, rotate_tx(r, id, old, new_id, &token))))
 		return rc;
+	auth_invalidate(r->cache, r->a);
 	cJSON *old_key, *new_key;
-	if ((rc = key_fetch(r, id, false, &old_key)))
-		return rc;
-	req_own(r, old_key);
-	if ((rc = key_fetch(r, new_id, false, &new_key)))
+	if ((rc = key_fetch(r, id, &old_key)) || (rc = key_fetch(r, new_id, &new_key)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddItemToObject(d, "old_key", cJSON_Duplicate(old_key, true));
-	cJSON_AddItemToObject(d, "new_key", new_key);
+	cJSON_AddItemToObject(d, "new_key", cJSON_Duplicate(new_key, true));
 	cJSON_AddStringToObject(d, "token", token);
 	reply_data(r, 200, d);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t keys_routes[] = {
+	CRUD("GET", "/v1/keys", "API Keys", "*", NULL, 0, key_res, OP_LIST, "List API keys"),
+	CRUD("POST", "/v1/keys", "API Keys", "*", NULL, 0, key_res, OP_CREATE, "Create API key"),
+	CRUD("PATCH", "/v1/keys/:key_id", "API Keys", "*", NULL, 0, key_res, OP_UPDATE, "Update API key"),
+	CRUD("DELETE", "/v1/keys/:key_id", "API Keys", "*", NULL, 0, key_res, OP_DELETE, "Revoke API key"),
+	ROUTE("POST", "/v1/keys/:key_id/rotate", "API Keys", AUTH_BEARER, "*", NULL, 0, keys_rotate, keys_rotate_body, "Rotate API key"),
+	ROUTES_END,
+};

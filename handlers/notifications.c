@@ -19,10 +19,10 @@
 #include "../common/mailer.h"
 #include "../common/rowjson.h"
 #include "audit.h"
-#include "handlers.h"
 #include "identity.h"
 #include "identity_admin.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define LIST_DEFAULT 20
 #define LIST_MAX 100
@@ -396,3 +396,16 @@ err_t notify_user(req_t *r, const char *user_id, const char *category, const cha
 	/* push: the preference is kept for client apps; Tessera sends no push. */
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t notifications_routes[] = {
+	ROUTE("DELETE", "/v1/auth/notifications/preferences/:channel", "Notifications", AUTH_BEARER, "", "none", R_USER, notification_prefs_delete, NULL, "Delete notification preference"),
+	ROUTE("GET", "/v1/auth/notifications/preferences", "Notifications", AUTH_BEARER, "", "none", R_USER, notification_prefs_get, NULL, "Get notification preferences"),
+	ROUTE("PUT", "/v1/auth/notifications/preferences", "Notifications", AUTH_BEARER, "", "none", R_USER, notification_prefs_put, notification_pref_body, "Update notification preferences"),
+	ROUTE("GET", "/v1/auth/notifications", "Notifications", AUTH_BEARER, "", "none", R_USER, notifications_list, NULL, "List notifications"),
+	ROUTE("POST", "/v1/auth/notifications/read-all", "Notifications", AUTH_BEARER, "", "none", R_USER, notifications_read_all, NULL, "Mark all as read"),
+	ROUTE("PATCH", "/v1/auth/notifications/:notification_id/read", "Notifications", AUTH_BEARER, "", "none", R_USER, notifications_read, NULL, "Mark notification read"),
+	ROUTE("GET", "/v1/auth/notifications/count", "Notifications", AUTH_BEARER, "", "none", R_USER, notifications_count, NULL, "Get unread count"),
+	ROUTES_END,
+};

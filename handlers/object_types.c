@@ -12,12 +12,12 @@
 #include "../common/securedel.h"
 #include "audit.h"
 #include "../common/jsonx.h"
-#include "handlers.h"
 #include "objmodel.h"
 #include "associations.h"
 #include "comments.h"
 #include "policies.h"
 #include "views.h"
+#include "routes.h"
 
 const field_t object_type_create_body[] = {
 	{ "name", FT_STRING, FF_REQUIRED, 1, 63 },
@@ -260,3 +260,14 @@ err_t object_types_delete(req_t *r)
 {
 	return schema_change(r, object_types_delete_do);
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t object_types_routes[] = {
+	ROUTE("GET", "/v1/object-types", "Object Types", AUTH_BEARER, "read", NULL, 0, object_types_list, NULL, "List object types"),
+	ROUTE("POST", "/v1/object-types", "Object Types", AUTH_BEARER, "schema", NULL, 0, object_types_create, object_type_create_body, "Create object type"),
+	ROUTE("GET", "/v1/object-types/:object_type_id", "Object Types", AUTH_BEARER, "read", NULL, 0, object_types_get, NULL, "Get object type"),
+	ROUTE("PATCH", "/v1/object-types/:object_type_id", "Object Types", AUTH_BEARER, "schema", NULL, 0, object_types_update, object_type_update_body, "Update object type"),
+	ROUTE("DELETE", "/v1/object-types/:object_type_id", "Object Types", AUTH_BEARER, "schema", NULL, 0, object_types_delete, NULL, "Delete object type"),
+	ROUTES_END,
+};

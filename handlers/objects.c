@@ -23,13 +23,13 @@
 #include "../common/log.h"
 #include "../common/securedel.h"
 #include "../common/timefmt.h"
-#include "handlers.h"
 #include "objmodel.h"
 #include "associations.h"
 #include "comments.h"
 #include "objects.h"
 #include "policies.h"
 #include "views.h"
+#include "routes.h"
 
 #define BATCH_MAX 100
 #define LIST_MAX 100
@@ -1240,3 +1240,20 @@ err_t objects_batch_update(req_t *r)
 {
 	return batch_run(r, "updates", batch_update_item, 200, as_is);
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t objects_routes[] = {
+	ROUTE("POST", "/v1/objects/:object_type_id/batch/create", "Objects", AUTH_BEARER, "write", "objects:{type}:write", R_USER, objects_batch_create, object_batch_create_body, "Batch create objects"),
+	ROUTE("POST", "/v1/objects/:object_type_id", "Objects", AUTH_BEARER, "write", "objects:{type}:write", R_USER, objects_create, object_write_body, "Create object"),
+	ROUTE("GET", "/v1/objects/:object_type_id/:object_id", "Objects", AUTH_BEARER, "read", "objects:{type}:read", R_USER, objects_get, NULL, "Get object"),
+	ROUTE("PATCH", "/v1/objects/:object_type_id/:object_id", "Objects", AUTH_BEARER, "write", "objects:{type}:write", R_USER, objects_update, object_write_body, "Update object"),
+	ROUTE("DELETE", "/v1/objects/:object_type_id/:object_id", "Objects", AUTH_BEARER, "write", "objects:{type}:write", R_USER, objects_delete, NULL, "Delete object"),
+	ROUTE("GET", "/v1/objects/:object_type_id/list", "Objects", AUTH_BEARER, "read", "objects:{type}:read", R_USER, objects_list, NULL, "List objects"),
+	ROUTE("POST", "/v1/objects/:object_type_id/batch/read", "Objects", AUTH_BEARER, "read", "objects:{type}:read", R_USER, objects_batch_read, object_batch_read_body, "Batch read objects"),
+	ROUTE("POST", "/v1/objects/:object_type_id/batch/update", "Objects", AUTH_BEARER, "write", "objects:{type}:write", R_USER, objects_batch_update, object_batch_update_body, "Batch update objects"),
+	ROUTE("GET", "/v1/objects/:object_type_id/trash", "Objects", AUTH_BEARER, "read", "objects:{type}:read", R_USER, objects_trash, NULL, "List trashed objects"),
+	ROUTE("POST", "/v1/objects/:object_type_id/:object_id/restore", "Objects", AUTH_BEARER, "write", "objects:{type}:write", R_USER, objects_restore, NULL, "Restore deleted object"),
+	ROUTE("GET", "/v1/objects/:object_type_id/:object_id/versions", "Versions", AUTH_BEARER, "read", "objects:{type}:read", R_USER, objects_versions, NULL, "List object version history"),
+	ROUTES_END,
+};

@@ -17,11 +17,6 @@
 #include "../common/rowjson.h"
 #include "../common/timefmt.h"
 
-const char *tenant_table(req_t *r, const char *name)
-{
-	return arena_printf(r->a, "`%s`.`%s`", r->tenant.db_name, name);
-}
-
 char *display_name_from(arena_t *a, const char *name)
 {
 	char *d = arena_strdup(a, name);
@@ -267,29 +262,6 @@ err_t prop_target_exists(req_t *r, const prop_t *p, const char *id, bool *found)
 	if (st)
 		return req_db_error(r, st);
 	*found = res->nrows > 0;
-	return E_OK;
-}
-
-err_t outbox_add(req_t *r, const char *event, const char *resource_type,
-		 const char *resource_id, const cJSON *payload)
-{
-	char id[40];
-	id_new(id, sizeof(id), "evt_");
-	char *pj = cJSON_PrintUnformatted(payload);
-	char *copy = arena_strdup(r->a, pj ? pj : "{}");
-	cJSON_free(pj);
-	db_param p[] = { db_str(id), db_str(r->tenant.id), db_str(event), db_str(resource_type),
-			 db_str(resource_id), db_str(copy) };
-	enum db_status st = db_exec(r->db, r->a,
-		"INSERT INTO outbox (id, tenant_id, event, resource_type, resource_id, payload, "
-		"created_at) VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", p, 6, NULL);
-	if (st)
-		return req_db_error(r, st);
-	/* Wake the fan-out once the event is visible: now, or at commit. */
-	if (db_in_transaction(r->db))
-		r->outbox_pending = true;
-	else
-		fanout_wake(r->cache, r->a);
 	return E_OK;
 }
 

@@ -10,6 +10,7 @@
 
 #include "../common/datatypes.h"
 #include "../common/rowjson.h"
+#include "../fcgi/journal.h"
 #include "../fcgi/request.h"
 
 typedef struct objtype {
@@ -24,9 +25,6 @@ typedef struct objtype {
 	cJSON *props_json;       /* the properties as the API renders them */
 } objtype_t;
 
-/* `tenantdb`.`name` for one of the tenant's tables (name must be a
- * server-made identifier). */
-const char *tenant_table(req_t *r, const char *name);
 /* Loads the type named by id ("ot_…") or by name, with its properties.
  * 404 NOT_FOUND when the tenant has no such type. */
 err_t objtype_load(req_t *r, const char *id_or_name, objtype_t **out);
@@ -75,10 +73,6 @@ err_t prop_target_exists(req_t *r, const prop_t *p, const char *id, bool *found)
 
 /* The noun prop_target_exists looks for: "file" or "object". */
 const char *prop_target_noun(const prop_t *p);
-
-/* Writes an outbox event in the current transaction. */
-err_t outbox_add(req_t *r, const char *event, const char *resource_type,
-		 const char *resource_id, const cJSON *payload);
 
 /* At most this many filters in a list request or a saved view. */
 #define OBJ_FILTERS_MAX 20

@@ -15,8 +15,8 @@
 #include "../common/rowjson.h"
 #include "audit.h"
 #include "../common/jsonx.h"
-#include "handlers.h"
 #include "policies.h"
+#include "routes.h"
 
 #define COND_MAX_DEPTH 10
 #define COND_MAX_NODES 200
@@ -543,3 +543,14 @@ long long policies_count(req_t *r, const char *object_type_id, err_t *rc)
 {
 	return type_child_count(r, &policy_child, object_type_id, rc);
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t policies_routes[] = {
+	ROUTE("GET", "/v1/object-types/:object_type_id/policies", "Policies", AUTH_BEARER, "read", NULL, 0, policies_list, NULL, "List access policies"),
+	ROUTE("POST", "/v1/object-types/:object_type_id/policies", "Policies", AUTH_BEARER, "schema", NULL, 0, policies_create, policy_create_body, "Create access policy"),
+	ROUTE("PATCH", "/v1/object-types/:object_type_id/policies/:policy_id", "Policies", AUTH_BEARER, "schema", NULL, 0, policies_update, policy_update_body, "Update access policy"),
+	ROUTE("DELETE", "/v1/object-types/:object_type_id/policies/:policy_id", "Policies", AUTH_BEARER, "schema", NULL, 0, policies_delete, NULL, "Delete access policy"),
+	ROUTE("POST", "/v1/policies/simulate", "Governance", AUTH_BEARER, "schema", NULL, 0, policies_simulate, policy_simulate_body, "Simulate RLS policy"),
+	ROUTES_END,
+};

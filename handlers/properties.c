@@ -13,8 +13,8 @@
 #include "../common/log.h"
 #include "../common/rowjson.h"
 #include "audit.h"
-#include "handlers.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define MAX_ENUM_VALUES 500
 
@@ -441,3 +441,13 @@ err_t properties_delete(req_t *r)
 {
 	return schema_change(r, properties_delete_do);
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t properties_routes[] = {
+	ROUTE("GET", "/v1/object-types/:object_type_id/properties", "Properties", AUTH_BEARER, "read", NULL, 0, properties_list, NULL, "List properties"),
+	ROUTE("POST", "/v1/object-types/:object_type_id/properties", "Properties", AUTH_BEARER, "schema", NULL, 0, properties_create, property_create_body, "Create property"),
+	ROUTE("PATCH", "/v1/object-types/:object_type_id/properties/:property_id", "Properties", AUTH_BEARER, "schema", NULL, 0, properties_update, property_update_body, "Update property"),
+	ROUTE("DELETE", "/v1/object-types/:object_type_id/properties/:property_id", "Properties", AUTH_BEARER, "schema", NULL, 0, properties_delete, NULL, "Delete property"),
+	ROUTES_END,
+};

@@ -12,15 +12,14 @@
 #include "../common/datatypes.h"
 #include "../common/timefmt.h"
 #include "../fcgi/auth.h"
-#include "handlers.h"
 #include "identity.h"
+#include "../fcgi/server.h"
 #include "routes.h"
 
 #ifndef TESSERA_VERSION
 #define TESSERA_VERSION "0.1.0"
 #endif
 
-long long g_started_ms;
 
 /* Reachability of MariaDB and Redis, measured at most once a second per
  * worker so that a flood of health checks costs nothing downstream. */
@@ -190,3 +189,16 @@ err_t public_tenants_lookup(req_t *r)
 	reply_data(r, 200, list);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t public_routes[] = {
+	ROUTE("GET", "/docs", "Public", AUTH_NONE, "", NULL, 0, public_static, NULL, "API documentation UI"),
+	ROUTE("GET", "/health", "Public", AUTH_NONE, "", NULL, 0, public_health, NULL, "Health check"),
+	ROUTE("GET", "/", "Public", AUTH_NONE, "", NULL, 0, public_static, NULL, "Landing page"),
+	ROUTE("GET", "/docs/openapi.json", "Public", AUTH_NONE, "", NULL, 0, public_static, NULL, "OpenAPI specification"),
+	ROUTE("GET", "/ready", "Public", AUTH_NONE, "", NULL, 0, public_ready, NULL, "Readiness probe"),
+	ROUTE("GET", "/v1/tenant-config", "Public", AUTH_NONE, "", NULL, 0, public_tenant_config, NULL, "Get tenant config (public)"),
+	ROUTE("POST", "/v1/tenants/lookup", "Public", AUTH_NONE, "", NULL, 0, public_tenants_lookup, lookup_body, "Lookup tenants by email"),
+	ROUTES_END,
+};

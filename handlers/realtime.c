@@ -19,10 +19,10 @@
 #include "../common/log.h"
 #include "../common/realtime.h"
 #include "../fcgi/auth.h"
-#include "handlers.h"
 #include "identity_admin.h"
 #include "objmodel.h"
 #include "policies.h"
+#include "routes.h"
 
 /* The channels one connection asked for, canonical (objects:<type id>). */
 typedef struct rt_chans {
@@ -381,3 +381,12 @@ err_t realtime_stats(req_t *r)
 	reply_data(r, 200, data);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t realtime_routes[] = {
+	ROUTE("GET", "/v1/realtime/stats", "Realtime", AUTH_BEARER, "read", "realtime:read", R_USER, realtime_stats, NULL, "Get realtime stats"),
+	ROUTE("GET", "/v1/realtime", "Realtime", AUTH_NONE, "", "realtime:read", R_USER | R_QUERY_TOKEN, realtime_subscribe, NULL, "WebSocket upgrade"),
+	ROUTE("GET", "/events/stream", "Events", AUTH_BEARER, "read", "events:read", R_USER | R_QUERY_TOKEN, events_stream, NULL, "Server-sent events stream"),
+	ROUTES_END,
+};

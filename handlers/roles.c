@@ -24,10 +24,10 @@
 #include "../common/rowjson.h"
 #include "../common/securedel.h"
 #include "audit.h"
-#include "handlers.h"
 #include "identity.h"
 #include "identity_admin.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define PERMS_MAX 200
 #define ROLE_DEPTH_MAX 32
@@ -671,3 +671,18 @@ err_t roles_of_user(req_t *r)
 	reply_data(r, 200, roles_json(r, res, all));
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t roles_routes[] = {
+	ROUTE("PUT", "/v1/roles/:role_id/permissions", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_set_permissions, role_permissions_body, "Assign permissions to role"),
+	ROUTE("POST", "/v1/roles/assign", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_assign, role_assign_body, "Assign role to user"),
+	ROUTE("GET", "/v1/roles", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_list, NULL, "List roles"),
+	ROUTE("POST", "/v1/roles", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_create, role_create_body, "Create role"),
+	ROUTE("GET", "/v1/roles/:role_id", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_get, NULL, "Get role"),
+	ROUTE("PATCH", "/v1/roles/:role_id", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_update, role_update_body, "Update role"),
+	ROUTE("DELETE", "/v1/roles/:role_id", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_delete, NULL, "Delete role"),
+	ROUTE("GET", "/v1/users/:user_id/roles", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_of_user, NULL, "List user roles"),
+	ROUTE("DELETE", "/v1/roles/:role_id/users/:user_id", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_unassign, NULL, "Remove role from user"),
+	ROUTES_END,
+};

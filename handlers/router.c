@@ -78,15 +78,72 @@ static struct node *child_for(struct node *n, const char *seg, size_t len)
 	return n->lits[n->nlits++];
 }
 
+const field_t *route_body(const route_t *rt)
+{
+	if (rt->body || !rt->res)
+		return rt->body;
+	return resource_schema(rt->res, rt->op);
+}
+
+static route_perm_t *perms;
+
+const route_perm_t *route_perm(const route_t *rt)
+{
+	return &perms[rt - routes];
+}
+
+/* Parses rt->perm into *out: "none", "area:verb" or "area:{type}:verb".
+ * An end-user row must name one (default deny). */
+static int perm_parse(const route_t *rt, route_perm_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!rt->perm) {
+		if (!(rt->flags & R_USER))
+			return 0;
+		fprintf(stderr, "router: %s %s is open to end users but names no permission\n",
+			rt->method, rt->path);
+		return -1;
+	}
+	if (!(rt->flags & R_USER)) {
+		fprintf(stderr, "router: %s %s names a permission but end users cannot call it\n",
+			rt->method, rt->path);
+		return -1;
+	}
+	if (!strcmp(rt->perm, "none"))
+		return 0;
+	const char *c1 = strchr(rt->perm, ':');
+	const char *c2 = c1 ? strrchr(rt->perm, ':') : NULL;
+	if (!c1 || c1 == rt->perm || !c2[1] ||
+	    (c2 != c1 && strncmp(c1, ":{type}:", 8) != 0) || (c2 != c1 && c2 != c1 + 7)) {
+		fprintf(stderr, "router: %s %s: bad permission \"%s\"\n", rt->method, rt->path, rt->perm);
+		return -1;
+	}
+	out->area = strndup(rt->perm, (size_t)(c1 - rt->perm));
+	out->verb = strdup(c2 + 1);
+	out->typed = c2 != c1;
+	return out->area && out->verb ? 0 : -1;
+}
+
 int router_init(void)
 {
 	router_free();
 	root = node_new("", 0);
+	perms = calloc(routes_count, sizeof(*perms));
+	if (!perms)
+		return -1;
 	for (size_t i = 0; i < routes_count; i++) {
 		const route_t *rt = &routes[i];
 		int mi = method_index(rt->method);
 		if (mi < 0 || rt->path[0] != '/') {
 			fprintf(stderr, "router: bad route %s %s\n", rt->method, rt->path);
+			return -1;
+		}
+		if (perm_parse(rt, &perms[i]) != 0)
+			return -1;
+		if (rt->res && (rt->handler != resource_handle || rt->op == OP_NONE ||
+				resource_check(rt->res) != 0)) {
+			fprintf(stderr, "router: CRUD route %s %s needs resource_handle and an operation\n",
+				rt->method, rt->path);
 			return -1;
 		}
 		struct node *n = root;
@@ -116,6 +173,12 @@ void router_free(void)
 {
 	node_free(root);
 	root = NULL;
+	for (size_t i = 0; perms && i < routes_count; i++) {
+		free((char *)perms[i].area);
+		free((char *)perms[i].verb);
+	}
+	free(perms);
+	perms = NULL;
 }
 
 struct seg {

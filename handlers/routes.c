@@ -1,8 +1,9 @@
 /*
  * routes.c - the route table: every endpoint of the API reference
- * (tools/spec/endpoints.tsv), one row each.  A NULL handler answers 501
- * NOT_IMPLEMENTED until its issue is built; tests/unit/test_router.c fails
- * if a row is missing, duplicated or absent from the reference.
+ * (tools/spec/endpoints.tsv), one row each, assembled from the rows each
+ * handler file exports next to its handlers (planned.c holds the rows not
+ * built yet, which answer 501).  tests/unit/test_router.c fails if a row
+ * is missing, duplicated or absent from the reference.
  *
  * Scopes follow DESIGN.md: read/write for data, schema for definitions,
  * files, auth (users, roles, sessions), ai, and `*` alone for tenant
@@ -11,346 +12,69 @@
  */
 #include "routes.h"
 
-#include "handlers.h"
+#include <stdlib.h>
 
-const route_t routes[] = {
-	{ "GET", "/docs", "Public", AUTH_NONE, "", R_NO_TENANT, public_static, NULL, "API documentation UI" },
-	{ "GET", "/health", "Public", AUTH_NONE, "", R_NO_TENANT, public_health, NULL, "Health check" },
-	{ "GET", "/", "Public", AUTH_NONE, "", R_NO_TENANT, public_static, NULL, "Landing page" },
-	{ "GET", "/docs/openapi.json", "Public", AUTH_NONE, "", R_NO_TENANT, public_static, NULL, "OpenAPI specification" },
-	{ "GET", "/ready", "Public", AUTH_NONE, "", R_NO_TENANT, public_ready, NULL, "Readiness probe" },
-	{ "GET", "/v1/tenant-config", "Public", AUTH_NONE, "", 0, public_tenant_config, NULL, "Get tenant config (public)" },
-	{ "POST", "/v1/tenants/lookup", "Public", AUTH_NONE, "", R_NO_TENANT, public_tenants_lookup, lookup_body, "Lookup tenants by email" },
-	{ "POST", "/webhooks/stripe", "Billing", AUTH_NONE, "", 0, NULL, NULL, "Stripe webhook" },
-	{ "GET", "/v1/usage", "Tenants", AUTH_BEARER, "read", 0, tenants_usage, NULL, "Get tenant usage" },
-	{ "GET", "/v1/keys", "API Keys", AUTH_BEARER, "*", 0, keys_list, NULL, "List API keys" },
-	{ "POST", "/v1/keys", "API Keys", AUTH_BEARER, "*", 0, keys_create, keys_write_body, "Create API key" },
-	{ "PATCH", "/v1/keys/:key_id", "API Keys", AUTH_BEARER, "*", 0, keys_update, keys_write_body, "Update API key" },
-	{ "DELETE", "/v1/keys/:key_id", "API Keys", AUTH_BEARER, "*", 0, keys_revoke, NULL, "Revoke API key" },
-	{ "POST", "/v1/keys/:key_id/rotate", "API Keys", AUTH_BEARER, "*", 0, keys_rotate, keys_rotate_body, "Rotate API key" },
-	{ "GET", "/v1/users", "Users", AUTH_BEARER, "auth", 0, users_list, NULL, "List users" },
-	{ "POST", "/v1/users", "Users", AUTH_BEARER, "auth", 0, users_create, users_create_body, "Create user" },
-	{ "GET", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", 0, users_get, NULL, "Get user" },
-	{ "PATCH", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", 0, users_update, users_update_body, "Update user" },
-	{ "DELETE", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", 0, users_delete, NULL, "Delete user" },
-	{ "GET", "/v1/users/:user_id/mfa", "Users", AUTH_BEARER, "auth", 0, users_mfa, NULL, "List user MFA factors" },
-	{ "GET", "/v1/auth-config", "Auth Config", AUTH_BEARER, "*", 0, identity_settings_get, NULL, "Get auth config" },
-	{ "POST", "/v1/auth-config", "Auth Config", AUTH_BEARER, "*", 0, identity_settings_update, auth_config_body, "Update auth config" },
-	{ "GET", "/v1/webhooks", "Webhooks", AUTH_BEARER, "*", 0, webhooks_list, NULL, "List webhooks" },
-	{ "POST", "/v1/webhooks", "Webhooks", AUTH_BEARER, "*", 0, webhooks_create, webhook_create_body, "Create webhook" },
-	{ "PATCH", "/v1/webhooks/:webhook_id", "Webhooks", AUTH_BEARER, "*", 0, webhooks_update, webhook_update_body, "Update webhook" },
-	{ "DELETE", "/v1/webhooks/:webhook_id", "Webhooks", AUTH_BEARER, "*", 0, webhooks_delete, NULL, "Delete webhook" },
-	{ "POST", "/v1/webhooks/:webhook_id/replay", "Webhooks", AUTH_BEARER, "*", 0, webhooks_replay, webhook_replay_body, "Replay webhook" },
-	{ "POST", "/v1/webhooks/:webhook_id/rotate-secret", "Webhooks", AUTH_BEARER, "*", 0, webhooks_rotate_secret, NULL, "Rotate webhook secret" },
-	{ "POST", "/v1/webhooks/:webhook_id/test", "Webhooks", AUTH_BEARER, "*", 0, webhooks_test, NULL, "Test webhook" },
-	{ "GET", "/v1/webhook-deliveries", "Webhook Deliveries", AUTH_BEARER, "*", 0, deliveries_list, NULL, "List webhook deliveries" },
-	{ "POST", "/v1/webhook-deliveries/:delivery_id/retry", "Webhook Deliveries", AUTH_BEARER, "*", 0, deliveries_retry, NULL, "Retry webhook delivery" },
-	{ "GET", "/v1/object-types/:object_type_id/policies", "Policies", AUTH_BEARER, "read", 0, policies_list, NULL, "List access policies" },
-	{ "POST", "/v1/object-types/:object_type_id/policies", "Policies", AUTH_BEARER, "schema", 0, policies_create, policy_create_body, "Create access policy" },
-	{ "PATCH", "/v1/object-types/:object_type_id/policies/:policy_id", "Policies", AUTH_BEARER, "schema", 0, policies_update, policy_update_body, "Update access policy" },
-	{ "DELETE", "/v1/object-types/:object_type_id/policies/:policy_id", "Policies", AUTH_BEARER, "schema", 0, policies_delete, NULL, "Delete access policy" },
-	{ "GET", "/v1/analytics", "Analytics", AUTH_BEARER, "*", 0, NULL, NULL, "Get tenant analytics" },
-	{ "GET", "/v1/analytics/engine", "Analytics", AUTH_BEARER, "*", 0, NULL, NULL, "Analytics engine query" },
-	{ "GET", "/v1/audit-logs", "Audit", AUTH_BEARER, "*", 0, audit_list, NULL, "List audit logs" },
-	{ "POST", "/v1/sql", "SQL", AUTH_BEARER, "read", 0, sql_query, sql_body, "Execute SQL query" },
-	{ "DELETE", "/v1/dlq/:msg_id", "DLQ", AUTH_BEARER, "*", 0, dlq_discard, NULL, "Discard DLQ message" },
-	{ "GET", "/v1/dlq", "DLQ", AUTH_BEARER, "*", 0, dlq_list, NULL, "List DLQ messages" },
-	{ "POST", "/v1/dlq/:msg_id/retry", "DLQ", AUTH_BEARER, "*", 0, dlq_retry, NULL, "Retry DLQ message" },
-	{ "GET", "/v1/realtime/stats", "Realtime", AUTH_BEARER, "read", R_USER, realtime_stats, NULL, "Get realtime stats" },
-	{ "GET", "/v1/realtime", "Realtime", AUTH_NONE, "", R_USER | R_QUERY_TOKEN, realtime_subscribe, NULL, "WebSocket upgrade" },
-	{ "GET", "/v1/forms", "Forms", AUTH_BEARER, "read", 0, NULL, NULL, "List forms" },
-	{ "POST", "/v1/forms", "Forms", AUTH_BEARER, "schema", 0, NULL, NULL, "Create form" },
-	{ "PATCH", "/v1/forms/:form_id", "Forms", AUTH_BEARER, "schema", 0, NULL, NULL, "Update form" },
-	{ "DELETE", "/v1/forms/:form_id", "Forms", AUTH_BEARER, "schema", 0, NULL, NULL, "Delete form" },
-	{ "POST", "/v1/forms/:form_id/duplicate", "Forms", AUTH_BEARER, "schema", 0, NULL, NULL, "Duplicate form" },
-	{ "GET", "/v1/forms/:form_id/submissions/export", "Forms", AUTH_BEARER, "read", 0, NULL, NULL, "Export form submissions" },
-	{ "GET", "/v1/forms/:form_id/analytics", "Forms", AUTH_BEARER, "read", 0, NULL, NULL, "Get form analytics" },
-	{ "GET", "/v1/forms/:form_id/submissions", "Forms", AUTH_BEARER, "read", 0, NULL, NULL, "List form submissions" },
-	{ "GET", "/v1/automations", "Automations", AUTH_BEARER, "*", 0, NULL, NULL, "List automations" },
-	{ "POST", "/v1/automations", "Automations", AUTH_BEARER, "*", 0, NULL, NULL, "Create automation" },
-	{ "GET", "/v1/automations/:automation_id", "Automations", AUTH_BEARER, "*", 0, NULL, NULL, "Get automation" },
-	{ "PATCH", "/v1/automations/:automation_id", "Automations", AUTH_BEARER, "*", 0, NULL, NULL, "Update automation" },
-	{ "DELETE", "/v1/automations/:automation_id", "Automations", AUTH_BEARER, "*", 0, NULL, NULL, "Delete automation" },
-	{ "GET", "/v1/automations/:automation_id/runs", "Automations", AUTH_BEARER, "*", 0, NULL, NULL, "List automation runs" },
-	{ "POST", "/v1/automations/:automation_id/trigger", "Automations", AUTH_BEARER, "*", 0, NULL, NULL, "Trigger automation" },
-	{ "PUT", "/v1/roles/:role_id/permissions", "Roles", AUTH_BEARER, "auth", 0, roles_set_permissions, role_permissions_body, "Assign permissions to role" },
-	{ "POST", "/v1/roles/assign", "Roles", AUTH_BEARER, "auth", 0, roles_assign, role_assign_body, "Assign role to user" },
-	{ "GET", "/v1/roles", "Roles", AUTH_BEARER, "auth", 0, roles_list, NULL, "List roles" },
-	{ "POST", "/v1/roles", "Roles", AUTH_BEARER, "auth", 0, roles_create, role_create_body, "Create role" },
-	{ "GET", "/v1/roles/:role_id", "Roles", AUTH_BEARER, "auth", 0, roles_get, NULL, "Get role" },
-	{ "PATCH", "/v1/roles/:role_id", "Roles", AUTH_BEARER, "auth", 0, roles_update, role_update_body, "Update role" },
-	{ "DELETE", "/v1/roles/:role_id", "Roles", AUTH_BEARER, "auth", 0, roles_delete, NULL, "Delete role" },
-	{ "GET", "/v1/users/:user_id/roles", "Roles", AUTH_BEARER, "auth", 0, roles_of_user, NULL, "List user roles" },
-	{ "DELETE", "/v1/roles/:role_id/users/:user_id", "Roles", AUTH_BEARER, "auth", 0, roles_unassign, NULL, "Remove role from user" },
-	{ "GET", "/v1/governance", "Governance", AUTH_BEARER, "*", 0, identity_settings_get, NULL, "Get governance settings" },
-	{ "PATCH", "/v1/governance", "Governance", AUTH_BEARER, "*", 0, identity_settings_update, governance_body, "Update governance settings" },
-	{ "POST", "/v1/policies/simulate", "Governance", AUTH_BEARER, "schema", 0, policies_simulate, policy_simulate_body, "Simulate RLS policy" },
-	{ "GET", "/v1/dashboards/public/:share_token", "Dashboards", AUTH_NONE, "", 0, NULL, NULL, "Get public dashboard" },
-	{ "POST", "/v1/dashboards/:dashboard_id/widgets", "Dashboards", AUTH_BEARER, "write", R_USER, NULL, NULL, "Add widget to dashboard" },
-	{ "GET", "/v1/dashboards", "Dashboards", AUTH_BEARER, "read", R_USER, NULL, NULL, "List dashboards" },
-	{ "POST", "/v1/dashboards", "Dashboards", AUTH_BEARER, "write", R_USER, NULL, NULL, "Create dashboard" },
-	{ "GET", "/v1/dashboards/:dashboard_id", "Dashboards", AUTH_BEARER, "read", R_USER, NULL, NULL, "Get dashboard" },
-	{ "PATCH", "/v1/dashboards/:dashboard_id", "Dashboards", AUTH_BEARER, "write", R_USER, NULL, NULL, "Update dashboard" },
-	{ "DELETE", "/v1/dashboards/:dashboard_id", "Dashboards", AUTH_BEARER, "write", R_USER, NULL, NULL, "Delete dashboard" },
-	{ "PATCH", "/v1/dashboards/:dashboard_id/widgets/:widget_id", "Dashboards", AUTH_BEARER, "write", R_USER, NULL, NULL, "Update widget" },
-	{ "DELETE", "/v1/dashboards/:dashboard_id/widgets/:widget_id", "Dashboards", AUTH_BEARER, "write", R_USER, NULL, NULL, "Delete widget" },
-	{ "GET", "/v1/scheduled-jobs", "Scheduled Jobs", AUTH_BEARER, "*", 0, NULL, NULL, "List scheduled jobs" },
-	{ "POST", "/v1/scheduled-jobs", "Scheduled Jobs", AUTH_BEARER, "*", 0, NULL, NULL, "Create scheduled job" },
-	{ "GET", "/v1/scheduled-jobs/:job_id", "Scheduled Jobs", AUTH_BEARER, "*", 0, NULL, NULL, "Get scheduled job" },
-	{ "PATCH", "/v1/scheduled-jobs/:job_id", "Scheduled Jobs", AUTH_BEARER, "*", 0, NULL, NULL, "Update scheduled job" },
-	{ "DELETE", "/v1/scheduled-jobs/:job_id", "Scheduled Jobs", AUTH_BEARER, "*", 0, NULL, NULL, "Delete scheduled job" },
-	{ "POST", "/v1/scheduled-jobs/:job_id/execute", "Scheduled Jobs", AUTH_BEARER, "*", 0, NULL, NULL, "Execute scheduled job" },
-	{ "GET", "/v1/saved-reports", "Saved Reports", AUTH_BEARER, "read", 0, NULL, NULL, "List saved reports" },
-	{ "POST", "/v1/saved-reports", "Saved Reports", AUTH_BEARER, "write", 0, NULL, NULL, "Create saved report" },
-	{ "GET", "/v1/saved-reports/:report_id", "Saved Reports", AUTH_BEARER, "read", 0, NULL, NULL, "Get saved report" },
-	{ "PATCH", "/v1/saved-reports/:report_id", "Saved Reports", AUTH_BEARER, "write", 0, NULL, NULL, "Update saved report" },
-	{ "DELETE", "/v1/saved-reports/:report_id", "Saved Reports", AUTH_BEARER, "write", 0, NULL, NULL, "Delete saved report" },
-	{ "GET", "/v1/saved-reports/:report_id/export", "Saved Reports", AUTH_BEARER, "read", 0, NULL, NULL, "Export saved report" },
-	{ "POST", "/v1/saved-reports/:report_id/run", "Saved Reports", AUTH_BEARER, "write", 0, NULL, NULL, "Run saved report" },
-	{ "GET", "/v1/integrations", "Integrations", AUTH_BEARER, "*", 0, NULL, NULL, "List integrations" },
-	{ "POST", "/v1/integrations", "Integrations", AUTH_BEARER, "*", 0, NULL, NULL, "Create integration" },
-	{ "GET", "/v1/integrations/:integration_id", "Integrations", AUTH_BEARER, "*", 0, NULL, NULL, "Get integration" },
-	{ "PATCH", "/v1/integrations/:integration_id", "Integrations", AUTH_BEARER, "*", 0, NULL, NULL, "Update integration" },
-	{ "DELETE", "/v1/integrations/:integration_id", "Integrations", AUTH_BEARER, "*", 0, NULL, NULL, "Delete integration" },
-	{ "GET", "/v1/integrations/:integration_id/logs", "Integrations", AUTH_BEARER, "*", 0, NULL, NULL, "List sync logs" },
-	{ "POST", "/v1/integrations/:integration_id/sync", "Integrations", AUTH_BEARER, "*", 0, NULL, NULL, "Sync integration" },
-	{ "GET", "/v1/functions", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "List custom functions" },
-	{ "POST", "/v1/functions", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "Create custom function" },
-	{ "GET", "/v1/functions/:function_id", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "Get function" },
-	{ "PATCH", "/v1/functions/:function_id", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "Update function" },
-	{ "DELETE", "/v1/functions/:function_id", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "Delete function" },
-	{ "POST", "/v1/functions/:function_id/execute", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "Execute function" },
-	{ "GET", "/v1/plugins/:plugin_id", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "Get plugin" },
-	{ "PATCH", "/v1/plugins/:plugin_id", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "Update plugin" },
-	{ "DELETE", "/v1/plugins/:plugin_id", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "Uninstall plugin" },
-	{ "GET", "/v1/plugins", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "List plugins" },
-	{ "POST", "/v1/plugins", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "Install plugin" },
-	{ "GET", "/v1/functions/:function_id/logs", "Plugins", AUTH_BEARER, "*", 0, NULL, NULL, "List function logs" },
-	{ "GET", "/v1/branding", "Branding", AUTH_BEARER, "*", 0, NULL, NULL, "Get branding settings" },
-	{ "PATCH", "/v1/branding", "Branding", AUTH_BEARER, "*", 0, NULL, NULL, "Update branding" },
-	{ "GET", "/v1/ai-providers", "AI Providers", AUTH_BEARER, "*", 0, NULL, NULL, "List AI providers" },
-	{ "POST", "/v1/ai-providers", "AI Providers", AUTH_BEARER, "*", 0, NULL, NULL, "Create AI provider" },
-	{ "GET", "/v1/ai-providers/:provider_id", "AI Providers", AUTH_BEARER, "*", 0, NULL, NULL, "Get AI provider" },
-	{ "PATCH", "/v1/ai-providers/:provider_id", "AI Providers", AUTH_BEARER, "*", 0, NULL, NULL, "Update AI provider" },
-	{ "DELETE", "/v1/ai-providers/:provider_id", "AI Providers", AUTH_BEARER, "*", 0, NULL, NULL, "Delete AI provider" },
-	{ "GET", "/v1/ai-usage", "AI Providers", AUTH_BEARER, "*", 0, NULL, NULL, "Get AI usage stats" },
-	{ "GET", "/v1/object-types", "Object Types", AUTH_BEARER, "read", 0, object_types_list, NULL, "List object types" },
-	{ "POST", "/v1/object-types", "Object Types", AUTH_BEARER, "schema", 0, object_types_create, object_type_create_body, "Create object type" },
-	{ "GET", "/v1/object-types/:object_type_id", "Object Types", AUTH_BEARER, "read", 0, object_types_get, NULL, "Get object type" },
-	{ "PATCH", "/v1/object-types/:object_type_id", "Object Types", AUTH_BEARER, "schema", 0, object_types_update, object_type_update_body, "Update object type" },
-	{ "DELETE", "/v1/object-types/:object_type_id", "Object Types", AUTH_BEARER, "schema", 0, object_types_delete, NULL, "Delete object type" },
-	{ "GET", "/v1/object-types/:object_type_id/properties", "Properties", AUTH_BEARER, "read", 0, properties_list, NULL, "List properties" },
-	{ "POST", "/v1/object-types/:object_type_id/properties", "Properties", AUTH_BEARER, "schema", 0, properties_create, property_create_body, "Create property" },
-	{ "PATCH", "/v1/object-types/:object_type_id/properties/:property_id", "Properties", AUTH_BEARER, "schema", 0, properties_update, property_update_body, "Update property" },
-	{ "DELETE", "/v1/object-types/:object_type_id/properties/:property_id", "Properties", AUTH_BEARER, "schema", 0, properties_delete, NULL, "Delete property" },
-	{ "POST", "/v1/objects/:object_type_id/batch/create", "Objects", AUTH_BEARER, "write", R_USER, objects_batch_create, object_batch_create_body, "Batch create objects" },
-	{ "POST", "/v1/objects/:object_type_id", "Objects", AUTH_BEARER, "write", R_USER, objects_create, object_write_body, "Create object" },
-	{ "GET", "/v1/objects/:object_type_id/:object_id", "Objects", AUTH_BEARER, "read", R_USER, objects_get, NULL, "Get object" },
-	{ "PATCH", "/v1/objects/:object_type_id/:object_id", "Objects", AUTH_BEARER, "write", R_USER, objects_update, object_write_body, "Update object" },
-	{ "DELETE", "/v1/objects/:object_type_id/:object_id", "Objects", AUTH_BEARER, "write", R_USER, objects_delete, NULL, "Delete object" },
-	{ "GET", "/v1/objects/:object_type_id/list", "Objects", AUTH_BEARER, "read", R_USER, objects_list, NULL, "List objects" },
-	{ "POST", "/v1/objects/:object_type_id/batch/read", "Objects", AUTH_BEARER, "read", R_USER, objects_batch_read, object_batch_read_body, "Batch read objects" },
-	{ "POST", "/v1/objects/:object_type_id/batch/update", "Objects", AUTH_BEARER, "write", R_USER, objects_batch_update, object_batch_update_body, "Batch update objects" },
-	{ "GET", "/v1/objects/:object_type_id/trash", "Objects", AUTH_BEARER, "read", R_USER, objects_trash, NULL, "List trashed objects" },
-	{ "POST", "/v1/objects/:object_type_id/:object_id/restore", "Objects", AUTH_BEARER, "write", R_USER, objects_restore, NULL, "Restore deleted object" },
-	{ "GET", "/v1/object-types/:object_type_id/views", "Views", AUTH_BEARER, "read", 0, views_list, NULL, "List saved views" },
-	{ "POST", "/v1/object-types/:object_type_id/views", "Views", AUTH_BEARER, "schema", 0, views_create, view_create_body, "Create saved view" },
-	{ "PATCH", "/v1/object-types/:object_type_id/views/:view_id", "Views", AUTH_BEARER, "schema", 0, views_update, view_update_body, "Update saved view" },
-	{ "DELETE", "/v1/object-types/:object_type_id/views/:view_id", "Views", AUTH_BEARER, "schema", 0, views_delete, NULL, "Delete saved view" },
-	{ "PUT", "/v1/objects/:from_type/:from_id/associations/:association_type/:to_type/:to_id", "Associations", AUTH_BEARER, "write", R_USER, associations_put, association_put_body, "Create or update association" },
-	{ "DELETE", "/v1/objects/:from_type/:from_id/associations/:association_type/:to_type/:to_id", "Associations", AUTH_BEARER, "write", R_USER, associations_delete, NULL, "Delete association" },
-	{ "GET", "/v1/objects/:type/:id/associations", "Associations", AUTH_BEARER, "read", R_USER, associations_list, NULL, "List associations" },
-	{ "POST", "/v1/files/batch/delete", "Files", AUTH_BEARER, "files", R_USER, files_batch_delete, files_batch_body, "Batch delete files" },
-	{ "POST", "/v1/files/batch/read", "Files", AUTH_BEARER, "files", R_USER, files_batch_read, files_batch_body, "Batch read file metadata" },
-	{ "POST", "/v1/files/batch/update", "Files", AUTH_BEARER, "files", R_USER, files_batch_update, files_batch_update_body, "Batch update file metadata" },
-	{ "POST", "/v1/files/:file_id/upload-complete", "Files", AUTH_BEARER, "files", R_USER, files_upload_complete, files_upload_complete_body, "Confirm presigned upload" },
-	{ "POST", "/v1/files/:file_id/signed-url", "Files", AUTH_BEARER, "files", R_USER, files_signed_url, files_signed_url_body, "Generate signed URL" },
-	{ "GET", "/v1/files/:file_id", "Files", AUTH_BEARER, "files", R_USER, files_get, NULL, "Get file metadata" },
-	{ "PATCH", "/v1/files/:file_id", "Files", AUTH_BEARER, "files", R_USER, files_update, files_patch_body, "Update file metadata" },
-	{ "DELETE", "/v1/files/:file_id", "Files", AUTH_BEARER, "files", R_USER, files_delete, NULL, "Delete file" },
-	{ "GET", "/v1/files/:file_id/content", "Files", AUTH_BEARER, "files", R_USER, files_content, NULL, "Download file content" },
-	{ "GET", "/v1/files/:file_id/variants/:variant", "Files", AUTH_BEARER, "files", R_USER, files_variant, NULL, "Get image variant" },
-	{ "GET", "/v1/files/stats", "Files", AUTH_BEARER, "files", R_USER, files_stats, NULL, "Storage statistics" },
-	{ "POST", "/v1/files/upload-url", "Files", AUTH_BEARER, "files", R_USER, files_upload_url, files_upload_url_body, "Get presigned upload URL" },
-	{ "GET", "/v1/files/trash", "Files", AUTH_BEARER, "files", R_USER, files_trash, NULL, "List trashed files" },
-	{ "GET", "/v1/files/:file_id/versions", "Files", AUTH_BEARER, "files", R_USER, files_versions, NULL, "List file versions" },
-	{ "GET", "/v1/files/folders", "Files", AUTH_BEARER, "files", R_USER, files_folders, NULL, "List folders" },
-	{ "POST", "/v1/files/:file_id/restore", "Files", AUTH_BEARER, "files", R_USER, files_restore, NULL, "Restore deleted file" },
-	{ "POST", "/v1/files/search", "Files", AUTH_BEARER, "files", R_USER, files_search, files_search_body, "Search files" },
-	{ "POST", "/v1/files/:file_id/stale-cleanup", "Files", AUTH_BEARER, "files", R_USER, files_stale, NULL, "Clean stale uploads" },
-	{ "POST", "/v1/files/upload", "Files", AUTH_BEARER, "files", R_USER, files_upload, NULL, "Upload file" },
-	{ "POST", "/v1/files/:file_id/upload-put", "Files", AUTH_NONE, "", 0, files_upload_put, NULL, "Upload file content to presigned slot" },
-	{ "GET", "/events/stream", "Events", AUTH_BEARER, "read", R_USER | R_QUERY_TOKEN, events_stream, NULL, "Server-sent events stream" },
-	{ "GET", "/events/types", "Events", AUTH_BEARER, "read", R_USER, events_types, NULL, "List available event types" },
-	{ "POST", "/v1/events", "Events", AUTH_BEARER, "write", R_USER, events_track, event_track_body, "Track custom event" },
-	{ "GET", "/v1/events/list", "Events", AUTH_BEARER, "read", R_USER, events_list, NULL, "List custom events" },
-	{ "POST", "/v1/errors/report", "Errors", AUTH_BEARER, "", R_USER, errors_report, error_report_body, "Report client error" },
-	{ "GET", "/v1/objects/:object_type_id/:object_id/versions", "Versions", AUTH_BEARER, "read", R_USER, objects_versions, NULL, "List object version history" },
-	{ "GET", "/v1/data/export/:export_id", "Import / Export", AUTH_BEARER, "read", 0, data_export_get, NULL, "Download export" },
-	{ "POST", "/v1/data/import", "Import / Export", AUTH_BEARER, "write", 0, data_import, import_body, "Import data" },
-	{ "POST", "/v1/data/export", "Import / Export", AUTH_BEARER, "read", 0, data_export, export_body, "Start data export" },
-	{ "GET", "/v1/objects/:object_type_id/:object_id/comments", "Comments", AUTH_BEARER, "read", R_USER, comments_list, NULL, "List comments" },
-	{ "POST", "/v1/objects/:object_type_id/:object_id/comments", "Comments", AUTH_BEARER, "write", R_USER, comments_create, comment_body, "Create comment" },
-	{ "PATCH", "/v1/objects/:object_type_id/:object_id/comments/:comment_id", "Comments", AUTH_BEARER, "write", R_USER, comments_update, comment_body, "Update comment" },
-	{ "DELETE", "/v1/objects/:object_type_id/:object_id/comments/:comment_id", "Comments", AUTH_BEARER, "write", R_USER, comments_delete, NULL, "Delete comment" },
-	{ "POST", "/v1/objects/:object_type_id/:object_id/approve", "Workflows", AUTH_BEARER, "schema", 0, NULL, NULL, "Approve object" },
-	{ "GET", "/v1/objects/:object_type_id/:object_id/workflow-status", "Workflows", AUTH_BEARER, "read", 0, NULL, NULL, "Get workflow status" },
-	{ "POST", "/v1/objects/:object_type_id/:object_id/reject", "Workflows", AUTH_BEARER, "schema", 0, NULL, NULL, "Reject object" },
-	{ "POST", "/v1/objects/:object_type_id/:object_id/submit-for-review", "Workflows", AUTH_BEARER, "schema", 0, NULL, NULL, "Submit for review" },
-	{ "GET", "/v1/object-types/:object_type_id/workflows", "Workflows", AUTH_BEARER, "read", 0, NULL, NULL, "List workflows" },
-	{ "POST", "/v1/object-types/:object_type_id/workflows", "Workflows", AUTH_BEARER, "schema", 0, NULL, NULL, "Create workflow" },
-	{ "PATCH", "/v1/object-types/:object_type_id/workflows/:workflow_id", "Workflows", AUTH_BEARER, "schema", 0, NULL, NULL, "Update workflow" },
-	{ "DELETE", "/v1/object-types/:object_type_id/workflows/:workflow_id", "Workflows", AUTH_BEARER, "schema", 0, NULL, NULL, "Delete workflow" },
-	{ "POST", "/v1/reports/funnel", "Reports", AUTH_BEARER, "write", R_USER, NULL, NULL, "Funnel report" },
-	{ "POST", "/v1/reports/leaderboard", "Reports", AUTH_BEARER, "write", R_USER, NULL, NULL, "Leaderboard report" },
-	{ "POST", "/v1/reports/pipeline", "Reports", AUTH_BEARER, "write", R_USER, NULL, NULL, "Pipeline report" },
-	{ "POST", "/v1/reports/timeseries", "Reports", AUTH_BEARER, "write", R_USER, NULL, NULL, "Time series report" },
-	{ "POST", "/v1/email/send", "Email", AUTH_BEARER, "*", 0, email_send, email_send_body, "Send email" },
-	{ "POST", "/v1/ai/auto-tag", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Auto-tag content" },
-	{ "POST", "/v1/ai/chat", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Chat completion" },
-	{ "POST", "/v1/ai/conversations/:conversation_id/chat", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Chat with conversation history" },
-	{ "POST", "/v1/ai/describe", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Describe image" },
-	{ "POST", "/v1/ai/generate", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Text generation" },
-	{ "POST", "/v1/ai/index", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Index objects for vector search" },
-	{ "POST", "/v1/ai/moderate", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Content moderation" },
-	{ "POST", "/v1/ai/summarise", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Summarise content" },
-	{ "POST", "/v1/ai/search", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Vector similarity search" },
-	{ "GET", "/v1/ai/conversations", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "List AI conversations" },
-	{ "POST", "/v1/ai/conversations", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Create AI conversation" },
-	{ "GET", "/v1/ai/conversations/:conversation_id", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Get AI conversation" },
-	{ "PATCH", "/v1/ai/conversations/:conversation_id", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Update AI conversation" },
-	{ "DELETE", "/v1/ai/conversations/:conversation_id", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Delete AI conversation" },
-	{ "POST", "/v1/ai/embeddings", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "Generate embeddings" },
-	{ "GET", "/v1/ai/models", "AI", AUTH_BEARER, "ai", R_USER, NULL, NULL, "List available AI models" },
-	{ "POST", "/v1/auth/anonymous", "Authentication", AUTH_BEARER, "", R_USER, auth_anonymous, NULL, "Create anonymous session" },
-	{ "GET", "/v1/auth/me/export", "Authentication", AUTH_BEARER, "", R_USER, auth_export, NULL, "Export user data" },
-	{ "POST", "/v1/auth/forgot-password", "Authentication", AUTH_BEARER, "", R_USER, auth_forgot_password, auth_email_body, "Request password reset" },
-	{ "GET", "/v1/auth/user", "Authentication", AUTH_BEARER, "", R_USER, auth_user_get, NULL, "Get current user" },
-	{ "PATCH", "/v1/auth/user", "Authentication", AUTH_BEARER, "", R_USER, auth_user_update, auth_user_update_body, "Update current user" },
-	{ "POST", "/v1/auth/login", "Authentication", AUTH_BEARER, "", R_USER, auth_login, auth_login_body, "Log in" },
-	{ "POST", "/v1/auth/logout", "Authentication", AUTH_BEARER, "", R_USER, auth_logout, auth_logout_body, "Log out" },
-	{ "GET", "/v1/auth/oauth/:provider/callback", "Authentication", AUTH_NONE, "", 0, NULL, NULL, "OAuth callback" },
-	{ "GET", "/v1/auth/oauth/:provider", "Authentication", AUTH_BEARER, "", R_USER, NULL, NULL, "OAuth redirect" },
-	{ "POST", "/v1/auth/refresh", "Authentication", AUTH_BEARER, "", R_USER, auth_refresh, auth_refresh_body, "Refresh tokens" },
-	{ "POST", "/v1/auth/reset-password", "Authentication", AUTH_BEARER, "", R_USER, auth_reset_password, auth_reset_body, "Reset password" },
-	{ "POST", "/v1/auth/magic-link", "Authentication", AUTH_BEARER, "", R_USER, auth_magic_link, auth_email_body, "Send magic link" },
-	{ "POST", "/v1/auth/otp/send", "Authentication", AUTH_BEARER, "", R_USER, auth_otp_send, auth_otp_send_body, "Send SMS OTP" },
-	{ "POST", "/v1/auth/signup", "Authentication", AUTH_BEARER, "", R_USER, auth_signup, auth_signup_body, "Sign up" },
-	{ "GET", "/v1/auth/verify", "Authentication", AUTH_BEARER, "", R_USER, auth_verify_get, NULL, "Verify email (GET)" },
-	{ "POST", "/v1/auth/verify", "Authentication", AUTH_BEARER, "", R_USER, auth_verify_post, auth_token_body, "Verify email" },
-	{ "POST", "/v1/auth/magic-link/verify", "Authentication", AUTH_BEARER, "", R_USER, auth_magic_verify, auth_token_body, "Verify magic link" },
-	{ "POST", "/v1/auth/otp/verify", "Authentication", AUTH_BEARER, "", R_USER, auth_otp_verify, auth_otp_verify_body, "Verify OTP" },
-	{ "POST", "/v1/auth/mfa/challenge", "MFA", AUTH_BEARER, "", R_USER, mfa_challenge, mfa_challenge_body, "Challenge MFA" },
-	{ "POST", "/v1/auth/mfa/complete", "MFA", AUTH_NONE, "", 0, mfa_complete, mfa_complete_body, "Complete MFA login" },
-	{ "POST", "/v1/auth/mfa/enroll", "MFA", AUTH_BEARER, "", R_USER, mfa_enroll, mfa_enroll_body, "Enroll TOTP factor" },
-	{ "GET", "/v1/auth/mfa/factors", "MFA", AUTH_BEARER, "", R_USER, mfa_factors, NULL, "List MFA factors" },
-	{ "POST", "/v1/auth/mfa/recover", "MFA", AUTH_NONE, "", 0, mfa_recover, mfa_recover_body, "MFA recovery" },
-	{ "DELETE", "/v1/auth/mfa/:factor_id", "MFA", AUTH_BEARER, "", R_USER, mfa_unenroll, NULL, "Unenroll MFA factor" },
-	{ "POST", "/v1/auth/mfa/verify", "MFA", AUTH_BEARER, "", R_USER, mfa_verify, mfa_verify_body, "Verify TOTP code" },
-	{ "GET", "/v1/auth/sessions", "Sessions", AUTH_BEARER, "auth", R_USER, sessions_list, NULL, "List active sessions" },
-	{ "DELETE", "/v1/auth/sessions", "Sessions", AUTH_BEARER, "auth", R_USER, sessions_revoke_all, NULL, "Revoke all sessions" },
-	{ "DELETE", "/v1/auth/sessions/:session_id", "Sessions", AUTH_BEARER, "auth", R_USER, sessions_revoke_one, NULL, "Revoke session" },
-	{ "DELETE", "/v1/auth/notifications/preferences/:channel", "Notifications", AUTH_BEARER, "", R_USER, notification_prefs_delete, NULL, "Delete notification preference" },
-	{ "GET", "/v1/auth/notifications/preferences", "Notifications", AUTH_BEARER, "", R_USER, notification_prefs_get, NULL, "Get notification preferences" },
-	{ "PUT", "/v1/auth/notifications/preferences", "Notifications", AUTH_BEARER, "", R_USER, notification_prefs_put, notification_pref_body, "Update notification preferences" },
-	{ "GET", "/v1/auth/notifications", "Notifications", AUTH_BEARER, "", R_USER, notifications_list, NULL, "List notifications" },
-	{ "POST", "/v1/auth/notifications/read-all", "Notifications", AUTH_BEARER, "", R_USER, notifications_read_all, NULL, "Mark all as read" },
-	{ "PATCH", "/v1/auth/notifications/:notification_id/read", "Notifications", AUTH_BEARER, "", R_USER, notifications_read, NULL, "Mark notification read" },
-	{ "GET", "/v1/auth/notifications/count", "Notifications", AUTH_BEARER, "", R_USER, notifications_count, NULL, "Get unread count" },
-	{ "DELETE", "/v1/auth/passkeys/:credential_id", "Passkeys", AUTH_BEARER, "", R_USER, NULL, NULL, "Delete passkey" },
-	{ "GET", "/v1/auth/passkeys", "Passkeys", AUTH_BEARER, "", R_USER, NULL, NULL, "List passkeys" },
-	{ "POST", "/v1/auth/passkeys/authenticate/begin", "Passkeys", AUTH_BEARER, "", R_USER, NULL, NULL, "Begin passkey authentication" },
-	{ "POST", "/v1/auth/passkeys/authenticate/complete", "Passkeys", AUTH_BEARER, "", R_USER, NULL, NULL, "Complete passkey authentication" },
-	{ "POST", "/v1/auth/passkeys/register/begin", "Passkeys", AUTH_BEARER, "", R_USER, NULL, NULL, "Begin passkey registration" },
-	{ "POST", "/v1/auth/passkeys/register/complete", "Passkeys", AUTH_BEARER, "", R_USER, NULL, NULL, "Complete passkey registration" },
-	{ "GET", "/v1/forms/:form_id", "Public Forms", AUTH_NONE, "", 0, NULL, NULL, "Get public form" },
-	{ "POST", "/v1/forms/:form_id/submit", "Public Forms", AUTH_NONE, "", 0, NULL, NULL, "Submit public form" },
-	{ "POST", "/v1/auth/saml/:provider/acs", "SAML / SSO", AUTH_NONE, "", 0, NULL, NULL, "SAML ACS" },
-	{ "GET", "/v1/auth/saml/:provider/login", "SAML / SSO", AUTH_NONE, "", 0, NULL, NULL, "SAML login redirect" },
-	{ "GET", "/v1/auth/saml/:provider/metadata", "SAML / SSO", AUTH_NONE, "", 0, NULL, NULL, "SAML metadata" },
-	{ "GET", "/v1/short-urls", "Short URLs", AUTH_BEARER, "read", R_USER, NULL, NULL, "List short URLs" },
-	{ "POST", "/v1/short-urls", "Short URLs", AUTH_BEARER, "write", R_USER, NULL, NULL, "Create a short URL" },
-	{ "GET", "/v1/short-urls/:slug", "Short URLs", AUTH_BEARER, "read", R_USER, NULL, NULL, "Get short URL details" },
-	{ "PATCH", "/v1/short-urls/:slug", "Short URLs", AUTH_BEARER, "write", R_USER, NULL, NULL, "Update a short URL" },
-	{ "DELETE", "/v1/short-urls/:slug", "Short URLs", AUTH_BEARER, "write", R_USER, NULL, NULL, "Delete a short URL" },
-	{ "GET", "/v1/accounting/reports/aged-payables", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Aged payables report" },
-	{ "GET", "/v1/accounting/reports/aged-receivables", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Aged receivables report" },
-	{ "POST", "/v1/accounting/invoices/:invoice_id/approve", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Approve invoice" },
-	{ "GET", "/v1/accounting/reports/balance-sheet", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Balance sheet report" },
-	{ "GET", "/v1/accounting/reports/cash-flow", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Cash flow statement" },
-	{ "POST", "/v1/accounting/periods/:period_id/close", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Close period" },
-	{ "GET", "/v1/accounting/accounts", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "List chart of accounts" },
-	{ "POST", "/v1/accounting/accounts", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Create account" },
-	{ "GET", "/v1/accounting/bank-accounts", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "List bank accounts" },
-	{ "POST", "/v1/accounting/bank-accounts", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Create bank account" },
-	{ "GET", "/v1/accounting/currencies", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "List currencies" },
-	{ "POST", "/v1/accounting/currencies", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Create currency" },
-	{ "GET", "/v1/accounting/exchange-rates", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "List exchange rates" },
-	{ "POST", "/v1/accounting/exchange-rates", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Create exchange rate" },
-	{ "GET", "/v1/accounting/invoices", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "List invoices" },
-	{ "POST", "/v1/accounting/invoices", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Create invoice" },
-	{ "GET", "/v1/accounting/journal-entries", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "List journal entries" },
-	{ "POST", "/v1/accounting/journal-entries", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Create journal entry" },
-	{ "GET", "/v1/accounting/payments", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "List payments" },
-	{ "POST", "/v1/accounting/payments", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Create payment" },
-	{ "GET", "/v1/accounting/periods", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "List accounting periods" },
-	{ "POST", "/v1/accounting/periods", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Create period" },
-	{ "GET", "/v1/accounting/recurring", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "List recurring entries" },
-	{ "POST", "/v1/accounting/recurring", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Create recurring entry" },
-	{ "GET", "/v1/accounting/tax-codes", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "List tax codes" },
-	{ "POST", "/v1/accounting/tax-codes", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Create tax code" },
-	{ "GET", "/v1/accounting/accounts/:account_id", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Get account" },
-	{ "PATCH", "/v1/accounting/accounts/:account_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Update account" },
-	{ "DELETE", "/v1/accounting/accounts/:account_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Delete account" },
-	{ "GET", "/v1/accounting/bank-accounts/:bank_account_id", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Get bank account" },
-	{ "PATCH", "/v1/accounting/bank-accounts/:bank_account_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Update bank account" },
-	{ "DELETE", "/v1/accounting/bank-accounts/:bank_account_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Delete bank account" },
-	{ "GET", "/v1/accounting/currencies/:currency_id", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Get currency" },
-	{ "PATCH", "/v1/accounting/currencies/:currency_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Update currency" },
-	{ "DELETE", "/v1/accounting/currencies/:currency_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Delete currency" },
-	{ "GET", "/v1/accounting/exchange-rates/:rate_id", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Get exchange rate" },
-	{ "DELETE", "/v1/accounting/exchange-rates/:rate_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Delete exchange rate" },
-	{ "GET", "/v1/accounting/invoices/:invoice_id", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Get invoice" },
-	{ "PATCH", "/v1/accounting/invoices/:invoice_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Update invoice" },
-	{ "DELETE", "/v1/accounting/invoices/:invoice_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Delete invoice" },
-	{ "GET", "/v1/accounting/journal-entries/:entry_id", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Get journal entry" },
-	{ "PATCH", "/v1/accounting/journal-entries/:entry_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Update journal entry" },
-	{ "DELETE", "/v1/accounting/journal-entries/:entry_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Delete journal entry" },
-	{ "GET", "/v1/accounting/periods/:period_id", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Get period" },
-	{ "PATCH", "/v1/accounting/periods/:period_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Update period" },
-	{ "DELETE", "/v1/accounting/periods/:period_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Delete period" },
-	{ "GET", "/v1/accounting/recurring/:recurring_id", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Get recurring entry" },
-	{ "PATCH", "/v1/accounting/recurring/:recurring_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Update recurring entry" },
-	{ "DELETE", "/v1/accounting/recurring/:recurring_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Delete recurring entry" },
-	{ "GET", "/v1/accounting/tax-codes/:tax_code_id", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Get tax code" },
-	{ "PATCH", "/v1/accounting/tax-codes/:tax_code_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Update tax code" },
-	{ "DELETE", "/v1/accounting/tax-codes/:tax_code_id", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Delete tax code" },
-	{ "POST", "/v1/accounting/recurring/:recurring_id/execute", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Execute recurring entry now" },
-	{ "GET", "/v1/accounting/reports/general-ledger", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "General ledger report" },
-	{ "GET", "/v1/accounting/bank-transactions/:transaction_id", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Get bank transaction" },
-	{ "GET", "/v1/accounting/payments/:payment_id", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Get payment" },
-	{ "POST", "/v1/accounting/bank-accounts/:bank_account_id/import", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Import bank transactions" },
-	{ "GET", "/v1/accounting/bank-accounts/:bank_account_id/transactions", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "List bank transactions" },
-	{ "POST", "/v1/accounting/bank-transactions/:transaction_id/match", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Match bank transaction" },
-	{ "POST", "/v1/accounting/journal-entries/:entry_id/post", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Post journal entry" },
-	{ "GET", "/v1/accounting/reports/profit-and-loss", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Profit and loss report" },
-	{ "POST", "/v1/accounting/bank-accounts/:bank_account_id/reconcile", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Reconcile bank account" },
-	{ "POST", "/v1/accounting/periods/:period_id/reopen", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Reopen period" },
-	{ "POST", "/v1/accounting/journal-entries/:entry_id/reverse", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Reverse journal entry" },
-	{ "GET", "/v1/accounting/reports/tax", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Tax report" },
-	{ "GET", "/v1/accounting/reports/trial-balance", "Accounting", AUTH_BEARER, "read", 0, NULL, NULL, "Trial balance report" },
-	{ "POST", "/v1/accounting/invoices/:invoice_id/void", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Void invoice" },
-	{ "POST", "/v1/accounting/payments/:payment_id/void", "Accounting", AUTH_BEARER, "write", 0, NULL, NULL, "Void payment" },
-	{ "POST", "/v1/auth/portal-forgot-password", "Portal Auth", AUTH_NONE, "", 0, portal_forgot_password, auth_email_body, "Portal password reset request" },
-	{ "POST", "/v1/auth/portal-identify", "Portal Auth", AUTH_NONE, "", 0, portal_identify, portal_identify_body, "Identify tenant by email" },
-	{ "POST", "/v1/auth/portal-login", "Portal Auth", AUTH_NONE, "", 0, portal_login, auth_login_body, "Portal login" },
-	{ "POST", "/v1/auth/portal-magic-link", "Portal Auth", AUTH_NONE, "", 0, portal_magic_link, auth_email_body, "Portal send magic link" },
-	{ "POST", "/v1/auth/portal-magic-link-verify", "Portal Auth", AUTH_NONE, "", 0, portal_magic_verify, auth_token_body, "Portal verify magic link" },
-	{ "POST", "/v1/auth/portal-otp-send", "Portal Auth", AUTH_NONE, "", 0, portal_otp_send, auth_otp_send_body, "Portal send OTP" },
-	{ "POST", "/v1/auth/portal-otp-verify", "Portal Auth", AUTH_NONE, "", 0, portal_otp_verify, auth_otp_verify_body, "Portal verify OTP" },
-	{ "POST", "/v1/auth/portal-reset-password", "Portal Auth", AUTH_NONE, "", 0, portal_reset_password, auth_reset_body, "Portal password reset" },
-	{ "POST", "/v1/auth/portal-signup", "Portal Auth", AUTH_NONE, "", 0, portal_signup, auth_signup_body, "Portal signup" },
-	{ "POST", "/v1/auth/portal-verify-email", "Portal Auth", AUTH_NONE, "", 0, portal_verify_email, auth_token_body, "Portal verify email" },
-};
+/* Every file's rows, in the order the table lists them. */
+#define ROUTE_FILES(X) \
+	X(public_routes) \
+	X(tenants_routes) \
+	X(keys_routes) \
+	X(users_routes) \
+	X(identity_settings_routes) \
+	X(webhooks_routes) \
+	X(policies_routes) \
+	X(audit_routes) \
+	X(sql_routes) \
+	X(dlq_routes) \
+	X(realtime_routes) \
+	X(roles_routes) \
+	X(object_types_routes) \
+	X(properties_routes) \
+	X(objects_routes) \
+	X(views_routes) \
+	X(associations_routes) \
+	X(files_routes) \
+	X(files_upload_routes) \
+	X(files_serve_routes) \
+	X(events_routes) \
+	X(errors_report_routes) \
+	X(dataio_routes) \
+	X(comments_routes) \
+	X(email_routes) \
+	X(auth_flows_routes) \
+	X(auth_sessions_routes) \
+	X(auth_mfa_routes) \
+	X(auth_portal_routes) \
+	X(notifications_routes) \
+	X(planned_routes)
 
-const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
+#define DECLARE(name) extern const route_t name[];
+ROUTE_FILES(DECLARE)
+#undef DECLARE
+
+const route_t *routes;
+size_t routes_count;
+
+/* The table is built before main() so that every user (the router, the
+ * OpenAPI writer, `tessera routes`, the unit tests) sees it whole. */
+__attribute__((constructor)) static void routes_assemble(void)
+{
+	static const route_t *const files[] = {
+#define LIST(name) name,
+		ROUTE_FILES(LIST)
+#undef LIST
+	};
+	size_t n = 0;
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++)
+		for (const route_t *rt = files[f]; rt->method; rt++)
+			n++;
+	route_t *all = calloc(n, sizeof(*all));
+	if (!all)
+		abort();
+	size_t k = 0;
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++)
+		for (const route_t *rt = files[f]; rt->method; rt++)
+			all[k++] = *rt;
+	routes = all;
+	routes_count = n;
+}

@@ -32,7 +32,7 @@
 #include "../common/config.h"
 #include "../common/crypto.h"
 #include "../common/log.h"
-#include "handlers.h"
+#include "routes.h"
 
 #define SQL_MAX_CHARS 10000
 #define SQL_MAX_PARAMS 100
@@ -678,3 +678,10 @@ err_t sql_query(req_t *r)
 	reply_data(r, 200, data);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t sql_routes[] = {
+	ROUTE("POST", "/v1/sql", "SQL", AUTH_BEARER, "read", NULL, 0, sql_query, sql_body, "Execute SQL query"),
+	ROUTES_END,
+};

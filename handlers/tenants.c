@@ -3,7 +3,7 @@
  * tenant uses of them.
  */
 #include "../common/rowjson.h"
-#include "handlers.h"
+#include "routes.h"
 
 static const col_t plan_limit_cols[] = {
 	{ "rate_limit_per_minute", COL_INT, 0 },
@@ -45,3 +45,10 @@ err_t tenants_usage(req_t *r)
 	reply_data(r, 200, d);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t tenants_routes[] = {
+	ROUTE("GET", "/v1/usage", "Tenants", AUTH_BEARER, "read", NULL, 0, tenants_usage, NULL, "Get tenant usage"),
+	ROUTES_END,
+};

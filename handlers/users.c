@@ -18,9 +18,9 @@
 #include "../common/securedel.h"
 #include "audit.h"
 #include "auth_core.h"
-#include "handlers.h"
 #include "identity.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define ROLE_MAX 64
 #define METADATA_MAX 16384
@@ -350,3 +350,14 @@ err_t users_delete(req_t *r)
 	reply_data(r, 200, d);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t users_routes[] = {
+	ROUTE("GET", "/v1/users", "Users", AUTH_BEARER, "auth", NULL, 0, users_list, NULL, "List users"),
+	ROUTE("POST", "/v1/users", "Users", AUTH_BEARER, "auth", NULL, 0, users_create, users_create_body, "Create user"),
+	ROUTE("GET", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", NULL, 0, users_get, NULL, "Get user"),
+	ROUTE("PATCH", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", NULL, 0, users_update, users_update_body, "Update user"),
+	ROUTE("DELETE", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", NULL, 0, users_delete, NULL, "Delete user"),
+	ROUTES_END,
+};

@@ -14,9 +14,9 @@
 #include "../common/ids.h"
 #include "../common/rowjson.h"
 #include "audit.h"
-#include "handlers.h"
 #include "objmodel.h"
 #include "views.h"
+#include "routes.h"
 
 #define VIEW_COLUMNS_MAX 200
 
@@ -327,3 +327,13 @@ long long views_count(req_t *r, const char *object_type_id, err_t *rc)
 {
 	return type_child_count(r, &view_child, object_type_id, rc);
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t views_routes[] = {
+	ROUTE("GET", "/v1/object-types/:object_type_id/views", "Views", AUTH_BEARER, "read", NULL, 0, views_list, NULL, "List saved views"),
+	ROUTE("POST", "/v1/object-types/:object_type_id/views", "Views", AUTH_BEARER, "schema", NULL, 0, views_create, view_create_body, "Create saved view"),
+	ROUTE("PATCH", "/v1/object-types/:object_type_id/views/:view_id", "Views", AUTH_BEARER, "schema", NULL, 0, views_update, view_update_body, "Update saved view"),
+	ROUTE("DELETE", "/v1/object-types/:object_type_id/views/:view_id", "Views", AUTH_BEARER, "schema", NULL, 0, views_delete, NULL, "Delete saved view"),
+	ROUTES_END,
+};

@@ -25,8 +25,8 @@
 #include "../fcgi/jobs.h"
 #include "../fcgi/webhook_send.h"
 #include "audit.h"
-#include "handlers.h"
 #include "objmodel.h"
+#include "routes.h"
 
 #define MAX_EVENTS 50
 #define MAX_TYPES 100
@@ -582,3 +582,18 @@ err_t deliveries_retry(req_t *r)
 	reply_data(r, 200, d);
 	return E_OK;
 }
+
+/* The endpoints this file serves; routes.c assembles the table from
+ * every file's rows. */
+const route_t webhooks_routes[] = {
+	ROUTE("GET", "/v1/webhooks", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_list, NULL, "List webhooks"),
+	ROUTE("POST", "/v1/webhooks", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_create, webhook_create_body, "Create webhook"),
+	ROUTE("PATCH", "/v1/webhooks/:webhook_id", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_update, webhook_update_body, "Update webhook"),
+	ROUTE("DELETE", "/v1/webhooks/:webhook_id", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_delete, NULL, "Delete webhook"),
+	ROUTE("POST", "/v1/webhooks/:webhook_id/replay", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_replay, webhook_replay_body, "Replay webhook"),
+	ROUTE("POST", "/v1/webhooks/:webhook_id/rotate-secret", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_rotate_secret, NULL, "Rotate webhook secret"),
+	ROUTE("POST", "/v1/webhooks/:webhook_id/test", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_test, NULL, "Test webhook"),
+	ROUTE("GET", "/v1/webhook-deliveries", "Webhook Deliveries", AUTH_BEARER, "*", NULL, 0, deliveries_list, NULL, "List webhook deliveries"),
+	ROUTE("POST", "/v1/webhook-deliveries/:delivery_id/retry", "Webhook Deliveries", AUTH_BEARER, "*", NULL, 0, deliveries_retry, NULL, "Retry webhook delivery"),
+	ROUTES_END,
+};

@@ -139,16 +139,53 @@ START_TEST(every_route_scope_is_a_known_scope_name)
 }
 END_TEST
 
-START_TEST(public_routes_require_no_scope_and_only_public_routes_skip_the_tenant)
+START_TEST(public_routes_require_no_scope)
 {
 	for (size_t j = 0; j < routes_count; j++) {
 		const route_t *rt = &routes[j];
 		if (rt->auth == AUTH_NONE)
 			ck_assert_msg(rt->scope[0] == '\0', "%s %s: unauthenticated route names scope %s",
 				      rt->method, rt->path, rt->scope);
-		if (rt->flags & R_NO_TENANT)
-			ck_assert_msg(rt->auth == AUTH_NONE, "%s %s: R_NO_TENANT on an authenticated route",
+	}
+}
+END_TEST
+
+/* Default deny: every row end users may call names the permission their
+ * roles must grant ("none" for their own account), and no other row names
+ * one; the parsed form is what the gate applies. */
+START_TEST(every_end_user_route_names_its_permission)
+{
+	ck_assert_int_eq(router_init(), 0);
+	size_t user_rows = 0;
+	for (size_t j = 0; j < routes_count; j++) {
+		const route_t *rt = &routes[j];
+		if (!(rt->flags & R_USER)) {
+			ck_assert_msg(rt->perm == NULL, "%s %s: a permission on a route end users cannot call",
 				      rt->method, rt->path);
+			continue;
+		}
+		user_rows++;
+		ck_assert_msg(rt->perm != NULL, "%s %s: end users may call it but it names no permission",
+			      rt->method, rt->path);
+		const route_perm_t *p = route_perm(rt);
+		if (strcmp(rt->perm, "none") == 0) {
+			ck_assert_ptr_null(p->area);
+			continue;
+		}
+		ck_assert_msg(p->area && p->verb, "%s %s: permission %s did not parse", rt->method,
+			      rt->path, rt->perm);
+		char want[128];
+		snprintf(want, sizeof(want), p->typed ? "%s:{type}:%s" : "%s:%s", p->area, p->verb);
+		ck_assert_str_eq(rt->perm, want);
+	}
+	ck_assert_uint_gt(user_rows, 50);
+	/* Spot checks of what the gate enforces. */
+	for (size_t j = 0; j < routes_count; j++) {
+		const route_t *rt = &routes[j];
+		if (!strcmp(rt->method, "POST") && !strcmp(rt->path, "/v1/objects/:object_type_id/batch/read"))
+			ck_assert_str_eq(rt->perm, "objects:{type}:read");
+		if (!strcmp(rt->method, "DELETE") && !strcmp(rt->path, "/v1/files/:file_id"))
+			ck_assert_str_eq(rt->perm, "files:write");
 	}
 }
 END_TEST
@@ -434,7 +471,8 @@ Suite *suite_router(void)
 	tcase_add_test(tc, every_spec_row_is_in_the_table_exactly_once_with_its_group_auth_and_summary);
 	tcase_add_test(tc, every_table_row_is_in_the_spec_exactly_once);
 	tcase_add_test(tc, every_route_scope_is_a_known_scope_name);
-	tcase_add_test(tc, public_routes_require_no_scope_and_only_public_routes_skip_the_tenant);
+	tcase_add_test(tc, public_routes_require_no_scope);
+	tcase_add_test(tc, every_end_user_route_names_its_permission);
 	tcase_add_loop_test(tc, scope_bit_maps_each_name_to_its_bit_and_unknown_names_to_zero, 0,
 			    (int)(sizeof(scope_cases) / sizeof(scope_cases[0])));
 	tcase_add_test(tc, scope_bits_are_distinct);

@@ -1,0 +1,798 @@
+/*
+ * resource.c - the resource engine (see resource.h).
+ *
+ * Every statement is built here from the descriptor, never from input:
+ * column names and expressions come from the field rows, values are bound.
+ * The tenant is added by res_scope() to every statement, so a descriptor
+ * cannot leave it out.  Per-descriptor text (the SELECT list, the column
+ * table that renders rows, the body schemas) is built once and kept.
+ */
+#include "resource.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../common/ids.h"
+#include "../common/strbuf.h"
+#include "../handlers/routes.h"
+#include "journal.h"
+
+#define RES_CACHE_MAX 64
+#define LIST_MAX_DEFAULT 100
+#define CURSOR_MAX 512
+
+/* What is derived once from a descriptor. */
+typedef struct res_derived {
+	const resource_t *res;
+	char *select;          /* "id, label, (expr) AS status, …" */
+	col_t *cols;           /* renders a row: one per rendered field */
+	field_t *create;       /* body schemas */
+	field_t *update;
+	const char *sort_col;  /* default order: column and direction */
+	bool sort_desc;
+} res_derived_t;
+
+static res_derived_t derived[RES_CACHE_MAX];
+static int nderived;
+
+static const char *col_of(const res_field_t *f)
+{
+	return f->column ? f->column : f->name;
+}
+
+static bool rendered(const res_field_t *f)
+{
+	return !(f->flags & (RF_HIDDEN | RF_INPUT));
+}
+
+static field_t *schema_build(const resource_t *res, enum res_op op)
+{
+	size_t n = 0;
+	for (const res_field_t *f = res->fields; f->name; f++)
+		n += 2;
+	field_t *s = calloc(n + 1, sizeof(*s));
+	if (!s)
+		abort();
+	size_t k = 0;
+	unsigned want = op == OP_CREATE ? RF_CREATE : RF_UPDATE;
+	for (const res_field_t *f = res->fields; f->name; f++) {
+		if (!(f->flags & want))
+			continue;
+		unsigned ff = (f->flags & RF_NULLABLE) ? FF_NULLABLE : 0;
+		if (op == OP_CREATE && (f->flags & RF_REQUIRED))
+			ff |= FF_REQUIRED;
+		s[k++] = (field_t){ f->name, f->in, ff, f->min, f->max };
+		if (f->alias)
+			s[k++] = (field_t){ f->alias, f->in, ff & ~FF_REQUIRED, f->min, f->max };
+	}
+	return s;
+}
+
+static res_derived_t *derive(const resource_t *res)
+{
+	for (int i = 0; i < nderived; i++)
+		if (derived[i].res == res)
+			return &derived[i];
+	if (nderived == RES_CACHE_MAX)
+		abort();
+	res_derived_t *d = &derived[nderived++];
+	d->res = res;
+	strbuf_t sb = { 0 };
+	size_t n = 0;
+	for (const res_field_t *f = res->fields; f->name; f++)
+		n++;
+	d->cols = calloc(n + 1, sizeof(*d->cols));
+	if (!d->cols)
+		abort();
+	size_t k = 0;
+	for (const res_field_t *f = res->fields; f->name; f++) {
+		if (!rendered(f))
+			continue;
+		if (sb.len)
+			sb_puts(&sb, ", ");
+		if (f->flags & RF_EXPR)
+			sb_printf(&sb, "(%s) AS `%s`", f->column, f->name);
+		else if (strcmp(col_of(f), f->name))
+			sb_printf(&sb, "`%s` AS `%s`", col_of(f), f->name);
+		else
+			sb_printf(&sb, "`%s`", f->name);
+		d->cols[k++] = (col_t){ f->name, f->type, 0 };
+	}
+	d->select = strndup(sb.p, sb.len);
+	free(sb.p);
+	d->create = schema_build(res, OP_CREATE);
+	d->update = schema_build(res, OP_UPDATE);
+	const char *order = res->order ? res->order : "id";
+	size_t cl = strcspn(order, " ");
+	d->sort_col = strndup(order, cl);
+	d->sort_desc = strcasestr(order + cl, "desc") != NULL;
+	if (!d->select || !d->sort_col)
+		abort();
+	return d;
+}
+
+const field_t *resource_schema(const resource_t *res, enum res_op op)
+{
+	if (op != OP_CREATE && op != OP_UPDATE)
+		return NULL;
+	res_derived_t *d = derive(res);
+	return op == OP_CREATE ? d->create : d->update;
+}
+
+static const res_field_t *field_named(const resource_t *res, const char *name)
+{
+	for (const res_field_t *f = res->fields; f->name; f++)
+		if (!strcmp(f->name, name) || (f->alias && !strcmp(f->alias, name)))
+			return f;
+	return NULL;
+}
+
+int resource_check(const resource_t *res)
+{
+	if (!res->name || !res->type || !res->table || !res->id_prefix || !res->fields ||
+	    !field_named(res, "id")) {
+		fprintf(stderr, "resource %s: name, type, table, id_prefix and an id field are required\n",
+			res->type ? res->type : "?");
+		return -1;
+	}
+	if (!!res->parent_param != !!res->parent_column ||
+	    (res->parent_param && !(res->hooks && res->hooks->parent))) {
+		fprintf(stderr, "resource %s: a parent needs its parameter, column and hook\n", res->type);
+		return -1;
+	}
+	if (res->del == DEL_MARK && (!res->delete_set || !res->live)) {
+		fprintf(stderr, "resource %s: DEL_MARK needs delete_set and live\n", res->type);
+		return -1;
+	}
+	for (const res_field_t *f = res->fields; f->name; f++) {
+		if ((f->flags & RF_EXPR) && (f->flags & RF_WRITABLE)) {
+			fprintf(stderr, "resource %s: expression field %s cannot be writable\n",
+				res->type, f->name);
+			return -1;
+		}
+		if (f->values && f->in != FT_STRING) {
+			fprintf(stderr, "resource %s: enum field %s must be a string\n", res->type, f->name);
+			return -1;
+		}
+	}
+	derive(res);
+	return 0;
+}
+
+const char *resource_table(req_t *r, const resource_t *res)
+{
+	if (res->home == RES_TENANT)
+		return arena_printf(r->a, "`%s`.`%s`", r->tenant.db_name, res->table);
+	return res->table;
+}
+
+/* --- statement building --------------------------------------------------- */
+
+/* A statement under construction: text and bound parameters. */
+typedef struct stmt {
+	strbuf_t sql;
+	db_param p[64];
+	int np;
+} stmt_t;
+
+static void bind(stmt_t *s, db_param v)
+{
+	if (s->np == (int)(sizeof(s->p) / sizeof(s->p[0])))
+		abort(); /* a descriptor with more fields than a statement takes */
+	s->p[s->np++] = v;
+}
+
+static char *stmt_text(stmt_t *s, arena_t *a)
+{
+	return sb_take(&s->sql, a);
+}
+
+/* " WHERE tenant_id = ? AND parent = ?": the conditions every statement on
+ * this resource carries. */
+static void res_scope(req_t *r, const res_ctx_t *c, stmt_t *s)
+{
+	sb_puts(&s->sql, " WHERE 1 = 1");
+	if (c->res->home == RES_CONTROL) {
+		sb_puts(&s->sql, " AND tenant_id = ?");
+		bind(s, db_str(r->tenant.id));
+	}
+	if (c->res->parent_column) {
+		sb_printf(&s->sql, " AND `%s` = ?", c->res->parent_column);
+		bind(s, db_str(c->parent_id));
+	}
+}
+
+static void select_from(req_t *r, const res_ctx_t *c, stmt_t *s)
+{
+	sb_printf(&s->sql, "SELECT %s FROM %s", derive(c->res)->select, resource_table(r, c->res));
+	res_scope(r, c, s);
+}
+
+static cJSON *render_row(req_t *r, res_ctx_t *c, const db_result *res, int row)
+{
+	cJSON *o = row_to_json(derive(c->res)->cols, res, row);
+	if (c->res->hooks && c->res->hooks->render)
+		c->res->hooks->render(r, c, o);
+	return o;
+}
+
+err_t resource_fetch(req_t *r, res_ctx_t *c, const char *id, bool live_only, cJSON **out)
+{
+	stmt_t s = { 0 };
+	select_from(r, c, &s);
+	sb_puts(&s.sql, " AND id = ?");
+	bind(&s, db_str(id));
+	if (live_only && c->res->live)
+		sb_printf(&s.sql, " AND (%s)", c->res->live);
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, stmt_text(&s, r->a), s.p, s.np, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows == 0)
+		return req_fail(r, E_NOT_FOUND, "%s not found", c->res->name);
+	*out = req_own(r, render_row(r, c, res, 0));
+	return E_OK;
+}
+
+err_t resource_ctx(req_t *r, const resource_t *res, enum res_op op, res_ctx_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->res = res;
+	c->op = op;
+	c->body = r->json;
+	c->status = op == OP_CREATE ? 201 : 200;
+	if (res->id_param)
+		c->id = req_param(r, res->id_param);
+	if (res->hooks && res->hooks->parent)
+		return res->hooks->parent(r, c);
+	return E_OK;
+}
+
+void resource_set(res_ctx_t *c, const char *column, db_param v)
+{
+	for (int i = 0; i < c->nset; i++)
+		if (!strcmp(c->set_cols[i], column)) {
+			c->set_vals[i] = v;
+			return;
+		}
+	if (c->nset == RES_SET_MAX)
+		abort();
+	c->set_cols[c->nset] = column;
+	c->set_vals[c->nset++] = v;
+}
+
+/* --- list ----------------------------------------------------------------- */
+
+void resource_where(req_t *r, res_ctx_t *c, const char *cond, const db_param *p, int np)
+{
+	if (c->where_np + np > (int)(sizeof(c->where_p) / sizeof(c->where_p[0])))
+		abort(); /* a hook with more parameters than the list takes */
+	c->where = arena_printf(r->a, "%s AND (%s)", c->where ? c->where : "", cond);
+	for (int i = 0; i < np; i++)
+		c->where_p[c->where_np++] = p[i];
+}
+
+static bool query_true(req_t *r, const char *name)
+{
+	const char *v = name ? req_query(r, name) : NULL;
+	return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+}
+
+/* ?sort=name or ?sort=-name on a sortable field; the default order
+ * otherwise. */
+static err_t list_sort(req_t *r, const res_ctx_t *c, const char **col, bool *desc)
+{
+	const res_derived_t *d = derive(c->res);
+	*col = d->sort_col;
+	*desc = d->sort_desc;
+	const char *sort = req_query(r, "sort");
+	if (!sort || !*sort)
+		return E_OK;
+	bool neg = *sort == '-';
+	const res_field_t *f = field_named(c->res, sort + neg);
+	if (!f || !(f->flags & RF_SORT) || strcmp(f->name, sort + neg))
+		return req_fail_field(r, E_VALIDATION, "sort", "cannot sort %s by \"%.60s\"",
+				      c->res->name, sort + neg);
+	*col = col_of(f);
+	*desc = neg;
+	return E_OK;
+}
+
+/* ?field=value on filterable fields. */
+static err_t list_filters(req_t *r, const res_ctx_t *c, stmt_t *s)
+{
+	for (const res_field_t *f = c->res->fields; f->name; f++) {
+		if (!(f->flags & RF_FILTER))
+			continue;
+		const char *v = req_query(r, f->name);
+		if (!v)
+			continue;
+		if (f->type == COL_BOOL) {
+			if (strcmp(v, "true") && strcmp(v, "false"))
+				return req_fail_field(r, E_VALIDATION, f->name, "%s must be true or false",
+						      f->name);
+			bind(s, db_int(!strcmp(v, "true")));
+		} else if (f->type == COL_INT) {
+			char *end;
+			long long n = strtoll(v, &end, 10);
+			if (!*v || *end)
+				return req_fail_field(r, E_VALIDATION, f->name, "%s must be an integer",
+						      f->name);
+			bind(s, db_int(n));
+		} else {
+			bind(s, db_str(v));
+		}
+		if (f->flags & RF_EXPR)
+			sb_printf(&s->sql, " AND (%s) = ?", f->column);
+		else
+			sb_printf(&s->sql, " AND `%s` = ?", col_of(f));
+	}
+	return E_OK;
+}
+
+/* The keyset cursor: {"v": last sort value, "i": last id}. */
+static err_t list_cursor(req_t *r, const char *col, bool desc, stmt_t *s)
+{
+	const char *cursor = req_query(r, "cursor");
+	if (!cursor || !*cursor)
+		return E_OK;
+	cJSON *cj = req_cursor_read(r, cursor, CURSOR_MAX);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cj, "v");
+	const cJSON *i = cJSON_GetObjectItemCaseSensitive(cj, "i");
+	if (!cJSON_IsString(i) || !(cJSON_IsString(v) || cJSON_IsNull(v)))
+		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
+	const char *op = desc ? "<" : ">";
+	if (!strcmp(col, "id")) {
+		sb_printf(&s->sql, " AND id %s ?", op);
+		bind(s, db_str(i->valuestring));
+		return E_OK;
+	}
+	sb_printf(&s->sql, " AND (`%s` %s ? OR (`%s` = ? AND id %s ?))", col, op, col, op);
+	const char *val = cJSON_IsString(v) ? v->valuestring : "";
+	bind(s, db_str(val));
+	bind(s, db_str(val));
+	bind(s, db_str(i->valuestring));
+	return E_OK;
+}
+
+static err_t op_list(req_t *r, res_ctx_t *c)
+{
+	const resource_t *res = c->res;
+	long long limit, offset;
+	long long max = res->list_max ? res->list_max : LIST_MAX_DEFAULT;
+	long long def = res->list_default ? res->list_default : max;
+	err_t rc;
+	if ((rc = req_query_int(r, "limit", def, 1, max, &limit)) ||
+	    (rc = req_query_int(r, "offset", 0, 0, 1000000000, &offset)))
+		return rc;
+	if (res->hooks && res->hooks->list && (rc = res->hooks->list(r, c)))
+		return rc;
+	const char *col;
+	bool desc;
+	if ((rc = list_sort(r, c, &col, &desc)))
+		return rc;
+	stmt_t s = { 0 };
+	select_from(r, c, &s);
+	if (res->live && !query_true(r, res->show_all))
+		sb_printf(&s.sql, " AND (%s)", res->live);
+	if ((rc = list_filters(r, c, &s))) {
+		free(s.sql.p);
+		return rc;
+	}
+	if (c->where)
+		sb_puts(&s.sql, c->where);
+	for (int i = 0; i < c->where_np; i++)
+		bind(&s, c->where_p[i]);
+	/* The total counts every page: the statement so far, without the
+	 * cursor. */
+	char *count_sql = NULL;
+	int count_np = s.np;
+	if (res->list_shape == LIST_PAGE)
+		count_sql = arena_printf(r->a, "SELECT COUNT(*) FROM (%.*s) AS page",
+					 (int)s.sql.len, s.sql.p);
+	if ((rc = list_cursor(r, col, desc, &s))) {
+		free(s.sql.p);
+		return rc;
+	}
+	const char *dir = desc ? "DESC" : "ASC";
+	if (!strcmp(col, "id"))
+		sb_printf(&s.sql, " ORDER BY id %s", dir);
+	else
+		sb_printf(&s.sql, " ORDER BY `%s` %s, id %s", col, dir, dir);
+	/* One more row than the page says whether there is a next page. */
+	sb_puts(&s.sql, " LIMIT ? OFFSET ?");
+	bind(&s, db_int(limit + 1));
+	bind(&s, db_int(req_query(r, "cursor") ? 0 : offset));
+	db_result *rows;
+	enum db_status st = db_exec(r->db, r->a, stmt_text(&s, r->a), s.p, s.np, &rows);
+	if (st)
+		return req_db_error(r, st);
+	db_result *cnt = NULL;
+	if (count_sql && (st = db_exec(r->db, r->a, count_sql, s.p, count_np, &cnt)))
+		return req_db_error(r, st);
+	int n = rows->nrows > limit ? (int)limit : rows->nrows;
+	cJSON *list = cJSON_CreateArray();
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(list, render_row(r, c, rows, i));
+	const char *next = NULL;
+	if (rows->nrows > limit) {
+		cJSON *cj = req_own(r, cJSON_CreateObject());
+		const char *last = db_get(rows, n - 1, strcmp(col, "id") ? col : "id");
+		/* Sort columns render under their field name. */
+		for (const res_field_t *f = res->fields; f->name && strcmp(col, "id"); f++)
+			if (!strcmp(col_of(f), col))
+				last = db_get(rows, n - 1, f->name);
+		cJSON_AddItemToObject(cj, "v", last ? cJSON_CreateString(last) : cJSON_CreateNull());
+		cJSON_AddStringToObject(cj, "i", db_get(rows, n - 1, "id"));
+		next = req_cursor_make(r, cj);
+	}
+	if (res->list_shape == LIST_ARRAY) {
+		if (next)
+			reply_header(r, "X-Next-Cursor", next);
+		reply_data(r, 200, list);
+		return E_OK;
+	}
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddItemToObject(d, res->list_key, list);
+	if (res->list_shape == LIST_PAGE) {
+		cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
+		cJSON_AddNumberToObject(d, "limit", (double)limit);
+		cJSON_AddNumberToObject(d, "offset", (double)offset);
+	} else if (next) {
+		cJSON_AddStringToObject(d, "next_cursor", next);
+	} else {
+		cJSON_AddNullToObject(d, "next_cursor");
+	}
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+static err_t op_get(req_t *r, res_ctx_t *c)
+{
+	cJSON *row;
+	err_t rc = resource_fetch(r, c, c->id, false, &row);
+	if (rc)
+		return rc;
+	reply_data(r, 200, cJSON_Duplicate(row, true));
+	return E_OK;
+}
+
+/* --- writes --------------------------------------------------------------- */
+
+/* Meaning checks every field declares: enum values, the check function. */
+static err_t fields_check(req_t *r, res_ctx_t *c)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, c->body) {
+		const res_field_t *f = field_named(c->res, it->string);
+		if (!f || cJSON_IsNull(it))
+			continue;
+		if (f->values && cJSON_IsString(it)) {
+			bool ok = false;
+			for (const char *const *v = f->values; *v && !ok; v++)
+				ok = !strcmp(*v, it->valuestring);
+			if (!ok) {
+				strbuf_t sb = { 0 };
+				for (const char *const *v = f->values; *v; v++)
+					sb_printf(&sb, "%s%s", v == f->values ? "" : ", ", *v);
+				char *allowed = sb_take(&sb, r->a);
+				return req_fail_field(r, E_VALIDATION, f->name, "%s must be one of: %s",
+						      f->name, allowed);
+			}
+		}
+		err_t rc;
+		if (f->check && (rc = f->check(r, f, it)))
+			return rc;
+	}
+	return E_OK;
+}
+
+static const char *actor(const req_t *r)
+{
+	return r->who.kind == PRINCIPAL_USER ? r->who.user_id : r->who.key_id;
+}
+
+static err_t duplicate(req_t *r, const res_ctx_t *c)
+{
+	for (const res_field_t *f = c->res->fields; f->name; f++) {
+		if (!(f->flags & RF_UNIQUE))
+			continue;
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->body, f->name);
+		if (cJSON_IsString(v))
+			return req_fail_field(r, E_CONFLICT, f->name, "A %s with %s \"%.255s\" already exists",
+					      c->res->name, f->name, v->valuestring);
+		return req_fail_field(r, E_CONFLICT, f->name, "A %s with this %s already exists",
+				      c->res->name, f->name);
+	}
+	return req_fail(r, E_CONFLICT, "This %s already exists", c->res->name);
+}
+
+static db_param field_param(req_t *r, const res_field_t *f, const cJSON *v)
+{
+	col_t col = { col_of(f), f->type, 0 };
+	return json_to_param(r->a, &col, v);
+}
+
+/* The audit entry of this write: the hook's details, or the row's title,
+ * its parent and (update) the fields changed. */
+static err_t write_audit(req_t *r, res_ctx_t *c, const char *verb)
+{
+	if (c->res->flags & RES_NO_AUDIT)
+		return E_OK;
+	if (!c->audit) {
+		c->audit = req_own(r, cJSON_CreateObject());
+		const cJSON *row = c->row ? c->row : c->before;
+		const cJSON *t = c->res->title ? cJSON_GetObjectItemCaseSensitive(row, c->res->title) : NULL;
+		if (cJSON_IsString(t))
+			cJSON_AddStringToObject(c->audit, c->res->title, t->valuestring);
+		if (c->parent_id)
+			cJSON_AddStringToObject(c->audit, c->res->parent_column, c->parent_id);
+		if (c->changed)
+			cJSON_AddItemToObject(c->audit, "fields", cJSON_Duplicate(c->changed, true));
+	}
+	return req_audit(r, arena_printf(r->a, "%s.%s", c->res->type, verb), c->res->type, c->id,
+			 c->audit);
+}
+
+static err_t write_event(req_t *r, res_ctx_t *c, const char *verb)
+{
+	if (!(c->res->flags & RES_EVENTS))
+		return E_OK;
+	cJSON *payload = c->row;
+	if (!payload) {
+		payload = req_own(r, cJSON_CreateObject());
+		cJSON_AddStringToObject(payload, "id", c->id);
+	}
+	return outbox_add(r, arena_printf(r->a, "%s.%s", c->res->type, verb), c->res->type, c->id,
+			  payload);
+}
+
+/* Runs the statement s and the write's follow-ups in one transaction:
+ * audit, hook, the row as it now is, event, commit, caches. */
+static err_t write_tx(req_t *r, res_ctx_t *c, stmt_t *s, const char *verb, bool refetch)
+{
+	enum db_status st = db_begin(r->db);
+	if (st) {
+		free(s->sql.p);
+		return req_db_error(r, st);
+	}
+	db_result *res;
+	st = db_exec(r->db, r->a, stmt_text(s, r->a), s->p, s->np, &res);
+	err_t rc = st == DB_DUPLICATE ? duplicate(r, c) : st ? req_db_error(r, st) : E_OK;
+	if (!rc && c->op != OP_CREATE && res->affected == 0)
+		rc = req_fail(r, E_NOT_FOUND, "%s not found", c->res->name);
+	if (!rc && refetch)
+		rc = resource_fetch(r, c, c->id, false, &c->row);
+	if (!rc)
+		rc = write_audit(r, c, verb);
+	if (!rc && c->res->hooks && c->res->hooks->after_write)
+		rc = c->res->hooks->after_write(r, c);
+	if (!rc)
+		rc = write_event(r, c, verb);
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	if (c->res->hooks && c->res->hooks->after_commit)
+		c->res->hooks->after_commit(r, c);
+	return E_OK;
+}
+
+static err_t write_reply(req_t *r, res_ctx_t *c)
+{
+	if (c->res->hooks && c->res->hooks->reply)
+		return c->res->hooks->reply(r, c);
+	if (c->row) {
+		reply_data(r, c->status, cJSON_Duplicate(c->row, true));
+		return E_OK;
+	}
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "id", c->id);
+	cJSON_AddTrueToObject(d, "deleted");
+	reply_data(r, c->status, d);
+	return E_OK;
+}
+
+static err_t before_write(req_t *r, res_ctx_t *c)
+{
+	err_t rc = fields_check(r, c);
+	if (!rc && c->res->hooks && c->res->hooks->validate)
+		rc = c->res->hooks->validate(r, c);
+	return rc;
+}
+
+static err_t op_create(req_t *r, res_ctx_t *c)
+{
+	const resource_t *res = c->res;
+	char id[48];
+	id_new(id, sizeof(id), res->id_prefix);
+	c->id = arena_strdup(r->a, id);
+	err_t rc = before_write(r, c);
+	if (rc)
+		return rc;
+	stmt_t s = { 0 };
+	strbuf_t vals = { 0 };
+	sb_printf(&s.sql, "INSERT INTO %s (id", resource_table(r, res));
+	sb_puts(&vals, "?");
+	bind(&s, db_str(c->id));
+	if (res->home == RES_CONTROL) {
+		sb_puts(&s.sql, ", tenant_id");
+		sb_puts(&vals, ", ?");
+		bind(&s, db_str(r->tenant.id));
+	}
+	if (res->parent_column) {
+		sb_printf(&s.sql, ", `%s`", res->parent_column);
+		sb_puts(&vals, ", ?");
+		bind(&s, db_str(c->parent_id));
+	}
+	for (const res_field_t *f = res->fields; f->name; f++) {
+		if (!(f->flags & RF_CREATE) || (f->flags & RF_INPUT))
+			continue;
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->body, f->name);
+		if (!v && f->alias)
+			v = cJSON_GetObjectItemCaseSensitive(c->body, f->alias);
+		bool hooked = false;
+		for (int i = 0; i < c->nset; i++)
+			hooked |= !strcmp(c->set_cols[i], col_of(f));
+		if (!v || hooked)
+			continue; /* the column default, or the hook's value */
+		sb_printf(&s.sql, ", `%s`", col_of(f));
+		sb_puts(&vals, ", ?");
+		bind(&s, field_param(r, f, v));
+	}
+	for (int i = 0; i < c->nset; i++) {
+		sb_printf(&s.sql, ", `%s`", c->set_cols[i]);
+		sb_puts(&vals, ", ?");
+		bind(&s, c->set_vals[i]);
+	}
+	if (res->flags & RES_CREATED_BY) {
+		sb_puts(&s.sql, ", created_by");
+		sb_puts(&vals, ", ?");
+		bind(&s, db_str(actor(r)));
+	}
+	if (!(res->flags & RES_NO_TIMES)) {
+		sb_puts(&s.sql, ", created_at, updated_at");
+		sb_puts(&vals, ", UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)");
+	}
+	sb_printf(&s.sql, ") VALUES (%s)", sb_take(&vals, r->a));
+	if ((rc = write_tx(r, c, &s, "created", true)))
+		return rc;
+	return write_reply(r, c);
+}
+
+/* If-Match ("3", "\"3\"" or W/"3"): the update applies only to that
+ * version, checked now (409 with the current one) and again by the
+ * UPDATE's condition, which a concurrent writer makes match no row. */
+static err_t version_match(req_t *r, res_ctx_t *c, stmt_t *s)
+{
+	const char *im = req_env(r, "HTTP_IF_MATCH");
+	if (!im || !*im || !strcmp(im, "*"))
+		return E_OK;
+	const char *p = im + (strncmp(im, "W/", 2) ? 0 : 2);
+	p += *p == '"';
+	char *end;
+	long long want = strtoll(p, &end, 10);
+	if (end == p || want < 1 || (*end && strcmp(end, "\"")))
+		return req_fail_field(r, E_VALIDATION, "If-Match", "If-Match must be a version number");
+	/* Integers render as raw JSON text (rowjson.c). */
+	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(c->before, c->res->version_column);
+	long long have = cJSON_IsRaw(cur) ? strtoll(cur->valuestring, NULL, 10)
+			 : cJSON_IsNumber(cur) ? (long long)cur->valuedouble : want;
+	if (have != want)
+		return req_fail(r, E_CONFLICT, "The %s is at version %lld, not %lld", c->res->name,
+				have, want);
+	sb_printf(&s->sql, " AND `%s` = ?", c->res->version_column);
+	bind(s, db_int(want));
+	return E_OK;
+}
+
+static err_t op_update(req_t *r, res_ctx_t *c)
+{
+	const resource_t *res = c->res;
+	err_t rc = resource_fetch(r, c, c->id, true, &c->before);
+	if (rc || (rc = before_write(r, c)))
+		return rc;
+	stmt_t s = { 0 };
+	c->changed = req_own(r, cJSON_CreateArray());
+	sb_printf(&s.sql, "UPDATE %s SET ", resource_table(r, res));
+	int n = 0;
+	for (const res_field_t *f = res->fields; f->name; f++) {
+		if (!(f->flags & RF_UPDATE) || (f->flags & RF_INPUT))
+			continue;
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->body, f->name);
+		if (!v && f->alias)
+			v = cJSON_GetObjectItemCaseSensitive(c->body, f->alias);
+		bool hooked = false;
+		for (int i = 0; i < c->nset; i++)
+			hooked |= !strcmp(c->set_cols[i], col_of(f));
+		if (!v || hooked)
+			continue;
+		sb_printf(&s.sql, "%s`%s` = ?", n++ ? ", " : "", col_of(f));
+		bind(&s, field_param(r, f, v));
+		cJSON_AddItemToArray(c->changed, cJSON_CreateString(f->name));
+	}
+	for (int i = 0; i < c->nset; i++) {
+		sb_printf(&s.sql, "%s`%s` = ?", n++ ? ", " : "", c->set_cols[i]);
+		bind(&s, c->set_vals[i]);
+		const res_field_t *f = field_named(res, c->set_cols[i]);
+		if (f && cJSON_GetObjectItemCaseSensitive(c->body, f->name))
+			cJSON_AddItemToArray(c->changed, cJSON_CreateString(f->name));
+	}
+	if (n == 0) {
+		/* Nothing to change: no write, no audit entry. */
+		free(s.sql.p);
+		c->row = c->before;
+		return write_reply(r, c);
+	}
+	if (!(res->flags & RES_NO_TIMES))
+		sb_puts(&s.sql, ", updated_at = UTC_TIMESTAMP(3)");
+	if (res->version_column)
+		sb_printf(&s.sql, ", `%s` = `%s` + 1", res->version_column, res->version_column);
+	res_scope(r, c, &s);
+	sb_puts(&s.sql, " AND id = ?");
+	bind(&s, db_str(c->id));
+	if (res->live)
+		sb_printf(&s.sql, " AND (%s)", res->live);
+	if (res->version_column && (rc = version_match(r, c, &s))) {
+		free(s.sql.p);
+		return rc;
+	}
+	if ((rc = write_tx(r, c, &s, "updated", true)))
+		return rc;
+	return write_reply(r, c);
+}
+
+static err_t op_delete(req_t *r, res_ctx_t *c)
+{
+	const resource_t *res = c->res;
+	err_t rc = resource_fetch(r, c, c->id, true, &c->before);
+	if (rc)
+		return rc;
+	if (res->hooks && res->hooks->before_delete && (rc = res->hooks->before_delete(r, c)))
+		return rc;
+	stmt_t s = { 0 };
+	if (res->del == DEL_MARK) {
+		sb_printf(&s.sql, "UPDATE %s SET %s", resource_table(r, res), res->delete_set);
+		if (!(res->flags & RES_NO_TIMES))
+			sb_puts(&s.sql, ", updated_at = UTC_TIMESTAMP(3)");
+	} else {
+		sb_printf(&s.sql, "DELETE FROM %s", resource_table(r, res));
+	}
+	res_scope(r, c, &s);
+	sb_puts(&s.sql, " AND id = ?");
+	bind(&s, db_str(c->id));
+	if (res->live)
+		sb_printf(&s.sql, " AND (%s)", res->live);
+	const char *verb = res->deleted_verb ? res->deleted_verb : "deleted";
+	if ((rc = write_tx(r, c, &s, verb, res->del == DEL_MARK)))
+		return rc;
+	return write_reply(r, c);
+}
+
+err_t resource_op(req_t *r, const resource_t *res, enum res_op op)
+{
+	res_ctx_t c;
+	err_t rc = resource_ctx(r, res, op, &c);
+	if (rc)
+		return rc;
+	switch (op) {
+	case OP_LIST:
+		return op_list(r, &c);
+	case OP_GET:
+		return op_get(r, &c);
+	case OP_CREATE:
+		return op_create(r, &c);
+	case OP_UPDATE:
+		return op_update(r, &c);
+	case OP_DELETE:
+		return op_delete(r, &c);
+	case OP_NONE:
+		break;
+	}
+	return req_fail(r, E_INTERNAL, "route has no operation");
+}
+
+err_t resource_handle(req_t *r)
+{
+	return resource_op(r, r->route->res, r->route->op);
+}
