@@ -20,7 +20,7 @@
 #include "../common/crypto.h"
 #include "../common/jwt.h"
 #include "../common/log.h"
-#include "../handlers/identity_admin.h"
+#include "gate.h"
 #include "../handlers/routes.h"
 
 long scopes_parse_list(const char *s, const char **bad, arena_t *a)

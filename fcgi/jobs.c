@@ -13,7 +13,7 @@
  * always finishes and its result is recorded before the runner exits.
  */
 #include "jobs.h"
-#include "job_kinds.h"
+#include "webhook_send.h"
 #include "fanout.h"
 
 #include <errno.h>
@@ -117,7 +117,6 @@ static const struct {
 static int job_cleanup(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 		       const cJSON *payload, char *err, size_t errlen)
 {
-	(void)cache;
 	(void)tenant_id;
 	(void)payload;
 	for (size_t i = 0; i < sizeof(cleanup_steps) / sizeof(cleanup_steps[0]); i++) {
@@ -136,21 +135,19 @@ static int job_cleanup(db_t *db, cache_t *cache, arena_t *a, const char *tenant_
 		if (total)
 			log_info("jobs: cleanup deleted %llu %s", total, cleanup_steps[i].what);
 	}
-	return audit_retention_apply(db, a, err, errlen);
+	/* The handlers' own housekeeping (audit retention, …). */
+	for (const job_kind_t *k = handler_job_kinds; k && k->name; k++)
+		if (k->cleanup && k->run(db, cache, a, NULL, NULL, err, errlen) != 0)
+			return -1;
+	return 0;
 }
 
+/* The runner's own kinds; the handlers' come from handler_job_kinds. */
 static const job_kind_t job_kinds[] = {
-	{ "system.noop", job_noop, 0 },
-	{ "system.cleanup", job_cleanup, 0 },
-	/* events & webhooks */
-	{ "webhook.deliver", wh_deliver_job, 30 },
-	{ FANOUT_DLQ_KIND, fanout_requeue_job, 0 },
-	/* files */
-	{ "files.purge", files_job_purge, 0 },
-	{ "files.stale_cleanup", files_job_stale, 0 },
-	/* identity (mail, sms) */
-	{ "email.send", job_email_send, 60 },
-	{ "sms.send", job_sms_send, 60 },
+	{ "system.noop", job_noop, 0, false },
+	{ "system.cleanup", job_cleanup, 0, false },
+	{ "webhook.deliver", wh_deliver_job, 30, false },
+	{ FANOUT_DLQ_KIND, fanout_requeue_job, 0, false },
 };
 
 const job_kind_t *jobs_kind_find(const char *name)
@@ -158,6 +155,9 @@ const job_kind_t *jobs_kind_find(const char *name)
 	for (size_t i = 0; name && i < sizeof(job_kinds) / sizeof(job_kinds[0]); i++)
 		if (strcmp(job_kinds[i].name, name) == 0)
 			return &job_kinds[i];
+	for (const job_kind_t *k = handler_job_kinds; name && k && k->name; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
 	return NULL;
 }
 

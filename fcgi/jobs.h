@@ -24,6 +24,7 @@
 #ifndef TESSERA_JOBS_H
 #define TESSERA_JOBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cJSON.h>
@@ -51,7 +52,13 @@ typedef struct job_kind {
 	const char *name;
 	job_fn run;
 	int timeout_s;   /* visibility timeout; 0 means JOBS_VISIBILITY_S */
+	bool cleanup;    /* also run by every system.cleanup pass (payload NULL) */
 } job_kind_t;
+
+/* The kinds the handlers register (handlers/routes.c assembles them from
+ * every file's table, as it does the routes): the runner reaches handler
+ * code only through this table.  Ends with { NULL }. */
+extern const job_kind_t *handler_job_kinds;
 
 /* The registered kind called name, or NULL. */
 const job_kind_t *jobs_kind_find(const char *name);

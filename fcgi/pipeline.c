@@ -16,7 +16,7 @@
 #include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../common/schema.h"
-#include "../handlers/identity_admin.h"
+#include "gate.h"
 #include "../handlers/routes.h"
 #include "auth.h"
 #include "request.h"

@@ -13,7 +13,7 @@
 #include "../common/ids.h"
 #include "../common/jsonx.h"
 #include "../common/mailer.h"
-#include "../fcgi/job_kinds.h"
+#include "../fcgi/jobs.h"
 #include "audit.h"
 #include "identity_admin.h"
 #include "routes.h"
@@ -147,7 +147,7 @@ err_t email_send(req_t *r)
 	return E_OK;
 }
 
-int job_email_send(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+static int job_email_send(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 		   const cJSON *payload, char *err, size_t errlen)
 {
 	(void)db;
@@ -156,7 +156,7 @@ int job_email_send(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 	return mail_deliver(a, payload, err, errlen);
 }
 
-int job_sms_send(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+static int job_sms_send(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 		 const cJSON *payload, char *err, size_t errlen)
 {
 	(void)db;
@@ -169,6 +169,13 @@ int job_sms_send(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 	}
 	return sms_deliver(a, id, payload, err, errlen);
 }
+
+/* Jobs this file registers (handlers/routes.c assembles the table). */
+const job_kind_t email_jobs[] = {
+	{ "email.send", job_email_send, 60, false },
+	{ "sms.send", job_sms_send, 60, false },
+	{ NULL, NULL, 0, false },
+};
 
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */

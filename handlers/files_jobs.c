@@ -13,7 +13,7 @@
 #include "../common/config.h"
 #include "../common/jsonx.h"
 #include "../common/storage.h"
-#include "../fcgi/job_kinds.h"
+#include "../fcgi/jobs.h"
 #include "files.h"
 
 /* The tenant's data DB name, or NULL when the tenant is gone. */
@@ -53,7 +53,7 @@ static int purge(db_t *db, arena_t *a, const char *tenant_id, const char *dbn, c
 	return res->nrows ? 1 : 0;
 }
 
-int files_job_purge(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+static int files_job_purge(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 		    const cJSON *payload, char *err, size_t errlen)
 {
 	(void)cache;
@@ -74,7 +74,7 @@ int files_job_purge(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 	return 0;
 }
 
-int files_job_stale(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+static int files_job_stale(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 		    const cJSON *payload, char *err, size_t errlen)
 {
 	(void)cache;
@@ -89,3 +89,10 @@ int files_job_stale(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 	}
 	return 0;
 }
+
+/* Jobs this file registers (handlers/routes.c assembles the table). */
+const job_kind_t files_jobs[] = {
+	{ "files.purge", files_job_purge, 0, false },
+	{ "files.stale_cleanup", files_job_stale, 0, false },
+	{ NULL, NULL, 0, false },
+};

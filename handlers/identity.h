@@ -15,6 +15,7 @@
 
 #include <cJSON.h>
 
+#include "../fcgi/gate.h"
 #include "../fcgi/request.h"
 
 typedef struct auth_settings {
@@ -72,11 +73,7 @@ err_t notify_user(req_t *r, const char *user_id, const char *category, const cha
  * followed; NULL-terminated array in r->a.  Empty when none. */
 const char **user_permissions(req_t *r, const char *user_id);
 
-/* Makes every worker drop what it cached of the tenant's governance, roles
- * and end users' permissions (they reload on their next request).  Call
- * after committing a change that affects them outside the roles API, such
- * as deleting a user (whose role assignments go with it). */
-void identity_invalidate(req_t *r);
+/* identity_invalidate() is in fcgi/gate.h. */
 
 /*
  * The public part of the tenant's auth config, for GET /v1/tenant-config

@@ -1,6 +1,6 @@
 /*
  * identity_admin.h - what the identity administration files
- * (identity_settings.c, which also builds the mail, roles.c and notifications.c) share
+ * (identity_settings.c, mail.c, roles.c and notifications.c) share
  * with each other and with the request pipeline and the jobs runner.
  */
 #ifndef TESSERA_IDENTITY_ADMIN_H
@@ -14,30 +14,9 @@
 #include "../fcgi/request.h"
 #include "identity.h"
 
-/*
- * Runs after authentication for every API key and end-user request: the
- * tenant's governance IP allowlist (403 FORBIDDEN from outside it) and,
- * for end users once the tenant has defined roles, the permission the
- * route needs (403 FORBIDDEN without it).  Both are cached per worker
- * against the tenant's identity generation, read in the rate-limit round
- * trip, so the data path pays no database query for them.
- */
-err_t identity_gate(req_t *r);
-
-/*
- * For an end user, whether the tenant's roles grant area:verb (on object
- * type type_name/type_id when not NULL) into *ok: true when the tenant has
- * no roles, or for any other caller.  For handlers that check more than
- * their route's permission (realtime channels).
- */
-err_t identity_user_may(req_t *r, const char *area, const char *type_name, const char *type_id,
-			const char *verb, bool *ok);
-
-/* The Redis key of a tenant's identity generation (read by the rate
- * limiter's round trip in fcgi/auth.c). */
-char *identity_gen_key(arena_t *a, const char *tenant);
-
-/* identity_invalidate() (identity.h) bumps that generation. */
+/* The gate (identity_gate, identity_user_may, identity_invalidate) is in
+ * fcgi/gate.h. */
+#include "../fcgi/gate.h"
 
 /* The effective permissions of user_id (role_claim: the role whose name
  * every holder of that JWT role claim gets, may be NULL) as a

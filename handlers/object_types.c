@@ -9,7 +9,7 @@
 
 #include "../common/ids.h"
 #include "../common/log.h"
-#include "../common/securedel.h"
+#include "../fcgi/securedel.h"
 #include "audit.h"
 #include "../common/jsonx.h"
 #include "objmodel.h"

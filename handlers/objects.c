@@ -21,7 +21,7 @@
 #include "../common/ids.h"
 #include "../common/jsonx.h"
 #include "../common/log.h"
-#include "../common/securedel.h"
+#include "../fcgi/securedel.h"
 #include "../common/timefmt.h"
 #include "objmodel.h"
 #include "associations.h"

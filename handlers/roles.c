@@ -22,7 +22,7 @@
 #include "../common/ids.h"
 #include "../common/jsonx.h"
 #include "../common/rowjson.h"
-#include "../common/securedel.h"
+#include "../fcgi/securedel.h"
 #include "audit.h"
 #include "identity.h"
 #include "identity_admin.h"

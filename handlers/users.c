@@ -15,7 +15,7 @@
 
 #include "../common/ids.h"
 #include "../common/password.h"
-#include "../common/securedel.h"
+#include "../fcgi/securedel.h"
 #include "audit.h"
 #include "auth_core.h"
 #include "identity.h"

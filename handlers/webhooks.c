@@ -19,7 +19,7 @@
 #include "../common/jsonx.h"
 #include "../common/outhttp.h"
 #include "../common/rowjson.h"
-#include "../common/securedel.h"
+#include "../fcgi/securedel.h"
 #include "../common/timefmt.h"
 #include "../fcgi/fanout.h"
 #include "../fcgi/jobs.h"

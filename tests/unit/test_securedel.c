@@ -8,7 +8,7 @@
 #include "../../common/config.h"
 #include "../../common/crypto.h"
 #include "../../common/ids.h"
-#include "../../common/securedel.h"
+#include "../../fcgi/securedel.h"
 
 static arena_t *ta;
 

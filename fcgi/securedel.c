@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "crypto.h"
+#include "../common/crypto.h"
 
 #define TOKEN_PREFIX "ct_"
 

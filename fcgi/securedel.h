@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "../fcgi/request.h"
+#include "request.h"
 
 #define CONFIRM_TTL_SECONDS 300
 
