@@ -3,6 +3,13 @@
  * inheritance (no cycles), permission strings, assignment to users, and
  * the effective permission set the identity gate enforces.
  *
+ * The CRUD is a descriptor on the resource engine (fcgi/resource.h) with
+ * hooks for what is special: the checks of a parent and of permissions,
+ * each role's user count and effective permissions read from the role
+ * graph, the secure delete of a role in use, and workers told to reload.
+ * Setting permissions and (un)assigning users are written by hand next to
+ * it.
+ *
  * Permission vocabulary (perm_areas below):
  *   *                                  everything
  *   <area>:<verb> | <area>:*           objects:read objects:write
@@ -19,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/ids.h"
 #include "../common/jsonx.h"
+#include "../common/log.h"
 #include "../common/rowjson.h"
 #include "../fcgi/securedel.h"
 #include "audit.h"
@@ -136,12 +143,14 @@ bool perms_grant(const char *const *perms, const char *area, const char *type_na
 
 /* --- the role graph ------------------------------------------------------- */
 
-/* Every role of the tenant (id, name, parent, permissions). */
+/* Every role of the tenant (id, parent, permissions, how many users hold
+ * it). */
 static err_t roles_all(req_t *r, db_result **res)
 {
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT id, name, parent_role_id, permissions FROM %s", tenant_table(r, "_roles")),
-		NULL, 0, res);
+		"SELECT r.id, r.parent_role_id, r.permissions, "
+		"(SELECT COUNT(*) FROM %s ur WHERE ur.role_id = r.id) AS user_count FROM %s r",
+		tenant_table(r, "_user_roles"), tenant_table(r, "_roles")), NULL, 0, res);
 	return st ? req_db_error(r, st) : E_OK;
 }
 
@@ -224,128 +233,21 @@ const char **user_permissions(req_t *r, const char *user_id)
 	return out;
 }
 
-/* --- CRUD ------------------------------------------------------------------ */
+/* --- checks (shape is checked by the schema) ----------------------------- */
 
-const field_t role_create_body[] = {
-	{ "name", FT_STRING, FF_REQUIRED, 1, 64 },
-	{ "description", FT_STRING, FF_NULLABLE, 0, 1000 },
-	{ "parent_role_id", FT_STRING, FF_NULLABLE, 1, 40 },
-	{ "permissions", FT_STRING_ARRAY, 0, 0, PERMS_MAX },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const field_t role_update_body[] = {
-	{ "name", FT_STRING, 0, 1, 64 },
-	{ "description", FT_STRING, FF_NULLABLE, 0, 1000 },
-	{ "parent_role_id", FT_STRING, FF_NULLABLE, 1, 40 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const field_t role_permissions_body[] = {
-	{ "permissions", FT_STRING_ARRAY, FF_REQUIRED, 0, PERMS_MAX },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const field_t role_assign_body[] = {
-	{ "user_id", FT_STRING, FF_REQUIRED, 1, 40 },
-	{ "role_id", FT_STRING, FF_REQUIRED, 1, 40 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-/* A role as the API shows it; effective permissions follow the chain. */
-static cJSON *role_json(req_t *r, const db_result *res, int row, const db_result *all)
+static err_t check_name(req_t *r, const res_field_t *f, const cJSON *name)
 {
-	static const col_t cols[] = {
-		{ "id", COL_STR, 0 },
-		{ "name", COL_STR, 0 },
-		{ "description", COL_STR, 0 },
-		{ "parent_role_id", COL_STR, 0 },
-		{ "permissions", COL_JSON, 0 },
-		{ "user_count", COL_INT, 0 },
-		{ "assigned_at", COL_TIME, 0 },
-		{ "created_at", COL_TIME, 0 },
-		{ "updated_at", COL_TIME, 0 },
-		{ NULL, 0, 0 },
-	};
-	cJSON *o = row_to_json(cols, res, row);
-	cJSON *eff = cJSON_CreateArray();
-	collect(r, all, role_index(all, db_get(res, row, "id")), eff);
-	cJSON_AddItemToObject(o, "effective_permissions", eff);
-	return o;
-}
-
-/* Every row of res as role_json renders it, in an array. */
-static cJSON *roles_json(req_t *r, const db_result *res, const db_result *all)
-{
-	cJSON *list = cJSON_CreateArray();
-	for (int i = 0; i < res->nrows; i++)
-		cJSON_AddItemToArray(list, role_json(r, res, i, all));
-	return list;
-}
-
-#define ROLE_SELECT "SELECT r.id, r.name, r.description, r.parent_role_id, r.permissions, " \
-	"(SELECT COUNT(*) FROM %s ur WHERE ur.role_id = r.id) AS user_count, r.created_at, r.updated_at "
-
-static err_t role_fetch(req_t *r, const char *id, cJSON **out)
-{
-	db_result *res, *all;
-	db_param p[] = { db_str(id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, ROLE_SELECT "FROM %s r WHERE r.id = ?",
-		tenant_table(r, "_user_roles"), tenant_table(r, "_roles")), p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->nrows == 0)
-		return req_fail(r, E_NOT_FOUND, "Role not found");
-	err_t rc = roles_all(r, &all);
-	if (rc)
-		return rc;
-	*out = role_json(r, res, 0, all);
-	return E_OK;
-}
-
-err_t roles_list(req_t *r)
-{
-	db_result *res, *all;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, ROLE_SELECT "FROM %s r ORDER BY r.name",
-		tenant_table(r, "_user_roles"), tenant_table(r, "_roles")), NULL, 0, &res);
-	if (st)
-		return req_db_error(r, st);
-	err_t rc = roles_all(r, &all);
-	if (rc)
-		return rc;
-	reply_data(r, 200, roles_json(r, res, all));
-	return E_OK;
-}
-
-err_t roles_get(req_t *r)
-{
-	cJSON *role;
-	err_t rc = role_fetch(r, req_param(r, "role_id"), &role);
-	if (rc)
-		return rc;
-	reply_data(r, 200, role);
-	return E_OK;
-}
-
-static bool name_ok(const char *s)
-{
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return false;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == strlen(s);
-}
-
-static err_t check_name(req_t *r)
-{
-	const char *name = json_str_of(r->json, "name");
-	if (name && !name_ok(name))
+	(void)f;
+	const char *s = name->valuestring;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')) ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(s))
 		return req_fail_field(r, E_VALIDATION, "name",
 				      "name must start with a letter and hold only letters, digits and _ - .");
 	return E_OK;
 }
 
-static err_t check_permissions(req_t *r)
+static err_t check_permissions(req_t *r, const cJSON *perms)
 {
-	const cJSON *perms = cJSON_GetObjectItemCaseSensitive(r->json, "permissions");
 	int i = 0;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, perms) {
@@ -383,6 +285,168 @@ static err_t check_parent(req_t *r, const char *id, const char *parent)
 	return E_OK;
 }
 
+/* --- the resource --------------------------------------------------------- */
+
+static const res_field_t role_fields[] = {
+	{ .name = "id", .type = COL_STR },
+	{ .name = "name", .type = COL_STR, .in = FT_STRING,
+	  .flags = RF_WRITABLE | RF_REQUIRED | RF_UNIQUE | RF_SORT, .min = 1, .max = 64,
+	  .check = check_name },
+	{ .name = "description", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_NULLABLE,
+	  .max = 1000 },
+	{ .name = "parent_role_id", .type = COL_STR, .in = FT_STRING,
+	  .flags = RF_WRITABLE | RF_NULLABLE, .min = 1, .max = 40 },
+	/* Checked by role_validate, after the name; replaced as a whole by
+	 * PUT /v1/roles/:role_id/permissions. */
+	{ .name = "permissions", .type = COL_JSON, .in = FT_STRING_ARRAY, .flags = RF_CREATE,
+	  .max = PERMS_MAX },
+	/* Filled in by role_render: the assignments live in the tenant's
+	 * database, which a field's fixed expression cannot name. */
+	{ .name = "user_count", .column = "NULL", .type = COL_INT, .flags = RF_EXPR },
+	{ .name = "created_at", .type = COL_TIME },
+	{ .name = "updated_at", .type = COL_TIME },
+	{ NULL },
+};
+
+/* A list reads the role graph once, for every row role_render adds to. */
+static err_t role_list(req_t *r, res_ctx_t *c)
+{
+	db_result *all;
+	err_t rc = roles_all(r, &all);
+	c->data = all;
+	return rc;
+}
+
+/* Adds what a role's own row cannot say: how many users hold it and what
+ * it grants with its ancestors.  Outside a list the graph is read for each
+ * row, so that a row read after a write sees the write. */
+static void role_render(req_t *r, res_ctx_t *c, cJSON *row)
+{
+	db_result *all = c->data;
+	if (!all && roles_all(r, &all)) {
+		/* A render cannot fail the request: the row goes out
+		 * without its user count and effective permissions. */
+		log_error("%s: cannot read the roles of tenant %s", r->request_id, r->tenant.id);
+		return;
+	}
+	int i = role_index(all, json_str_of(row, "id"));
+	long long users = i >= 0 ? db_get_int(all, i, "user_count", 0) : 0;
+	cJSON_ReplaceItemInObjectCaseSensitive(row, "user_count", cJSON_CreateNumber((double)users));
+	cJSON *eff = cJSON_CreateArray();
+	collect(r, all, i, eff);
+	cJSON_AddItemToObject(row, "effective_permissions", eff);
+}
+
+/* Role audit entries have always had no details; a JSON null shows as the
+ * same null in the audit log. */
+static void audit_bare(req_t *r, res_ctx_t *c)
+{
+	c->audit = req_own(r, cJSON_CreateNull());
+}
+
+/* A name (may be NULL) no role but c's has: answered before the write, with
+ * the message the API has always given; the unique key still decides a
+ * race. */
+static err_t check_name_free(req_t *r, const res_ctx_t *c, const char *name)
+{
+	if (!name)
+		return E_OK;
+	db_result *res;
+	db_param p[] = { db_str(name), db_str(c->id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT 1 FROM %s WHERE name = ? AND id <> ?", resource_table(r, c->res)), p, 2, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows > 0)
+		return req_fail_field(r, E_CONFLICT, "name", "A role with this name exists");
+	return E_OK;
+}
+
+/* In the order the checks have always run: the name's shape (a field
+ * check), the permissions, the parent, the name's uniqueness. */
+static err_t role_validate(req_t *r, res_ctx_t *c)
+{
+	audit_bare(r, c);
+	err_t rc;
+	if ((rc = check_permissions(r, cJSON_GetObjectItemCaseSensitive(c->body, "permissions"))) ||
+	    (rc = check_parent(r, c->id, json_str_of(c->body, "parent_role_id"))))
+		return rc;
+	return check_name_free(r, c, json_str_of(c->body, "name"));
+}
+
+/* A role that users hold or other roles inherit from goes only with a
+ * confirm token: its assignments go with it (foreign key), its children
+ * lose their parent. */
+static err_t role_before_delete(req_t *r, res_ctx_t *c)
+{
+	audit_bare(r, c);
+	db_result *res;
+	db_param p[] = { db_str(c->id), db_str(c->id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT (SELECT COUNT(*) FROM %s WHERE role_id = ?) AS users, "
+		"(SELECT COUNT(*) FROM %s WHERE parent_role_id = ?) AS children",
+		tenant_table(r, "_user_roles"), resource_table(r, c->res)), p, 2, &res);
+	if (st)
+		return req_db_error(r, st);
+	dependency_t deps[2];
+	int nd = 0;
+	long long users = db_get_int(res, 0, "users", 0), kids = db_get_int(res, 0, "children", 0);
+	if (users)
+		deps[nd++] = (dependency_t){ "user_roles", "User assignments", users };
+	if (kids)
+		deps[nd++] = (dependency_t){ "roles", "Child roles (they lose their parent)", kids };
+	return nd ? securedel_check(r, "role", c->id, deps, nd, &c->cascade) : E_OK;
+}
+
+/* Workers reload the permissions they cached. */
+static void role_committed(req_t *r, res_ctx_t *c)
+{
+	(void)c;
+	identity_invalidate(r);
+}
+
+static const res_hooks_t role_hooks = {
+	.validate = role_validate,
+	.list = role_list,
+	.before_delete = role_before_delete,
+	.after_commit = role_committed,
+	.render = role_render,
+};
+
+static const resource_t role_res = {
+	.name = "Role",
+	.type = "role",
+	.table = "_roles",
+	.home = RES_TENANT,
+	.id_param = "role_id",
+	.id_prefix = "role_",
+	.fields = role_fields,
+	.order = "name",
+	.list_max = 1000,
+	.hooks = &role_hooks,
+};
+
+/* --- permissions and assignments ------------------------------------------ */
+
+static const field_t role_permissions_body[] = {
+	{ "permissions", FT_STRING_ARRAY, FF_REQUIRED, 0, PERMS_MAX },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+static const field_t role_assign_body[] = {
+	{ "user_id", FT_STRING, FF_REQUIRED, 1, 40 },
+	{ "role_id", FT_STRING, FF_REQUIRED, 1, 40 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+/* The role id as the API shows it; *out is owned by r. */
+static err_t role_fetch(req_t *r, const char *id, cJSON **out)
+{
+	res_ctx_t c;
+	err_t rc = resource_ctx(r, &role_res, OP_GET, &c);
+	return rc ? rc : resource_fetch(r, &c, id, false, out);
+}
+
 /* Commits (or rolls back) and, after a commit, makes workers reload. */
 static err_t finish(req_t *r, err_t rc)
 {
@@ -392,100 +456,17 @@ static err_t finish(req_t *r, err_t rc)
 	return E_OK;
 }
 
-/* finish(), then answers the role as it is now. */
-static err_t finish_with_role(req_t *r, err_t rc, const char *id, int status)
-{
-	cJSON *role;
-	if ((rc = finish(r, rc)) || (rc = role_fetch(r, id, &role)))
-		return rc;
-	reply_data(r, status, role);
-	return E_OK;
-}
-
-static err_t dup_name(req_t *r, enum db_status st)
-{
-	if (st == DB_DUPLICATE)
-		return req_fail_field(r, E_CONFLICT, "name", "A role with this name exists");
-	return req_db_error(r, st);
-}
-
-/* The write of create and update in one transaction: the parent checked
- * (when the body names one), sql run, the change audited, the role
- * answered. */
-static err_t role_write(req_t *r, const char *id, const char *sql, const db_param *p, int np,
-			const char *action, int status)
-{
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	err_t rc = cJSON_GetObjectItemCaseSensitive(r->json, "parent_role_id")
-			   ? check_parent(r, id, json_str_of(r->json, "parent_role_id")) : E_OK;
-	if (!rc) {
-		st = db_exec(r->db, r->a, sql, p, np, NULL);
-		rc = st ? dup_name(r, st) : E_OK;
-	}
-	if (!rc)
-		rc = req_audit(r, action, "role", id, NULL);
-	return finish_with_role(r, rc, id, status);
-}
-
-err_t roles_create(req_t *r)
-{
-	err_t rc;
-	if ((rc = check_name(r)) || (rc = check_permissions(r)))
-		return rc;
-	const cJSON *perms = cJSON_GetObjectItemCaseSensitive(r->json, "permissions");
-	char id[40];
-	id_new(id, sizeof(id), "role_");
-	db_param p[] = { db_str(id), db_str(json_str_of(r->json, "name")),
-			 db_str(json_str_of(r->json, "description")),
-			 db_str(json_str_of(r->json, "parent_role_id")),
-			 db_str(perms ? req_json_text(r, perms) : "[]") };
-	return role_write(r, id, arena_printf(r->a,
-		"INSERT INTO %s (id, name, description, parent_role_id, permissions, created_at, "
-		"updated_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-		tenant_table(r, "_roles")), p, 5, "role.created", 201);
-}
-
-err_t roles_update(req_t *r)
+static err_t roles_set_permissions(req_t *r)
 {
 	const char *id = req_param(r, "role_id");
+	const cJSON *given = cJSON_GetObjectItemCaseSensitive(r->json, "permissions");
 	err_t rc;
-	if ((rc = check_name(r)))
-		return rc;
-	cJSON *before;
-	if ((rc = role_fetch(r, id, &before)))
-		return rc;
-	req_own(r, before);
-	static const char *const names[] = { "name", "description", "parent_role_id" };
-	char *sql = arena_printf(r->a, "UPDATE %s SET updated_at = UTC_TIMESTAMP(3)", tenant_table(r, "_roles"));
-	db_param p[5];
-	int np = 0;
-	for (int i = 0; i < 3; i++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->json, names[i]);
-		if (!v)
-			continue;
-		sql = arena_printf(r->a, "%s, %s = ?", sql, names[i]);
-		p[np++] = db_str(cJSON_IsString(v) ? v->valuestring : NULL);
-	}
-	if (np == 0) {
-		reply_data(r, 200, cJSON_Duplicate(before, true));
-		return E_OK;
-	}
-	p[np++] = db_str(id);
-	return role_write(r, id, arena_printf(r->a, "%s WHERE id = ?", sql), p, np, "role.updated", 200);
-}
-
-err_t roles_set_permissions(req_t *r)
-{
-	const char *id = req_param(r, "role_id");
-	err_t rc;
-	if ((rc = check_permissions(r)))
+	if ((rc = check_permissions(r, given)))
 		return rc;
 	/* Stored without duplicates, in the order given. */
 	cJSON *perms = req_own(r, cJSON_CreateArray());
 	const cJSON *it;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r->json, "permissions")) {
+	cJSON_ArrayForEach(it, given) {
 		bool dup = false;
 		const cJSON *e;
 		cJSON_ArrayForEach(e, perms)
@@ -500,14 +481,14 @@ err_t roles_set_permissions(req_t *r)
 	db_result *res;
 	st = db_exec(r->db, r->a, arena_printf(r->a,
 		"UPDATE %s SET permissions = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
-		tenant_table(r, "_roles")), p, 2, &res);
+		resource_table(r, &role_res)), p, 2, &res);
 	rc = st ? req_db_error(r, st) : E_OK;
 	if (!rc && res->affected == 0) {
 		/* Same permissions again, or no such role. */
 		db_result *ex;
 		db_param q[] = { db_str(id) };
 		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
-						       tenant_table(r, "_roles")), q, 1, &ex);
+						       resource_table(r, &role_res)), q, 1, &ex);
 		rc = st ? req_db_error(r, st) : ex->nrows == 0 ? req_fail(r, E_NOT_FOUND, "Role not found") : E_OK;
 	}
 	if (!rc) {
@@ -515,50 +496,10 @@ err_t roles_set_permissions(req_t *r)
 		cJSON_AddItemToObject(details, "permissions", cJSON_Duplicate(perms, true));
 		rc = req_audit(r, "role.permissions_set", "role", id, details);
 	}
-	return finish_with_role(r, rc, id, 200);
-}
-
-err_t roles_delete(req_t *r)
-{
-	const char *id = req_param(r, "role_id");
-	db_result *res;
-	db_param p[] = { db_str(id), db_str(id), db_str(id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT (SELECT COUNT(*) FROM %s WHERE id = ?) AS found, "
-		"(SELECT COUNT(*) FROM %s WHERE role_id = ?) AS users, "
-		"(SELECT COUNT(*) FROM %s WHERE parent_role_id = ?) AS children",
-		tenant_table(r, "_roles"), tenant_table(r, "_user_roles"), tenant_table(r, "_roles")),
-		p, 3, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (db_get_int(res, 0, "found", 0) == 0)
-		return req_fail(r, E_NOT_FOUND, "Role not found");
-	dependency_t deps[2];
-	int nd = 0;
-	long long users = db_get_int(res, 0, "users", 0), kids = db_get_int(res, 0, "children", 0);
-	if (users)
-		deps[nd++] = (dependency_t){ "user_roles", "User assignments", users };
-	if (kids)
-		deps[nd++] = (dependency_t){ "roles", "Child roles (they lose their parent)", kids };
-	bool cascade = false;
-	err_t rc;
-	if (nd && (rc = securedel_check(r, "role", id, deps, nd, &cascade)))
+	cJSON *role;
+	if ((rc = finish(r, rc)) || (rc = role_fetch(r, id, &role)))
 		return rc;
-	if ((st = db_begin(r->db)))
-		return req_db_error(r, st);
-	/* Assignments go with the role (foreign key); children lose the parent. */
-	db_param q[] = { db_str(id) };
-	st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ?",
-					       tenant_table(r, "_roles")), q, 1, &res);
-	rc = st ? req_db_error(r, st) : res->affected == 0 ? req_fail(r, E_NOT_FOUND, "Role not found") : E_OK;
-	if (!rc)
-		rc = req_audit(r, "role.deleted", "role", id, NULL);
-	if ((rc = finish(r, rc)))
-		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "id", id);
-	cJSON_AddTrueToObject(d, "deleted");
-	reply_data(r, 200, d);
+	reply_data(r, 200, cJSON_Duplicate(role, true));
 	return E_OK;
 }
 
@@ -575,7 +516,7 @@ int user_exists(req_t *r, const char *user_id, err_t *rc)
 	return res->nrows > 0;
 }
 
-err_t roles_assign(req_t *r)
+static err_t roles_assign(req_t *r)
 {
 	const char *uid = json_str_of(r->json, "user_id"), *rid = json_str_of(r->json, "role_id");
 	err_t rc = E_OK;
@@ -587,7 +528,6 @@ err_t roles_assign(req_t *r)
 	cJSON *role;
 	if ((rc = role_fetch(r, rid, &role)))
 		return rc == E_NOT_FOUND ? req_fail_field(r, rc, "role_id", "Role not found") : rc;
-	req_own(r, role);
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
@@ -622,7 +562,7 @@ err_t roles_assign(req_t *r)
 	return E_OK;
 }
 
-err_t roles_unassign(req_t *r)
+static err_t roles_unassign(req_t *r)
 {
 	const char *rid = req_param(r, "role_id"), *uid = req_param(r, "user_id");
 	enum db_status st = db_begin(r->db);
@@ -649,8 +589,22 @@ err_t roles_unassign(req_t *r)
 	return E_OK;
 }
 
-err_t roles_of_user(req_t *r)
+/* The roles a user holds, as the list shows them, with when each was
+ * assigned. */
+static err_t roles_of_user(req_t *r)
 {
+	static const col_t cols[] = {
+		{ "id", COL_STR, 0 },
+		{ "name", COL_STR, 0 },
+		{ "description", COL_STR, 0 },
+		{ "parent_role_id", COL_STR, 0 },
+		{ "permissions", COL_JSON, 0 },
+		{ "user_count", COL_INT, 0 },
+		{ "assigned_at", COL_TIME, 0 },
+		{ "created_at", COL_TIME, 0 },
+		{ "updated_at", COL_TIME, 0 },
+		{ NULL, 0, 0 },
+	};
 	const char *uid = req_param(r, "user_id");
 	err_t rc = E_OK;
 	int ex = user_exists(r, uid, &rc);
@@ -658,17 +612,25 @@ err_t roles_of_user(req_t *r)
 		return rc;
 	if (!ex)
 		return req_fail(r, E_NOT_FOUND, "User not found");
-	db_result *res, *all;
+	res_ctx_t c;
+	if ((rc = resource_ctx(r, &role_res, OP_LIST, &c)) || (rc = role_list(r, &c)))
+		return rc;
+	db_result *res;
 	db_param p[] = { db_str(uid) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		ROLE_SELECT ", ux.created_at AS assigned_at FROM %s r JOIN %s ux ON ux.role_id = r.id "
-		"WHERE ux.user_id = ? ORDER BY r.name", tenant_table(r, "_user_roles"),
-		tenant_table(r, "_roles"), tenant_table(r, "_user_roles")), p, 1, &res);
+		"SELECT r.id, r.name, r.description, r.parent_role_id, r.permissions, NULL AS user_count, "
+		"ux.created_at AS assigned_at, r.created_at, r.updated_at FROM %s r "
+		"JOIN %s ux ON ux.role_id = r.id WHERE ux.user_id = ? ORDER BY r.name",
+		resource_table(r, &role_res), tenant_table(r, "_user_roles")), p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
-	if ((rc = roles_all(r, &all)))
-		return rc;
-	reply_data(r, 200, roles_json(r, res, all));
+	cJSON *list = cJSON_CreateArray();
+	for (int i = 0; i < res->nrows; i++) {
+		cJSON *row = row_to_json(cols, res, i);
+		role_render(r, &c, row);
+		cJSON_AddItemToArray(list, row);
+	}
+	reply_data(r, 200, list);
 	return E_OK;
 }
 
@@ -677,11 +639,11 @@ err_t roles_of_user(req_t *r)
 const route_t roles_routes[] = {
 	ROUTE("PUT", "/v1/roles/:role_id/permissions", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_set_permissions, role_permissions_body, "Assign permissions to role"),
 	ROUTE("POST", "/v1/roles/assign", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_assign, role_assign_body, "Assign role to user"),
-	ROUTE("GET", "/v1/roles", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_list, NULL, "List roles"),
-	ROUTE("POST", "/v1/roles", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_create, role_create_body, "Create role"),
-	ROUTE("GET", "/v1/roles/:role_id", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_get, NULL, "Get role"),
-	ROUTE("PATCH", "/v1/roles/:role_id", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_update, role_update_body, "Update role"),
-	ROUTE("DELETE", "/v1/roles/:role_id", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_delete, NULL, "Delete role"),
+	CRUD("GET", "/v1/roles", "Roles", "auth", NULL, 0, role_res, OP_LIST, "List roles"),
+	CRUD("POST", "/v1/roles", "Roles", "auth", NULL, 0, role_res, OP_CREATE, "Create role"),
+	CRUD("GET", "/v1/roles/:role_id", "Roles", "auth", NULL, 0, role_res, OP_GET, "Get role"),
+	CRUD("PATCH", "/v1/roles/:role_id", "Roles", "auth", NULL, 0, role_res, OP_UPDATE, "Update role"),
+	CRUD("DELETE", "/v1/roles/:role_id", "Roles", "auth", NULL, 0, role_res, OP_DELETE, "Delete role"),
 	ROUTE("GET", "/v1/users/:user_id/roles", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_of_user, NULL, "List user roles"),
 	ROUTE("DELETE", "/v1/roles/:role_id/users/:user_id", "Roles", AUTH_BEARER, "auth", NULL, 0, roles_unassign, NULL, "Remove role from user"),
 	ROUTES_END,
