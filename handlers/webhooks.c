@@ -2,12 +2,16 @@
  * webhooks.c - webhook endpoints (create, list, update, delete, rotate the
  * secret, test, replay) and their delivery log (list, retry one).
  *
- * Webhooks live in the tenant DB (_webhooks, _webhook_deliveries).  The
- * signing secret is shown on create and rotate only and stored sealed
- * under the master key.  Event deliveries are made by the jobs runner
- * (fcgi/fanout.c enqueues them, fcgi/webhook_send.c sends them); test and
- * replay send synchronously through the same code and report what the
- * receiver answered.  Every change is audited.
+ * Webhooks live in the tenant DB (_webhooks, _webhook_deliveries) and are a
+ * descriptor on the resource engine (fcgi/resource.h) with hooks for what
+ * is special: the signing secret is made on create, shown then and on
+ * rotate only, and stored sealed under the master key; object types are
+ * named by id or name and stored as ids; a webhook with deliveries is
+ * deleted only with confirmation (securedel) and takes its delivery log
+ * with it.  Event deliveries are made by the jobs runner (fcgi/fanout.c
+ * enqueues them, fcgi/webhook_send.c sends them); test and replay send
+ * synchronously through the same code and report what the receiver
+ * answered.  Every change is audited.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,68 +35,31 @@
 #define MAX_EVENTS 50
 #define MAX_TYPES 100
 
-static const col_t webhook_cols[] = {
-	{ "id", COL_STR, 0 },
-	{ "url", COL_STR, COL_WRITABLE },
-	{ "events", COL_JSON, COL_WRITABLE },
-	{ "object_types", COL_JSON, COL_WRITABLE },
-	{ "status", COL_STR, COL_WRITABLE },
-	{ "disabled_reason", COL_STR, 0 },
-	{ "previous_secret_expires_at", COL_TIME, 0 },
-	{ "created_by", COL_STR, 0 },
-	{ "created_at", COL_TIME, 0 },
-	{ "updated_at", COL_TIME, 0 },
-	{ NULL, 0, 0 },
-};
-
-#define WEBHOOK_SELECT "SELECT id, url, events, object_types, status, disabled_reason, " \
-	"CASE WHEN old_secret_expires_at > UTC_TIMESTAMP(3) THEN old_secret_expires_at END " \
-	"AS previous_secret_expires_at, created_by, created_at, updated_at FROM %s "
-
-const field_t webhook_create_body[] = {
-	{ "url", FT_STRING, FF_REQUIRED, 1, 2048 },
-	{ "events", FT_STRING_ARRAY, FF_REQUIRED, 0, MAX_EVENTS },
-	{ "object_types", FT_STRING_ARRAY, FF_NULLABLE, 0, MAX_TYPES },
-	{ "status", FT_STRING, 0, 1, 16 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const field_t webhook_update_body[] = {
-	{ "url", FT_STRING, 0, 1, 2048 },
-	{ "events", FT_STRING_ARRAY, 0, 0, MAX_EVENTS },
-	{ "object_types", FT_STRING_ARRAY, FF_NULLABLE, 0, MAX_TYPES },
-	{ "status", FT_STRING, 0, 1, 16 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const field_t webhook_replay_body[] = {
+static const field_t webhook_replay_body[] = {
 	{ "event", FT_STRING, FF_REQUIRED, 1, 128 },
 	{ "payload", FT_OBJECT, FF_NULLABLE, 0, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
-
-static const char *webhooks_table(req_t *r)
-{
-	return tenant_table(r, "_webhooks");
-}
 
 static const char *deliveries_table(req_t *r)
 {
 	return tenant_table(r, "_webhook_deliveries");
 }
 
-/* --- validation ---------------------------------------------------------- */
+/* --- field checks (shape is checked by the schema) ----------------------- */
 
-static err_t check_url(req_t *r, const char *url)
+static err_t check_url(req_t *r, const res_field_t *f, const cJSON *url)
 {
+	(void)f;
 	char err[200];
-	if (outhttp_url_check(url, g_config.http_allow_private, err, sizeof(err)))
+	if (outhttp_url_check(url->valuestring, g_config.http_allow_private, err, sizeof(err)))
 		return req_fail_field(r, E_VALIDATION, "url", "%s", err);
 	return E_OK;
 }
 
-static err_t check_events(req_t *r, const cJSON *events)
+static err_t check_events(req_t *r, const res_field_t *f, const cJSON *events)
 {
+	(void)f;
 	if (cJSON_GetArraySize(events) == 0)
 		return req_fail_field(r, E_VALIDATION, "events", "events must name at least one event type");
 	const cJSON *e;
@@ -104,12 +71,38 @@ static err_t check_events(req_t *r, const cJSON *events)
 	return E_OK;
 }
 
-static err_t check_status(req_t *r, const char *status)
+static err_t check_status(req_t *r, const res_field_t *f, const cJSON *status)
 {
-	if (status && strcmp(status, "active") && strcmp(status, "paused") && strcmp(status, "disabled"))
+	(void)f;
+	const char *s = status->valuestring;
+	if (strcmp(s, "active") && strcmp(s, "paused") && strcmp(s, "disabled"))
 		return req_fail_field(r, E_VALIDATION, "status", "status must be active, paused or disabled");
 	return E_OK;
 }
+
+#define WEBHOOK_OLD_SECRET_LIVE \
+	"CASE WHEN old_secret_expires_at > UTC_TIMESTAMP(3) THEN old_secret_expires_at END"
+
+static const res_field_t webhook_fields[] = {
+	{ .name = "id", .type = COL_STR },
+	{ .name = "url", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_REQUIRED,
+	  .min = 1, .max = 2048, .check = check_url },
+	{ .name = "events", .type = COL_JSON, .in = FT_STRING_ARRAY, .flags = RF_WRITABLE | RF_REQUIRED,
+	  .max = MAX_EVENTS, .check = check_events },
+	{ .name = "object_types", .type = COL_JSON, .in = FT_STRING_ARRAY,
+	  .flags = RF_WRITABLE | RF_NULLABLE, .max = MAX_TYPES },
+	{ .name = "status", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE, .min = 1, .max = 16,
+	  .check = check_status },
+	{ .name = "disabled_reason", .type = COL_STR },
+	{ .name = "previous_secret_expires_at", .column = WEBHOOK_OLD_SECRET_LIVE, .type = COL_TIME,
+	  .flags = RF_EXPR },
+	{ .name = "created_by", .type = COL_STR },
+	{ .name = "created_at", .type = COL_TIME },
+	{ .name = "updated_at", .type = COL_TIME },
+	{ NULL },
+};
+
+/* --- hooks ---------------------------------------------------------------- */
 
 /* The object types named (by id or name) as a JSON array of their ids in
  * *out (NULL for none or an empty list). */
@@ -134,212 +127,134 @@ static err_t resolve_types(req_t *r, const cJSON *types, char **out)
 	return E_OK;
 }
 
-/* Checks every field present in body; object_types come back resolved. */
-static err_t validate(req_t *r, const cJSON *body, char **types_json)
-{
-	const cJSON *url = cJSON_GetObjectItemCaseSensitive(body, "url");
-	const cJSON *events = cJSON_GetObjectItemCaseSensitive(body, "events");
-	err_t rc;
-	if ((url && (rc = check_url(r, url->valuestring))) ||
-	    (events && (rc = check_events(r, events))) ||
-	    (rc = check_status(r, json_str_of(body, "status"))))
-		return rc;
-	return resolve_types(r, cJSON_GetObjectItemCaseSensitive(body, "object_types"), types_json);
-}
-
-/* --- reading ------------------------------------------------------------- */
-
-static err_t webhook_fetch(req_t *r, const char *id, cJSON **out)
-{
-	db_param p[] = { db_str(id) };
-	db_result *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, WEBHOOK_SELECT "WHERE id = ?",
-				    webhooks_table(r)), p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->nrows == 0)
-		return req_fail(r, E_NOT_FOUND, "Webhook not found");
-	*out = row_to_json(webhook_cols, res, 0);
-	return E_OK;
-}
-
-/* Replies with the webhook, plus the secret when one was just made. */
-static err_t reply_webhook(req_t *r, int status, const char *id, const char *secret)
-{
-	cJSON *w;
-	err_t rc = webhook_fetch(r, id, &w);
-	if (rc)
-		return rc;
-	if (secret)
-		cJSON_AddStringToObject(w, "secret", secret);
-	reply_data(r, status, w);
-	return E_OK;
-}
-
-err_t webhooks_list(req_t *r)
-{
-	db_result *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, WEBHOOK_SELECT "ORDER BY id",
-				    webhooks_table(r)), NULL, 0, &res);
-	if (st)
-		return req_db_error(r, st);
-	reply_data(r, 200, rows_to_json(webhook_cols, res));
-	return E_OK;
-}
-
-/* --- changes ------------------------------------------------------------- */
-
 static char *seal(req_t *r, const char *secret)
 {
 	return secret_seal(r->a, g_config.master_key_bin, secret, strlen(secret));
 }
 
-err_t webhooks_create(req_t *r)
+/* Create and update: object types stored as ids; a status set by hand
+ * clears why the webhook was disabled; a new webhook gets its secret
+ * (c->data keeps it for the reply, the row keeps it sealed). */
+static err_t webhook_validate(req_t *r, res_ctx_t *c)
 {
-	char *types;
-	err_t rc = validate(r, r->json, &types);
-	if (rc)
-		return rc;
-	const char *status = json_str_of(r->json, "status");
-	char id[40];
-	id_new(id, sizeof(id), "wh_");
-	char *secret = wh_secret_new(r->a);
-	const char *creator = r->who.kind == PRINCIPAL_KEY ? r->who.key_id : r->who.user_id;
-	db_param p[] = {
-		db_str(id), db_str(json_str_of(r->json, "url")),
-		db_str(req_json_text(r, cJSON_GetObjectItemCaseSensitive(r->json, "events"))),
-		db_str(types), db_str(status ? status : "active"), db_str(seal(r, secret)),
-		db_str(creator),
-	};
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	st = db_exec(r->db, r->a, arena_printf(r->a,
-		"INSERT INTO %s (id, url, events, object_types, status, secret_enc, created_by, "
-		"created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-		webhooks_table(r)), p, 7, NULL);
-	rc = st ? req_db_error(r, st) : E_OK;
-	if (!rc) {
-		cJSON *details = req_own(r, cJSON_CreateObject());
-		cJSON_AddStringToObject(details, "url", json_str_of(r->json, "url"));
-		rc = req_audit(r, "webhook.created", "webhook", id, details);
+	const cJSON *types = cJSON_GetObjectItemCaseSensitive(c->body, "object_types");
+	const char *status = json_str_of(c->body, "status");
+	if (types) {
+		char *ids;
+		err_t rc = resolve_types(r, types, &ids);
+		if (rc)
+			return rc;
+		resource_set(c, "object_types", db_str(ids));
 	}
-	if ((rc = req_tx_end(r, rc)))
-		return rc;
-	return reply_webhook(r, 201, id, secret);
-}
-
-err_t webhooks_update(req_t *r)
-{
-	const char *id = req_param(r, "webhook_id");
-	cJSON *before;
-	err_t rc = webhook_fetch(r, id, &before);
-	if (rc)
-		return rc;
-	req_own(r, before);
-	char *types;
-	if ((rc = validate(r, r->json, &types)))
-		return rc;
-	/* The SET list comes from fixed column names, never from input. */
-	char *sql = arena_printf(r->a, "UPDATE %s SET updated_at = UTC_TIMESTAMP(3)", webhooks_table(r));
-	db_param p[8];
-	int np = 0;
-	cJSON *changed = req_own(r, cJSON_CreateArray());
-	static const char *const fields[] = { "url", "events", "object_types", "status" };
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->json, fields[i]);
-		if (!v)
-			continue;
-		sql = arena_printf(r->a, "%s, %s = ?", sql, fields[i]);
-		if (!strcmp(fields[i], "object_types"))
-			p[np++] = db_str(types);
-		else if (!strcmp(fields[i], "events"))
-			p[np++] = db_str(req_json_text(r, v));
-		else
-			p[np++] = db_str(v->valuestring);
-		cJSON_AddItemToArray(changed, cJSON_CreateString(fields[i]));
+	/* Set after object_types, so that the audit's list of the fields
+	 * changed keeps the order url, events, object_types, status. */
+	if (status) {
+		resource_set(c, "status", db_str(status));
+		resource_set(c, "disabled_reason", db_null());
 	}
-	if (np == 0) {
-		reply_data(r, 200, cJSON_Duplicate(before, true));
+	if (c->op != OP_CREATE)
 		return E_OK;
-	}
-	/* Re-activating clears why it was disabled. */
-	if (json_str_of(r->json, "status"))
-		sql = arena_printf(r->a, "%s, disabled_reason = NULL", sql);
-	sql = arena_printf(r->a, "%s WHERE id = ?", sql);
-	p[np++] = db_str(id);
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	st = db_exec(r->db, r->a, sql, p, np, NULL);
-	rc = st ? req_db_error(r, st) : E_OK;
-	if (!rc) {
-		cJSON *details = req_own(r, cJSON_CreateObject());
-		cJSON_AddItemToObject(details, "fields", cJSON_Duplicate(changed, true));
-		rc = req_audit(r, "webhook.updated", "webhook", id, details);
-	}
-	if ((rc = req_tx_end(r, rc)))
-		return rc;
-	return reply_webhook(r, 200, id, NULL);
+	char *secret = wh_secret_new(r->a);
+	resource_set(c, "secret_enc", db_str(seal(r, secret)));
+	c->data = secret;
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c->audit, "url", json_str_of(c->body, "url"));
+	return E_OK;
 }
 
-static long long deliveries_count(req_t *r, const char *id, err_t *rc)
+static err_t deliveries_count(req_t *r, const char *id, long long *n)
 {
 	db_param p[] = { db_str(id) };
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"SELECT COUNT(*) FROM %s WHERE webhook_id = ?", deliveries_table(r)), p, 1, &res);
-	*rc = st ? req_db_error(r, st) : E_OK;
-	return st ? -1 : strtoll(db_cell(res, 0, 0), NULL, 10);
-}
-
-err_t webhooks_delete(req_t *r)
-{
-	const char *id = req_param(r, "webhook_id");
-	cJSON *w;
-	err_t rc = webhook_fetch(r, id, &w);
-	if (rc)
-		return rc;
-	req_own(r, w);
-	dependency_t deps[] = { { "webhook_deliveries", "Webhook deliveries", 0 } };
-	deps[0].count = deliveries_count(r, id, &rc);
-	if (rc)
-		return rc;
-	bool cascade;
-	if ((rc = securedel_check(r, "webhook", id, deps, 1, &cascade)))
-		return rc;
-	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
-	db_param p[] = { db_str(id) };
-	st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE webhook_id = ?",
-		     deliveries_table(r)), p, 1, NULL);
-	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ?",
-			     webhooks_table(r)), p, 1, NULL);
-	rc = st ? req_db_error(r, st) : E_OK;
-	if (!rc) {
-		cJSON *details = req_own(r, cJSON_CreateObject());
-		cJSON_AddStringToObject(details, "url", json_str_of(w, "url"));
-		cJSON_AddBoolToObject(details, "cascade", cascade);
-		rc = req_audit(r, "webhook.deleted", "webhook", id, details);
-	}
-	if ((rc = req_tx_end(r, rc)))
+	*n = strtoll(db_cell(res, 0, 0), NULL, 10);
+	return E_OK;
+}
+
+/* A webhook with deliveries goes only with confirmation (secure delete). */
+static err_t webhook_before_delete(req_t *r, res_ctx_t *c)
+{
+	dependency_t deps[] = { { "webhook_deliveries", "Webhook deliveries", 0 } };
+	err_t rc = deliveries_count(r, c->id, &deps[0].count);
+	if (rc || (rc = securedel_check(r, "webhook", c->id, deps, 1, &c->cascade)))
 		return rc;
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c->audit, "url", json_str_of(c->before, "url"));
+	cJSON_AddBoolToObject(c->audit, "cascade", c->cascade);
+	return E_OK;
+}
+
+/* The delivery log goes with its webhook, deliveries recorded since the
+ * check included. */
+static err_t webhook_after_write(req_t *r, res_ctx_t *c)
+{
+	if (c->op != OP_DELETE)
+		return E_OK;
+	db_param p[] = { db_str(c->id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"DELETE FROM %s WHERE webhook_id = ?", deliveries_table(r)), p, 1, NULL);
+	return st ? req_db_error(r, st) : E_OK;
+}
+
+/* Replies with the webhook w, plus the secret when one was just made. */
+static void reply_webhook(req_t *r, int status, const cJSON *w, const char *secret)
+{
+	cJSON *d = cJSON_Duplicate(w, true);
+	if (secret)
+		cJSON_AddStringToObject(d, "secret", secret);
+	reply_data(r, status, d);
+}
+
+static err_t webhook_reply(req_t *r, res_ctx_t *c)
+{
+	if (c->op != OP_DELETE) {
+		reply_webhook(r, c->status, c->row, c->data);
+		return E_OK;
+	}
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddTrueToObject(d, "deleted");
-	cJSON_AddStringToObject(d, "id", id);
+	cJSON_AddStringToObject(d, "id", c->id);
 	reply_data(r, 200, d);
 	return E_OK;
 }
 
+static const res_hooks_t webhook_hooks = {
+	.validate = webhook_validate,
+	.before_delete = webhook_before_delete,
+	.after_write = webhook_after_write,
+	.reply = webhook_reply,
+};
+
+static const resource_t webhook_res = {
+	.name = "Webhook",
+	.type = "webhook",
+	.table = "_webhooks",
+	.home = RES_TENANT,
+	.id_param = "webhook_id",
+	.id_prefix = "wh_",
+	.fields = webhook_fields,
+	.order = "id",
+	.del = DEL_ROW,
+	.flags = RES_CREATED_BY,
+	.list_max = 1000,
+	.hooks = &webhook_hooks,
+};
+
+/* --- rotating the secret --------------------------------------------------- */
+
 /* The new secret takes over; the previous one keeps signing (as a second
  * signature) for WEBHOOK_OLD_SECRET_HOURS, so receivers can switch. */
-err_t webhooks_rotate_secret(req_t *r)
+static err_t webhooks_rotate_secret(req_t *r)
 {
-	const char *id = req_param(r, "webhook_id");
+	res_ctx_t c;
+	err_t rc = resource_ctx(r, &webhook_res, OP_UPDATE, &c);
+	if (rc)
+		return rc;
 	char *secret = wh_secret_new(r->a);
-	db_param p[] = { db_str(seal(r, secret)), db_int(WEBHOOK_OLD_SECRET_HOURS), db_str(id) };
+	db_param p[] = { db_str(seal(r, secret)), db_int(WEBHOOK_OLD_SECRET_HOURS), db_str(c.id) };
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
@@ -347,15 +262,19 @@ err_t webhooks_rotate_secret(req_t *r)
 	st = db_exec(r->db, r->a, arena_printf(r->a,
 		"UPDATE %s SET old_secret_enc = secret_enc, secret_enc = ?, "
 		"old_secret_expires_at = UTC_TIMESTAMP(3) + INTERVAL ? HOUR, "
-		"updated_at = UTC_TIMESTAMP(3) WHERE id = ?", webhooks_table(r)), p, 3, &res);
-	err_t rc = st ? req_db_error(r, st) : E_OK;
+		"updated_at = UTC_TIMESTAMP(3) WHERE id = ?", resource_table(r, &webhook_res)), p, 3, &res);
+	rc = st ? req_db_error(r, st) : E_OK;
 	if (!rc && res->affected == 0)
 		rc = req_fail(r, E_NOT_FOUND, "Webhook not found");
 	if (!rc)
-		rc = req_audit(r, "webhook.secret_rotated", "webhook", id, NULL);
+		rc = req_audit(r, "webhook.secret_rotated", "webhook", c.id, NULL);
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	return reply_webhook(r, 200, id, secret);
+	cJSON *w;
+	if ((rc = resource_fetch(r, &c, c.id, false, &w)))
+		return rc;
+	reply_webhook(r, 200, w, secret);
+	return E_OK;
 }
 
 /* --- sending now: test and replay ----------------------------------------- */
@@ -401,7 +320,7 @@ static char *now_rfc3339(req_t *r)
 	return time_rfc3339(t, time(NULL));
 }
 
-err_t webhooks_test(req_t *r)
+static err_t webhooks_test(req_t *r)
 {
 	const char *id = req_param(r, "webhook_id");
 	webhook_t w;
@@ -453,7 +372,7 @@ static err_t stored_event(req_t *r, const char *wid, const char *evt_id, cJSON *
  * "payload" when given); {"event": "<type>", "payload": {…}} sends a new
  * event of that type with payload as its data.
  */
-err_t webhooks_replay(req_t *r)
+static err_t webhooks_replay(req_t *r)
 {
 	const char *id = req_param(r, "webhook_id");
 	webhook_t w;
@@ -504,7 +423,7 @@ static const col_t delivery_cols[] = {
 };
 
 /* Newest first; optional filters webhook_id, status, event_type. */
-err_t deliveries_list(req_t *r)
+static err_t deliveries_list(req_t *r)
 {
 	long long limit, offset;
 	err_t rc;
@@ -540,14 +459,14 @@ err_t deliveries_list(req_t *r)
 
 /* Sends the delivery's event again through the runner, as a new job with
  * the usual retries. */
-err_t deliveries_retry(req_t *r)
+static err_t deliveries_retry(req_t *r)
 {
 	const char *id = req_param(r, "delivery_id");
 	db_param p[] = { db_str(id) };
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"SELECT d.webhook_id, d.payload, w.status FROM %s d LEFT JOIN %s w ON w.id = d.webhook_id "
-		"WHERE d.id = ?", deliveries_table(r), webhooks_table(r)), p, 1, &res);
+		"WHERE d.id = ?", deliveries_table(r), resource_table(r, &webhook_res)), p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
 	if (res->nrows == 0)
@@ -586,10 +505,10 @@ err_t deliveries_retry(req_t *r)
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t webhooks_routes[] = {
-	ROUTE("GET", "/v1/webhooks", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_list, NULL, "List webhooks"),
-	ROUTE("POST", "/v1/webhooks", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_create, webhook_create_body, "Create webhook"),
-	ROUTE("PATCH", "/v1/webhooks/:webhook_id", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_update, webhook_update_body, "Update webhook"),
-	ROUTE("DELETE", "/v1/webhooks/:webhook_id", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_delete, NULL, "Delete webhook"),
+	CRUD("GET", "/v1/webhooks", "Webhooks", "*", NULL, 0, webhook_res, OP_LIST, "List webhooks"),
+	CRUD("POST", "/v1/webhooks", "Webhooks", "*", NULL, 0, webhook_res, OP_CREATE, "Create webhook"),
+	CRUD("PATCH", "/v1/webhooks/:webhook_id", "Webhooks", "*", NULL, 0, webhook_res, OP_UPDATE, "Update webhook"),
+	CRUD("DELETE", "/v1/webhooks/:webhook_id", "Webhooks", "*", NULL, 0, webhook_res, OP_DELETE, "Delete webhook"),
 	ROUTE("POST", "/v1/webhooks/:webhook_id/replay", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_replay, webhook_replay_body, "Replay webhook"),
 	ROUTE("POST", "/v1/webhooks/:webhook_id/rotate-secret", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_rotate_secret, NULL, "Rotate webhook secret"),
 	ROUTE("POST", "/v1/webhooks/:webhook_id/test", "Webhooks", AUTH_BEARER, "*", NULL, 0, webhooks_test, NULL, "Test webhook"),
