@@ -1,7 +1,11 @@
 /*
  * users.c - the admin API over the tenant's end users (scope `auth`):
  * list (limit, offset, search, role), create, get, update (ban, verify,
- * role, metadata, password), delete and the user's MFA factors.
+ * role, metadata, password) and delete.  The user's MFA factors are in
+ * auth_mfa.c.
+ *
+ * List and get run on the resource engine (fcgi/resource.h); the list
+ * hook adds the search and the role filter.
  *
  * Banning revokes every session of the user at once; a banned user cannot
  * sign in or refresh.  Deleting a user who owns data (sessions, factors,
@@ -24,8 +28,9 @@
 
 #define ROLE_MAX 64
 #define METADATA_MAX 16384
+#define SEARCH_MAX 320
 
-const field_t users_create_body[] = {
+static const field_t users_create_body[] = {
 	{ "email", FT_STRING, FF_NULLABLE, 0, 320 },
 	{ "password", FT_STRING, FF_NULLABLE, 0, 0 },
 	{ "phone", FT_STRING, FF_NULLABLE, 0, 20 },
@@ -37,7 +42,7 @@ const field_t users_create_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-const field_t users_update_body[] = {
+static const field_t users_update_body[] = {
 	{ "email", FT_STRING, FF_NULLABLE, 0, 320 },
 	{ "password", FT_STRING, 0, 0, 0 },
 	{ "phone", FT_STRING, FF_NULLABLE, 0, 20 },
@@ -117,58 +122,85 @@ static bool flag(const req_t *r, const char *name, bool *v)
 	return true;
 }
 
-err_t users_list(req_t *r)
+/* --- the descriptor ------------------------------------------------------- */
+
+/* The row renders as user_json() does (auth_core.c). */
+static const res_field_t user_fields[] = {
+	{ .name = "id", .type = COL_STR },
+	{ .name = "email", .type = COL_STR },
+	{ .name = "phone", .type = COL_STR },
+	{ .name = "role", .type = COL_STR },
+	{ .name = "is_anonymous", .type = COL_BOOL },
+	{ .name = "email_verified", .column = "email_verified_at IS NOT NULL", .type = COL_BOOL,
+	  .flags = RF_EXPR },
+	{ .name = "email_verified_at", .type = COL_TIME },
+	{ .name = "phone_verified", .column = "phone_verified_at IS NOT NULL", .type = COL_BOOL,
+	  .flags = RF_EXPR },
+	{ .name = "phone_verified_at", .type = COL_TIME },
+	{ .name = "user_metadata", .type = COL_JSON },
+	{ .name = "app_metadata", .type = COL_JSON },
+	{ .name = "banned", .column = "banned_at IS NOT NULL", .type = COL_BOOL, .flags = RF_EXPR },
+	{ .name = "banned_at", .type = COL_TIME },
+	{ .name = "ban_reason", .type = COL_STR },
+	{ .name = "last_sign_in_at", .type = COL_TIME },
+	{ .name = "created_at", .type = COL_TIME },
+	{ .name = "updated_at", .type = COL_TIME },
+	{ NULL },
+};
+
+/* A literal substring for LIKE: its own characters are escaped. */
+static char *like_pattern(arena_t *a, const char *s)
 {
-	long long limit, offset;
-	err_t rc;
-	if ((rc = req_query_int(r, "limit", 20, 1, 100, &limit)) ||
-	    (rc = req_query_int(r, "offset", 0, 0, 1000000000, &offset)))
-		return rc;
-	const char *search = req_query(r, "search"), *role = req_query(r, "role");
-	if (search && (!*search || strlen(search) > 320))
-		search = NULL;
-	if (role && !*role)
-		role = NULL;
-	char *like = NULL;
-	if (search) {
-		/* A literal substring: LIKE's own characters are escaped. */
-		like = arena_alloc(r->a, strlen(search) * 2 + 3);
-		char *o = like;
-		*o++ = '%';
-		for (const char *p = search; *p; p++) {
-			if (*p == '%' || *p == '_' || *p == '\\')
-				*o++ = '\\';
-			*o++ = *p;
-		}
-		*o++ = '%';
-		*o = '\0';
+	char *like = arena_alloc(a, strlen(s) * 2 + 3), *o = like;
+	*o++ = '%';
+	for (; *s; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			*o++ = '\\';
+		*o++ = *s;
 	}
-	const char *users = tenant_table(r, "_users");
-	db_param p[] = { db_str(like), db_str(like), db_str(like), db_str(like), db_str(role),
-			 db_str(role), db_int(limit), db_int(offset) };
-	const char *where = "WHERE (? IS NULL OR email LIKE ? OR phone LIKE ? OR id LIKE ?) "
-			    "AND (? IS NULL OR role = ?)";
-	db_result *res, *cnt;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		USER_SELECT "%s %s ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", users, where),
-		p, 8, &res);
-	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s %s", users, where),
-			     p, 6, &cnt);
-	if (st)
-		return req_db_error(r, st);
-	cJSON *d = cJSON_CreateObject();
-	cJSON *list = cJSON_AddArrayToObject(d, "users");
-	for (int i = 0; i < res->nrows; i++)
-		cJSON_AddItemToArray(list, user_json(res, i));
-	cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
-	cJSON_AddNumberToObject(d, "limit", (double)limit);
-	cJSON_AddNumberToObject(d, "offset", (double)offset);
-	reply_data(r, 200, d);
+	*o++ = '%';
+	*o = '\0';
+	return like;
+}
+
+/* ?search= over email, phone and id; ?role=.  Empty values, and a search
+ * longer than any address, filter nothing. */
+static err_t user_list(req_t *r, res_ctx_t *c)
+{
+	const char *search = req_query(r, "search"), *role = req_query(r, "role");
+	if (search && *search && strlen(search) <= SEARCH_MAX) {
+		const char *like = like_pattern(r->a, search);
+		db_param p[] = { db_str(like), db_str(like), db_str(like) };
+		resource_where(r, c, "email LIKE ? OR phone LIKE ? OR id LIKE ?", p, 3);
+	}
+	if (role && *role) {
+		db_param p[] = { db_str(role) };
+		resource_where(r, c, "role = ?", p, 1);
+	}
 	return E_OK;
 }
 
-err_t users_create(req_t *r)
+static const res_hooks_t user_hooks = {
+	.list = user_list,
+};
+
+static const resource_t user_res = {
+	.name = "User",
+	.type = "user",
+	.table = "_users",
+	.home = RES_TENANT,
+	.id_param = "user_id",
+	.id_prefix = "usr_",
+	.fields = user_fields,
+	.order = "created_at DESC",
+	.list_max = 100,
+	.list_default = 20,
+	.list_shape = LIST_PAGE,
+	.list_key = "users",
+	.hooks = &user_hooks,
+};
+
+static err_t users_create(req_t *r)
 {
 	char *hash;
 	err_t rc = fields_check(r, &hash);
@@ -207,12 +239,7 @@ err_t users_create(req_t *r)
 	return user_reply(r, uid, 201);
 }
 
-err_t users_get(req_t *r)
-{
-	return user_reply(r, req_param(r, "user_id"), 200);
-}
-
-err_t users_update(req_t *r)
+static err_t users_update(req_t *r)
 {
 	const char *uid = req_param(r, "user_id");
 	char *hash;
@@ -303,7 +330,7 @@ static const struct owned {
 	{ "_comments", "author_id", "comments", "Comments", "" },
 };
 
-err_t users_delete(req_t *r)
+static err_t users_delete(req_t *r)
 {
 	const char *uid = req_param(r, "user_id");
 	db_result *u;
@@ -354,9 +381,9 @@ err_t users_delete(req_t *r)
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t users_routes[] = {
-	ROUTE("GET", "/v1/users", "Users", AUTH_BEARER, "auth", NULL, 0, users_list, NULL, "List users"),
+	CRUD("GET", "/v1/users", "Users", "auth", NULL, 0, user_res, OP_LIST, "List users"),
 	ROUTE("POST", "/v1/users", "Users", AUTH_BEARER, "auth", NULL, 0, users_create, users_create_body, "Create user"),
-	ROUTE("GET", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", NULL, 0, users_get, NULL, "Get user"),
+	CRUD("GET", "/v1/users/:user_id", "Users", "auth", NULL, 0, user_res, OP_GET, "Get user"),
 	ROUTE("PATCH", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", NULL, 0, users_update, users_update_body, "Update user"),
 	ROUTE("DELETE", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", NULL, 0, users_delete, NULL, "Delete user"),
 	ROUTES_END,
