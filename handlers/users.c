@@ -1,55 +1,36 @@
 /*
  * users.c - the admin API over the tenant's end users (scope `auth`):
  * list (limit, offset, search, role), create, get, update (ban, verify,
- * role, metadata, password), delete and the user's MFA factors.
+ * role, metadata, password) and delete.  The user's MFA factors are in
+ * auth_mfa.c.
  *
- * Banning revokes every session of the user at once; a banned user cannot
- * sign in or refresh.  Deleting a user who owns data (sessions, factors,
- * comments) needs the secure-delete confirmation; it then removes all of
- * it.  Every change is audited and emits user.created / user.updated /
- * user.deleted in the same transaction.
+ * List, get, create and delete run on the resource engine
+ * (fcgi/resource.h) with hooks for what is special: the password arrives in
+ * plain text and only its hash is stored, a verified flag stamps the
+ * address verified, and deleting a user who owns data (sessions, factors,
+ * comments) needs the secure-delete confirmation and then removes all of
+ * it.  Update is written by hand: its columns change by expressions over
+ * the row (a JSON merge patch, a time kept if already set), which the
+ * engine cannot write.  Banning revokes every session of the user at once;
+ * a banned user cannot sign in or refresh.  Every change is audited and
+ * emits user.created / user.updated / user.deleted in the same transaction.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "../common/ids.h"
 #include "../common/password.h"
 #include "../fcgi/securedel.h"
 #include "audit.h"
 #include "auth_core.h"
 #include "identity.h"
-#include "objmodel.h"
 #include "routes.h"
 
 #define ROLE_MAX 64
 #define METADATA_MAX 16384
+#define SEARCH_MAX 320
 
-const field_t users_create_body[] = {
-	{ "email", FT_STRING, FF_NULLABLE, 0, 320 },
-	{ "password", FT_STRING, FF_NULLABLE, 0, 0 },
-	{ "phone", FT_STRING, FF_NULLABLE, 0, 20 },
-	{ "role", FT_STRING, 0, 1, ROLE_MAX },
-	{ "email_verified", FT_BOOL, 0, 0, 0 },
-	{ "phone_verified", FT_BOOL, 0, 0, 0 },
-	{ "user_metadata", FT_OBJECT, FF_NULLABLE, 0, 0 },
-	{ "app_metadata", FT_OBJECT, FF_NULLABLE, 0, 0 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const field_t users_update_body[] = {
-	{ "email", FT_STRING, FF_NULLABLE, 0, 320 },
-	{ "password", FT_STRING, 0, 0, 0 },
-	{ "phone", FT_STRING, FF_NULLABLE, 0, 20 },
-	{ "role", FT_STRING, 0, 1, ROLE_MAX },
-	{ "banned", FT_BOOL, 0, 0, 0 },
-	{ "ban_reason", FT_STRING, FF_NULLABLE, 0, 500 },
-	{ "email_verified", FT_BOOL, 0, 0, 0 },
-	{ "phone_verified", FT_BOOL, 0, 0, 0 },
-	{ "user_metadata", FT_OBJECT, 0, 0, 0 },
-	{ "app_metadata", FT_OBJECT, 0, 0, 0 },
-	{ NULL, 0, 0, 0, 0 },
-};
+static const char *const metadata[] = { "user_metadata", "app_metadata" };
 
 /* The shared meaning checks of create and update. */
 static err_t fields_check(req_t *r, char **hash)
@@ -64,12 +45,11 @@ static err_t fields_check(req_t *r, char **hash)
 	if (role && strspn(role, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:.") != strlen(role))
 		return req_fail_field(r, E_VALIDATION, "role",
 				      "role may hold letters, digits and _ - : . only");
-	static const char *const meta[] = { "user_metadata", "app_metadata" };
 	for (int i = 0; i < 2; i++) {
-		char *t = req_json_text(r, cJSON_GetObjectItemCaseSensitive(r->json, meta[i]));
+		char *t = req_json_text(r, cJSON_GetObjectItemCaseSensitive(r->json, metadata[i]));
 		if (t && strlen(t) > METADATA_MAX)
-			return req_fail_field(r, E_VALIDATION, meta[i], "%s must be at most %d bytes",
-					      meta[i], METADATA_MAX);
+			return req_fail_field(r, E_VALIDATION, metadata[i], "%s must be at most %d bytes",
+					      metadata[i], METADATA_MAX);
 	}
 	*hash = NULL;
 	if (pw) {
@@ -83,29 +63,14 @@ static err_t fields_check(req_t *r, char **hash)
 	return E_OK;
 }
 
-/* Audit entry and outbox event of a change to uid, in the transaction. */
-static err_t user_changed(req_t *r, const char *event, const char *uid)
+/* The details of a create or update entry.  They have always been a
+ * shallow copy of the body, which has no members: the entry names no
+ * fields (and so never the password). */
+static cJSON *change_details(req_t *r)
 {
-	db_result *u;
-	err_t rc = user_need(r, uid, false, &u);
-	if (rc)
-		return rc;
-	cJSON *payload = req_own(r, user_json(u, 0));
-	rc = outbox_add(r, event, "user", uid, payload);
 	cJSON *details = req_own(r, cJSON_CreateObject());
-	cJSON_AddItemToObject(details, "fields", cJSON_Duplicate(r->json ? r->json : payload, false));
-	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(details, "fields"), "password");
-	return rc ? rc : req_audit(r, event, "user", uid, details);
-}
-
-static err_t user_reply(req_t *r, const char *uid, int status)
-{
-	db_result *u;
-	err_t rc = user_need(r, uid, false, &u);
-	if (rc)
-		return rc;
-	reply_data(r, status, user_json(u, 0));
-	return E_OK;
+	cJSON_AddObjectToObject(details, "fields");
+	return details;
 }
 
 static bool flag(const req_t *r, const char *name, bool *v)
@@ -117,102 +82,266 @@ static bool flag(const req_t *r, const char *name, bool *v)
 	return true;
 }
 
-err_t users_list(req_t *r)
+/* --- the descriptor ------------------------------------------------------- */
+
+/*
+ * The row renders as user_json() does (auth_core.c).  The verified flags
+ * render from their times and are set through them, so each is two
+ * fields: the expression shown and the input the hooks read.
+ */
+static const res_field_t user_fields[] = {
+	{ .name = "id", .type = COL_STR },
+	{ .name = "email", .type = COL_STR, .in = FT_STRING, .flags = RF_CREATE | RF_NULLABLE, .max = 320 },
+	{ .name = "password", .in = FT_STRING, .flags = RF_CREATE | RF_NULLABLE | RF_INPUT },
+	{ .name = "phone", .type = COL_STR, .in = FT_STRING, .flags = RF_CREATE | RF_NULLABLE, .max = 20 },
+	{ .name = "role", .type = COL_STR, .in = FT_STRING, .flags = RF_CREATE, .min = 1, .max = ROLE_MAX },
+	{ .name = "is_anonymous", .type = COL_BOOL },
+	{ .name = "email_verified", .column = "email_verified_at IS NOT NULL", .type = COL_BOOL,
+	  .flags = RF_EXPR },
+	{ .name = "email_verified", .in = FT_BOOL, .flags = RF_CREATE | RF_INPUT },
+	{ .name = "email_verified_at", .type = COL_TIME },
+	{ .name = "phone_verified", .column = "phone_verified_at IS NOT NULL", .type = COL_BOOL,
+	  .flags = RF_EXPR },
+	{ .name = "phone_verified", .in = FT_BOOL, .flags = RF_CREATE | RF_INPUT },
+	{ .name = "phone_verified_at", .type = COL_TIME },
+	{ .name = "user_metadata", .type = COL_JSON, .in = FT_OBJECT, .flags = RF_CREATE | RF_NULLABLE },
+	{ .name = "app_metadata", .type = COL_JSON, .in = FT_OBJECT, .flags = RF_CREATE | RF_NULLABLE },
+	{ .name = "banned", .column = "banned_at IS NOT NULL", .type = COL_BOOL, .flags = RF_EXPR },
+	{ .name = "banned_at", .type = COL_TIME },
+	{ .name = "ban_reason", .type = COL_STR },
+	{ .name = "last_sign_in_at", .type = COL_TIME },
+	{ .name = "created_at", .type = COL_TIME },
+	{ .name = "updated_at", .type = COL_TIME },
+	{ NULL },
+};
+
+/* A literal substring for LIKE: its own characters are escaped. */
+static char *like_pattern(arena_t *a, const char *s)
 {
-	long long limit, offset;
-	err_t rc;
-	if ((rc = req_query_int(r, "limit", 20, 1, 100, &limit)) ||
-	    (rc = req_query_int(r, "offset", 0, 0, 1000000000, &offset)))
-		return rc;
-	const char *search = req_query(r, "search"), *role = req_query(r, "role");
-	if (search && (!*search || strlen(search) > 320))
-		search = NULL;
-	if (role && !*role)
-		role = NULL;
-	char *like = NULL;
-	if (search) {
-		/* A literal substring: LIKE's own characters are escaped. */
-		like = arena_alloc(r->a, strlen(search) * 2 + 3);
-		char *o = like;
-		*o++ = '%';
-		for (const char *p = search; *p; p++) {
-			if (*p == '%' || *p == '_' || *p == '\\')
-				*o++ = '\\';
-			*o++ = *p;
-		}
-		*o++ = '%';
-		*o = '\0';
+	char *like = arena_alloc(a, strlen(s) * 2 + 3), *o = like;
+	*o++ = '%';
+	for (; *s; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			*o++ = '\\';
+		*o++ = *s;
 	}
-	const char *users = tenant_table(r, "_users");
-	db_param p[] = { db_str(like), db_str(like), db_str(like), db_str(like), db_str(role),
-			 db_str(role), db_int(limit), db_int(offset) };
-	const char *where = "WHERE (? IS NULL OR email LIKE ? OR phone LIKE ? OR id LIKE ?) "
-			    "AND (? IS NULL OR role = ?)";
-	db_result *res, *cnt;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		USER_SELECT "%s %s ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?", users, where),
-		p, 8, &res);
-	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s %s", users, where),
-			     p, 6, &cnt);
-	if (st)
-		return req_db_error(r, st);
-	cJSON *d = cJSON_CreateObject();
-	cJSON *list = cJSON_AddArrayToObject(d, "users");
-	for (int i = 0; i < res->nrows; i++)
-		cJSON_AddItemToArray(list, user_json(res, i));
-	cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
-	cJSON_AddNumberToObject(d, "limit", (double)limit);
-	cJSON_AddNumberToObject(d, "offset", (double)offset);
-	reply_data(r, 200, d);
+	*o++ = '%';
+	*o = '\0';
+	return like;
+}
+
+/* ?search= over email, phone and id; ?role=.  Empty values, and a search
+ * longer than any address, filter nothing. */
+static err_t user_list(req_t *r, res_ctx_t *c)
+{
+	const char *search = req_query(r, "search"), *role = req_query(r, "role");
+	if (search && *search && strlen(search) <= SEARCH_MAX) {
+		const char *like = like_pattern(r->a, search);
+		db_param p[] = { db_str(like), db_str(like), db_str(like) };
+		resource_where(r, c, "email LIKE ? OR phone LIKE ? OR id LIKE ?", p, 3);
+	}
+	if (role && *role) {
+		db_param p[] = { db_str(role) };
+		resource_where(r, c, "role = ?", p, 1);
+	}
 	return E_OK;
 }
 
-err_t users_create(req_t *r)
+/* A duplicate email or phone, found before the insert so that the answer
+ * names the cause; the unique keys still settle a race. */
+static err_t user_unique(req_t *r, res_ctx_t *c)
+{
+	db_result *res;
+	db_param p[] = { db_str(body_str(r, "email")), db_str(body_str(r, "phone")) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT id FROM %s WHERE email = ? OR phone = ? LIMIT 1", resource_table(r, c->res)),
+		p, 2, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows)
+		return req_fail(r, E_CONFLICT, "A user with this email or phone already exists");
+	return E_OK;
+}
+
+/* Create: the checks, the password's hash, metadata sent as null stored
+ * as the empty object it defaults to. */
+static err_t user_validate(req_t *r, res_ctx_t *c)
 {
 	char *hash;
 	err_t rc = fields_check(r, &hash);
 	if (rc)
 		return rc;
-	const char *email = body_str(r, "email"), *phone = body_str(r, "phone");
-	if (!email && !phone)
+	if (!body_str(r, "email") && !body_str(r, "phone"))
 		return req_fail_field(r, E_VALIDATION, "email", "email or phone is required");
+	if ((rc = user_unique(r, c)))
+		return rc;
+	if (hash)
+		resource_set(c, "password_hash", db_str(hash));
+	for (int i = 0; i < 2; i++)
+		if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(c->body, metadata[i])))
+			resource_set(c, metadata[i], db_str("{}"));
+	c->audit = change_details(r);
+	return E_OK;
+}
+
+static long long count_of(req_t *r, const char *table, const char *col, const char *uid,
+			  const char *extra, err_t *rc)
+{
+	db_result *res;
+	db_param p[] = { db_str(uid) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT COUNT(*) FROM %s WHERE %s = ?%s", tenant_table(r, table), col, extra), p, 1, &res);
+	if (st) {
+		*rc = req_db_error(r, st);
+		return 0;
+	}
+	return strtoll(db_cell(res, 0, 0), NULL, 10);
+}
+
+/* What a user owns, and what deleting the user removes with it. */
+static const struct owned {
+	const char *table, *col, *type, *label, *live;
+} owned[] = {
+	{ "_sessions", "user_id", "sessions", "Active sessions",
+	  " AND revoked_at IS NULL AND expires_at > UTC_TIMESTAMP(3)" },
+	{ "_mfa_factors", "user_id", "mfa_factors", "MFA factors", "" },
+	{ "_comments", "author_id", "comments", "Comments", "" },
+};
+
+/* A user who owns data is deleted only with the confirmation. */
+static err_t user_before_delete(req_t *r, res_ctx_t *c)
+{
+	enum { NOWNED = sizeof(owned) / sizeof(owned[0]) };
+	dependency_t deps[NOWNED];
+	err_t rc = E_OK;
+	for (int i = 0; i < NOWNED; i++) {
+		deps[i] = (dependency_t){ owned[i].type, owned[i].label,
+					  count_of(r, owned[i].table, owned[i].col, c->id, owned[i].live, &rc) };
+		if (rc)
+			return rc;
+	}
+	/* The entry of a delete has never had details. */
+	c->audit = req_own(r, cJSON_CreateNull());
+	return securedel_check(r, "user", c->id, deps, NOWNED, &c->cascade);
+}
+
+/* Delete: every session ends now and what the user owned goes with the
+ * row; the event carries the user as it was. */
+static err_t user_wipe(req_t *r, res_ctx_t *c)
+{
+	err_t rc = sessions_revoke(r, c->id, NULL, "user_deleted", NULL);
+	static const struct { const char *table, *col; } wipe[] = {
+		{ "_comments", "author_id" }, { "_refresh_tokens", "user_id" },
+		{ "_sessions", "user_id" }, { "_mfa_recovery_codes", "user_id" },
+		{ "_mfa_factors", "user_id" }, { "_auth_tokens", "user_id" },
+	};
+	for (size_t i = 0; !rc && i < sizeof(wipe) / sizeof(wipe[0]); i++) {
+		db_param p[] = { db_str(c->id) };
+		enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE %s = ?",
+			tenant_table(r, wipe[i].table), wipe[i].col), p, 1, NULL);
+		rc = st ? req_db_error(r, st) : E_OK;
+	}
+	c->row = c->before;
+	return rc;
+}
+
+/* Create: a verified flag stamps the address verified when the user was
+ * created; delete: the wipe. */
+static err_t user_written(req_t *r, res_ctx_t *c)
+{
+	if (c->op == OP_DELETE)
+		return user_wipe(r, c);
 	bool ev = false, pv = false;
 	flag(r, "email_verified", &ev);
 	flag(r, "phone_verified", &pv);
-	char *um = req_json_text(r, cJSON_GetObjectItemCaseSensitive(r->json, "user_metadata"));
-	char *am = req_json_text(r, cJSON_GetObjectItemCaseSensitive(r->json, "app_metadata"));
-	const char *role = body_str(r, "role");
-	char uid[40];
-	id_new(uid, sizeof(uid), "usr_");
-	enum db_status st = db_begin(r->db);
+	if (!ev && !pv)
+		return E_OK;
+	db_param p[] = { db_int(ev), db_int(pv), db_str(c->id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"UPDATE %s SET email_verified_at = IF(?, created_at, NULL), "
+		"phone_verified_at = IF(?, created_at, NULL) WHERE id = ?", resource_table(r, c->res)),
+		p, 3, NULL);
 	if (st)
 		return req_db_error(r, st);
-	db_param p[] = { db_str(uid), db_str(email), db_str(phone), db_str(hash),
-			 db_str(role ? role : "authenticated"), db_int(ev), db_int(pv),
-			 db_str(um ? um : "{}"), db_str(am ? am : "{}") };
-	st = db_exec(r->db, r->a, arena_printf(r->a,
-		"INSERT INTO %s (id, email, phone, password_hash, role, email_verified_at, "
-		"phone_verified_at, user_metadata, app_metadata, created_at, updated_at) VALUES "
-		"(?, ?, ?, ?, ?, IF(?, UTC_TIMESTAMP(3), NULL), IF(?, UTC_TIMESTAMP(3), NULL), ?, ?, "
-		"UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", tenant_table(r, "_users")), p, 9, NULL);
-	if (st == DB_DUPLICATE)
-		rc = req_fail(r, E_CONFLICT, "A user with this email or phone already exists");
-	else if (st)
-		rc = req_db_error(r, st);
-	if (!rc)
-		rc = user_changed(r, "user.created", uid);
-	if ((rc = req_tx_end(r, rc)))
-		return rc;
-	return user_reply(r, uid, 201);
+	return resource_fetch(r, c, c->id, false, &c->row);
 }
 
-err_t users_get(req_t *r)
+/* Workers drop the deleted user's cached permissions. */
+static void user_committed(req_t *r, res_ctx_t *c)
 {
-	return user_reply(r, req_param(r, "user_id"), 200);
+	if (c->op == OP_DELETE)
+		identity_invalidate(r);
 }
 
-err_t users_update(req_t *r)
+/* A delete answers {user_id, deleted}; a create, the user. */
+static err_t user_reply(req_t *r, res_ctx_t *c)
+{
+	if (c->op == OP_DELETE) {
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "user_id", c->id);
+		cJSON_AddTrueToObject(d, "deleted");
+		reply_data(r, 200, d);
+	} else {
+		reply_data(r, c->status, cJSON_Duplicate(c->row, true));
+	}
+	return E_OK;
+}
+
+static const res_hooks_t user_hooks = {
+	.validate = user_validate,
+	.list = user_list,
+	.before_delete = user_before_delete,
+	.after_write = user_written,
+	.after_commit = user_committed,
+	.reply = user_reply,
+};
+
+static const resource_t user_res = {
+	.name = "User",
+	.type = "user",
+	.table = "_users",
+	.home = RES_TENANT,
+	.id_param = "user_id",
+	.id_prefix = "usr_",
+	.fields = user_fields,
+	.order = "created_at DESC",
+	.flags = RES_EVENTS,
+	.list_max = 100,
+	.list_default = 20,
+	.list_shape = LIST_PAGE,
+	.list_key = "users",
+	.hooks = &user_hooks,
+};
+
+/* --- update --------------------------------------------------------------- */
+
+static const field_t users_update_body[] = {
+	{ "email", FT_STRING, FF_NULLABLE, 0, 320 },
+	{ "password", FT_STRING, 0, 0, 0 },
+	{ "phone", FT_STRING, FF_NULLABLE, 0, 20 },
+	{ "role", FT_STRING, 0, 1, ROLE_MAX },
+	{ "banned", FT_BOOL, 0, 0, 0 },
+	{ "ban_reason", FT_STRING, FF_NULLABLE, 0, 500 },
+	{ "email_verified", FT_BOOL, 0, 0, 0 },
+	{ "phone_verified", FT_BOOL, 0, 0, 0 },
+	{ "user_metadata", FT_OBJECT, 0, 0, 0 },
+	{ "app_metadata", FT_OBJECT, 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+/* Audit entry and outbox event of the update of uid, in the transaction;
+ * *u receives the user as it now is. */
+static err_t user_changed(req_t *r, const char *uid, cJSON **u)
+{
+	res_ctx_t c;
+	err_t rc = resource_ctx(r, &user_res, OP_GET, &c);
+	if (rc || (rc = resource_fetch(r, &c, uid, false, u)))
+		return rc;
+	rc = outbox_add(r, "user.updated", "user", uid, *u);
+	return rc ? rc : req_audit(r, "user.updated", "user", uid, change_details(r));
+}
+
+static err_t users_update(req_t *r)
 {
 	const char *uid = req_param(r, "user_id");
 	char *hash;
@@ -264,7 +393,7 @@ err_t users_update(req_t *r)
 		"app_metadata = IF(? IS NULL, app_metadata, JSON_MERGE_PATCH(app_metadata, ?)), "
 		"banned_at = IF(?, IF(?, COALESCE(banned_at, UTC_TIMESTAMP(3)), NULL), banned_at), "
 		"ban_reason = IF(?, NULL, IF(?, ?, ban_reason)) "
-		"WHERE id = ?", tenant_table(r, "_users")), p, 24, NULL);
+		"WHERE id = ?", resource_table(r, &user_res)), p, 24, NULL);
 	if (st == DB_DUPLICATE)
 		rc = req_fail(r, E_CONFLICT, "Another user already has this email or phone");
 	else if (st)
@@ -272,92 +401,22 @@ err_t users_update(req_t *r)
 	/* A ban ends every session now, not when its tokens expire. */
 	if (!rc && set_ban && banned && !was_banned)
 		rc = sessions_revoke(r, uid, NULL, "banned", NULL);
+	cJSON *user = NULL;
 	if (!rc)
-		rc = user_changed(r, "user.updated", uid);
+		rc = user_changed(r, uid, &user);
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	return user_reply(r, uid, 200);
-}
-
-static long long count_of(req_t *r, const char *table, const char *col, const char *uid,
-			  const char *extra, err_t *rc)
-{
-	db_result *res;
-	db_param p[] = { db_str(uid) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT COUNT(*) FROM %s WHERE %s = ?%s", tenant_table(r, table), col, extra), p, 1, &res);
-	if (st) {
-		*rc = req_db_error(r, st);
-		return 0;
-	}
-	return strtoll(db_cell(res, 0, 0), NULL, 10);
-}
-
-/* What a user owns, and what deleting the user removes with it. */
-static const struct owned {
-	const char *table, *col, *type, *label, *live;
-} owned[] = {
-	{ "_sessions", "user_id", "sessions", "Active sessions",
-	  " AND revoked_at IS NULL AND expires_at > UTC_TIMESTAMP(3)" },
-	{ "_mfa_factors", "user_id", "mfa_factors", "MFA factors", "" },
-	{ "_comments", "author_id", "comments", "Comments", "" },
-};
-
-err_t users_delete(req_t *r)
-{
-	const char *uid = req_param(r, "user_id");
-	db_result *u;
-	err_t rc = user_need(r, uid, false, &u);
-	if (rc)
-		return rc;
-	enum { NOWNED = sizeof(owned) / sizeof(owned[0]) };
-	dependency_t deps[NOWNED];
-	for (int i = 0; i < NOWNED; i++) {
-		deps[i] = (dependency_t){ owned[i].type, owned[i].label,
-					  count_of(r, owned[i].table, owned[i].col, uid, owned[i].live, &rc) };
-		if (rc)
-			return rc;
-	}
-	bool cascade;
-	if ((rc = securedel_check(r, "user", uid, deps, NOWNED, &cascade)))
-		return rc;
-	cJSON *payload = req_own(r, user_json(u, 0));
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	rc = sessions_revoke(r, uid, NULL, "user_deleted", NULL);
-	static const struct { const char *table, *col; } wipe[] = {
-		{ "_comments", "author_id" }, { "_refresh_tokens", "user_id" },
-		{ "_sessions", "user_id" }, { "_mfa_recovery_codes", "user_id" },
-		{ "_mfa_factors", "user_id" }, { "_auth_tokens", "user_id" }, { "_users", "id" },
-	};
-	for (size_t i = 0; !rc && i < sizeof(wipe) / sizeof(wipe[0]); i++) {
-		db_param p[] = { db_str(uid) };
-		st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE %s = ?",
-			tenant_table(r, wipe[i].table), wipe[i].col), p, 1, NULL);
-		rc = st ? req_db_error(r, st) : E_OK;
-	}
-	if (!rc)
-		rc = outbox_add(r, "user.deleted", "user", uid, payload);
-	if (!rc)
-		rc = req_audit(r, "user.deleted", "user", uid, NULL);
-	if ((rc = req_tx_end(r, rc)))
-		return rc;
-	identity_invalidate(r);   /* workers drop the user's cached permissions */
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "user_id", uid);
-	cJSON_AddTrueToObject(d, "deleted");
-	reply_data(r, 200, d);
+	reply_data(r, 200, cJSON_Duplicate(user, true));
 	return E_OK;
 }
 
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t users_routes[] = {
-	ROUTE("GET", "/v1/users", "Users", AUTH_BEARER, "auth", NULL, 0, users_list, NULL, "List users"),
-	ROUTE("POST", "/v1/users", "Users", AUTH_BEARER, "auth", NULL, 0, users_create, users_create_body, "Create user"),
-	ROUTE("GET", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", NULL, 0, users_get, NULL, "Get user"),
+	CRUD("GET", "/v1/users", "Users", "auth", NULL, 0, user_res, OP_LIST, "List users"),
+	CRUD("POST", "/v1/users", "Users", "auth", NULL, 0, user_res, OP_CREATE, "Create user"),
+	CRUD("GET", "/v1/users/:user_id", "Users", "auth", NULL, 0, user_res, OP_GET, "Get user"),
 	ROUTE("PATCH", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", NULL, 0, users_update, users_update_body, "Update user"),
-	ROUTE("DELETE", "/v1/users/:user_id", "Users", AUTH_BEARER, "auth", NULL, 0, users_delete, NULL, "Delete user"),
+	CRUD("DELETE", "/v1/users/:user_id", "Users", "auth", NULL, 0, user_res, OP_DELETE, "Delete user"),
 	ROUTES_END,
 };
