@@ -55,8 +55,10 @@ err_t type_child_parent(req_t *r, res_ctx_t *c);
  * or on update the row's own), written on every create and update so that
  * a PATCH changing nothing still writes the row and is audited; *taken
  * says whether another row of the type already has a name the body gives
- * (ignoring case, as the unique key does).  Returns an error only when the
- * database fails.
+ * (ignoring case, as the unique key does), so that the caller can refuse
+ * it in its own words; the unique key still refuses a racing duplicate,
+ * with the engine's message.  Returns an error only when the database
+ * fails.
  */
 err_t type_child_name(req_t *r, res_ctx_t *c, const char **name, bool *taken);
 /* The rendered row id of res under type t, for hand-written actions whose

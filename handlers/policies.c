@@ -340,7 +340,8 @@ static const res_field_t policy_fields[] = {
 
 /* The condition is checked against the type (absent on create: true);
  * the name against the type's other policies.  A policy's audit entry
- * names its type and action when created, nothing otherwise. */
+ * names its type and action when created; updates and deletes have no
+ * details (null), where the engine would name the policy. */
 static err_t policy_validate(req_t *r, res_ctx_t *c)
 {
 	const objtype_t *t = c->parent;
@@ -390,7 +391,6 @@ static const resource_t policy_res = {
 	.parent_param = "object_type_id",
 	.parent_column = "object_type_id",
 	.order = "name",
-	.title = "name",
 	.list_max = 1000,
 	.hooks = &policy_hooks,
 };
