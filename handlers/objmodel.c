@@ -376,44 +376,50 @@ err_t filters_validate(req_t *r, const objtype_t *t, const cJSON *filters, const
 	return E_OK;
 }
 
-err_t type_child_fetch(req_t *r, const type_child_t *c, const objtype_t *t, const char *id,
-		       db_result **res)
-{
-	db_param p[] = { db_str(id), db_str(t->id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT %s FROM %s WHERE id = ? AND object_type_id = ?", c->columns,
-		tenant_table(r, c->table)), p, 2, res);
-	if (st)
-		return req_db_error(r, st);
-	if ((*res)->nrows == 0)
-		return req_fail(r, E_NOT_FOUND, "%s not found", c->label);
-	return E_OK;
-}
-
-err_t type_child_list(req_t *r, const type_child_t *c)
+err_t type_child_parent(req_t *r, res_ctx_t *c)
 {
 	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
+	err_t rc = objtype_load(r, req_param(r, c->res->parent_param), &t);
 	if (rc)
 		return rc;
-	db_result *res;
-	db_param p[] = { db_str(t->id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT %s FROM %s WHERE object_type_id = ? ORDER BY name, id", c->columns,
-		tenant_table(r, c->table)), p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	reply_data(r, 200, rows_to_json(c->cols, res));
+	c->parent = t;
+	c->parent_id = t->id;
 	return E_OK;
 }
 
-long long type_child_count(req_t *r, const type_child_t *c, const char *type_id, err_t *rc)
+err_t type_child_name(req_t *r, res_ctx_t *c, const char **name, bool *taken)
 {
+	const cJSON *given = cJSON_GetObjectItemCaseSensitive(c->body, "name");
+	*taken = false;
+	*name = cJSON_IsString(given) ? given->valuestring : json_str_of(c->before, "name");
+	resource_set(c, "name", db_str(*name));
+	if (!cJSON_IsString(given))
+		return E_OK;
 	db_result *res;
+	db_param p[] = { db_str(c->parent_id), db_str(*name), db_str(c->id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT 1 FROM %s WHERE `%s` = ? AND name = ? AND id <> ?",
+		resource_table(r, c->res), c->res->parent_column), p, 3, &res);
+	if (st)
+		return req_db_error(r, st);
+	*taken = res->nrows > 0;
+	return E_OK;
+}
+
+err_t type_child_fetch(req_t *r, const resource_t *res, const objtype_t *t, const char *id,
+		       cJSON **out)
+{
+	res_ctx_t c = { .res = res, .op = OP_GET, .parent_id = t->id };
+	return resource_fetch(r, &c, id, false, out);
+}
+
+long long type_child_count(req_t *r, const resource_t *res, const char *type_id, err_t *rc)
+{
+	db_result *out;
 	db_param p[] = { db_str(type_id) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT COUNT(*) FROM %s WHERE object_type_id = ?", tenant_table(r, c->table)),
-		p, 1, &res);
+		"SELECT COUNT(*) FROM %s WHERE `%s` = ?", resource_table(r, res), res->parent_column),
+		p, 1, &out);
 	*rc = st ? req_db_error(r, st) : E_OK;
-	return st ? -1 : strtoll(db_cell(res, 0, 0), NULL, 10);
+	return st ? -1 : strtoll(db_cell(out, 0, 0), NULL, 10);
 }

@@ -12,6 +12,7 @@
 #include "../common/rowjson.h"
 #include "../fcgi/journal.h"
 #include "../fcgi/request.h"
+#include "../fcgi/resource.h"
 
 typedef struct objtype {
 	const char *id;
@@ -40,24 +41,33 @@ const prop_t *objtype_prop(const objtype_t *t, const char *name);
 cJSON *objtype_json(req_t *r, const objtype_t *t, bool with_props);
 
 /*
- * A resource that belongs to an object type (saved views, policies): a
- * table in the tenant DB keyed by id with an object_type_id column.  The
- * helpers below serve their list, fetch and count.
+ * A resource that belongs to an object type (saved views, policies): an
+ * engine descriptor (fcgi/resource.h) over a tenant-DB table with a name
+ * unique per type, whose parent is the type named in the path.  The
+ * helpers below serve what such descriptors share.
  */
-typedef struct type_child {
-	const char *table;      /* "_views" */
-	const char *columns;    /* SELECT list */
-	const col_t *cols;      /* how rows render */
-	const char *label;      /* "View", for 404 messages */
-} type_child_t;
 
-/* Row id of child c under type t; 404 "<label> not found" otherwise. */
-err_t type_child_fetch(req_t *r, const type_child_t *c, const objtype_t *t, const char *id,
-		       db_result **res);
-/* The whole GET handler: the type named in the path, its children by name. */
-err_t type_child_list(req_t *r, const type_child_t *c);
-/* How many children type_id has (-1 with *rc set on a database error). */
-long long type_child_count(req_t *r, const type_child_t *c, const char *type_id, err_t *rc);
+/* Parent hook: the type named by the descriptor's parent parameter (by id
+ * or name; 404 "Object type not found"); c->parent is the objtype_t. */
+err_t type_child_parent(req_t *r, res_ctx_t *c);
+/*
+ * Validate hook helper: *name is the name the row will have (the body's,
+ * or on update the row's own), written on every create and update so that
+ * a PATCH changing nothing still writes the row and is audited; *taken
+ * says whether another row of the type already has a name the body gives
+ * (ignoring case, as the unique key does), so that the caller can refuse
+ * it in its own words; the unique key still refuses a racing duplicate,
+ * with the engine's message.  Returns an error only when the database
+ * fails.
+ */
+err_t type_child_name(req_t *r, res_ctx_t *c, const char **name, bool *taken);
+/* The rendered row id of res under type t, for hand-written actions whose
+ * type is not the path's; 404 "<name> not found" otherwise.  *out is owned
+ * by r. */
+err_t type_child_fetch(req_t *r, const resource_t *res, const objtype_t *t, const char *id,
+		       cJSON **out);
+/* How many rows of res type_id has (-1 with *rc set on a database error). */
+long long type_child_count(req_t *r, const resource_t *res, const char *type_id, err_t *rc);
 
 /* "Contacts" from "contacts", "Sales Orders" from "sales_orders". */
 char *display_name_from(arena_t *a, const char *name);

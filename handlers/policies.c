@@ -1,9 +1,10 @@
 /*
- * policies.c - row-level policies: CRUD per object type, the condition
- * grammar and its evaluator (policies.h), and POST /v1/policies/simulate.
- * objects.c compiles select/update/delete conditions into SQL with the
- * same leaf rules as list filters; inserts and the simulator use
- * policy_eval here.
+ * policies.c - row-level policies: the condition grammar and its
+ * evaluator (policies.h), their CRUD per object type on the resource
+ * engine (fcgi/resource.h, the type as parent), and POST
+ * /v1/policies/simulate.  objects.c compiles select/update/delete
+ * conditions into SQL with the same leaf rules as list filters; inserts and
+ * the simulator use policy_eval here.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -11,9 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../common/ids.h"
-#include "../common/rowjson.h"
-#include "audit.h"
 #include "../common/jsonx.h"
 #include "policies.h"
 #include "routes.h"
@@ -21,27 +19,7 @@
 #define COND_MAX_DEPTH 10
 #define COND_MAX_NODES 200
 
-const field_t policy_create_body[] = {
-	{ "name", FT_STRING, FF_REQUIRED, 1, 255 },
-	{ "action", FT_STRING, FF_REQUIRED, 1, 16 },
-	{ "role", FT_STRING, FF_NULLABLE, 1, 64 },
-	{ "condition_json", FT_ANY, 0, 0, 0 },
-	{ "enabled", FT_BOOL, 0, 0, 0 },
-	{ "description", FT_STRING, FF_NULLABLE, 0, 2000 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const field_t policy_update_body[] = {
-	{ "name", FT_STRING, 0, 1, 255 },
-	{ "action", FT_STRING, 0, 1, 16 },
-	{ "role", FT_STRING, FF_NULLABLE, 1, 64 },
-	{ "condition_json", FT_ANY, 0, 0, 0 },
-	{ "enabled", FT_BOOL, 0, 0, 0 },
-	{ "description", FT_STRING, FF_NULLABLE, 0, 2000 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const field_t policy_simulate_body[] = {
+static const field_t policy_simulate_body[] = {
 	{ "policy", FT_OBJECT, FF_REQUIRED, 0, 0 },
 	{ "object_type_id", FT_STRING, 0, 1, 64 },
 	{ "auth_context", FT_OBJECT, 0, 0, 0 },
@@ -336,143 +314,90 @@ err_t policies_for(req_t *r, const objtype_t *t, const char *action, cJSON **con
 
 /* --- CRUD ------------------------------------------------------------------- */
 
-static const col_t policy_cols[] = {
-	{ "id", COL_STR, 0 },
-	{ "object_type_id", COL_STR, 0 },
-	{ "name", COL_STR, 0 },
-	{ "action", COL_STR, 0 },
-	{ "role", COL_STR, 0 },
-	{ "condition_json", COL_JSON, 0 },
-	{ "enabled", COL_BOOL, 0 },
-	{ "description", COL_STR, 0 },
-	{ "created_at", COL_TIME, 0 },
-	{ "updated_at", COL_TIME, 0 },
-	{ NULL, 0, 0 },
+static err_t check_action_field(req_t *r, const res_field_t *f, const cJSON *action)
+{
+	(void)f;
+	return check_action(r, action->valuestring);
+}
+
+static const res_field_t policy_fields[] = {
+	{ .name = "id", .type = COL_STR },
+	{ .name = "object_type_id", .type = COL_STR },
+	{ .name = "name", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_REQUIRED | RF_UNIQUE,
+	  .min = 1, .max = 255 },
+	{ .name = "action", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_REQUIRED,
+	  .min = 1, .max = 16, .check = check_action_field },
+	{ .name = "role", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_NULLABLE,
+	  .min = 1, .max = 64 },
+	{ .name = "condition_json", .type = COL_JSON, .in = FT_ANY, .flags = RF_WRITABLE },
+	{ .name = "enabled", .type = COL_BOOL, .in = FT_BOOL, .flags = RF_WRITABLE },
+	{ .name = "description", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_NULLABLE,
+	  .max = 2000 },
+	{ .name = "created_at", .type = COL_TIME },
+	{ .name = "updated_at", .type = COL_TIME },
+	{ NULL },
 };
 
-static const type_child_t policy_child = {
-	"_policies",
-	"id, object_type_id, name, action, role, condition_json, enabled, description, "
-	"created_at, updated_at",
-	policy_cols, "Policy",
+/* The condition is checked against the type (absent on create: true);
+ * the name against the type's other policies.  A policy's audit entry
+ * names its type and action when created; updates and deletes have no
+ * details (null), where the engine would name the policy. */
+static err_t policy_validate(req_t *r, res_ctx_t *c)
+{
+	const objtype_t *t = c->parent;
+	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(c->body, "condition_json");
+	int nodes = 0;
+	err_t rc;
+	if (cond && (rc = cond_check(r, t, cond, "condition_json", 0, &nodes)))
+		return rc;
+	if (!cond && c->op == OP_CREATE)
+		resource_set(c, "condition_json", db_str("true"));
+	const char *name;
+	bool taken;
+	if ((rc = type_child_name(r, c, &name, &taken)))
+		return rc;
+	if (taken)
+		return req_fail_field(r, E_CONFLICT, "name", "A policy with this name exists on %s", t->name);
+	if (c->op != OP_CREATE) {
+		c->audit = req_own(r, cJSON_CreateNull());
+		return E_OK;
+	}
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c->audit, "object_type_id", t->id);
+	cJSON_AddStringToObject(c->audit, "action", json_str_of(c->body, "action"));
+	return E_OK;
+}
+
+static err_t policy_before_delete(req_t *r, res_ctx_t *c)
+{
+	c->audit = req_own(r, cJSON_CreateNull());
+	return E_OK;
+}
+
+static const res_hooks_t policy_hooks = {
+	.parent = type_child_parent,
+	.validate = policy_validate,
+	.before_delete = policy_before_delete,
 };
 
-err_t policies_list(req_t *r)
-{
-	return type_child_list(r, &policy_child);
-}
-
-err_t policies_create(req_t *r)
-{
-	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
-	if (rc)
-		return rc;
-	const char *action = json_str_of(r->json, "action");
-	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(r->json, "condition_json");
-	cJSON *always = req_own(r, cJSON_CreateTrue());
-	int nodes = 0;
-	if ((rc = check_action(r, action)) ||
-	    (rc = cond_check(r, t, cond ? cond : always, "condition_json", 0, &nodes)))
-		return rc;
-	char id[40];
-	id_new(id, sizeof(id), "pol_");
-	const cJSON *en = cJSON_GetObjectItemCaseSensitive(r->json, "enabled");
-	db_param p[] = { db_str(id), db_str(t->id), db_str(json_str_of(r->json, "name")), db_str(action),
-			 db_str(json_str_of(r->json, "role")), db_str(req_json_text(r, cond ? cond : always)),
-			 db_int(en ? cJSON_IsTrue(en) : 1), db_str(json_str_of(r->json, "description")) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"INSERT INTO %s (id, object_type_id, name, action, role, condition_json, enabled, "
-		"description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-		"UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", tenant_table(r, "_policies")), p, 8, NULL);
-	if (st == DB_DUPLICATE)
-		return req_fail_field(r, E_CONFLICT, "name", "A policy with this name exists on %s", t->name);
-	if (st)
-		return req_db_error(r, st);
-	cJSON *details = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(details, "object_type_id", t->id);
-	cJSON_AddStringToObject(details, "action", action);
-	if ((rc = req_audit(r, "policy.created", "policy", id, details)))
-		return rc;
-	db_result *res;
-	if ((rc = type_child_fetch(r, &policy_child, t, id, &res)))
-		return rc;
-	reply_data(r, 201, row_to_json(policy_cols, res, 0));
-	return E_OK;
-}
-
-err_t policies_update(req_t *r)
-{
-	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
-	if (rc)
-		return rc;
-	const char *id = req_param(r, "policy_id");
-	db_result *cur;
-	if ((rc = type_child_fetch(r, &policy_child, t, id, &cur)))
-		return rc;
-	const char *action = json_str_of(r->json, "action");
-	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(r->json, "condition_json");
-	int nodes = 0;
-	if ((action && (rc = check_action(r, action))) ||
-	    (cond && (rc = cond_check(r, t, cond, "condition_json", 0, &nodes))))
-		return rc;
-	const cJSON *role = cJSON_GetObjectItemCaseSensitive(r->json, "role");
-	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(r->json, "description");
-	const cJSON *en = cJSON_GetObjectItemCaseSensitive(r->json, "enabled");
-	db_param p[] = {
-		db_str(json_str_of(r->json, "name") ? json_str_of(r->json, "name") : db_get(cur, 0, "name")),
-		db_str(action ? action : db_get(cur, 0, "action")),
-		db_str(role ? (cJSON_IsString(role) ? role->valuestring : NULL) : db_get(cur, 0, "role")),
-		db_str(cond ? req_json_text(r, cond) : db_get(cur, 0, "condition_json")),
-		db_int(en ? cJSON_IsTrue(en) : db_get_int(cur, 0, "enabled", 1)),
-		db_str(desc ? (cJSON_IsString(desc) ? desc->valuestring : NULL) : db_get(cur, 0, "description")),
-		db_str(id),
-	};
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"UPDATE %s SET name = ?, action = ?, role = ?, condition_json = ?, enabled = ?, "
-		"description = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
-		tenant_table(r, "_policies")), p, 7, NULL);
-	if (st == DB_DUPLICATE)
-		return req_fail_field(r, E_CONFLICT, "name", "A policy with this name exists on %s", t->name);
-	if (st)
-		return req_db_error(r, st);
-	if ((rc = req_audit(r, "policy.updated", "policy", id, NULL)))
-		return rc;
-	db_result *res;
-	if ((rc = type_child_fetch(r, &policy_child, t, id, &res)))
-		return rc;
-	reply_data(r, 200, row_to_json(policy_cols, res, 0));
-	return E_OK;
-}
-
-err_t policies_delete(req_t *r)
-{
-	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
-	if (rc)
-		return rc;
-	const char *id = req_param(r, "policy_id");
-	db_result *cur;
-	if ((rc = type_child_fetch(r, &policy_child, t, id, &cur)))
-		return rc;
-	db_param p[] = { db_str(id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ?",
-					tenant_table(r, "_policies")), p, 1, NULL);
-	if (st)
-		return req_db_error(r, st);
-	if ((rc = req_audit(r, "policy.deleted", "policy", id, NULL)))
-		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "id", id);
-	cJSON_AddTrueToObject(d, "deleted");
-	reply_data(r, 200, d);
-	return E_OK;
-}
+static const resource_t policy_res = {
+	.name = "Policy",
+	.type = "policy",
+	.table = "_policies",
+	.home = RES_TENANT,
+	.id_param = "policy_id",
+	.id_prefix = "pol_",
+	.fields = policy_fields,
+	.parent_param = "object_type_id",
+	.parent_column = "object_type_id",
+	.order = "name",
+	.list_max = 1000,
+	.hooks = &policy_hooks,
+};
 
 /* --- simulate ----------------------------------------------------------------- */
 
-err_t policies_simulate(req_t *r)
+static err_t policies_simulate(req_t *r)
 {
 	const cJSON *pol = cJSON_GetObjectItemCaseSensitive(r->json, "policy");
 	const char *tid = json_str_of(r->json, "object_type_id");
@@ -489,12 +414,15 @@ err_t policies_simulate(req_t *r)
 		if (!t)
 			return req_fail_field(r, E_VALIDATION, "object_type_id",
 					      "object_type_id is required with policy.id");
-		db_result *res;
-		if ((rc = type_child_fetch(r, &policy_child, t, pid, &res)))
+		cJSON *stored;
+		if ((rc = type_child_fetch(r, &policy_res, t, pid, &stored)))
 			return rc;
-		cond = req_own(r, cJSON_Parse(db_get(res, 0, "condition_json")));
-		action = db_get(res, 0, "action");
-		role = db_get(res, 0, "role");
+		/* Rendered numbers are raw text (rowjson.c); the evaluator and
+		 * its reasons take the parsed form. */
+		const char *text = req_json_text(r, cJSON_GetObjectItemCaseSensitive(stored, "condition_json"));
+		cond = text ? req_own(r, cJSON_Parse(text)) : NULL;
+		action = json_str_of(stored, "action");
+		role = json_str_of(stored, "role");
 	}
 	if (!cond)
 		return req_fail_field(r, E_VALIDATION, "policy.condition_json",
@@ -541,16 +469,16 @@ err_t policies_simulate(req_t *r)
 
 long long policies_count(req_t *r, const char *object_type_id, err_t *rc)
 {
-	return type_child_count(r, &policy_child, object_type_id, rc);
+	return type_child_count(r, &policy_res, object_type_id, rc);
 }
 
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t policies_routes[] = {
-	ROUTE("GET", "/v1/object-types/:object_type_id/policies", "Policies", AUTH_BEARER, "read", NULL, 0, policies_list, NULL, "List access policies"),
-	ROUTE("POST", "/v1/object-types/:object_type_id/policies", "Policies", AUTH_BEARER, "schema", NULL, 0, policies_create, policy_create_body, "Create access policy"),
-	ROUTE("PATCH", "/v1/object-types/:object_type_id/policies/:policy_id", "Policies", AUTH_BEARER, "schema", NULL, 0, policies_update, policy_update_body, "Update access policy"),
-	ROUTE("DELETE", "/v1/object-types/:object_type_id/policies/:policy_id", "Policies", AUTH_BEARER, "schema", NULL, 0, policies_delete, NULL, "Delete access policy"),
+	CRUD("GET", "/v1/object-types/:object_type_id/policies", "Policies", "read", NULL, 0, policy_res, OP_LIST, "List access policies"),
+	CRUD("POST", "/v1/object-types/:object_type_id/policies", "Policies", "schema", NULL, 0, policy_res, OP_CREATE, "Create access policy"),
+	CRUD("PATCH", "/v1/object-types/:object_type_id/policies/:policy_id", "Policies", "schema", NULL, 0, policy_res, OP_UPDATE, "Update access policy"),
+	CRUD("DELETE", "/v1/object-types/:object_type_id/policies/:policy_id", "Policies", "schema", NULL, 0, policy_res, OP_DELETE, "Delete access policy"),
 	ROUTE("POST", "/v1/policies/simulate", "Governance", AUTH_BEARER, "schema", NULL, 0, policies_simulate, policy_simulate_body, "Simulate RLS policy"),
 	ROUTES_END,
 };
