@@ -210,12 +210,18 @@ static void select_from(req_t *r, const res_ctx_t *c, stmt_t *s)
 	res_scope(r, c, s);
 }
 
-static cJSON *render_row(req_t *r, res_ctx_t *c, const db_result *res, int row)
+/* Row row of res as the API shows it into *out (the caller's); an error
+ * of the render hook (which has replied) leaves *out NULL. */
+static err_t render_row(req_t *r, res_ctx_t *c, const db_result *res, int row, cJSON **out)
 {
 	cJSON *o = row_to_json(derive(c->res)->cols, res, row);
-	if (c->res->hooks && c->res->hooks->render)
-		c->res->hooks->render(r, c, o);
-	return o;
+	err_t rc = c->res->hooks && c->res->hooks->render ? c->res->hooks->render(r, c, o) : E_OK;
+	if (rc) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	*out = o;
+	return rc;
 }
 
 err_t resource_fetch(req_t *r, res_ctx_t *c, const char *id, bool live_only, cJSON **out)
@@ -232,8 +238,9 @@ err_t resource_fetch(req_t *r, res_ctx_t *c, const char *id, bool live_only, cJS
 		return req_db_error(r, st);
 	if (res->nrows == 0)
 		return req_fail(r, E_NOT_FOUND, "%s not found", c->res->name);
-	*out = req_own(r, render_row(r, c, res, 0));
-	return E_OK;
+	err_t rc = render_row(r, c, res, 0, out);
+	req_own(r, *out);
+	return rc;
 }
 
 err_t resource_ctx(req_t *r, const resource_t *res, enum res_op op, res_ctx_t *c)
@@ -250,17 +257,37 @@ err_t resource_ctx(req_t *r, const resource_t *res, enum res_op op, res_ctx_t *c
 	return E_OK;
 }
 
+void resource_set_expr(res_ctx_t *c, const char *column, const char *expr, const db_param *p,
+		       int np)
+{
+	int i = 0;
+	while (i < c->nset && strcmp(c->set_cols[i], column))
+		i++;
+	if (i == RES_SET_MAX ||
+	    c->nvals + np > (int)(sizeof(c->set_vals) / sizeof(c->set_vals[0])))
+		abort(); /* more than a descriptor's code ever sets */
+	if (i == c->nset)
+		c->nset++;
+	c->set_cols[i] = column;
+	c->set_exprs[i] = expr;
+	c->set_first[i] = c->nvals;
+	c->set_count[i] = np;
+	for (int k = 0; k < np; k++)
+		c->set_vals[c->nvals++] = p[k];
+}
+
 void resource_set(res_ctx_t *c, const char *column, db_param v)
 {
-	for (int i = 0; i < c->nset; i++)
-		if (!strcmp(c->set_cols[i], column)) {
-			c->set_vals[i] = v;
-			return;
-		}
-	if (c->nset == RES_SET_MAX)
-		abort();
-	c->set_cols[c->nset] = column;
-	c->set_vals[c->nset++] = v;
+	resource_set_expr(c, column, NULL, &v, 1);
+}
+
+/* Binds the hook-set value i and returns its SQL text ("?" or the
+ * expression). */
+static const char *set_bind(res_ctx_t *c, int i, stmt_t *s)
+{
+	for (int k = 0; k < c->set_count[i]; k++)
+		bind(s, c->set_vals[c->set_first[i] + k]);
+	return c->set_exprs[i] ? c->set_exprs[i] : "?";
 }
 
 /* --- list ----------------------------------------------------------------- */
@@ -414,8 +441,14 @@ static err_t op_list(req_t *r, res_ctx_t *c)
 		return req_db_error(r, st);
 	int n = rows->nrows > limit ? (int)limit : rows->nrows;
 	cJSON *list = cJSON_CreateArray();
-	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(list, render_row(r, c, rows, i));
+	for (int i = 0; i < n; i++) {
+		cJSON *o;
+		if ((rc = render_row(r, c, rows, i, &o))) {
+			cJSON_Delete(list);
+			return rc;
+		}
+		cJSON_AddItemToArray(list, o);
+	}
 	const char *next = NULL;
 	if (rows->nrows > limit) {
 		cJSON *cj = req_own(r, cJSON_CreateObject());
@@ -533,7 +566,7 @@ static err_t write_audit(req_t *r, res_ctx_t *c, const char *verb)
 			cJSON_AddItemToObject(c->audit, "fields", cJSON_Duplicate(c->changed, true));
 	}
 	return req_audit(r, arena_printf(r->a, "%s.%s", c->res->type, verb), c->res->type, c->id,
-			 c->audit);
+			 cJSON_IsNull(c->audit) ? NULL : c->audit);
 }
 
 static err_t write_event(req_t *r, res_ctx_t *c, const char *verb)
@@ -560,7 +593,12 @@ static err_t write_tx(req_t *r, res_ctx_t *c, stmt_t *s, const char *verb, bool 
 	}
 	db_result *res;
 	st = db_exec(r->db, r->a, stmt_text(s, r->a), s->p, s->np, &res);
-	err_t rc = st == DB_DUPLICATE ? duplicate(r, c) : st ? req_db_error(r, st) : E_OK;
+	err_t rc = E_OK;
+	if (st == DB_DUPLICATE)
+		rc = c->res->hooks && c->res->hooks->conflict ? c->res->hooks->conflict(r, c)
+							       : duplicate(r, c);
+	else if (st)
+		rc = req_db_error(r, st);
 	if (!rc && c->op != OP_CREATE && res->affected == 0)
 		rc = req_fail(r, E_NOT_FOUND, "%s not found", c->res->name);
 	if (!rc && refetch)
@@ -582,6 +620,11 @@ static err_t write_reply(req_t *r, res_ctx_t *c)
 {
 	if (c->res->hooks && c->res->hooks->reply)
 		return c->res->hooks->reply(r, c);
+	return resource_reply_default(r, c);
+}
+
+err_t resource_reply_default(req_t *r, res_ctx_t *c)
+{
 	if (c->row) {
 		reply_data(r, c->status, cJSON_Duplicate(c->row, true));
 		return E_OK;
@@ -642,8 +685,7 @@ static err_t op_create(req_t *r, res_ctx_t *c)
 	}
 	for (int i = 0; i < c->nset; i++) {
 		sb_printf(&s.sql, ", `%s`", c->set_cols[i]);
-		sb_puts(&vals, ", ?");
-		bind(&s, c->set_vals[i]);
+		sb_printf(&vals, ", %s", set_bind(c, i, &s));
 	}
 	if (res->flags & RES_CREATED_BY) {
 		sb_puts(&s.sql, ", created_by");
@@ -689,8 +731,11 @@ static err_t version_match(req_t *r, res_ctx_t *c, stmt_t *s)
 static err_t op_update(req_t *r, res_ctx_t *c)
 {
 	const resource_t *res = c->res;
-	err_t rc = resource_fetch(r, c, c->id, true, &c->before);
-	if (rc || (rc = before_write(r, c)))
+	/* The body's own checks answer before a 404, as a schema error does. */
+	err_t rc = fields_check(r, c);
+	if (rc || (rc = resource_fetch(r, c, c->id, true, &c->before)))
+		return rc;
+	if (res->hooks && res->hooks->validate && (rc = res->hooks->validate(r, c)))
 		return rc;
 	stmt_t s = { 0 };
 	c->changed = req_own(r, cJSON_CreateArray());
@@ -712,22 +757,27 @@ static err_t op_update(req_t *r, res_ctx_t *c)
 		cJSON_AddItemToArray(c->changed, cJSON_CreateString(f->name));
 	}
 	for (int i = 0; i < c->nset; i++) {
-		sb_printf(&s.sql, "%s`%s` = ?", n++ ? ", " : "", c->set_cols[i]);
-		bind(&s, c->set_vals[i]);
+		sb_printf(&s.sql, "%s`%s` = ", n++ ? ", " : "", c->set_cols[i]);
+		sb_puts(&s.sql, set_bind(c, i, &s));
 		const res_field_t *f = field_named(res, c->set_cols[i]);
 		if (f && cJSON_GetObjectItemCaseSensitive(c->body, f->name))
 			cJSON_AddItemToArray(c->changed, cJSON_CreateString(f->name));
 	}
-	if (n == 0) {
+	if (n == 0 && !(res->flags & RES_TOUCH)) {
 		/* Nothing to change: no write, no audit entry. */
 		free(s.sql.p);
 		c->row = c->before;
 		return write_reply(r, c);
 	}
 	if (!(res->flags & RES_NO_TIMES))
-		sb_puts(&s.sql, ", updated_at = UTC_TIMESTAMP(3)");
+		sb_printf(&s.sql, "%supdated_at = UTC_TIMESTAMP(3)", n++ ? ", " : "");
 	if (res->version_column)
-		sb_printf(&s.sql, ", `%s` = `%s` + 1", res->version_column, res->version_column);
+		sb_printf(&s.sql, "%s`%s` = `%s` + 1", n++ ? ", " : "", res->version_column,
+			  res->version_column);
+	if (n == 0) {
+		/* RES_TOUCH without columns to touch: a no-op write. */
+		sb_puts(&s.sql, "id = id");
+	}
 	res_scope(r, c, &s);
 	sb_puts(&s.sql, " AND id = ?");
 	bind(&s, db_str(c->id));

@@ -91,6 +91,8 @@ enum {
 	RES_NO_AUDIT = 1 << 1,    /* no audit entries (data-plane resources) */
 	RES_CREATED_BY = 1 << 2,  /* a created_by column holds the actor */
 	RES_NO_TIMES = 1 << 3,    /* no created_at/updated_at columns */
+	RES_TOUCH = 1 << 4,       /* an update that sets nothing still writes
+				   * updated_at, is audited and emits its event */
 };
 
 /*
@@ -114,8 +116,12 @@ typedef struct res_hooks {
 	err_t (*after_write)(req_t *r, struct res_ctx *c);
 	/* After the commit: caches to drop. */
 	void (*after_commit)(req_t *r, struct res_ctx *c);
-	/* Adjusts one rendered row (list and get and writes). */
-	void (*render)(req_t *r, struct res_ctx *c, cJSON *row);
+	/* Adjusts one rendered row (list and get and writes); an error ends
+	 * the read (and rolls a write back). */
+	err_t (*render)(req_t *r, struct res_ctx *c, cJSON *row);
+	/* Replaces the 409 of a unique key refused by the database (create
+	 * and update). */
+	err_t (*conflict)(req_t *r, struct res_ctx *c);
 	/* Replaces the reply of a write (create: {key, token}); c->row is the
 	 * row as rendered after the write (NULL after a DEL_ROW delete). */
 	err_t (*reply)(req_t *r, struct res_ctx *c);
@@ -160,11 +166,15 @@ typedef struct res_ctx {
 	const cJSON *body;           /* the request body (create, update) */
 	cJSON *before;               /* update, delete: the row as it was (rendered) */
 	cJSON *row;                  /* the row as rendered after the write */
-	cJSON *audit;                /* audit details; the engine fills defaults */
+	cJSON *audit;                /* audit details; the engine fills defaults;
+				      * a JSON null records none */
 	cJSON *changed;              /* update: names of the fields written */
 	int nset;                    /* extra columns set by hooks */
 	const char *set_cols[RES_SET_MAX];
-	db_param set_vals[RES_SET_MAX];
+	const char *set_exprs[RES_SET_MAX];  /* NULL: the bound value */
+	int set_first[RES_SET_MAX], set_count[RES_SET_MAX];
+	db_param set_vals[RES_SET_MAX * 2];
+	int nvals;
 	int status;                  /* reply status of a write */
 	bool cascade;                /* delete: confirmed cascade (secure delete) */
 	void *data;                  /* the hooks' own state for this operation */
@@ -183,6 +193,16 @@ err_t resource_op(req_t *r, const resource_t *res, enum res_op op);
  * computing a hash, a sealed secret, a normalised value); replaces an
  * earlier value of the same column. */
 void resource_set(res_ctx_t *c, const char *column, db_param v);
+
+/* Sets column to an SQL expression fixed by the descriptor's code (never
+ * input) over the row's columns, with np bound parameters:
+ * resource_set_expr(c, "metadata", "JSON_MERGE_PATCH(metadata, ?)", &p, 1). */
+void resource_set_expr(res_ctx_t *c, const char *column, const char *expr, const db_param *p,
+		       int np);
+
+/* The engine's own reply to a write: the row, or {id, deleted} (for a
+ * reply hook that changes only some operations). */
+err_t resource_reply_default(req_t *r, res_ctx_t *c);
 
 /* List hook: adds " AND (cond)" with its np parameters to the list. */
 void resource_where(req_t *r, res_ctx_t *c, const char *cond, const db_param *p, int np);

@@ -320,21 +320,19 @@ static err_t role_list(req_t *r, res_ctx_t *c)
 /* Adds what a role's own row cannot say: how many users hold it and what
  * it grants with its ancestors.  Outside a list the graph is read for each
  * row, so that a row read after a write sees the write. */
-static void role_render(req_t *r, res_ctx_t *c, cJSON *row)
+static err_t role_render(req_t *r, res_ctx_t *c, cJSON *row)
 {
 	db_result *all = c->data;
-	if (!all && roles_all(r, &all)) {
-		/* A render cannot fail the request: the row goes out
-		 * without its user count and effective permissions. */
-		log_error("%s: cannot read the roles of tenant %s", r->request_id, r->tenant.id);
-		return;
-	}
+	err_t rc;
+	if (!all && (rc = roles_all(r, &all)))
+		return rc;
 	int i = role_index(all, json_str_of(row, "id"));
 	long long users = i >= 0 ? db_get_int(all, i, "user_count", 0) : 0;
 	cJSON_ReplaceItemInObjectCaseSensitive(row, "user_count", cJSON_CreateNumber((double)users));
 	cJSON *eff = cJSON_CreateArray();
 	collect(r, all, i, eff);
 	cJSON_AddItemToObject(row, "effective_permissions", eff);
+	return E_OK;
 }
 
 /* Role audit entries have always had no details; a JSON null shows as the
