@@ -29,7 +29,7 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 SQL      := $(wildcard sql/control/*.sql sql/tenant/*.sql)
 HDR      := $(wildcard common/*.h common/*.def handlers/*.h fcgi/*.h)
 
-.PHONY: all deps run test test-unit test-integration bench docs clean
+.PHONY: all deps run test check-layers test-unit test-integration bench docs clean
 
 all: build/tessera build/tessera-media
 
@@ -90,7 +90,12 @@ run: deps
 
 test: deps
 	$(MAKE) all docs build/san/tessera build/unit_tests build/san/unit_tests build/integration_tests
+	tools/check-layers
 	tools/test-run
+
+# Fails on an include or call against the layering (common <- fcgi <- handlers).
+check-layers: all
+	tools/check-layers
 
 bench: deps
 	$(MAKE) all docs

@@ -3,7 +3,10 @@
  */
 #include "schema.h"
 
+#include "cidr.h"
+
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -139,4 +142,151 @@ bool schema_check(const field_t *fields, const cJSON *body, const char **field,
 		}
 	}
 	return true;
+}
+
+/* --- settings documents ---------------------------------------------------- */
+
+cJSON *doc_spec_defaults(const doc_spec_t *spec)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (const doc_spec_t *s = spec; s->name; s++) {
+		cJSON *v;
+		switch (s->type) {
+		case DS_OBJ:
+			v = doc_spec_defaults(s->kids);
+			break;
+		case DS_STR:
+		case DS_URL:
+		case DS_COLOR:
+			v = s->def ? cJSON_CreateString(s->def) : cJSON_CreateNull();
+			break;
+		default:
+			v = cJSON_Parse(s->def);
+		}
+		cJSON_AddItemToObject(o, s->name, v);
+	}
+	return o;
+}
+
+bool doc_url_ok(const char *s)
+{
+	if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
+		return false;
+	const char *host = strstr(s, "://") + 3;
+	if (!*host || *host == '/')
+		return false;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
+			return false;
+	return true;
+}
+
+static bool color_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return s[0] == '#' && (n == 4 || n == 7) && strspn(s + 1, "0123456789abcdefABCDEF") == n - 1;
+}
+
+/* A failed check: its path and message. */
+typedef struct doc_fail {
+	arena_t *a;
+	const char **field;
+	char *msg;
+	size_t msglen;
+} doc_fail_t;
+
+static bool fail(doc_fail_t *f, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool fail(doc_fail_t *f, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->msg, f->msglen, fmt, ap);
+	va_end(ap);
+	*f->field = path;
+	return false;
+}
+
+static bool doc_check_obj(const doc_spec_t *spec, const cJSON *o, const char *prefix, doc_fail_t *f);
+
+static bool doc_check_list(const doc_spec_t *s, const cJSON *v, const char *path, doc_fail_t *f)
+{
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > s->max)
+		return fail(f, path, "%s must be an array of at most %ld strings", path, s->max);
+	int i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, v) {
+		cidr_t c;
+		bool ok = cJSON_IsString(it) && strlen(it->valuestring) <= 2000 &&
+			  (s->type == DS_URLS ? doc_url_ok(it->valuestring)
+					      : cidr_parse(&c, it->valuestring) == 0);
+		if (!ok)
+			return fail(f, arena_printf(f->a, "%s[%d]", path, i),
+				    s->type == DS_URLS ? "%s[%d] must be an http(s) URL"
+						       : "%s[%d] must be an IP address or CIDR block",
+				    path, i);
+		i++;
+	}
+	return true;
+}
+
+static bool doc_check(const doc_spec_t *s, const cJSON *v, const char *path, doc_fail_t *f)
+{
+	if (cJSON_IsNull(v) && (s->flags & DSF_NULLABLE || s->type == DS_OBJ))
+		return true;    /* null clears a value (or resets an object to defaults) */
+	switch (s->type) {
+	case DS_BOOL:
+		return cJSON_IsBool(v) || fail(f, path, "%s must be true or false", path);
+	case DS_INT:
+		if (!cJSON_IsNumber(v) || v->valuedouble < s->min || v->valuedouble > s->max ||
+		    v->valuedouble != (double)(long long)v->valuedouble)
+			return fail(f, path, "%s must be an integer from %ld to %ld", path, s->min, s->max);
+		return true;
+	case DS_STR:
+	case DS_URL:
+	case DS_COLOR:
+		if (!cJSON_IsString(v))
+			return fail(f, path, "%s must be a string", path);
+		if (s->type == DS_URL && !doc_url_ok(v->valuestring))
+			return fail(f, path, "%s must be an http(s) URL", path);
+		if (s->type == DS_COLOR && !color_ok(v->valuestring))
+			return fail(f, path, "%s must be a colour like #1a2b3c", path);
+		if ((long)strlen(v->valuestring) < s->min || (s->max && (long)strlen(v->valuestring) > s->max))
+			return fail(f, path, "%s must be %ld to %ld characters long", path, s->min, s->max);
+		return true;
+	case DS_URLS:
+	case DS_CIDRS:
+		return doc_check_list(s, v, path, f);
+	case DS_OBJ:
+		return doc_check_obj(s->kids, v, path, f);
+	}
+	return true;
+}
+
+static bool doc_check_obj(const doc_spec_t *spec, const cJSON *o, const char *prefix, doc_fail_t *f)
+{
+	if (!cJSON_IsObject(o))
+		return fail(f, prefix ? prefix : "body", "%s must be an object",
+			    prefix ? prefix : "the body");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, o) {
+		const char *path = prefix ? arena_printf(f->a, "%s.%s", prefix, it->string)
+					  : arena_strdup(f->a, it->string);
+		const doc_spec_t *s = spec;
+		while (s->name && strcmp(s->name, it->string))
+			s++;
+		if (!s->name)
+			return fail(f, path, "unknown field %.100s", path);
+		if (!doc_check(s, it, path, f))
+			return false;
+	}
+	return true;
+}
+
+bool doc_spec_check(const doc_spec_t *spec, const cJSON *o, arena_t *a, const char **field,
+		    char *msg, size_t msglen)
+{
+	doc_fail_t f = { a, field, msg, msglen };
+	return doc_check_obj(spec, o, NULL, &f);
 }

@@ -15,6 +15,8 @@
 
 #include <cJSON.h>
 
+#include "arena.h"
+
 enum field_type {
 	FT_STRING,
 	FT_INT,
@@ -46,5 +48,39 @@ typedef struct field {
  */
 bool schema_check(const field_t *fields, const cJSON *body, const char **field,
 		  char *msg, size_t msglen);
+
+/*
+ * Settings documents (auth config, governance, branding, forms): nested
+ * objects whose every member has a type, bounds and a default.  A PATCH
+ * is checked member by member with doc_spec_check; doc_spec_defaults
+ * gives the document a tenant has before changing anything.
+ */
+enum doc_spec_type { DS_BOOL, DS_INT, DS_STR, DS_URL, DS_COLOR, DS_URLS, DS_CIDRS, DS_OBJ };
+
+enum { DSF_NULLABLE = 1 };
+
+typedef struct doc_spec {
+	const char *name;
+	enum doc_spec_type type;
+	unsigned flags;
+	long min, max;          /* DS_INT bounds; strings and lists: max length */
+	const char *def;        /* DS_STR/URL/COLOR: the text (NULL = null); others: JSON */
+	const struct doc_spec *kids;  /* DS_OBJ: its members, ending with { NULL } */
+} doc_spec_t;
+
+/* The defaults of spec as a new object (the caller's). */
+cJSON *doc_spec_defaults(const doc_spec_t *spec);
+
+/*
+ * Checks the object o against spec: unknown members, types, bounds, URLs,
+ * colours, CIDR blocks, nested objects (null resets an object, and clears
+ * a nullable value).  On failure returns false with *field the member's
+ * path ("branding.primary_color", "redirect_urls[2]", in a) and msg.
+ */
+bool doc_spec_check(const doc_spec_t *spec, const cJSON *o, arena_t *a, const char **field,
+		    char *msg, size_t msglen);
+
+/* True if s is an absolute http(s) URL with a host and no unsafe bytes. */
+bool doc_url_ok(const char *s);
 
 #endif

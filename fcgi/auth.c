@@ -21,7 +21,7 @@
 #include "../common/jwt.h"
 #include "../common/log.h"
 #include "gate.h"
-#include "../handlers/routes.h"
+#include "router.h"
 
 long scopes_parse_list(const char *s, const char **bad, arena_t *a)
 {

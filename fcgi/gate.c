@@ -10,7 +10,7 @@
 
 #include "../common/cidr.h"
 #include "../common/log.h"
-#include "../handlers/routes.h"
+#include "router.h"
 
 /* Seconds a worker trusts what it cached without seeing the generation. */
 #define GATE_TTL 30

@@ -27,7 +27,7 @@
 #include "../common/realtime.h"
 #include "../common/tenant_admin.h"
 #include "../common/timefmt.h"
-#include "../handlers/routes.h"
+#include "router.h"
 #include "auth.h"
 #include "jobs.h"
 #include "server.h"

@@ -17,7 +17,7 @@
 #include "../common/log.h"
 #include "../common/schema.h"
 #include "gate.h"
-#include "../handlers/routes.h"
+#include "router.h"
 #include "auth.h"
 #include "request.h"
 

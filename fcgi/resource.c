@@ -16,7 +16,7 @@
 
 #include "../common/ids.h"
 #include "../common/strbuf.h"
-#include "../handlers/routes.h"
+#include "router.h"
 #include "journal.h"
 
 #define RES_CACHE_MAX 64

@@ -43,7 +43,7 @@
 #include "../common/db.h"
 #include "../common/log.h"
 #include "../common/sig.h"
-#include "../handlers/routes.h"
+#include "router.h"
 #include "pipeline.h"
 
 long long g_started_ms;

@@ -75,6 +75,10 @@ const char **user_permissions(req_t *r, const char *user_id);
 
 /* identity_invalidate() is in fcgi/gate.h. */
 
+/* The tenant's effective auth config (defaults overlaid with its
+ * settings), owned by the request: templates and branding for mail.c. */
+err_t auth_config_effective(req_t *r, cJSON **out);
+
 /*
  * The public part of the tenant's auth config, for GET /v1/tenant-config
  * (sign-in pages built before anyone signs in): "providers" (the enabled

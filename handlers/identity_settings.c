@@ -2,9 +2,10 @@
  * identity_settings.c - the tenant's auth config (providers, password
  * policy, redirect allowlist, email templates, branding) and governance
  * (audit retention, session length, password minimum, IP allowlist):
- * GET/POST /v1/auth-config, GET/PATCH /v1/governance, what the auth flows
- * read through identity.h, templated auth emails and SMS, the per-request
- * identity gate (IP allowlist and role permissions) and audit retention.
+ * GET/POST /v1/auth-config, GET/PATCH /v1/governance and what the auth
+ * flows read through identity.h.  The mail built from these settings is in
+ * mail.c, the gate that applies governance in fcgi/gate.c, audit retention
+ * in audit.c.
  *
  * Both documents are JSON rows of the tenant's _identity_settings table
  * holding only what was set; reading fills in the defaults from the spec
@@ -21,41 +22,20 @@
 #include <string.h>
 #include <time.h>
 
-#include "../common/cidr.h"
-#include "../common/config.h"
 #include "../common/jsonx.h"
-#include "../common/log.h"
-#include "../common/mailer.h"
-#include "../common/strbuf.h"
-#include "../common/ids.h"
-#include "../fcgi/auth.h"
+#include "../common/schema.h"
 #include "audit.h"
 #include "objmodel.h"
-#include "../fcgi/jobs.h"
 #include "routes.h"
 
-#define EMAIL_MAX_ATTEMPTS 10
 
 /* --- the documents' specs ------------------------------------------------ */
 
-enum spec_type { SP_BOOL, SP_INT, SP_STR, SP_URL, SP_COLOR, SP_URLS, SP_CIDRS, SP_OBJ };
-
-enum { SPF_NULLABLE = 1 };
-
-typedef struct spec {
-	const char *name;
-	enum spec_type type;
-	unsigned flags;
-	long min, max;          /* SP_INT bounds; strings and lists: max length */
-	const char *def;        /* SP_STR/URL/COLOR: the text (NULL = null); others: JSON */
-	const struct spec *kids;
-} spec_t;
-
 #define TPL(n, subj, body) \
-	static const spec_t tpl_##n[] = { \
-		{ "subject", SP_STR, 0, 1, 998, subj, NULL }, \
-		{ "body", SP_STR, 0, 1, 100000, body, NULL }, \
-		{ "html", SP_STR, SPF_NULLABLE, 1, 200000, NULL, NULL }, \
+	static const doc_spec_t tpl_##n[] = { \
+		{ "subject", DS_STR, 0, 1, 998, subj, NULL }, \
+		{ "body", DS_STR, 0, 1, 100000, body, NULL }, \
+		{ "html", DS_STR, DSF_NULLABLE, 1, 200000, NULL, NULL }, \
 		{ NULL, 0, 0, 0, 0, NULL, NULL }, \
 	}
 
@@ -78,21 +58,21 @@ TPL(mfa_notice, "Two-factor authentication changed on {{site_name}}",
     "Hello,\n\nThe two-factor authentication of your {{site_name}} account {{email}} changed: "
     "{{message}}\n\nIf this was not you, secure your account now.");
 
-static const spec_t templates_spec[] = {
-	{ "confirm_signup", SP_OBJ, 0, 0, 0, NULL, tpl_confirm_signup },
-	{ "recovery", SP_OBJ, 0, 0, 0, NULL, tpl_recovery },
-	{ "magic_link", SP_OBJ, 0, 0, 0, NULL, tpl_magic_link },
-	{ "email_change", SP_OBJ, 0, 0, 0, NULL, tpl_email_change },
-	{ "invite", SP_OBJ, 0, 0, 0, NULL, tpl_invite },
-	{ "mfa_notice", SP_OBJ, 0, 0, 0, NULL, tpl_mfa_notice },
+static const doc_spec_t templates_spec[] = {
+	{ "confirm_signup", DS_OBJ, 0, 0, 0, NULL, tpl_confirm_signup },
+	{ "recovery", DS_OBJ, 0, 0, 0, NULL, tpl_recovery },
+	{ "magic_link", DS_OBJ, 0, 0, 0, NULL, tpl_magic_link },
+	{ "email_change", DS_OBJ, 0, 0, 0, NULL, tpl_email_change },
+	{ "invite", DS_OBJ, 0, 0, 0, NULL, tpl_invite },
+	{ "mfa_notice", DS_OBJ, 0, 0, 0, NULL, tpl_mfa_notice },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
-static const spec_t providers_spec[] = {
-	{ "email_password", SP_BOOL, 0, 0, 0, "true", NULL },
-	{ "magic_link", SP_BOOL, 0, 0, 0, "true", NULL },
-	{ "phone_otp", SP_BOOL, 0, 0, 0, "true", NULL },
-	{ "anonymous", SP_BOOL, 0, 0, 0, "true", NULL },
+static const doc_spec_t providers_spec[] = {
+	{ "email_password", DS_BOOL, 0, 0, 0, "true", NULL },
+	{ "magic_link", DS_BOOL, 0, 0, 0, "true", NULL },
+	{ "phone_otp", DS_BOOL, 0, 0, 0, "true", NULL },
+	{ "anonymous", DS_BOOL, 0, 0, 0, "true", NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -100,43 +80,43 @@ static const spec_t providers_spec[] = {
 #define PASSWORD_MIN_LO 6
 #define PASSWORD_MIN_HI 1024
 
-static const spec_t password_spec[] = {
-	{ "min_length", SP_INT, 0, PASSWORD_MIN_LO, PASSWORD_MIN_HI, PASSWORD_MIN_DEFAULT, NULL },
-	{ "require_uppercase", SP_BOOL, 0, 0, 0, "false", NULL },
-	{ "require_lowercase", SP_BOOL, 0, 0, 0, "false", NULL },
-	{ "require_digit", SP_BOOL, 0, 0, 0, "false", NULL },
-	{ "require_symbol", SP_BOOL, 0, 0, 0, "false", NULL },
+static const doc_spec_t password_spec[] = {
+	{ "min_length", DS_INT, 0, PASSWORD_MIN_LO, PASSWORD_MIN_HI, PASSWORD_MIN_DEFAULT, NULL },
+	{ "require_uppercase", DS_BOOL, 0, 0, 0, "false", NULL },
+	{ "require_lowercase", DS_BOOL, 0, 0, 0, "false", NULL },
+	{ "require_digit", DS_BOOL, 0, 0, 0, "false", NULL },
+	{ "require_symbol", DS_BOOL, 0, 0, 0, "false", NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
-static const spec_t branding_spec[] = {
-	{ "site_name", SP_STR, SPF_NULLABLE, 1, 100, NULL, NULL },
-	{ "logo_url", SP_URL, SPF_NULLABLE, 0, 2000, NULL, NULL },
-	{ "primary_color", SP_COLOR, 0, 0, 0, "#4f46e5", NULL },
-	{ "background_color", SP_COLOR, 0, 0, 0, "#ffffff", NULL },
-	{ "text_color", SP_COLOR, 0, 0, 0, "#111827", NULL },
-	{ "sender_name", SP_STR, SPF_NULLABLE, 1, 100, NULL, NULL },
-	{ "footer_text", SP_STR, SPF_NULLABLE, 1, 1000, NULL, NULL },
+static const doc_spec_t branding_spec[] = {
+	{ "site_name", DS_STR, DSF_NULLABLE, 1, 100, NULL, NULL },
+	{ "logo_url", DS_URL, DSF_NULLABLE, 0, 2000, NULL, NULL },
+	{ "primary_color", DS_COLOR, 0, 0, 0, "#4f46e5", NULL },
+	{ "background_color", DS_COLOR, 0, 0, 0, "#ffffff", NULL },
+	{ "text_color", DS_COLOR, 0, 0, 0, "#111827", NULL },
+	{ "sender_name", DS_STR, DSF_NULLABLE, 1, 100, NULL, NULL },
+	{ "footer_text", DS_STR, DSF_NULLABLE, 1, 1000, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
-static const spec_t auth_config_spec[] = {
-	{ "providers", SP_OBJ, 0, 0, 0, NULL, providers_spec },
-	{ "require_email_verification", SP_BOOL, 0, 0, 0, "false", NULL },
-	{ "password_policy", SP_OBJ, 0, 0, 0, NULL, password_spec },
-	{ "site_url", SP_URL, SPF_NULLABLE, 0, 2000, NULL, NULL },
-	{ "redirect_urls", SP_URLS, 0, 0, 100, "[]", NULL },
-	{ "email_templates", SP_OBJ, 0, 0, 0, NULL, templates_spec },
-	{ "branding", SP_OBJ, 0, 0, 0, NULL, branding_spec },
+static const doc_spec_t auth_config_spec[] = {
+	{ "providers", DS_OBJ, 0, 0, 0, NULL, providers_spec },
+	{ "require_email_verification", DS_BOOL, 0, 0, 0, "false", NULL },
+	{ "password_policy", DS_OBJ, 0, 0, 0, NULL, password_spec },
+	{ "site_url", DS_URL, DSF_NULLABLE, 0, 2000, NULL, NULL },
+	{ "redirect_urls", DS_URLS, 0, 0, 100, "[]", NULL },
+	{ "email_templates", DS_OBJ, 0, 0, 0, NULL, templates_spec },
+	{ "branding", DS_OBJ, 0, 0, 0, NULL, branding_spec },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
-static const spec_t governance_spec[] = {
-	{ "audit_retention_days", SP_INT, 0, 1, 3650, "90", NULL },
-	{ "session_duration_secs", SP_INT, 0, 300, 31536000, "604800", NULL },
-	{ "access_token_ttl_secs", SP_INT, 0, 60, 86400, "3600", NULL },
-	{ "password_min_length", SP_INT, 0, PASSWORD_MIN_LO, PASSWORD_MIN_HI, PASSWORD_MIN_DEFAULT, NULL },
-	{ "ip_allowlist", SP_CIDRS, 0, 0, 100, "[]", NULL },
+static const doc_spec_t governance_spec[] = {
+	{ "audit_retention_days", DS_INT, 0, 1, 3650, "90", NULL },
+	{ "session_duration_secs", DS_INT, 0, 300, 31536000, "604800", NULL },
+	{ "access_token_ttl_secs", DS_INT, 0, 60, 86400, "3600", NULL },
+	{ "password_min_length", DS_INT, 0, PASSWORD_MIN_LO, PASSWORD_MIN_HI, PASSWORD_MIN_DEFAULT, NULL },
+	{ "ip_allowlist", DS_CIDRS, 0, 0, 100, "[]", NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -161,124 +141,14 @@ const field_t governance_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-static cJSON *spec_defaults(const spec_t *spec)
+/* Checks a document against its spec; the field path names a failure. */
+static err_t spec_check_obj(req_t *r, const doc_spec_t *spec, const cJSON *o)
 {
-	cJSON *o = cJSON_CreateObject();
-	for (const spec_t *s = spec; s->name; s++) {
-		cJSON *v;
-		switch (s->type) {
-		case SP_OBJ:
-			v = spec_defaults(s->kids);
-			break;
-		case SP_STR:
-		case SP_URL:
-		case SP_COLOR:
-			v = s->def ? cJSON_CreateString(s->def) : cJSON_CreateNull();
-			break;
-		default:
-			v = cJSON_Parse(s->def);
-		}
-		cJSON_AddItemToObject(o, s->name, v);
-	}
-	return o;
-}
-
-static bool url_ok(const char *s)
-{
-	if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
-		return false;
-	const char *host = strstr(s, "://") + 3;
-	if (!*host || *host == '/')
-		return false;
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
-			return false;
-	return true;
-}
-
-static bool color_ok(const char *s)
-{
-	size_t n = strlen(s);
-	return s[0] == '#' && (n == 4 || n == 7) && strspn(s + 1, "0123456789abcdefABCDEF") == n - 1;
-}
-
-/* Checks one value against its spec; the field path names it on failure. */
-static err_t spec_check(req_t *r, const spec_t *s, const cJSON *v, const char *path);
-
-static err_t spec_check_obj(req_t *r, const spec_t *spec, const cJSON *o, const char *prefix)
-{
-	if (!cJSON_IsObject(o))
-		return req_fail_field(r, E_VALIDATION, prefix ? prefix : "body",
-				      "%s must be an object", prefix ? prefix : "the body");
-	const cJSON *it;
-	cJSON_ArrayForEach(it, o) {
-		const char *path = prefix ? arena_printf(r->a, "%s.%s", prefix, it->string)
-					  : arena_strdup(r->a, it->string);
-		const spec_t *s = spec;
-		while (s->name && strcmp(s->name, it->string))
-			s++;
-		if (!s->name)
-			return req_fail_field(r, E_VALIDATION, path, "unknown field %.100s", path);
-		err_t rc = spec_check(r, s, it, path);
-		if (rc)
-			return rc;
-	}
-	return E_OK;
-}
-
-static err_t spec_check(req_t *r, const spec_t *s, const cJSON *v, const char *path)
-{
-	if (cJSON_IsNull(v) && (s->flags & SPF_NULLABLE || s->type == SP_OBJ))
-		return E_OK;    /* null clears a value (or resets an object to defaults) */
-	switch (s->type) {
-	case SP_BOOL:
-		if (!cJSON_IsBool(v))
-			return req_fail_field(r, E_VALIDATION, path, "%s must be true or false", path);
+	const char *field;
+	char msg[256];
+	if (doc_spec_check(spec, o, r->a, &field, msg, sizeof(msg)))
 		return E_OK;
-	case SP_INT:
-		if (!cJSON_IsNumber(v) || v->valuedouble < s->min || v->valuedouble > s->max ||
-		    v->valuedouble != (double)(long long)v->valuedouble)
-			return req_fail_field(r, E_VALIDATION, path, "%s must be an integer from %ld to %ld",
-					      path, s->min, s->max);
-		return E_OK;
-	case SP_STR:
-	case SP_URL:
-	case SP_COLOR:
-		if (!cJSON_IsString(v))
-			return req_fail_field(r, E_VALIDATION, path, "%s must be a string", path);
-		if (s->type == SP_URL && !url_ok(v->valuestring))
-			return req_fail_field(r, E_VALIDATION, path, "%s must be an http(s) URL", path);
-		if (s->type == SP_COLOR && !color_ok(v->valuestring))
-			return req_fail_field(r, E_VALIDATION, path, "%s must be a colour like #1a2b3c", path);
-		if ((long)strlen(v->valuestring) < s->min || (s->max && (long)strlen(v->valuestring) > s->max))
-			return req_fail_field(r, E_VALIDATION, path, "%s must be %ld to %ld characters long",
-					      path, s->min, s->max);
-		return E_OK;
-	case SP_URLS:
-	case SP_CIDRS: {
-		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > s->max)
-			return req_fail_field(r, E_VALIDATION, path, "%s must be an array of at most %ld strings",
-					      path, s->max);
-		int i = 0;
-		const cJSON *it;
-		cJSON_ArrayForEach(it, v) {
-			cidr_t c;
-			bool ok = cJSON_IsString(it) && strlen(it->valuestring) <= 2000 &&
-				  (s->type == SP_URLS ? url_ok(it->valuestring)
-						      : cidr_parse(&c, it->valuestring) == 0);
-			if (!ok)
-				return req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%s[%d]", path, i),
-						      s->type == SP_URLS ? "%s[%d] must be an http(s) URL"
-									 : "%s[%d] must be an IP address or CIDR block",
-						      path, i);
-			i++;
-		}
-		return E_OK;
-	}
-	case SP_OBJ:
-		return spec_check_obj(r, s->kids, v, path);
-	}
-	return E_OK;
+	return req_fail_field(r, E_VALIDATION, field, "%s", msg);
 }
 
 /* Overlays patch onto base (both objects; base is changed).  With
@@ -360,13 +230,22 @@ static err_t doc_write(req_t *r, const char *name, const cJSON *v)
 /* The effective documents: defaults overlaid with what is stored. */
 static cJSON *auth_effective(req_t *r, const docs_t *d)
 {
-	cJSON *e = req_own(r, spec_defaults(auth_config_spec));
+	cJSON *e = req_own(r, doc_spec_defaults(auth_config_spec));
 	doc_merge(e, d->auth, false);
 	const cJSON *min = cJSON_GetObjectItemCaseSensitive(d->gov, "password_min_length");
 	if (cJSON_IsNumber(min))
 		cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "password_policy"),
 						       "min_length", cJSON_CreateNumber(min->valuedouble));
 	return e;
+}
+
+err_t auth_config_effective(req_t *r, cJSON **out)
+{
+	docs_t d;
+	err_t rc = docs_read(r, false, &d);
+	if (!rc)
+		*out = auth_effective(r, &d);
+	return rc;
 }
 
 err_t auth_public_config(req_t *r, cJSON **out)
@@ -401,7 +280,7 @@ err_t auth_public_config(req_t *r, cJSON **out)
 
 static cJSON *gov_effective(req_t *r, const docs_t *d)
 {
-	cJSON *e = req_own(r, spec_defaults(governance_spec));
+	cJSON *e = req_own(r, doc_spec_defaults(governance_spec));
 	doc_merge(e, d->gov, false);
 	return e;
 }
@@ -440,8 +319,8 @@ static cJSON *member_names(const cJSON *o)
 err_t identity_settings_update(req_t *r)
 {
 	bool auth = route_is_auth_config(r);
-	const spec_t *spec = auth ? auth_config_spec : governance_spec;
-	err_t rc = spec_check_obj(r, spec, r->json, NULL);
+	const doc_spec_t *spec = auth ? auth_config_spec : governance_spec;
+	err_t rc = spec_check_obj(r, spec, r->json);
 	if (rc)
 		return rc;
 	cJSON *patch = req_own(r, cJSON_Duplicate(r->json, true));
@@ -571,7 +450,7 @@ static bool url_has_prefix(const char *url, const char *prefix)
 
 bool auth_redirect_allowed(const auth_settings_t *s, const char *url)
 {
-	if (!url || !*url || !url_ok(url))
+	if (!url || !*url || !doc_url_ok(url))
 		return false;
 	if (s->site_url && url_has_prefix(url, s->site_url))
 		return true;
@@ -582,215 +461,6 @@ bool auth_redirect_allowed(const auth_settings_t *s, const char *url)
 		if (cJSON_IsString(it) && url_has_prefix(url, it->valuestring))
 			return true;
 	return false;
-}
-
-/* --- templates and mail ------------------------------------------------- */
-
-/* Replaces {{ name }} in tpl by vars' string members (unknown: empty);
- * values are HTML-escaped when html is true. */
-static char *render(arena_t *a, const char *tpl, const cJSON *vars, bool html)
-{
-	strbuf_t b = { 0 };
-	const char *p = tpl;
-	while (*p) {
-		const char *open = strstr(p, "{{");
-		const char *close = open ? strstr(open + 2, "}}") : NULL;
-		if (!open || !close) {
-			sb_puts(&b, p);
-			break;
-		}
-		sb_putn(&b, p, (size_t)(open - p));
-		const char *n = open + 2;
-		while (*n == ' ')
-			n++;
-		size_t len = close > n ? (size_t)(close - n) : 0;
-		while (len && n[len - 1] == ' ')
-			len--;
-		const char *v = json_str_of(vars, arena_strndup(a, n, len));
-		if (v && html)
-			sb_put_html(&b, v, strlen(v));
-		else if (v)
-			sb_puts(&b, v);
-		p = close + 2;
-	}
-	return sb_take(&b, a);
-}
-
-/* Plain text to HTML: escaped, line breaks kept, http(s) links clickable. */
-static char *text_to_html(arena_t *a, const char *text)
-{
-	strbuf_t b = { 0 };
-	const char *p = text;
-	while (*p) {
-		const char *l1 = strstr(p, "http://"), *l2 = strstr(p, "https://");
-		const char *l = !l1 ? l2 : !l2 ? l1 : (l1 < l2 ? l1 : l2);
-		size_t plain = l ? (size_t)(l - p) : strlen(p);
-		for (size_t i = 0; i < plain; i++) {
-			if (p[i] == '\n')
-				sb_puts(&b, "<br>\n");
-			else if (p[i] != '\r')
-				sb_put_html(&b, p + i, 1);
-		}
-		if (!l)
-			break;
-		size_t ln = strcspn(l, " \t\r\n<>\"");
-		sb_puts(&b, "<a href=\"");
-		sb_put_html(&b, l, ln);
-		sb_puts(&b, "\">");
-		sb_put_html(&b, l, ln);
-		sb_puts(&b, "</a>");
-		p = l + ln;
-	}
-	return sb_take(&b, a);
-}
-
-static char *html_esc(arena_t *a, const char *s)
-{
-	strbuf_t b = { 0 };
-	sb_put_html(&b, s, strlen(s));
-	return sb_take(&b, a);
-}
-
-static const cJSON *branding_of(req_t *r, const docs_t *d)
-{
-	return cJSON_GetObjectItemCaseSensitive(auth_effective(r, d), "branding");
-}
-
-static const char *site_name_of(req_t *r, const cJSON *brand)
-{
-	const char *n = json_str_of(brand, "site_name");
-	return n ? n : (r->tenant.name ? r->tenant.name : "Tessera");
-}
-
-/* The HTML layout every generated message uses. */
-static char *html_layout(req_t *r, const cJSON *brand, const char *subject, const char *inner)
-{
-	const char *esc_subject = html_esc(r->a, subject), *logo = "", *footer = "";
-	const char *logo_url = json_str_of(brand, "logo_url");
-	if (logo_url)
-		logo = arena_printf(r->a, "<img src=\"%s\" alt=\"%s\" style=\"max-height:48px\"><br>\n",
-				    html_esc(r->a, logo_url), html_esc(r->a, site_name_of(r, brand)));
-	const char *ft = json_str_of(brand, "footer_text");
-	if (ft)
-		footer = arena_printf(r->a, "<p style=\"font-size:12px;opacity:.7\">%s</p>\n",
-				      html_esc(r->a, ft));
-	return arena_printf(r->a,
-		"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title></head>\n"
-		"<body style=\"margin:0;background:%s;color:%s;font-family:Helvetica,Arial,sans-serif\">\n"
-		"<div style=\"max-width:560px;margin:0 auto;padding:24px\">\n%s"
-		"<h2 style=\"color:%s\">%s</h2>\n<p>%s</p>\n%s</div>\n</body></html>\n",
-		esc_subject, json_str_of(brand, "background_color"), json_str_of(brand, "text_color"),
-		logo, json_str_of(brand, "primary_color"), esc_subject, inner, footer);
-}
-
-err_t mail_enqueue(req_t *r, const cJSON *to, const char *from, const char *from_name,
-		   const char *reply_to, const char *subject, const char *text, const char *html,
-		   const char **message_id)
-{
-	cJSON *p = req_own(r, cJSON_CreateObject());
-	cJSON_AddItemToObject(p, "to", cJSON_Duplicate(to, true));
-	/* Without one, the runner's smtp_from is the sender when it sends. */
-	if (from)
-		cJSON_AddStringToObject(p, "from", from);
-	if (from_name)
-		cJSON_AddStringToObject(p, "from_name", from_name);
-	if (reply_to)
-		cJSON_AddStringToObject(p, "reply_to", reply_to);
-	cJSON_AddStringToObject(p, "subject", subject);
-	if (text)
-		cJSON_AddStringToObject(p, "text", text);
-	if (html)
-		cJSON_AddStringToObject(p, "html", html);
-	char *mid = mail_message_id(r->a);
-	cJSON_AddStringToObject(p, "message_id", mid);
-	char id[40];
-	enum db_status st = jobs_enqueue(r->db, r->a, r->tenant.id, "email.send", p,
-					 EMAIL_MAX_ATTEMPTS, 0, id);
-	if (st)
-		return req_db_error(r, st);
-	if (message_id)
-		*message_id = mid;
-	return E_OK;
-}
-
-err_t mail_branded(req_t *r, const char *subject, const char *body, const char *to,
-		   const char **from_name, char **html)
-{
-	(void)to;
-	docs_t d;
-	err_t rc = docs_read(r, false, &d);
-	if (rc)
-		return rc;
-	const cJSON *brand = branding_of(r, &d);
-	const char *sender = json_str_of(brand, "sender_name");
-	*from_name = sender ? sender : site_name_of(r, brand);
-	*html = html_layout(r, brand, subject, text_to_html(r->a, body));
-	return E_OK;
-}
-
-err_t auth_send_template(req_t *r, const char *name, const char *to, const cJSON *vars)
-{
-	if (!to || !email_address_valid(to))
-		return req_fail_field(r, E_VALIDATION, "email", "email is not a valid address");
-	docs_t d;
-	err_t rc = docs_read(r, false, &d);
-	if (rc)
-		return rc;
-	cJSON *eff = auth_effective(r, &d);
-	const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(eff, "email_templates"), name);
-	if (!tpl) {
-		log_error("%s: no email template called %s", r->request_id, name);
-		return E_INTERNAL;
-	}
-	const cJSON *brand = cJSON_GetObjectItemCaseSensitive(eff, "branding");
-	cJSON *all = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(all, "site_name", site_name_of(r, brand));
-	const char *site = json_str_of(eff, "site_url");
-	cJSON_AddStringToObject(all, "site_url", site ? site : g_config.public_url);
-	cJSON_AddStringToObject(all, "email", to);
-	const char *bkeys[] = { "logo_url", "primary_color", "sender_name" };
-	for (size_t i = 0; i < 3; i++)
-		if (json_str_of(brand, bkeys[i]))
-			cJSON_AddStringToObject(all, bkeys[i], json_str_of(brand, bkeys[i]));
-	const cJSON *it;
-	cJSON_ArrayForEach(it, vars) {
-		if (!cJSON_IsString(it))
-			continue;
-		cJSON_DeleteItemFromObjectCaseSensitive(all, it->string);
-		cJSON_AddStringToObject(all, it->string, it->valuestring);
-	}
-	char *subject = render(r->a, json_str_of(tpl, "subject"), all, false);
-	for (char *p = subject; *p; p++)
-		if (*p == '\r' || *p == '\n')
-			*p = ' ';
-	char *text = render(r->a, json_str_of(tpl, "body"), all, false);
-	const char *html_tpl = json_str_of(tpl, "html");
-	char *html = html_tpl ? render(r->a, html_tpl, all, true)
-			      : html_layout(r, brand, subject, text_to_html(r->a, text));
-	const char *sender = json_str_of(brand, "sender_name");
-	cJSON *rcpt = req_own(r, cJSON_CreateArray());
-	cJSON_AddItemToArray(rcpt, cJSON_CreateString(to));
-	return mail_enqueue(r, rcpt, NULL, sender ? sender : site_name_of(r, brand), NULL, subject,
-			    text, html, NULL);
-}
-
-err_t auth_send_sms(req_t *r, const char *to, const char *text)
-{
-	if (!phone_e164_valid(to))
-		return req_fail_field(r, E_VALIDATION, "phone",
-				      "phone must be an E.164 number such as +14155550123");
-	if (!text || !*text || strlen(text) > 1600)
-		return req_fail_field(r, E_VALIDATION, "body", "an SMS is 1 to 1600 characters");
-	char sid[40], id[40];
-	id_new(sid, sizeof(sid), "sms_");
-	cJSON *p = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(p, "id", sid);
-	cJSON_AddStringToObject(p, "to", to);
-	cJSON_AddStringToObject(p, "body", text);
-	enum db_status st = jobs_enqueue(r->db, r->a, r->tenant.id, "sms.send", p,
-					 EMAIL_MAX_ATTEMPTS, 0, id);
-	return st ? req_db_error(r, st) : E_OK;
 }
 
 /* The endpoints this file serves; routes.c assembles the table from

@@ -1,7 +1,7 @@
 /*
  * test_router.c - the route table (handlers/routes.c) against the API
  * reference (tools/spec/endpoints.tsv), and the segment-trie router
- * (handlers/router.c): literal-before-parameter matching with backtracking,
+ * (fcgi/router.c): literal-before-parameter matching with backtracking,
  * parameter capture and decoding, trailing slash, 404 and 405 with Allow,
  * and scopes.
  */
@@ -402,7 +402,7 @@ START_TEST(match_before_router_init_gives_no_path)
 END_TEST
 
 /*
- * Regression (fixed): handlers/router.c child_for() keeps the first name given to a
+ * Regression (fixed): fcgi/router.c child_for() keeps the first name given to a
  * parameter position and drops later spellings, so the association routes
  * (/v1/objects/:from_type/:from_id/associations/… and
  * /v1/objects/:type/:id/associations) expose their first two parameters as
@@ -431,7 +431,7 @@ START_TEST(association_routes_expose_their_own_parameter_names)
 END_TEST
 
 /*
- * Regression (fixed): handlers/router.c router_match() builds Allow from the first node
+ * Regression (fixed): fcgi/router.c router_match() builds Allow from the first node
  * that ends a route (the literal /v1/files/stats, GET only), although PATCH
  * and DELETE on the same path are routed to /v1/files/:file_id.  A PUT is
  * answered 405 with "Allow: GET, HEAD" while PATCH and DELETE work.  The
@@ -447,7 +447,7 @@ START_TEST(allow_lists_methods_reached_through_the_parameter_branch)
 END_TEST
 
 /*
- * Regression (fixed): handlers/router.c router_match() says "Allow one trailing
+ * Regression (fixed): fcgi/router.c router_match() says "Allow one trailing
  * slash; reject empty inner segments", but an empty segment followed by the
  * final slash is taken for the trailing slash: "/v1/keys//" matches
  * GET /v1/keys and "//" matches GET /.  Expected: MATCH_NO_PATH (only a

@@ -1,7 +1,7 @@
 /*
  * unit.h - shared declarations for the Check unit tests in tests/unit/.
  *
- * One file per source module (test_router.c for handlers/router.c), each
+ * One file per source module (test_router.c for fcgi/router.c), each
  * exposing suite_<name>(); main.c runs them all.  The helpers here build the
  * request a handler would see, without FastCGI (fcgi stays NULL), so the
  * reply writers and request accessors can be tested directly.

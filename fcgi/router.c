@@ -6,7 +6,7 @@
  * /v1/files/stats wins over /v1/files/:file_id while /v1/files/abc still
  * reaches the parameter route.
  */
-#include "routes.h"
+#include "router.h"
 
 #include <stdio.h>
 #include <stdlib.h>
