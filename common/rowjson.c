@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "jsonx.h"
+#include "strbuf.h"
 #include "timefmt.h"
 
 static cJSON *cell_json(const col_t *c, const char *v)
@@ -89,12 +90,12 @@ db_param json_to_param(arena_t *a, const col_t *c, const cJSON *v)
 	case COL_BOOL:
 		return db_int(cJSON_IsTrue(v) ? 1 : 0);
 	case COL_WORDS: {
-		char *s = arena_strdup(a, "");
+		strbuf_t sb = { 0 };
 		const cJSON *it;
 		cJSON_ArrayForEach(it, v)
 			if (cJSON_IsString(it))
-				s = arena_printf(a, "%s%s%s", s, *s ? " " : "", it->valuestring);
-		return db_str(s);
+				sb_printf(&sb, "%s%s", sb.len ? " " : "", it->valuestring);
+		return db_str(sb_take(&sb, a));
 	}
 	case COL_JSON: {
 		char *p = cJSON_PrintUnformatted(v);
@@ -121,11 +122,11 @@ db_param json_to_param(arena_t *a, const col_t *c, const cJSON *v)
 
 const char *cols_select(arena_t *a, const col_t *cols, const char *prefix)
 {
-	char *s = arena_strdup(a, "");
+	strbuf_t sb = { 0 };
 	for (const col_t *c = cols; c->name; c++) {
 		if (c->flags & COL_HIDDEN)
 			continue;
-		s = arena_printf(a, "%s%s%s%s", s, *s ? ", " : "", prefix ? prefix : "", c->name);
+		sb_printf(&sb, "%s%s%s", sb.len ? ", " : "", prefix ? prefix : "", c->name);
 	}
-	return s;
+	return sb_take(&sb, a);
 }

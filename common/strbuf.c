@@ -10,6 +10,11 @@
 
 void sb_putn(strbuf_t *b, const char *s, size_t n)
 {
+	size_t max = b->max ? b->max : SB_MAX_DEFAULT;
+	if (b->overflow || n > max - b->len) {
+		b->overflow = true;
+		return;
+	}
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = (b->len + n + 1) * 2;
 		char *np = realloc(b->p, cap);

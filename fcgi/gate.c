@@ -10,6 +10,7 @@
 
 #include "../common/cidr.h"
 #include "../common/log.h"
+#include "../common/strbuf.h"
 #include "router.h"
 
 /* Seconds a worker trusts what it cached without seeing the generation. */
@@ -108,9 +109,10 @@ static err_t user_perms_cached(req_t *r, const char ***out)
 		err_t rc = gate_ops.user_permissions(r, r->who.user_id, role, &perms);
 		if (rc)
 			return rc;
-		char *joined = arena_strdup(r->a, "");
+		strbuf_t sb = { 0 };
 		for (int i = 0; perms[i]; i++)
-			joined = arena_printf(r->a, "%s%s%s", joined, i ? "\n" : "", perms[i]);
+			sb_printf(&sb, "%s%s", i ? "\n" : "", perms[i]);
+		char *joined = sb_take(&sb, r->a);
 		free(e->perms);
 		memset(e, 0, sizeof(*e));
 		if (strlen(r->tenant.id) < sizeof(e->tenant) && strlen(r->who.user_id) < sizeof(e->user) &&

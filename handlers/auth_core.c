@@ -17,6 +17,7 @@
 #include "../common/config.h"
 #include "../common/crypto.h"
 #include "../common/ids.h"
+#include "../common/strbuf.h"
 #include "../common/jsonx.h"
 #include "../common/jwt.h"
 #include "../common/log.h"
@@ -418,11 +419,12 @@ err_t otoken_consume(req_t *r, const char *const *kinds, const char *token, db_r
 	db_param p[8];
 	int np = 0;
 	p[np++] = db_str(hash);
-	char *in = arena_strdup(r->a, "");
+	strbuf_t sb = { 0 };
 	for (int i = 0; kinds[i] && np < 7; i++) {
-		in = arena_printf(r->a, "%s%s?", in, i ? ", " : "");
+		sb_puts(&sb, i ? ", ?" : "?");
 		p[np++] = db_str(kinds[i]);
 	}
+	char *in = sb_take(&sb, r->a);
 	/* The UPDATE is the single-use check: of two racing requests only one
 	 * changes the row. */
 	db_result *upd;

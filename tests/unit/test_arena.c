@@ -1,9 +1,11 @@
 /*
  * test_arena.c - the per-request bump allocator (common/arena.c): alignment,
  * growth past one chunk, oversized requests, string helpers, cleanup order
- * and accounting.  Under ASan every byte handed out is also bounds-checked.
+ * and accounting; and the bounded string buffer that builds text into it.  Under ASan every byte handed out is also bounds-checked.
  */
 #include "unit.h"
+
+#include "../../common/strbuf.h"
 
 #include <stdalign.h>
 #include <stddef.h>
@@ -172,14 +174,26 @@ START_TEST(defer_callbacks_run_newest_first_on_free)
 }
 END_TEST
 
-START_TEST(defer_frees_cjson_trees_on_reset)
+static int trees_deleted;
+
+static void count_and_delete(void *j)
 {
-	/* The pattern req_own() relies on; LeakSanitizer checks it. */
+	trees_deleted++;
+	cJSON_Delete(j);
+}
+
+START_TEST(defer_frees_cjson_trees_on_reset_once)
+{
+	/* The pattern req_own() relies on: the tree goes at the reset, and
+	 * not a second time when the arena is freed. */
+	trees_deleted = 0;
 	arena_t *a = arena_new(1024);
-	cJSON *j = cJSON_Parse("{\"a\":[1,2,3]}");
-	arena_defer(a, (arena_cleanup_fn)cJSON_Delete, j);
+	arena_defer(a, count_and_delete, cJSON_Parse("{\"a\":[1,2,3]}"));
+	ck_assert_int_eq(trees_deleted, 0);
 	arena_reset(a);
+	ck_assert_int_eq(trees_deleted, 1);
 	arena_free(a);
+	ck_assert_int_eq(trees_deleted, 1);
 }
 END_TEST
 
@@ -218,9 +232,36 @@ START_TEST(arena_is_reusable_after_reset)
 }
 END_TEST
 
-START_TEST(arena_free_of_null_is_a_no_op)
+/* strbuf (common/strbuf.c) hands its text to an arena: built here too. */
+START_TEST(strbuf_builds_text_and_hands_it_to_the_arena)
 {
-	arena_free(NULL);
+	arena_t *a = arena_new(1024);
+	strbuf_t sb = { 0 };
+	for (int i = 0; i < 1000; i++)
+		sb_printf(&sb, "%s%d", i ? "," : "", i);
+	ck_assert_uint_eq(sb.len, 2890 + 999); /* digits and commas */
+	char *s = sb_take(&sb, a);
+	ck_assert_int_eq(strncmp(s, "0,1,2,", 6), 0);
+	ck_assert_str_eq(s + strlen(s) - 4, ",999");
+	ck_assert_ptr_null(sb.p);
+	ck_assert_uint_eq(sb.len, 0);
+	arena_free(a);
+}
+END_TEST
+
+START_TEST(strbuf_stops_at_its_cap_and_says_so)
+{
+	arena_t *a = arena_new(1024);
+	strbuf_t sb = { .max = 10 };
+	sb_puts(&sb, "12345");
+	sb_puts(&sb, "67890");
+	ck_assert(!sb.overflow);
+	sb_puts(&sb, "x");
+	ck_assert(sb.overflow);
+	sb_puts(&sb, "");      /* nothing more once over */
+	ck_assert_str_eq(sb_take(&sb, a), "1234567890");
+	ck_assert(!sb.overflow);   /* taken: empty and usable again */
+	arena_free(a);
 }
 END_TEST
 
@@ -240,10 +281,14 @@ Suite *suite_arena(void)
 	tc = tcase_create("lifecycle");
 	tcase_add_test(tc, defer_callbacks_run_newest_first_on_reset);
 	tcase_add_test(tc, defer_callbacks_run_newest_first_on_free);
-	tcase_add_test(tc, defer_frees_cjson_trees_on_reset);
+	tcase_add_test(tc, defer_frees_cjson_trees_on_reset_once);
 	tcase_add_test(tc, arena_used_counts_rounded_sizes_and_resets);
 	tcase_add_test(tc, arena_is_reusable_after_reset);
-	tcase_add_test(tc, arena_free_of_null_is_a_no_op);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("strbuf");
+	tcase_add_test(tc, strbuf_builds_text_and_hands_it_to_the_arena);
+	tcase_add_test(tc, strbuf_stops_at_its_cap_and_says_so);
 	suite_add_tcase(s, tc);
 	return s;
 }
