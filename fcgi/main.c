@@ -183,6 +183,8 @@ static int cmd_routes(const struct opts *o)
 			cJSON_AddBoolToObject(r, "implemented", rt->handler != NULL);
 			if (route_body(rt))
 				cJSON_AddItemToObject(r, "request_schema", schema_json(route_body(rt)));
+			if (rt->res)
+				cJSON_AddItemToObject(r, "resource", resource_json(rt->res, rt->op));
 			cJSON_AddItemToArray(arr, r);
 		}
 		char *s = cJSON_Print(arr);

@@ -142,6 +142,13 @@ int resource_check(const resource_t *res)
 		fprintf(stderr, "resource %s: a parent needs its parameter, column and hook\n", res->type);
 		return -1;
 	}
+	cJSON *ex = res->example ? cJSON_Parse(res->example) : NULL;
+	bool ex_ok = !res->example || cJSON_IsObject(ex);
+	cJSON_Delete(ex);
+	if (!ex_ok) {
+		fprintf(stderr, "resource %s: example is not a JSON object\n", res->type);
+		return -1;
+	}
 	if (res->del == DEL_MARK && (!res->delete_set || !res->live)) {
 		fprintf(stderr, "resource %s: DEL_MARK needs delete_set and live\n", res->type);
 		return -1;
@@ -159,6 +166,21 @@ int resource_check(const resource_t *res)
 	}
 	derive(res);
 	return 0;
+}
+
+cJSON *resource_json(const resource_t *res, enum res_op op)
+{
+	static const char *const ops[] = { "none", "list", "get", "create", "update", "delete" };
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", res->type);
+	cJSON_AddStringToObject(o, "op", ops[op]);
+	if (res->id_param)
+		cJSON_AddStringToObject(o, "id_param", res->id_param);
+	if (res->parent_param)
+		cJSON_AddStringToObject(o, "parent_param", res->parent_param);
+	if (res->example)
+		cJSON_AddItemToObject(o, "example", cJSON_Parse(res->example));
+	return o;
 }
 
 const char *resource_table(req_t *r, const resource_t *res)

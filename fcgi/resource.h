@@ -152,6 +152,8 @@ typedef struct resource {
 	const char *list_key;        /* LIST_PAGE, LIST_CURSOR: the array's member */
 	const char *version_column;  /* optimistic concurrency: If-Match against it */
 	const res_hooks_t *hooks;
+	const char *example;         /* a valid create body (JSON): the docs show it and
+				      * the tests create rows with it */
 } resource_t;
 
 #define RES_SET_MAX 16
@@ -220,6 +222,10 @@ const char *resource_table(req_t *r, const resource_t *res);
 /* The request-body schema of op (OP_CREATE, OP_UPDATE) derived from the
  * fields; built once per descriptor, static after. */
 const field_t *resource_schema(const resource_t *res, enum res_op op);
+
+/* What `tessera routes --json` says of a CRUD row: the resource's type,
+ * the operation, its id parameter, its parent parameter and example. */
+cJSON *resource_json(const resource_t *res, enum res_op op);
 
 /* Checks a descriptor's consistency (start-up): 0, or -1 with a message
  * on stderr. */

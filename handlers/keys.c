@@ -223,6 +223,7 @@ static const resource_t key_res = {
 	.flags = RES_CREATED_BY,
 	.list_max = 1000,
 	.hooks = &key_hooks,
+	.example = "{\"label\":\"probe\",\"scopes\":[\"read\"]}",
 };
 
 /* --- rotation ------------------------------------------------------------- */

@@ -393,6 +393,7 @@ static const resource_t policy_res = {
 	.order = "name",
 	.list_max = 1000,
 	.hooks = &policy_hooks,
+	.example = "{\"name\":\"probe\",\"action\":\"select\"}",
 };
 
 /* --- simulate ----------------------------------------------------------------- */

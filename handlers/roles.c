@@ -422,6 +422,7 @@ static const resource_t role_res = {
 	.order = "name",
 	.list_max = 1000,
 	.hooks = &role_hooks,
+	.example = "{\"name\":\"probe\",\"permissions\":[\"objects:read\"]}",
 };
 
 /* --- permissions and assignments ------------------------------------------ */

@@ -311,6 +311,7 @@ static const resource_t user_res = {
 	.list_shape = LIST_PAGE,
 	.list_key = "users",
 	.hooks = &user_hooks,
+	.example = "{\"email\":\"probe@example.com\",\"password\":\"correct horse battery\"}",
 };
 
 /* --- update --------------------------------------------------------------- */

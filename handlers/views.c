@@ -164,6 +164,7 @@ static const resource_t view_res = {
 	.flags = RES_CREATED_BY,
 	.list_max = 1000,
 	.hooks = &view_hooks,
+	.example = "{\"name\":\"probe\"}",
 };
 
 err_t views_get_for_list(req_t *r, const objtype_t *t, const char *view_id, cJSON **filters,

@@ -241,6 +241,7 @@ static const resource_t webhook_res = {
 	.flags = RES_CREATED_BY,
 	.list_max = 1000,
 	.hooks = &webhook_hooks,
+	.example = "{\"url\":\"http://127.0.0.1:9/hook\",\"events\":[\"object.created\"]}",
 };
 
 /* --- rotating the secret --------------------------------------------------- */

@@ -13,6 +13,7 @@ Suite *suite_policies(void);
 Suite *suite_errors(void);
 Suite *suite_hostile(void);
 Suite *suite_sweep(void);
+Suite *suite_resources(void);
 Suite *suite_dlq(void);
 Suite *suite_objects(void);
 Suite *suite_schema(void);
@@ -56,6 +57,7 @@ int main(void)
 	srunner_add_suite(sr, suite_dlq());
 	srunner_add_suite(sr, suite_hostile());
 	srunner_add_suite(sr, suite_sweep());
+	srunner_add_suite(sr, suite_resources());
 	/* events & webhooks */
 	srunner_add_suite(sr, suite_webhooks());
 	/* realtime */
