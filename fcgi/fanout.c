@@ -13,7 +13,7 @@
 #include "../common/ids.h"
 #include "../common/jsonx.h"
 #include "../common/log.h"
-#include "../common/realtime.h"
+#include "../common/channels.h"
 #include "../common/timefmt.h"
 #include "jobs.h"
 
@@ -109,7 +109,7 @@ static cJSON *event_body(const struct outbox_row *o)
 			  o->resource_id, o->payload);
 }
 
-/* The object realtime_publish_event() takes. */
+/* The object channels_publish_event() takes. */
 static cJSON *realtime_event(const struct outbox_row *o)
 {
 	cJSON *e = cJSON_CreateObject();
@@ -236,7 +236,7 @@ static int fanout_one(db_t *db, arena_t *a, const struct outbox_row *o, struct t
 	/* Realtime first: a crash after it publishes again, never loses. */
 	cJSON *rt = realtime_event(o);
 	char err[256] = "";
-	int prc = realtime_publish_event(a, o->tenant_id, rt, err, sizeof(err));
+	int prc = channels_publish_event(a, o->tenant_id, rt, err, sizeof(err));
 	cJSON_Delete(rt);
 	if (prc != 0) {
 		if (!realtime_down)

@@ -24,11 +24,11 @@
 #include "../common/db.h"
 #include "../common/log.h"
 #include "../common/migrate.h"
-#include "../common/realtime.h"
+#include "../common/channels.h"
 #include "../common/tenant_admin.h"
 #include "../common/timefmt.h"
 #include "router.h"
-#include "auth.h"
+#include "credentials.h"
 #include "jobs.h"
 #include "server.h"
 
@@ -285,7 +285,7 @@ static int cmd_tenant(const struct opts *o)
 		}
 		/* Workers cache credentials with their tenant's status. */
 		cache_t *cache = cache_new(&g_config);
-		auth_invalidate(cache, a);
+		credentials_invalidate(cache, a);
 		cache_free(cache);
 		printf("%s: %s\n", o->args[1], st);
 		rc = 0;
@@ -390,7 +390,7 @@ static int cmd_realtime(const struct opts *o)
 	}
 	arena_t *a = arena_new(16384);
 	char err[512];
-	int rc = realtime_publish_event(a, o->tenant, event, err, sizeof(err)) ? 1 : 0;
+	int rc = channels_publish_event(a, o->tenant, event, err, sizeof(err)) ? 1 : 0;
 	if (rc)
 		fprintf(stderr, "tessera realtime publish: %s\n", err);
 	cJSON_Delete(event);

@@ -18,7 +18,7 @@
 #include "../common/schema.h"
 #include "gate.h"
 #include "router.h"
-#include "auth.h"
+#include "credentials.h"
 #include "request.h"
 
 static long long now_us(void)
@@ -172,7 +172,7 @@ static err_t run(req_t *r)
 		return req_fail(r, E_NOT_IMPLEMENTED, "%s %s is not implemented yet",
 				r->route->method, r->route->path);
 	err_t rc;
-	if (r->route->auth == AUTH_BEARER && (rc = auth_request(r)))
+	if (r->route->auth == AUTH_BEARER && (rc = credentials_check(r)))
 		return rc;
 	if (r->who.kind != PRINCIPAL_NONE && (rc = identity_gate(r)))
 		return rc;

@@ -29,7 +29,7 @@
 #include "../common/jsonx.h"
 #include "../common/password.h"
 #include "../common/timefmt.h"
-#include "auth_core.h"
+#include "enduser.h"
 #include "objmodel.h"
 #include "auth_flows.h"
 #include "routes.h"

@@ -22,7 +22,7 @@
 #include "../common/jsonx.h"
 #include "../common/qr.h"
 #include "../common/totp.h"
-#include "auth_core.h"
+#include "enduser.h"
 #include "objmodel.h"
 #include "routes.h"
 

@@ -9,8 +9,8 @@
 
 #include "../common/config.h"
 #include "../common/jsonx.h"
-#include "../fcgi/auth.h"
-#include "auth_core.h"
+#include "../fcgi/credentials.h"
+#include "enduser.h"
 #include "auth_flows.h"
 #include "routes.h"
 

@@ -5,7 +5,7 @@
  * issues its successor.  Presenting a rotated token again means it leaked
  * (or a client misbehaves), so the whole session is revoked, as Supabase
  * Auth does.  Revoking a session sets revoked_at and the Redis mark that
- * fcgi/auth.c checks, so its access tokens stop working on the next
+ * fcgi/credentials.c checks, so its access tokens stop working on the next
  * request.
  */
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 
 #include "../common/crypto.h"
 #include "../common/rowjson.h"
-#include "auth_core.h"
+#include "enduser.h"
 #include "objmodel.h"
 #include "routes.h"
 

@@ -17,7 +17,7 @@
 #include "../common/ids.h"
 #include "../common/rowjson.h"
 #include "../common/timefmt.h"
-#include "../fcgi/auth.h"
+#include "../fcgi/credentials.h"
 #include "audit.h"
 #include "routes.h"
 
@@ -178,7 +178,7 @@ static err_t key_validate(req_t *r, res_ctx_t *c)
 static void key_committed(req_t *r, res_ctx_t *c)
 {
 	(void)c;
-	auth_invalidate(r->cache, r->a);
+	credentials_invalidate(r->cache, r->a);
 }
 
 static err_t key_reply(req_t *r, res_ctx_t *c)
@@ -309,7 +309,7 @@ static err_t keys_rotate(req_t *r)
 		return req_db_error(r, st);
 	if ((rc = req_tx_end(r, rotate_tx(r, id, old, new_id, &token))))
 		return rc;
-	auth_invalidate(r->cache, r->a);
+	credentials_invalidate(r->cache, r->a);
 	cJSON *old_key, *new_key;
 	if ((rc = key_fetch(r, id, &old_key)) || (rc = key_fetch(r, new_id, &new_key)))
 		return rc;

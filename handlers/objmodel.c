@@ -12,7 +12,7 @@
 #include "../common/ids.h"
 #include "../common/jsonx.h"
 #include "../common/log.h"
-#include "../fcgi/auth.h"
+#include "../fcgi/credentials.h"
 #include "../fcgi/fanout.h"
 #include "../common/rowjson.h"
 #include "../common/timefmt.h"

@@ -11,7 +11,7 @@
 #include "../common/config.h"
 #include "../common/datatypes.h"
 #include "../common/timefmt.h"
-#include "../fcgi/auth.h"
+#include "../fcgi/credentials.h"
 #include "identity.h"
 #include "../fcgi/server.h"
 #include "routes.h"

@@ -10,15 +10,15 @@
  * the channels and a connection id.  nchan reports each connection opening
  * and closing back here (GET /v1/realtime with FastCGI parameters only
  * nginx sets), and the counts live in Redis for the stats endpoint.
- * Messages are published by the jobs runner (common/realtime.c).
+ * Messages are published by the jobs runner (common/channels.c).
  */
 #include <string.h>
 #include <strings.h>
 
 #include "../common/ids.h"
 #include "../common/log.h"
-#include "../common/realtime.h"
-#include "../fcgi/auth.h"
+#include "../common/channels.h"
+#include "../fcgi/credentials.h"
 #include "identity_admin.h"
 #include "objmodel.h"
 #include "policies.h"
@@ -132,7 +132,7 @@ static err_t objects_channel(req_t *r, const char *name, const char **canon)
 /* Checks one requested channel; its canonical name into *canon. */
 static err_t channel_check(req_t *r, const char *name, const char **canon)
 {
-	if (!realtime_channel_valid(name))
+	if (!channel_name_valid(name))
 		return req_fail_field(r, E_VALIDATION, "channels",
 				      "\"%s\" is not a channel: use objects:<type_id>, files, "
 				      "files:<folder> or events", name);
@@ -339,7 +339,7 @@ err_t realtime_subscribe(req_t *r)
 	}
 	/* The route authenticates here (the token is in the query), so the
 	 * identity gate (IP allowlist, realtime:read once roles exist) too. */
-	err_t rc = auth_request(r);
+	err_t rc = credentials_check(r);
 	if (rc || (rc = tenant_check(r, true)) || (rc = identity_gate(r)))
 		return rc;
 	return hand_over(r);

@@ -22,7 +22,7 @@
 #include "../common/password.h"
 #include "../fcgi/securedel.h"
 #include "audit.h"
-#include "auth_core.h"
+#include "enduser.h"
 #include "identity.h"
 #include "routes.h"
 
@@ -85,7 +85,7 @@ static bool flag(const req_t *r, const char *name, bool *v)
 /* --- the descriptor ------------------------------------------------------- */
 
 /*
- * The row renders as user_json() does (auth_core.c).  The verified flags
+ * The row renders as user_json() does (enduser.c).  The verified flags
  * render from their times and are set through them, so each is two
  * fields: the expression shown and the input the hooks read.
  */

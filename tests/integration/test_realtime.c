@@ -1,12 +1,12 @@
 /*
- * test_realtime.c - realtime through nginx's nchan module with real
+ * test_channels.c - realtime through nginx's nchan module with real
  * clients (tests/integration/ws_client.py: python3-websockets and an SSE
  * reader): delivery per tenant, SSE resume with Last-Event-ID, the
  * handshake's refusals (426, 401, 400, 403/404), connection stats, and the
  * whole path object.created → outbox → fan-out → WebSocket.
  *
  * Events are published with `tessera realtime publish`, which calls the
- * same realtime_publish_event() as the outbox fan-out.
+ * same channels_publish_event() as the outbox fan-out.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,8 +17,8 @@ int main(void)
 	static Suite *(*const suites[])(void) = {
 		suite_arena, suite_cidr, suite_codec, suite_config, suite_crypto,
 		suite_envelope, suite_ids, suite_jwt, suite_router, suite_rowjson,
-		suite_schema, suite_securedel, suite_timefmt, suite_jobs_backoff, suite_realtime,
-		suite_totp, suite_auth_core,
+		suite_schema, suite_securedel, suite_timefmt, suite_jobs_backoff, suite_channels,
+		suite_totp, suite_enduser,
 		suite_multipart,
 		suite_outhttp, suite_webhook_send,
 	};

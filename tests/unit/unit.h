@@ -25,7 +25,7 @@ Suite *suite_codec(void);
 Suite *suite_config(void);
 Suite *suite_crypto(void);
 Suite *suite_envelope(void);
-Suite *suite_realtime(void);
+Suite *suite_channels(void);
 Suite *suite_ids(void);
 Suite *suite_jwt(void);
 Suite *suite_router(void);
@@ -35,7 +35,7 @@ Suite *suite_securedel(void);
 Suite *suite_timefmt(void);
 Suite *suite_jobs_backoff(void);   /* test_jobs_backoff.c: fcgi/jobs.c backoff */
 Suite *suite_totp(void);           /* test_totp.c: common/totp.c, qr.c, password.c */
-Suite *suite_auth_core(void);      /* test_auth_core.c: handlers/auth_core.c helpers */
+Suite *suite_enduser(void);      /* test_enduser.c: handlers/enduser.c helpers */
 Suite *suite_multipart(void);
 Suite *suite_outhttp(void);
 Suite *suite_webhook_send(void);   /* also fcgi/fanout.c's event vocabulary */

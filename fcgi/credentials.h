@@ -1,9 +1,11 @@
 /*
- * auth.h - authentication, tenant status, scope and rate limit for bearer
- * routes: the checks every authenticated request passes before its handler.
+ * credentials.h - credential checking for bearer routes (API keys and
+ * end-user JWTs), then tenant status, scope and rate limit: the checks
+ * every authenticated request passes before its handler.  (The end-user
+ * sign-in flows are handlers/auth_*.c; what they share, handlers/enduser.c.)
  */
-#ifndef TESSERA_AUTH_H
-#define TESSERA_AUTH_H
+#ifndef TESSERA_CREDENTIALS_H
+#define TESSERA_CREDENTIALS_H
 
 #include "request.h"
 
@@ -11,9 +13,9 @@
  * enforces tenant status, IP allowlist, scope and rate limit.  The token is
  * the Authorization header's or, on R_QUERY_TOKEN routes without that
  * header, the query parameter token. */
-err_t auth_request(req_t *r);
+err_t credentials_check(req_t *r);
 /* The same checks for a token given as it is (no "Bearer "). */
-err_t auth_token(req_t *r, const char *token);
+err_t credentials_token(req_t *r, const char *token);
 
 /* Parses a space- or comma-separated scope list into bits; -1 if a name is
  * unknown (its name is stored in *bad). */
@@ -36,6 +38,6 @@ char *schema_gen_key(arena_t *a, const char *tenant);
 /* Bumps the auth generation so that every worker reloads the credentials
  * it cached.  Call after committing any change to a key or a tenant's
  * status. */
-void auth_invalidate(cache_t *cache, arena_t *a);
+void credentials_invalidate(cache_t *cache, arena_t *a);
 
 #endif

@@ -1,14 +1,14 @@
 /*
- * realtime.h - publishing events to realtime subscribers (WebSocket and
+ * channels.h - publishing events to realtime subscribers (WebSocket and
  * Server-Sent Events through nginx's nchan module).
  *
- * The outbox fan-out job calls realtime_publish_event() once per event;
+ * The outbox fan-out job calls channels_publish_event() once per event;
  * this side decides which channels of the tenant the event belongs to
  * (objects:<type_id>, files, files:<folder>, …) and the message format
  * (documented in the README).
  */
-#ifndef TESSERA_REALTIME_H
-#define TESSERA_REALTIME_H
+#ifndef TESSERA_CHANNELS_H
+#define TESSERA_CHANNELS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,7 +24,7 @@
  * Returns 0, or -1 with a message in err when the publisher could not be
  * reached (the caller retries the whole event: delivery is at least once).
  */
-int realtime_publish_event(arena_t *a, const char *tenant_id, const cJSON *event, char *err, size_t errlen);
+int channels_publish_event(arena_t *a, const char *tenant_id, const cJSON *event, char *err, size_t errlen);
 
 /* Most channels one event goes to, and one connection may subscribe to. */
 #define RT_EVENT_CHANNELS_MAX 4
@@ -39,7 +39,7 @@ int realtime_publish_event(arena_t *a, const char *tenant_id, const cJSON *event
  * files:<folder> for file.*, events for custom events (resource_type
  * "custom_event" or "event").  Returns how many (0: not a realtime event).
  */
-int realtime_channels(arena_t *a, const cJSON *event, const char **chans);
+int channels_of_event(arena_t *a, const cJSON *event, const char **chans);
 
 /*
  * True if name is a well-formed channel name: "objects:" and a type id or
@@ -47,9 +47,9 @@ int realtime_channels(arena_t *a, const cJSON *event, const char **chans);
  * digits and _ . - /, 1-128, no empty, "." or ".." segment, no leading or
  * trailing /), or "events".  Never empty, never a comma.
  */
-bool realtime_channel_valid(const char *name);
+bool channel_name_valid(const char *name);
 
 /* The message one subscriber of chan receives for event (JSON text in a). */
-char *realtime_message(arena_t *a, const cJSON *event, const char *chan);
+char *channels_message(arena_t *a, const cJSON *event, const char *chan);
 
 #endif

@@ -1,10 +1,10 @@
 /*
- * test_auth_core.c - the pure helpers of handlers/auth_core.c: the links
+ * test_enduser.c - the pure helpers of handlers/enduser.c: the links
  * sent in emails, redirect_to checks, email and E.164 phone shapes.
  */
 #include "unit.h"
 
-#include "../../handlers/auth_core.h"
+#include "../../handlers/enduser.h"
 
 START_TEST(auth_link_adds_token_type_and_tenant_to_the_base)
 {
@@ -57,9 +57,9 @@ START_TEST(email_and_phone_shapes)
 }
 END_TEST
 
-Suite *suite_auth_core(void)
+Suite *suite_enduser(void)
 {
-	Suite *s = suite_create("auth_core");
+	Suite *s = suite_create("enduser");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, auth_link_adds_token_type_and_tenant_to_the_base);
 	tcase_add_test(tc, redirect_to_must_be_http_and_allowed);

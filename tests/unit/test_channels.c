@@ -1,11 +1,11 @@
 /*
- * test_realtime.c - common/realtime.c without nchan: which channels an
+ * test_channels.c - common/channels.c without nchan: which channels an
  * outbox event goes to, which channel names are valid, and the message a
  * subscriber receives.
  */
 #include "unit.h"
 
-#include "../../common/realtime.h"
+#include "../../common/channels.h"
 
 START_TEST(channel_names_are_checked_strictly)
 {
@@ -19,10 +19,10 @@ START_TEST(channel_names_are_checked_strictly)
 		"files:a,b", "files:a\nb", "events:x", "objects:x\xc3\xa9",
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		ck_assert_msg(realtime_channel_valid(good[i]), "%s should be valid", good[i]);
+		ck_assert_msg(channel_name_valid(good[i]), "%s should be valid", good[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(!realtime_channel_valid(bad[i]), "\"%s\" should be invalid", bad[i]);
-	ck_assert(!realtime_channel_valid(NULL));
+		ck_assert_msg(!channel_name_valid(bad[i]), "\"%s\" should be invalid", bad[i]);
+	ck_assert(!channel_name_valid(NULL));
 }
 END_TEST
 
@@ -56,7 +56,7 @@ START_TEST(events_go_to_the_channels_of_what_they_touch)
 	cJSON *e = cJSON_Parse(routing[_i].event);
 	ck_assert_ptr_nonnull(e);
 	const char *chans[RT_EVENT_CHANNELS_MAX];
-	int n = realtime_channels(a, e, chans);
+	int n = channels_of_event(a, e, chans);
 	char got[256] = "";
 	for (int i = 0; i < n; i++) {
 		strncat(got, i ? " " : "", sizeof(got) - strlen(got) - 1);
@@ -75,7 +75,7 @@ START_TEST(message_names_its_channel_and_drops_oversized_data)
 	cJSON *e = cJSON_Parse("{\"id\":\"evt_1\",\"event\":\"object.updated\",\"resource_type\":\"object\","
 			       "\"resource_id\":\"obj_1\",\"data\":{\"object_type_id\":\"ot_1\"},"
 			       "\"created_at\":\"2026-01-02T03:04:05.000Z\"}");
-	cJSON *m = cJSON_Parse(realtime_message(a, e, "objects:ot_1"));
+	cJSON *m = cJSON_Parse(channels_message(a, e, "objects:ot_1"));
 	ck_assert_str_eq(cJSON_GetObjectItem(m, "id")->valuestring, "evt_1");
 	ck_assert_str_eq(cJSON_GetObjectItem(m, "event")->valuestring, "object.updated");
 	ck_assert_str_eq(cJSON_GetObjectItem(m, "channel")->valuestring, "objects:ot_1");
@@ -91,7 +91,7 @@ START_TEST(message_names_its_channel_and_drops_oversized_data)
 	memset(big, 'x', RT_MESSAGE_MAX + 9);
 	big[RT_MESSAGE_MAX + 9] = '\0';
 	cJSON_AddStringToObject(cJSON_GetObjectItem(e, "data"), "blob", big);
-	const char *text = realtime_message(a, e, "objects:ot_1");
+	const char *text = channels_message(a, e, "objects:ot_1");
 	ck_assert_uint_lt(strlen(text), 1024);
 	m = cJSON_Parse(text);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(m, "data")));
@@ -104,9 +104,9 @@ START_TEST(message_names_its_channel_and_drops_oversized_data)
 }
 END_TEST
 
-Suite *suite_realtime(void)
+Suite *suite_channels(void)
 {
-	Suite *s = suite_create("realtime");
+	Suite *s = suite_create("channels");
 	TCase *tc = tcase_create("realtime");
 	tcase_add_test(tc, channel_names_are_checked_strictly);
 	tcase_add_loop_test(tc, events_go_to_the_channels_of_what_they_touch, 0,

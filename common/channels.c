@@ -1,5 +1,6 @@
 /*
- * realtime.c - publishing events to nchan (see realtime.h).
+ * channels.c - which realtime channels an event goes to, and publishing it
+ * to them through nchan (see channels.h).
  *
  * Each event becomes one message per channel it belongs to, POSTed to
  * nchan's publisher listener (realtime_publisher: a unix socket or a
@@ -11,7 +12,7 @@
  * (X-EventSource-Event).  nchan numbers the messages itself: those ids are
  * the SSE `id:` lines that Last-Event-ID resumes from.
  */
-#include "realtime.h"
+#include "channels.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -48,7 +49,7 @@ static bool folder_valid(const char *f)
 	}
 }
 
-bool realtime_channel_valid(const char *name)
+bool channel_name_valid(const char *name)
 {
 	if (!name)
 		return false;
@@ -66,7 +67,7 @@ bool realtime_channel_valid(const char *name)
 /* Adds chan to chans (n so far) unless it is there already or invalid. */
 static int chan_add(const char **chans, int n, const char *chan)
 {
-	if (n >= RT_EVENT_CHANNELS_MAX || !realtime_channel_valid(chan))
+	if (n >= RT_EVENT_CHANNELS_MAX || !channel_name_valid(chan))
 		return n;
 	for (int i = 0; i < n; i++)
 		if (!strcmp(chans[i], chan))
@@ -80,7 +81,7 @@ static int type_chan(arena_t *a, const char **chans, int n, const char *type_id)
 	return type_id ? chan_add(chans, n, arena_printf(a, "objects:%s", type_id)) : n;
 }
 
-int realtime_channels(arena_t *a, const cJSON *event, const char **chans)
+int channels_of_event(arena_t *a, const cJSON *event, const char **chans)
 {
 	const char *name = json_str_of(event, "event");
 	const char *rtype = json_str_of(event, "resource_type");
@@ -126,7 +127,7 @@ static void add_str_or_null(cJSON *o, const char *name, const char *v)
 		cJSON_AddNullToObject(o, name);
 }
 
-char *realtime_message(arena_t *a, const cJSON *event, const char *chan)
+char *channels_message(arena_t *a, const cJSON *event, const char *chan)
 {
 	cJSON *m = cJSON_CreateObject();
 	add_str_or_null(m, "id", json_str_of(event, "id"));
@@ -215,7 +216,7 @@ static int post(arena_t *a, const char *tenant_id, const char *chan, const char 
 	return 0;
 }
 
-int realtime_publish_event(arena_t *a, const char *tenant_id, const cJSON *event, char *err, size_t errlen)
+int channels_publish_event(arena_t *a, const char *tenant_id, const cJSON *event, char *err, size_t errlen)
 {
 	if (!g_config.realtime_publisher || !*g_config.realtime_publisher)
 		return 0; /* realtime is off: nobody can subscribe either */
@@ -225,10 +226,10 @@ int realtime_publish_event(arena_t *a, const char *tenant_id, const cJSON *event
 		return -1;
 	}
 	const char *chans[RT_EVENT_CHANNELS_MAX];
-	int n = realtime_channels(a, event, chans);
+	int n = channels_of_event(a, event, chans);
 	const char *name = json_str_of(event, "event");
 	for (int i = 0; i < n; i++) {
-		if (post(a, tenant_id, chans[i], name, realtime_message(a, event, chans[i]), err, errlen))
+		if (post(a, tenant_id, chans[i], name, channels_message(a, event, chans[i]), err, errlen))
 			return -1;
 		log_debug("realtime: %s %s -> %s/%s", json_str_of(event, "id"), name, tenant_id, chans[i]);
 	}

@@ -1,12 +1,12 @@
 /*
- * auth.c - bearer authentication (see auth.h).
+ * credentials.c - credential checking (see credentials.h).
  *
  * API keys: the token's SHA-256 is looked up together with its tenant and
  * plan in one query, and kept in a per-worker cache validated through Redis.  JWTs: the unverified payload names the tenant, whose
  * sealed secret verifies the HS256 signature; a revoked session is a Redis
  * key.  Both then pass the same tenant-status, scope and rate-limit checks.
  */
-#include "auth.h"
+#include "credentials.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -129,7 +129,7 @@ err_t rate_limit(req_t *r, const char *key, long long limit)
 	return rc ? rc : rl_apply(r, limit, count, reset);
 }
 
-void auth_invalidate(cache_t *cache, arena_t *a)
+void credentials_invalidate(cache_t *cache, arena_t *a)
 {
 	redisReply *rep;
 	if (cache_cmdf(cache, a, &rep, "INCR %s", AUTH_GEN_KEY))
@@ -175,7 +175,7 @@ static void key_mark_used(req_t *r)
  * while the auth generation in Redis (read in the same round trip as the
  * rate-limit counter) equals the one seen before it was loaded and it is
  * younger than AUTH_CACHE_TTL; every change to a key or a tenant's status
- * bumps the generation after it commits (auth_invalidate).  Reading the
+ * bumps the generation after it commits (credentials_invalidate).  Reading the
  * generation before the database means a change that races a load always
  * leaves the entry with an older generation, so it is reloaded.
  */
@@ -396,14 +396,14 @@ static err_t auth_jwt(req_t *r, const char *token)
 	return rate_limit(r, arena_printf(r->a, "u:%s:%s", tid, sub), r->tenant.rate_limit);
 }
 
-err_t auth_request(req_t *r)
+err_t credentials_check(req_t *r)
 {
 	const char *h = req_env(r, "HTTP_AUTHORIZATION");
 	if ((!h || !*h) && (r->route->flags & R_QUERY_TOKEN)) {
 		const char *q = req_query(r, "token");
 		if (!q || !*q)
 			return req_fail(r, E_UNAUTHORIZED, "Missing token (?token= or Authorization: Bearer)");
-		return auth_token(r, q);
+		return credentials_token(r, q);
 	}
 	if (!h || !*h)
 		return req_fail(r, E_UNAUTHORIZED, "Missing Authorization header");
@@ -412,10 +412,10 @@ err_t auth_request(req_t *r)
 	const char *token = h + 7;
 	while (*token == ' ')
 		token++;
-	return auth_token(r, token);
+	return credentials_token(r, token);
 }
 
-err_t auth_token(req_t *r, const char *token)
+err_t credentials_token(req_t *r, const char *token)
 {
 	size_t len = strlen(token);
 	if (len == 0 || len > 4096)

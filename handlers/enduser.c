@@ -1,12 +1,12 @@
 /*
- * auth_core.c - users, sessions, tokens, one-time tokens, rate limits and
- * portal tenants for the end-user auth handlers (see auth_core.h).
+ * enduser.c - users, sessions, tokens, one-time tokens, rate limits and
+ * portal tenants for the end-user auth handlers (see enduser.h).
  *
  * Access tokens are HS256 JWTs signed with the tenant's secret (the one
- * fcgi/auth.c verifies with); refresh tokens are opaque "rt_…" strings of
+ * fcgi/credentials.c verifies with); refresh tokens are opaque "rt_…" strings of
  * which only the SHA-256 is stored, one row per token ever issued.
  */
-#include "auth_core.h"
+#include "enduser.h"
 
 #include <ctype.h>
 #include <stdio.h>

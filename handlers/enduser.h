@@ -1,5 +1,5 @@
 /*
- * auth_core.h - what the end-user auth handlers (auth_*.c, users.c) share:
+ * enduser.h - what the end-user auth handlers (auth_*.c, users.c) share:
  * the users table as rows and JSON, sessions and the tokens they hand out,
  * revocation, one-time tokens for the email/SMS flows, the per-address and
  * per-target rate limits, and loading the tenant of a portal request.
@@ -7,8 +7,8 @@
  * Every function works on the tenant in r->tenant and writes through
  * r->db, inside the caller's transaction when one is open.
  */
-#ifndef TESSERA_AUTH_CORE_H
-#define TESSERA_AUTH_CORE_H
+#ifndef TESSERA_ENDUSER_H
+#define TESSERA_ENDUSER_H
 
 #include <stdbool.h>
 
