@@ -1,5 +1,5 @@
 /*
- * test_channels.c - realtime through nginx's nchan module with real
+ * test_realtime.c - realtime through nginx's nchan module with real
  * clients (tests/integration/ws_client.py: python3-websockets and an SSE
  * reader): delivery per tenant, SSE resume with Last-Event-ID, the
  * handshake's refusals (426, 401, 400, 403/404), connection stats, and the
