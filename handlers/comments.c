@@ -9,19 +9,22 @@
  * path and in this tenant (its data DB), else 404.  Every change writes an
  * outbox event in the same transaction.
  *
+ * Create, edit and delete run on the resource engine (fcgi/resource.h),
+ * the object in the path being the parent.  The list is written by hand:
+ * its data carries the total, and its cursor belongs to one object.
+ *
  * Ids are ULIDs made strictly increasing per object (see comment_id_new),
  * so "newest first" is ORDER BY id DESC on the (object_id, id) index and
  * the cursor is the last id seen.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <sodium.h>
 
-#include "../common/codec.h"
 #include "../common/ids.h"
+#include "../common/jsonx.h"
 #include "../common/timefmt.h"
 #include "audit.h"
 #include "comments.h"
@@ -33,40 +36,26 @@
 #define LIST_DEFAULT 20
 #define LIST_MAX 100
 
-const field_t comment_body[] = {
-	{ "body", FT_STRING, FF_REQUIRED, 1, COMMENT_MAX },
-	{ NULL, 0, 0, 0, 0 },
+static const res_field_t comment_fields[] = {
+	{ .name = "id", .type = COL_STR },
+	{ .name = "object_type_id", .type = COL_STR },
+	{ .name = "object_id", .type = COL_STR },
+	{ .name = "author_id", .type = COL_STR },
+	{ .name = "body", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_REQUIRED,
+	  .min = 1, .max = COMMENT_MAX },
+	{ .name = "created_at", .type = COL_TIME },
+	{ .name = "updated_at", .type = COL_TIME },
+	{ NULL },
 };
 
-#define COMMENT_COLS "id, object_type_id, object_id, author_id, body, created_at, updated_at"
-
-/* The object a request is about: its type and id, checked live. */
-typedef struct target {
-	objtype_t *t;
-	const char *object_id;
-} target_t;
-
-static const char *comments_table(req_t *r)
+/* The object_id is live in type t, else 404.  With lock, its row is
+ * share-locked in the open transaction. */
+static err_t object_live(req_t *r, const objtype_t *t, const char *object_id, bool lock)
 {
-	return tenant_table(r, "_comments");
-}
-
-/*
- * Loads the type in the path and checks that the object is live in it.
- * With lock, the object row is share-locked in the open transaction, so a
- * permanent delete of the object (which removes its comments in its own
- * transaction) cannot interleave with a new comment.
- */
-static err_t target_load(req_t *r, bool lock, target_t *tg)
-{
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &tg->t);
-	if (rc)
-		return rc;
-	tg->object_id = req_param(r, "object_id");
-	db_param p[] = { db_str(tg->object_id) };
+	db_param p[] = { db_str(object_id) };
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT id FROM %s WHERE id = ? AND is_deleted = 0%s", tg->t->table,
+		"SELECT id FROM %s WHERE id = ? AND is_deleted = 0%s", t->table,
 		lock ? " LOCK IN SHARE MODE" : ""), p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
@@ -75,31 +64,35 @@ static err_t target_load(req_t *r, bool lock, target_t *tg)
 	return E_OK;
 }
 
-/* The comment in the path, on the target object, locked for the change. */
-static err_t comment_fetch(req_t *r, const target_t *tg, db_result **res)
+/* Writing is for end users (an API key is told so), and a comment says
+ * something. */
+static err_t comment_writer(req_t *r, const res_ctx_t *c)
 {
-	db_param p[] = { db_str(req_param(r, "comment_id")), db_str(tg->object_id),
-			 db_str(tg->t->id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " COMMENT_COLS " FROM %s WHERE id = ? AND object_id = ? "
-		"AND object_type_id = ? FOR UPDATE", comments_table(r)), p, 3, res);
-	if (st)
-		return req_db_error(r, st);
-	if ((*res)->nrows == 0)
-		return req_fail(r, E_NOT_FOUND, "Comment not found");
+	if (r->who.kind != PRINCIPAL_USER)
+		return req_fail(r, E_FORBIDDEN,
+				"Comments are written by end users: %s a comment needs an end-user token, "
+				"not an API key", c->op == OP_CREATE ? "adding" : "editing");
+	if (strlen(r->who.user_id) > AUTHOR_MAX)
+		return req_fail(r, E_FORBIDDEN, "The token's user id is too long to author comments");
+	/* Both schemas require the body. */
+	const char *s = json_str_of(c->body, "body");
+	if (s[strspn(s, " \t\r\n")] == '\0')
+		return req_fail_field(r, E_VALIDATION, "body", "body must not be blank");
 	return E_OK;
 }
 
-static cJSON *comment_json(const db_result *res, int row)
+/* Parent hook: the object in the path, live and of the path's type;
+ * c->parent is the type.  A write checks its writer and body first, so
+ * that they answer before a missing object does. */
+static err_t comment_parent(req_t *r, res_ctx_t *c)
 {
-	char ts[RFC3339_LEN];
-	cJSON *c = cJSON_CreateObject();
-	static const char *const strs[] = { "id", "object_type_id", "object_id", "author_id", "body" };
-	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-		cJSON_AddStringToObject(c, strs[i], db_get(res, row, strs[i]));
-	cJSON_AddStringToObject(c, "created_at", time_from_sql(ts, db_get(res, row, "created_at")));
-	cJSON_AddStringToObject(c, "updated_at", time_from_sql(ts, db_get(res, row, "updated_at")));
-	return c;
+	objtype_t *t;
+	err_t rc = c->op == OP_CREATE || c->op == OP_UPDATE ? comment_writer(r, c) : E_OK;
+	if (rc || (rc = objtype_load(r, req_param(r, "object_type_id"), &t)))
+		return rc;
+	c->parent = t;
+	c->parent_id = req_param(r, c->res->parent_param);
+	return object_live(r, t, c->parent_id, false);
 }
 
 /* A millisecond time as MariaDB DATETIME(3) text in UTC. */
@@ -113,27 +106,26 @@ static char *sql_time(req_t *r, long long ms)
 }
 
 /*
- * A new comment id for object_id and its creation time.  Plain ULIDs made
- * in the same millisecond sort at random; a comment written right after
- * another would then list below it.  So the time part is at least one past
- * the newest comment's: ids of one object's comments increase in the order
- * they were written (concurrent writers aside), and created_at is the id's
- * time, so both orders agree.
+ * The new comment's id (c->id, replacing the engine's) and its creation
+ * time.  Plain ULIDs made in the same millisecond sort at random; a
+ * comment written right after another would then list below it.  So the
+ * time part is at least one past the newest comment's: ids of one object's
+ * comments increase in the order they were written (concurrent writers
+ * aside), and created_at is the id's time, so both orders agree.
  */
-static err_t comment_id_new(req_t *r, const char *object_id, char *id, size_t idlen,
-			    char **created)
+static err_t comment_id_new(req_t *r, res_ctx_t *c, char **created)
 {
-	db_param p[] = { db_str(object_id) };
+	db_param p[] = { db_str(c->parent_id) };
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT id FROM %s WHERE object_id = ? ORDER BY id DESC LIMIT 1", comments_table(r)),
-		p, 1, &res);
+		"SELECT id FROM %s WHERE object_id = ? ORDER BY id DESC LIMIT 1",
+		resource_table(r, c->res)), p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
 	long long ms = time_now_ms();
 	const char *last = db_cell(res, 0, 0);
-	if (last && id_valid(last, "cmt_")) {
-		long long lt = (long long)ulid_time(last + 4);
+	if (last && id_valid(last, c->res->id_prefix)) {
+		long long lt = (long long)ulid_time(last + strlen(c->res->id_prefix));
 		if (lt >= ms)
 			ms = lt + 1;
 	}
@@ -141,39 +133,130 @@ static err_t comment_id_new(req_t *r, const char *object_id, char *id, size_t id
 	randombytes_buf(rnd, sizeof(rnd));
 	char ulid[ULID_LEN + 1];
 	ulid_encode(ulid, (uint64_t)ms, rnd);
-	snprintf(id, idlen, "cmt_%s", ulid);
+	c->id = arena_printf(r->a, "%s%s", c->res->id_prefix, ulid);
 	*created = sql_time(r, ms);
 	return E_OK;
 }
 
-static err_t comment_event(req_t *r, const char *event, const char *id, cJSON *payload)
+/* Create: the id, its time, the type and the author.  Edit: only by the
+ * author, and its time. */
+static err_t comment_validate(req_t *r, res_ctx_t *c)
 {
-	return outbox_add(r, event, "comment", id, payload);
+	if (c->op == OP_UPDATE) {
+		if (strcmp(json_str_of(c->before, "author_id"), r->who.user_id))
+			return req_fail(r, E_FORBIDDEN, "Only the author can edit this comment");
+		resource_set(c, "updated_at", db_str(sql_time(r, time_now_ms())));
+		return E_OK;
+	}
+	char *created = NULL;
+	err_t rc = comment_id_new(r, c, &created);
+	if (rc)
+		return rc;
+	const objtype_t *t = c->parent;
+	resource_set(c, "object_type_id", db_str(t->id));
+	resource_set(c, "author_id", db_str(r->who.user_id));
+	resource_set(c, "created_at", db_str(created));
+	resource_set(c, "updated_at", db_str(created));
+	return E_OK;
 }
 
-/* Writing is for end users; an API key is told so. */
-static err_t need_end_user(req_t *r, const char *action)
+/* The author deletes their own comments, an admin key anyone's. */
+static err_t comment_may_delete(req_t *r, res_ctx_t *c)
 {
-	if (r->who.kind != PRINCIPAL_USER)
+	if (r->who.kind != PRINCIPAL_USER && !(r->who.scopes & SCOPE_ALL))
 		return req_fail(r, E_FORBIDDEN,
-				"Comments are written by end users: %s a comment needs an end-user token, "
-				"not an API key", action);
-	if (strlen(r->who.user_id) > AUTHOR_MAX)
-		return req_fail(r, E_FORBIDDEN, "The token's user id is too long to author comments");
+				"Only the author or an admin API key (scope *) can delete a comment");
+	if (r->who.kind == PRINCIPAL_USER && strcmp(json_str_of(c->before, "author_id"), r->who.user_id))
+		return req_fail(r, E_FORBIDDEN, "Only the author can delete this comment");
 	return E_OK;
 }
 
-static err_t body_of(req_t *r, const char **body)
+/* The deleted event's payload: whose comment it was and whether a key
+ * moderated it, which is audited. */
+static err_t comment_removed(req_t *r, const res_ctx_t *c, cJSON **info)
 {
-	const cJSON *b = cJSON_GetObjectItemCaseSensitive(r->json, "body");
-	const char *s = b->valuestring;
-	if (s[strspn(s, " \t\r\n")] == '\0')
-		return req_fail_field(r, E_VALIDATION, "body", "body must not be blank");
-	*body = s;
-	return E_OK;
+	bool moderation = r->who.kind != PRINCIPAL_USER;
+	const objtype_t *t = c->parent;
+	cJSON *o = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(o, "id", c->id);
+	cJSON_AddStringToObject(o, "object_type_id", t->id);
+	cJSON_AddStringToObject(o, "object_id", c->parent_id);
+	cJSON_AddStringToObject(o, "author_id", json_str_of(c->before, "author_id"));
+	cJSON_AddBoolToObject(o, "moderated", moderation);
+	*info = o;
+	return moderation ? req_audit(r, "comment.moderated", "comment", c->id, o) : E_OK;
+}
+
+/*
+ * In the write's transaction.  A new comment share-locks its object and
+ * finds it live again, so that a permanent delete of the object (which
+ * removes its comments in its own transaction) cannot leave it behind.
+ * Every change writes its event: the comment as it now is, or, deleted,
+ * comment_removed's payload (the engine's would carry only the id).
+ */
+static err_t comment_written(req_t *r, res_ctx_t *c)
+{
+	static const char *const events[] = {
+		[OP_CREATE] = "comment.created",
+		[OP_UPDATE] = "comment.updated",
+		[OP_DELETE] = "comment.deleted",
+	};
+	cJSON *payload = c->row;
+	err_t rc = E_OK;
+	if (c->op == OP_CREATE)
+		rc = object_live(r, c->parent, c->parent_id, true);
+	else if (c->op == OP_DELETE)
+		rc = comment_removed(r, c, &payload);
+	return rc ? rc : outbox_add(r, events[c->op], "comment", c->id, payload);
+}
+
+static const res_hooks_t comment_hooks = {
+	.parent = comment_parent,
+	.validate = comment_validate,
+	.before_delete = comment_may_delete,
+	.after_write = comment_written,
+};
+
+/* Audited only when moderated and with their own event payloads, by the
+ * hooks; the times are the id's (comment_id_new). */
+static const resource_t comment_res = {
+	.name = "Comment",
+	.type = "comment",
+	.table = "_comments",
+	.home = RES_TENANT,
+	.id_param = "comment_id",
+	.id_prefix = "cmt_",
+	.fields = comment_fields,
+	.parent_param = "object_id",
+	.parent_column = "object_id",
+	.flags = RES_NO_AUDIT | RES_NO_TIMES,
+	.hooks = &comment_hooks,
+};
+
+/* An edit replaces the body, so a PATCH must carry it, which the engine's
+ * update schema (every field optional) would not require. */
+static const field_t comment_edit_body[] = {
+	{ "body", FT_STRING, FF_REQUIRED, 1, COMMENT_MAX },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+static err_t comments_update(req_t *r)
+{
+	return resource_op(r, &comment_res, OP_UPDATE);
 }
 
 /* --- list -------------------------------------------------------------- */
+
+static const col_t comment_cols[] = {
+	{ "id", COL_STR, 0 },
+	{ "object_type_id", COL_STR, 0 },
+	{ "object_id", COL_STR, 0 },
+	{ "author_id", COL_STR, 0 },
+	{ "body", COL_STR, 0 },
+	{ "created_at", COL_TIME, 0 },
+	{ "updated_at", COL_TIME, 0 },
+	{ NULL, 0, 0 },
+};
 
 /* Cursor: base64url of {"o": object id, "id": last comment id seen}. */
 static char *cursor_make(req_t *r, const char *object_id, const char *last)
@@ -198,175 +281,37 @@ static err_t cursor_read(req_t *r, const char *object_id, const char *cursor, co
 	return E_OK;
 }
 
-err_t comments_list(req_t *r)
+static err_t comments_list(req_t *r)
 {
-	target_t tg;
-	err_t rc = target_load(r, false, &tg);
-	if (rc)
-		return rc;
+	res_ctx_t c;
 	long long limit;
-	if ((rc = req_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit)))
+	err_t rc = resource_ctx(r, &comment_res, OP_LIST, &c);
+	if (rc || (rc = req_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit)))
 		return rc;
 	const char *cursor = req_query(r, "cursor"), *last = NULL;
-	if (cursor && *cursor && (rc = cursor_read(r, tg.object_id, cursor, &last)))
+	if (cursor && *cursor && (rc = cursor_read(r, c.parent_id, cursor, &last)))
 		return rc;
 	long long total;
-	if ((rc = comments_count_for(r, tg.object_id, &total)))
+	if ((rc = comments_count_for(r, c.parent_id, &total)))
 		return rc;
-	db_param p[] = { db_str(tg.object_id), db_str(last), db_str(last), db_int(limit + 1) };
+	db_param p[] = { db_str(c.parent_id), db_str(last), db_str(last), db_int(limit + 1) };
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " COMMENT_COLS " FROM %s WHERE object_id = ? AND (? IS NULL OR id < ?) "
-		"ORDER BY id DESC LIMIT ?", comments_table(r)),
-		p, 4, &res);
+		"SELECT %s FROM %s WHERE object_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+		cols_select(r->a, comment_cols, NULL), resource_table(r, &comment_res)), p, 4, &res);
 	if (st)
 		return req_db_error(r, st);
 	int n = res->nrows > limit ? (int)limit : res->nrows;
 	cJSON *d = cJSON_CreateObject();
 	cJSON *results = cJSON_AddArrayToObject(d, "results");
 	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(results, comment_json(res, i));
-	char *next = res->nrows > limit ? cursor_make(r, tg.object_id, db_get(res, n - 1, "id")) : NULL;
-	if (next)
-		cJSON_AddStringToObject(d, "next_cursor", next);
+		cJSON_AddItemToArray(results, row_to_json(comment_cols, res, i));
+	if (res->nrows > limit)
+		cJSON_AddStringToObject(d, "next_cursor",
+					cursor_make(r, c.parent_id, db_get(res, n - 1, "id")));
 	else
 		cJSON_AddNullToObject(d, "next_cursor");
 	cJSON_AddNumberToObject(d, "total", (double)total);
-	reply_data(r, 200, d);
-	return E_OK;
-}
-
-/* --- create, update, delete -------------------------------------------- */
-
-static err_t create_in_tx(req_t *r, target_t *tg, const char *body, cJSON **out)
-{
-	err_t rc = target_load(r, true, tg);
-	if (rc)
-		return rc;
-	char id[48], *created = NULL;
-	if ((rc = comment_id_new(r, tg->object_id, id, sizeof(id), &created)))
-		return rc;
-	db_param p[] = { db_str(id), db_str(tg->t->id), db_str(tg->object_id), db_str(r->who.user_id),
-			 db_str(body), db_str(created), db_str(created) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"INSERT INTO %s (" COMMENT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)", comments_table(r)),
-		p, 7, NULL);
-	if (st)
-		return req_db_error(r, st);
-	char ts[RFC3339_LEN];
-	cJSON *c = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(c, "id", id);
-	cJSON_AddStringToObject(c, "object_type_id", tg->t->id);
-	cJSON_AddStringToObject(c, "object_id", tg->object_id);
-	cJSON_AddStringToObject(c, "author_id", r->who.user_id);
-	cJSON_AddStringToObject(c, "body", body);
-	cJSON_AddStringToObject(c, "created_at", time_from_sql(ts, created));
-	cJSON_AddStringToObject(c, "updated_at", ts);
-	*out = c;
-	return comment_event(r, "comment.created", id, c);
-}
-
-err_t comments_create(req_t *r)
-{
-	const char *body;
-	err_t rc = need_end_user(r, "adding");
-	if (rc || (rc = body_of(r, &body)))
-		return rc;
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	target_t tg;
-	cJSON *c = NULL;
-	if ((rc = req_tx_end(r, create_in_tx(r, &tg, body, &c))))
-		return rc;
-	reply_data(r, 201, cJSON_Duplicate(c, true));
-	return E_OK;
-}
-
-static err_t update_in_tx(req_t *r, const char *body, cJSON **out)
-{
-	target_t tg;
-	db_result *cur;
-	err_t rc = target_load(r, true, &tg);
-	if (rc || (rc = comment_fetch(r, &tg, &cur)))
-		return rc;
-	if (strcmp(db_get(cur, 0, "author_id"), r->who.user_id))
-		return req_fail(r, E_FORBIDDEN, "Only the author can edit this comment");
-	const char *id = db_get(cur, 0, "id");
-	char *now = sql_time(r, time_now_ms());
-	db_param p[] = { db_str(body), db_str(now), db_str(id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"UPDATE %s SET body = ?, updated_at = ? WHERE id = ?", comments_table(r)), p, 3, NULL);
-	if (st)
-		return req_db_error(r, st);
-	char ts[RFC3339_LEN];
-	cJSON *c = req_own(r, comment_json(cur, 0));
-	cJSON_ReplaceItemInObjectCaseSensitive(c, "body", cJSON_CreateString(body));
-	cJSON_ReplaceItemInObjectCaseSensitive(c, "updated_at",
-					       cJSON_CreateString(time_from_sql(ts, now)));
-	*out = c;
-	return comment_event(r, "comment.updated", id, c);
-}
-
-err_t comments_update(req_t *r)
-{
-	const char *body;
-	err_t rc = need_end_user(r, "editing");
-	if (rc || (rc = body_of(r, &body)))
-		return rc;
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	cJSON *c = NULL;
-	if ((rc = req_tx_end(r, update_in_tx(r, body, &c))))
-		return rc;
-	reply_data(r, 200, cJSON_Duplicate(c, true));
-	return E_OK;
-}
-
-static err_t delete_in_tx(req_t *r, const char **id)
-{
-	target_t tg;
-	db_result *cur;
-	err_t rc = target_load(r, true, &tg);
-	if (rc || (rc = comment_fetch(r, &tg, &cur)))
-		return rc;
-	*id = db_get(cur, 0, "id");
-	const char *author = db_get(cur, 0, "author_id");
-	bool moderation = r->who.kind != PRINCIPAL_USER;
-	if (moderation && !(r->who.scopes & SCOPE_ALL))
-		return req_fail(r, E_FORBIDDEN,
-				"Only the author or an admin API key (scope *) can delete a comment");
-	if (!moderation && strcmp(author, r->who.user_id))
-		return req_fail(r, E_FORBIDDEN, "Only the author can delete this comment");
-	db_param p[] = { db_str(*id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"DELETE FROM %s WHERE id = ?", comments_table(r)), p, 1, NULL);
-	if (st)
-		return req_db_error(r, st);
-	cJSON *info = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(info, "id", *id);
-	cJSON_AddStringToObject(info, "object_type_id", tg.t->id);
-	cJSON_AddStringToObject(info, "object_id", tg.object_id);
-	cJSON_AddStringToObject(info, "author_id", author);
-	cJSON_AddBoolToObject(info, "moderated", moderation);
-	if (moderation && (rc = req_audit(r, "comment.moderated", "comment", *id, info)))
-		return rc;
-	return comment_event(r, "comment.deleted", *id, info);
-}
-
-err_t comments_delete(req_t *r)
-{
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	const char *id = NULL;
-	err_t rc = req_tx_end(r, delete_in_tx(r, &id));
-	if (rc)
-		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "id", id);
-	cJSON_AddTrueToObject(d, "deleted");
 	reply_data(r, 200, d);
 	return E_OK;
 }
@@ -378,7 +323,8 @@ err_t comments_count_for(req_t *r, const char *object_id, long long *n)
 	db_param p[] = { db_str(object_id) };
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT COUNT(*) FROM %s WHERE object_id = ?", comments_table(r)), p, 1, &res);
+		"SELECT COUNT(*) FROM %s WHERE object_id = ?", resource_table(r, &comment_res)),
+		p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
 	const char *v = db_cell(res, 0, 0);
@@ -390,7 +336,7 @@ static err_t delete_where(req_t *r, const char *column, const char *value)
 {
 	db_param p[] = { db_str(value) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"DELETE FROM %s WHERE %s = ?", comments_table(r), column), p, 1, NULL);
+		"DELETE FROM %s WHERE %s = ?", resource_table(r, &comment_res), column), p, 1, NULL);
 	return st ? req_db_error(r, st) : E_OK;
 }
 
@@ -408,8 +354,8 @@ err_t comments_delete_for_type(req_t *r, const char *object_type_id)
  * every file's rows. */
 const route_t comments_routes[] = {
 	ROUTE("GET", "/v1/objects/:object_type_id/:object_id/comments", "Comments", AUTH_BEARER, "read", "objects:{type}:read", R_USER, comments_list, NULL, "List comments"),
-	ROUTE("POST", "/v1/objects/:object_type_id/:object_id/comments", "Comments", AUTH_BEARER, "write", "comments:write", R_USER, comments_create, comment_body, "Create comment"),
-	ROUTE("PATCH", "/v1/objects/:object_type_id/:object_id/comments/:comment_id", "Comments", AUTH_BEARER, "write", "comments:write", R_USER, comments_update, comment_body, "Update comment"),
-	ROUTE("DELETE", "/v1/objects/:object_type_id/:object_id/comments/:comment_id", "Comments", AUTH_BEARER, "write", "comments:write", R_USER, comments_delete, NULL, "Delete comment"),
+	CRUD("POST", "/v1/objects/:object_type_id/:object_id/comments", "Comments", "write", "comments:write", R_USER, comment_res, OP_CREATE, "Create comment"),
+	ROUTE("PATCH", "/v1/objects/:object_type_id/:object_id/comments/:comment_id", "Comments", AUTH_BEARER, "write", "comments:write", R_USER, comments_update, comment_edit_body, "Update comment"),
+	CRUD("DELETE", "/v1/objects/:object_type_id/:object_id/comments/:comment_id", "Comments", "write", "comments:write", R_USER, comment_res, OP_DELETE, "Delete comment"),
 	ROUTES_END,
 };

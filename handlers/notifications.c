@@ -8,6 +8,10 @@
  * naming it in ?user_id=.  A notification's `type` is its category
  * (e.g. "security", "account"); preferences decide per channel (in_app,
  * email, sms, push) whether a category is delivered there.
+ *
+ * No endpoint here is plain CRUD for the resource engine: the list's data
+ * carries a total, which the engine's cursor lists do not; marking read,
+ * counting and the per-channel preferences are actions of their own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +116,7 @@ static err_t cursor_read(req_t *r, const char *cursor, const char **last)
 	return E_OK;
 }
 
-err_t notifications_list(req_t *r)
+static err_t notifications_list(req_t *r)
 {
 	const char *uid, *last = NULL;
 	long long limit;
@@ -174,12 +178,12 @@ static err_t user_number(req_t *r, const char *sql, const char *name, bool chang
 	return E_OK;
 }
 
-err_t notifications_count(req_t *r)
+static err_t notifications_count(req_t *r)
 {
 	return user_number(r, "SELECT COUNT(*) FROM %s WHERE user_id = ? AND is_read = 0", "count", false);
 }
 
-err_t notifications_read(req_t *r)
+static err_t notifications_read(req_t *r)
 {
 	const char *uid, *id = req_param(r, "notification_id");
 	err_t rc = target_user(r, &uid);
@@ -208,7 +212,7 @@ err_t notifications_read(req_t *r)
 	return E_OK;
 }
 
-err_t notifications_read_all(req_t *r)
+static err_t notifications_read_all(req_t *r)
 {
 	return user_number(r, "UPDATE %s SET is_read = 1, read_at = UTC_TIMESTAMP(3) "
 			   "WHERE user_id = ? AND is_read = 0", "updated", true);
@@ -216,7 +220,7 @@ err_t notifications_read_all(req_t *r)
 
 /* --- preferences ------------------------------------------------------------ */
 
-const field_t notification_pref_body[] = {
+static const field_t notification_pref_body[] = {
 	{ "channel", FT_STRING, FF_REQUIRED, 1, 16 },
 	{ "enabled", FT_BOOL, 0, 0, 0 },
 	{ "categories", FT_STRING_ARRAY, 0, 0, CATEGORIES_MAX },
@@ -270,7 +274,7 @@ static bool pref_carries(const cJSON *pref, const char *category)
 	return false;
 }
 
-err_t notification_prefs_get(req_t *r)
+static err_t notification_prefs_get(req_t *r)
 {
 	const char *uid;
 	cJSON *list;
@@ -281,7 +285,7 @@ err_t notification_prefs_get(req_t *r)
 	return E_OK;
 }
 
-err_t notification_prefs_put(req_t *r)
+static err_t notification_prefs_put(req_t *r)
 {
 	const char *uid, *channel = json_str_of(r->json, "channel");
 	int ci = channel_index(channel);
@@ -321,7 +325,7 @@ err_t notification_prefs_put(req_t *r)
 	return E_OK;
 }
 
-err_t notification_prefs_delete(req_t *r)
+static err_t notification_prefs_delete(req_t *r)
 {
 	const char *uid, *channel = req_param(r, "channel");
 	if (channel_index(channel) < 0)
