@@ -2,13 +2,21 @@
  * object_types.c - the tenant's object types: list, create, get, rename or
  * edit, and secure delete.  A type is a row in _object_types and a table of
  * the same name in the tenant DB (see objmodel.h and DESIGN.md).
+ *
+ * List, get and delete run on the resource engine (fcgi/resource.h).  The
+ * path names a type by id or by name, as everywhere objtype_load serves;
+ * a type is rendered with its tenant and, on a get or a write, its
+ * properties (in a list: how many it has).  Create and update stay written
+ * by hand: their DDL (CREATE TABLE, RENAME TABLE) follows the row and, when
+ * it fails, the row is put back and no audit entry is written, which the
+ * engine's transaction cannot do (MariaDB commits a transaction implicitly
+ * before any DDL, the engine's audit entry included).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/ids.h"
-#include "../common/log.h"
 #include "../fcgi/securedel.h"
 #include "audit.h"
 #include "../common/jsonx.h"
@@ -19,14 +27,18 @@
 #include "views.h"
 #include "routes.h"
 
-const field_t object_type_create_body[] = {
+/* Most types a list returns at once (a tenant has no fixed limit; the
+ * list used to return every type, and still does up to this many). */
+#define TYPES_LIST_MAX 10000
+
+static const field_t object_type_create_body[] = {
 	{ "name", FT_STRING, FF_REQUIRED, 1, 63 },
 	{ "display_name", FT_STRING, FF_NULLABLE, 1, 255 },
 	{ "description", FT_STRING, FF_NULLABLE, 0, 2000 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
-const field_t object_type_update_body[] = {
+static const field_t object_type_update_body[] = {
 	{ "name", FT_STRING, 0, 1, 63 },
 	{ "display_name", FT_STRING, 0, 1, 255 },
 	{ "description", FT_STRING, FF_NULLABLE, 0, 2000 },
@@ -49,30 +61,178 @@ static err_t check_type_name(req_t *r, const char *name)
 	return E_OK;
 }
 
-err_t object_types_list(req_t *r)
+/* --- the descriptor ------------------------------------------------------- */
+
+static const res_field_t type_fields[] = {
+	{ .name = "id", .type = COL_STR },
+	{ .name = "name", .type = COL_STR },
+	{ .name = "display_name", .type = COL_STR },
+	{ .name = "description", .type = COL_STR },
+	{ .name = "created_at", .type = COL_TIME },
+	{ .name = "updated_at", .type = COL_TIME },
+	{ NULL },
+};
+
+/* The type has no parent: this hook resolves the path's type itself, by id
+ * or by name, to its row id, and keeps it (c->parent) for the render and
+ * delete hooks.  A delete reads it from the database, not the cache. */
+static err_t type_resolve(req_t *r, res_ctx_t *c)
+{
+	if (!c->id)
+		return E_OK; /* the list */
+	if (c->op != OP_GET)
+		r->tenant.schema_gen = NULL;
+	objtype_t *t;
+	err_t rc = objtype_load(r, c->id, &t);
+	if (rc)
+		return rc;
+	c->parent = t;
+	c->id = t->id;
+	return E_OK;
+}
+
+/* List: every type's property count, in one query (c->data), ordered by
+ * type id byte by byte for type_render's binary search. */
+static err_t type_counts(req_t *r, res_ctx_t *c)
 {
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT t.id, t.name, t.display_name, t.description, t.created_at, t.updated_at, "
-		"(SELECT COUNT(*) FROM %s p WHERE p.object_type_id = t.id) AS property_count "
-		"FROM %s t ORDER BY t.name", tenant_table(r, "_properties"),
-		tenant_table(r, "_object_types")), NULL, 0, &res);
+		"SELECT object_type_id, COUNT(*) FROM %s GROUP BY object_type_id "
+		"ORDER BY object_type_id COLLATE utf8mb4_bin", tenant_table(r, "_properties")),
+		NULL, 0, &res);
 	if (st)
 		return req_db_error(r, st);
-	cJSON *list = cJSON_CreateArray();
-	for (int i = 0; i < res->nrows; i++) {
-		objtype_t t = {
-			.id = db_get(res, i, "id"), .name = db_get(res, i, "name"),
-			.display_name = db_get(res, i, "display_name"),
-			.description = db_get(res, i, "description"),
-			.created_at = db_get(res, i, "created_at"),
-			.updated_at = db_get(res, i, "updated_at"),
-		};
-		cJSON *o = objtype_json(r, &t, false);
-		cJSON_AddNumberToObject(o, "property_count", (double)db_get_int(res, i, "property_count", 0));
-		cJSON_AddItemToArray(list, o);
+	c->data = res;
+	return E_OK;
+}
+
+static long long property_count(const db_result *counts, const char *id)
+{
+	int lo = 0, hi = counts->nrows;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(db_cell(counts, mid, 0), id);
+		if (cmp == 0)
+			return strtoll(db_cell(counts, mid, 1), NULL, 10);
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	reply_data(r, 200, list);
+	return 0;
+}
+
+/* A type shows its tenant right after its id (the members between move
+ * behind it); a list adds each type's property count, anything else the
+ * type's properties. */
+static err_t type_render(req_t *r, res_ctx_t *c, cJSON *row)
+{
+	cJSON_AddStringToObject(row, "tenant_id", r->tenant.id);
+	while (strcmp(row->child->next->string, "tenant_id") != 0)
+		cJSON_AddItemToArray(row, cJSON_DetachItemViaPointer(row, row->child->next));
+	if (c->op == OP_LIST) {
+		cJSON_AddNumberToObject(row, "property_count",
+					(double)property_count(c->data, json_str_of(row, "id")));
+		return E_OK;
+	}
+	const objtype_t *t = c->parent;
+	cJSON_AddItemToObject(row, "properties", cJSON_Duplicate(t->props_json, true));
+	return E_OK;
+}
+
+/* Secure delete: objects (those in the trash too), properties, views and
+ * policies depend on a type.  Once the delete is confirmed the type's
+ * table goes first, as the last step before the engine's transaction:
+ * DROP TABLE cannot run inside it (it would commit it), and a DROP that
+ * fails leaves the type whole. */
+static err_t type_before_delete(req_t *r, res_ctx_t *c)
+{
+	const objtype_t *t = c->parent;
+	db_result *objects;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s", t->table),
+				    NULL, 0, &objects);
+	if (st)
+		return req_db_error(r, st);
+	dependency_t deps[] = {
+		{ "objects", "Objects", strtoll(db_cell(objects, 0, 0), NULL, 10) },
+		{ "properties", "Properties", t->nprops },
+		{ "views", "Views", 0 },
+		{ "policies", "Policies", 0 },
+	};
+	err_t rc = E_OK;
+	deps[2].count = views_count(r, t->id, &rc);
+	if (rc)
+		return rc;
+	deps[3].count = policies_count(r, t->id, &rc);
+	if (rc)
+		return rc;
+	bool cascade;
+	if ((rc = securedel_check(r, "object_type", t->id, deps, 4, &cascade)))
+		return rc;
+	if ((st = db_exec_text(r->db, arena_printf(r->a, "DROP TABLE IF EXISTS %s", t->table))))
+		return req_db_error(r, st);
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c->audit, "name", t->name);
+	cJSON_AddBoolToObject(c->audit, "cascade", cascade);
+	return E_OK;
+}
+
+/* In the delete's transaction, with the type's row: what hangs on the type
+ * outside its table (properties, views and policies go with the row, by
+ * their foreign keys). */
+static err_t type_delete_rows(req_t *r, res_ctx_t *c)
+{
+	err_t rc;
+	if ((rc = associations_delete_for_type(r, c->id)) || (rc = comments_delete_for_type(r, c->id)))
+		return rc;
+	static const char *const tables[] = { "_objects", "_object_versions" };
+	db_param p[] = { db_str(c->id) };
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+			"DELETE FROM %s WHERE object_type_id = ?", tenant_table(r, tables[i])), p, 1, NULL);
+		if (st)
+			return req_db_error(r, st);
+	}
+	return E_OK;
+}
+
+static const res_hooks_t type_hooks = {
+	.parent = type_resolve,
+	.list = type_counts,
+	.render = type_render,
+	.before_delete = type_before_delete,
+	.after_write = type_delete_rows,
+	.after_commit = objtype_committed,
+};
+
+static const resource_t type_res = {
+	.name = "Object type",
+	.type = "object_type",
+	.table = "_object_types",
+	.home = RES_TENANT,
+	.id_param = "object_type_id",
+	.id_prefix = "ot_",
+	.fields = type_fields,
+	.order = "name",
+	.list_max = TYPES_LIST_MAX,
+	.hooks = &type_hooks,
+};
+
+/* --- create and update (by hand, see the top) ---------------------------- */
+
+/* The reply of a create or an update: the type as a get renders it, read
+ * anew. */
+static err_t type_reply(req_t *r, const char *id, int status)
+{
+	objtype_t *t;
+	err_t rc = objtype_load(r, id, &t);
+	if (rc)
+		return rc;
+	res_ctx_t c = { .res = &type_res, .op = OP_GET, .parent = t };
+	cJSON *row;
+	if ((rc = resource_fetch(r, &c, t->id, false, &row)))
+		return rc;
+	reply_data(r, status, cJSON_Duplicate(row, true));
 	return E_OK;
 }
 
@@ -120,21 +280,7 @@ static err_t object_types_create_do(req_t *r)
 	cJSON_AddStringToObject(details, "name", name);
 	if ((rc = req_audit(r, "object_type.created", "object_type", id, details)))
 		return rc;
-	objtype_t *t;
-	if ((rc = objtype_load(r, id, &t)))
-		return rc;
-	reply_data(r, 201, objtype_json(r, t, true));
-	return E_OK;
-}
-
-err_t object_types_get(req_t *r)
-{
-	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
-	if (rc)
-		return rc;
-	reply_data(r, 200, objtype_json(r, t, true));
-	return E_OK;
+	return type_reply(r, id, 201);
 }
 
 static err_t object_types_update_do(req_t *r)
@@ -177,97 +323,26 @@ static err_t object_types_update_do(req_t *r)
 		cJSON_AddStringToObject(details, "name", name);
 	if ((rc = req_audit(r, "object_type.updated", "object_type", t->id, details)))
 		return rc;
-	if ((rc = objtype_load(r, t->id, &t)))
-		return rc;
-	reply_data(r, 200, objtype_json(r, t, true));
-	return E_OK;
+	return type_reply(r, t->id, 200);
 }
 
-static long long count_of(req_t *r, const char *sql, const char *id, err_t *rc)
-{
-	db_result *res;
-	db_param p[] = { db_str(id) };
-	enum db_status st = db_exec(r->db, r->a, sql, p, id ? 1 : 0, &res);
-	if (st) {
-		*rc = req_db_error(r, st);
-		return 0;
-	}
-	return strtoll(db_cell(res, 0, 0), NULL, 10);
-}
-
-static err_t object_types_delete_do(req_t *r)
-{
-	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
-	if (rc)
-		return rc;
-	/* Views, policies, workflows and forms hang on types too; they are
-	 * counted here as their issues add them. */
-	dependency_t deps[] = {
-		{ "objects", "Objects", count_of(r, arena_printf(r->a, "SELECT COUNT(*) FROM %s", t->table), NULL, &rc) },
-		{ "properties", "Properties", t->nprops },
-		{ "views", "Views", 0 },
-		{ "policies", "Policies", 0 },
-	};
-	if (rc)
-		return rc;
-	deps[2].count = views_count(r, t->id, &rc);
-	if (rc)
-		return rc;
-	deps[3].count = policies_count(r, t->id, &rc);
-	if (rc)
-		return rc;
-	bool cascade;
-	if ((rc = securedel_check(r, "object_type", t->id, deps, 4, &cascade)))
-		return rc;
-	enum db_status st = db_exec_text(r->db, arena_printf(r->a, "DROP TABLE IF EXISTS %s", t->table));
-	if (st)
-		return req_db_error(r, st);
-	if ((rc = associations_delete_for_type(r, t->id)) || (rc = comments_delete_for_type(r, t->id)))
-		return rc;
-	db_param p[] = { db_str(t->id) };
-	const char *stmts[] = {
-		arena_printf(r->a, "DELETE FROM %s WHERE object_type_id = ?", tenant_table(r, "_objects")),
-		arena_printf(r->a, "DELETE FROM %s WHERE object_type_id = ?", tenant_table(r, "_object_versions")),
-		arena_printf(r->a, "DELETE FROM %s WHERE id = ?", tenant_table(r, "_object_types")),
-	};
-	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
-		if ((st = db_exec(r->db, r->a, stmts[i], p, 1, NULL)))
-			return req_db_error(r, st);
-	cJSON *details = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(details, "name", t->name);
-	cJSON_AddBoolToObject(details, "cascade", cascade);
-	if ((rc = req_audit(r, "object_type.deleted", "object_type", t->id, details)))
-		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "id", t->id);
-	cJSON_AddTrueToObject(d, "deleted");
-	reply_data(r, 200, d);
-	return E_OK;
-}
-
-err_t object_types_create(req_t *r)
+static err_t object_types_create(req_t *r)
 {
 	return schema_change(r, object_types_create_do);
 }
 
-err_t object_types_update(req_t *r)
+static err_t object_types_update(req_t *r)
 {
 	return schema_change(r, object_types_update_do);
-}
-
-err_t object_types_delete(req_t *r)
-{
-	return schema_change(r, object_types_delete_do);
 }
 
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t object_types_routes[] = {
-	ROUTE("GET", "/v1/object-types", "Object Types", AUTH_BEARER, "read", NULL, 0, object_types_list, NULL, "List object types"),
+	CRUD("GET", "/v1/object-types", "Object Types", "read", NULL, 0, type_res, OP_LIST, "List object types"),
 	ROUTE("POST", "/v1/object-types", "Object Types", AUTH_BEARER, "schema", NULL, 0, object_types_create, object_type_create_body, "Create object type"),
-	ROUTE("GET", "/v1/object-types/:object_type_id", "Object Types", AUTH_BEARER, "read", NULL, 0, object_types_get, NULL, "Get object type"),
+	CRUD("GET", "/v1/object-types/:object_type_id", "Object Types", "read", NULL, 0, type_res, OP_GET, "Get object type"),
 	ROUTE("PATCH", "/v1/object-types/:object_type_id", "Object Types", AUTH_BEARER, "schema", NULL, 0, object_types_update, object_type_update_body, "Update object type"),
-	ROUTE("DELETE", "/v1/object-types/:object_type_id", "Object Types", AUTH_BEARER, "schema", NULL, 0, object_types_delete, NULL, "Delete object type"),
+	CRUD("DELETE", "/v1/object-types/:object_type_id", "Object Types", "schema", NULL, 0, type_res, OP_DELETE, "Delete object type"),
 	ROUTES_END,
 };

@@ -104,6 +104,12 @@ err_t schema_change(req_t *r, err_t (*change)(req_t *r))
 	return rc;
 }
 
+void objtype_committed(req_t *r, res_ctx_t *c)
+{
+	(void)c;
+	objtype_invalidate(r);
+}
+
 static bool jflag(const cJSON *o, const char *name)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, name));
@@ -220,25 +226,6 @@ const prop_t *objtype_prop(const objtype_t *t, const char *name)
 		if (strcmp(t->props[i].name, name) == 0)
 			return &t->props[i];
 	return NULL;
-}
-
-cJSON *objtype_json(req_t *r, const objtype_t *t, bool with_props)
-{
-	char ca[RFC3339_LEN], ua[RFC3339_LEN];
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "id", t->id);
-	cJSON_AddStringToObject(o, "tenant_id", r->tenant.id);
-	cJSON_AddStringToObject(o, "name", t->name);
-	cJSON_AddStringToObject(o, "display_name", t->display_name);
-	if (t->description)
-		cJSON_AddStringToObject(o, "description", t->description);
-	else
-		cJSON_AddNullToObject(o, "description");
-	cJSON_AddStringToObject(o, "created_at", time_from_sql(ca, t->created_at));
-	cJSON_AddStringToObject(o, "updated_at", time_from_sql(ua, t->updated_at));
-	if (with_props)
-		cJSON_AddItemToObject(o, "properties", cJSON_Duplicate(t->props_json, true));
-	return o;
 }
 
 const char *prop_target_noun(const prop_t *p)

@@ -35,10 +35,11 @@ void objtype_invalidate(req_t *r);
 /* Runs a handler that changes the schema, then invalidates the cached types
  * whatever its outcome. */
 err_t schema_change(req_t *r, err_t (*change)(req_t *r));
+/* The after_commit hook of the schema's own descriptors (object types,
+ * properties): objtype_invalidate once their change is committed. */
+void objtype_committed(req_t *r, res_ctx_t *c);
 /* The property called name, or NULL. */
 const prop_t *objtype_prop(const objtype_t *t, const char *name);
-/* Renders a type as the API shows it (with its properties if with_props). */
-cJSON *objtype_json(req_t *r, const objtype_t *t, bool with_props);
 
 /*
  * A resource that belongs to an object type (saved views, policies): an

@@ -4,6 +4,15 @@
  * object's JSON; is_indexed/is_sortable add an index, is_unique a UNIQUE
  * index over (column, _alive) so that objects in the trash never conflict.
  * Every schema change is one ALTER TABLE, so it happens whole or not at all.
+ *
+ * List, update and delete run on the resource engine (fcgi/resource.h),
+ * the type as parent; the path names a property by id or by name.  Their
+ * ALTER runs in the last hook before the engine's transaction (validate,
+ * before_delete), where it ran before the row was written: an ALTER cannot
+ * run inside a transaction (MariaDB commits it implicitly first), and one
+ * that fails leaves the property as it was.  Create stays written by hand:
+ * its ALTER follows the row, which is deleted again when the ALTER fails,
+ * with no audit entry written, and the engine's transaction cannot do that.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -23,24 +32,10 @@
  * index alone, without reading (or computing) any other column. */
 #define PROP_INDEX_COLS "`%s`, is_deleted, created_at, id"
 
-const field_t property_create_body[] = {
+static const field_t property_create_body[] = {
 	{ "name", FT_STRING, FF_REQUIRED, 1, 63 },
 	{ "data_type", FT_STRING, FF_REQUIRED, 1, 16 },
 	{ "display_name", FT_STRING, FF_NULLABLE, 1, 255 },
-	{ "is_required", FT_BOOL, 0, 0, 0 },
-	{ "is_unique", FT_BOOL, 0, 0, 0 },
-	{ "is_indexed", FT_BOOL, 0, 0, 0 },
-	{ "is_sortable", FT_BOOL, 0, 0, 0 },
-	{ "default_value", FT_ANY, FF_NULLABLE, 0, 0 },
-	{ "enum_values", FT_STRING_ARRAY, FF_NULLABLE, 0, MAX_ENUM_VALUES },
-	{ "description", FT_STRING, FF_NULLABLE, 0, 2000 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const field_t property_update_body[] = {
-	{ "name", FT_ANY, FF_NULLABLE, 0, 0 },       /* refused with a clear message */
-	{ "data_type", FT_ANY, FF_NULLABLE, 0, 0 },  /* refused with a clear message */
-	{ "display_name", FT_STRING, 0, 1, 255 },
 	{ "is_required", FT_BOOL, 0, 0, 0 },
 	{ "is_unique", FT_BOOL, 0, 0, 0 },
 	{ "is_indexed", FT_BOOL, 0, 0, 0 },
@@ -201,27 +196,155 @@ static err_t run_alter(req_t *r, const char *sql, const char *prop)
 	return req_db_error(r, st);
 }
 
-static cJSON *prop_json(req_t *r, const objtype_t *t, const char *id)
+/* --- the descriptor ------------------------------------------------------- */
+
+/* Most properties a list returns at once: more than a type's table can
+ * have columns (InnoDB: 1017), so a list has every property. */
+#define PROPS_LIST_MAX 1017
+
+/* The fields carry what PATCH accepts (create has its own body).  A
+ * property's name and data type are fixed at creation: PATCH accepts them
+ * only to refuse them with a clear message. */
+static const res_field_t prop_fields[] = {
+	{ .name = "id", .type = COL_STR },
+	{ .name = "object_type_id", .type = COL_STR },
+	{ .name = "name", .type = COL_STR, .in = FT_ANY, .flags = RF_UPDATE | RF_NULLABLE },
+	{ .name = "display_name", .type = COL_STR, .in = FT_STRING, .flags = RF_UPDATE, .min = 1, .max = 255 },
+	{ .name = "data_type", .type = COL_STR, .in = FT_ANY, .flags = RF_UPDATE | RF_NULLABLE },
+	{ .name = "is_required", .type = COL_BOOL, .in = FT_BOOL, .flags = RF_UPDATE },
+	{ .name = "is_unique", .type = COL_BOOL, .in = FT_BOOL, .flags = RF_UPDATE },
+	{ .name = "is_indexed", .type = COL_BOOL, .in = FT_BOOL, .flags = RF_UPDATE },
+	{ .name = "is_sortable", .type = COL_BOOL, .in = FT_BOOL, .flags = RF_UPDATE },
+	{ .name = "default_value", .type = COL_JSON, .in = FT_ANY, .flags = RF_UPDATE | RF_NULLABLE },
+	{ .name = "enum_values", .type = COL_JSON, .in = FT_STRING_ARRAY,
+	  .flags = RF_UPDATE | RF_NULLABLE, .max = MAX_ENUM_VALUES },
+	{ .name = "description", .type = COL_STR, .in = FT_STRING, .flags = RF_UPDATE | RF_NULLABLE,
+	  .max = 2000 },
+	{ .name = "created_at", .type = COL_TIME },
+	{ .name = "updated_at", .type = COL_TIME },
+	{ NULL },
+};
+
+/* The type named in the path (read from the database, not the cache, for
+ * a change), and the property named by id or by name: its row id, and its
+ * prop_t in c->data. */
+static err_t prop_parent(req_t *r, res_ctx_t *c)
 {
-	const cJSON *it;
-	cJSON_ArrayForEach(it, t->props_json) {
-		const cJSON *pid = cJSON_GetObjectItemCaseSensitive(it, "id");
-		if (cJSON_IsString(pid) && strcmp(pid->valuestring, id) == 0)
-			return cJSON_Duplicate(it, true);
+	if (c->op != OP_LIST)
+		r->tenant.schema_gen = NULL;
+	err_t rc = type_child_parent(r, c);
+	if (rc || !c->id)
+		return rc;
+	objtype_t *t = c->parent;
+	for (int i = 0; i < t->nprops; i++) {
+		if (strcmp(t->props[i].id, c->id) == 0 || strcmp(t->props[i].name, c->id) == 0) {
+			c->data = &t->props[i];
+			c->id = t->props[i].id;
+			return E_OK;
+		}
 	}
-	(void)r;
-	return cJSON_CreateNull();
+	return req_fail(r, E_NOT_FOUND, "Property not found");
 }
 
-err_t properties_list(req_t *r)
+/*
+ * Update: the property as it would be is checked whole (its values, its
+ * index flags, the values objects hold when enum_values change); then its
+ * index changes are made, before the row is written: if a new unique index
+ * meets duplicates, the ALTER fails whole and the row is never touched.
+ * The default is stored normalised.
+ */
+static err_t prop_validate(req_t *r, res_ctx_t *c)
 {
-	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
-	if (rc)
+	const objtype_t *t = c->parent;
+	const prop_t *old = c->data;
+	if (cJSON_GetObjectItemCaseSensitive(c->body, "name"))
+		return req_fail_field(r, E_VALIDATION, "name",
+				      "name cannot be changed; create a new property instead");
+	if (cJSON_GetObjectItemCaseSensitive(c->body, "data_type"))
+		return req_fail_field(r, E_VALIDATION, "data_type",
+				      "data_type cannot be changed; create a new property instead");
+	prop_t p = *old;
+	p.required = flag(c->body, "is_required", old->required);
+	p.unique = flag(c->body, "is_unique", old->unique);
+	p.indexed = flag(c->body, "is_indexed", old->indexed);
+	p.sortable = flag(c->body, "is_sortable", old->sortable);
+	const cJSON *enums = cJSON_GetObjectItemCaseSensitive(c->body, "enum_values");
+	const cJSON *def = cJSON_GetObjectItemCaseSensitive(c->body, "default_value");
+	char *def_text;
+	err_t rc;
+	if ((rc = check_values(r, &p, enums ? enums : old->enum_values,
+			       def ? def : old->default_value, def != NULL, &def_text)) ||
+	    (rc = check_index_flags(r, &p)) ||
+	    (enums && (rc = check_existing(r, t, &p, "enum_values"))))
 		return rc;
-	reply_data(r, 200, cJSON_Duplicate(t->props_json, true));
+	if (def)
+		resource_set(c, "default_value", db_str(def_text));
+
+	bool had_ix = old->indexed || old->sortable, want_ix = p.indexed || p.sortable;
+	char *alter = NULL;
+	if (had_ix != want_ix)
+		alter = want_ix ? arena_printf(r->a, "ADD INDEX `%s` (" PROP_INDEX_COLS ")",
+					       index_name(r, "ix", p.id), p.name)
+				: arena_printf(r->a, "DROP INDEX `%s`", index_name(r, "ix", p.id));
+	if (old->unique != p.unique) {
+		char *u = p.unique ? arena_printf(r->a, "ADD UNIQUE INDEX `%s` (`%s`, _alive)",
+						  index_name(r, "ux", p.id), p.name)
+				   : arena_printf(r->a, "DROP INDEX `%s`", index_name(r, "ux", p.id));
+		alter = alter ? arena_printf(r->a, "%s, %s", alter, u) : u;
+	}
+	if (alter && (rc = run_alter(r, arena_printf(r->a, "ALTER TABLE %s %s", t->table, alter), p.name)))
+		return rc;
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c->audit, "name", p.name);
 	return E_OK;
 }
+
+/* Delete: the column goes with its indexes, before the row; the JSON
+ * values stay in the objects, untyped, and come back typed if the property
+ * is recreated.  The indexes are dropped by name: MariaDB refuses to drop a
+ * column still in a multi-column index such as the unique (column, _alive). */
+static err_t prop_before_delete(req_t *r, res_ctx_t *c)
+{
+	const objtype_t *t = c->parent;
+	const prop_t *p = c->data;
+	char *alter = arena_printf(r->a, "ALTER TABLE %s", t->table);
+	if (p->indexed || p->sortable)
+		alter = arena_printf(r->a, "%s DROP INDEX `%s`,", alter, index_name(r, "ix", p->id));
+	if (p->unique)
+		alter = arena_printf(r->a, "%s DROP INDEX `%s`,", alter, index_name(r, "ux", p->id));
+	err_t rc = run_alter(r, arena_printf(r->a, "%s DROP COLUMN `%s`", alter, p->name), p->name);
+	if (rc)
+		return rc;
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c->audit, "name", p->name);
+	return E_OK;
+}
+
+static const res_hooks_t prop_hooks = {
+	.parent = prop_parent,
+	.validate = prop_validate,
+	.before_delete = prop_before_delete,
+	.after_commit = objtype_committed,
+};
+
+/* RES_TOUCH: a PATCH that changes nothing is still written and audited. */
+static const resource_t prop_res = {
+	.name = "Property",
+	.type = "property",
+	.table = "_properties",
+	.home = RES_TENANT,
+	.id_param = "property_id",
+	.id_prefix = "prop_",
+	.fields = prop_fields,
+	.parent_param = "object_type_id",
+	.parent_column = "object_type_id",
+	.order = "created_at",
+	.flags = RES_TOUCH,
+	.list_max = PROPS_LIST_MAX,
+	.hooks = &prop_hooks,
+};
+
+/* --- create (by hand, see the top) ---------------------------------------- */
 
 static err_t properties_create_do(req_t *r)
 {
@@ -295,159 +418,24 @@ static err_t properties_create_do(req_t *r)
 	cJSON_AddStringToObject(details, "data_type", dt);
 	if ((rc = req_audit(r, "property.created", "property", id, details)))
 		return rc;
-	if ((rc = objtype_load(r, t->id, &t)))
+	cJSON *row;
+	if ((rc = type_child_fetch(r, &prop_res, t, id, &row)))
 		return rc;
-	reply_data(r, 201, prop_json(r, t, id));
+	reply_data(r, 201, cJSON_Duplicate(row, true));
 	return E_OK;
 }
 
-static const prop_t *find_prop(req_t *r, const objtype_t *t, err_t *rc)
-{
-	const char *pid = req_param(r, "property_id");
-	for (int i = 0; i < t->nprops; i++)
-		if (strcmp(t->props[i].id, pid) == 0 || strcmp(t->props[i].name, pid) == 0)
-			return &t->props[i];
-	*rc = req_fail(r, E_NOT_FOUND, "Property not found");
-	return NULL;
-}
-
-static err_t properties_update_do(req_t *r)
-{
-	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
-	if (rc)
-		return rc;
-	const prop_t *old = find_prop(r, t, &rc);
-	if (!old)
-		return rc;
-	if (cJSON_GetObjectItemCaseSensitive(r->json, "name"))
-		return req_fail_field(r, E_VALIDATION, "name",
-				      "name cannot be changed; create a new property instead");
-	if (cJSON_GetObjectItemCaseSensitive(r->json, "data_type"))
-		return req_fail_field(r, E_VALIDATION, "data_type",
-				      "data_type cannot be changed; create a new property instead");
-	prop_t p = *old;
-	p.required = flag(r->json, "is_required", old->required);
-	p.unique = flag(r->json, "is_unique", old->unique);
-	p.indexed = flag(r->json, "is_indexed", old->indexed);
-	p.sortable = flag(r->json, "is_sortable", old->sortable);
-	const cJSON *enums = cJSON_GetObjectItemCaseSensitive(r->json, "enum_values");
-	const cJSON *def = cJSON_GetObjectItemCaseSensitive(r->json, "default_value");
-	char *def_text;
-	if ((rc = check_values(r, &p, enums ? enums : old->enum_values,
-			       def ? def : old->default_value, def != NULL, &def_text)) ||
-	    (rc = check_index_flags(r, &p)) ||
-	    (enums && (rc = check_existing(r, t, &p, "enum_values"))))
-		return rc;
-
-	/* Index changes first: if a new unique index meets duplicates, the
-	 * ALTER fails whole and the row below is never touched. */
-	bool had_ix = old->indexed || old->sortable, want_ix = p.indexed || p.sortable;
-	char *alter = NULL;
-	if (had_ix != want_ix)
-		alter = want_ix ? arena_printf(r->a, "ADD INDEX `%s` (" PROP_INDEX_COLS ")",
-					       index_name(r, "ix", p.id), p.name)
-				: arena_printf(r->a, "DROP INDEX `%s`", index_name(r, "ix", p.id));
-	if (old->unique != p.unique) {
-		char *u = p.unique ? arena_printf(r->a, "ADD UNIQUE INDEX `%s` (`%s`, _alive)",
-						  index_name(r, "ux", p.id), p.name)
-				   : arena_printf(r->a, "DROP INDEX `%s`", index_name(r, "ux", p.id));
-		alter = alter ? arena_printf(r->a, "%s, %s", alter, u) : u;
-	}
-	if (alter && (rc = run_alter(r, arena_printf(r->a, "ALTER TABLE %s %s", t->table, alter), p.name)))
-		return rc;
-
-	const cJSON *dn = cJSON_GetObjectItemCaseSensitive(r->json, "display_name");
-	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(r->json, "description");
-	const cJSON *pj = NULL, *it;
-	cJSON_ArrayForEach(it, t->props_json)
-		if (!strcmp(cJSON_GetObjectItemCaseSensitive(it, "id")->valuestring, p.id))
-			pj = it;
-	const cJSON *old_desc = cJSON_GetObjectItemCaseSensitive(pj, "description");
-	db_param prm[] = {
-		db_str(cJSON_IsString(dn) ? dn->valuestring
-		       : cJSON_GetObjectItemCaseSensitive(pj, "display_name")->valuestring),
-		db_int(p.required), db_int(p.unique), db_int(p.indexed), db_int(p.sortable),
-		db_str(def_text),
-		db_str(req_json_text(r, enums ? enums : old->enum_values)),
-		db_str(desc ? (cJSON_IsString(desc) ? desc->valuestring : NULL)
-		       : (cJSON_IsString(old_desc) ? old_desc->valuestring : NULL)),
-		db_str(p.id),
-	};
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"UPDATE %s SET display_name = ?, is_required = ?, is_unique = ?, is_indexed = ?, "
-		"is_sortable = ?, default_value = ?, enum_values = ?, description = ?, "
-		"updated_at = UTC_TIMESTAMP(3) WHERE id = ?", tenant_table(r, "_properties")), prm, 9, NULL);
-	if (st)
-		return req_db_error(r, st);
-	cJSON *details = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(details, "name", p.name);
-	if ((rc = req_audit(r, "property.updated", "property", p.id, details)))
-		return rc;
-	char *pid = arena_strdup(r->a, p.id);
-	if ((rc = objtype_load(r, t->id, &t)))
-		return rc;
-	reply_data(r, 200, prop_json(r, t, pid));
-	return E_OK;
-}
-
-static err_t properties_delete_do(req_t *r)
-{
-	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
-	if (rc)
-		return rc;
-	const prop_t *p = find_prop(r, t, &rc);
-	if (!p)
-		return rc;
-	/* The column goes with its indexes; the JSON values stay in the
-	 * objects, untyped, and come back typed if the property is recreated.
-	 * The indexes are dropped by name: MariaDB refuses to drop a column
-	 * still in a multi-column index such as the unique (column, _alive). */
-	char *alter = arena_printf(r->a, "ALTER TABLE %s", t->table);
-	if (p->indexed || p->sortable)
-		alter = arena_printf(r->a, "%s DROP INDEX `%s`,", alter, index_name(r, "ix", p->id));
-	if (p->unique)
-		alter = arena_printf(r->a, "%s DROP INDEX `%s`,", alter, index_name(r, "ux", p->id));
-	if ((rc = run_alter(r, arena_printf(r->a, "%s DROP COLUMN `%s`", alter, p->name), p->name)))
-		return rc;
-	db_param q[] = { db_str(p->id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ?",
-					tenant_table(r, "_properties")), q, 1, NULL);
-	if (st)
-		return req_db_error(r, st);
-	cJSON *details = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(details, "name", p->name);
-	if ((rc = req_audit(r, "property.deleted", "property", p->id, details)))
-		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "id", p->id);
-	cJSON_AddTrueToObject(d, "deleted");
-	reply_data(r, 200, d);
-	return E_OK;
-}
-
-err_t properties_create(req_t *r)
+static err_t properties_create(req_t *r)
 {
 	return schema_change(r, properties_create_do);
-}
-
-err_t properties_update(req_t *r)
-{
-	return schema_change(r, properties_update_do);
-}
-
-err_t properties_delete(req_t *r)
-{
-	return schema_change(r, properties_delete_do);
 }
 
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t properties_routes[] = {
-	ROUTE("GET", "/v1/object-types/:object_type_id/properties", "Properties", AUTH_BEARER, "read", NULL, 0, properties_list, NULL, "List properties"),
+	CRUD("GET", "/v1/object-types/:object_type_id/properties", "Properties", "read", NULL, 0, prop_res, OP_LIST, "List properties"),
 	ROUTE("POST", "/v1/object-types/:object_type_id/properties", "Properties", AUTH_BEARER, "schema", NULL, 0, properties_create, property_create_body, "Create property"),
-	ROUTE("PATCH", "/v1/object-types/:object_type_id/properties/:property_id", "Properties", AUTH_BEARER, "schema", NULL, 0, properties_update, property_update_body, "Update property"),
-	ROUTE("DELETE", "/v1/object-types/:object_type_id/properties/:property_id", "Properties", AUTH_BEARER, "schema", NULL, 0, properties_delete, NULL, "Delete property"),
+	CRUD("PATCH", "/v1/object-types/:object_type_id/properties/:property_id", "Properties", "schema", NULL, 0, prop_res, OP_UPDATE, "Update property"),
+	CRUD("DELETE", "/v1/object-types/:object_type_id/properties/:property_id", "Properties", "schema", NULL, 0, prop_res, OP_DELETE, "Delete property"),
 	ROUTES_END,
 };
