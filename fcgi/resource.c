@@ -180,6 +180,8 @@ cJSON *resource_json(const resource_t *res, enum res_op op)
 		cJSON_AddStringToObject(o, "parent_param", res->parent_param);
 	if (res->example)
 		cJSON_AddItemToObject(o, "example", cJSON_Parse(res->example));
+	if (res->flags & RES_USER_WRITES)
+		cJSON_AddTrueToObject(o, "user_writes");
 	return o;
 }
 

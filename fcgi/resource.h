@@ -91,6 +91,8 @@ enum {
 	RES_NO_AUDIT = 1 << 1,    /* no audit entries (data-plane resources) */
 	RES_CREATED_BY = 1 << 2,  /* a created_by column holds the actor */
 	RES_NO_TIMES = 1 << 3,    /* no created_at/updated_at columns */
+	RES_USER_WRITES = 1 << 5, /* only end users write it (comments): the
+				   * generic key-driven tests pass it by */
 	RES_TOUCH = 1 << 4,       /* an update that sets nothing still writes
 				   * updated_at, is audited and emits its event */
 };

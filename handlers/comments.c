@@ -229,7 +229,7 @@ static const resource_t comment_res = {
 	.fields = comment_fields,
 	.parent_param = "object_id",
 	.parent_column = "object_id",
-	.flags = RES_NO_AUDIT | RES_NO_TIMES,
+	.flags = RES_NO_AUDIT | RES_NO_TIMES | RES_USER_WRITES,
 	.hooks = &comment_hooks,
 };
 
