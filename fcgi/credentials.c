@@ -18,6 +18,7 @@
 #include "../common/cidr.h"
 #include "../common/config.h"
 #include "../common/crypto.h"
+#include "../common/ids.h"
 #include "../common/jwt.h"
 #include "../common/log.h"
 #include "gate.h"
@@ -424,4 +425,108 @@ err_t credentials_token(req_t *r, const char *token)
 	for (const char *p = token; *p; p++)
 		dots += *p == '.';
 	return dots == 2 ? auth_jwt(r, token) : auth_key(r, token);
+}
+
+/* --- where the tenant comes from on rows without a credential --------------------- */
+
+err_t tenant_load(req_t *r, const char *id)
+{
+	db_result *res;
+	db_param p[] = { db_str(id) };
+	enum db_status st = db_exec(r->db, r->a,
+		"SELECT " TENANT_COLS " FROM tenants t JOIN plans p ON p.id = t.plan WHERE t.id = ?",
+		p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows == 0)
+		return req_fail_field(r, E_NOT_FOUND, "tenant_id", "Tenant not found");
+	fill_tenant(r, res);
+	if (strcmp(r->tenant.status, "active") != 0)
+		return req_fail(r, E_TENANT_SUSPENDED, "This tenant is suspended");
+	return E_OK;
+}
+
+/* tenant_id from the body, the query or X-Tenant-ID, in that order; NULL
+ * if none names one. */
+static const char *tenant_named(req_t *r)
+{
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(r->json, "tenant_id");
+	const char *id = cJSON_IsString(b) ? b->valuestring : NULL;
+	if (!id || !*id)
+		id = req_query(r, "tenant_id");
+	if (!id || !*id)
+		id = req_env(r, "HTTP_X_TENANT_ID");
+	return id && *id ? id : NULL;
+}
+
+/* The tenant whose custom domain is the request's Host (port cut off). */
+static err_t tenant_of_host(req_t *r, const char **id)
+{
+	const char *host = req_env(r, "HTTP_HOST");
+	*id = NULL;
+	if (!host || !*host)
+		return E_OK;
+	char *h = arena_strdup(r->a, host);
+	h[strcspn(h, ":")] = '\0';
+	db_result *res;
+	db_param p[] = { db_str(h) };
+	enum db_status st = db_exec(r->db, r->a, "SELECT id FROM tenants WHERE domain = ?", p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	*id = res->nrows ? db_get(res, 0, "id") : NULL;
+	return E_OK;
+}
+
+#define SIGNED_URL_BAD "The upload URL is invalid or has expired"
+
+err_t tenant_resolve(req_t *r)
+{
+	const char *id = NULL, *given;
+	err_t rc;
+	switch (r->route->tenant) {
+	case TENANT_AUTO:
+		return E_OK;
+	case TENANT_CREDENTIAL_PARAM:
+	case TENANT_CREDENTIAL_PARAM_REQUIRED:
+		/* A row that authenticates in its handler (the WebSocket, whose
+		 * nchan callbacks carry no token) calls this again after. */
+		if (r->who.kind == PRINCIPAL_NONE)
+			return E_OK;
+		given = req_query(r, "tenant_id");
+		if (!given && r->route->tenant == TENANT_CREDENTIAL_PARAM_REQUIRED)
+			return req_fail_field(r, E_VALIDATION, "tenant_id", "tenant_id is required");
+		if (given && (!r->tenant.id || strcmp(given, r->tenant.id) != 0))
+			return req_fail_field(r, E_FORBIDDEN, "tenant_id",
+					      "The token does not belong to this tenant");
+		return E_OK;
+	case TENANT_NAMED:
+		if (!(id = tenant_named(r)))
+			return req_fail_field(r, E_VALIDATION, "tenant_id",
+					      "tenant_id is required (in the body, the query or X-Tenant-ID)");
+		if (!id_valid(id, "tn_"))
+			return req_fail_field(r, E_NOT_FOUND, "tenant_id", "Tenant not found");
+		return tenant_load(r, id);
+	case TENANT_NAMED_OR_HOST:
+		/* Public read of what a sign-in page shows: any status. */
+		if (!(id = tenant_named(r)) && (rc = tenant_of_host(r, &id)))
+			return rc;
+		if (!id)
+			return req_fail(r, E_VALIDATION,
+					"Name the tenant with tenant_id, X-Tenant-ID or its custom domain");
+		if (!id_valid(id, "tn_") || ((rc = tenant_load(r, id)) && rc != E_TENANT_SUSPENDED)) {
+			r->err_details = NULL;
+			return req_fail(r, E_NOT_FOUND, "Tenant not found");
+		}
+		return E_OK;
+	case TENANT_SIGNED:
+		id = req_query(r, "t");
+		if (!id || !id_valid(id, "tn_"))
+			return req_fail(r, E_FORBIDDEN, SIGNED_URL_BAD);
+		if ((rc = tenant_load(r, id)) == E_NOT_FOUND) {
+			r->err_details = NULL;
+			return req_fail(r, E_FORBIDDEN, SIGNED_URL_BAD);
+		}
+		return rc;
+	}
+	return E_OK;
 }

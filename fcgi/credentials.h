@@ -17,6 +17,13 @@ err_t credentials_check(req_t *r);
 /* The same checks for a token given as it is (no "Bearer "). */
 err_t credentials_token(req_t *r, const char *token);
 
+/* Loads tenant id into r->tenant; 404 (details.field tenant_id) if there
+ * is none, TENANT_SUSPENDED (tenant filled) if it is not active. */
+err_t tenant_load(req_t *r, const char *id);
+/* Applies the route row's tenant source (router.h enum tenant_from); the
+ * pipeline calls it after the credential and the body. */
+err_t tenant_resolve(req_t *r);
+
 /* Parses a space- or comma-separated scope list into bits; -1 if a name is
  * unknown (its name is stored in *bad). */
 long scopes_parse_list(const char *s, const char **bad, arena_t *a);

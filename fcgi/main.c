@@ -180,6 +180,14 @@ static int cmd_routes(const struct opts *o)
 			cJSON_AddStringToObject(r, "auth", rt->auth == AUTH_NONE ? "none" : "bearer");
 			cJSON_AddStringToObject(r, "scope", rt->scope);
 			cJSON_AddBoolToObject(r, "end_user", (rt->flags & R_USER) != 0);
+			if (rt->perm)
+				cJSON_AddStringToObject(r, "permission", rt->perm);
+			cJSON_AddStringToObject(r, "tenant", route_tenant_name(rt));
+			/* null: the configured max_body_bytes (no config is read here) */
+			if (route_body_max(rt) > 0)
+				cJSON_AddNumberToObject(r, "body_max", route_body_max(rt));
+			else
+				cJSON_AddNullToObject(r, "body_max");
 			cJSON_AddBoolToObject(r, "implemented", rt->handler != NULL);
 			if (route_body(rt))
 				cJSON_AddItemToObject(r, "request_schema", schema_json(route_body(rt)));

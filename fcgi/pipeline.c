@@ -88,9 +88,9 @@ static err_t read_body(req_t *r)
 	long long len = cl && *cl ? strtoll(cl, NULL, 10) : 0;
 	if (len < 0)
 		return req_fail(r, E_BAD_REQUEST, "Bad Content-Length");
-	if (len > g_config.max_body_bytes)
-		return req_fail(r, E_PAYLOAD_TOO_LARGE, "Request body exceeds %d bytes",
-				g_config.max_body_bytes);
+	int max = route_body_max(r->route);
+	if (len > max)
+		return req_fail(r, E_PAYLOAD_TOO_LARGE, "Request body exceeds %d bytes", max);
 	if (len == 0)
 		return E_OK;
 	r->body = arena_alloc(r->a, (size_t)len + 1);
@@ -179,6 +179,8 @@ static err_t run(req_t *r)
 	if ((rc = read_body(r)))
 		return rc;
 	if ((rc = parse_body(r)))
+		return rc;
+	if ((rc = tenant_resolve(r)))
 		return rc;
 	return r->route->handler(r);
 }

@@ -313,3 +313,31 @@ unsigned route_scope_bits(const route_t *rt)
 {
 	return rt->scope[0] ? scope_bit(rt->scope) : 0;
 }
+
+int route_body_max(const route_t *rt)
+{
+	if (rt->body_max > 0)
+		return rt->body_max;
+	if (rt->body_max == BODY_MAX_CONFIG || rt->auth == AUTH_BEARER)
+		return g_config.max_body_bytes;
+	return BODY_MAX_PUBLIC;
+}
+
+const char *route_tenant_name(const route_t *rt)
+{
+	switch (rt->tenant) {
+	case TENANT_AUTO:
+		return rt->auth == AUTH_BEARER ? "credential" : "none";
+	case TENANT_CREDENTIAL_PARAM:
+		return "credential (tenant_id must match)";
+	case TENANT_CREDENTIAL_PARAM_REQUIRED:
+		return "credential (tenant_id required, must match)";
+	case TENANT_NAMED:
+		return "tenant_id";
+	case TENANT_NAMED_OR_HOST:
+		return "tenant_id or custom domain";
+	case TENANT_SIGNED:
+		return "signed URL";
+	}
+	return "none";
+}

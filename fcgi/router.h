@@ -5,7 +5,8 @@
  * exports its own, and handlers/routes.c assembles the table.
  *
  * The table is data: method, pattern, group, auth mode, scope, flags,
- * handler, request schema and summary.  A row with a NULL handler is a
+ * handler, request schema, summary, where the tenant comes from and the
+ * body limit.  A row with a NULL handler is a
  * known endpoint that is not built yet and answers 501.  The same rows
  * produce `tessera routes` and the OpenAPI document.
  */
@@ -31,6 +32,28 @@ enum {
 };
 
 /*
+ * Where a row's tenant comes from.  The pipeline resolves it before the
+ * handler (tenant_resolve() in credentials.c), so no handler looks a
+ * tenant up itself.
+ */
+enum tenant_from {
+	TENANT_AUTO,            /* the credential's on AUTH_BEARER rows; none on AUTH_NONE rows */
+	TENANT_CREDENTIAL_PARAM, /* the credential's; ?tenant_id=, when given, must name it */
+	TENANT_CREDENTIAL_PARAM_REQUIRED, /* the same, and ?tenant_id= must be given */
+	TENANT_NAMED,           /* tenant_id in the body, the query or X-Tenant-ID (public
+				 * sign-in routes); it must be active */
+	TENANT_NAMED_OR_HOST,   /* the same, or the tenant whose custom domain is Host;
+				 * any status (public tenant configuration) */
+	TENANT_SIGNED,          /* ?t= of a signed URL (the handler checks the signature) */
+};
+
+/* Largest body of rows without a credential, unless the row says more. */
+#define BODY_MAX_PUBLIC (64 * 1024)
+/* body_max of a row without a credential that takes the configured limit
+ * (max_body_bytes) all the same: a signed upload. */
+#define BODY_MAX_CONFIG (-1)
+
+/*
  * One endpoint.  Every rule the pipeline applies before the handler is
  * here: authentication, scope, the permission an end user needs, the body
  * schema; for CRUD rows the descriptor and operation the engine runs.
@@ -54,16 +77,33 @@ typedef struct route {
 	const char *summary;
 	const resource_t *res;      /* CRUD rows: the descriptor the engine runs */
 	enum res_op op;             /* and the operation */
+	enum tenant_from tenant;    /* where the tenant comes from */
+	int body_max;               /* largest body in bytes; 0: max_body_bytes of the
+				     * config on credential rows, BODY_MAX_PUBLIC on others;
+				     * BODY_MAX_CONFIG: max_body_bytes */
 } route_t;
 
 /* A row served by a handler (NULL: not built yet, 501). */
 #define ROUTE(method, path, group, auth, scope, perm, flags, handler, body, summary) \
-	{ method, path, group, auth, scope, perm, flags, handler, body, summary, NULL, OP_NONE }
+	{ method, path, group, auth, scope, perm, flags, handler, body, summary, NULL, OP_NONE, \
+	  TENANT_AUTO, 0 }
+/* The same, with the tenant's source and a body limit of its own. */
+#define ROUTE_T(method, path, group, auth, scope, perm, flags, handler, body, summary, tenant, \
+		body_max) \
+	{ method, path, group, auth, scope, perm, flags, handler, body, summary, NULL, OP_NONE, \
+	  tenant, body_max }
 /* A row the resource engine serves: operation op on descriptor res. */
 #define CRUD(method, path, group, scope, perm, flags, res, op, summary) \
-	{ method, path, group, AUTH_BEARER, scope, perm, flags, resource_handle, NULL, summary, &(res), op }
+	{ method, path, group, AUTH_BEARER, scope, perm, flags, resource_handle, NULL, summary, &(res), op, \
+	  TENANT_AUTO, 0 }
 /* Ends a file's rows. */
-#define ROUTES_END { NULL, NULL, NULL, AUTH_NONE, NULL, NULL, 0, NULL, NULL, NULL, NULL, OP_NONE }
+#define ROUTES_END { NULL, NULL, NULL, AUTH_NONE, NULL, NULL, 0, NULL, NULL, NULL, NULL, OP_NONE, \
+			    TENANT_AUTO, 0 }
+
+/* The largest body a row accepts, in bytes (its own limit or the default). */
+int route_body_max(const route_t *rt);
+/* The name of a row's tenant source: "credential", "tenant_id", … */
+const char *route_tenant_name(const route_t *rt);
 
 /* The request-body schema of a row: its own, or its descriptor's. */
 const field_t *route_body(const route_t *rt);

@@ -22,6 +22,7 @@
 #include "../common/jsonx.h"
 #include "../common/qr.h"
 #include "../common/totp.h"
+#include "../fcgi/credentials.h"
 #include "enduser.h"
 #include "objmodel.h"
 #include "routes.h"

@@ -19,22 +19,6 @@ const field_t portal_identify_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-#define PORTAL(name, flow)                          \
-	err_t name(req_t *r)                        \
-	{                                           \
-		err_t rc = portal_tenant(r);        \
-		return rc ? rc : flow(r);           \
-	}
-
-PORTAL(portal_signup, auth_signup)
-PORTAL(portal_login, auth_login)
-PORTAL(portal_forgot_password, auth_forgot_password)
-PORTAL(portal_reset_password, auth_reset_password)
-PORTAL(portal_magic_link, auth_magic_link)
-PORTAL(portal_magic_verify, auth_magic_verify)
-PORTAL(portal_otp_send, auth_otp_send)
-PORTAL(portal_otp_verify, auth_otp_verify)
-PORTAL(portal_verify_email, auth_verify_post)
 
 /* Tenants are searched in batches of this many, one statement each. */
 #define IDENTIFY_BATCH 50
@@ -101,15 +85,15 @@ err_t portal_identify(req_t *r)
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t auth_portal_routes[] = {
-	ROUTE("POST", "/v1/auth/portal-forgot-password", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_forgot_password, auth_email_body, "Portal password reset request"),
+	ROUTE_T("POST", "/v1/auth/portal-forgot-password", "Portal Auth", AUTH_NONE, "", NULL, 0, auth_forgot_password, auth_email_body, "Portal password reset request", TENANT_NAMED, 0),
 	ROUTE("POST", "/v1/auth/portal-identify", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_identify, portal_identify_body, "Identify tenant by email"),
-	ROUTE("POST", "/v1/auth/portal-login", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_login, auth_login_body, "Portal login"),
-	ROUTE("POST", "/v1/auth/portal-magic-link", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_magic_link, auth_email_body, "Portal send magic link"),
-	ROUTE("POST", "/v1/auth/portal-magic-link-verify", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_magic_verify, auth_token_body, "Portal verify magic link"),
-	ROUTE("POST", "/v1/auth/portal-otp-send", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_otp_send, auth_otp_send_body, "Portal send OTP"),
-	ROUTE("POST", "/v1/auth/portal-otp-verify", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_otp_verify, auth_otp_verify_body, "Portal verify OTP"),
-	ROUTE("POST", "/v1/auth/portal-reset-password", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_reset_password, auth_reset_body, "Portal password reset"),
-	ROUTE("POST", "/v1/auth/portal-signup", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_signup, auth_signup_body, "Portal signup"),
-	ROUTE("POST", "/v1/auth/portal-verify-email", "Portal Auth", AUTH_NONE, "", NULL, 0, portal_verify_email, auth_token_body, "Portal verify email"),
+	ROUTE_T("POST", "/v1/auth/portal-login", "Portal Auth", AUTH_NONE, "", NULL, 0, auth_login, auth_login_body, "Portal login", TENANT_NAMED, 0),
+	ROUTE_T("POST", "/v1/auth/portal-magic-link", "Portal Auth", AUTH_NONE, "", NULL, 0, auth_magic_link, auth_email_body, "Portal send magic link", TENANT_NAMED, 0),
+	ROUTE_T("POST", "/v1/auth/portal-magic-link-verify", "Portal Auth", AUTH_NONE, "", NULL, 0, auth_magic_verify, auth_token_body, "Portal verify magic link", TENANT_NAMED, 0),
+	ROUTE_T("POST", "/v1/auth/portal-otp-send", "Portal Auth", AUTH_NONE, "", NULL, 0, auth_otp_send, auth_otp_send_body, "Portal send OTP", TENANT_NAMED, 0),
+	ROUTE_T("POST", "/v1/auth/portal-otp-verify", "Portal Auth", AUTH_NONE, "", NULL, 0, auth_otp_verify, auth_otp_verify_body, "Portal verify OTP", TENANT_NAMED, 0),
+	ROUTE_T("POST", "/v1/auth/portal-reset-password", "Portal Auth", AUTH_NONE, "", NULL, 0, auth_reset_password, auth_reset_body, "Portal password reset", TENANT_NAMED, 0),
+	ROUTE_T("POST", "/v1/auth/portal-signup", "Portal Auth", AUTH_NONE, "", NULL, 0, auth_signup, auth_signup_body, "Portal signup", TENANT_NAMED, 0),
+	ROUTE_T("POST", "/v1/auth/portal-verify-email", "Portal Auth", AUTH_NONE, "", NULL, 0, auth_verify_post, auth_token_body, "Portal verify email", TENANT_NAMED, 0),
 	ROUTES_END,
 };

@@ -117,13 +117,6 @@ err_t redirect_check(req_t *r, const auth_settings_t *s, const char *redirect_to
  */
 err_t auth_rate(req_t *r, const char *flow, const char *target, long ip_limit, long target_limit);
 
-/* Loads the tenant named by tenant_id (body, query or X-Tenant-ID) into
- * r->tenant for the portal routes: 400 when none is named, 404 when it does
- * not exist, 403 TENANT_SUSPENDED when suspended. */
-err_t portal_tenant(req_t *r);
-/* Loads tenant id into r->tenant (same errors, without the 400). */
-err_t tenant_load(req_t *r, const char *id);
-
 /* s percent-encoded for a URL query or path component, in a. */
 char *url_component(arena_t *a, const char *s);
 /* Members of the request body. */

@@ -396,26 +396,7 @@ err_t files_upload_url(req_t *r)
 	return E_OK;
 }
 
-/* The tenant named by the signed URL's t (upload-put has no bearer). */
-static err_t put_tenant(req_t *r, const char *t)
-{
-	db_result *res;
-	db_param p[] = { db_str(t) };
-	enum db_status st = db_exec(r->db, r->a, "SELECT id, plan, status, db_name FROM tenants "
-				    "WHERE id = ?", p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->nrows == 0)
-		return req_fail(r, E_FORBIDDEN, "The upload URL is invalid or has expired");
-	if (strcmp(db_get(res, 0, "status"), "active"))
-		return req_fail(r, E_TENANT_SUSPENDED, "This tenant is suspended");
-	r->tenant.id = arena_strdup(r->a, t);
-	r->tenant.plan = arena_strdup(r->a, db_get(res, 0, "plan"));
-	r->tenant.status = arena_strdup(r->a, db_get(res, 0, "status"));
-	r->tenant.db_name = arena_strdup(r->a, db_get(res, 0, "db_name"));
-	return E_OK;
-}
-
+/* The row's tenant is the signed URL's t (loaded by the pipeline). */
 err_t files_upload_put(req_t *r)
 {
 	const char *id = req_param(r, "file_id");
@@ -426,11 +407,9 @@ err_t files_upload_put(req_t *r)
 	if (!token || !t || !exp || !*exp || *end || !id_valid(t, "tn_") || !id_valid(id, "file_") ||
 	    !files_sign_check(token, "put", t, id, expires))
 		return req_fail(r, E_FORBIDDEN, "The upload URL is invalid or has expired");
-	err_t rc = put_tenant(r, t);
-	if (rc)
-		return rc;
 	const unsigned char *body;
 	size_t len;
+	err_t rc;
 	if ((rc = body_get(r, &body, &len)))
 		return rc;
 	db_result *res;
@@ -599,6 +578,6 @@ const route_t files_upload_routes[] = {
 	ROUTE("POST", "/v1/files/upload-url", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_upload_url, files_upload_url_body, "Get presigned upload URL"),
 	ROUTE("POST", "/v1/files/:file_id/stale-cleanup", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_stale, NULL, "Clean stale uploads"),
 	ROUTE("POST", "/v1/files/upload", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_upload, NULL, "Upload file"),
-	ROUTE("POST", "/v1/files/:file_id/upload-put", "Files", AUTH_NONE, "", NULL, 0, files_upload_put, NULL, "Upload file content to presigned slot"),
+	ROUTE_T("POST", "/v1/files/:file_id/upload-put", "Files", AUTH_NONE, "", NULL, 0, files_upload_put, NULL, "Upload file content to presigned slot", TENANT_SIGNED, BODY_MAX_CONFIG),
 	ROUTES_END,
 };

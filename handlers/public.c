@@ -83,57 +83,29 @@ err_t public_static(req_t *r)
 			r->route->path);
 }
 
-static const char *resolve_tenant_id(req_t *r)
-{
-	const char *id = req_query(r, "tenant_id");
-	if (!id || !*id)
-		id = req_env(r, "HTTP_X_TENANT_ID");
-	return id && *id ? id : NULL;
-}
-
+/* The row names its tenant (tenant_id, X-Tenant-ID or the custom domain);
+ * the pipeline loaded it, whatever its status. */
 err_t public_tenant_config(req_t *r)
 {
-	const char *id = resolve_tenant_id(r);
 	db_result *res;
-	enum db_status st;
-	if (id) {
-		db_param p[] = { db_str(id) };
-		st = db_exec(r->db, r->a,
-			     "SELECT id, name, brand_name, status, settings, db_name FROM tenants WHERE id = ?",
-			     p, 1, &res);
-	} else {
-		const char *host = req_env(r, "HTTP_HOST");
-		if (!host || !*host)
-			return req_fail(r, E_VALIDATION,
-					"Name the tenant with tenant_id, X-Tenant-ID or its custom domain");
-		char *h = arena_strdup(r->a, host);
-		h[strcspn(h, ":")] = '\0';
-		db_param p[] = { db_str(h) };
-		st = db_exec(r->db, r->a,
-			     "SELECT id, name, brand_name, status, settings, db_name FROM tenants WHERE domain = ?",
-			     p, 1, &res);
-		if (st == DB_OK && res->nrows == 0)
-			return req_fail(r, E_VALIDATION,
-					"Name the tenant with tenant_id, X-Tenant-ID or its custom domain");
-	}
+	db_param p[] = { db_str(r->tenant.id) };
+	enum db_status st = db_exec(r->db, r->a,
+		"SELECT brand_name, settings FROM tenants WHERE id = ?",
+		p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
 	if (res->nrows == 0)
 		return req_fail(r, E_NOT_FOUND, "Tenant not found");
 	cJSON *settings = req_own(r, cJSON_Parse(db_get(res, 0, "settings") ? db_get(res, 0, "settings") : "{}"));
-	const char *name = db_get(res, 0, "name");
 	const char *brand = db_get(res, 0, "brand_name");
 	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "tenant_id", db_get(res, 0, "id"));
-	cJSON_AddStringToObject(d, "name", name);
-	cJSON_AddStringToObject(d, "brand_name", brand ? brand : name);
-	cJSON_AddStringToObject(d, "status", db_get(res, 0, "status"));
+	cJSON_AddStringToObject(d, "tenant_id", r->tenant.id);
+	cJSON_AddStringToObject(d, "name", r->tenant.name);
+	cJSON_AddStringToObject(d, "brand_name", brand ? brand : r->tenant.name);
+	cJSON_AddStringToObject(d, "status", r->tenant.status);
 	/* Branding and sign-in methods come from the tenant's auth config
 	 * (POST /v1/auth-config); tenant settings' branding fills what it
 	 * does not set. */
-	r->tenant.id = (char *)db_get(res, 0, "id");
-	r->tenant.name = (char *)name;
-	r->tenant.db_name = (char *)db_get(res, 0, "db_name");
 	cJSON *auth;
 	err_t rc = auth_public_config(r, &auth);
 	if (rc) {
@@ -198,7 +170,7 @@ const route_t public_routes[] = {
 	ROUTE("GET", "/", "Public", AUTH_NONE, "", NULL, 0, public_static, NULL, "Landing page"),
 	ROUTE("GET", "/docs/openapi.json", "Public", AUTH_NONE, "", NULL, 0, public_static, NULL, "OpenAPI specification"),
 	ROUTE("GET", "/ready", "Public", AUTH_NONE, "", NULL, 0, public_ready, NULL, "Readiness probe"),
-	ROUTE("GET", "/v1/tenant-config", "Public", AUTH_NONE, "", NULL, 0, public_tenant_config, NULL, "Get tenant config (public)"),
+	ROUTE_T("GET", "/v1/tenant-config", "Public", AUTH_NONE, "", NULL, 0, public_tenant_config, NULL, "Get tenant config (public)", TENANT_NAMED_OR_HOST, 0),
 	ROUTE("POST", "/v1/tenants/lookup", "Public", AUTH_NONE, "", NULL, 0, public_tenants_lookup, lookup_body, "Lookup tenants by email"),
 	ROUTES_END,
 };

@@ -233,17 +233,6 @@ static err_t channels_parse(req_t *r, rt_chans_t *s)
 
 /* --- hand-over to nchan ------------------------------------------------ */
 
-/* tenant_id, when given (always for the WebSocket), must be the token's. */
-static err_t tenant_check(req_t *r, bool required)
-{
-	const char *tid = req_query(r, "tenant_id");
-	if (!tid && required)
-		return req_fail_field(r, E_VALIDATION, "tenant_id", "tenant_id is required");
-	if (tid && strcmp(tid, r->tenant.id) != 0)
-		return req_fail_field(r, E_FORBIDDEN, "tenant_id", "The token does not belong to this tenant");
-	return E_OK;
-}
-
 static err_t hand_over(req_t *r)
 {
 	rt_chans_t s = { .n = 0 };
@@ -340,7 +329,7 @@ err_t realtime_subscribe(req_t *r)
 	/* The route authenticates here (the token is in the query), so the
 	 * identity gate (IP allowlist, realtime:read once roles exist) too. */
 	err_t rc = credentials_check(r);
-	if (rc || (rc = tenant_check(r, true)) || (rc = identity_gate(r)))
+	if (rc || (rc = tenant_resolve(r)) || (rc = identity_gate(r)))
 		return rc;
 	return hand_over(r);
 }
@@ -350,8 +339,7 @@ err_t events_stream(req_t *r)
 	if (!header_lists(req_env(r, "HTTP_ACCEPT"), "text/event-stream"))
 		return req_fail(r, E_NOT_ACCEPTABLE,
 				"GET /events/stream is a Server-Sent Events stream: send Accept: text/event-stream");
-	err_t rc = tenant_check(r, false);
-	return rc ? rc : hand_over(r);
+	return hand_over(r);
 }
 
 err_t realtime_stats(req_t *r)
@@ -386,7 +374,7 @@ err_t realtime_stats(req_t *r)
  * every file's rows. */
 const route_t realtime_routes[] = {
 	ROUTE("GET", "/v1/realtime/stats", "Realtime", AUTH_BEARER, "read", "realtime:read", R_USER, realtime_stats, NULL, "Get realtime stats"),
-	ROUTE("GET", "/v1/realtime", "Realtime", AUTH_NONE, "", "realtime:read", R_USER | R_QUERY_TOKEN, realtime_subscribe, NULL, "WebSocket upgrade"),
-	ROUTE("GET", "/events/stream", "Events", AUTH_BEARER, "read", "events:read", R_USER | R_QUERY_TOKEN, events_stream, NULL, "Server-sent events stream"),
+	ROUTE_T("GET", "/v1/realtime", "Realtime", AUTH_NONE, "", "realtime:read", R_USER | R_QUERY_TOKEN, realtime_subscribe, NULL, "WebSocket upgrade", TENANT_CREDENTIAL_PARAM_REQUIRED, 0),
+	ROUTE_T("GET", "/events/stream", "Events", AUTH_BEARER, "read", "events:read", R_USER | R_QUERY_TOKEN, events_stream, NULL, "Server-sent events stream", TENANT_CREDENTIAL_PARAM, 0),
 	ROUTES_END,
 };

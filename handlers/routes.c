@@ -20,6 +20,7 @@
 #include "objmodel.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Every file's rows, in the order the table lists them. */
 #define ROUTE_FILES(X) \
@@ -74,24 +75,22 @@ const job_kind_t *handler_job_kinds;
 const route_t *routes;
 size_t routes_count;
 
-static const job_kind_t *jobs_assemble(void)
+/* The rows of every file, one after the other, in one new array; each
+ * file's rows end with a row whose first member (a name) is NULL, which
+ * ends the result too.  *count receives the rows without that end. */
+static void *concat(const void *const *files, size_t nfiles, size_t size, size_t *count)
 {
-	static const job_kind_t *const files[] = {
-#define LIST(name) name,
-		JOB_FILES(LIST)
-#undef LIST
-	};
 	size_t n = 0;
-	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++)
-		for (const job_kind_t *k = files[f]; k->name; k++)
+	for (size_t f = 0; f < nfiles; f++)
+		for (const char *row = files[f]; *(const char *const *)row; row += size)
 			n++;
-	job_kind_t *all = calloc(n + 1, sizeof(*all));
+	char *all = calloc(n + 1, size), *at = all;
 	if (!all)
 		abort();
-	size_t i = 0;
-	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++)
-		for (const job_kind_t *k = files[f]; k->name; k++)
-			all[i++] = *k;
+	for (size_t f = 0; f < nfiles; f++)
+		for (const char *row = files[f]; *(const char *const *)row; row += size, at += size)
+			memcpy(at, row, size);
+	*count = n;
 	return all;
 }
 
@@ -99,25 +98,19 @@ static const job_kind_t *jobs_assemble(void)
  * OpenAPI writer, `tessera routes`, the unit tests) sees it whole. */
 __attribute__((constructor)) static void routes_assemble(void)
 {
-	static const route_t *const files[] = {
+	static const void *const route_files[] = {
 #define LIST(name) name,
 		ROUTE_FILES(LIST)
+	};
+	static const void *const job_files[] = {
+		JOB_FILES(LIST)
 #undef LIST
 	};
-	size_t n = 0;
-	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++)
-		for (const route_t *rt = files[f]; rt->method; rt++)
-			n++;
-	route_t *all = calloc(n, sizeof(*all));
-	if (!all)
-		abort();
-	size_t k = 0;
-	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++)
-		for (const route_t *rt = files[f]; rt->method; rt++)
-			all[k++] = *rt;
-	routes = all;
-	routes_count = n;
-	handler_job_kinds = jobs_assemble();
+	size_t jobs;
+	routes = concat(route_files, sizeof(route_files) / sizeof(route_files[0]), sizeof(route_t),
+			&routes_count);
+	handler_job_kinds = concat(job_files, sizeof(job_files) / sizeof(job_files[0]),
+				   sizeof(job_kind_t), &jobs);
 }
 
 /* The gate's view of an object type named in a path. */

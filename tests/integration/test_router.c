@@ -302,6 +302,50 @@ START_TEST(nginx_413_is_json)
 }
 END_TEST
 
+/* A route without a credential takes small bodies only (its row's limit):
+ * a sign-in form never needs 64 KB, and an anonymous client must not make
+ * a worker buffer megabytes.  A credential route still takes them. */
+START_TEST(rows_without_credential_refuse_large_bodies)
+{
+	size_t len = 70u * 1024;
+	char *body = malloc(len + 64);
+	ck_assert(body != NULL);
+	int n = snprintf(body, 64, "{\"email\":\"a@example.com\",\"password\":\"");
+	memset(body + n, 'x', len);
+	strcpy(body + n + len, "\"}");
+	http_resp *r = http_req("POST", "/v1/auth/portal-login", NULL, "application/json", body,
+				strlen(body), NULL);
+	assert_envelope(r, 413, "PAYLOAD_TOO_LARGE");
+	ck_assert_msg(strstr(error_message(r), "65536") != NULL, "message: %s", error_message(r));
+	http_free(r);
+	struct tenant t;
+	tenant_make(&t);
+	r = http_req("POST", "/v1/keys", t.key, "application/json", body, strlen(body), NULL);
+	ck_assert_msg(r->status != 413, "a credential route refused a 70 KB body");
+	http_free(r);
+	free(body);
+	tenant_drop(&t);
+	/* The table says so, with where each row's tenant comes from. */
+	cJSON *routes = routes_load();
+	const cJSON *rt;
+	int named = 0;
+	cJSON_ArrayForEach(rt, routes) {
+		const char *path = json_str(rt, "path"), *tenant = json_str(rt, "tenant");
+		ck_assert_msg(tenant != NULL, "%s names no tenant source", path);
+		const cJSON *max = item(rt, "body_max");
+		if (!strcmp(json_str(rt, "auth"), "bearer"))
+			ck_assert_msg(cJSON_IsNull(max), "%s: body_max %g", path, max->valuedouble);
+		if (!strncmp(path, "/v1/auth/portal-", 16) && strcmp(path, "/v1/auth/portal-identify")) {
+			ck_assert_str_eq(tenant, "tenant_id");
+			ck_assert_int_eq((int)max->valuedouble, 65536);
+			named++;
+		}
+	}
+	ck_assert_int_eq(named, 9);
+	cJSON_Delete(routes);
+}
+END_TEST
+
 START_TEST(nginx_404_for_missing_docs_file_is_json)
 {
 	const char *paths[] = { "/docs/no-such-file.js", "/docs/x/y.css", NULL };
@@ -447,6 +491,7 @@ Suite *suite_router(void)
 
 	tc = tcase_new_slow(s, "nginx");
 	tcase_add_test(tc, nginx_413_is_json);
+	tcase_add_test(tc, rows_without_credential_refuse_large_bodies);
 	tcase_add_test(tc, nginx_404_for_missing_docs_file_is_json);
 	tcase_add_test(tc, long_url_is_json_error);
 	tcase_add_test(tc, nginx_400_for_oversized_headers_is_json);
