@@ -225,11 +225,15 @@ int config_parse(config_t *cfg, const char *text, bool use_env, char *err,
 		}
 		const struct opt *o = find_opt(key);
 		if (!o) {
-			snprintf(err, errlen, "config: unknown setting \"%s\"", key);
+			snprintf(err, errlen, "config: line %d: unknown setting \"%s\"", lineno, key);
 			rc = -1;
 			break;
 		}
 		if (set_value(cfg, o, val, err, errlen)) {
+			/* "config: <problem>" becomes "config: line N: <problem>" */
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s", strncmp(err, "config: ", 8) ? err : err + 8);
+			snprintf(err, errlen, "config: line %d: %s", lineno, msg);
 			rc = -1;
 			break;
 		}
@@ -247,7 +251,7 @@ int config_load(config_t *cfg, const char *path, char *err, size_t errlen)
 	if (!path || !*path)
 		path = getenv("TESSERA_CONFIG");
 	if (!path || !*path) {
-		snprintf(err, errlen, "config: no config file (use --config FILE or TESSERA_CONFIG)");
+		snprintf(err, errlen, "config: no config file (use --config FILE or the TESSERA_CONFIG variable)");
 		return -1;
 	}
 	FILE *f = fopen(path, "r");
@@ -279,6 +283,12 @@ int config_load(config_t *cfg, const char *path, char *err, size_t errlen)
 		text[len] = '\0';
 	int rc = config_parse(cfg, text ? text : "", true, err, errlen);
 	free(text);
+	if (rc != 0 && !strncmp(err, "config: ", 8)) {
+		/* name the file: "config: FILE: line N: <problem>" */
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", err + 8);
+		snprintf(err, errlen, "config: %s: %s", path, msg);
+	}
 	return rc;
 }
 

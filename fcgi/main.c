@@ -12,6 +12,7 @@
  * Every subcommand takes --config FILE (or $TESSERA_CONFIG).
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,22 +35,54 @@
 
 static const char *config_path;
 
+/* One line of usage per command form: the command's name, then the text. */
+static const struct { const char *cmd, *text; } usage_lines[] = {
+	{ "serve", "serve                         run the FastCGI worker pool" },
+	{ "jobs", "jobs                          run the background job runner" },
+	{ "jobs", "jobs enqueue --kind K [--tenant ID] [--payload JSON] [--max-attempts N]" },
+	{ "jobs", "jobs show ID [--json]         one job; exits 1 if there is no such job" },
+	{ "migrate", "migrate                       apply pending migrations" },
+	{ "tenant", "tenant create --name NAME [--plan PLAN] [--email EMAIL] [--json]" },
+	{ "tenant", "tenant list [--json]" },
+	{ "tenant", "tenant suspend ID | tenant resume ID" },
+	{ "token", "token mint --tenant ID --user ID --role ROLE [--ttl SECONDS] [--json]" },
+	{ "routes", "routes [--json]               print every route, its scope and status" },
+	{ "realtime", "realtime publish --tenant ID --event JSON   publish one event to its channels" },
+};
+#define NUSAGE (sizeof(usage_lines) / sizeof(usage_lines[0]))
+
+/* Usage of cmd (NULL: every command) on out; returns the exit status
+ * that goes with it: 0 when asked for on stdout, 2 after a mistake. */
+static int usage_of(FILE *out, const char *cmd)
+{
+	fputs(cmd ? "usage: tessera [--config FILE] " : "usage: tessera [--config FILE] COMMAND [options]\n",
+	      out);
+	bool first = true;
+	for (size_t i = 0; i < NUSAGE; i++) {
+		if (cmd && strcmp(cmd, usage_lines[i].cmd))
+			continue;
+		fprintf(out, "%s%s\n", cmd ? (first ? "" : "       tessera [--config FILE] ") : "  ",
+			usage_lines[i].text);
+		first = false;
+	}
+	if (!cmd)
+		fputs("  help [COMMAND], COMMAND --help, --version\n\n"
+		      "The config file is --config FILE or $TESSERA_CONFIG; `make run` writes\n"
+		      "var/tessera.conf.\n", out);
+	return out == stdout ? 0 : 2;
+}
+
 static int usage(void)
 {
-	fputs("usage: tessera COMMAND [--config FILE] [options]\n"
-	      "  serve                         run the FastCGI worker pool\n"
-	      "  jobs                          run the background job runner\n"
-	      "  jobs enqueue --kind K [--tenant ID] [--payload JSON] [--max-attempts N]\n"
-	      "  jobs show ID [--json]         one job; exits 1 if there is no such job\n"
-	      "  migrate                       apply pending migrations\n"
-	      "  tenant create --name NAME [--plan PLAN] [--email EMAIL] [--json]\n"
-	      "  tenant list [--json]\n"
-	      "  tenant suspend ID | tenant resume ID\n"
-	      "  token mint --tenant ID --user ID --role ROLE [--ttl SECONDS] [--json]\n"
-	      "  routes [--json]               print every route, its scope and status\n"
-	      "  realtime publish --tenant ID --event JSON   publish one event to its channels\n",
-	      stderr);
-	return 2;
+	return usage_of(stderr, NULL);
+}
+
+static bool command_known(const char *cmd)
+{
+	for (size_t i = 0; i < NUSAGE; i++)
+		if (!strcmp(cmd, usage_lines[i].cmd))
+			return true;
+	return false;
 }
 
 struct opts {
@@ -57,6 +90,7 @@ struct opts {
 	long ttl;
 	int max_attempts;
 	int json;
+	int help;
 	int nargs;
 	char *args[4];
 };
@@ -77,6 +111,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "max-attempts", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "event", required_argument, NULL, 'E' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(o, 0, sizeof(*o));
@@ -98,6 +133,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'm': o->max_attempts = atoi(optarg); break;
 		case 'j': o->json = 1; break;
 		case 'E': o->event = optarg; break;
+		case 'h': o->help = 1; break;
 		default: return -1;
 		}
 	}
@@ -111,6 +147,9 @@ static int load_config(void)
 	char err[512];
 	if (config_load(&g_config, config_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tessera: %s\n", err);
+		if (!config_path && !getenv("TESSERA_CONFIG"))
+			fputs("tessera: `make run` writes var/tessera.conf: "
+			      "tessera --config var/tessera.conf COMMAND\n", stderr);
 		return -1;
 	}
 	if (log_open(g_config.log_file, (enum log_level)log_level_parse(g_config.log_level)) != 0) {
@@ -406,25 +445,72 @@ static int cmd_realtime(const struct opts *o)
 	return rc;
 }
 
+/* The command: the first argument that is not an option; global options
+ * (--config FILE) may stand before it, as git's and docker's do.  Returns
+ * its index in argv, or 0 if there is none. */
+static int command_index(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config")) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] != '-')
+			return i;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2)
+	for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			printf("tessera %s\n", TESSERA_VERSION);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return usage_of(stdout, NULL);
+	}
+	int at = command_index(argc, argv);
+	if (!at)
 		return usage();
-	const char *cmd = argv[1];
+	const char *cmd = argv[at];
+	if (!strcmp(cmd, "help"))
+		return usage_of(stdout, at + 1 < argc && command_known(argv[at + 1]) ? argv[at + 1] : NULL);
+	if (!strcmp(cmd, "version")) {
+		printf("tessera %s\n", TESSERA_VERSION);
+		return 0;
+	}
+	if (!command_known(cmd)) {
+		fprintf(stderr, "tessera: unknown command \"%s\"\n", cmd);
+		return usage();
+	}
+	/* getopt sees the command's arguments with the global options that
+	 * stood before the command moved after it. */
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args)
+		return 1;
+	int n = 0;
+	args[n++] = argv[0];
+	for (int i = at + 1; i < argc; i++)
+		args[n++] = argv[i];
+	for (int i = 1; i < at; i++)
+		args[n++] = argv[i];
 	struct opts o;
-	if (parse_opts(argc - 1, argv + 1, &o) != 0)
-		return usage();
+	int bad = parse_opts(n, args, &o);
+	free(args);
+	if (o.help)
+		return usage_of(stdout, cmd);
+	if (bad) {
+		fprintf(stderr, "tessera %s: bad option\n", cmd);
+		return usage_of(stderr, cmd);
+	}
 	if (crypto_init() != 0 || router_init() != 0) {
 		fprintf(stderr, "tessera: initialisation failed\n");
 		return 1;
 	}
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes(&o);
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0)
-		return usage(), 0;
-	if (strcmp(cmd, "serve") && strcmp(cmd, "jobs") && strcmp(cmd, "migrate") &&
-	    strcmp(cmd, "tenant") && strcmp(cmd, "token") && strcmp(cmd, "realtime"))
-		return usage();
 	if (load_config() != 0)
 		return 1;
 	mysql_library_init(0, NULL, NULL);

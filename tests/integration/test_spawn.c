@@ -5,6 +5,7 @@
  * server would.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,10 +156,71 @@ START_TEST(serve_accepts_a_listening_socket_inherited_on_fd_0)
 }
 END_TEST
 
+/* stdout (and exit status) of `tessera ARGS` with stderr dropped, or
+ * stderr alone with stdout dropped. */
+static char *cli(int *rc, bool want_stderr, const char *args)
+{
+	return want_stderr ? run_cmd(rc, "env -u TESSERA_CONFIG %s %s 2>&1 >/dev/null", bin(), args)
+			   : run_cmd(rc, "env -u TESSERA_CONFIG %s %s 2>/dev/null", bin(), args);
+}
+
+/* Help on request goes to stdout with status 0; a mistake is named on
+ * stderr, with the usage, and exits 2; a missing or broken config names
+ * where to look; global options may stand before the command. */
+START_TEST(cli_answers_help_version_and_mistakes_as_tools_do)
+{
+	int rc;
+	char *out = cli(&rc, false, "--help");
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(strstr(out, "usage: tessera") && strstr(out, "tenant create"), "%s", out);
+	free(out);
+	out = cli(&rc, false, "tenant --help");
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(strstr(out, "tenant list") && !strstr(out, "jobs show"), "%s", out);
+	free(out);
+	out = cli(&rc, false, "help routes");
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(strstr(out, "routes [--json]") != NULL, "%s", out);
+	free(out);
+	out = cli(&rc, false, "--version");
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(!strncmp(out, "tessera ", 8), "%s", out);
+	free(out);
+	out = cli(&rc, true, "frobnicate");
+	ck_assert_int_eq(rc, 2);
+	ck_assert_msg(!strncmp(out, "tessera: unknown command \"frobnicate\"", 36) && strstr(out, "usage:"),
+		      "%s", out);
+	free(out);
+	out = cli(&rc, true, "");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	out = cli(&rc, true, "migrate");
+	ck_assert_int_eq(rc, 1);
+	ck_assert_msg(strstr(out, "TESSERA_CONFIG") && strstr(out, "var/tessera.conf"), "%s", out);
+	free(out);
+	char path[] = "/tmp/tessera-cli-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert(fd >= 0);
+	ck_assert(write(fd, "# comment\nworkers = many\n", 26) == 26);
+	close(fd);
+	out = cli(&rc, true, strf("--config %s migrate", path));
+	ck_assert_int_eq(rc, 1);
+	ck_assert_msg(strstr(out, path) && strstr(out, "line 2") && strstr(out, "workers"), "%s", out);
+	free(out);
+	unlink(path);
+	/* --config before the command works as after it */
+	out = cli(&rc, false, strf("--config %s tenant list --json", conf_path()));
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(out[0] == '[', "%s", out);
+	free(out);
+}
+END_TEST
+
 Suite *suite_spawn(void)
 {
 	Suite *s = suite_create("spawn");
 	TCase *tc = tcase_new_slow(s, "fd0");
 	tcase_add_test(tc, serve_accepts_a_listening_socket_inherited_on_fd_0);
+	tcase_add_test(tc, cli_answers_help_version_and_mistakes_as_tools_do);
 	return s;
 }
