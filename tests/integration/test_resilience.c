@@ -58,6 +58,21 @@ static void services_up(void)
 
 /* --- processes ----------------------------------------------------------- */
 
+/* The pid in DIR/run/NAME, 0 if there is none. */
+static int pid_file_read(const char *name)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/run/%s", stack_dir(), name);
+	FILE *f = fopen(path, "r");
+	int pid = 0;
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
+}
+
 static pid_t master_pid(void)
 {
 	char path[1024];
@@ -557,6 +572,60 @@ START_TEST(redis_stopped_gives_503_never_skips_the_rate_limit)
 }
 END_TEST
 
+/* nginx killed outright (master and workers): the documented recovery,
+ * `tools/stack up` with the same options, starts nginx again (its stale
+ * publisher socket removed) and leaves MariaDB, Redis, the pool and the
+ * runner as they were. */
+START_TEST(stack_up_after_nginx_is_killed_restarts_only_nginx)
+{
+	static const char *const kept[] = { "mysql.pid", "redis.pid", "tessera.pid", "jobs.pid" };
+	int before[4];
+	for (int i = 0; i < 4; i++) {
+		before[i] = pid_file_read(kept[i]);
+		ck_assert_msg(before[i] > 1 && kill(before[i], 0) == 0, "%s is not running", kept[i]);
+	}
+	int nginx = pid_file_read("nginx.pid");
+	ck_assert_msg(nginx > 1, "no nginx pid");
+	int rc;
+	char *out = run_cmd(&rc, "pkill -KILL -P %d; kill -KILL %d; sleep 0.5", nginx, nginx);
+	free(out);
+	http_resp *r = http_get("/health", NULL);
+	ck_assert_msg(r->status <= 0, "nginx still answers (%ld)", r->status);
+	http_free(r);
+	const char *url = env_or("TESSERA_TEST_URL", ""), *tls = env_or("TESSERA_TEST_TLS_URL", "");
+	const char *port = strrchr(url, ':'), *tls_port = strrchr(tls, ':');
+	ck_assert(port && tls_port);
+	out = run_cmd(&rc, "%s/tools/stack up --dir %s --port %s --tls-port %s --tls-cert %s/tls.crt "
+		      "--tls-key %s/tls.key --bin %s --workers 4 --quick-retries 2>&1",
+		      env_or("TESSERA_TEST_REPO", "."), stack_dir(), port + 1, tls_port + 1, stack_dir(),
+		      stack_dir(), bin());
+	ck_assert_msg(rc == 0, "tools/stack up failed: %s", out);
+	free(out);
+	r = http_get("/health", NULL);
+	ck_assert_int_eq(r->status, 200);
+	http_free(r);
+	ck_assert_int_ne(pid_file_read("nginx.pid"), nginx);
+	for (int i = 0; i < 4; i++)
+		ck_assert_msg(pid_file_read(kept[i]) == before[i], "%s changed: %d -> %d", kept[i], before[i],
+			      pid_file_read(kept[i]));
+	/* an authenticated call and a signed download through the new nginx */
+	struct tenant t;
+	tenant_make(&t);
+	char *fid = file_upload_text(t.key, "after.txt", "still here");
+	r = call("POST", t.key, "{\"expires_in\":300}", "/v1/files/%s/signed-url", fid);
+	ck_assert_int_eq(r->status, 200);
+	const char *signed_url = json_str(resp_data(r), "url");
+	ck_assert_msg(signed_url && strstr(signed_url, "/v1/"), "no signed url: %s", r->body);
+	http_resp *d = http_get(strstr(signed_url, "/v1/"), NULL);
+	ck_assert_int_eq(d->status, 200);
+	ck_assert(d->body_len == 10 && !memcmp(d->body, "still here", 10));
+	http_free(d);
+	http_free(r);
+	free(fid);
+	tenant_drop(&t);
+}
+END_TEST
+
 Suite *suite_resilience(void)
 {
 	Suite *s = suite_create("resilience");
@@ -571,5 +640,6 @@ Suite *suite_resilience(void)
 	tcase_add_test(tc, killed_db_connections_are_replaced_without_errors);
 	tcase_add_test(tc, mariadb_restart_gives_503_then_recovers_without_restart);
 	tcase_add_test(tc, redis_stopped_gives_503_never_skips_the_rate_limit);
+	tcase_add_test(tc, stack_up_after_nginx_is_killed_restarts_only_nginx);
 	return s;
 }
