@@ -304,6 +304,62 @@ START_TEST(tenant_config_without_tenant_is_400)
 }
 END_TEST
 
+/* A tenant on its own domain is found by the Host its users' browsers
+ * send, suspended ones too (the page says so instead of failing). */
+START_TEST(tenant_config_by_custom_domain_any_status)
+{
+	char *tid, *key;
+	ck_assert_int_eq(tenant_new("pro", &tid, &key), 0);
+	char *domain = strf("portal-%s.example.test", tid + 3);
+	for (char *p = domain; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	free(control_sql(strf("UPDATE tenants SET domain = '%s' WHERE id = '%s'", domain, tid)));
+	char *host = strf("Host: %s", domain);
+	const char *hdrs[] = { host, NULL };
+	http_resp *r = http_req("GET", "/v1/tenant-config", NULL, NULL, NULL, 0, hdrs);
+	assert_tenant_config(r, tid);
+	http_free(r);
+	ck_assert_int_eq(tenant_set_status(tid, "suspend"), 0);
+	r = http_req("GET", "/v1/tenant-config", NULL, NULL, NULL, 0, hdrs);
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "status", "\"suspended\"");
+	http_free(r);
+	/* a Host no tenant owns names no tenant */
+	const char *other[] = { "Host: nobody.example.test", NULL };
+	r = http_req("GET", "/v1/tenant-config", NULL, NULL, NULL, 0, other);
+	assert_envelope(r, 400, "VALIDATION_ERROR");
+	http_free(r);
+	free(host);
+	free(domain);
+	free(tid);
+	free(key);
+}
+END_TEST
+
+/* Offline (no npm registry, no Swagger UI installed), the docs build still
+ * succeeds, with a plain page of every endpoint from the route table. */
+START_TEST(docs_build_works_offline_with_a_plain_page)
+{
+	char dir[] = "/tmp/tessera-docs-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	int rc;
+	char *out = run_cmd(&rc, "cd %s && TESSERA_NPM_DIR=%s/npm npm_config_registry=http://127.0.0.1:9/ "
+			    "timeout 120 tools/build-docs %s %s/docs 2>&1",
+			    env_or("TESSERA_TEST_REPO", "."), dir, bin(), dir);
+	ck_assert_msg(rc == 0, "build-docs failed offline: %s", out);
+	ck_assert_msg(strstr(out, "plain endpoint list") != NULL, "%s", out);
+	free(out);
+	out = run_cmd(&rc, "cat %s/docs/index.html", dir);
+	ck_assert_msg(strstr(out, "/v1/objects/:object_type_id") && strstr(out, "openapi.json") &&
+		      strstr(out, "make docs"), "plain page: %.300s", out);
+	free(out);
+	out = run_cmd(&rc, "python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))[\"paths\"]))' "
+		      "%s/docs/openapi.json && rm -rf %s", dir, dir);
+	ck_assert_msg(rc == 0 && atoi(out) > 200, "openapi.json: %s", out);
+	free(out);
+}
+END_TEST
+
 /* ------------------------------------------------------------ lookup */
 
 START_TEST(lookup_finds_tenant_by_owner_email)
@@ -533,6 +589,8 @@ Suite *suite_public(void)
 	tcase_add_test(tc, tenant_config_by_query_and_header);
 	tcase_add_test(tc, tenant_config_unknown_tenant_is_404);
 	tcase_add_test(tc, tenant_config_without_tenant_is_400);
+	tcase_add_test(tc, tenant_config_by_custom_domain_any_status);
+	tcase_add_test(tc, docs_build_works_offline_with_a_plain_page);
 
 	tc = tcase_new_slow(s, "lookup");
 	tcase_add_test(tc, lookup_finds_tenant_by_owner_email);
