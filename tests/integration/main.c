@@ -9,6 +9,7 @@
 #include "harness.h"
 
 Suite *suite_spawn(void);
+Suite *suite_dropin(void);
 Suite *suite_policies(void);
 Suite *suite_errors(void);
 Suite *suite_hostile(void);
@@ -44,6 +45,7 @@ int main(void)
 	srunner_add_suite(sr, suite_auth());
 	srunner_add_suite(sr, suite_jobs());
 	srunner_add_suite(sr, suite_spawn());
+	srunner_add_suite(sr, suite_dropin());
 	srunner_add_suite(sr, suite_schema());
 	srunner_add_suite(sr, suite_objects());
 	srunner_add_suite(sr, suite_views());
