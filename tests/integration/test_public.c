@@ -360,6 +360,25 @@ START_TEST(docs_build_works_offline_with_a_plain_page)
 }
 END_TEST
 
+/* A stack started as root does not run nginx's workers as root. */
+START_TEST(nginx_workers_do_not_run_as_root)
+{
+	if (geteuid() != 0)
+		return;  /* the workers are this same unprivileged user */
+	int rc;
+	char *out = run_cmd(&rc, "ps -o user= --ppid \"$(cat %s/run/nginx.pid)\" | sort -u", stack_dir());
+	ck_assert_msg(rc == 0 && out[0] && !strstr(out, "root"), "nginx workers run as: %s", out);
+	free(out);
+	/* and they still serve the landing page, the docs and signed files */
+	http_resp *r = http_get("/", NULL);
+	ck_assert_int_eq(r->status, 200);
+	http_free(r);
+	r = http_get("/docs/openapi.json", NULL);
+	ck_assert_int_eq(r->status, 200);
+	http_free(r);
+}
+END_TEST
+
 /* ------------------------------------------------------------ lookup */
 
 START_TEST(lookup_finds_tenant_by_owner_email)
@@ -590,6 +609,7 @@ Suite *suite_public(void)
 	tcase_add_test(tc, tenant_config_unknown_tenant_is_404);
 	tcase_add_test(tc, tenant_config_without_tenant_is_400);
 	tcase_add_test(tc, tenant_config_by_custom_domain_any_status);
+	tcase_add_test(tc, nginx_workers_do_not_run_as_root);
 	tcase_add_test(tc, docs_build_works_offline_with_a_plain_page);
 
 	tc = tcase_new_slow(s, "lookup");
