@@ -461,8 +461,12 @@ char *url_component(arena_t *a, const char *s)
 char *auth_link(req_t *r, const auth_settings_t *s, const char *redirect_to, const char *token,
 		const char *type)
 {
+	/* No page of the tenant's own: a reset link goes to the hosted reset
+	 * page (nginx/static/reset.html), the others to the public URL. */
 	const char *base = redirect_to && *redirect_to ? redirect_to :
-			   s->site_url && *s->site_url ? s->site_url : g_config.public_url;
+			   s->site_url && *s->site_url ? s->site_url :
+			   !strcmp(type, "recovery") ? arena_printf(r->a, "%s/auth/reset", g_config.public_url) :
+			   g_config.public_url;
 	return arena_printf(r->a, "%s%stoken=%s&type=%s&tenant_id=%s", base,
 			    strchr(base, '?') ? "&" : "?", url_component(r->a, token), type,
 			    url_component(r->a, r->tenant.id));

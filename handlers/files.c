@@ -100,9 +100,6 @@ cJSON *file_json(req_t *r, const db_result *res, int row)
 							      g_config.public_url, id, r->tenant.id));
 	else
 		cJSON_AddNullToObject(o, "url");
-	cJSON_AddStringToObject(o, "storage_key",
-				storage_version_key(r->a, r->tenant.id, id,
-						    (int)db_get_int(res, row, "version", 1)));
 	return o;
 }
 

@@ -423,8 +423,13 @@ const char *auth_password_problem(const auth_settings_t *s, const char *password
 		else if (*p < 0x80 && ispunct(*p))
 			symbol = true;
 	}
-	if (chars < s->password_min_length)
-		return "password is too short";
+	if (chars < s->password_min_length) {
+		/* a worker serves one request at a time: one buffer will do */
+		static char too_short[80];
+		snprintf(too_short, sizeof(too_short), "password is too short: at least %ld characters",
+			 (long)s->password_min_length);
+		return too_short;
+	}
 	if (s->password_require_upper && !upper)
 		return "password must contain an upper-case letter";
 	if (s->password_require_lower && !lower)

@@ -95,10 +95,19 @@ static err_t branding_of(req_t *r, const cJSON **brand)
 	return rc;
 }
 
+/* The name mail shows: the branding's site_name, else the tenant's display
+ * name (brand_name, else name). */
 static const char *site_name_of(req_t *r, const cJSON *brand)
 {
 	const char *n = json_str_of(brand, "site_name");
-	return n ? n : (r->tenant.name ? r->tenant.name : "Tessera");
+	if (n)
+		return n;
+	db_result *res;
+	db_param p[] = { db_str(r->tenant.id) };
+	if (r->tenant.id && db_exec(r->db, r->a, "SELECT COALESCE(brand_name, name) AS n FROM tenants "
+				    "WHERE id = ?", p, 1, &res) == DB_OK && res->nrows && db_get(res, 0, "n"))
+		return db_get(res, 0, "n");
+	return r->tenant.name ? r->tenant.name : "Tessera";
 }
 
 /* The HTML layout every generated message uses. */

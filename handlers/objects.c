@@ -883,6 +883,11 @@ static err_t policy_check_row(req_t *r, const objtype_t *t, const char *action,
 	cJSON_ArrayForEach(c, conds)
 		if (policy_eval(r, c, props, id, created_by, &a, NULL, 0))
 			return E_OK;
+	if (cJSON_GetArraySize(conds) == 0)
+		return req_fail(r, E_FORBIDDEN,
+				"No policy of %s allows end users to %s rows: end users can do nothing "
+				"with a type until an administrator adds a policy "
+				"(POST /v1/object-types/%s/policies)", t->name, action, t->name);
 	return req_fail(r, E_FORBIDDEN, "The row violates the %s policies of %s", action, t->name);
 }
 

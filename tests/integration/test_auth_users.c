@@ -207,6 +207,8 @@ START_TEST(signup_login_tokens_and_bad_input)
 	body = strf("{\"email\":\"%s\",\"password\":\"short\"}", e2);
 	r = call("POST", t.key, body, "/v1/auth/signup");
 	assert_fail_field(r, 400, "VALIDATION_ERROR", "password");
+	/* the message names the minimum */
+	ck_assert_msg(strstr(error_message(r), "at least 8 characters") != NULL, "%s", error_message(r));
 	http_free(r);
 	free(body);
 	r = call("POST", t.key, "{\"email\":\"not-an-email\",\"password\":\"" PW "\"}", "/v1/auth/signup");

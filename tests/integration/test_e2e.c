@@ -258,7 +258,28 @@ START_TEST(forgot_password_mail_resets_the_password)
 	struct mailer ml;
 	mailer_start(&ml, "reset");
 	const char *email = ml.email;
-	char *link = link_mailed(&ml, "/v1/auth/forgot-password", NULL, "Reset your");
+	/* The subject names the tenant by its display name. */
+	free(control_sql(strf("UPDATE tenants SET brand_name = 'Acme Portal' WHERE id = '%s'", ml.t.id)));
+	http_resp *sent = auth_post(ml.t.key, "/v1/auth/forgot-password", ml.email, NULL, NULL);
+	assert_envelope(sent, 200, NULL);
+	http_free(sent);
+	cJSON *m = mail_wait(&ml.sink, &ml.sw, "Reset your Acme Portal password", ml.email);
+	ck_assert_str_eq(json_str(m, "subject"), "Reset your Acme Portal password");
+	char *link = mail_link(m);
+	cJSON_Delete(m);
+	/* No site_url: the link opens the hosted reset page, which nginx serves. */
+	char *page = strf("%s/auth/reset?", env_or("TESSERA_TEST_URL", ""));
+	ck_assert_msg(!strncmp(link, page, strlen(page)), "link %s is not the reset page %s", link, page);
+	http_resp *html = http_get(link + strlen(env_or("TESSERA_TEST_URL", "")), NULL);
+	ck_assert_int_eq(html->status, 200);
+	ck_assert_msg(strstr(html->body, "/auth/reset.js") && strstr(html->body, "new-password"),
+		      "reset page: %.300s", html->body);
+	http_free(html);
+	html = http_get("/auth/reset.js", NULL);
+	ck_assert_int_eq(html->status, 200);
+	ck_assert_msg(strstr(html->body, "/v1/auth/portal-reset-password") != NULL, "%.200s", html->body);
+	http_free(html);
+	free(page);
 	char *token = link_token(link, "recovery", ml.t.id);
 	char *body = strf("{\"token\":\"%s\",\"password\":\"%s\"}", token, PW2);
 	http_resp *r = call("POST", ml.t.key, body, "/v1/auth/reset-password");

@@ -222,6 +222,8 @@ START_TEST(upload_detects_mime_from_content_records_sha256_and_emits_file_upload
 	assert_json_eq(d, "size_bytes", "12");
 	assert_json_eq(d, "version", "1");
 	assert_json_eq(d, "meta", "{\"owner\":\"ann\"}");
+	/* where the bytes lie is the server's business */
+	ck_assert_msg(!cJSON_GetObjectItemCaseSensitive(d, "storage_key"), "storage_key exposed: %s", r->body);
 	/* sha256sum of "plain words\n" */
 	ck_assert_str_eq(json_str(d, "checksum_sha256"),
 			 "7e7c22e739587dff41c64bd42309ff5146dcd2d30b7fd712ca9c7c65d8d94c42");

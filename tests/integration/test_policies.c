@@ -58,6 +58,26 @@ static long status_of(http_resp *r)
 #define OWNER_POLICY "{\"name\":\"own rows\",\"action\":\"all\",\"condition_json\":" \
 	"{\"property\":\"owner\",\"operator\":\"eq\",\"value\":{\"auth\":\"uid\"}}}"
 
+/* With no policy at all, an end user's write says why and what to do,
+ * rather than blaming policies that do not exist. */
+START_TEST(no_policy_says_so_and_how_to_add_one)
+{
+	struct tenant t;
+	tenant_make(&t);
+	notes_make(t.key);
+	char *alice = jwt_mint(t.id, "usr_alice", "authenticated", 3600, NULL);
+	http_resp *r = obj_create(alice, "notes", "{\"owner\":\"usr_alice\",\"text\":\"a1\"}");
+	assert_envelope(r, 403, "FORBIDDEN");
+	const char *msg = error_message(r);
+	ck_assert_msg(strstr(msg, "No policy of notes allows end users to insert rows") &&
+		      strstr(msg, "POST /v1/object-types/notes/policies") && !strstr(msg, "violates"),
+		      "message: %s", msg);
+	http_free(r);
+	free(alice);
+	tenant_drop(&t);
+}
+END_TEST
+
 START_TEST(owner_policy_isolates_two_end_users)
 {
 	struct tenant t;
@@ -234,6 +254,7 @@ Suite *suite_policies(void)
 	Suite *s = suite_create("policies");
 	TCase *tc = tcase_new_slow(s, "policies");
 	tcase_add_test(tc, owner_policy_isolates_two_end_users);
+	tcase_add_test(tc, no_policy_says_so_and_how_to_add_one);
 	tcase_add_test(tc, roles_disabled_policies_and_composed_conditions);
 	tcase_add_test(tc, policy_validation_names_the_problem);
 	tcase_add_test(tc, simulate_explains_each_row);
