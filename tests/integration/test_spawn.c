@@ -216,11 +216,77 @@ START_TEST(cli_answers_help_version_and_mistakes_as_tools_do)
 }
 END_TEST
 
+/* Processes whose command line names dir, other than this test's shell. */
+static int procs_naming(const char *dir)
+{
+	int rc;
+	char *out = run_cmd(&rc, "pgrep -f -- '%s/' | grep -vx \"$$\" | wc -l", dir);
+	int n = atoi(out);
+	free(out);
+	return n;
+}
+
+/* `make run`'s script, stopped by a signal to its process group (as a
+ * terminal's Ctrl-C, a supervisor's SIGTERM or a closed terminal's SIGHUP
+ * do), leaves nothing of the stack running. */
+START_TEST(run_script_stops_the_whole_stack_on_every_signal)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	char dir[] = "/tmp/tessera-run-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	rmdir(dir);  /* tools/stack makes it, private */
+	int port;
+	{
+		int rc;
+		char *out = run_cmd(&rc, "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); "
+				    "print(s.getsockname()[1])'");
+		port = atoi(out);
+		free(out);
+	}
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		char *log = strf("%s.log", dir);
+		pid_t pid = fork();
+		ck_assert(pid >= 0);
+		if (pid == 0) {
+			setsid();
+			char *cmd = strf("cd %s && PORT=%d TESSERA_RUN_DIR=%s BIN=%s/build/tessera exec tools/run "
+					 "--workers 1 >%s 2>&1", env_or("TESSERA_TEST_REPO", "."), port, dir,
+					 env_or("TESSERA_TEST_REPO", "."), log);
+			execl("/bin/bash", "bash", "-c", cmd, (char *)NULL);
+			_exit(127);
+		}
+		bool ready = false;
+		for (int t = 0; t < 1200 && !ready; t++) {
+			int rc;
+			char *out = run_cmd(&rc, "grep -c 'Press Ctrl-C' %s 2>/dev/null", log);
+			ready = atoi(out) > 0;
+			free(out);
+			if (!ready)
+				usleep(100000);
+		}
+		ck_assert_msg(ready, "tools/run did not come up (see %s)", log);
+		ck_assert_int_gt(procs_naming(dir), 3);
+		ck_assert_int_eq(kill(-pid, sigs[i]), 0);
+		int status;
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		int left = 0;
+		for (int t = 0; t < 100 && (left = procs_naming(dir)) > 0; t++)
+			usleep(100000);
+		ck_assert_msg(left == 0, "signal %d left %d processes of the stack running", sigs[i], left);
+		unlink(log);
+		free(log);
+	}
+	int rc;
+	free(run_cmd(&rc, "rm -rf %s", dir));
+}
+END_TEST
+
 Suite *suite_spawn(void)
 {
 	Suite *s = suite_create("spawn");
 	TCase *tc = tcase_new_slow(s, "fd0");
 	tcase_add_test(tc, serve_accepts_a_listening_socket_inherited_on_fd_0);
 	tcase_add_test(tc, cli_answers_help_version_and_mistakes_as_tools_do);
+	tcase_add_test(tc, run_script_stops_the_whole_stack_on_every_signal);
 	return s;
 }
