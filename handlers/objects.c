@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <sodium.h>
 
@@ -28,12 +27,12 @@
 #include "comments.h"
 #include "objects.h"
 #include "policies.h"
+#include "query.h"
 #include "views.h"
 #include "routes.h"
 
 #define BATCH_MAX 100
 #define LIST_MAX 100
-#define IN_MAX 100
 
 const field_t object_write_body[] = {
 	{ "properties", FT_OBJECT, 0, 0, 0 },
@@ -58,34 +57,10 @@ const field_t object_batch_update_body[] = {
 
 #define OBJ_COLS "id, properties, created_at, updated_at, created_by, version, is_deleted, deleted_at"
 
-/* A WHERE clause under construction with its bound parameters. */
-typedef struct where {
-	char *sql;
-	db_param *p;
-	int np, cap;
-} where_t;
-
-static void where_add(req_t *r, where_t *w, const char *clause)
-{
-	w->sql = arena_printf(r->a, "%s AND %s", w->sql, clause);
-}
-
-static void where_bind(req_t *r, where_t *w, db_param v)
-{
-	if (w->np == w->cap) {
-		int ncap = w->cap ? w->cap * 2 : 16;
-		db_param *np = arena_alloc(r->a, sizeof(*np) * (size_t)ncap);
-		if (w->np)
-			memcpy(np, w->p, sizeof(*np) * (size_t)w->np);
-		w->p = np;
-		w->cap = ncap;
-	}
-	w->p[w->np++] = v;
-}
 
 /* Narrows w to the rows the caller's row-level policies allow for action
  * (end users only; API keys are not subject to policies). */
-static err_t policy_where(req_t *r, const objtype_t *t, const char *action, where_t *w);
+static err_t policy_where(req_t *r, const objtype_t *t, const char *action, query_t *w);
 static err_t policy_check_row(req_t *r, const objtype_t *t, const char *action,
 			      const cJSON *props, const char *id, const char *created_by);
 
@@ -235,10 +210,11 @@ static err_t event(req_t *r, const objtype_t *t, const char *name, const char *i
 static err_t fetch(req_t *r, const objtype_t *t, const char *id, const char *action,
 		   bool for_update, bool include_deleted, db_result **res)
 {
-	where_t w = { .sql = arena_strdup(r->a, "id = ?") };
-	where_bind(r, &w, db_str(id));
+	query_t w;
+	query_init(r, &w, "id = ?");
+	query_bind(r, &w, db_str(id));
 	if (!include_deleted)
-		where_add(r, &w, "is_deleted = 0");
+		query_and(r, &w, "is_deleted = 0");
 	err_t rc;
 	if (action && (rc = policy_where(r, t, action, &w)))
 		return rc;
@@ -627,170 +603,13 @@ err_t objects_versions(req_t *r)
 
 /* --- lists ------------------------------------------------------------- */
 
-#define FILTERS_MAX 20
-
-static bool is_text_type(const dtype_t *d)
-{
-	static const char *const names[] = { "string", "text", "rich_text", "email", "url", "phone",
-					     "enum", "reference", "file", "datetime", "time" };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(d->name, names[i]))
-			return true;
-	return false;
-}
-
-static bool is_doc_type(const dtype_t *d)
-{
-	return !strcmp(d->name, "json") || !strcmp(d->name, "array") ||
-	       !strcmp(d->name, "multi_enum") || !strcmp(d->name, "geo_point");
-}
-
-/* A filter value as a bound parameter, normalised by the property's type
- * (or an RFC 3339 time for created_at/updated_at). */
-static err_t filter_param(req_t *r, const prop_t *p, const char *col, const cJSON *v,
-			  const char *field, db_param *out)
-{
-	if (!p) {
-		if (!strcmp(col, "id") || !strcmp(col, "created_by")) {
-			if (!cJSON_IsString(v))
-				return req_fail_field(r, E_VALIDATION, field, "id filters take strings");
-			*out = db_str(v->valuestring);
-			return E_OK;
-		}
-		time_t tt;
-		if (!cJSON_IsString(v) || time_parse_rfc3339(v->valuestring, &tt) != 0)
-			return req_fail_field(r, E_VALIDATION, field, "%s filters take RFC 3339 times", col);
-		struct tm tm;
-		gmtime_r(&tt, &tm);
-		char *s = arena_alloc(r->a, 32);
-		strftime(s, 32, "%Y-%m-%d %H:%M:%S", &tm);
-		*out = db_str(s);
-		return E_OK;
-	}
-	char msg[256];
-	cJSON *norm = p->type->check(p, v, msg, sizeof(msg));
-	if (!norm)
-		return req_fail_field(r, E_VALIDATION, field, "filter value: %s", msg);
-	req_own(r, norm);
-	if (cJSON_IsBool(norm))
-		*out = db_int(cJSON_IsTrue(norm));
-	else if (cJSON_IsNumber(norm))
-		*out = (db_param){ .type = DBP_DOUBLE, .d = norm->valuedouble };
-	else if (cJSON_IsString(norm))
-		*out = db_str(norm->valuestring);
-	else
-		*out = db_str(req_json_text(r, norm));
-	return E_OK;
-}
-
-/* LIKE pattern with %, _ and \ escaped, wrapped as asked. */
-static char *like_pattern(req_t *r, const char *s, bool leading)
-{
-	size_t n = strlen(s);
-	char *o = arena_alloc(r->a, n * 2 + 3);
-	size_t k = 0;
-	if (leading)
-		o[k++] = '%';
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
-			o[k++] = '\\';
-		o[k++] = s[i];
-	}
-	o[k++] = '%';
-	o[k] = '\0';
-	return o;
-}
-
-/* The SQL of one filter {property, operator, value}; its parameters are
- * bound to w in the order they appear in *clause. */
-static err_t filter_clause(req_t *r, const objtype_t *t, where_t *w, const cJSON *f,
-			 const char *field, char **clause)
-{
-	const cJSON *jp = cJSON_GetObjectItemCaseSensitive(f, "property");
-	const cJSON *jo = cJSON_GetObjectItemCaseSensitive(f, "operator");
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, "value");
-	if (!cJSON_IsObject(f) || !cJSON_IsString(jp) || !cJSON_IsString(jo))
-		return req_fail_field(r, E_VALIDATION, field,
-				      "each filter is {\"property\", \"operator\", \"value\"}");
-	const char *name = jp->valuestring, *op = jo->valuestring;
-	const prop_t *p = objtype_prop(t, name);
-	if (!p && strcmp(name, "id") && strcmp(name, "created_at") && strcmp(name, "updated_at") &&
-	    strcmp(name, "created_by"))
-		return req_fail_field(r, E_VALIDATION, field, "%.60s is not a property of %s", name, t->name);
-	const char *col = arena_printf(r->a, "`%s`", name);
-	bool doc = p && is_doc_type(p->type);
-	if (!strcmp(op, "is_null") || !strcmp(op, "is_not_null")) {
-		*clause = arena_printf(r->a, "%s IS %sNULL", col, !strcmp(op, "is_not_null") ? "NOT " : "");
-		return E_OK;
-	}
-	if (!v)
-		return req_fail_field(r, E_VALIDATION, field, "operator %.20s needs a value", op);
-	static const struct { const char *op, *sql; } cmp[] = {
-		{ "eq", "=" }, { "neq", "<>" }, { "gt", ">" }, { "gte", ">=" }, { "lt", "<" }, { "lte", "<=" },
-	};
-	for (size_t k = 0; k < sizeof(cmp) / sizeof(cmp[0]); k++) {
-		if (strcmp(op, cmp[k].op))
-			continue;
-		if (doc)
-			return req_fail_field(r, E_VALIDATION, field, "%s properties support contains, is_null and is_not_null",
-					      p->type->name);
-		db_param bp;
-		err_t rc = filter_param(r, p, name, v, field, &bp);
-		if (rc)
-			return rc;
-		/* "not equal" includes objects without the property. */
-		*clause = !strcmp(op, "neq") ? arena_printf(r->a, "(%s <> ? OR %s IS NULL)", col, col)
-					     : arena_printf(r->a, "%s %s ?", col, cmp[k].sql);
-		where_bind(r, w, bp);
-		return E_OK;
-	}
-	if (!strcmp(op, "in") || !strcmp(op, "nin")) {
-		if (doc)
-			return req_fail_field(r, E_VALIDATION, field, "%s properties do not support %s",
-					      p->type->name, op);
-		int n = cJSON_GetArraySize(v);
-		if (!cJSON_IsArray(v) || n == 0 || n > IN_MAX)
-			return req_fail_field(r, E_VALIDATION, field, "%s takes an array of 1 to %d values", op, IN_MAX);
-		char *list = arena_strdup(r->a, "");
-		const cJSON *it;
-		cJSON_ArrayForEach(it, v) {
-			db_param bp;
-			err_t rc = filter_param(r, p, name, it, field, &bp);
-			if (rc)
-				return rc;
-			where_bind(r, w, bp);
-			list = arena_printf(r->a, "%s%s?", list, *list ? ", " : "");
-		}
-		*clause = !strcmp(op, "in") ? arena_printf(r->a, "%s IN (%s)", col, list)
-					    : arena_printf(r->a, "(%s NOT IN (%s) OR %s IS NULL)", col, list, col);
-		return E_OK;
-	}
-	if (!strcmp(op, "contains") || !strcmp(op, "starts_with")) {
-		bool starts = op[0] == 's';
-		if (doc && !starts) {
-			char *needle = req_json_text(r, v);
-			*clause = arena_printf(r->a, "JSON_CONTAINS(JSON_EXTRACT(properties, '$.%s'), ?)", name);
-			where_bind(r, w, db_str(needle));
-			return E_OK;
-		}
-		if ((p && !is_text_type(p->type)) || (!p && strcmp(name, "id")) || !cJSON_IsString(v))
-			return req_fail_field(r, E_VALIDATION, field, "%s works on text properties with a string value", op);
-		/* Searches ignore case and accents, whatever the column's collation. */
-		*clause = arena_printf(r->a, "%s COLLATE utf8mb4_unicode_ci LIKE ? ESCAPE '\\\\'", col);
-		where_bind(r, w, db_str(like_pattern(r, v->valuestring, !starts)));
-		return E_OK;
-	}
-	return req_fail_field(r, E_VALIDATION, field,
-			      "operator must be one of eq neq gt gte lt lte in nin contains starts_with is_null is_not_null");
-}
-
 /*
  * Compiles a policy condition to SQL with the leaf rules of list filters.
  * Each leaf is made two-valued (COALESCE … 0) so that "not" means what the
  * evaluator in policies.c means; a leaf that cannot hold (an identity the
  * caller lacks, a value that does not fit the property) is false.
  */
-static err_t cond_sql(req_t *r, const objtype_t *t, where_t *w, const cJSON *c,
+static err_t cond_sql(req_t *r, const objtype_t *t, query_t *w, const cJSON *c,
 		      const authctx_t *a, char **out)
 {
 	if (cJSON_IsBool(c)) {
@@ -833,7 +652,7 @@ static err_t cond_sql(req_t *r, const objtype_t *t, where_t *w, const cJSON *c,
 		cJSON_ReplaceItemInObjectCaseSensitive(leaf, "value", cJSON_Duplicate(v, true));
 	int np = w->np;
 	char *clause = NULL;
-	if (filter_clause(r, t, w, leaf, "policy", &clause) != E_OK) {
+	if (query_filter(r, t, w, leaf, "policy", 0, &clause) != E_OK) {
 		/* The policy's value does not fit the property: never true. */
 		r->err_message = NULL;
 		r->err_details = NULL;
@@ -845,7 +664,7 @@ static err_t cond_sql(req_t *r, const objtype_t *t, where_t *w, const cJSON *c,
 	return E_OK;
 }
 
-static err_t policy_where(req_t *r, const objtype_t *t, const char *action, where_t *w)
+static err_t policy_where(req_t *r, const objtype_t *t, const char *action, query_t *w)
 {
 	if (r->who.kind != PRINCIPAL_USER)
 		return E_OK;
@@ -863,7 +682,7 @@ static err_t policy_where(req_t *r, const objtype_t *t, const char *action, wher
 		any = arena_printf(r->a, "%s%s%s", any, *any ? " OR " : "", part);
 	}
 	/* No policy for the action: nothing is allowed (as in PostgreSQL). */
-	where_add(r, w, *any ? arena_printf(r->a, "(%s)", any) : "1 = 0");
+	query_and(r, w, *any ? arena_printf(r->a, "(%s)", any) : "1 = 0");
 	return E_OK;
 }
 
@@ -891,18 +710,8 @@ static err_t policy_check_row(req_t *r, const objtype_t *t, const char *action,
 	return req_fail(r, E_FORBIDDEN, "The row violates the %s policies of %s", action, t->name);
 }
 
-static err_t add_filter(req_t *r, const objtype_t *t, where_t *w, const cJSON *f, int i)
-{
-	char *clause = NULL;
-	err_t rc = filter_clause(r, t, w, f, arena_printf(r->a, "filter[%d]", i), &clause);
-	if (rc)
-		return rc;
-	where_add(r, w, clause);
-	return E_OK;
-}
-
 /* A digest of the WHERE clause and its parameters: the filter's identity. */
-static char *where_digest(req_t *r, const where_t *w)
+static char *where_digest(req_t *r, const query_t *w)
 {
 	crypto_hash_sha256_state st;
 	crypto_hash_sha256_init(&st);
@@ -924,7 +733,7 @@ static char *where_digest(req_t *r, const where_t *w)
 	return hex;
 }
 
-static err_t count_filtered(req_t *r, const objtype_t *t, const where_t *w, long long *total)
+static err_t count_filtered(req_t *r, const objtype_t *t, const query_t *w, long long *total)
 {
 	char *key = totals_key(r, t), *field = where_digest(r, w);
 	redisReply *rep;
@@ -948,55 +757,9 @@ static err_t count_filtered(req_t *r, const objtype_t *t, const where_t *w, long
 	return E_OK;
 }
 
-typedef struct listq {
-	const char *sort;       /* column name */
-	bool desc;
-	bool nullable;          /* sorting on a property */
-	long long limit;
-} listq_t;
-
-/* Cursor: base64url of {"s":sort,"d":desc,"n":null?,"v":value,"id":id}. */
-static char *cursor_make(req_t *r, const listq_t *q, const char *v, const char *id)
+static cJSON *object_row(req_t *r, const db_result *res, int i, const void *t)
 {
-	cJSON *c = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(c, "s", q->sort);
-	cJSON_AddBoolToObject(c, "d", q->desc);
-	if (v)
-		cJSON_AddStringToObject(c, "v", v);
-	else
-		cJSON_AddNullToObject(c, "v");
-	cJSON_AddStringToObject(c, "id", id);
-	return req_cursor_make(r, c);
-}
-
-static err_t cursor_apply(req_t *r, const listq_t *q, where_t *w, const char *cursor)
-{
-	const cJSON *c = req_cursor_read(r, cursor, 4096);
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "s");
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "d");
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "v");
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
-	if (!cJSON_IsString(s) || !cJSON_IsBool(d) || !v || !cJSON_IsString(id))
-		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
-	if (strcmp(s->valuestring, q->sort) || cJSON_IsTrue(d) != q->desc)
-		return req_fail_field(r, E_VALIDATION, "cursor",
-				      "cursor belongs to another sort or order; start again without it");
-	const char *cmp = q->desc ? "<" : ">";
-	const char *col = arena_printf(r->a, "`%s`", q->sort);
-	if (cJSON_IsNull(v)) {
-		/* NULLs sort last in both orders: only NULLs with later ids remain. */
-		where_add(r, w, arena_printf(r->a, "(%s IS NULL AND id %s ?)", col, cmp));
-		where_bind(r, w, db_str(id->valuestring));
-		return E_OK;
-	}
-	if (!cJSON_IsString(v))
-		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
-	where_add(r, w, arena_printf(r->a, "((%s %s ? OR (%s = ? AND id %s ?))%s)", col, cmp, col, cmp,
-				     q->nullable ? arena_printf(r->a, " OR %s IS NULL", col) : ""));
-	where_bind(r, w, db_str(v->valuestring));
-	where_bind(r, w, db_str(v->valuestring));
-	where_bind(r, w, db_str(id->valuestring));
-	return E_OK;
+	return object_json(r, t, res, i);
 }
 
 static err_t list_objects(req_t *r, bool trash)
@@ -1005,8 +768,8 @@ static err_t list_objects(req_t *r, bool trash)
 	err_t rc = begin(r, &t);
 	if (rc)
 		return rc;
-	listq_t q = { .sort = "created_at", .desc = true };
-	if ((rc = req_query_int(r, "limit", 20, 1, LIST_MAX, &q.limit)))
+	long long limit;
+	if ((rc = req_query_int(r, "limit", 20, 1, LIST_MAX, &limit)))
 		return rc;
 	/* A saved view gives its filters (ANDed with any in the request) and
 	 * its order (unless the request names one). */
@@ -1016,79 +779,33 @@ static err_t list_objects(req_t *r, bool trash)
 	if (view_id && *view_id &&
 	    (rc = views_get_for_list(r, t, view_id, &view_filters, &view_sort, &view_order)))
 		return rc;
-	const char *sort = req_query(r, "sort");
-	if (!(sort && *sort))
-		sort = view_sort;
-	if (sort && *sort && strcmp(sort, "created_at") && strcmp(sort, "updated_at")) {
-		const prop_t *p = objtype_prop(t, sort);
-		if (!p || !p->sortable)
-			return req_fail_field(r, E_VALIDATION, "sort",
-					      "sort must be created_at, updated_at or a sortable property");
-		q.nullable = true;
-	}
-	if (sort && *sort)
-		q.sort = sort;
-	const char *order = req_query(r, "order");
-	if (!(order && *order))
-		order = view_order;
-	if (order && *order) {
-		if (strcasecmp(order, "asc") && strcasecmp(order, "desc"))
-			return req_fail_field(r, E_VALIDATION, "order", "order must be asc or desc");
-		q.desc = !strcasecmp(order, "desc");
-	}
-	where_t w = { .sql = arena_printf(r->a, "is_deleted = %d", trash ? 1 : 0) };
-	if ((rc = policy_where(r, t, "select", &w)))
+	query_order_t o;
+	if ((rc = query_object_order(r, t, view_sort, view_order, &o)))
 		return rc;
-	if (view_filters) {
-		int i = 0;
-		const cJSON *f;
-		cJSON_ArrayForEach(f, view_filters)
-			if ((rc = add_filter(r, t, &w, f, i++)))
-				return rc;
-	}
+	query_t w;
+	query_init(r, &w, trash ? "is_deleted = 1" : "is_deleted = 0");
+	if ((rc = policy_where(r, t, "select", &w)) ||
+	    (view_filters && (rc = query_filters(r, t, &w, view_filters, "filter", 0))))
+		return rc;
 	const char *filter = req_query(r, "filter");
-	if (filter && *filter) {
-		cJSON *fl = req_own(r, cJSON_Parse(filter));
-		if (!cJSON_IsArray(fl))
-			return req_fail_field(r, E_VALIDATION, "filter",
-					      "filter must be a JSON array of {property, operator, value}");
-		if (cJSON_GetArraySize(fl) > FILTERS_MAX)
-			return req_fail_field(r, E_VALIDATION, "filter", "at most %d filters", FILTERS_MAX);
-		int i = 0;
-		const cJSON *f;
-		cJSON_ArrayForEach(f, fl)
-			if ((rc = add_filter(r, t, &w, f, i++)))
-				return rc;
-	}
+	if (filter && *filter &&
+	    (rc = query_filters(r, t, &w, req_own(r, cJSON_Parse(filter)), "filter", 0)))
+		return rc;
 	/* total counts the filtered set, before the cursor narrows it. */
 	long long total = 0;
 	if ((rc = count_filtered(r, t, &w, &total)))
 		return rc;
-	enum db_status st;
 	const char *cursor = req_query(r, "cursor");
-	if (cursor && *cursor && (rc = cursor_apply(r, &q, &w, cursor)))
+	if (cursor && *cursor && (rc = query_cursor_apply(r, &o, &w, cursor)))
 		return rc;
-	const char *dir = q.desc ? "DESC" : "ASC";
-	where_bind(r, &w, db_int(q.limit + 1));
+	query_bind(r, &w, db_int(limit + 1));
 	db_result *res;
-	st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " OBJ_COLS ", `%s` AS _sortv FROM %s WHERE %s ORDER BY %s`%s` %s, id %s LIMIT ?",
-		q.sort, t->table, w.sql, q.nullable ? arena_printf(r->a, "(`%s` IS NULL), ", q.sort) : "",
-		q.sort, dir, dir), w.p, w.np, &res);
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT " OBJ_COLS ", `%s` AS _sortv FROM %s WHERE %s%s LIMIT ?", o.col, t->table,
+		w.sql, query_order_sql(r, &o)), w.p, w.np, &res);
 	if (st)
 		return req_db_error(r, st);
-	int n = res->nrows > q.limit ? (int)q.limit : res->nrows;
-	cJSON *d = cJSON_CreateObject();
-	cJSON *results = cJSON_AddArrayToObject(d, "results");
-	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(results, object_json(r, t, res, i));
-	if (res->nrows > q.limit)
-		cJSON_AddStringToObject(d, "next_cursor", cursor_make(r, &q, db_get(res, n - 1, "_sortv"),
-								     db_get(res, n - 1, "id")));
-	else
-		cJSON_AddNullToObject(d, "next_cursor");
-	cJSON_AddNumberToObject(d, "total", (double)total);
-	reply_data(r, 200, d);
+	reply_data(r, 200, query_page(r, &o, res, limit, total, "_sortv", object_row, t));
 	return E_OK;
 }
 
@@ -1183,13 +900,14 @@ err_t objects_batch_read(req_t *r)
 	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(r->json, "object_ids");
 	if ((rc = batch_size(r, ids, "object_ids")))
 		return rc;
-	where_t w = { .sql = arena_strdup(r->a, "is_deleted = 0") };
+	query_t w;
+	query_init(r, &w, "is_deleted = 0");
 	if ((rc = policy_where(r, t, "select", &w)))
 		return rc;
 	char *list = arena_strdup(r->a, "");
 	const cJSON *it;
 	cJSON_ArrayForEach(it, ids) {
-		where_bind(r, &w, db_str(it->valuestring));
+		query_bind(r, &w, db_str(it->valuestring));
 		list = arena_printf(r->a, "%s%s?", list, *list ? ", " : "");
 	}
 	db_result *res;

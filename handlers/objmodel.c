@@ -15,7 +15,7 @@
 #include "../fcgi/credentials.h"
 #include "../fcgi/fanout.h"
 #include "../common/rowjson.h"
-#include "../common/timefmt.h"
+#include "query.h"
 
 char *display_name_from(arena_t *a, const char *name)
 {
@@ -252,115 +252,14 @@ err_t prop_target_exists(req_t *r, const prop_t *p, const char *id, bool *found)
 	return E_OK;
 }
 
-/* --- filter validation (the rules of the object list's filter) ---------- */
-
-#define FILTER_IN_MAX 100
-
-static bool filter_text_type(const dtype_t *d)
-{
-	static const char *const names[] = { "string", "text", "rich_text", "email", "url", "phone",
-					     "enum", "reference", "file", "datetime", "time" };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(d->name, names[i]))
-			return true;
-	return false;
-}
-
-static bool filter_doc_type(const dtype_t *d)
-{
-	return !strcmp(d->name, "json") || !strcmp(d->name, "array") ||
-	       !strcmp(d->name, "multi_enum") || !strcmp(d->name, "geo_point");
-}
-
-/* One value for property p (NULL: the column name, id or a timestamp). */
-static err_t filter_value_check(req_t *r, const prop_t *p, const char *name, const cJSON *v,
-				const char *field)
-{
-	if (!p) {
-		time_t tt;
-		if (!strcmp(name, "id")) {
-			if (!cJSON_IsString(v))
-				return req_fail_field(r, E_VALIDATION, field, "id filters take strings");
-		} else if (!cJSON_IsString(v) || time_parse_rfc3339(v->valuestring, &tt) != 0) {
-			return req_fail_field(r, E_VALIDATION, field, "%s filters take RFC 3339 times", name);
-		}
-		return E_OK;
-	}
-	char msg[256];
-	cJSON *norm = p->type->check(p, v, msg, sizeof(msg));
-	if (!norm)
-		return req_fail_field(r, E_VALIDATION, field, "filter value: %s", msg);
-	cJSON_Delete(norm);
-	return E_OK;
-}
-
-static err_t filter_check_one(req_t *r, const objtype_t *t, const cJSON *f, const char *field)
-{
-	static const char *const ops[] = { "eq", "neq", "gt", "gte", "lt", "lte", "in", "nin",
-					   "contains", "starts_with", "is_null", "is_not_null" };
-	const cJSON *jp = cJSON_GetObjectItemCaseSensitive(f, "property");
-	const cJSON *jo = cJSON_GetObjectItemCaseSensitive(f, "operator");
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, "value");
-	if (!cJSON_IsObject(f) || !cJSON_IsString(jp) || !cJSON_IsString(jo))
-		return req_fail_field(r, E_VALIDATION, field,
-				      "each filter is {\"property\", \"operator\", \"value\"}");
-	const char *name = jp->valuestring, *op = jo->valuestring;
-	const prop_t *p = objtype_prop(t, name);
-	if (!p && strcmp(name, "id") && strcmp(name, "created_at") && strcmp(name, "updated_at"))
-		return req_fail_field(r, E_VALIDATION, field, "%.60s is not a property of %s", name, t->name);
-	size_t k = 0;
-	while (k < sizeof(ops) / sizeof(ops[0]) && strcmp(op, ops[k]))
-		k++;
-	if (k == sizeof(ops) / sizeof(ops[0]))
-		return req_fail_field(r, E_VALIDATION, field,
-				      "operator must be one of eq neq gt gte lt lte in nin contains "
-				      "starts_with is_null is_not_null");
-	if (!strcmp(op, "is_null") || !strcmp(op, "is_not_null"))
-		return E_OK;
-	if (!v)
-		return req_fail_field(r, E_VALIDATION, field, "operator %s needs a value", op);
-	bool doc = p && filter_doc_type(p->type);
-	if (!strcmp(op, "contains") || !strcmp(op, "starts_with")) {
-		if (doc && !strcmp(op, "contains"))
-			return E_OK;   /* JSON containment of any value */
-		if ((p && !filter_text_type(p->type)) || (!p && strcmp(name, "id")) || !cJSON_IsString(v))
-			return req_fail_field(r, E_VALIDATION, field,
-					      "%s works on text properties with a string value", op);
-		return E_OK;
-	}
-	if (doc)
-		return req_fail_field(r, E_VALIDATION, field,
-				      "%s properties support contains, is_null and is_not_null", p->type->name);
-	if (strcmp(op, "in") && strcmp(op, "nin"))
-		return filter_value_check(r, p, name, v, field);
-	int n = cJSON_GetArraySize(v);
-	if (!cJSON_IsArray(v) || n == 0 || n > FILTER_IN_MAX)
-		return req_fail_field(r, E_VALIDATION, field, "%s takes an array of 1 to %d values", op,
-				      FILTER_IN_MAX);
-	const cJSON *it;
-	cJSON_ArrayForEach(it, v) {
-		err_t rc = filter_value_check(r, p, name, it, field);
-		if (rc)
-			return rc;
-	}
-	return E_OK;
-}
+/* --- filter validation --------------------------------------------------- */
 
 err_t filters_validate(req_t *r, const objtype_t *t, const cJSON *filters, const char *field)
 {
-	if (!cJSON_IsArray(filters))
-		return req_fail_field(r, E_VALIDATION, field,
-				      "%s must be a JSON array of {property, operator, value}", field);
-	if (cJSON_GetArraySize(filters) > OBJ_FILTERS_MAX)
-		return req_fail_field(r, E_VALIDATION, field, "at most %d filters", OBJ_FILTERS_MAX);
-	int i = 0;
-	const cJSON *f;
-	cJSON_ArrayForEach(f, filters) {
-		err_t rc = filter_check_one(r, t, f, arena_printf(r->a, "%s[%d]", field, i++));
-		if (rc)
-			return rc;
-	}
-	return E_OK;
+	/* Compiled as the list would, into a query that is thrown away. */
+	query_t q;
+	query_init(r, &q, "1 = 1");
+	return query_filters(r, t, &q, filters, field, QF_SAVED);
 }
 
 err_t type_child_parent(req_t *r, res_ctx_t *c)

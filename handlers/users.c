@@ -24,6 +24,7 @@
 #include "audit.h"
 #include "enduser.h"
 #include "identity.h"
+#include "query.h"
 #include "routes.h"
 
 #define ROLE_MAX 64
@@ -115,28 +116,13 @@ static const res_field_t user_fields[] = {
 	{ NULL },
 };
 
-/* A literal substring for LIKE: its own characters are escaped. */
-static char *like_pattern(arena_t *a, const char *s)
-{
-	char *like = arena_alloc(a, strlen(s) * 2 + 3), *o = like;
-	*o++ = '%';
-	for (; *s; s++) {
-		if (*s == '%' || *s == '_' || *s == '\\')
-			*o++ = '\\';
-		*o++ = *s;
-	}
-	*o++ = '%';
-	*o = '\0';
-	return like;
-}
-
 /* ?search= over email, phone and id; ?role=.  Empty values, and a search
  * longer than any address, filter nothing. */
 static err_t user_list(req_t *r, res_ctx_t *c)
 {
 	const char *search = req_query(r, "search"), *role = req_query(r, "role");
 	if (search && *search && strlen(search) <= SEARCH_MAX) {
-		const char *like = like_pattern(r->a, search);
+		const char *like = query_like_pattern(r->a, search, true);
 		db_param p[] = { db_str(like), db_str(like), db_str(like) };
 		resource_where(r, c, "email LIKE ? OR phone LIKE ? OR id LIKE ?", p, 3);
 	}

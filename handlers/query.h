@@ -1,0 +1,102 @@
+/*
+ * query.h - the query builder of lists: a WHERE clause with its bound
+ * parameters, object filters ({property, operator, value}) compiled into
+ * it, the sort order and its keyset cursor, the page of results, and LIKE
+ * patterns.  The object list, saved views and policies (objects.c,
+ * objmodel.c), the file trash and search (files.c) and the user search
+ * (users.c) build their queries with it.
+ *
+ * Every piece of SQL it writes is fixed text or a name checked against the
+ * object type (a property, id, created_at, …); every value is bound.
+ */
+#ifndef TESSERA_QUERY_H
+#define TESSERA_QUERY_H
+
+#include <stdbool.h>
+
+#include <cJSON.h>
+
+#include "../common/db.h"
+#include "../fcgi/request.h"
+#include "objmodel.h"
+
+/* Conditions joined by AND, with their parameters in the order the
+ * placeholders appear.  Everything is in the request arena. */
+typedef struct query {
+	char *sql;
+	db_param *p;
+	int np, cap;
+} query_t;
+
+/* Starts q with the condition first (fixed SQL text). */
+void query_init(req_t *r, query_t *q, const char *first);
+/* Adds " AND cond"; cond's placeholders are bound with query_bind. */
+void query_and(req_t *r, query_t *q, const char *cond);
+/* Binds the next placeholder. */
+void query_bind(req_t *r, query_t *q, db_param v);
+/* A condition with one placeholder and its value. */
+void query_and_bind(req_t *r, query_t *q, const char *cond, db_param v);
+
+/* "%s%" with the LIKE wildcards of s escaped (\ is the escape): a
+ * substring match, or a prefix match when leading is false.  In a. */
+char *query_like_pattern(arena_t *a, const char *s, bool leading);
+
+/* An RFC 3339 time as SQL DATETIME text (UTC, seconds) into *out; false
+ * when text is not such a time. */
+bool query_sql_time(arena_t *a, const char *text, db_param *out);
+
+/* Filter rules. */
+enum {
+	QF_SAVED = 1 << 0,  /* a saved view's: no created_by, the operator is checked
+			     * first, document types name the operators they take */
+};
+
+/*
+ * Compiles the filter f ({"property", "operator", "value"}) on type t to
+ * *clause, binding its values to q in the order they appear (the caller
+ * adds the clause).  The property exists or is id, created_at, updated_at
+ * or created_by; the operator is one of eq neq gt gte lt lte in nin
+ * contains starts_with is_null is_not_null; values must fit the property's
+ * data type.  400 VALIDATION_ERROR naming field otherwise.
+ */
+err_t query_filter(req_t *r, const objtype_t *t, query_t *q, const cJSON *f, const char *field,
+		   unsigned flags, char **clause);
+/* Adds every filter of the array filters (at most OBJ_FILTERS_MAX) to q;
+ * errors name "<field>[i]", or field when filters is not such an array. */
+err_t query_filters(req_t *r, const objtype_t *t, query_t *q, const cJSON *filters,
+		    const char *field, unsigned flags);
+
+/* A list's order: its column and direction, and how its cursor reads. */
+typedef struct query_order {
+	const char *col;        /* a fixed column or a checked property name */
+	bool desc;
+	bool nullable;          /* a property: NULLs sort last in both directions */
+	const char *key;        /* a cursor {"k": key, …} (files), else {"s", "d", …} */
+	const char *id_prefix;  /* with key: the prefix of the cursor's id */
+} query_order_t;
+
+/* The object list's order from ?sort= and ?order= (or the saved view's
+ * sort and order when the query has none): created_at, updated_at or a
+ * sortable property; created_at descending by default. */
+err_t query_object_order(req_t *r, const objtype_t *t, const char *view_sort,
+			 const char *view_order, query_order_t *o);
+
+/* Narrows q to the rows after the cursor's (from a page of the same
+ * order); 400 naming "cursor" when it is malformed or of another order. */
+err_t query_cursor_apply(req_t *r, const query_order_t *o, query_t *q, const char *cursor);
+
+/* " ORDER BY …": NULLs last when nullable, the id breaking ties. */
+char *query_order_sql(req_t *r, const query_order_t *o);
+
+/* Renders row i of res as the API shows it (ctx: the list's own). */
+typedef cJSON *(*query_row_fn)(req_t *r, const db_result *res, int i, const void *ctx);
+
+/*
+ * The page {results, next_cursor, total} of res, which holds up to limit
+ * rows and one more when a next page exists; the cursor resumes after the
+ * last row shown, whose sort value is in column value_col.
+ */
+cJSON *query_page(req_t *r, const query_order_t *o, const db_result *res, long long limit,
+		  long long total, const char *value_col, query_row_fn row, const void *ctx);
+
+#endif
