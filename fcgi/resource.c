@@ -226,6 +226,16 @@ static void res_scope(req_t *r, const res_ctx_t *c, stmt_t *s)
 		sb_printf(&s->sql, " AND `%s` = ?", c->res->parent_column);
 		bind(s, db_str(c->parent_id));
 	}
+	if (c->res->hooks && c->res->hooks->scope) {
+		db_param p[RES_SCOPE_MAX];
+		int np = 0;
+		const char *cond = c->res->hooks->scope(r, c, p, &np);
+		if (!cond)
+			return;
+		sb_printf(&s->sql, " AND (%s)", cond);
+		for (int i = 0; i < np; i++)
+			bind(s, p[i]);
+	}
 }
 
 static void select_from(req_t *r, const res_ctx_t *c, stmt_t *s)
@@ -509,7 +519,7 @@ static err_t op_list(req_t *r, res_ctx_t *c)
 static err_t op_get(req_t *r, res_ctx_t *c)
 {
 	cJSON *row;
-	err_t rc = resource_fetch(r, c, c->id, false, &row);
+	err_t rc = resource_fetch(r, c, c->id, c->res->flags & RES_GET_LIVE, &row);
 	if (rc)
 		return rc;
 	reply_data(r, 200, cJSON_Duplicate(row, true));
@@ -518,7 +528,8 @@ static err_t op_get(req_t *r, res_ctx_t *c)
 
 /* --- writes --------------------------------------------------------------- */
 
-/* Meaning checks every field declares: enum values, the check function. */
+/* Meaning checks every field declares: enum values, the check function;
+ * then the check hook's. */
 static err_t fields_check(req_t *r, res_ctx_t *c)
 {
 	const cJSON *it;
@@ -543,6 +554,8 @@ static err_t fields_check(req_t *r, res_ctx_t *c)
 		if (f->check && (rc = f->check(r, f, it)))
 			return rc;
 	}
+	if (c->res->hooks && c->res->hooks->check)
+		return c->res->hooks->check(r, c);
 	return E_OK;
 }
 

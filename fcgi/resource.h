@@ -95,7 +95,12 @@ enum {
 				   * generic key-driven tests pass it by */
 	RES_TOUCH = 1 << 4,       /* an update that sets nothing still writes
 				   * updated_at, is audited and emits its event */
+	RES_GET_LIVE = 1 << 6,    /* get finds live rows only (a trashed file is
+				   * not found), as update and delete do */
 };
+
+/* The most parameters a scope hook binds. */
+#define RES_SCOPE_MAX 4
 
 /*
  * Hooks, each optional.  c carries the operation's state (below).  A hook
@@ -106,6 +111,15 @@ typedef struct res_hooks {
 	/* Resolves the parent named in the path (404 if absent); sets
 	 * c->parent_id (bound to the descriptor's parent column). */
 	err_t (*parent)(req_t *r, struct res_ctx *c);
+	/* Every statement on the rows (list, get, update, delete): a
+	 * condition that narrows them to the ones the caller may reach (an
+	 * end user's own files), fixed SQL whose parameters (at most
+	 * RES_SCOPE_MAX) it stores in p and counts in *np; NULL for none. */
+	const char *(*scope)(req_t *r, const struct res_ctx *c, db_param *p, int *np);
+	/* Create and update, after the field checks and before the row is
+	 * read (an update's 404 comes after): checks of the body alone, in
+	 * the hook's own order. */
+	err_t (*check)(req_t *r, struct res_ctx *c);
 	/* Create and update, after the field checks and before the
 	 * transaction: meaning checks across fields, quotas; may add columns
 	 * to write with resource_set(). */
