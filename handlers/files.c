@@ -1,7 +1,8 @@
 /*
- * files.c - the Files group's metadata side: get, patch, soft delete,
- * trash and restore, versions, batch read/update/delete, folders, search
- * and stats, and the helpers the other files_*.c share (files.h).
+ * files.c - the Files group's metadata side: get, patch and soft delete
+ * (on the resource engine), trash and restore, versions, batch
+ * read/update/delete, folders, search and stats, and the helpers the other
+ * files_*.c share (files.h).
  *
  * A file row holds its current version's facts; every change writes the
  * outbox event (file.uploaded, file.updated, file.deleted, with the file as
@@ -14,43 +15,60 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/codec.h"
 #include "../common/config.h"
 #include "../common/ids.h"
 #include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../common/rowjson.h"
 #include "../common/storage.h"
-#include "../common/timefmt.h"
 #include "../fcgi/jobs.h"
 #include "objmodel.h"
+#include "query.h"
 #include "routes.h"
 
 #define BATCH_MAX 100
 #define SEARCH_MAX 200
 #define META_MAX 16384
 
-static const col_t file_cols[] = {
-	{ "id", COL_STR, 0 },
-	{ "filename", COL_STR, 0 },
-	{ "mime_type", COL_STR, 0 },
-	{ "category", COL_STR, 0 },
-	{ "size_bytes", COL_INT, 0 },
-	{ "checksum_sha256", COL_STR, 0 },
-	{ "access", COL_STR, 0 },
-	{ "status", COL_STR, 0 },
-	{ "folder", COL_STR, 0 },
-	{ "meta", COL_JSON, 0 },
-	{ "object_type_id", COL_STR, 0 },
-	{ "object_id", COL_STR, 0 },
-	{ "version", COL_INT, 0 },
-	{ "created_by", COL_STR, 0 },
-	{ "created_at", COL_TIME, 0 },
-	{ "updated_at", COL_TIME, 0 },
-	{ "is_deleted", COL_BOOL, 0 },
-	{ "deleted_at", COL_TIME, 0 },
-	{ NULL, 0, 0 },
+/*
+ * A file as the API shows it: the Files descriptor's fields (the engine
+ * serves GET, PATCH and DELETE /v1/files/:file_id on them, below) and the
+ * url file_url_add computes.  A client may change the name, access,
+ * folder, meta and the linked object.
+ */
+static const res_field_t file_fields[] = {
+	{ .name = "id", .type = COL_STR },
+	{ .name = "filename", .type = COL_STR, .in = FT_STRING, .flags = RF_UPDATE, .min = 1, .max = 255 },
+	{ .name = "mime_type", .type = COL_STR },
+	{ .name = "category", .type = COL_STR },
+	{ .name = "size_bytes", .type = COL_INT },
+	{ .name = "checksum_sha256", .type = COL_STR },
+	{ .name = "access", .type = COL_STR, .in = FT_STRING, .flags = RF_UPDATE, .min = 1, .max = 16 },
+	{ .name = "status", .type = COL_STR },
+	{ .name = "folder", .type = COL_STR, .in = FT_STRING, .flags = RF_UPDATE | RF_NULLABLE, .max = 255 },
+	{ .name = "meta", .type = COL_JSON, .in = FT_OBJECT, .flags = RF_UPDATE | RF_NULLABLE },
+	{ .name = "object_type_id", .type = COL_STR, .in = FT_STRING, .flags = RF_UPDATE | RF_NULLABLE,
+	  .max = 40 },
+	{ .name = "object_id", .type = COL_STR, .in = FT_STRING, .flags = RF_UPDATE | RF_NULLABLE,
+	  .max = 40 },
+	{ .name = "version", .type = COL_INT },
+	{ .name = "created_by", .type = COL_STR },
+	{ .name = "created_at", .type = COL_TIME },
+	{ .name = "updated_at", .type = COL_TIME },
+	{ .name = "is_deleted", .type = COL_BOOL },
+	{ .name = "deleted_at", .type = COL_TIME },
+	{ NULL },
 };
+
+/* The columns file_json renders: the descriptor's fields. */
+static const col_t *file_cols(void)
+{
+	static col_t cols[sizeof(file_fields) / sizeof(file_fields[0])];
+	if (!cols[0].name)
+		for (size_t i = 0; file_fields[i].name; i++)
+			cols[i] = (col_t){ file_fields[i].name, file_fields[i].type, 0 };
+	return cols;
+}
 
 const char *files_table(req_t *r)
 {
@@ -87,19 +105,25 @@ err_t file_load(req_t *r, const char *id, unsigned how, db_result **res)
 	return E_OK;
 }
 
-cJSON *file_json(req_t *r, const db_result *res, int row)
+/* Adds to the rendered file o its url: the stable, tokenless URL nginx
+ * serves a live public file at, or null. */
+static void file_url_add(req_t *r, cJSON *o)
 {
-	cJSON *o = row_to_json(file_cols, res, row);
-	const char *id = db_get(res, row, "id");
-	const char *access = db_get(res, row, "access");
-	bool live = !strcmp(db_get(res, row, "status"), "ready") &&
-		    !strcmp(db_get(res, row, "is_deleted"), "0");
-	/* The stable, tokenless URL nginx serves public files at. */
+	const char *access = json_str_of(o, "access"), *status = json_str_of(o, "status");
+	bool live = status && !strcmp(status, "ready") &&
+		    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "is_deleted"));
 	if (access && !strcmp(access, "public") && live)
 		cJSON_AddStringToObject(o, "url", arena_printf(r->a, "%s/v1/files/%s/content?t=%s",
-							      g_config.public_url, id, r->tenant.id));
+							      g_config.public_url, json_str_of(o, "id"),
+							      r->tenant.id));
 	else
 		cJSON_AddNullToObject(o, "url");
+}
+
+cJSON *file_json(req_t *r, const db_result *res, int row)
+{
+	cJSON *o = row_to_json(file_cols(), res, row);
+	file_url_add(r, o);
 	return o;
 }
 
@@ -330,27 +354,7 @@ void files_download_headers(req_t *r, const db_result *res)
 	reply_header(r, "Content-Disposition", content_disposition(r->a, db_get(res, 0, "filename")));
 }
 
-/* ------------------------------------------------------------ get, patch */
-
-const field_t files_patch_body[] = {
-	{ "filename", FT_STRING, 0, 1, 255 },
-	{ "access", FT_STRING, 0, 1, 16 },
-	{ "folder", FT_STRING, FF_NULLABLE, 0, 255 },
-	{ "meta", FT_OBJECT, FF_NULLABLE, 0, 0 },
-	{ "object_type_id", FT_STRING, FF_NULLABLE, 0, 40 },
-	{ "object_id", FT_STRING, FF_NULLABLE, 0, 40 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-err_t files_get(req_t *r)
-{
-	db_result *res;
-	err_t rc = file_load(r, req_param(r, "file_id"), FL_PENDING, &res);
-	if (rc)
-		return rc;
-	reply_data(r, 200, file_json(r, res, 0));
-	return E_OK;
-}
+/* ------------------------------------------------------------ updates, trash */
 
 /* SET list and parameters for the writable members of in (validated). */
 static int update_params(req_t *r, const cJSON *in, char **set, db_param *p)
@@ -405,29 +409,30 @@ static void republish(req_t *r, const char *id)
 		file_publish(r, res, 0);
 }
 
-err_t files_update(req_t *r)
+/* After commit: a file in the trash is no longer served. */
+static void unpublish(req_t *r, const char *id)
 {
-	const char *id = req_param(r, "file_id");
-	err_t rc = file_fields_check(r, r->json);
-	if (rc)
-		return rc;
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	if ((rc = req_tx_end(r, file_update_one(r, id, r->json))))
-		return rc;
-	republish(r, id);
-	db_result *res;
-	if ((rc = file_load(r, id, FL_PENDING, &res)))
-		return rc;
-	reply_data(r, 200, file_json(r, res, 0));
-	return E_OK;
+	storage_unpublish(r->a, r->tenant.id, id);
 }
 
-/* ------------------------------------------------------------ delete, restore */
+/* What moves a file to the trash. */
+#define FILE_TRASH_SET "is_deleted = 1, deleted_at = UTC_TIMESTAMP(3)"
+
+/* Queues the purge of file id for when its time in the trash is over, in
+ * the open transaction. */
+static err_t file_purge_schedule(req_t *r, const char *id)
+{
+	cJSON *payload = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(payload, "file_id", id);
+	char job[40];
+	long delay_ms = (long)g_config.files_trash_days * 86400L * 1000L + 60000L;
+	enum db_status st = jobs_enqueue(r->db, r->a, r->tenant.id, "files.purge", payload, 0, delay_ms,
+					 job);
+	return st ? req_db_error(r, st) : E_OK;
+}
 
 /* Soft-deletes one file in the open transaction: file.deleted, and the
- * purge job for when its time in the trash is over. */
+ * purge job. */
 static err_t file_delete_one(req_t *r, const char *id)
 {
 	db_result *res;
@@ -436,34 +441,13 @@ static err_t file_delete_one(req_t *r, const char *id)
 		return rc;
 	db_param p[] = { db_str(id) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"UPDATE %s SET is_deleted = 1, deleted_at = UTC_TIMESTAMP(3), "
-		"updated_at = UTC_TIMESTAMP(3) WHERE id = ?", files_table(r)), p, 1, NULL);
+		"UPDATE %s SET " FILE_TRASH_SET ", updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
+		files_table(r)), p, 1, NULL);
 	if (st)
 		return req_db_error(r, st);
-	cJSON *payload = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(payload, "file_id", id);
-	char job[40];
-	long delay_ms = (long)g_config.files_trash_days * 86400L * 1000L + 60000L;
-	if ((st = jobs_enqueue(r->db, r->a, r->tenant.id, "files.purge", payload, 0, delay_ms, job)))
-		return req_db_error(r, st);
-	return file_event(r, "file.deleted", id);
-}
-
-err_t files_delete(req_t *r)
-{
-	const char *id = req_param(r, "file_id");
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	err_t rc = req_tx_end(r, file_delete_one(r, id));
-	if (rc)
+	if ((rc = file_purge_schedule(r, id)))
 		return rc;
-	storage_unpublish(r->a, r->tenant.id, id);
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "file_id", id);
-	cJSON_AddTrueToObject(d, "deleted");
-	reply_data(r, 200, d);
-	return E_OK;
+	return file_event(r, "file.deleted", id);
 }
 
 err_t files_restore(req_t *r)
@@ -490,49 +474,111 @@ err_t files_restore(req_t *r)
 	return E_OK;
 }
 
-/* ------------------------------------------------------------ lists */
+/* ------------------------------------------------------------ get, patch, delete */
 
-/* An opaque keyset cursor: {"k": sort key, "v": last sort value, "id": last id}. */
-static char *cursor_make(req_t *r, const char *key, const char *value, const char *id)
+/*
+ * GET, PATCH and DELETE /v1/files/:file_id are the engine's, with hooks
+ * for what is special: an end user reaches only the files they uploaded;
+ * the body is checked as file_fields_check does, before a 404; a delete
+ * moves the file to the trash and queues its purge; what nginx serves
+ * follows each change; file.updated and file.deleted carry the file; the
+ * Files group writes no audit entries.
+ */
+
+static const char *file_scope(req_t *r, const res_ctx_t *c, db_param *p, int *np)
 {
-	cJSON *c = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(c, "k", key);
-	cJSON_AddStringToObject(c, "v", value ? value : "");
-	cJSON_AddStringToObject(c, "id", id);
-	return req_cursor_make(r, c);
+	(void)c;
+	const char *owner = files_owner(r);
+	if (!owner)
+		return NULL;
+	p[(*np)++] = db_str(owner);
+	return "created_by = ?";
 }
 
-static err_t cursor_read(req_t *r, const char *cursor, const char *key, const char **value,
-			 const char **id)
+static err_t file_check(req_t *r, res_ctx_t *c)
 {
-	const cJSON *c = req_cursor_read(r, cursor, 1024);
-	const char *k = json_str_of(c, "k"), *v = json_str_of(c, "v"), *i = json_str_of(c, "id");
-	if (!k || !v || !i || !id_valid(i, "file_"))
-		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
-	if (strcmp(k, key))
-		return req_fail_field(r, E_VALIDATION, "cursor",
-				      "cursor belongs to another sort order; start again without it");
-	*value = v;
-	*id = i;
+	return file_fields_check(r, c->body);
+}
+
+static err_t file_render(req_t *r, res_ctx_t *c, cJSON *row)
+{
+	(void)c;
+	file_url_add(r, row);
 	return E_OK;
 }
 
-/* A page of files: results, next_cursor, total. */
-static cJSON *page_json(req_t *r, db_result *res, long long limit, long long total,
-			const char *key, const char *sortcol)
+static err_t file_trashed(req_t *r, res_ctx_t *c)
 {
-	int n = res->nrows > limit ? (int)limit : res->nrows;
+	return c->op == OP_DELETE ? file_purge_schedule(r, c->id) : E_OK;
+}
+
+static void file_committed(req_t *r, res_ctx_t *c)
+{
+	(c->op == OP_DELETE ? unpublish : republish)(r, c->id);
+}
+
+/* A delete answers {file_id, deleted}. */
+static err_t file_reply(req_t *r, res_ctx_t *c)
+{
+	if (c->op != OP_DELETE)
+		return resource_reply_default(r, c);
 	cJSON *d = cJSON_CreateObject();
-	cJSON *results = cJSON_AddArrayToObject(d, "results");
-	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(results, file_json(r, res, i));
-	if (res->nrows > limit)
-		cJSON_AddStringToObject(d, "next_cursor", cursor_make(r, key, db_get(res, n - 1, sortcol),
-								     db_get(res, n - 1, "id")));
-	else
-		cJSON_AddNullToObject(d, "next_cursor");
-	cJSON_AddNumberToObject(d, "total", (double)total);
-	return d;
+	cJSON_AddStringToObject(d, "file_id", c->id);
+	cJSON_AddTrueToObject(d, "deleted");
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+static const res_hooks_t file_hooks = {
+	.scope = file_scope, .check = file_check, .render = file_render, .after_write = file_trashed,
+	.after_commit = file_committed, .reply = file_reply,
+};
+
+static const resource_t file_res = {
+	.name = "File", .type = "file", .table = "_files", .home = RES_TENANT,
+	.id_param = "file_id", .id_prefix = "file_", .fields = file_fields,
+	.live = "is_deleted = 0", .del = DEL_MARK, .delete_set = FILE_TRASH_SET,
+	.flags = RES_EVENTS | RES_NO_AUDIT | RES_TOUCH | RES_GET_LIVE, .hooks = &file_hooks,
+};
+
+/* ------------------------------------------------------------ lists */
+
+/* An end user's lists hold only the files they uploaded. */
+static void owner_only(req_t *r, query_t *q)
+{
+	const char *owner = files_owner(r);
+	if (owner)
+		query_and_bind(r, q, "created_by = ?", db_str(owner));
+}
+
+static cJSON *file_row(req_t *r, const db_result *res, int i, const void *ctx)
+{
+	(void)ctx;
+	return file_json(r, res, i);
+}
+
+/* Replies the page {results, next_cursor, total} of the files q selects,
+ * in the order o, after cursor; total counts them all. */
+static err_t files_page(req_t *r, query_t *q, const query_order_t *o, long long limit,
+			const char *cursor)
+{
+	db_result *cnt, *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT COUNT(*) AS n FROM %s WHERE %s", files_table(r), q->sql), q->p, q->np, &cnt);
+	if (st)
+		return req_db_error(r, st);
+	err_t rc;
+	if (cursor && *cursor && (rc = query_cursor_apply(r, o, q, cursor)))
+		return rc;
+	query_bind(r, q, db_int(limit + 1));
+	st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT " FILE_COLS " FROM %s WHERE %s%s LIMIT ?",
+					       files_table(r), q->sql, query_order_sql(r, o)),
+		     q->p, q->np, &res);
+	if (st)
+		return req_db_error(r, st);
+	reply_data(r, 200, query_page(r, o, res, limit, db_get_int(cnt, 0, "n", 0), o->col, file_row,
+				      NULL));
+	return E_OK;
 }
 
 err_t files_trash(req_t *r)
@@ -541,23 +587,11 @@ err_t files_trash(req_t *r)
 	err_t rc = req_query_int(r, "limit", 20, 1, 100, &limit);
 	if (rc)
 		return rc;
-	const char *cursor = req_query(r, "cursor"), *v = NULL, *last = NULL;
-	if (cursor && *cursor && (rc = cursor_read(r, cursor, "trash", &v, &last)))
-		return rc;
-	const char *owner = files_owner(r);
-	db_param p[] = { db_str(owner), db_str(owner), db_str(last), db_str(last), db_int(limit + 1) };
-	db_result *res, *cnt;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " FILE_COLS " FROM %s WHERE is_deleted = 1 AND (? IS NULL OR created_by = ?) "
-		"AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?", files_table(r)), p, 5, &res);
-	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) AS n FROM %s "
-			     "WHERE is_deleted = 1 AND (? IS NULL OR created_by = ?)", files_table(r)),
-			     p, 2, &cnt);
-	if (st)
-		return req_db_error(r, st);
-	reply_data(r, 200, page_json(r, res, limit, db_get_int(cnt, 0, "n", 0), "trash", "id"));
-	return E_OK;
+	query_t q;
+	query_init(r, &q, "is_deleted = 1");
+	owner_only(r, &q);
+	query_order_t o = { .col = "id", .desc = true, .key = "trash", .id_prefix = "file_" };
+	return files_page(r, &q, &o, limit, req_query(r, "cursor"));
 }
 
 err_t files_versions(req_t *r)
@@ -637,18 +671,6 @@ const field_t files_search_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-struct search {
-	char *where;
-	db_param p[24];
-	int n;
-};
-
-static void search_add(req_t *r, struct search *s, const char *clause, db_param v)
-{
-	s->where = arena_printf(r->a, "%s AND %s", s->where, clause);
-	s->p[s->n++] = v;
-}
-
 static bool one_of(const char *v, const char *const *allowed)
 {
 	for (; *allowed; allowed++)
@@ -657,97 +679,63 @@ static bool one_of(const char *v, const char *const *allowed)
 	return false;
 }
 
-/* LIKE pattern for a substring, with the wildcards in it escaped. */
-static char *like_pattern(arena_t *a, const char *s)
-{
-	size_t n = strlen(s);
-	char *out = arena_alloc(a, 2 * n + 3), *o = out;
-	*o++ = '%';
-	for (; *s; s++) {
-		if (*s == '%' || *s == '_' || *s == '\\')
-			*o++ = '\\';
-		*o++ = *s;
-	}
-	*o++ = '%';
-	*o = '\0';
-	return out;
-}
-
-/* A time filter as SQL DATETIME text. */
-static err_t time_param(req_t *r, const char *field, db_param *out)
-{
-	const char *v = json_str_of(r->json, field);
-	time_t t;
-	if (time_parse_rfc3339(v, &t))
-		return req_fail_field(r, E_VALIDATION, field, "%s must be an RFC 3339 time", field);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	char *buf = arena_alloc(r->a, 32);
-	strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm);
-	*out = db_str(buf);
-	return E_OK;
-}
-
-static err_t search_filters(req_t *r, struct search *s)
+/* The conditions of the search body. */
+static err_t search_filters(req_t *r, query_t *q)
 {
 	static const char *const access[] = { "private", "public", NULL };
 	static const char *const status[] = { "pending", "ready", "deleted", NULL };
 	static const char *const cats[] = { "image", "video", "audio", "document", "archive",
 					    "other", NULL };
+	static const struct { const char *field, *cond; } times[] = {
+		{ "created_after", "created_at > ?" }, { "created_before", "created_at < ?" },
+	};
 	const char *v;
-	err_t rc;
 	if ((v = json_str_of(r->json, "access"))) {
 		if (!one_of(v, access))
 			return req_fail_field(r, E_VALIDATION, "access", "access must be private or public");
-		search_add(r, s, "access = ?", db_str(v));
+		query_and_bind(r, q, "access = ?", db_str(v));
 	}
 	v = json_str_of(r->json, "status");
 	if (v && !one_of(v, status))
 		return req_fail_field(r, E_VALIDATION, "status", "status must be pending, ready or deleted");
-	if (v && !strcmp(v, "deleted"))
-		s->where = arena_printf(r->a, "%s AND is_deleted = 1", s->where);
-	else {
-		s->where = arena_printf(r->a, "%s AND is_deleted = 0", s->where);
-		if (v)
-			search_add(r, s, "status = ?", db_str(v));
-	}
+	query_and(r, q, v && !strcmp(v, "deleted") ? "is_deleted = 1" : "is_deleted = 0");
+	if (v && strcmp(v, "deleted"))
+		query_and_bind(r, q, "status = ?", db_str(v));
 	if ((v = json_str_of(r->json, "mime_category"))) {
 		if (!one_of(v, cats))
 			return req_fail_field(r, E_VALIDATION, "mime_category",
 					      "mime_category must be image, video, audio, document, "
 					      "archive or other");
-		search_add(r, s, "category = ?", db_str(v));
+		query_and_bind(r, q, "category = ?", db_str(v));
 	}
 	if ((v = json_str_of(r->json, "mime_type"))) {
 		/* "image/\*" (any subtype) matches the type by prefix. */
 		size_t n = strlen(v);
 		if (n > 2 && !strcmp(v + n - 2, "/*"))
-			search_add(r, s, "mime_type LIKE ?",
-				   db_str(arena_printf(r->a, "%.*s/%%", (int)(n - 2), v)));
+			query_and_bind(r, q, "mime_type LIKE ?",
+				       db_str(arena_printf(r->a, "%.*s/%%", (int)(n - 2), v)));
 		else
-			search_add(r, s, "mime_type = ?", db_str(v));
+			query_and_bind(r, q, "mime_type = ?", db_str(v));
 	}
 	const cJSON *folder = cJSON_GetObjectItemCaseSensitive(r->json, "folder");
 	if (folder && cJSON_IsNull(folder))
-		s->where = arena_printf(r->a, "%s AND folder IS NULL", s->where);
+		query_and(r, q, "folder IS NULL");
 	else if ((v = json_str_of(r->json, "folder")))
-		search_add(r, s, "folder = ?", db_str(v));
+		query_and_bind(r, q, "folder = ?", db_str(v));
 	if ((v = json_str_of(r->json, "filename")))
-		search_add(r, s, "filename LIKE ?", db_str(like_pattern(r->a, v)));
+		query_and_bind(r, q, "filename LIKE ?", db_str(query_like_pattern(r->a, v, true)));
 	if ((v = json_str_of(r->json, "object_type_id")))
-		search_add(r, s, "object_type_id = ?", db_str(v));
+		query_and_bind(r, q, "object_type_id = ?", db_str(v));
 	if ((v = json_str_of(r->json, "object_id")))
-		search_add(r, s, "object_id = ?", db_str(v));
-	db_param tp;
-	if (json_str_of(r->json, "created_after")) {
-		if ((rc = time_param(r, "created_after", &tp)))
-			return rc;
-		search_add(r, s, "created_at > ?", tp);
-	}
-	if (json_str_of(r->json, "created_before")) {
-		if ((rc = time_param(r, "created_before", &tp)))
-			return rc;
-		search_add(r, s, "created_at < ?", tp);
+		query_and_bind(r, q, "object_id = ?", db_str(v));
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		db_param tp;
+		if (!(v = json_str_of(r->json, times[i].field)))
+			continue;
+		if (!query_sql_time(r->a, v, &tp))
+			return req_fail_field(r, E_VALIDATION, times[i].field,
+					      "%s must be an RFC 3339 time", times[i].field);
+		query_and_bind(r, q, times[i].cond, tp);
 	}
 	return E_OK;
 }
@@ -755,12 +743,10 @@ static err_t search_filters(req_t *r, struct search *s)
 err_t files_search(req_t *r)
 {
 	static const char *const sorts[] = { "created_at", "size_bytes", "filename", NULL };
-	struct search s = { .where = "1 = 1" };
-	const char *owner = files_owner(r);
-	if (owner) {
-		search_add(r, &s, "created_by = ?", db_str(owner));
-	}
-	err_t rc = search_filters(r, &s);
+	query_t q;
+	query_init(r, &q, "1 = 1");
+	owner_only(r, &q);
+	err_t rc = search_filters(r, &q);
 	if (rc)
 		return rc;
 	const char *sort = json_str_of(r->json, "sort") ? json_str_of(r->json, "sort") : "created_at";
@@ -771,34 +757,10 @@ err_t files_search(req_t *r)
 	if (strcmp(dir, "asc") && strcmp(dir, "desc"))
 		return req_fail_field(r, E_VALIDATION, "sort_dir", "sort_dir must be asc or desc");
 	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(r->json, "limit");
-	long long limit = lim ? (long long)lim->valuedouble : 20;
-	/* Count before the cursor narrows the set. */
-	db_result *cnt, *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT COUNT(*) AS n FROM %s WHERE %s", files_table(r), s.where), s.p, s.n, &cnt);
-	if (st)
-		return req_db_error(r, st);
-	bool asc = !strcmp(dir, "asc");
-	char *key = arena_printf(r->a, "%s:%s", sort, dir);
-	const char *cursor = json_str_of(r->json, "cursor"), *cv, *cid;
-	if (cursor && *cursor) {
-		if ((rc = cursor_read(r, cursor, key, &cv, &cid)))
-			return rc;
-		/* sort is one of the fixed column names above. */
-		s.where = arena_printf(r->a, "%s AND (%s %s ? OR (%s = ? AND id %s ?))", s.where, sort,
-				       asc ? ">" : "<", sort, asc ? ">" : "<");
-		s.p[s.n++] = db_str(cv);
-		s.p[s.n++] = db_str(cv);
-		s.p[s.n++] = db_str(cid);
-	}
-	s.p[s.n++] = db_int(limit + 1);
-	st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " FILE_COLS " FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT ?", files_table(r),
-		s.where, sort, dir, dir), s.p, s.n, &res);
-	if (st)
-		return req_db_error(r, st);
-	reply_data(r, 200, page_json(r, res, limit, db_get_int(cnt, 0, "n", 0), key, sort));
-	return E_OK;
+	query_order_t o = { .col = sort, .desc = !strcmp(dir, "desc"),
+			    .key = arena_printf(r->a, "%s:%s", sort, dir), .id_prefix = "file_" };
+	return files_page(r, &q, &o, lim ? (long long)lim->valuedouble : 20,
+			  json_str_of(r->json, "cursor"));
 }
 
 /* ------------------------------------------------------------ stats */
@@ -916,46 +878,54 @@ err_t files_batch_read(req_t *r)
 	return E_OK;
 }
 
-/* Runs one(r, id) for each id in one transaction; the ids it found go to
- * done.  Unknown ids are skipped. */
-static err_t batch_run(req_t *r, const cJSON *ids, err_t (*one)(req_t *, const char *, const cJSON *),
-		       const cJSON *in, cJSON *done)
+/* A batch write: one file's change inside the transaction, and what
+ * follows for each changed file after the commit. */
+typedef struct batch_op {
+	err_t (*one)(req_t *r, const char *id, const cJSON *in);
+	void (*after)(req_t *r, const char *id);
+} batch_op_t;
+
+/* Runs op for each id in one transaction (unknown ids are skipped), then
+ * its after step for each file changed; *done lists them. */
+static err_t batch_run(req_t *r, const cJSON *ids, const batch_op_t *op, const cJSON *in,
+		       cJSON **done)
 {
+	*done = req_own(r, cJSON_CreateArray());
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
 	err_t rc = E_OK;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, ids) {
-		rc = one(r, it->valuestring, in);
+		rc = op->one(r, it->valuestring, in);
 		if (rc == E_NOT_FOUND) {
 			rc = E_OK;
 			continue;
 		}
 		if (rc)
 			break;
-		cJSON_AddItemToArray(done, cJSON_CreateString(it->valuestring));
+		cJSON_AddItemToArray(*done, cJSON_CreateString(it->valuestring));
 	}
-	return req_tx_end(r, rc);
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	cJSON_ArrayForEach(it, *done)
+		op->after(r, it->valuestring);
+	return E_OK;
 }
 
 err_t files_batch_update(req_t *r)
 {
-	const cJSON *ids, *it;
+	static const batch_op_t op = { file_update_one, republish };
+	const cJSON *ids;
 	err_t rc = batch_ids(r, &ids);
 	if (rc)
 		return rc;
-	cJSON *in = req_own(r, cJSON_Duplicate(r->json, true));
+	cJSON *in = req_own(r, cJSON_Duplicate(r->json, true)), *done;
 	cJSON_DeleteItemFromObjectCaseSensitive(in, "file_ids");
 	if (cJSON_GetArraySize(in) == 0)
 		return req_fail(r, E_VALIDATION, "Give access or folder to update");
-	if ((rc = file_fields_check(r, in)))
+	if ((rc = file_fields_check(r, in)) || (rc = batch_run(r, ids, &op, in, &done)))
 		return rc;
-	cJSON *done = req_own(r, cJSON_CreateArray());
-	if ((rc = batch_run(r, ids, file_update_one, in, done)))
-		return rc;
-	cJSON_ArrayForEach(it, done)
-		republish(r, it->valuestring);
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "updated", cJSON_GetArraySize(done));
 	cJSON_AddItemToObject(d, "file_ids", cJSON_Duplicate(done, true));
@@ -971,15 +941,12 @@ static err_t batch_delete_one(req_t *r, const char *id, const cJSON *in)
 
 err_t files_batch_delete(req_t *r)
 {
-	const cJSON *ids, *it;
+	static const batch_op_t op = { batch_delete_one, unpublish };
+	const cJSON *ids;
+	cJSON *done;
 	err_t rc = batch_ids(r, &ids);
-	if (rc)
+	if (rc || (rc = batch_run(r, ids, &op, NULL, &done)))
 		return rc;
-	cJSON *done = req_own(r, cJSON_CreateArray());
-	if ((rc = batch_run(r, ids, batch_delete_one, NULL, done)))
-		return rc;
-	cJSON_ArrayForEach(it, done)
-		storage_unpublish(r->a, r->tenant.id, it->valuestring);
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddItemToObject(d, "deleted", cJSON_Duplicate(done, true));
 	cJSON_AddNumberToObject(d, "count", cJSON_GetArraySize(done));
@@ -993,9 +960,9 @@ const route_t files_routes[] = {
 	ROUTE("POST", "/v1/files/batch/delete", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_batch_delete, files_batch_body, "Batch delete files"),
 	ROUTE("POST", "/v1/files/batch/read", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_batch_read, files_batch_body, "Batch read file metadata"),
 	ROUTE("POST", "/v1/files/batch/update", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_batch_update, files_batch_update_body, "Batch update file metadata"),
-	ROUTE("GET", "/v1/files/:file_id", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_get, NULL, "Get file metadata"),
-	ROUTE("PATCH", "/v1/files/:file_id", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_update, files_patch_body, "Update file metadata"),
-	ROUTE("DELETE", "/v1/files/:file_id", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_delete, NULL, "Delete file"),
+	CRUD("GET", "/v1/files/:file_id", "Files", "files", "files:read", R_USER, file_res, OP_GET, "Get file metadata"),
+	CRUD("PATCH", "/v1/files/:file_id", "Files", "files", "files:write", R_USER, file_res, OP_UPDATE, "Update file metadata"),
+	CRUD("DELETE", "/v1/files/:file_id", "Files", "files", "files:write", R_USER, file_res, OP_DELETE, "Delete file"),
 	ROUTE("GET", "/v1/files/stats", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_stats, NULL, "Storage statistics"),
 	ROUTE("GET", "/v1/files/trash", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_trash, NULL, "List trashed files"),
 	ROUTE("GET", "/v1/files/:file_id/versions", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_versions, NULL, "List file versions"),
