@@ -513,10 +513,7 @@ static err_t insert_row(import_t *im, int k, const char *now, bool *skipped)
 	id_new(id, sizeof(id), "obj_");
 	const char *text = im->ok_props[k];
 	*skipped = false;
-	db_param p[] = { db_str(id), db_str(text), db_str(now), db_str(now), db_str(obj_actor(r)) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"INSERT INTO %s (id, properties, created_at, updated_at, created_by, version) "
-		"VALUES (?, ?, ?, ?, ?, 1)", t->table), p, 5, NULL);
+	enum db_status st = obj_insert_row(r, t, id, text, now);
 	if (st == DB_DUPLICATE) {
 		const char *name = obj_unique_prop(r, t);
 		if (name)
@@ -527,11 +524,6 @@ static err_t insert_row(import_t *im, int k, const char *now, bool *skipped)
 		*skipped = true;
 		return E_OK;
 	}
-	if (st)
-		return req_db_error(r, st);
-	db_param q[] = { db_str(id), db_str(t->id) };
-	st = db_exec(r->db, r->a, arena_printf(r->a, "INSERT INTO %s (id, object_type_id) VALUES (?, ?)",
-					       tenant_table(r, "_objects")), q, 2, NULL);
 	if (st)
 		return req_db_error(r, st);
 	cJSON *payload = cJSON_CreateObject();

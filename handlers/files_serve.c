@@ -82,13 +82,18 @@ static void accel(req_t *r, const char *key, const char *type)
 	reply_raw(r, 200, type, "", 0);
 }
 
-err_t files_content(req_t *r)
+/* Runs serve on the caller's ready, live file named in the path; 404
+ * otherwise. */
+static err_t on_file(req_t *r, err_t (*serve)(req_t *r, const char *id, const db_result *res))
 {
 	const char *id = req_param(r, "file_id");
 	db_result *res;
 	err_t rc = file_load(r, id, 0, &res);
-	if (rc)
-		return rc;
+	return rc ? rc : serve(r, id, res);
+}
+
+static err_t content(req_t *r, const char *id, const db_result *res)
+{
 	char *key = storage_version_key(r->a, r->tenant.id, id, (int)db_get_int(res, 0, "version", 1));
 	if (!storage_exists(r->a, key)) {
 		log_error("%s: file %s has no bytes at %s", r->request_id, id, key);
@@ -99,18 +104,19 @@ err_t files_content(req_t *r)
 	return E_OK;
 }
 
+err_t files_content(req_t *r)
+{
+	return on_file(r, content);
+}
+
 const field_t files_signed_url_body[] = {
 	{ "expires_in", FT_INT, 0, 60, 86400 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
-err_t files_signed_url(req_t *r)
+static err_t signed_url(req_t *r, const char *id, const db_result *res)
 {
-	const char *id = req_param(r, "file_id");
-	db_result *res;
-	err_t rc = file_load(r, id, 0, &res);
-	if (rc)
-		return rc;
+	(void)res;
 	const cJSON *ttl_j = cJSON_GetObjectItemCaseSensitive(r->json, "expires_in");
 	long long ttl = ttl_j ? (long long)ttl_j->valuedouble : 3600;
 	long long expires = (long long)time(NULL) + ttl;
@@ -124,6 +130,11 @@ err_t files_signed_url(req_t *r)
 	cJSON_AddStringToObject(d, "file_id", id);
 	reply_data(r, 200, d);
 	return E_OK;
+}
+
+err_t files_signed_url(req_t *r)
+{
+	return on_file(r, signed_url);
 }
 
 /* ------------------------------------------------------------ variants */
@@ -344,13 +355,8 @@ static err_t variant_make(req_t *r, const char *helper, const char *src,
 	return E_OK;
 }
 
-err_t files_variant(req_t *r)
+static err_t variant(req_t *r, const char *id, const db_result *res)
 {
-	const char *id = req_param(r, "file_id");
-	db_result *res;
-	err_t rc = file_load(r, id, 0, &res);
-	if (rc)
-		return rc;
 	const char *mime = db_get(res, 0, "mime_type");
 	if (strcmp(db_get(res, 0, "category"), "image"))
 		return req_fail(r, E_VALIDATION, "Variants exist only for images; this file is %s", mime);
@@ -358,6 +364,7 @@ err_t files_variant(req_t *r)
 	if (!helper)
 		return req_fail(r, E_UNAVAILABLE, "Image processing is unavailable (tessera-media is missing)");
 	struct variant v;
+	err_t rc;
 	if ((rc = variant_parse(r, mime, &v)))
 		return rc;
 	int version = (int)db_get_int(res, 0, "version", 1);
@@ -370,6 +377,11 @@ err_t files_variant(req_t *r)
 		return rc;
 	accel(r, key, formats[format_index(v.format)].mime);
 	return E_OK;
+}
+
+err_t files_variant(req_t *r)
+{
+	return on_file(r, variant);
 }
 
 /* The endpoints this file serves; routes.c assembles the table from

@@ -263,6 +263,20 @@ char *obj_sql_now(req_t *r)
 			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
+enum db_status obj_insert_row(req_t *r, const objtype_t *t, const char *id, const char *props,
+			      const char *now)
+{
+	db_param p[] = { db_str(id), db_str(props), db_str(now), db_str(now), db_str(obj_actor(r)) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"INSERT INTO %s (id, properties, created_at, updated_at, created_by, version) "
+		"VALUES (?, ?, ?, ?, ?, 1)", t->table), p, 5, NULL);
+	if (st)
+		return st;
+	db_param q[] = { db_str(id), db_str(t->id) };
+	return db_exec(r->db, r->a, arena_printf(r->a, "INSERT INTO %s (id, object_type_id) VALUES (?, ?)",
+						 tenant_table(r, "_objects")), q, 2, NULL);
+}
+
 /* Inserts one validated object inside the open transaction; *out (if not
  * NULL) receives it as the API renders it. */
 static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const char *where,
@@ -277,17 +291,9 @@ static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const 
 		return rc;
 	json_exact_numbers(props);
 	char *text = req_json_text(r, props), *now = obj_sql_now(r);
-	db_param p[] = { db_str(id), db_str(text), db_str(now), db_str(now), db_str(obj_actor(r)) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"INSERT INTO %s (id, properties, created_at, updated_at, created_by, version) "
-		"VALUES (?, ?, ?, ?, ?, 1)", t->table), p, 5, NULL);
+	enum db_status st = obj_insert_row(r, t, id, text, now);
 	if (st == DB_DUPLICATE)
 		return unique_conflict(r, t, where);
-	if (st)
-		return req_db_error(r, st);
-	db_param q[] = { db_str(id), db_str(t->id) };
-	st = db_exec(r->db, r->a, arena_printf(r->a, "INSERT INTO %s (id, object_type_id) VALUES (?, ?)",
-					       tenant_table(r, "_objects")), q, 2, NULL);
 	if (st)
 		return req_db_error(r, st);
 	cJSON *obj = req_own(r, object_json_new(r, t, id, text, now));
@@ -530,6 +536,24 @@ err_t objects_delete(req_t *r)
 	return E_OK;
 }
 
+/* Takes object id out of the trash in the open transaction:
+ * object.restored; 404 when it is not in the trash. */
+static err_t restore_row(req_t *r, const objtype_t *t, const char *id)
+{
+	db_param p[] = { db_str(id) };
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"UPDATE %s SET is_deleted = 0, deleted_at = NULL, updated_at = UTC_TIMESTAMP(3) "
+		"WHERE id = ? AND is_deleted = 1", t->table), p, 1, &res);
+	if (st == DB_DUPLICATE)
+		return unique_conflict(r, t, "");
+	if (st)
+		return req_db_error(r, st);
+	if (res->affected == 0)
+		return req_fail(r, E_NOT_FOUND, "No object %s in the trash", id);
+	return event(r, t, "object.restored", id, NULL);
+}
+
 err_t objects_restore(req_t *r)
 {
 	objtype_t *t;
@@ -542,23 +566,10 @@ err_t objects_restore(req_t *r)
 	db_result *cur;
 	if (r->who.kind == PRINCIPAL_USER && (rc = fetch(r, t, id, "update", false, true, &cur)))
 		return rc;
-	db_param p[] = { db_str(id) };
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
-	db_result *res;
-	st = db_exec(r->db, r->a, arena_printf(r->a,
-		"UPDATE %s SET is_deleted = 0, deleted_at = NULL, updated_at = UTC_TIMESTAMP(3) "
-		"WHERE id = ? AND is_deleted = 1", t->table), p, 1, &res);
-	if (st == DB_DUPLICATE)
-		rc = unique_conflict(r, t, "");
-	else if (st)
-		rc = req_db_error(r, st);
-	else if (res->affected == 0)
-		rc = req_fail(r, E_NOT_FOUND, "No object %s in the trash", id);
-	else
-		rc = event(r, t, "object.restored", id, NULL);
-	if ((rc = finish(r, t, rc)))
+	if ((rc = finish(r, t, restore_row(r, t, id))))
 		return rc;
 	return reply_object(r, t, id, 200);
 }
