@@ -65,10 +65,18 @@ static err_t policy_check_row(req_t *r, const objtype_t *t, const char *action,
 			      const cJSON *props, const char *id, const char *created_by);
 
 
-/* Loads the type named in the path; end users are refused (no policies). */
+/* Loads the type named in the path. */
 static err_t begin(req_t *r, objtype_t **t)
 {
 	return objtype_load(r, req_param(r, "object_type_id"), t);
+}
+
+/* Runs fn on the type named in the path (404 when the tenant has none). */
+static err_t on_type(req_t *r, err_t (*fn)(req_t *r, objtype_t *t))
+{
+	objtype_t *t;
+	err_t rc = begin(r, &t);
+	return rc ? rc : fn(r, t);
 }
 
 /* Parses stored properties JSON (NULL or invalid: {}), numbers exact. */
@@ -342,12 +350,9 @@ static err_t reply_object(req_t *r, const objtype_t *t, const char *id, int stat
 	return E_OK;
 }
 
-err_t objects_create(req_t *r)
+static err_t create(req_t *r, objtype_t *t)
 {
-	objtype_t *t;
-	err_t rc = begin(r, &t);
-	if (rc)
-		return rc;
+	err_t rc;
 	if (cJSON_GetObjectItemCaseSensitive(r->json, "version"))
 		return req_fail_field(r, E_VALIDATION, "version", "version is set by the server");
 	const cJSON *in = cJSON_GetObjectItemCaseSensitive(r->json, "properties");
@@ -363,17 +368,33 @@ err_t objects_create(req_t *r)
 	return E_OK;
 }
 
-err_t objects_get(req_t *r)
+/* Ends the write's transaction with rc and replies the object as it now
+ * is. */
+static err_t finish_reply(req_t *r, const objtype_t *t, const char *id, err_t rc)
 {
-	objtype_t *t;
-	err_t rc = begin(r, &t);
-	if (rc)
+	if ((rc = finish(r, t, rc)))
 		return rc;
+	return reply_object(r, t, id, 200);
+}
+
+err_t objects_create(req_t *r)
+{
+	return on_type(r, create);
+}
+
+static err_t get(req_t *r, objtype_t *t)
+{
+	err_t rc;
 	db_result *res;
 	if ((rc = fetch(r, t, req_param(r, "object_id"), "select", false, false, &res)))
 		return rc;
 	reply_data(r, 200, object_json(r, t, res, 0));
 	return E_OK;
+}
+
+err_t objects_get(req_t *r)
+{
+	return on_type(r, get);
 }
 
 /* The expected version from If-Match ("3", "\"3\"" or W/"3") or the body. */
@@ -450,12 +471,9 @@ static err_t update_object(req_t *r, const objtype_t *t, const char *id, const c
 	return event(r, t, "object.updated", id, changes);
 }
 
-err_t objects_update(req_t *r)
+static err_t update(req_t *r, objtype_t *t)
 {
-	objtype_t *t;
-	err_t rc = begin(r, &t);
-	if (rc)
-		return rc;
+	err_t rc;
 	long long want;
 	if ((rc = expected_version(r, r->json, &want)))
 		return rc;
@@ -466,18 +484,17 @@ err_t objects_update(req_t *r)
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
-	rc = update_object(r, t, id, in ? in : empty, want, "", &version);
-	if ((rc = finish(r, t, rc)))
-		return rc;
-	return reply_object(r, t, id, 200);
+	return finish_reply(r, t, id, update_object(r, t, id, in ? in : empty, want, "", &version));
 }
 
-err_t objects_delete(req_t *r)
+err_t objects_update(req_t *r)
 {
-	objtype_t *t;
-	err_t rc = begin(r, &t);
-	if (rc)
-		return rc;
+	return on_type(r, update);
+}
+
+static err_t delete(req_t *r, objtype_t *t)
+{
+	err_t rc;
 	const char *id = req_param(r, "object_id");
 	const char *force = req_query(r, "force");
 	bool permanent = force && !strcmp(force, "true");
@@ -536,6 +553,11 @@ err_t objects_delete(req_t *r)
 	return E_OK;
 }
 
+err_t objects_delete(req_t *r)
+{
+	return on_type(r, delete);
+}
+
 /* Takes object id out of the trash in the open transaction:
  * object.restored; 404 when it is not in the trash. */
 static err_t restore_row(req_t *r, const objtype_t *t, const char *id)
@@ -554,12 +576,9 @@ static err_t restore_row(req_t *r, const objtype_t *t, const char *id)
 	return event(r, t, "object.restored", id, NULL);
 }
 
-err_t objects_restore(req_t *r)
+static err_t restore(req_t *r, objtype_t *t)
 {
-	objtype_t *t;
-	err_t rc = begin(r, &t);
-	if (rc)
-		return rc;
+	err_t rc;
 	const char *id = req_param(r, "object_id");
 	/* Restoring is an update: an end user needs an update policy that
 	 * allows the object. */
@@ -569,17 +588,17 @@ err_t objects_restore(req_t *r)
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
-	if ((rc = finish(r, t, restore_row(r, t, id))))
-		return rc;
-	return reply_object(r, t, id, 200);
+	return finish_reply(r, t, id, restore_row(r, t, id));
 }
 
-err_t objects_versions(req_t *r)
+err_t objects_restore(req_t *r)
 {
-	objtype_t *t;
-	err_t rc = begin(r, &t);
-	if (rc)
-		return rc;
+	return on_type(r, restore);
+}
+
+static err_t versions(req_t *r, objtype_t *t)
+{
+	err_t rc;
 	long long limit;
 	if ((rc = req_query_int(r, "limit", 20, 1, LIST_MAX, &limit)))
 		return rc;
@@ -610,6 +629,11 @@ err_t objects_versions(req_t *r)
 	}
 	reply_data(r, 200, list);
 	return E_OK;
+}
+
+err_t objects_versions(req_t *r)
+{
+	return on_type(r, versions);
 }
 
 /* --- lists ------------------------------------------------------------- */
@@ -675,15 +699,27 @@ static err_t cond_sql(req_t *r, const objtype_t *t, query_t *w, const cJSON *c,
 	return E_OK;
 }
 
-static err_t policy_where(req_t *r, const objtype_t *t, const char *action, query_t *w)
+/* The conditions of the caller's policies for action and the identity
+ * they read; *conds stays NULL for an API key, which they do not bind. */
+static err_t user_policies(req_t *r, const objtype_t *t, const char *action, cJSON **conds,
+			   authctx_t *a)
 {
+	*conds = NULL;
 	if (r->who.kind != PRINCIPAL_USER)
 		return E_OK;
+	err_t rc = policies_for(r, t, action, conds);
+	if (!rc)
+		*a = policy_auth(r);
+	return rc;
+}
+
+static err_t policy_where(req_t *r, const objtype_t *t, const char *action, query_t *w)
+{
 	cJSON *conds;
-	err_t rc = policies_for(r, t, action, &conds);
-	if (rc)
+	authctx_t a;
+	err_t rc = user_policies(r, t, action, &conds, &a);
+	if (rc || !conds)
 		return rc;
-	authctx_t a = policy_auth(r);
 	char *any = arena_strdup(r->a, "");
 	const cJSON *c;
 	cJSON_ArrayForEach(c, conds) {
@@ -702,13 +738,11 @@ static err_t policy_where(req_t *r, const objtype_t *t, const char *action, quer
 static err_t policy_check_row(req_t *r, const objtype_t *t, const char *action,
 			      const cJSON *props, const char *id, const char *created_by)
 {
-	if (r->who.kind != PRINCIPAL_USER)
-		return E_OK;
 	cJSON *conds;
-	err_t rc = policies_for(r, t, action, &conds);
-	if (rc)
+	authctx_t a;
+	err_t rc = user_policies(r, t, action, &conds, &a);
+	if (rc || !conds)
 		return rc;
-	authctx_t a = policy_auth(r);
 	const cJSON *c;
 	cJSON_ArrayForEach(c, conds)
 		if (policy_eval(r, c, props, id, created_by, &a, NULL, 0))
@@ -902,12 +936,9 @@ err_t objects_batch_create(req_t *r)
 	return batch_run(r, "objects", batch_create_item, 201, created_shape);
 }
 
-err_t objects_batch_read(req_t *r)
+static err_t batch_read(req_t *r, objtype_t *t)
 {
-	objtype_t *t;
-	err_t rc = begin(r, &t);
-	if (rc)
-		return rc;
+	err_t rc;
 	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(r->json, "object_ids");
 	if ((rc = batch_size(r, ids, "object_ids")))
 		return rc;
@@ -937,6 +968,11 @@ err_t objects_batch_read(req_t *r)
 			}
 	reply_data(r, 200, out);
 	return E_OK;
+}
+
+err_t objects_batch_read(req_t *r)
+{
+	return on_type(r, batch_read);
 }
 
 static err_t batch_update_item(req_t *r, const objtype_t *t, const cJSON *u, const char *where,
