@@ -31,6 +31,7 @@
 #include "../common/timefmt.h"
 #include "enduser.h"
 #include "objmodel.h"
+#include "replies.h"
 #include "auth_flows.h"
 #include "routes.h"
 
@@ -44,51 +45,60 @@
 
 #define SENT_MESSAGE "If an account exists for this address, a message has been sent to it"
 
+/* The body members several flows take, each defined once.  tenant_id
+ * names the tenant on the portal routes, which carry no credential. */
+#define BODY_EMAIL(flags) { "email", FT_STRING, flags, 0, 320 }
+#define BODY_PASSWORD(flags) { "password", FT_STRING, flags, 0, 0 }
+#define BODY_TOKEN { "token", FT_STRING, FF_REQUIRED, 1, 128 }
+#define BODY_REDIRECT_TO { "redirect_to", FT_STRING, 0, 1, 2048 }
+#define BODY_TURNSTILE { "turnstile_token", FT_STRING, 0, 0, 4096 }
+#define BODY_TENANT_ID { "tenant_id", FT_STRING, 0, 0, 64 }
+
 const field_t auth_signup_body[] = {
-	{ "email", FT_STRING, 0, 0, 320 },
-	{ "password", FT_STRING, FF_REQUIRED, 0, 0 },
+	BODY_EMAIL(0),
+	BODY_PASSWORD(FF_REQUIRED),
 	{ "phone", FT_STRING, FF_NULLABLE, 0, 20 },
 	{ "user_metadata", FT_OBJECT, FF_NULLABLE, 0, 0 },
 	{ "data", FT_OBJECT, FF_NULLABLE, 0, 0 },
-	{ "redirect_to", FT_STRING, 0, 1, 2048 },
-	{ "turnstile_token", FT_STRING, 0, 0, 4096 },
-	{ "tenant_id", FT_STRING, 0, 0, 64 },
+	BODY_REDIRECT_TO,
+	BODY_TURNSTILE,
+	BODY_TENANT_ID,
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const field_t auth_login_body[] = {
-	{ "email", FT_STRING, FF_REQUIRED, 0, 320 },
-	{ "password", FT_STRING, FF_REQUIRED, 0, 0 },
-	{ "turnstile_token", FT_STRING, 0, 0, 4096 },
-	{ "tenant_id", FT_STRING, 0, 0, 64 },
+	BODY_EMAIL(FF_REQUIRED),
+	BODY_PASSWORD(FF_REQUIRED),
+	BODY_TURNSTILE,
+	BODY_TENANT_ID,
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const field_t auth_email_body[] = {
-	{ "email", FT_STRING, FF_REQUIRED, 0, 320 },
-	{ "redirect_to", FT_STRING, 0, 1, 2048 },
-	{ "turnstile_token", FT_STRING, 0, 0, 4096 },
-	{ "tenant_id", FT_STRING, 0, 0, 64 },
+	BODY_EMAIL(FF_REQUIRED),
+	BODY_REDIRECT_TO,
+	BODY_TURNSTILE,
+	BODY_TENANT_ID,
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const field_t auth_token_body[] = {
-	{ "token", FT_STRING, FF_REQUIRED, 1, 128 },
+	BODY_TOKEN,
 	{ "type", FT_STRING, 0, 1, 32 },
-	{ "tenant_id", FT_STRING, 0, 0, 64 },
+	BODY_TENANT_ID,
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const field_t auth_reset_body[] = {
-	{ "token", FT_STRING, FF_REQUIRED, 1, 128 },
-	{ "password", FT_STRING, FF_REQUIRED, 0, 0 },
-	{ "tenant_id", FT_STRING, 0, 0, 64 },
+	BODY_TOKEN,
+	BODY_PASSWORD(FF_REQUIRED),
+	BODY_TENANT_ID,
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const field_t auth_otp_send_body[] = {
 	{ "phone", FT_STRING, FF_REQUIRED, 1, 20 },
-	{ "tenant_id", FT_STRING, 0, 0, 64 },
+	BODY_TENANT_ID,
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -96,17 +106,17 @@ const field_t auth_otp_verify_body[] = {
 	{ "phone", FT_STRING, FF_REQUIRED, 1, 20 },
 	{ "code", FT_STRING, FF_REQUIRED, 1, 16 },
 	{ "token", FT_STRING, 0, 1, 16 },
-	{ "tenant_id", FT_STRING, 0, 0, 64 },
+	BODY_TENANT_ID,
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const field_t auth_user_update_body[] = {
-	{ "email", FT_STRING, 0, 0, 320 },
+	BODY_EMAIL(0),
 	{ "phone", FT_STRING, FF_NULLABLE, 0, 20 },
-	{ "password", FT_STRING, 0, 0, 0 },
+	BODY_PASSWORD(0),
 	{ "user_metadata", FT_OBJECT, 0, 0, 0 },
 	{ "data", FT_OBJECT, 0, 0, 0 },
-	{ "redirect_to", FT_STRING, 0, 1, 2048 },
+	BODY_REDIRECT_TO,
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -556,14 +566,8 @@ static err_t verify_token(req_t *r, const char *token, const char *type)
 		rc = user_event(r, "user.updated", db_get(u, 0, "id"));
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddTrueToObject(d, "verified");
-	cJSON_AddStringToObject(d, "type", kind);
-	cJSON_AddStringToObject(d, "email", target);
-	cJSON_AddStringToObject(d, "user_id", db_get(u, 0, "id"));
-	cJSON_AddStringToObject(d, "message", "Email address verified");
-	reply_data(r, 200, d);
-	return E_OK;
+	return reply_done(r, "verified", "type", kind, "email", target, "user_id", db_get(u, 0, "id"),
+			  "message", "Email address verified", NULL);
 }
 
 err_t auth_verify_get(req_t *r)
@@ -655,11 +659,8 @@ err_t auth_reset_password(req_t *r)
 		rc = user_event(r, "user.updated", uid);
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddTrueToObject(d, "password_reset");
-	cJSON_AddStringToObject(d, "message", "Password updated; every session was signed out");
-	reply_data(r, 200, d);
-	return E_OK;
+	return reply_done(r, "password_reset", "message", "Password updated; every session was signed out",
+			  NULL);
 }
 
 err_t auth_magic_verify(req_t *r)

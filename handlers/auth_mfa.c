@@ -25,6 +25,7 @@
 #include "../fcgi/credentials.h"
 #include "enduser.h"
 #include "objmodel.h"
+#include "replies.h"
 #include "routes.h"
 
 #define MFA_MAX_FAILURES 5
@@ -43,7 +44,10 @@ static const col_t factor_cols[] = {
 	{ NULL, 0, 0 },
 };
 
-#define FACTOR_SELECT "SELECT id, type, friendly_name, status, created_at, updated_at, verified_at FROM "
+/* The body members several MFA steps take, each defined once. */
+#define BODY_FACTOR_ID(flags) { "factor_id", FT_STRING, flags, 1, 64 }
+#define BODY_CODE { "code", FT_STRING, FF_REQUIRED, 1, 16 }
+#define BODY_TICKET { "mfa_ticket", FT_STRING, FF_REQUIRED, 1, 128 }
 
 const field_t mfa_enroll_body[] = {
 	{ "friendly_name", FT_STRING, FF_NULLABLE, 0, 100 },
@@ -54,28 +58,28 @@ const field_t mfa_enroll_body[] = {
 };
 
 const field_t mfa_verify_body[] = {
-	{ "factor_id", FT_STRING, FF_REQUIRED, 1, 64 },
-	{ "code", FT_STRING, FF_REQUIRED, 1, 16 },
+	BODY_FACTOR_ID(FF_REQUIRED),
+	BODY_CODE,
 	{ "challenge_id", FT_STRING, 0, 0, 64 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const field_t mfa_challenge_body[] = {
-	{ "factor_id", FT_STRING, FF_REQUIRED, 1, 64 },
-	{ "code", FT_STRING, FF_REQUIRED, 1, 16 },
+	BODY_FACTOR_ID(FF_REQUIRED),
+	BODY_CODE,
 	{ "user_id", FT_STRING, 0, 1, 64 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const field_t mfa_complete_body[] = {
-	{ "mfa_ticket", FT_STRING, FF_REQUIRED, 1, 128 },
-	{ "factor_id", FT_STRING, 0, 1, 64 },
-	{ "code", FT_STRING, FF_REQUIRED, 1, 16 },
+	BODY_TICKET,
+	BODY_FACTOR_ID(0),
+	BODY_CODE,
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const field_t mfa_recover_body[] = {
-	{ "mfa_ticket", FT_STRING, FF_REQUIRED, 1, 128 },
+	BODY_TICKET,
 	{ "recovery_code", FT_STRING, FF_REQUIRED, 1, 64 },
 	{ NULL, 0, 0, 0, 0 },
 };
@@ -309,30 +313,44 @@ static err_t recovery_codes_new(req_t *r, const char *user_id, cJSON **out)
 	return E_OK;
 }
 
-err_t mfa_verify(req_t *r)
+/* Factor fid of the signed-in user: *uid receives the user's id and
+ * *verified whether the factor is verified; 404 when the user has no such
+ * factor (naming field, the body member that named it, unless NULL). */
+static err_t own_factor(req_t *r, const char *fid, const char *field, const char **uid,
+			bool *verified)
 {
-	db_result *user;
+	db_result *user, *f;
 	err_t rc = user_current(r, false, &user);
 	if (rc)
 		return rc;
-	const char *uid = db_get(user, 0, "id");
-	const char *fid = body_str(r, "factor_id");
-	db_result *f;
-	db_param p[] = { db_str(fid), db_str(uid) };
+	*uid = db_get(user, 0, "id");
+	db_param p[] = { db_str(fid), db_str(*uid) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"SELECT status FROM %s WHERE id = ? AND user_id = ?", tenant_table(r, "_mfa_factors")),
 		p, 2, &f);
 	if (st)
 		return req_db_error(r, st);
+	if (f->nrows == 0 && field)
+		return req_fail_field(r, E_NOT_FOUND, field, "MFA factor not found");
 	if (f->nrows == 0)
-		return req_fail_field(r, E_NOT_FOUND, "factor_id", "MFA factor not found");
-	bool first = strcmp(db_get(f, 0, "status"), "verified") != 0;
-	if ((rc = totp_verify(r, uid, fid, true, body_str(r, "code"), NULL)))
+		return req_fail(r, E_NOT_FOUND, "MFA factor not found");
+	*verified = !strcmp(db_get(f, 0, "status"), "verified");
+	return E_OK;
+}
+
+err_t mfa_verify(req_t *r)
+{
+	const char *uid, *fid = body_str(r, "factor_id");
+	bool verified;
+	err_t rc = own_factor(r, fid, "factor_id", &uid, &verified);
+	if (rc || (rc = totp_verify(r, uid, fid, true, body_str(r, "code"), NULL)))
 		return rc;
-	if ((st = db_begin(r->db)))
+	db_param p[] = { db_str(fid), db_str(uid) };
+	enum db_status st = db_begin(r->db);
+	if (st)
 		return req_db_error(r, st);
 	cJSON *codes = NULL;
-	if (first) {
+	if (!verified) {
 		st = db_exec(r->db, r->a, arena_printf(r->a,
 			"UPDATE %s SET status = 'verified', verified_at = UTC_TIMESTAMP(3), "
 			"updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND user_id = ?",
@@ -363,7 +381,8 @@ static err_t factors_reply(req_t *r, const char *user_id)
 	db_result *res;
 	db_param p[] = { db_str(user_id) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		FACTOR_SELECT "%s WHERE user_id = ? ORDER BY id", tenant_table(r, "_mfa_factors")),
+		"SELECT %s FROM %s WHERE user_id = ? ORDER BY id", cols_select(r->a, factor_cols, NULL),
+		tenant_table(r, "_mfa_factors")),
 		p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
@@ -387,26 +406,18 @@ err_t users_mfa(req_t *r)
 
 err_t mfa_unenroll(req_t *r)
 {
-	db_result *user;
-	err_t rc = user_current(r, false, &user);
+	const char *uid, *fid = req_param(r, "factor_id");
+	bool verified;
+	err_t rc = own_factor(r, fid, NULL, &uid, &verified);
 	if (rc)
 		return rc;
-	const char *uid = db_get(user, 0, "id");
-	const char *fid = req_param(r, "factor_id");
-	db_result *f;
-	db_param p[] = { db_str(fid), db_str(uid) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT status FROM %s WHERE id = ? AND user_id = ?", tenant_table(r, "_mfa_factors")),
-		p, 2, &f);
-	if (st)
-		return req_db_error(r, st);
-	if (f->nrows == 0)
-		return req_fail(r, E_NOT_FOUND, "MFA factor not found");
 	/* Removing a working second factor takes a session that proved one. */
-	if (!strcmp(db_get(f, 0, "status"), "verified") && strcmp(claim_aal(r), "aal2") != 0)
+	if (verified && strcmp(claim_aal(r), "aal2") != 0)
 		return req_fail(r, E_FORBIDDEN,
 				"Removing a verified factor needs an aal2 session (complete MFA first)");
-	if ((st = db_begin(r->db)))
+	db_param p[] = { db_str(fid), db_str(uid) };
+	enum db_status st = db_begin(r->db);
+	if (st)
 		return req_db_error(r, st);
 	st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ? AND user_id = ?",
 					       tenant_table(r, "_mfa_factors")), p, 2, NULL);
@@ -422,11 +433,7 @@ err_t mfa_unenroll(req_t *r)
 	}
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddTrueToObject(d, "unenrolled");
-	cJSON_AddStringToObject(d, "factor_id", fid);
-	reply_data(r, 200, d);
-	return E_OK;
+	return reply_done(r, "unenrolled", "factor_id", fid, NULL);
 }
 
 err_t mfa_challenge(req_t *r)
@@ -458,70 +465,72 @@ err_t mfa_challenge(req_t *r)
 
 /* --- the second step of a sign-in ------------------------------------------------- */
 
-/* Resolves an MFA ticket: loads its tenant into r->tenant and its user;
- * *amr receives the methods of the first step, *key the ticket's Redis key. */
-static err_t ticket_open(req_t *r, db_result **user, const char **amr, char **key)
+/* An MFA ticket being redeemed. */
+typedef struct ticket {
+	db_result *user;      /* the user signing in */
+	const char *amr;      /* the methods of the first step */
+	char *key;            /* the ticket's Redis key */
+} ticket_t;
+
+/* Resolves the body's MFA ticket into *t and loads its tenant into
+ * r->tenant. */
+static err_t ticket_open(req_t *r, ticket_t *t)
 {
 	char hash[65];
 	const char *ticket = body_str(r, "mfa_ticket");
 	sha256_hex(hash, ticket, strlen(ticket));
-	*key = arena_printf(r->a, "mfa:ticket:%s", hash);
+	t->key = arena_printf(r->a, "mfa:ticket:%s", hash);
 	redisReply *rep;
-	const char *argv[] = { "GET", *key };
+	const char *argv[] = { "GET", t->key };
 	if (cache_cmd(r->cache, r->a, &rep, 2, argv))
 		return req_fail(r, E_UNAVAILABLE, "MFA state is unavailable; try again shortly");
 	cJSON *v = rep->type == REDIS_REPLY_STRING ? req_own(r, cJSON_Parse(rep->str)) : NULL;
 	const char *tid = json_str_of(v, "tenant_id"), *uid = json_str_of(v, "user_id");
 	if (!tid || !uid)
 		return req_fail_field(r, E_UNAUTHORIZED, "mfa_ticket", "The MFA ticket is invalid or has expired");
-	*amr = json_str_of(v, "amr") ? json_str_of(v, "amr") : "password";
+	t->amr = json_str_of(v, "amr") ? json_str_of(v, "amr") : "password";
 	err_t rc = tenant_load(r, tid);
 	if (rc)
 		return rc;
-	if ((rc = user_find(r, "id", uid, false, user)))
+	if ((rc = user_find(r, "id", uid, false, &t->user)))
 		return rc;
-	if ((*user)->nrows == 0 || db_get_int(*user, 0, "banned", 0))
+	if (t->user->nrows == 0 || db_get_int(t->user, 0, "banned", 0))
 		return req_fail(r, E_UNAUTHORIZED, BAD_CREDENTIALS);
 	return E_OK;
 }
 
-static err_t ticket_finish(req_t *r, const db_result *user, const char *amr, const char *method,
-			   const char *key)
+/* Spends ticket t and opens the aal2 session, the second step done with
+ * method. */
+static err_t ticket_finish(req_t *r, const ticket_t *t, const char *method)
 {
 	redisReply *rep;
-	const char *argv[] = { "DEL", key };
+	const char *argv[] = { "DEL", t->key };
 	if (cache_cmd(r->cache, r->a, &rep, 2, argv))
 		return req_fail(r, E_UNAVAILABLE, "MFA state is unavailable; try again shortly");
 	/* Of two requests racing with one ticket only the one that deleted it
 	 * gets a session. */
 	if (rep->type != REDIS_REPLY_INTEGER || rep->integer != 1)
 		return req_fail_field(r, E_UNAUTHORIZED, "mfa_ticket", "The MFA ticket is invalid or has expired");
-	return session_open(r, user, "aal2", arena_printf(r->a, "%s %s", amr, method), 200);
+	return session_open(r, t->user, "aal2", arena_printf(r->a, "%s %s", t->amr, method), 200);
 }
 
 err_t mfa_complete(req_t *r)
 {
-	db_result *user;
-	const char *amr;
-	char *key;
-	err_t rc = ticket_open(r, &user, &amr, &key);
-	if (rc)
+	ticket_t t;
+	err_t rc = ticket_open(r, &t);
+	if (rc || (rc = totp_verify(r, db_get(t.user, 0, "id"), body_str(r, "factor_id"), false,
+				    body_str(r, "code"), NULL)))
 		return rc;
-	if ((rc = totp_verify(r, db_get(user, 0, "id"), body_str(r, "factor_id"), false,
-			      body_str(r, "code"), NULL)))
-		return rc;
-	return ticket_finish(r, user, amr, "totp", key);
+	return ticket_finish(r, &t, "totp");
 }
 
 err_t mfa_recover(req_t *r)
 {
-	db_result *user;
-	const char *amr;
-	char *key;
-	err_t rc = ticket_open(r, &user, &amr, &key);
+	ticket_t t;
+	err_t rc = ticket_open(r, &t);
 	if (rc)
 		return rc;
-	const char *uid = db_get(user, 0, "id");
+	const char *uid = db_get(t.user, 0, "id");
 	if ((rc = mfa_lock_check(r, uid)))
 		return rc;
 	/* Codes are compared as issued: lower case, the dash optional. */
@@ -547,7 +556,7 @@ err_t mfa_recover(req_t *r)
 	if (upd->affected != 1)
 		return mfa_fail(r, uid);
 	mfa_clear_failures(r, uid);
-	return ticket_finish(r, user, amr, "recovery", key);
+	return ticket_finish(r, &t, "recovery");
 }
 
 /* The endpoints this file serves; routes.c assembles the table from

@@ -15,6 +15,7 @@
 #include "../common/rowjson.h"
 #include "enduser.h"
 #include "objmodel.h"
+#include "replies.h"
 #include "routes.h"
 
 const field_t auth_refresh_body[] = {
@@ -249,11 +250,7 @@ err_t sessions_revoke_one(req_t *r)
 		return req_db_error(r, st);
 	if ((rc = req_tx_end(r, sessions_revoke(r, uid, sid, "revoked", NULL))))
 		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddTrueToObject(d, "revoked");
-	cJSON_AddStringToObject(d, "session_id", sid);
-	reply_data(r, 200, d);
-	return E_OK;
+	return reply_done(r, "revoked", "session_id", sid, NULL);
 }
 
 /* The endpoints this file serves; routes.c assembles the table from

@@ -54,31 +54,24 @@
 
 #define OBJ_COLS "id, properties, created_at, updated_at, created_by, version, is_deleted, deleted_at"
 
+/* What an import and an export both name: the type and the format. */
+#define BODY_TYPE_AND_FORMAT \
+	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 100 }, \
+	{ "format", FT_STRING, 0, 0, 8 }
+
 const field_t import_body[] = {
-	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 100 },
-	{ "format", FT_STRING, 0, 0, 8 },
+	BODY_TYPE_AND_FORMAT,
 	{ "data", FT_ANY, 0, 0, 0 },
 	{ "csv", FT_STRING, 0, 0, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const field_t export_body[] = {
-	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 100 },
-	{ "format", FT_STRING, 0, 0, 8 },
+	BODY_TYPE_AND_FORMAT,
 	{ NULL, 0, 0, 0, 0 },
 };
 
 /* ------------------------------------------------------------ shared */
-
-/* Loads the type named in the body; end users are refused (no policies). */
-static err_t begin(req_t *r, objtype_t **t)
-{
-	if (r->who.kind == PRINCIPAL_USER)
-		return req_fail(r, E_FORBIDDEN,
-				"No row-level policy allows end users to import or export objects");
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(r->json, "object_type_id");
-	return objtype_load(r, cJSON_IsString(id) ? id->valuestring : "", t);
-}
 
 /* "json" (the default) or "csv"; *csv tells which. */
 static err_t format_of(req_t *r, bool *csv)
@@ -92,6 +85,25 @@ static err_t format_of(req_t *r, bool *csv)
 	else if (strcmp(f->valuestring, "json"))
 		return req_fail_field(r, E_VALIDATION, "format", "format must be json or csv");
 	return E_OK;
+}
+
+/* An import or an export of the objects of t in CSV or JSON. */
+typedef err_t (*transfer_fn)(req_t *r, objtype_t *t, bool is_csv);
+
+/* Runs fn on the type named in the body, in the format it names; end
+ * users are refused (no policies). */
+static err_t transfer(req_t *r, transfer_fn fn)
+{
+	if (r->who.kind == PRINCIPAL_USER)
+		return req_fail(r, E_FORBIDDEN,
+				"No row-level policy allows end users to import or export objects");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(r->json, "object_type_id");
+	objtype_t *t;
+	bool is_csv;
+	err_t rc = objtype_load(r, cJSON_IsString(id) ? id->valuestring : "", &t);
+	if (rc || (rc = format_of(r, &is_csv)))
+		return rc;
+	return fn(r, t, is_csv);
 }
 
 /* --------------------------------------------------------------- CSV */
@@ -650,13 +662,9 @@ static cJSON *errors_by_row(const cJSON *errors)
 	return out;
 }
 
-err_t data_import(req_t *r)
+static err_t import_objects(req_t *r, objtype_t *t, bool is_csv)
 {
-	objtype_t *t;
-	bool is_csv;
-	err_t rc = begin(r, &t);
-	if (rc || (rc = format_of(r, &is_csv)))
-		return rc;
+	err_t rc;
 	import_t im = {
 		.r = r, .t = t, .errors = req_own(r, cJSON_CreateArray()),
 		.ok_row = arena_alloc(r->a, (IMPORT_MAX + 1) * sizeof(int)),
@@ -675,6 +683,11 @@ err_t data_import(req_t *r)
 	cJSON_AddItemToObject(d, "errors", errors_by_row(im.errors));
 	reply_data(r, 200, d);
 	return E_OK;
+}
+
+err_t data_import(req_t *r)
+{
+	return transfer(r, import_objects);
 }
 
 /* ------------------------------------------------------------ export */
@@ -889,13 +902,9 @@ static err_t export_run(req_t *r, const objtype_t *t, bool is_csv, const char *i
 	return E_OK;
 }
 
-err_t data_export(req_t *r)
+static err_t export_objects(req_t *r, objtype_t *t, bool is_csv)
 {
-	objtype_t *t;
-	bool is_csv;
-	err_t rc = begin(r, &t);
-	if (rc || (rc = format_of(r, &is_csv)))
-		return rc;
+	err_t rc;
 	char id[40];
 	id_new(id, sizeof(id), "exp_");
 	const char *ext = is_csv ? "csv" : "json";
@@ -918,6 +927,11 @@ err_t data_export(req_t *r)
 	cJSON_AddStringToObject(d, "download_path", arena_printf(r->a, "/v1/data/export/%s", id));
 	reply_data(r, 200, d);
 	return E_OK;
+}
+
+err_t data_export(req_t *r)
+{
+	return transfer(r, export_objects);
 }
 
 /*

@@ -3,11 +3,11 @@
  * (webhook deliveries, emails, exports … as their issues add job kinds).
  * List them, send one back to the queue as a new job, or discard it.
  */
-#include <stdlib.h>
 
 #include "../common/rowjson.h"
 #include "../fcgi/jobs.h"
 #include "audit.h"
+#include "replies.h"
 #include "routes.h"
 
 static const col_t dlq_cols[] = {
@@ -23,49 +23,44 @@ static const col_t dlq_cols[] = {
 
 err_t dlq_list(req_t *r)
 {
-	long long limit, offset;
-	err_t rc;
-	if ((rc = req_query_int(r, "limit", 20, 1, 100, &limit)) ||
-	    (rc = req_query_int(r, "offset", 0, 0, 1000000000, &offset)))
+	page_t pg;
+	err_t rc = page_read(r, 20, 100, &pg);
+	if (rc)
 		return rc;
-	db_param p[] = { db_str(r->tenant.id), db_int(limit), db_int(offset) };
-	db_result *res, *cnt;
-	enum db_status st = db_exec(r->db, r->a,
-		"SELECT id, job_id, kind, payload, attempts, last_error, created_at FROM dead_letters "
-		"WHERE tenant_id = ? AND replayed_at IS NULL ORDER BY created_at DESC, id DESC "
-		"LIMIT ? OFFSET ?", p, 3, &res);
-	if (!st)
-		st = db_exec(r->db, r->a, "SELECT COUNT(*) FROM dead_letters WHERE tenant_id = ? "
-			     "AND replayed_at IS NULL", p, 1, &cnt);
+	db_param p[] = { db_str(r->tenant.id) };
+	return page_reply(r, &pg, "messages", dlq_cols, "dead_letters",
+			  "WHERE tenant_id = ? AND replayed_at IS NULL", p, 1, "created_at DESC, id DESC");
+}
+
+/* Opens the transaction of an action on message id and runs sql over
+ * (tenant_id, id): a SELECT … FOR UPDATE or a DELETE of the message while
+ * it is still queued; 404 when there is none.  *res receives the result. */
+static err_t message_begin(req_t *r, const char *id, const char *sql, db_result **res)
+{
+	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, "messages", rows_to_json(dlq_cols, res));
-	cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
-	cJSON_AddNumberToObject(d, "limit", (double)limit);
-	cJSON_AddNumberToObject(d, "offset", (double)offset);
-	reply_data(r, 200, d);
+	db_param p[] = { db_str(r->tenant.id), db_str(id) };
+	if ((st = db_exec(r->db, r->a, sql, p, 2, res)))
+		return req_db_error(r, st);
+	if ((*res)->nrows == 0 && (*res)->affected == 0)
+		return req_fail(r, E_NOT_FOUND, "No message %s in the dead-letter queue", id);
 	return E_OK;
 }
 
 err_t dlq_retry(req_t *r)
 {
 	const char *id = req_param(r, "msg_id");
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
 	db_result *res;
-	db_param p[] = { db_str(r->tenant.id), db_str(id) };
-	st = db_exec(r->db, r->a, "SELECT kind, payload FROM dead_letters WHERE tenant_id = ? "
-		     "AND id = ? AND replayed_at IS NULL FOR UPDATE", p, 2, &res);
-	err_t rc = st ? req_db_error(r, st) : E_OK;
-	if (!rc && res->nrows == 0)
-		rc = req_fail(r, E_NOT_FOUND, "No message %s in the dead-letter queue", id);
+	err_t rc = message_begin(r, id, "SELECT kind, payload FROM dead_letters WHERE tenant_id = ? "
+				 "AND id = ? AND replayed_at IS NULL FOR UPDATE", &res);
 	char job[40] = "";
 	if (!rc) {
 		/* The job runs again from its first attempt, as a new job. */
 		cJSON *payload = req_own(r, cJSON_Parse(db_get(res, 0, "payload") ? db_get(res, 0, "payload") : "{}"));
-		st = jobs_enqueue(r->db, r->a, r->tenant.id, db_get(res, 0, "kind"), payload, 0, 0, job);
+		db_param p[] = { db_str(r->tenant.id), db_str(id) };
+		enum db_status st = jobs_enqueue(r->db, r->a, r->tenant.id, db_get(res, 0, "kind"), payload,
+						 0, 0, job);
 		if (!st)
 			st = db_exec(r->db, r->a, "UPDATE dead_letters SET replayed_at = UTC_TIMESTAMP(3) "
 				     "WHERE tenant_id = ? AND id = ?", p, 2, NULL);
@@ -78,36 +73,20 @@ err_t dlq_retry(req_t *r)
 	}
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddTrueToObject(d, "retried");
-	cJSON_AddStringToObject(d, "id", id);
-	cJSON_AddStringToObject(d, "job_id", job);
-	reply_data(r, 200, d);
-	return E_OK;
+	return reply_done(r, "retried", "id", id, "job_id", job, NULL);
 }
 
 err_t dlq_discard(req_t *r)
 {
 	const char *id = req_param(r, "msg_id");
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
 	db_result *res;
-	db_param p[] = { db_str(r->tenant.id), db_str(id) };
-	st = db_exec(r->db, r->a, "DELETE FROM dead_letters WHERE tenant_id = ? AND id = ? "
-		     "AND replayed_at IS NULL", p, 2, &res);
-	err_t rc = st ? req_db_error(r, st) : E_OK;
-	if (!rc && res->affected == 0)
-		rc = req_fail(r, E_NOT_FOUND, "No message %s in the dead-letter queue", id);
+	err_t rc = message_begin(r, id, "DELETE FROM dead_letters WHERE tenant_id = ? AND id = ? "
+				 "AND replayed_at IS NULL", &res);
 	if (!rc)
 		rc = req_audit(r, "dlq.discarded", "dlq_message", id, NULL);
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddTrueToObject(d, "discarded");
-	cJSON_AddStringToObject(d, "id", id);
-	reply_data(r, 200, d);
-	return E_OK;
+	return reply_done(r, "discarded", "id", id, NULL);
 }
 
 /* The endpoints this file serves; routes.c assembles the table from

@@ -16,6 +16,7 @@
 #include "../fcgi/jobs.h"
 #include "audit.h"
 #include "identity_admin.h"
+#include "replies.h"
 #include "routes.h"
 
 #define RECIPIENTS_MAX 50
@@ -139,12 +140,7 @@ err_t email_send(req_t *r)
 	}
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddTrueToObject(d, "sent");
-	cJSON_AddStringToObject(d, "message_id", mid);
-	cJSON_AddStringToObject(d, "status", "queued");
-	reply_data(r, 200, d);
-	return E_OK;
+	return reply_done(r, "sent", "message_id", mid, "status", "queued", NULL);
 }
 
 static int job_email_send(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,

@@ -8,7 +8,6 @@
  * "custom.*" or "*" receive it, with the event's data as "data".  End users
  * may track events and list their own; API keys list them all.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "../common/ids.h"
@@ -16,6 +15,7 @@
 #include "../common/rowjson.h"
 #include "../fcgi/fanout.h"
 #include "objmodel.h"
+#include "replies.h"
 #include "routes.h"
 
 #define EVENT_DATA_MAX 65536
@@ -76,47 +76,24 @@ err_t events_track(req_t *r)
 				exact);
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddTrueToObject(d, "tracked");
-	cJSON_AddStringToObject(d, "id", id);
-	cJSON_AddStringToObject(d, "event_type", type);
-	reply_data(r, 200, d);
-	return E_OK;
+	return reply_done(r, "tracked", "id", id, "event_type", type, NULL);
 }
 
 /* Newest first; ?event_type= (or ?type=) filters.  End users see their own. */
 err_t events_list(req_t *r)
 {
-	long long limit, offset;
-	err_t rc;
-	if ((rc = req_query_int(r, "limit", 20, 1, 100, &limit)) ||
-	    (rc = req_query_int(r, "offset", 0, 0, 1000000000, &offset)))
+	page_t pg;
+	err_t rc = page_read(r, 20, 100, &pg);
+	if (rc)
 		return rc;
 	const char *type = req_query(r, "event_type");
 	if (!type)
 		type = req_query(r, "type");
 	const char *actor = r->who.kind == PRINCIPAL_USER ? r->who.user_id : NULL;
-	const char *where = "WHERE (? IS NULL OR event_type = ?) AND (? IS NULL OR "
-			    "(actor_type = 'user' AND actor_id = ?)) ";
-	db_param p[] = { db_str(type), db_str(type), db_str(actor), db_str(actor), db_int(limit),
-			 db_int(offset) };
-	const char *table = tenant_table(r, "_events");
-	db_result *res, *cnt;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT id, event_type, data, actor_type, actor_id, created_at FROM %s %s "
-		"ORDER BY id DESC LIMIT ? OFFSET ?", table, where), p, 6, &res);
-	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s %s", table, where),
-			     p, 4, &cnt);
-	if (st)
-		return req_db_error(r, st);
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, "events", rows_to_json(event_cols, res));
-	cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
-	cJSON_AddNumberToObject(d, "limit", (double)limit);
-	cJSON_AddNumberToObject(d, "offset", (double)offset);
-	reply_data(r, 200, d);
-	return E_OK;
+	db_param p[] = { db_str(type), db_str(type), db_str(actor), db_str(actor) };
+	return page_reply(r, &pg, "events", event_cols, tenant_table(r, "_events"),
+			  "WHERE (? IS NULL OR event_type = ?) AND (? IS NULL OR "
+			  "(actor_type = 'user' AND actor_id = ?))", p, 4, "id DESC");
 }
 
 /* The endpoints this file serves; routes.c assembles the table from

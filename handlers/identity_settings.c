@@ -31,40 +31,41 @@
 
 /* --- the documents' specs ------------------------------------------------ */
 
-#define TPL(n, subj, body) \
+/* The email templates, each named once: X(name, default subject, default
+ * body) makes both its spec and its member of templates_spec. */
+#define EMAIL_TEMPLATES(X) \
+	X(confirm_signup, "Confirm your email for {{site_name}}", \
+	  "Hello,\n\nPlease confirm your email address {{email}} for {{site_name}} by opening this link:\n\n" \
+	  "{{link}}\n\nIf you did not sign up, you can ignore this email.") \
+	X(recovery, "Reset your {{site_name}} password", \
+	  "Hello,\n\nSomeone asked to reset the password of {{email}} on {{site_name}}. Open this link to " \
+	  "choose a new one:\n\n{{link}}\n\nIf it was not you, ignore this email; your password stays as it is.") \
+	X(magic_link, "Your sign-in link for {{site_name}}", \
+	  "Hello,\n\nOpen this link to sign in to {{site_name}} as {{email}}:\n\n{{link}}\n\n" \
+	  "The link works once and expires soon. If you did not ask for it, ignore this email.") \
+	X(email_change, "Confirm your new email for {{site_name}}", \
+	  "Hello,\n\nPlease confirm the change of your {{site_name}} email to {{email}} by opening this " \
+	  "link:\n\n{{link}}\n\nIf you did not ask for this change, contact us.") \
+	X(invite, "You have been invited to {{site_name}}", \
+	  "Hello,\n\nYou have been invited to join {{site_name}} as {{email}}. Accept the invitation here:\n\n" \
+	  "{{link}}") \
+	X(mfa_notice, "Two-factor authentication changed on {{site_name}}", \
+	  "Hello,\n\nThe two-factor authentication of your {{site_name}} account {{email}} changed: " \
+	  "{{message}}\n\nIf this was not you, secure your account now.")
+
+#define TPL_SPEC(n, subj, body) \
 	static const doc_spec_t tpl_##n[] = { \
 		{ "subject", DS_STR, 0, 1, 998, subj, NULL }, \
 		{ "body", DS_STR, 0, 1, 100000, body, NULL }, \
 		{ "html", DS_STR, DSF_NULLABLE, 1, 200000, NULL, NULL }, \
 		{ NULL, 0, 0, 0, 0, NULL, NULL }, \
-	}
+	};
+#define TPL_MEMBER(n, subj, body) { #n, DS_OBJ, 0, 0, 0, NULL, tpl_##n },
 
-TPL(confirm_signup, "Confirm your email for {{site_name}}",
-    "Hello,\n\nPlease confirm your email address {{email}} for {{site_name}} by opening this link:\n\n"
-    "{{link}}\n\nIf you did not sign up, you can ignore this email.");
-TPL(recovery, "Reset your {{site_name}} password",
-    "Hello,\n\nSomeone asked to reset the password of {{email}} on {{site_name}}. Open this link to "
-    "choose a new one:\n\n{{link}}\n\nIf it was not you, ignore this email; your password stays as it is.");
-TPL(magic_link, "Your sign-in link for {{site_name}}",
-    "Hello,\n\nOpen this link to sign in to {{site_name}} as {{email}}:\n\n{{link}}\n\n"
-    "The link works once and expires soon. If you did not ask for it, ignore this email.");
-TPL(email_change, "Confirm your new email for {{site_name}}",
-    "Hello,\n\nPlease confirm the change of your {{site_name}} email to {{email}} by opening this "
-    "link:\n\n{{link}}\n\nIf you did not ask for this change, contact us.");
-TPL(invite, "You have been invited to {{site_name}}",
-    "Hello,\n\nYou have been invited to join {{site_name}} as {{email}}. Accept the invitation here:\n\n"
-    "{{link}}");
-TPL(mfa_notice, "Two-factor authentication changed on {{site_name}}",
-    "Hello,\n\nThe two-factor authentication of your {{site_name}} account {{email}} changed: "
-    "{{message}}\n\nIf this was not you, secure your account now.");
+EMAIL_TEMPLATES(TPL_SPEC)
 
 static const doc_spec_t templates_spec[] = {
-	{ "confirm_signup", DS_OBJ, 0, 0, 0, NULL, tpl_confirm_signup },
-	{ "recovery", DS_OBJ, 0, 0, 0, NULL, tpl_recovery },
-	{ "magic_link", DS_OBJ, 0, 0, 0, NULL, tpl_magic_link },
-	{ "email_change", DS_OBJ, 0, 0, 0, NULL, tpl_email_change },
-	{ "invite", DS_OBJ, 0, 0, 0, NULL, tpl_invite },
-	{ "mfa_notice", DS_OBJ, 0, 0, 0, NULL, tpl_mfa_notice },
+	EMAIL_TEMPLATES(TPL_MEMBER)
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 

@@ -15,6 +15,7 @@
 #include "../common/cidr.h"
 #include "../common/crypto.h"
 #include "../common/ids.h"
+#include "../common/jsonx.h"
 #include "../common/rowjson.h"
 #include "../common/timefmt.h"
 #include "../fcgi/credentials.h"
@@ -181,22 +182,20 @@ static void key_committed(req_t *r, res_ctx_t *c)
 	credentials_invalidate(r->cache, r->a);
 }
 
+/* A created key comes with its token, shown this once; a revoked one says
+ * so. */
 static err_t key_reply(req_t *r, res_ctx_t *c)
 {
-	cJSON *row = cJSON_Duplicate(c->row, true);
-	if (c->op == OP_DELETE) {
-		cJSON_AddTrueToObject(row, "revoked");
-		reply_data(r, 200, row);
-		return E_OK;
+	cJSON *d = cJSON_Duplicate(c->row, true);
+	if (c->op == OP_DELETE)
+		cJSON_AddTrueToObject(d, "revoked");
+	if (c->op == OP_CREATE) {
+		cJSON *key = d;
+		d = cJSON_CreateObject();
+		cJSON_AddItemToObject(d, "key", key);
+		cJSON_AddStringToObject(d, "token", c->data);
 	}
-	if (c->op != OP_CREATE) {
-		reply_data(r, c->status, row);
-		return E_OK;
-	}
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, "key", row);
-	cJSON_AddStringToObject(d, "token", c->data);
-	reply_data(r, 201, d);
+	reply_data(r, c->status, d);
 	return E_OK;
 }
 
@@ -235,16 +234,9 @@ static const field_t keys_rotate_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-static err_t key_fetch(req_t *r, const char *id, cJSON **out)
-{
-	res_ctx_t c;
-	err_t rc = resource_ctx(r, &key_res, OP_GET, &c);
-	return rc ? rc : resource_fetch(r, &c, id, false, out);
-}
-
-/* Revokes the old key and inserts its successor, in one transaction. */
-static err_t rotate_tx(req_t *r, const char *id, const db_result *old, const char *new_id,
-		       char **token)
+/* Revokes key id and inserts its successor new_id, which keeps what the
+ * body does not change, in one transaction. */
+static err_t rotate_tx(req_t *r, const char *id, const char *new_id, char **token)
 {
 	db_param p[] = { db_str(r->tenant.id), db_str(id) };
 	db_result *res;
@@ -257,23 +249,20 @@ static err_t rotate_tx(req_t *r, const char *id, const db_result *old, const cha
 		return req_fail(r, E_NOT_FOUND, "API key not found");
 	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(r->json, "scopes");
 	col_t words = { "scopes", COL_WORDS, 0 };
-	db_param sp = scopes ? json_to_param(r->a, &words, scopes) : db_str(db_get(old, 0, "scopes"));
-	const char *rl = db_get(old, 0, "rate_limit");
 	*token = random_token(r->a, KEY_TOKEN_PREFIX, 32);
 	char hash[65];
 	sha256_hex(hash, *token, strlen(*token));
 	const char *creator = r->who.kind == PRINCIPAL_KEY ? r->who.key_id : r->who.user_id;
-	db_param q[] = { db_str(new_id), db_str(r->tenant.id),
-			 db_str(label_of(r->json, db_get(old, 0, "label"))),
-			 db_str(arena_strndup(r->a, *token, KEY_DISPLAY_PREFIX)), db_str(hash), sp,
-			 db_str(db_get(old, 0, "ip_allowlist")),
-			 rl ? db_int(strtoll(rl, NULL, 10)) : db_null(),
-			 db_str(db_get(old, 0, "expires_at")), db_str(creator), db_str(id) };
+	db_param q[] = { db_str(new_id), db_str(label_of(r->json, NULL)),
+			 db_str(arena_strndup(r->a, *token, KEY_DISPLAY_PREFIX)), db_str(hash),
+			 scopes ? json_to_param(r->a, &words, scopes) : db_null(), db_str(creator),
+			 db_str(r->tenant.id), db_str(id) };
 	st = db_exec(r->db, r->a,
 		"INSERT INTO api_keys (id, tenant_id, label, key_prefix, key_hash, scopes, "
 		"ip_allowlist, rate_limit, expires_at, created_by, rotated_from, created_at, updated_at) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-		q, 11, NULL);
+		"SELECT ?, tenant_id, COALESCE(?, label), ?, ?, COALESCE(?, scopes), ip_allowlist, "
+		"rate_limit, expires_at, ?, id, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) FROM api_keys "
+		"WHERE tenant_id = ? AND id = ?", q, 8, NULL);
 	if (st)
 		return req_db_error(r, st);
 	cJSON *details = req_own(r, cJSON_CreateObject());
@@ -283,35 +272,30 @@ static err_t rotate_tx(req_t *r, const char *id, const db_result *old, const cha
 
 static err_t keys_rotate(req_t *r)
 {
-	const char *id = req_param(r, "key_id");
 	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(r->json, "scopes");
 	err_t rc;
 	if (scopes && (rc = check_scopes(r, NULL, scopes)))
 		return rc;
-	db_result *old;
-	db_param p[] = { db_str(r->tenant.id), db_str(id) };
-	enum db_status st = db_exec(r->db, r->a,
-		"SELECT label, scopes, ip_allowlist, rate_limit, expires_at, "
-		"(expires_at IS NOT NULL AND expires_at <= UTC_TIMESTAMP(3)) AS expired FROM api_keys "
-		"WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL", p, 2, &old);
-	if (st)
-		return req_db_error(r, st);
-	if (old->nrows == 0)
-		return req_fail(r, E_NOT_FOUND, "API key not found");
+	res_ctx_t c;
+	cJSON *old_key, *new_key;
+	if ((rc = resource_ctx(r, &key_res, OP_UPDATE, &c)) ||
+	    (rc = resource_fetch(r, &c, c.id, true, &old_key)))
+		return rc;
 	/* The new key inherits the expiry; an expired key would hand on a
 	 * token that is dead at birth, so it is replaced by a new key instead. */
-	if (db_get_int(old, 0, "expired", 0))
+	if (!strcmp(json_str_of(old_key, "status"), "expired"))
 		return req_fail(r, E_CONFLICT, "This API key has expired; create a new key instead");
 	char new_id[40];
 	id_new(new_id, sizeof(new_id), "key_");
 	char *token = NULL;
-	if ((st = db_begin(r->db)))
+	enum db_status st = db_begin(r->db);
+	if (st)
 		return req_db_error(r, st);
-	if ((rc = req_tx_end(r, rotate_tx(r, id, old, new_id, &token))))
+	if ((rc = req_tx_end(r, rotate_tx(r, c.id, new_id, &token))))
 		return rc;
 	credentials_invalidate(r->cache, r->a);
-	cJSON *old_key, *new_key;
-	if ((rc = key_fetch(r, id, &old_key)) || (rc = key_fetch(r, new_id, &new_key)))
+	if ((rc = resource_fetch(r, &c, c.id, false, &old_key)) ||
+	    (rc = resource_fetch(r, &c, new_id, false, &new_key)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddItemToObject(d, "old_key", cJSON_Duplicate(old_key, true));

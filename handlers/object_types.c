@@ -160,10 +160,10 @@ static err_t type_before_delete(req_t *r, res_ctx_t *c)
 		{ "policies", "Policies", 0 },
 	};
 	err_t rc = E_OK;
-	deps[2].count = views_count(r, t->id, &rc);
+	deps[2].count = type_child_count(r, &view_res, t->id, &rc);
 	if (rc)
 		return rc;
-	deps[3].count = policies_count(r, t->id, &rc);
+	deps[3].count = type_child_count(r, &policy_res, t->id, &rc);
 	if (rc)
 		return rc;
 	bool cascade;

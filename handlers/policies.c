@@ -380,7 +380,7 @@ static const res_hooks_t policy_hooks = {
 	.before_delete = policy_before_delete,
 };
 
-static const resource_t policy_res = {
+const resource_t policy_res = {
 	.name = "Policy",
 	.type = "policy",
 	.table = "_policies",
@@ -466,11 +466,6 @@ static err_t policies_simulate(req_t *r)
 	cJSON_AddNumberToObject(d, "total", i);
 	reply_data(r, 200, d);
 	return E_OK;
-}
-
-long long policies_count(req_t *r, const char *object_type_id, err_t *rc)
-{
-	return type_child_count(r, &policy_res, object_type_id, rc);
 }
 
 /* The endpoints this file serves; routes.c assembles the table from

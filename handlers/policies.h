@@ -48,7 +48,8 @@ err_t policies_for(req_t *r, const objtype_t *t, const char *action, cJSON **con
  */
 bool policy_eval(req_t *r, const cJSON *cond, const cJSON *props, const char *id,
 		 const char *created_by, const authctx_t *a, char *why, size_t whylen);
-/* Number of policies of a type, for secure delete (-1 and *rc on error). */
-long long policies_count(req_t *r, const char *object_type_id, err_t *rc);
+/* Access policies, children of an object type (type_child_count() counts
+ * them for secure delete). */
+extern const resource_t policy_res;
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "../common/config.h"
 #include "../common/datatypes.h"
+#include "../common/rowjson.h"
 #include "../common/timefmt.h"
 #include "../fcgi/credentials.h"
 #include "identity.h"
@@ -151,14 +152,12 @@ err_t public_tenants_lookup(req_t *r)
 		"WHERE owner_email = ? AND status = 'active' ORDER BY id LIMIT 100", p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
-	cJSON *list = cJSON_CreateArray();
-	for (int i = 0; i < res->nrows; i++) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "tenant_id", db_get(res, i, "tenant_id"));
-		cJSON_AddStringToObject(o, "brand_name", db_get(res, i, "brand_name"));
-		cJSON_AddItemToArray(list, o);
-	}
-	reply_data(r, 200, list);
+	static const col_t cols[] = {
+		{ "tenant_id", COL_STR, 0 },
+		{ "brand_name", COL_STR, 0 },
+		{ NULL, 0, 0 },
+	};
+	reply_data(r, 200, rows_to_json(cols, res));
 	return E_OK;
 }
 

@@ -149,7 +149,7 @@ static const res_hooks_t view_hooks = {
 	.validate = view_validate,
 };
 
-static const resource_t view_res = {
+const resource_t view_res = {
 	.name = "View",
 	.type = "view",
 	.table = "_views",
@@ -193,11 +193,6 @@ err_t views_get_for_list(req_t *r, const objtype_t *t, const char *view_id, cJSO
 		*order = cJSON_IsString(o) && !strcasecmp(o->valuestring, "asc") ? "asc" : "desc";
 	}
 	return E_OK;
-}
-
-long long views_count(req_t *r, const char *object_type_id, err_t *rc)
-{
-	return type_child_count(r, &view_res, object_type_id, rc);
 }
 
 /* The endpoints this file serves; routes.c assembles the table from

@@ -23,11 +23,8 @@
 err_t views_get_for_list(req_t *r, const objtype_t *t, const char *view_id, cJSON **filters,
 			 const char **sort, const char **order);
 
-/*
- * The number of saved views of object type object_type_id (an "ot_" id),
- * for secure delete.  On a database error returns -1 and sets *rc to the
- * error already replied; otherwise *rc is E_OK.
- */
-long long views_count(req_t *r, const char *object_type_id, err_t *rc);
+/* Saved views, children of an object type (type_child_count() counts
+ * them for secure delete). */
+extern const resource_t view_res;
 
 #endif

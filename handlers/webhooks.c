@@ -30,6 +30,7 @@
 #include "../fcgi/webhook_send.h"
 #include "audit.h"
 #include "objmodel.h"
+#include "replies.h"
 #include "routes.h"
 
 #define MAX_EVENTS 50
@@ -210,14 +211,9 @@ static void reply_webhook(req_t *r, int status, const cJSON *w, const char *secr
 
 static err_t webhook_reply(req_t *r, res_ctx_t *c)
 {
-	if (c->op != OP_DELETE) {
-		reply_webhook(r, c->status, c->row, c->data);
-		return E_OK;
-	}
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddTrueToObject(d, "deleted");
-	cJSON_AddStringToObject(d, "id", c->id);
-	reply_data(r, 200, d);
+	if (c->op == OP_DELETE)
+		return resource_reply_default(r, c);
+	reply_webhook(r, c->status, c->row, c->data);
 	return E_OK;
 }
 
@@ -280,10 +276,12 @@ static err_t webhooks_rotate_secret(req_t *r)
 
 /* --- sending now: test and replay ----------------------------------------- */
 
-static err_t load_for_send(req_t *r, const char *id, webhook_t *w)
+/* The webhook named in the path, with what sending needs. */
+static err_t load_for_send(req_t *r, webhook_t *w)
 {
 	bool found;
-	enum db_status st = wh_load(r->db, r->a, r->tenant.db_name, id, w, &found);
+	enum db_status st = wh_load(r->db, r->a, r->tenant.db_name, req_param(r, "webhook_id"), w,
+				    &found);
 	if (st)
 		return req_db_error(r, st);
 	if (!found)
@@ -315,26 +313,26 @@ static err_t send_and_reply(req_t *r, const webhook_t *w, cJSON *event, const ch
 	return E_OK;
 }
 
-static char *now_rfc3339(req_t *r)
+/* A new event of type about resource rtype rid, made now. */
+static cJSON *event_new(req_t *r, const char *type, const char *rtype, const char *rid,
+			const cJSON *data)
 {
-	char *t = arena_alloc(r->a, RFC3339_LEN);
-	return time_rfc3339(t, time(NULL));
+	char eid[40], now[RFC3339_LEN];
+	id_new(eid, sizeof(eid), "evt_");
+	return event_json(eid, type, time_rfc3339(now, time(NULL)), r->tenant.id, rtype, rid, data);
 }
 
 static err_t webhooks_test(req_t *r)
 {
-	const char *id = req_param(r, "webhook_id");
 	webhook_t w;
-	err_t rc = load_for_send(r, id, &w);
+	err_t rc = load_for_send(r, &w);
 	if (rc)
 		return rc;
-	char eid[40];
-	id_new(eid, sizeof(eid), "evt_");
+	const char *id = req_param(r, "webhook_id");
 	cJSON *data = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(data, "webhook_id", id);
 	cJSON_AddStringToObject(data, "message", "This is a test event from Tessera.");
-	return send_and_reply(r, &w, event_json(eid, "webhook.test", now_rfc3339(r), r->tenant.id,
-						"webhook", id, data), "test");
+	return send_and_reply(r, &w, event_new(r, "webhook.test", "webhook", id, data), "test");
 }
 
 /* The event evt_id as this webhook last received it, or else from the
@@ -375,12 +373,11 @@ static err_t stored_event(req_t *r, const char *wid, const char *evt_id, cJSON *
  */
 static err_t webhooks_replay(req_t *r)
 {
-	const char *id = req_param(r, "webhook_id");
 	webhook_t w;
-	err_t rc = load_for_send(r, id, &w);
+	err_t rc = load_for_send(r, &w);
 	if (rc)
 		return rc;
-	const char *ev = json_str_of(r->json, "event");
+	const char *id = req_param(r, "webhook_id"), *ev = json_str_of(r->json, "event");
 	const cJSON *payload = cJSON_GetObjectItemCaseSensitive(r->json, "payload");
 	cJSON *event;
 	if (id_valid(ev, "evt_")) {
@@ -397,10 +394,7 @@ static err_t webhooks_replay(req_t *r)
 			return req_fail_field(r, E_VALIDATION, "event",
 					      "event must be an event id (evt_…) or an event type such as "
 					      "object.created or custom.<event_type>");
-		char eid[40];
-		id_new(eid, sizeof(eid), "evt_");
-		event = event_json(eid, ev, now_rfc3339(r), r->tenant.id, "replay", id,
-				   cJSON_IsObject(payload) ? payload : NULL);
+		event = event_new(r, ev, "replay", id, cJSON_IsObject(payload) ? payload : NULL);
 	}
 	return send_and_reply(r, &w, event, "replay");
 }
@@ -426,36 +420,19 @@ static const col_t delivery_cols[] = {
 /* Newest first; optional filters webhook_id, status, event_type. */
 static err_t deliveries_list(req_t *r)
 {
-	long long limit, offset;
-	err_t rc;
-	if ((rc = req_query_int(r, "limit", 20, 1, 100, &limit)) ||
-	    (rc = req_query_int(r, "offset", 0, 0, 1000000000, &offset)))
+	page_t pg;
+	err_t rc = page_read(r, 20, 100, &pg);
+	if (rc)
 		return rc;
 	const char *wid = req_query(r, "webhook_id"), *status = req_query(r, "status");
 	const char *type = req_query(r, "event_type");
 	if (status && strcmp(status, "succeeded") && strcmp(status, "failed"))
 		return req_fail_field(r, E_VALIDATION, "status", "status must be succeeded or failed");
-	const char *where = "WHERE (? IS NULL OR webhook_id = ?) AND (? IS NULL OR status = ?) "
-			    "AND (? IS NULL OR event_type = ?) ";
 	db_param p[] = { db_str(wid), db_str(wid), db_str(status), db_str(status), db_str(type),
-			 db_str(type), db_int(limit), db_int(offset) };
-	db_result *res, *cnt;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT id, webhook_id, event_id, event_type, `trigger`, attempt, status, status_code, "
-		"duration_ms, response_excerpt, error, created_at FROM %s %s ORDER BY id DESC "
-		"LIMIT ? OFFSET ?", deliveries_table(r), where), p, 8, &res);
-	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s %s",
-			     deliveries_table(r), where), p, 6, &cnt);
-	if (st)
-		return req_db_error(r, st);
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, "deliveries", rows_to_json(delivery_cols, res));
-	cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
-	cJSON_AddNumberToObject(d, "limit", (double)limit);
-	cJSON_AddNumberToObject(d, "offset", (double)offset);
-	reply_data(r, 200, d);
-	return E_OK;
+			 db_str(type) };
+	return page_reply(r, &pg, "deliveries", delivery_cols, deliveries_table(r),
+			  "WHERE (? IS NULL OR webhook_id = ?) AND (? IS NULL OR status = ?) "
+			  "AND (? IS NULL OR event_type = ?)", p, 6, "id DESC");
 }
 
 /* Sends the delivery's event again through the runner, as a new job with
@@ -495,12 +472,7 @@ static err_t deliveries_retry(req_t *r)
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	fanout_wake(r->cache, r->a);
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddTrueToObject(d, "retried");
-	cJSON_AddStringToObject(d, "delivery_id", id);
-	cJSON_AddStringToObject(d, "job_id", jid);
-	reply_data(r, 200, d);
-	return E_OK;
+	return reply_done(r, "retried", "delivery_id", id, "job_id", jid, NULL);
 }
 
 /* The endpoints this file serves; routes.c assembles the table from
