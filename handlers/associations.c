@@ -23,6 +23,7 @@
 #include "../common/rowjson.h"
 #include "associations.h"
 #include "objmodel.h"
+#include "query.h"
 #include "routes.h"
 
 #define META_MAX 10240      /* bytes of meta, serialised */
@@ -317,26 +318,6 @@ static err_t parse_direction(req_t *r, enum direction *dir)
 	return E_OK;
 }
 
-/* Cursor: base64url of {"after": id}. */
-static char *cursor_make(req_t *r, const char *id)
-{
-	cJSON *c = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(c, "after", id);
-	return req_cursor_make(r, c);
-}
-
-static err_t cursor_parse(req_t *r, const char *cursor, const char **after)
-{
-	*after = NULL;
-	if (!cursor || !*cursor)
-		return E_OK;
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req_cursor_read(r, cursor, 512), "after");
-	if (!cJSON_IsString(id) || !*id->valuestring)
-		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
-	*after = id->valuestring;
-	return E_OK;
-}
-
 /* Bound parameters in order of their "?". */
 typedef struct params {
 	db_param p[12];
@@ -427,6 +408,15 @@ static const char *direction_of(const listq_t *q, const char *from_id)
 	return from_id && !strcasecmp(from_id, q->object_id) ? "outgoing" : "incoming";
 }
 
+/* A link as listed: its direction seen from the object of the list. */
+static cJSON *assoc_row(req_t *r, const db_result *res, int i, const void *ctx)
+{
+	(void)r;
+	cJSON *a = row_to_json(assoc_cols, res, i);
+	cJSON_AddStringToObject(a, "direction", direction_of(ctx, db_get(res, i, "from_id")));
+	return a;
+}
+
 err_t associations_list(req_t *r)
 {
 	err_t rc = refuse_users(r);
@@ -442,7 +432,7 @@ err_t associations_list(req_t *r)
 		q.type = NULL;
 	if (q.type && (rc = check_assoc_type(r, q.type)))
 		return rc;
-	if ((rc = cursor_parse(r, req_query(r, "cursor"), &q.after)))
+	if ((rc = query_id_cursor(r, NULL, "assoc_", &q.after)))
 		return rc;
 	objtype_t *t;
 	if ((rc = side_type(r, "type", &t)))
@@ -455,20 +445,7 @@ err_t associations_list(req_t *r)
 	db_result *res;
 	if ((rc = list_page(r, &q, &res)))
 		return rc;
-	int n = res->nrows > q.limit ? (int)q.limit : res->nrows;
-	cJSON *d = cJSON_CreateObject();
-	cJSON *results = cJSON_AddArrayToObject(d, "results");
-	for (int i = 0; i < n; i++) {
-		cJSON *a = row_to_json(assoc_cols, res, i);
-		cJSON_AddStringToObject(a, "direction", direction_of(&q, db_get(res, i, "from_id")));
-		cJSON_AddItemToArray(results, a);
-	}
-	if (res->nrows > q.limit)
-		cJSON_AddStringToObject(d, "next_cursor", cursor_make(r, db_get(res, n - 1, "id")));
-	else
-		cJSON_AddNullToObject(d, "next_cursor");
-	cJSON_AddNumberToObject(d, "total", (double)total);
-	reply_data(r, 200, d);
+	reply_data(r, 200, query_id_page(r, res, q.limit, total, NULL, "assoc_", assoc_row, &q));
 	return E_OK;
 }
 

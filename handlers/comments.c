@@ -29,6 +29,7 @@
 #include "audit.h"
 #include "comments.h"
 #include "objmodel.h"
+#include "query.h"
 #include "routes.h"
 
 #define COMMENT_MAX 10000
@@ -258,29 +259,6 @@ static const col_t comment_cols[] = {
 	{ NULL, 0, 0 },
 };
 
-/* Cursor: base64url of {"o": object id, "id": last comment id seen}. */
-static char *cursor_make(req_t *r, const char *object_id, const char *last)
-{
-	cJSON *c = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(c, "o", object_id);
-	cJSON_AddStringToObject(c, "id", last);
-	return req_cursor_make(r, c);
-}
-
-static err_t cursor_read(req_t *r, const char *object_id, const char *cursor, const char **last)
-{
-	const cJSON *c = req_cursor_read(r, cursor, 512);
-	const cJSON *o = cJSON_GetObjectItemCaseSensitive(c, "o");
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
-	if (!cJSON_IsString(o) || !cJSON_IsString(id) || !id_valid(id->valuestring, "cmt_"))
-		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
-	if (strcmp(o->valuestring, object_id))
-		return req_fail_field(r, E_VALIDATION, "cursor",
-				      "cursor belongs to another object's comments; start again without it");
-	*last = id->valuestring;
-	return E_OK;
-}
-
 static err_t comments_list(req_t *r)
 {
 	res_ctx_t c;
@@ -288,8 +266,8 @@ static err_t comments_list(req_t *r)
 	err_t rc = resource_ctx(r, &comment_res, OP_LIST, &c);
 	if (rc || (rc = req_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit)))
 		return rc;
-	const char *cursor = req_query(r, "cursor"), *last = NULL;
-	if (cursor && *cursor && (rc = cursor_read(r, c.parent_id, cursor, &last)))
+	const char *last;
+	if ((rc = query_id_cursor(r, c.parent_id, "cmt_", &last)))
 		return rc;
 	long long total;
 	if ((rc = comments_count_for(r, c.parent_id, &total)))
@@ -301,18 +279,8 @@ static err_t comments_list(req_t *r)
 		cols_select(r->a, comment_cols, NULL), resource_table(r, &comment_res)), p, 4, &res);
 	if (st)
 		return req_db_error(r, st);
-	int n = res->nrows > limit ? (int)limit : res->nrows;
-	cJSON *d = cJSON_CreateObject();
-	cJSON *results = cJSON_AddArrayToObject(d, "results");
-	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(results, row_to_json(comment_cols, res, i));
-	if (res->nrows > limit)
-		cJSON_AddStringToObject(d, "next_cursor",
-					cursor_make(r, c.parent_id, db_get(res, n - 1, "id")));
-	else
-		cJSON_AddNullToObject(d, "next_cursor");
-	cJSON_AddNumberToObject(d, "total", (double)total);
-	reply_data(r, 200, d);
+	reply_data(r, 200, query_id_page(r, res, limit, total, c.parent_id, "cmt_", query_row_cols,
+					   comment_cols));
 	return E_OK;
 }
 

@@ -26,6 +26,7 @@
 #include "identity.h"
 #include "identity_admin.h"
 #include "objmodel.h"
+#include "query.h"
 #include "routes.h"
 
 #define LIST_DEFAULT 20
@@ -100,22 +101,6 @@ static const col_t ntf_cols[] = {
 
 #define NTF_COLS "id, user_id, type, title, body, is_read, metadata, read_at, created_at"
 
-static char *cursor_make(req_t *r, const char *last)
-{
-	cJSON *c = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(c, "id", last);
-	return req_cursor_make(r, c);
-}
-
-static err_t cursor_read(req_t *r, const char *cursor, const char **last)
-{
-	const char *id = json_str_of(req_cursor_read(r, cursor, 200), "id");
-	if (!id || !id_valid(id, "ntf_"))
-		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
-	*last = id;
-	return E_OK;
-}
-
 static err_t notifications_list(req_t *r)
 {
 	const char *uid, *last = NULL;
@@ -124,8 +109,8 @@ static err_t notifications_list(req_t *r)
 	if ((rc = target_user(r, &uid)) ||
 	    (rc = req_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit)))
 		return rc;
-	const char *cursor = req_query(r, "cursor"), *unread = req_query(r, "unread_only");
-	if (cursor && *cursor && (rc = cursor_read(r, cursor, &last)))
+	const char *unread = req_query(r, "unread_only");
+	if ((rc = query_id_cursor(r, NULL, "ntf_", &last)))
 		return rc;
 	if (unread && strcmp(unread, "true") && strcmp(unread, "false"))
 		return req_fail_field(r, E_VALIDATION, "unread_only", "unread_only must be true or false");
@@ -143,17 +128,8 @@ static err_t notifications_list(req_t *r)
 						       tenant_table(r, "_notifications"), where), p, 4, &cnt);
 	if (st)
 		return req_db_error(r, st);
-	int n = res->nrows > limit ? (int)limit : res->nrows;
-	cJSON *d = cJSON_CreateObject();
-	cJSON *results = cJSON_AddArrayToObject(d, "results");
-	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(results, row_to_json(ntf_cols, res, i));
-	if (res->nrows > limit)
-		cJSON_AddStringToObject(d, "next_cursor", cursor_make(r, db_get(res, n - 1, "id")));
-	else
-		cJSON_AddNullToObject(d, "next_cursor");
-	cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
-	reply_data(r, 200, d);
+	reply_data(r, 200, query_id_page(r, res, limit, strtoll(db_cell(cnt, 0, 0), NULL, 10), NULL,
+					   "ntf_", query_row_cols, ntf_cols));
 	return E_OK;
 }
 

@@ -9,6 +9,7 @@
 
 #include "../common/ids.h"
 #include "../common/jsonx.h"
+#include "../common/rowjson.h"
 #include "../common/timefmt.h"
 
 #define IN_MAX 100
@@ -313,7 +314,7 @@ static err_t cursor_check(req_t *r, const query_order_t *o, const cJSON *c)
 			return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
 		if (strcmp(k, o->key))
 			return req_fail_field(r, E_VALIDATION, "cursor",
-					      "cursor belongs to another sort order; start again without it");
+					      "cursor belongs to another list or order; start again without it");
 		return E_OK;
 	}
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "s");
@@ -375,4 +376,38 @@ cJSON *query_page(req_t *r, const query_order_t *o, const db_result *res, long l
 		cJSON_AddNullToObject(d, "next_cursor");
 	cJSON_AddNumberToObject(d, "total", (double)total);
 	return d;
+}
+
+/* An id-ordered list's order: the cursor's key is its scope. */
+static query_order_t id_order(const char *scope, const char *prefix)
+{
+	return (query_order_t){ .col = "id", .desc = true, .key = scope ? scope : "id",
+				.id_prefix = prefix };
+}
+
+err_t query_id_cursor(req_t *r, const char *scope, const char *prefix, const char **last)
+{
+	const char *cursor = req_query(r, "cursor");
+	*last = NULL;
+	if (!cursor || !*cursor)
+		return E_OK;
+	query_order_t o = id_order(scope, prefix);
+	const cJSON *c = req_cursor_read(r, cursor, KEY_CURSOR_MAX);
+	err_t rc = cursor_check(r, &o, c);
+	if (!rc)
+		*last = json_str_of(c, "id");
+	return rc;
+}
+
+cJSON *query_id_page(req_t *r, const db_result *res, long long limit, long long total,
+		     const char *scope, const char *prefix, query_row_fn row, const void *ctx)
+{
+	query_order_t o = id_order(scope, prefix);
+	return query_page(r, &o, res, limit, total, "id", row, ctx);
+}
+
+cJSON *query_row_cols(req_t *r, const db_result *res, int i, const void *ctx)
+{
+	(void)r;
+	return row_to_json(ctx, res, i);
 }

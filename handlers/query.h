@@ -99,4 +99,19 @@ typedef cJSON *(*query_row_fn)(req_t *r, const db_result *res, int i, const void
 cJSON *query_page(req_t *r, const query_order_t *o, const db_result *res, long long limit,
 		  long long total, const char *value_col, query_row_fn row, const void *ctx);
 
+/*
+ * Lists ordered by id alone, newest first (comments, notifications,
+ * associations).  query_id_cursor reads ?cursor= into *last (NULL without
+ * one): the last id seen, with the ids' prefix, in the list scope names
+ * (an object's comments; NULL for a list of its own); a cursor of another
+ * list is refused, not misapplied.  query_id_page is the page of res,
+ * fetched with LIMIT limit + 1, whose cursor query_id_cursor reads.
+ */
+err_t query_id_cursor(req_t *r, const char *scope, const char *prefix, const char **last);
+cJSON *query_id_page(req_t *r, const db_result *res, long long limit, long long total,
+		     const char *scope, const char *prefix, query_row_fn row, const void *ctx);
+
+/* Renders row i with the col_t list ctx (row_to_json). */
+cJSON *query_row_cols(req_t *r, const db_result *res, int i, const void *ctx);
+
 #endif
