@@ -59,6 +59,8 @@ static const struct opt opts[] = {
 	I(jobs_backoff_base_ms, "1000", 1, 3600000),
 	I(jobs_max_attempts, "5", 1, 100),
 	I(jobs_concurrency, "1", 1, 64),
+	I(jobs_http_concurrency, "64", 1, 1024),
+	I(jobs_http_per_endpoint, "4", 1, 64),
 	S(default_plan, "free"),
 	I(lookup_rate_limit, "30", 1, 100000),
 	I(max_body_bytes, "26214400", 1024, INT_MAX),

@@ -41,7 +41,9 @@ typedef struct config {
 	int jobs_poll_ms;
 	int jobs_backoff_base_ms;
 	int jobs_max_attempts;
-	int jobs_concurrency;
+	int jobs_concurrency;         /* processes running database jobs */
+	int jobs_http_concurrency;    /* outgoing requests in flight at once */
+	int jobs_http_per_endpoint;   /* of those, to one endpoint (webhook) */
 	char *default_plan;
 	int lookup_rate_limit; /* POST /v1/tenants/lookup per client per minute */
 	int max_body_bytes;

@@ -256,35 +256,49 @@ static void curl_once(void)
 	}
 }
 
-int outhttp_request(const char *method, const char *url, const char *const *headers,
-		    const char *body, size_t body_len, int timeout_s, bool allow_private,
-		    outhttp_result_t *res)
+/* One request: its handle, what libcurl needs kept alive, and its result. */
+struct outhttp_call {
+	CURL *c;
+	struct curl_slist *hl, *pin;
+	struct sink sink;
+	char cerr[CURL_ERROR_SIZE];
+	long long t0;
+	outhttp_result_t *res;
+	char *body;                     /* the multi interface's own copy */
+	outhttp_done_fn done;
+	void *user;
+	struct outhttp_call *next;      /* in flight on a multi handle */
+};
+
+/* Checks the target and prepares the handle; -1 with res->error set. */
+static int call_setup(struct outhttp_call *k, const char *method, const char *url,
+		      const char *const *headers, const char *body, size_t body_len,
+		      int timeout_s, bool allow_private, outhttp_result_t *res)
 {
 	memset(res, 0, sizeof(*res));
-	long long t0 = time_now_ms();
+	k->res = res;
+	k->t0 = time_now_ms();
 	char host[300], entry[RESOLVE_MAX] = "";
 	long port;
 	if (url_parts(url, host, sizeof(host), &port, res->error, sizeof(res->error)))
 		return -1;
 	if (!allow_private && resolve_checked(host, port, entry, sizeof(entry), res)) {
-		res->duration_ms = time_now_ms() - t0;
+		res->duration_ms = time_now_ms() - k->t0;
 		return -1;
 	}
 	curl_once();
-	CURL *c = curl_easy_init();
+	CURL *c = k->c = curl_easy_init();
 	if (!c) {
 		snprintf(res->error, sizeof(res->error), "cannot start libcurl");
 		return -1;
 	}
-	struct curl_slist *hl = NULL, *pin = NULL;
 	for (const char *const *h = headers; h && *h; h++)
-		hl = curl_slist_append(hl, *h);
+		k->hl = curl_slist_append(k->hl, *h);
 	/* No "Expect: 100-continue" round trip for larger bodies. */
-	hl = curl_slist_append(hl, "Expect:");
+	k->hl = curl_slist_append(k->hl, "Expect:");
 	if (entry[0])
-		pin = curl_slist_append(NULL, entry);
-	struct sink s = { .res = res };
-	char cerr[CURL_ERROR_SIZE] = "";
+		k->pin = curl_slist_append(NULL, entry);
+	k->sink = (struct sink){ .res = res };
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -293,27 +307,176 @@ int outhttp_request(const char *method, const char *url, const char *const *head
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)timeout_s);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, k->hl);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "Tessera/" TESSERA_VERSION);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	if (pin)
-		curl_easy_setopt(c, CURLOPT_RESOLVE, pin);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &k->sink);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, k->cerr);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, k);
+	if (k->pin)
+		curl_easy_setopt(c, CURLOPT_RESOLVE, k->pin);
 	if (body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 	}
-	CURLcode cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
-	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && res->status > 0)) {
-		snprintf(res->error, sizeof(res->error), "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
-		res->status = 0;
+	return 0;
+}
+
+/* Reads the outcome cc of the exchange into the result and releases the
+ * handle.  Returns 0 when a response arrived. */
+static int call_finish(struct outhttp_call *k, CURLcode cc)
+{
+	outhttp_result_t *res = k->res;
+	if (k->c) {
+		curl_easy_getinfo(k->c, CURLINFO_RESPONSE_CODE, &res->status);
+		if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && res->status > 0)) {
+			snprintf(res->error, sizeof(res->error), "%s",
+				 k->cerr[0] ? k->cerr : curl_easy_strerror(cc));
+			res->status = 0;
+		}
+		excerpt_clean(res->excerpt, k->sink.kept);
+		curl_easy_cleanup(k->c);
+		k->c = NULL;
+		res->duration_ms = time_now_ms() - k->t0;
 	}
-	excerpt_clean(res->excerpt, s.kept);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(hl);
-	curl_slist_free_all(pin);
-	res->duration_ms = time_now_ms() - t0;
+	curl_slist_free_all(k->hl);
+	curl_slist_free_all(k->pin);
+	k->hl = k->pin = NULL;
 	return res->status > 0 ? 0 : -1;
+}
+
+int outhttp_request(const char *method, const char *url, const char *const *headers,
+		    const char *body, size_t body_len, int timeout_s, bool allow_private,
+		    outhttp_result_t *res)
+{
+	struct outhttp_call k = { 0 };
+	if (call_setup(&k, method, url, headers, body, body_len, timeout_s, allow_private, res)) {
+		call_finish(&k, CURLE_OK);
+		return -1;
+	}
+	return call_finish(&k, curl_easy_perform(k.c));
+}
+
+/* --- many at once ---------------------------------------------------------- */
+
+struct outhttp_multi {
+	CURLM *m;
+	struct outhttp_call *calls;     /* in flight, and those refused at once */
+	int inflight;
+};
+
+outhttp_multi_t *outhttp_multi_new(void)
+{
+	curl_once();
+	outhttp_multi_t *m = calloc(1, sizeof(*m));
+	if (m && !(m->m = curl_multi_init())) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void call_free(struct outhttp_call *k)
+{
+	free(k->body);
+	free(k->res);
+	free(k);
+}
+
+void outhttp_multi_add(outhttp_multi_t *m, const char *method, const char *url,
+		       const char *const *headers, const char *body, size_t body_len,
+		       int timeout_s, bool allow_private, outhttp_done_fn done, void *user)
+{
+	struct outhttp_call *k = calloc(1, sizeof(*k));
+	outhttp_result_t *res = malloc(sizeof(*res));
+	char *copy = body ? malloc(body_len + 1) : NULL;
+	if (!k || !res || (body && !copy)) {
+		outhttp_result_t oom = { .error = "out of memory" };
+		free(k);
+		free(res);
+		free(copy);
+		done(user, &oom);
+		return;
+	}
+	if (copy) {
+		memcpy(copy, body, body_len);
+		copy[body_len] = '\0';
+	}
+	k->body = copy;
+	k->done = done;
+	k->user = user;
+	k->next = m->calls;
+	m->calls = k;
+	m->inflight++;
+	if (call_setup(k, method, url, headers, copy, body_len, timeout_s, allow_private, res) ||
+	    curl_multi_add_handle(m->m, k->c) != CURLM_OK) {
+		if (!res->error[0])
+			snprintf(res->error, sizeof(res->error), "cannot start the request");
+		call_finish(k, CURLE_OK);   /* reported by the next outhttp_multi_run */
+	}
+}
+
+int outhttp_multi_inflight(const outhttp_multi_t *m)
+{
+	return m->inflight;
+}
+
+/* Reports and frees the call k, unlinking it from m. */
+static void call_report(outhttp_multi_t *m, struct outhttp_call *k)
+{
+	for (struct outhttp_call **pp = &m->calls; *pp; pp = &(*pp)->next)
+		if (*pp == k) {
+			*pp = k->next;
+			break;
+		}
+	m->inflight--;
+	k->done(k->user, k->res);
+	call_free(k);
+}
+
+int outhttp_multi_run(outhttp_multi_t *m, int wait_ms, int wake_fd)
+{
+	/* Calls that never started are reported first. */
+	for (struct outhttp_call *k = m->calls, *next; k; k = next) {
+		next = k->next;
+		if (!k->c)
+			call_report(m, k);
+	}
+	int running = 0;
+	curl_multi_perform(m->m, &running);
+	struct curl_waitfd extra = { .fd = wake_fd, .events = CURL_WAIT_POLLIN };
+	if (wait_ms > 0)
+		curl_multi_poll(m->m, wake_fd >= 0 ? &extra : NULL, wake_fd >= 0 ? 1 : 0, wait_ms,
+				NULL);
+	curl_multi_perform(m->m, &running);
+	int finished = 0, left;
+	CURLMsg *msg;
+	while ((msg = curl_multi_info_read(m->m, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		struct outhttp_call *k = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&k);
+		CURLcode cc = msg->data.result;
+		curl_multi_remove_handle(m->m, msg->easy_handle);
+		call_finish(k, cc);
+		call_report(m, k);
+		finished++;
+	}
+	return finished;
+}
+
+void outhttp_multi_free(outhttp_multi_t *m)
+{
+	if (!m)
+		return;
+	while (m->calls) {
+		struct outhttp_call *k = m->calls;
+		if (k->c)
+			curl_multi_remove_handle(m->m, k->c);
+		call_finish(k, CURLE_ABORTED_BY_CALLBACK);
+		m->calls = k->next;
+		call_free(k);
+	}
+	curl_multi_cleanup(m->m);
+	free(m);
 }

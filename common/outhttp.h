@@ -42,6 +42,29 @@ int outhttp_request(const char *method, const char *url, const char *const *head
 		    const char *body, size_t body_len, int timeout_s, bool allow_private,
 		    outhttp_result_t *res);
 
+/*
+ * Many requests at once on one thread (libcurl's multi interface), with the
+ * same guard and limits as outhttp_request.  outhttp_multi_add starts one
+ * (copying headers and body); done(user, res) is called once it has ended,
+ * from outhttp_multi_run, also when it could not start (res->error says
+ * why).  outhttp_multi_run moves every request on, waiting up to wait_ms
+ * for progress or for wake_fd (-1: none) to become readable; it returns how
+ * many ended.  The address check resolves the host before the request
+ * starts, so a slow DNS answer holds up the others.
+ */
+typedef struct outhttp_multi outhttp_multi_t;
+typedef void (*outhttp_done_fn)(void *user, const outhttp_result_t *res);
+
+outhttp_multi_t *outhttp_multi_new(void);
+void outhttp_multi_add(outhttp_multi_t *m, const char *method, const char *url,
+		       const char *const *headers, const char *body, size_t body_len,
+		       int timeout_s, bool allow_private, outhttp_done_fn done, void *user);
+int outhttp_multi_run(outhttp_multi_t *m, int wait_ms, int wake_fd);
+/* Requests added and not yet reported. */
+int outhttp_multi_inflight(const outhttp_multi_t *m);
+/* Abandons what is in flight (done is not called) and frees m. */
+void outhttp_multi_free(outhttp_multi_t *m);
+
 /* True if the address may be reached from a public service: false for
  * loopback, private, link-local and every other special-purpose range
  * (IPv4-mapped IPv6 addresses are judged as IPv4). */

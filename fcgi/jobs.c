@@ -1,16 +1,22 @@
 /*
  * jobs.c - the durable job runner (`tessera jobs`), see jobs.h.
  *
- * One loop: renew (or try to take) the scheduler lease every few seconds
- * and, while holding it, run the scheduler pass; claim the next due job,
- * run it, record the outcome; sleep jobs_poll_ms when the queue is empty.
+ * Three kinds of process (jobs_run): the main one renews (or tries to
+ * take) the scheduler lease every few seconds and, while holding it, runs
+ * the scheduler pass; it runs the fan-out, and restarts its children.  The
+ * HTTP process keeps up to jobs_http_concurrency requests of HTTP kinds in
+ * flight (libcurl multi), at most jobs_http_per_endpoint per endpoint.
+ * Each worker claims the next due job of another kind, runs it, records
+ * the outcome, and sleeps jobs_poll_ms when the queue is empty.
  * MariaDB and Redis are reached through db_t and cache_t, which reconnect
  * lazily, so a restart of either is survived: while MariaDB is down the
  * runner logs once and backs off; while Redis is down it keeps running
  * jobs but gives up the lease (nobody schedules until Redis is back).
  *
- * SIGTERM and SIGINT only set a flag and wake the sleep, so the job in hand
- * always finishes and its result is recorded before the runner exits.
+ * SIGTERM and SIGINT only set a flag and wake the sleep, so the jobs in
+ * hand always finish and their results are recorded before the runner
+ * exits (the main process passes the signal on and waits for its
+ * children).
  */
 #include "jobs.h"
 #include "webhook_send.h"
@@ -19,6 +25,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -144,10 +153,12 @@ static int job_cleanup(db_t *db, cache_t *cache, arena_t *a, const char *tenant_
 
 /* The runner's own kinds; the handlers' come from handler_job_kinds. */
 static const job_kind_t job_kinds[] = {
-	{ "system.noop", job_noop, 0, false },
-	{ "system.cleanup", job_cleanup, 0, false },
-	{ "webhook.deliver", wh_deliver_job, 30, false },
-	{ FANOUT_DLQ_KIND, fanout_requeue_job, 0, false },
+	{ .name = "system.noop", .run = job_noop },
+	{ .name = "system.cleanup", .run = job_cleanup },
+	{ .name = "webhook.deliver", .timeout_s = WEBHOOK_TIMEOUT_S + JOBS_HTTP_LOCK_MARGIN_S,
+	  .http_start = wh_deliver_start, .http_finish = wh_deliver_finish,
+	  .endpoint_field = "webhook_id", .max_attempts = &g_config.webhook_max_attempts },
+	{ .name = FANOUT_DLQ_KIND, .run = fanout_requeue_job },
 };
 
 const job_kind_t *jobs_kind_find(const char *name)
@@ -175,13 +186,18 @@ enum db_status jobs_enqueue_unique(db_t *db, arena_t *a, const char *tenant_id,
 	char *p = arena_strdup(a, pj ? pj : "{}");
 	cJSON_free(pj);
 	cJSON_Delete(exact);
+	const job_kind_t *k = jobs_kind_find(kind);
+	const char *endpoint = k && k->endpoint_field ? json_str_of(payload, k->endpoint_field)
+						      : NULL;
 	db_param prm[] = { db_str(id), db_str(tenant_id), db_str(kind), db_str(p),
-			   db_int(max_attempts > 0 ? max_attempts : g_config.jobs_max_attempts),
-			   db_int(delay_ms > 0 ? delay_ms : 0), db_str(dedupe_key) };
+			   db_int(max_attempts > 0 ? max_attempts
+				  : k && k->max_attempts ? *k->max_attempts : g_config.jobs_max_attempts),
+			   db_int(delay_ms > 0 ? delay_ms : 0), db_str(dedupe_key),
+			   endpoint && strlen(endpoint) < 64 ? db_str(endpoint) : db_null() };
 	return db_exec(db, a, "INSERT INTO jobs (id, tenant_id, kind, payload, max_attempts, run_at, "
-		       "dedupe_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, "
-		       "UTC_TIMESTAMP(3) + INTERVAL ? * 1000 MICROSECOND, ?, UTC_TIMESTAMP(3), "
-		       "UTC_TIMESTAMP(3))", prm, 7, NULL);
+		       "dedupe_key, endpoint, created_at, updated_at) VALUES (?, ?, ?, ?, ?, "
+		       "UTC_TIMESTAMP(3) + INTERVAL ? * 1000 MICROSECOND, ?, ?, UTC_TIMESTAMP(3), "
+		       "UTC_TIMESTAMP(3))", prm, 8, NULL);
 }
 
 enum db_status jobs_enqueue(db_t *db, arena_t *a, const char *tenant_id, const char *kind,
@@ -327,38 +343,77 @@ static enum db_status job_mark_failed(db_t *db, arena_t *a, const struct job_ref
 
 /* --- the runner ------------------------------------------------------------ */
 
+/* What a process of the runner does (see jobs_run). */
+enum role {
+	ROLE_MAIN,      /* scheduler lease and pass, fan-out, supervising the others */
+	ROLE_HTTP,      /* the HTTP kinds, concurrently */
+	ROLE_WORKER,    /* the other kinds, one at a time */
+};
+
+#define HTTP_KINDS_MAX 32
+
 struct runner {
 	db_t *db;
 	cache_t *cache;
 	arena_t *a;
 	char id[64];            /* hostname:pid, the locked_by and lease value */
+	enum role role;
 	bool db_down;           /* an outage is logged once, not per attempt */
 	bool redis_down;
 	bool lease_held;
 	long down_backoff_ms;
 	long long next_lease_ms;
 	char cleanup_key[64];   /* the last hourly key enqueued (or found) */
+	const char *http_kinds[HTTP_KINDS_MAX];
+	int n_http;
 };
 
-/* A claimed job: strings live in the runner's arena until the next reset. */
+/* A claimed job: strings live in the arena it was claimed into. */
 struct claimed {
 	struct job_ref ref;
 	const char *tenant_id;
 	const char *kind;
 	const char *payload;
+	const char *endpoint;
+	long long t0;
 };
 
-/* Claims the next due job.  1: claimed, 0: none due, -1: database trouble. */
-static int job_claim(struct runner *r, struct claimed *j)
+/* "?, ?, …" for n parameters. */
+static char *placeholders(arena_t *a, int n)
 {
+	char *s = arena_alloc(a, (size_t)n * 3 + 1), *p = s;
+	for (int i = 0; i < n; i++)
+		p += sprintf(p, i ? ", ?" : "?");
+	*p = '\0';
+	return s;
+}
+
+/*
+ * Claims the next due job of r's role into a: an HTTP kind for ROLE_HTTP,
+ * skipping the endpoints in busy; any other kind for ROLE_WORKER.
+ * 1: claimed, 0: none due, -1: database trouble.
+ */
+static int job_claim(struct runner *r, arena_t *a, const char *const *busy, int nbusy,
+		     struct claimed *j)
+{
+	int np = r->n_http + nbusy;
+	db_param *p = arena_alloc(a, sizeof(*p) * (size_t)(np + 1));
+	for (int i = 0; i < r->n_http; i++)
+		p[i] = db_str(r->http_kinds[i]);
+	for (int i = 0; i < nbusy; i++)
+		p[r->n_http + i] = db_str(busy[i]);
+	const char *sql = arena_printf(a,
+		"SELECT id, tenant_id, kind, payload, attempts, max_attempts, endpoint FROM jobs "
+		"WHERE status = 'queued' AND run_at <= UTC_TIMESTAMP(3) AND kind %s (%s)%s%s%s "
+		"ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+		r->role == ROLE_HTTP ? "IN" : "NOT IN", placeholders(a, r->n_http),
+		nbusy ? " AND (endpoint IS NULL OR endpoint NOT IN (" : "",
+		nbusy ? placeholders(a, nbusy) : "", nbusy ? "))" : "");
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return -1;
 	db_result *res;
-	st = db_exec(r->db, r->a,
-		     "SELECT id, tenant_id, kind, payload, attempts, max_attempts FROM jobs "
-		     "WHERE status = 'queued' AND run_at <= UTC_TIMESTAMP(3) "
-		     "ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED", NULL, 0, &res);
+	st = db_exec(r->db, a, sql, p, np, &res);
 	if (st || res->nrows == 0)
 		goto out_rollback;
 	j->ref.id = db_get(res, 0, "id");
@@ -368,13 +423,15 @@ static int job_claim(struct runner *r, struct claimed *j)
 	j->tenant_id = db_get(res, 0, "tenant_id");
 	j->kind = db_get(res, 0, "kind");
 	j->payload = db_get(res, 0, "payload");
+	j->endpoint = db_get(res, 0, "endpoint");
+	j->t0 = time_now_ms();
 	const job_kind_t *k = jobs_kind_find(j->kind);
 	int timeout = k && k->timeout_s > 0 ? k->timeout_s : JOBS_VISIBILITY_S;
-	db_param p[] = { db_str(r->id), db_int(timeout), db_str(j->ref.id) };
-	st = db_exec(r->db, r->a,
+	db_param q[] = { db_str(r->id), db_int(timeout), db_str(j->ref.id) };
+	st = db_exec(r->db, a,
 		     "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ?, "
 		     "locked_until = UTC_TIMESTAMP(3) + INTERVAL ? SECOND, "
-		     "updated_at = UTC_TIMESTAMP(3) WHERE id = ?", p, 3, NULL);
+		     "updated_at = UTC_TIMESTAMP(3) WHERE id = ?", q, 3, NULL);
 	if (st)
 		goto out_rollback;
 	return db_commit(r->db) == DB_OK ? 1 : -1;
@@ -388,28 +445,28 @@ static void json_cleanup(void *p)
 	cJSON_Delete(p);
 }
 
+/* The payload of j as JSON (NULL when it has none), freed with a. */
+static cJSON *job_payload(arena_t *a, const struct claimed *j)
+{
+	cJSON *payload = j->payload ? cJSON_Parse(j->payload) : NULL;
+	if (payload)
+		arena_defer(a, json_cleanup, payload);
+	return payload;
+}
+
 /* Runs a claimed job's handler.  Returns 0 or -1 with a message in err. */
 static int job_execute(struct runner *r, const struct claimed *j, char *err, size_t errlen)
 {
 	err[0] = '\0';
 	const job_kind_t *k = jobs_kind_find(j->kind);
-	if (!k) {
+	if (!k || !k->run) {
 		snprintf(err, errlen, "unknown job kind");
 		return -1;
 	}
-	cJSON *payload = j->payload ? cJSON_Parse(j->payload) : NULL;
-	if (payload)
-		arena_defer(r->a, json_cleanup, payload);
+	cJSON *payload = job_payload(r->a, j);
 	cur_attempt = j->ref.attempts;
 	cur_retry_ms = -1;
-	int rc = k->run(r->db, r->cache, r->a, j->tenant_id, payload, err, errlen);
-	if (db_in_transaction(r->db)) {
-		log_error("jobs: %s (%s) left a transaction open; rolled back", j->ref.id, j->kind);
-		db_rollback(r->db);
-	}
-	if (rc != 0 && !err[0])
-		snprintf(err, errlen, "job failed");
-	return rc == 0 ? 0 : -1;
+	return k->run(r->db, r->cache, r->a, j->tenant_id, payload, err, errlen);
 }
 
 /*
@@ -438,26 +495,168 @@ static void job_settle(struct runner *r, const struct claimed *j, int rc, const 
 		  j->ref.id, j->kind, db_last_error(r->db));
 }
 
-/* Claims and runs one job.  1: ran one, 0: queue empty, -1: database down. */
+/* Ends a job its handler returned rc for: logs and records the outcome. */
+static void job_end(struct runner *r, const struct claimed *j, int rc, char *err, size_t errlen)
+{
+	if (db_in_transaction(r->db)) {
+		log_error("jobs: %s (%s) left a transaction open; rolled back", j->ref.id, j->kind);
+		db_rollback(r->db);
+	}
+	if (rc != 0 && !err[0])
+		snprintf(err, errlen, "job failed");
+	if (rc == 0)
+		log_debug("jobs: %s (%s) done in %lld ms, attempt %d", j->ref.id, j->kind,
+			  time_now_ms() - j->t0, j->ref.attempts);
+	else
+		log_warn("jobs: %s (%s) failed, attempt %d of %d: %s", j->ref.id, j->kind,
+			 j->ref.attempts, j->ref.max_attempts, err);
+	job_settle(r, j, rc == 0 ? 0 : -1, err);
+	cur_attempt = 0;
+	cur_retry_ms = -1;
+}
+
+/* ROLE_WORKER: claims and runs one job.  1: ran one, 0: queue empty, -1:
+ * database down. */
 static int runner_step(struct runner *r)
 {
 	struct claimed j;
-	int got = job_claim(r, &j);
+	int got = job_claim(r, r->a, NULL, 0, &j);
 	if (got <= 0)
 		return got;
 	char err[ERR_LEN];
-	long long t0 = time_now_ms();
 	int rc = job_execute(r, &j, err, sizeof(err));
-	if (rc == 0)
-		log_debug("jobs: %s (%s) done in %lld ms, attempt %d", j.ref.id, j.kind,
-			  time_now_ms() - t0, j.ref.attempts);
-	else
-		log_warn("jobs: %s (%s) failed, attempt %d of %d: %s", j.ref.id, j.kind,
-			 j.ref.attempts, j.ref.max_attempts, err);
-	job_settle(r, &j, rc, err);
-	cur_attempt = 0;
-	cur_retry_ms = -1;
+	job_end(r, &j, rc, err, sizeof(err));
 	return 1;
+}
+
+/* --- ROLE_HTTP: outgoing requests in flight together ----------------------- */
+
+struct flight {
+	struct runner *r;
+	bool used;
+	arena_t *a;                 /* the job's, until it ends */
+	struct claimed j;
+	const job_kind_t *k;
+	cJSON *payload;
+	job_http_t req;
+};
+
+/* Ends the job of f with the answer res and frees the slot. */
+static void flight_done(void *user, const outhttp_result_t *res)
+{
+	struct flight *f = user;
+	char err[ERR_LEN] = "";
+	cur_attempt = f->j.ref.attempts;
+	cur_retry_ms = -1;
+	int rc = f->k->http_finish(f->r->db, f->r->cache, f->a, f->j.tenant_id, f->payload, &f->req,
+				   res, err, sizeof(err));
+	job_end(f->r, &f->j, rc, err, sizeof(err));
+	arena_free(f->a);
+	f->a = NULL;
+	f->used = false;
+}
+
+/* The endpoints with jobs_http_per_endpoint requests in flight (in a). */
+static int busy_endpoints(arena_t *a, const struct flight *fl, int n, const char ***out)
+{
+	const char **busy = arena_alloc(a, sizeof(*busy) * (size_t)(n + 1));
+	int nbusy = 0;
+	for (int i = 0; i < n; i++) {
+		if (!fl[i].used || !fl[i].j.endpoint)
+			continue;
+		int count = 0;
+		bool seen = false;
+		for (int k = 0; k < n && !seen; k++) {
+			if (!fl[k].used || !fl[k].j.endpoint || strcmp(fl[k].j.endpoint, fl[i].j.endpoint))
+				continue;
+			seen = k < i;    /* counted at its first flight */
+			count++;
+		}
+		if (!seen && count >= g_config.jobs_http_per_endpoint)
+			busy[nbusy++] = fl[i].j.endpoint;
+	}
+	*out = busy;
+	return nbusy;
+}
+
+/* Claims one HTTP job into a free slot and starts its request.  1: one
+ * claimed, 0: none due, -1: database down. */
+static int flight_start(struct runner *r, outhttp_multi_t *m, struct flight *fl, int n)
+{
+	struct flight *f = NULL;
+	for (int i = 0; i < n && !f; i++)
+		if (!fl[i].used)
+			f = &fl[i];
+	if (!f)
+		return 0;
+	const char **busy;
+	int nbusy = busy_endpoints(r->a, fl, n, &busy);
+	arena_t *a = arena_new(16 * 1024);
+	int got = job_claim(r, a, busy, nbusy, &f->j);
+	if (got <= 0) {
+		arena_free(a);
+		return got;
+	}
+	*f = (struct flight){ .r = r, .used = true, .a = a, .j = f->j,
+			      .k = jobs_kind_find(f->j.kind) };
+	f->payload = job_payload(a, &f->j);
+	char err[ERR_LEN] = "";
+	cur_attempt = f->j.ref.attempts;
+	cur_retry_ms = -1;
+	int rc = f->k && f->k->http_start
+		? f->k->http_start(r->db, r->cache, a, f->j.tenant_id, f->payload, &f->req, err,
+				   sizeof(err))
+		: (snprintf(err, sizeof(err), "unknown job kind"), -1);
+	if (rc != 1) {
+		job_end(r, &f->j, rc, err, sizeof(err));
+		arena_free(a);
+		f->a = NULL;
+		f->used = false;
+		return 1;
+	}
+	if (f->req.skip) {
+		outhttp_result_t none = { 0 };
+		flight_done(f, &none);
+		return 1;
+	}
+	outhttp_multi_add(m, f->req.method, f->req.url, f->req.headers, f->req.body,
+			  f->req.body_len, f->req.timeout_s, g_config.http_allow_private,
+			  flight_done, f);
+	return 1;
+}
+
+static long runner_after_step(struct runner *r, int got);
+
+/* Until SIGTERM, then until what is in flight has ended. */
+static void http_loop(struct runner *r, int wake_fd)
+{
+	int n = g_config.jobs_http_concurrency;
+	struct flight *fl = calloc((size_t)n, sizeof(*fl));
+	outhttp_multi_t *m = outhttp_multi_new();
+	if (!fl || !m) {
+		log_error("jobs: out of memory for %d requests in flight", n);
+		free(fl);
+		outhttp_multi_free(m);
+		return;
+	}
+	while (!got_term || outhttp_multi_inflight(m) > 0) {
+		int got = 0;
+		while (!got_term && outhttp_multi_inflight(m) < n &&
+		       (got = flight_start(r, m, fl, n)) > 0)
+			;
+		long wait = runner_after_step(r, got);
+		if (wait == 0 || outhttp_multi_inflight(m) >= n)
+			wait = g_config.jobs_poll_ms;    /* a slot frees up, or the queue was read */
+		if (got_term)
+			wait = 100;
+		outhttp_multi_run(m, (int)wait, wake_fd);
+		char buf[64];
+		while (read(wake_fd, buf, sizeof(buf)) > 0)
+			;
+		arena_reset(r->a);
+	}
+	outhttp_multi_free(m);
+	free(fl);
 }
 
 /* --- scheduler lease and pass ---------------------------------------------- */
@@ -629,18 +828,32 @@ static void pid_file_remove(const char *path)
 		unlink(path);
 }
 
-static void runner_init(struct runner *r)
+/* Every process of a runner claims as the runner (locked_by is its id):
+ * jobs show which runner holds them, and a runner that dies is known by
+ * its pid. */
+static void runner_init(struct runner *r, enum role role, const char *id)
 {
 	memset(r, 0, sizeof(*r));
-	char host[256];
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	/* locked_by is VARCHAR(64): keep room for ":pid". */
-	snprintf(r->id, sizeof(r->id), "%.50s:%d", host, (int)getpid());
+	r->role = role;
+	if (id) {
+		snprintf(r->id, sizeof(r->id), "%s", id);
+	} else {
+		char host[256];
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		/* locked_by is VARCHAR(64): keep room for ":pid". */
+		snprintf(r->id, sizeof(r->id), "%.50s:%d", host, (int)getpid());
+	}
 	r->db = db_new(&g_config);
 	r->cache = cache_new(&g_config);
 	r->a = arena_new(64 * 1024);
+	for (size_t i = 0; i < sizeof(job_kinds) / sizeof(job_kinds[0]); i++)
+		if (job_kinds[i].http_start && r->n_http < HTTP_KINDS_MAX)
+			r->http_kinds[r->n_http++] = job_kinds[i].name;
+	for (const job_kind_t *k = handler_job_kinds; k && k->name; k++)
+		if (k->http_start && r->n_http < HTTP_KINDS_MAX)
+			r->http_kinds[r->n_http++] = k->name;
 }
 
 static void runner_release(struct runner *r)
@@ -670,12 +883,195 @@ static long runner_after_step(struct runner *r, int got)
 	return r->down_backoff_ms;
 }
 
+/* --- what a dead process of this host left behind -------------------------- */
+
+/* Whether holder ("host:pid") names a process of this host that is gone. */
+static bool holder_dead(const struct runner *r, const char *holder)
+{
+	const char *colon = strrchr(r->id, ':');
+	size_t hl = (size_t)(colon - r->id) + 1;
+	if (!holder || strncmp(holder, r->id, hl) != 0)
+		return false;
+	char *end;
+	long pid = strtol(holder + hl, &end, 10);
+	return *end == '\0' && pid > 1 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/*
+ * Jobs held by runners of this host that no longer exist (one that was
+ * killed, or stopped by a crash) run again now rather than when their
+ * locks expire: the attempt counts, as an expired lock's does.  The scheduler lease of a dead holder is freed the same way.
+ */
+static void recover_dead_holders(struct runner *r)
+{
+	const char *colon = strrchr(r->id, ':');
+	char *prefix = arena_printf(r->a, "%.*s:%%", (int)(colon - r->id), r->id);
+	db_param p[] = { db_str(prefix) };
+	db_result *res;
+	if (db_exec(r->db, r->a,
+		    "SELECT id, kind, locked_by, attempts, max_attempts FROM jobs "
+		    "WHERE status = 'running' AND locked_by LIKE ? LIMIT 1000", p, 1, &res) == DB_OK) {
+		for (int i = 0; i < res->nrows; i++) {
+			struct job_ref j = {
+				.id = db_get(res, i, "id"),
+				.locked_by = db_get(res, i, "locked_by"),
+				.attempts = (int)db_get_int(res, i, "attempts", 0),
+				.max_attempts = (int)db_get_int(res, i, "max_attempts", 1),
+			};
+			if (!holder_dead(r, j.locked_by))
+				continue;
+			char *err = arena_printf(r->a, "runner %s died during attempt %d", j.locked_by,
+						 j.attempts);
+			unsigned long long affected = 0;
+			cur_retry_ms = 0;
+			if (job_mark_failed(r->db, r->a, &j, err, &affected) == DB_OK && affected &&
+			    j.attempts < j.max_attempts)
+				log_warn("jobs: %s (%s): %s; runs again now", j.id,
+					 db_get(res, i, "kind"), err);
+			cur_retry_ms = -1;
+		}
+	}
+	redisReply *rep;
+	const char *get[] = { "GET", JOBS_LEASE_KEY };
+	if (cache_cmd(r->cache, r->a, &rep, 2, get) == CACHE_OK && rep->type == REDIS_REPLY_STRING &&
+	    holder_dead(r, rep->str)) {
+		const char *del[] = { "EVAL", lease_release_lua, "1", JOBS_LEASE_KEY, rep->str };
+		if (cache_cmd(r->cache, r->a, &rep, 5, del) == CACHE_OK)
+			log_info("jobs: freed the scheduler lease of a runner that is gone");
+	}
+}
+
+/* --- the processes of a runner --------------------------------------------- */
+
+#define CHILD_BACKOFF_MIN_MS 500
+#define CHILD_BACKOFF_MAX_MS 30000
+#define CHILD_STABLE_MS 60000
+
+struct child {
+	enum role role;
+	pid_t pid;              /* 0: not running */
+	long long started_ms, restart_ms;
+	long backoff_ms;
+};
+
+static const char *const role_names[] = { "main", "http", "worker" };
+
+/* The body of a child process: never returns. */
+static void child_main(enum role role, const char *id, pid_t parent, int notify_rd,
+		       int notify_wr)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	log_set_pid();
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	if (role == ROLE_HTTP) {
+		wake_pipe[0] = notify_rd;    /* signals and the fan-out both wake it */
+		wake_pipe[1] = notify_wr;
+	} else {
+		close(notify_rd);
+		close(notify_wr);
+		if (make_pipe() != 0)
+			_exit(1);
+	}
+	struct runner r;
+	runner_init(&r, role, id);
+	if (role == ROLE_HTTP) {
+		http_loop(&r, wake_pipe[0]);
+	} else {
+		while (!got_term) {
+			int got = runner_step(&r);
+			arena_reset(r.a);
+			wait_ms(runner_after_step(&r, got));
+		}
+	}
+	runner_release(&r);
+	_exit(0);
+}
+
+static void child_start(const struct runner *r, struct child *c, int notify[2])
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid == 0)
+		child_main(c->role, r->id, parent, notify[0], notify[1]);
+	if (pid < 0) {
+		log_error("jobs: cannot start the %s process: %s", role_names[c->role], strerror(errno));
+		c->restart_ms = time_now_ms() + CHILD_BACKOFF_MAX_MS;
+		return;
+	}
+	c->pid = pid;
+	c->started_ms = time_now_ms();
+}
+
+/* Reaps the children that ended and restarts them (with a backoff when
+ * they keep ending).  What a crashed child held runs again when its lock
+ * expires (the lock names the runner, which lives on). */
+static void children_tend(const struct runner *r, struct child *ch, int n, int notify[2])
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < n; i++) {
+			if (ch[i].pid != pid)
+				continue;
+			struct child *c = &ch[i];
+			c->pid = 0;
+			long long now = time_now_ms();
+			if (now - c->started_ms > CHILD_STABLE_MS)
+				c->backoff_ms = 0;
+			c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : CHILD_BACKOFF_MIN_MS;
+			if (c->backoff_ms > CHILD_BACKOFF_MAX_MS)
+				c->backoff_ms = CHILD_BACKOFF_MAX_MS;
+			c->restart_ms = now + c->backoff_ms;
+			log_error("jobs: the %s process %d %s %d; restarting it in %ld ms",
+				  role_names[c->role], (int)pid,
+				  WIFSIGNALED(status) ? "was killed by signal" : "exited with",
+				  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+				  c->backoff_ms);
+		}
+	}
+	for (int i = 0; i < n && !got_term; i++)
+		if (!ch[i].pid && time_now_ms() >= ch[i].restart_ms)
+			child_start(r, &ch[i], notify);
+}
+
+/* Stops the children: SIGTERM (each finishes what it has in hand), then
+ * waits for them. */
+static void children_stop(struct child *ch, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ch[i].pid)
+			kill(ch[i].pid, SIGTERM);
+	for (int i = 0; i < n; i++) {
+		if (!ch[i].pid)
+			continue;
+		while (waitpid(ch[i].pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		ch[i].pid = 0;
+	}
+}
+
+/*
+ * The runner: this process holds the scheduler lease and runs the fan-out
+ * (so realtime and webhook enqueueing never wait behind a job), and
+ * supervises one HTTP process (the webhook deliveries and other outgoing
+ * requests, jobs_http_concurrency at once) and jobs_concurrency worker
+ * processes (the other kinds, one job at a time each).  A child that ends
+ * is restarted with a backoff.
+ */
 int jobs_run(void)
 {
 	got_term = 0;
-	if (make_pipe() != 0) {
+	int notify[2];
+	if (make_pipe() != 0 || pipe(notify) != 0) {
 		log_error("jobs: pipe: %s", strerror(errno));
 		return 1;
+	}
+	for (int i = 0; i < 2; i++) {
+		fcntl(notify[i], F_SETFL, fcntl(notify[i], F_GETFL) | O_NONBLOCK);
+		fcntl(notify[i], F_SETFD, FD_CLOEXEC);
 	}
 	sig_handle(SIGTERM, on_signal);
 	sig_handle(SIGINT, on_signal);
@@ -683,13 +1079,28 @@ int jobs_run(void)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct runner r;
-	runner_init(&r);
+	runner_init(&r, ROLE_MAIN, NULL);
 	pid_file_write(g_config.jobs_pid_file);
-	log_info("jobs: runner %s started (poll %d ms, backoff base %d ms)", r.id,
-		 g_config.jobs_poll_ms, g_config.jobs_backoff_base_ms);
-	if (g_config.jobs_concurrency > 1)
-		log_warn("jobs: jobs_concurrency = %d is not supported yet; running one job at "
-			 "a time (start more runners instead)", g_config.jobs_concurrency);
+	log_info("jobs: runner %s started (poll %d ms, backoff base %d ms, %d worker%s, "
+		 "%d requests in flight, %d per endpoint)", r.id, g_config.jobs_poll_ms,
+		 g_config.jobs_backoff_base_ms, g_config.jobs_concurrency,
+		 g_config.jobs_concurrency == 1 ? "" : "s", g_config.jobs_http_concurrency,
+		 g_config.jobs_http_per_endpoint);
+	recover_dead_holders(&r);
+	arena_reset(r.a);
+
+	int n = 1 + g_config.jobs_concurrency;
+	struct child *ch = calloc((size_t)n, sizeof(*ch));
+	if (!ch) {
+		runner_release(&r);
+		return 1;
+	}
+	ch[0].role = ROLE_HTTP;
+	for (int i = 1; i < n; i++)
+		ch[i].role = ROLE_WORKER;
+	/* The children open their own connections. */
+	for (int i = 0; i < n; i++)
+		child_start(&r, &ch[i], notify);
 
 	while (!got_term) {
 		if (time_now_ms() >= r.next_lease_ms) {
@@ -701,11 +1112,13 @@ int jobs_run(void)
 		}
 		int fanned = fanout_pass(r.db, r.a);
 		arena_reset(r.a);
-		int got = runner_step(&r);
+		if (fanned > 0) {
+			ssize_t w = write(notify[1], "x", 1);   /* deliveries may be due */
+			(void)w;
+		}
+		children_tend(&r, ch, n, notify);
 		arena_reset(r.a);
-		long wait = runner_after_step(&r, got);
-		if (fanned > 0)
-			wait = 0;
+		long wait = runner_after_step(&r, fanned);
 		long long until_lease = r.next_lease_ms - time_now_ms();
 		if (until_lease < wait)
 			wait = (long)until_lease;
@@ -714,12 +1127,16 @@ int jobs_run(void)
 		arena_reset(r.a);
 	}
 
+	children_stop(ch, n);
+	free(ch);
 	lease_release(&r);
 	runner_release(&r);
 	pid_file_remove(g_config.jobs_pid_file);
 	log_info("jobs: runner stopped");
 	close(wake_pipe[0]);
 	close(wake_pipe[1]);
+	close(notify[0]);
+	close(notify[1]);
 	wake_pipe[0] = wake_pipe[1] = -1;
 	return 0;
 }

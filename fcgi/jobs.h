@@ -16,10 +16,12 @@
  * the scheduler pass: requeue expired locks, enqueue periodic work (each
  * with a dedupe_key, so two schedulers can never enqueue it twice).
  *
- * Job kinds register a handler in the registry (jobs.c); later issues add
- * theirs there.  Each runner process runs one job at a time
- * (jobs_concurrency > 1 is not implemented yet: start more runners, on one
- * machine or several, to work the queue in parallel).
+ * Job kinds register a handler in the registry (jobs.c, and the handlers'
+ * table).  A runner is a small family of processes (see jobs.c): one does
+ * the fan-out and the scheduler, one sends the outgoing HTTP of HTTP kinds
+ * (webhook deliveries) concurrently, and jobs_concurrency processes run the
+ * other kinds one job at a time each.  More runners, on one machine or
+ * several, share the queue.
  */
 #ifndef TESSERA_JOBS_H
 #define TESSERA_JOBS_H
@@ -32,9 +34,12 @@
 #include "../common/arena.h"
 #include "../common/cache.h"
 #include "../common/db.h"
+#include "../common/outhttp.h"
 
 /* Visibility timeout of a claimed job unless its kind sets its own. */
 #define JOBS_VISIBILITY_S 300
+/* An HTTP job's lock outlasts its request timeout by this much. */
+#define JOBS_HTTP_LOCK_MARGIN_S 5
 /* Retry delays never exceed this (before jitter). */
 #define JOBS_BACKOFF_CAP_MS 3600000L
 /* The Redis key of the scheduler lease; its value is the holder's id. */
@@ -48,11 +53,44 @@
 typedef int (*job_fn)(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 		      const cJSON *payload, char *err, size_t errlen);
 
+/*
+ * An outgoing HTTP request a job hands to the runner, which sends it
+ * alongside the other jobs' (libcurl's multi interface) and then calls the
+ * kind's finish with the answer.  Strings live in the job's arena.
+ */
+typedef struct job_http {
+	const char *method, *url;
+	const char *const *headers;   /* "Name: value", NULL-ended */
+	const char *body;
+	size_t body_len;
+	int timeout_s;
+	bool skip;                    /* send nothing: finish gets an empty answer */
+	void *state;                  /* the kind's own */
+} job_http_t;
+
+/* Starts a job of an HTTP kind: 1 with *req to send, or 0 / -1 (with err)
+ * as a job_fn returns when the job is over without a request. */
+typedef int (*job_http_start_fn)(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+				 const cJSON *payload, job_http_t *req, char *err, size_t errlen);
+/* Ends it with the answer (res->status 0: none came, res->error says why). */
+typedef int (*job_http_finish_fn)(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+				  const cJSON *payload, const job_http_t *req,
+				  const outhttp_result_t *res, char *err, size_t errlen);
+
 typedef struct job_kind {
 	const char *name;
-	job_fn run;
+	job_fn run;      /* NULL for an HTTP kind */
 	int timeout_s;   /* visibility timeout; 0 means JOBS_VISIBILITY_S */
 	bool cleanup;    /* also run by every system.cleanup pass (payload NULL) */
+	/* HTTP kinds: run by the runner's HTTP process, at most
+	 * jobs_http_per_endpoint at once per value of the payload's
+	 * endpoint_field (a string member), jobs_http_concurrency in all. */
+	job_http_start_fn http_start;
+	job_http_finish_fn http_finish;
+	const char *endpoint_field;
+	/* Attempts of a job enqueued without its own count (a DLQ retry, …);
+	 * NULL: jobs_max_attempts. */
+	const int *max_attempts;
 } job_kind_t;
 
 /* The kinds the handlers register (handlers/routes.c assembles them from
@@ -64,7 +102,8 @@ extern const job_kind_t *handler_job_kinds;
 const job_kind_t *jobs_kind_find(const char *name);
 
 /* Enqueues a job to run after delay_ms; id (size >= 40) receives its id.
- * max_attempts <= 0 uses the configured default.  Returns a db_status. */
+ * max_attempts <= 0 uses the kind's default (its max_attempts setting, else
+ * jobs_max_attempts).  Returns a db_status. */
 enum db_status jobs_enqueue(db_t *db, arena_t *a, const char *tenant_id, const char *kind,
 			    const cJSON *payload, int max_attempts, long delay_ms, char *id);
 

@@ -98,10 +98,55 @@ static char *signatures(arena_t *a, const webhook_t *w, const char *msg_id, long
 	return out;
 }
 
-static enum db_status record(db_t *db, arena_t *a, const char *db_name, const webhook_t *w,
-			     const cJSON *event, const char *body, const char *trigger, int attempt,
-			     const outhttp_result_t *res, wh_outcome_t *out)
+void wh_prepare(arena_t *a, const webhook_t *w, const cJSON *event, wh_request_t *q)
 {
+	memset(q, 0, sizeof(*q));
+	cJSON *exact = cJSON_Duplicate(event, true);
+	json_exact_numbers(exact);
+	char *pj = cJSON_PrintUnformatted(exact);
+	cJSON_Delete(exact);
+	q->body = arena_strdup(a, pj ? pj : "{}");
+	cJSON_free(pj);
+	q->len = strlen(q->body);
+	const char *msg_id = json_str_of(event, "id");
+	if (!msg_id)
+		msg_id = "";
+	long long ts = (long long)time(NULL);
+	char *sig = signatures(a, w, msg_id, ts, q->body, q->len);
+	if (!sig) {
+		q->error = "the webhook's secret cannot be read";
+		return;
+	}
+	q->headers[0] = "Content-Type: application/json";
+	q->headers[1] = arena_printf(a, "webhook-id: %s", msg_id);
+	q->headers[2] = arena_printf(a, "webhook-timestamp: %lld", ts);
+	q->headers[3] = arena_printf(a, "webhook-signature: %s", sig);
+}
+
+/* The outcome of an answer (or of none). */
+static void outcome(const outhttp_result_t *res, const wh_request_t *q, wh_outcome_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->status_code = res->status;
+	out->duration_ms = res->duration_ms;
+	out->succeeded = res->status >= 200 && res->status < 300;
+	out->disabled = res->status == 410;
+	if (q->error)
+		snprintf(out->error, sizeof(out->error), "%s", q->error);
+	else if (res->status == 0)
+		snprintf(out->error, sizeof(out->error), "%s", res->error);
+	else if (out->disabled)
+		snprintf(out->error, sizeof(out->error),
+			 "the receiver answered 410 Gone: webhook disabled");
+	else if (!out->succeeded)
+		snprintf(out->error, sizeof(out->error), "the receiver answered %ld", res->status);
+}
+
+enum db_status wh_record(db_t *db, arena_t *a, const char *db_name, const webhook_t *w,
+			 const cJSON *event, const wh_request_t *q, const char *trigger,
+			 int attempt, const outhttp_result_t *res, wh_outcome_t *out)
+{
+	outcome(res, q, out);
 	id_new(out->delivery_id, sizeof(out->delivery_id), "whd_");
 	db_param p[] = {
 		db_str(out->delivery_id), db_str(w->id), db_str(json_str_of(event, "id")),
@@ -109,7 +154,7 @@ static enum db_status record(db_t *db, arena_t *a, const char *db_name, const we
 		db_str(out->succeeded ? "succeeded" : "failed"),
 		out->status_code ? db_int(out->status_code) : db_null(), db_int(out->duration_ms),
 		res->excerpt[0] ? db_str(res->excerpt) : db_null(),
-		out->error[0] ? db_str(out->error) : db_null(), db_str(body),
+		out->error[0] ? db_str(out->error) : db_null(), db_str(q->body),
 	};
 	enum db_status st = db_exec(db, a, arena_printf(a,
 		"INSERT INTO `%s`.`_webhook_deliveries` (id, webhook_id, event_id, event_type, `trigger`, "
@@ -117,54 +162,24 @@ static enum db_status record(db_t *db, arena_t *a, const char *db_name, const we
 		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", db_name), p, 12, NULL);
 	if (st || !out->disabled)
 		return st;
-	db_param q[] = { db_str(w->id) };
+	db_param d[] = { db_str(w->id) };
 	return db_exec(db, a, arena_printf(a,
 		"UPDATE `%s`.`_webhooks` SET status = 'disabled', disabled_reason = "
 		"'The receiver answered 410 Gone', updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
-		db_name), q, 1, NULL);
+		db_name), d, 1, NULL);
 }
 
 enum db_status wh_send(db_t *db, arena_t *a, const char *db_name, const webhook_t *w,
 		       const cJSON *event, const char *trigger, int attempt, wh_outcome_t *out)
 {
-	memset(out, 0, sizeof(*out));
-	cJSON *exact = cJSON_Duplicate(event, true);
-	json_exact_numbers(exact);
-	char *pj = cJSON_PrintUnformatted(exact);
-	cJSON_Delete(exact);
-	char *body = arena_strdup(a, pj ? pj : "{}");
-	cJSON_free(pj);
-	size_t len = strlen(body);
-	const char *msg_id = json_str_of(event, "id");
-	long long ts = (long long)time(NULL);
-	char *sig = signatures(a, w, msg_id ? msg_id : "", ts, body, len);
+	wh_request_t q;
+	wh_prepare(a, w, event, &q);
 	outhttp_result_t *res = arena_alloc(a, sizeof(*res));
 	memset(res, 0, sizeof(*res));
-	if (!sig) {
-		snprintf(out->error, sizeof(out->error), "the webhook's secret cannot be read");
-	} else {
-		const char *headers[] = {
-			"Content-Type: application/json",
-			arena_printf(a, "webhook-id: %s", msg_id ? msg_id : ""),
-			arena_printf(a, "webhook-timestamp: %lld", ts),
-			arena_printf(a, "webhook-signature: %s", sig),
-			NULL,
-		};
-		outhttp_request("POST", w->url, headers, body, len, WEBHOOK_TIMEOUT_S,
+	if (!q.error)
+		outhttp_request("POST", w->url, q.headers, q.body, q.len, WEBHOOK_TIMEOUT_S,
 				g_config.http_allow_private, res);
-		out->status_code = res->status;
-		out->duration_ms = res->duration_ms;
-		out->succeeded = res->status >= 200 && res->status < 300;
-		out->disabled = res->status == 410;
-		if (res->status == 0)
-			snprintf(out->error, sizeof(out->error), "%s", res->error);
-		else if (out->disabled)
-			snprintf(out->error, sizeof(out->error),
-				 "the receiver answered 410 Gone: webhook disabled");
-		else if (!out->succeeded)
-			snprintf(out->error, sizeof(out->error), "the receiver answered %ld", res->status);
-	}
-	return record(db, a, db_name, w, event, body, trigger, attempt, res, out);
+	return wh_record(db, a, db_name, w, event, &q, trigger, attempt, res, out);
 }
 
 long wh_retry_delay_ms(int attempt)
@@ -178,37 +193,62 @@ long wh_retry_delay_ms(int attempt)
 	return (long)d;
 }
 
-int wh_deliver_job(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
-		   const cJSON *payload, char *err, size_t errlen)
+/* A webhook.deliver job between its start and its finish. */
+struct wh_job {
+	const char *db_name;
+	webhook_t w;
+	const cJSON *event;
+	const char *trigger;
+	wh_request_t q;
+};
+
+int wh_deliver_start(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		     const cJSON *payload, job_http_t *req, char *err, size_t errlen)
 {
 	(void)cache;
+	struct wh_job *j = arena_alloc(a, sizeof(*j));
+	memset(j, 0, sizeof(*j));
 	const char *wid = json_str_of(payload, "webhook_id");
 	const char *trigger = json_str_of(payload, "trigger");
-	const cJSON *event = cJSON_GetObjectItemCaseSensitive(payload, "event");
-	if (!tenant_id || !wid || !cJSON_IsObject(event) || !json_str_of(event, "id") ||
-	    !json_str_of(event, "type")) {
+	j->event = cJSON_GetObjectItemCaseSensitive(payload, "event");
+	if (!tenant_id || !wid || !cJSON_IsObject(j->event) || !json_str_of(j->event, "id") ||
+	    !json_str_of(j->event, "type")) {
 		snprintf(err, errlen, "malformed webhook.deliver payload");
 		return -1;
 	}
-	const char *db_name;
-	enum db_status st = tenant_db_of(db, a, tenant_id, &db_name);
-	webhook_t w;
+	j->trigger = trigger && !strcmp(trigger, "retry") ? "retry" : "event";
 	bool found = false;
-	if (st == DB_OK && db_name)
-		st = wh_load(db, a, db_name, wid, &w, &found);
+	enum db_status st = tenant_db_of(db, a, tenant_id, &j->db_name);
+	if (st == DB_OK && j->db_name)
+		st = wh_load(db, a, j->db_name, wid, &j->w, &found);
 	if (st) {
 		snprintf(err, errlen, "database: %s", db_last_error(db));
 		return -1;
 	}
-	if (!found || strcmp(w.status, "active") != 0) {
-		log_info("webhooks: %s not delivered to %s: the webhook is %s", json_str_of(event, "id"),
-			 wid, found ? w.status : "gone");
+	if (!found || strcmp(j->w.status, "active") != 0) {
+		log_info("webhooks: %s not delivered to %s: the webhook is %s",
+			 json_str_of(j->event, "id"), wid, found ? j->w.status : "gone");
 		return 0;
 	}
+	wh_prepare(a, &j->w, j->event, &j->q);
+	*req = (job_http_t){ .method = "POST", .url = j->w.url, .headers = j->q.headers,
+			     .body = j->q.body, .body_len = j->q.len, .timeout_s = WEBHOOK_TIMEOUT_S,
+			     .skip = j->q.error != NULL, .state = j };
+	return 1;
+}
+
+int wh_deliver_finish(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		      const cJSON *payload, const job_http_t *req, const outhttp_result_t *res,
+		      char *err, size_t errlen)
+{
+	(void)cache;
+	(void)tenant_id;
+	(void)payload;
+	struct wh_job *j = req->state;
 	int attempt = jobs_current_attempt();
 	wh_outcome_t o;
-	st = wh_send(db, a, db_name, &w, event, trigger && !strcmp(trigger, "retry") ? "retry" : "event",
-		     attempt > 0 ? attempt : 1, &o);
+	enum db_status st = wh_record(db, a, j->db_name, &j->w, j->event, &j->q, j->trigger,
+				      attempt > 0 ? attempt : 1, res, &o);
 	if (st) {
 		snprintf(err, errlen, "recording the delivery: %s", db_last_error(db));
 		return -1;

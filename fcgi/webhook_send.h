@@ -25,6 +25,8 @@
 #include "../common/arena.h"
 #include "../common/cache.h"
 #include "../common/db.h"
+#include "../common/outhttp.h"
+#include "jobs.h"
 
 #define WEBHOOK_SECRET_PREFIX "whsec_"
 #define WEBHOOK_SECRET_BYTES 24
@@ -62,6 +64,23 @@ char *wh_sign(arena_t *a, const char *secret, const char *msg_id, long long ts,
 enum db_status wh_load(db_t *db, arena_t *a, const char *db_name, const char *id, webhook_t *w,
 		       bool *found);
 
+/* A delivery ready to go: the body and the signed headers (NULL-ended), or
+ * why it cannot be sent. */
+typedef struct wh_request {
+	const char *body;
+	size_t len;
+	const char *headers[5];
+	const char *error;        /* the secret cannot be read: nothing is sent */
+} wh_request_t;
+
+/* Signs event for w (in a). */
+void wh_prepare(arena_t *a, const webhook_t *w, const cJSON *event, wh_request_t *q);
+
+/* Records the attempt q got the answer res to (see wh_send), into *out. */
+enum db_status wh_record(db_t *db, arena_t *a, const char *db_name, const webhook_t *w,
+			 const cJSON *event, const wh_request_t *q, const char *trigger,
+			 int attempt, const outhttp_result_t *res, wh_outcome_t *out);
+
 /*
  * Sends event (an object with at least "id" and "type") to w, records the
  * attempt (trigger: event, retry, test or replay; attempt from 1) and
@@ -75,8 +94,12 @@ enum db_status wh_send(db_t *db, arena_t *a, const char *db_name, const webhook_
  * webhook_retry_base_ms × 4^(n−1), at most 24 h, plus up to 20% jitter. */
 long wh_retry_delay_ms(int attempt);
 
-/* The `webhook.deliver` job: payload {"webhook_id", "event", "trigger"}. */
-int wh_deliver_job(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
-		   const cJSON *payload, char *err, size_t errlen);
+/* The `webhook.deliver` job, payload {"webhook_id", "event", "trigger"}:
+ * an outgoing request the runner sends alongside others (see job_http_t). */
+int wh_deliver_start(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		     const cJSON *payload, job_http_t *req, char *err, size_t errlen);
+int wh_deliver_finish(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		      const cJSON *payload, const job_http_t *req, const outhttp_result_t *res,
+		      char *err, size_t errlen);
 
 #endif

@@ -149,8 +149,8 @@ static int audit_retention_job(db_t *db, cache_t *cache, arena_t *a, const char 
 
 /* Jobs this file registers (handlers/routes.c assembles the table). */
 const job_kind_t audit_jobs[] = {
-	{ "audit.retention", audit_retention_job, 0, true },
-	{ NULL, NULL, 0, false },
+	{ .name = "audit.retention", .run = audit_retention_job, .cleanup = true },
+	{ .name = NULL },
 };
 
 /* The endpoints this file serves; routes.c assembles the table from

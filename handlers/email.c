@@ -168,9 +168,9 @@ static int job_sms_send(db_t *db, cache_t *cache, arena_t *a, const char *tenant
 
 /* Jobs this file registers (handlers/routes.c assembles the table). */
 const job_kind_t email_jobs[] = {
-	{ "email.send", job_email_send, 60, false },
-	{ "sms.send", job_sms_send, 60, false },
-	{ NULL, NULL, 0, false },
+	{ .name = "email.send", .run = job_email_send, .timeout_s = 60 },
+	{ .name = "sms.send", .run = job_sms_send, .timeout_s = 60 },
+	{ .name = NULL },
 };
 
 /* The endpoints this file serves; routes.c assembles the table from

@@ -92,7 +92,7 @@ static int files_job_stale(db_t *db, cache_t *cache, arena_t *a, const char *ten
 
 /* Jobs this file registers (handlers/routes.c assembles the table). */
 const job_kind_t files_jobs[] = {
-	{ "files.purge", files_job_purge, 0, false },
-	{ "files.stale_cleanup", files_job_stale, 0, false },
-	{ NULL, NULL, 0, false },
+	{ .name = "files.purge", .run = files_job_purge },
+	{ .name = "files.stale_cleanup", .run = files_job_stale },
+	{ .name = NULL },
 };
