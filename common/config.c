@@ -58,6 +58,7 @@ static const struct opt opts[] = {
 	I(jobs_poll_ms, "500", 10, 60000),
 	I(jobs_backoff_base_ms, "1000", 1, 3600000),
 	I(jobs_max_attempts, "5", 1, 100),
+	B(jobs, "on"),
 	I(jobs_concurrency, "1", 1, 64),
 	I(jobs_http_concurrency, "64", 1, 1024),
 	I(jobs_http_per_endpoint, "4", 1, 64),

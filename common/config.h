@@ -41,6 +41,7 @@ typedef struct config {
 	int jobs_poll_ms;
 	int jobs_backoff_base_ms;
 	int jobs_max_attempts;
+	bool jobs;                    /* `serve` runs and restarts the job runner */
 	int jobs_concurrency;         /* processes running database jobs */
 	int jobs_http_concurrency;    /* outgoing requests in flight at once */
 	int jobs_http_per_endpoint;   /* of those, to one endpoint (webhook) */

@@ -625,6 +625,24 @@ static int flight_start(struct runner *r, outhttp_multi_t *m, struct flight *fl,
 	return 1;
 }
 
+/* Whether the runner's main process is stopped (SIGSTOP, a debugger): its
+ * children then claim nothing either, as a stopped runner would not. */
+static bool parent_stopped(void)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)getppid());
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *end = strrchr(buf, ')');
+	return end && (end[2] == 'T' || end[2] == 't');
+}
+
 static long runner_after_step(struct runner *r, int got);
 
 /* Until SIGTERM, then until what is in flight has ended. */
@@ -641,7 +659,8 @@ static void http_loop(struct runner *r, int wake_fd)
 	}
 	while (!got_term || outhttp_multi_inflight(m) > 0) {
 		int got = 0;
-		while (!got_term && outhttp_multi_inflight(m) < n &&
+		bool paused = parent_stopped();
+		while (!got_term && !paused && outhttp_multi_inflight(m) < n &&
 		       (got = flight_start(r, m, fl, n)) > 0)
 			;
 		long wait = runner_after_step(r, got);
@@ -981,6 +1000,10 @@ static void child_main(enum role role, const char *id, pid_t parent, int notify_
 		http_loop(&r, wake_pipe[0]);
 	} else {
 		while (!got_term) {
+			if (parent_stopped()) {
+				wait_ms(100);
+				continue;
+			}
 			int got = runner_step(&r);
 			arena_reset(r.a);
 			wait_ms(runner_after_step(&r, got));

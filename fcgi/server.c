@@ -43,6 +43,7 @@
 #include "../common/db.h"
 #include "../common/log.h"
 #include "../common/sig.h"
+#include "jobs.h"
 #include "router.h"
 #include "pipeline.h"
 
@@ -221,6 +222,75 @@ struct worker {
 static struct worker workers[MAX_WORKERS * 2];
 static int generation;
 
+/* The supervised job runner (jobs = on). */
+#define RUNNER_BACKOFF_MIN_MS 1000
+#define RUNNER_BACKOFF_MAX_MS 30000
+#define RUNNER_STABLE_S 60
+
+static struct {
+	pid_t pid;
+	time_t started;
+	long long restart_ms;
+	long backoff_ms;
+} runner;
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void runner_spawn(int listen_fd)
+{
+	sigset_t old;
+	block_signals(&old);
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		sig_handle(SIGCHLD, SIG_DFL);
+		sig_handle(SIGPIPE, SIG_IGN);
+		close_pipe();
+		if (listen_fd != 0)
+			close(listen_fd);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		log_set_pid();
+		_exit(jobs_run());
+	}
+	int saved = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		log_error("serve: cannot start the job runner: %s", strerror(saved));
+		runner.restart_ms = mono_ms() + RUNNER_BACKOFF_MAX_MS;
+		return;
+	}
+	runner.pid = pid;
+	runner.started = time(NULL);
+	log_info("serve: job runner started (pid %d)", (int)pid);
+}
+
+/* The runner ended: restart it after a backoff that grows while it keeps
+ * ending young (immediately when it was asked to, on a reload). */
+static void runner_ended(int status, bool asked)
+{
+	runner.pid = 0;
+	if (asked) {
+		runner.restart_ms = 0;
+		return;
+	}
+	if (time(NULL) - runner.started > RUNNER_STABLE_S)
+		runner.backoff_ms = 0;
+	runner.backoff_ms = runner.backoff_ms ? runner.backoff_ms * 2 : RUNNER_BACKOFF_MIN_MS;
+	if (runner.backoff_ms > RUNNER_BACKOFF_MAX_MS)
+		runner.backoff_ms = RUNNER_BACKOFF_MAX_MS;
+	runner.restart_ms = mono_ms() + runner.backoff_ms;
+	log_warn("serve: job runner %s %d; restarting it in %ld ms",
+		 WIFSIGNALED(status) ? "killed by signal" : "exited with",
+		 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), runner.backoff_ms);
+}
+
+static bool runner_reload;   /* the runner was told to stop for a reload */
+
 static int bind_listener(const char *path)
 {
 	if (strcmp(path, "fd:0") == 0)
@@ -310,6 +380,14 @@ static int reap(void)
 	pid_t pid;
 	int status;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == runner.pid) {
+			if (got_term)
+				runner.pid = 0;
+			else
+				runner_ended(status, runner_reload);
+			runner_reload = false;
+			continue;
+		}
 		for (int i = 0; i < MAX_WORKERS * 2; i++) {
 			if (workers[i].pid != pid)
 				continue;
@@ -348,6 +426,10 @@ static void reload(const char *config_path, int listen_fd)
 	for (int i = 0; i < g_config.workers; i++)
 		spawn(listen_fd);
 	signal_old(SIGTERM, generation);
+	if (runner.pid) {
+		runner_reload = true;   /* it starts again with the new settings */
+		kill(runner.pid, SIGTERM);
+	}
 	log_info("serve: reloaded; %d workers", g_config.workers);
 }
 
@@ -378,11 +460,14 @@ int server_run(const char *config_path)
 	sig_handle(SIGCHLD, on_signal);
 	sig_handle(SIGPIPE, SIG_IGN);
 	write_pid(g_config.pid_file);
-	log_info("serve: listening on %s with %d workers",
-		 listen_fd == 0 ? "fd 0" : g_config.listen, g_config.workers);
+	log_info("serve: listening on %s with %d workers%s",
+		 listen_fd == 0 ? "fd 0" : g_config.listen, g_config.workers,
+		 g_config.jobs ? " and the job runner" : "");
 
 	for (int i = 0; i < g_config.workers; i++)
 		spawn(listen_fd);
+	if (g_config.jobs)
+		runner_spawn(listen_fd);
 
 	while (!got_term) {
 		struct pollfd pfd = { .fd = wake_pipe[0], .events = POLLIN };
@@ -400,18 +485,24 @@ int server_run(const char *config_path)
 		while (!got_term && count_gen(generation) < g_config.workers)
 			if (spawn(listen_fd) != 0)
 				break;
+		if (!got_term && g_config.jobs && !runner.pid && mono_ms() >= runner.restart_ms)
+			runner_spawn(listen_fd);
 	}
 
-	log_info("serve: draining %d workers", count_all());
+	log_info("serve: draining %d workers%s", count_all(), runner.pid ? " and the job runner" : "");
 	signal_old(SIGTERM, -1);
+	if (runner.pid)
+		kill(runner.pid, SIGTERM);   /* it finishes the jobs in hand */
 	time_t deadline = time(NULL) + DRAIN_SECONDS;
-	while (count_all() > 0 && time(NULL) < deadline) {
+	while ((count_all() > 0 || runner.pid) && time(NULL) < deadline) {
 		reap();
 		usleep(20000);
 	}
-	if (count_all() > 0) {
+	if (count_all() > 0 || runner.pid) {
 		signal_old(SIGKILL, -1);
-		while (count_all() > 0 && waitpid(-1, NULL, 0) > 0)
+		if (runner.pid)
+			kill(runner.pid, SIGKILL);
+		while ((count_all() > 0 || runner.pid) && waitpid(-1, NULL, 0) > 0)
 			reap();
 	}
 	if (listen_fd != 0)

@@ -101,6 +101,7 @@ static char *signatures(arena_t *a, const webhook_t *w, const char *msg_id, long
 void wh_prepare(arena_t *a, const webhook_t *w, const cJSON *event, wh_request_t *q)
 {
 	memset(q, 0, sizeof(*q));
+	id_new(q->id, sizeof(q->id), "whd_");
 	cJSON *exact = cJSON_Duplicate(event, true);
 	json_exact_numbers(exact);
 	char *pj = cJSON_PrintUnformatted(exact);
@@ -147,7 +148,7 @@ enum db_status wh_record(db_t *db, arena_t *a, const char *db_name, const webhoo
 			 int attempt, const outhttp_result_t *res, wh_outcome_t *out)
 {
 	outcome(res, q, out);
-	id_new(out->delivery_id, sizeof(out->delivery_id), "whd_");
+	snprintf(out->delivery_id, sizeof(out->delivery_id), "%s", q->id);
 	db_param p[] = {
 		db_str(out->delivery_id), db_str(w->id), db_str(json_str_of(event, "id")),
 		db_str(json_str_of(event, "type")), db_str(trigger), db_int(attempt),
@@ -155,11 +156,15 @@ enum db_status wh_record(db_t *db, arena_t *a, const char *db_name, const webhoo
 		out->status_code ? db_int(out->status_code) : db_null(), db_int(out->duration_ms),
 		res->excerpt[0] ? db_str(res->excerpt) : db_null(),
 		out->error[0] ? db_str(out->error) : db_null(), db_str(q->body),
+		db_int(out->duration_ms),
 	};
+	/* created_at is when the request went out, not when its answer is
+	 * recorded (deliveries in flight together finish in any order). */
 	enum db_status st = db_exec(db, a, arena_printf(a,
 		"INSERT INTO `%s`.`_webhook_deliveries` (id, webhook_id, event_id, event_type, `trigger`, "
 		"attempt, status, status_code, duration_ms, response_excerpt, error, payload, created_at) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", db_name), p, 12, NULL);
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+		"UTC_TIMESTAMP(3) - INTERVAL ? * 1000 MICROSECOND)", db_name), p, 13, NULL);
 	if (st || !out->disabled)
 		return st;
 	db_param d[] = { db_str(w->id) };

@@ -67,6 +67,7 @@ enum db_status wh_load(db_t *db, arena_t *a, const char *db_name, const char *id
 /* A delivery ready to go: the body and the signed headers (NULL-ended), or
  * why it cannot be sent. */
 typedef struct wh_request {
+	char id[40];              /* the delivery's, made when it goes out */
 	const char *body;
 	size_t len;
 	const char *headers[5];

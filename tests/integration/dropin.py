@@ -104,6 +104,7 @@ try:
         "", "# the drop-in's own pool",
         "listen = %s/run/tessera.sock" % tmp,
         "pid_file = %s/run/tessera.pid" % tmp,
+        "jobs_pid_file = %s/run/jobs.pid" % tmp,
         "log_file = %s/log/tessera.log" % tmp,
         "storage_root = %s/storage" % tmp,
         "realtime_publisher = unix:%s/run/nchan.sock" % tmp,

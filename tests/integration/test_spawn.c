@@ -119,6 +119,7 @@ START_TEST(serve_accepts_a_listening_socket_inherited_on_fd_0)
 		setenv("TESSERA_LISTEN", "", 1);
 		setenv("TESSERA_PID_FILE", pidf, 1);
 		setenv("TESSERA_WORKERS", "2", 1);
+		setenv("TESSERA_JOBS", "off", 1);   /* the stack's serve runs the runner */
 		const char *bin = env_or("TESSERA_TEST_BIN", "build/tessera");
 		execl(bin, bin, "serve", "--config", cfg, (char *)NULL);
 		_exit(127);

@@ -246,10 +246,16 @@ START_TEST(exhausted_delivery_goes_to_the_dlq_and_can_be_retried_from_there)
 	ck_assert_int_eq(item(resp_data(r), "total")->valueint, attempts);
 	http_free(r);
 
-	/* Back from the DLQ once the receiver is healthy again. */
+	/* Back from the DLQ once the receiver is healthy again, with a
+	 * webhook's budget of attempts (webhook_max_attempts), not a job's. */
 	box_setup(&rv, "d", secret, "[200]");
 	r = call("POST", t.key, NULL, "/v1/dlq/%s/retry", dlq);
 	assert_envelope(r, 200, NULL);
+	char *q = strf("SELECT max_attempts FROM jobs WHERE id = '%s'", json_str(resp_data(r), "job_id"));
+	char *budget = control_sql(q);
+	ck_assert_int_eq(atoi(budget), attempts);
+	free(budget);
+	free(q);
 	http_free(r);
 	cJSON *got = recv_wait(&rv, "d", attempts + 1, 20);
 	const cJSON *last = received(got, attempts);
@@ -366,8 +372,9 @@ START_TEST(replay_sends_a_stored_event_again_or_a_given_payload)
 	assert_fail_field(r, 400, "VALIDATION_ERROR", "event");
 	http_free(r);
 
-	/* Replays are logged too. */
-	r = deliveries_of(t.key, wid);
+	/* Replays are logged too (the event's own delivery is recorded once its
+	 * answer is in, which may come after the replays). */
+	r = deliveries_wait(t.key, wid, 3);
 	ck_assert_int_eq(item(resp_data(r), "total")->valueint, 3);
 	ck_assert_str_eq(json_str(cJSON_GetArrayItem(item(resp_data(r), "deliveries"), 0), "trigger"),
 			 "replay");
@@ -842,6 +849,84 @@ START_TEST(deleting_a_webhook_with_deliveries_needs_confirmation)
 }
 END_TEST
 
+/* --- slow and dead receivers ------------------------------------------------ */
+
+#define SLOW_EVENTS 200
+
+/* A tenant's receiver that takes 5 s per delivery (SLOW_EVENTS of them)
+ * and another that refuses connections hold up neither another tenant's
+ * webhook nor its realtime events; the slow one never has more than the
+ * per-endpoint cap (4) of requests at once. */
+START_TEST(slow_receivers_hold_up_neither_other_tenants_nor_realtime)
+{
+	struct receiver rv;
+	recv_start(&rv);
+	struct tenant a, b;
+	tenant_make(&a);
+	tenant_make(&b);
+	char *slow_url = hook_url(&rv, "slow"), *slow_secret, *dead_secret, *fast_secret;
+	char *slow = hook_make(a.key, slow_url, "[\"object.created\"]", NULL, &slow_secret);
+	char *dead = hook_make(a.key, "http://127.0.0.1:1/hook/dead", "[\"object.created\"]", NULL,
+			       &dead_secret);
+	char *plan = strf("{\"secrets\":[\"%s\"],\"statuses\":[200],\"slow_ms\":5000}", slow_secret);
+	recv_plan(&rv, "slow", plan);
+	free(plan);
+	free(type_make(a.key, "bulk"));
+	for (int i = 0; i < SLOW_EVENTS; i++)
+		free(obj_make(a.key, "bulk", "{}"));
+	/* The slow endpoint's requests are hanging now. */
+	cJSON_Delete(recv_wait(&rv, "slow", 4, 30));
+
+	char *fast_url = hook_url(&rv, "fast");
+	char *fast = hook_make(b.key, fast_url, "[\"object.created\"]", NULL, &fast_secret);
+	box_setup(&rv, "fast", fast_secret, NULL);
+	free(type_make(b.key, "live"));
+	char *q = strf("/v1/realtime?token=%s&tenant_id=%s&channels=objects:live", b.key, b.id);
+	FILE *f = client_start("ws", q, 1, 10, NULL);
+	client_expect(f, "OPEN");
+	double t0 = now_s();
+	char *obj = obj_make(b.key, "live", "{}");
+	cJSON *m = client_message(f, "ws");
+	double ws_s = now_s() - t0;
+	ck_assert_str_eq(json_str(m, "resource_id"), obj);
+	cJSON_Delete(m);
+	client_end(f);
+	cJSON *got = recv_wait(&rv, "fast", 1, 10);
+	double hook_s = now_s() - t0;
+	ck_assert_str_eq(json_str(item(received(got, 0), "body"), "resource_id"), obj);
+	cJSON_Delete(got);
+	ck_assert_msg(ws_s < 1.0, "the realtime event took %.3f s behind slow deliveries", ws_s);
+	ck_assert_msg(hook_s < 3.0, "tenant B's delivery took %.3f s behind tenant A's", hook_s);
+
+	/* At most 4 requests at once on the slow endpoint: a fifth arrives only
+	 * once the first has been answered, 5 s later. */
+	got = recv_wait(&rv, "slow", 5, 20);
+	double first = item(received(got, 0), "arrived")->valuedouble;
+	double fifth = item(received(got, 4), "arrived")->valuedouble;
+	ck_assert_msg(fifth - first >= 4.5, "a fifth request came %.3f s after the first", fifth - first);
+	cJSON_Delete(got);
+	/* The dead endpoint's attempts are recorded as failures meanwhile. */
+	http_resp *r = deliveries_wait(a.key, dead, 1);
+	const cJSON *dl = cJSON_GetArrayItem(item(resp_data(r), "deliveries"), 0);
+	ck_assert_str_eq(json_str(dl, "status"), "failed");
+	ck_assert(cJSON_IsNull(item(dl, "status_code")));
+	http_free(r);
+	free(obj);
+	free(q);
+	free(slow_url);
+	free(fast_url);
+	free(slow_secret);
+	free(dead_secret);
+	free(fast_secret);
+	free(slow);
+	free(dead);
+	free(fast);
+	tenant_drop(&a);
+	tenant_drop(&b);
+	recv_stop(&rv);
+}
+END_TEST
+
 /* --- the runner killed mid-delivery --------------------------------------------- */
 
 static pid_t stack_runner_pid(void)
@@ -858,10 +943,13 @@ static pid_t stack_runner_pid(void)
 	return pid > 1 && kill(pid, 0) == 0 ? pid : 0;
 }
 
-/* Starts the stack's runner the way tools/stack does (its own session,
- * its pid in jobs_pid_file), unless one is running. */
+/* Waits for the stack's serve to restart the runner it supervises (a few
+ * seconds); starts one the way `tessera jobs` runs on its own (its own
+ * session, its pid in jobs_pid_file) if none comes. */
 static void stack_runner_ensure(void)
 {
+	for (int i = 0; i < 100 && !stack_runner_pid(); i++)
+		sleep_ms(100);
 	if (stack_runner_pid())
 		return;
 	int rc;
@@ -908,6 +996,47 @@ START_TEST(runner_killed_mid_delivery_still_delivers_the_event)
 	ck_assert_int_ge(item(dl, "attempt")->valueint, 2);
 	http_free(r);
 	free(obj);
+	free(url);
+	free(secret);
+	free(wid);
+	tenant_drop(&t);
+	recv_stop(&rv);
+}
+END_TEST
+
+/* serve runs the runner and restarts it; the delivery the killed runner
+ * had in flight goes out again within seconds (its restart frees it). */
+START_TEST(serve_restarts_a_killed_runner_and_its_delivery_goes_out_again)
+{
+	struct receiver rv;
+	recv_start(&rv);
+	struct tenant t;
+	tenant_make(&t);
+	for (int i = 0; i < 100 && !stack_runner_pid(); i++)
+		sleep_ms(100);
+	pid_t runner = stack_runner_pid();
+	ck_assert_msg(runner > 0, "the stack's jobs runner is not running");
+	char *url = hook_url(&rv, "v"), *secret;
+	char *wid = hook_make(t.key, url, "[\"object.created\"]", NULL, &secret);
+	char *plan = strf("{\"secrets\":[\"%s\"],\"statuses\":[200],\"delay_ms\":8000}", secret);
+	recv_plan(&rv, "v", plan);
+	free(plan);
+	free(type_make(t.key, "orders"));
+	free(obj_make(t.key, "orders", "{}"));
+	cJSON_Delete(recv_wait(&rv, "v", 1, 20));
+	double killed = now_s();
+	ck_assert_int_eq(kill(runner, SIGKILL), 0);
+	/* No one starts a runner here: serve does. */
+	pid_t fresh = 0;
+	for (int i = 0; i < 100 && (!fresh || fresh == runner); i++) {
+		sleep_ms(100);
+		fresh = stack_runner_pid();
+	}
+	ck_assert_msg(fresh > 0 && fresh != runner, "serve did not restart the runner");
+	cJSON *got = recv_wait(&rv, "v", 2, 15);
+	ck_assert_msg(now_s() - killed < 15, "sent again %.1f s after the kill", now_s() - killed);
+	ck_assert_str_eq(hdr(received(got, 1), "webhook-id"), hdr(received(got, 0), "webhook-id"));
+	cJSON_Delete(got);
 	free(url);
 	free(secret);
 	free(wid);
@@ -991,5 +1120,8 @@ Suite *suite_webhooks(void)
 	TCase *kill_tc = tcase_new_slow(s, "runner killed");
 	tcase_add_unchecked_fixture(kill_tc, NULL, runner_restore);
 	tcase_add_test(kill_tc, runner_killed_mid_delivery_still_delivers_the_event);
+	tcase_add_test(kill_tc, serve_restarts_a_killed_runner_and_its_delivery_goes_out_again);
+	TCase *slow_tc = tcase_new_slow(s, "slow receivers");
+	tcase_add_test(slow_tc, slow_receivers_hold_up_neither_other_tenants_nor_realtime);
 	return s;
 }

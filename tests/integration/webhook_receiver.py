@@ -10,7 +10,8 @@ path, so one receiver serves many tests:
   PUT  /control/<box>         {"secrets": [...], "statuses": [500, 200],
                                "delay_ms": N}  - statuses are answered in order
                                (the last one repeats; default 200); the first
-                               delivery waits delay_ms before answering
+                               delivery waits delay_ms before answering;
+                               "slow_ms": N makes every delivery wait N
   GET  /control/<box>         {"received": [{"headers", "body", "valid_secrets",
                                "timestamp_ok", "arrived"}...]}
 """
@@ -29,7 +30,7 @@ BOXES = {}
 
 
 def box(name):
-    return BOXES.setdefault(name, {"secrets": [], "statuses": [200], "delay_ms": 0,
+    return BOXES.setdefault(name, {"secrets": [], "statuses": [200], "delay_ms": 0, "slow_ms": 0,
                                    "received": [], "answered": 0})
 
 
@@ -72,7 +73,7 @@ class Handler(BaseHTTPRequestHandler):
         conf = json.loads(self.body() or b"{}")
         with LOCK:
             b = box(self.path[len("/control/"):])
-            for k in ("secrets", "statuses", "delay_ms"):
+            for k in ("secrets", "statuses", "delay_ms", "slow_ms"):
                 if k in conf:
                     b[k] = conf[k]
         self.reply(200, {"ok": True})
@@ -111,7 +112,7 @@ class Handler(BaseHTTPRequestHandler):
             b["answered"] += 1
             statuses = b["statuses"] or [200]
             status = statuses[min(n, len(statuses) - 1)]
-            delay = b["delay_ms"] if n == 0 else 0
+            delay = b["delay_ms"] if n == 0 and b["delay_ms"] else b["slow_ms"]
         if delay:
             time.sleep(delay / 1000.0)
         self.reply(status, {"received": True, "n": n + 1})
