@@ -255,14 +255,6 @@ static err_t control_channels(req_t *r, const char **out, int *n)
 	return E_OK;
 }
 
-/*
- * Where to resume: the Last-Event-ID header (what EventSource sends) or
- * else ?last_event_id=, as nchan would read them, into *id ("" for none).
- * An id is nchan's "<time>:<tags>", one tag per channel of the connection
- * (nchan fills missing ones) and at most one in brackets; nchan cannot
- * read one longer than 127 characters, and one that names more channels
- * than the connection has would upset it, so both are refused here.
- */
 /* How many tags nchan's "<tag>[,<tag>…]" holds (one of them may be in
  * brackets, and must be when there are several); -1 when malformed. */
 static int msgid_tags(const char *tags)
@@ -280,6 +272,14 @@ static int msgid_tags(const char *tags)
 	return open == close && (n == 1 || open) ? n : -1;
 }
 
+/*
+ * Where to resume: the Last-Event-ID header (what EventSource sends) or
+ * else ?last_event_id=, as nchan would read them, into *id ("" for none).
+ * An id is nchan's "<time>:<tags>", one tag per channel of the connection
+ * (nchan fills missing ones) and at most one in brackets; nchan cannot
+ * read one longer than 127 characters, and one that names more channels
+ * than the connection has would upset it, so both are refused here.
+ */
 static err_t last_event_id(req_t *r, int nchans, const char **id)
 {
 	const char *field = "Last-Event-ID";
