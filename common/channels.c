@@ -173,8 +173,13 @@ static size_t discard(char *p, size_t size, size_t n, void *u)
 	return size * n;
 }
 
-static int post(arena_t *a, const char *tenant_id, const char *chan, const char *event_name,
-		const char *body, char *err, size_t errlen)
+/*
+ * Sends one request for tenant's chan to the publisher: a POST of body, or
+ * a DELETE when body is NULL.  Its HTTP status into *status; -1 with a
+ * message in err when the publisher could not be reached.
+ */
+static int publisher_send(arena_t *a, const char *tenant_id, const char *chan, const char *event_name,
+			  const char *body, long *status, char *err, size_t errlen)
 {
 	const char *pub = g_config.realtime_publisher;
 	bool unix_sock = !strncmp(pub, "unix:", 5);
@@ -194,20 +199,33 @@ static int post(arena_t *a, const char *tenant_id, const char *chan, const char 
 		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, pub + 5);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	} else {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+	}
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	CURLcode cc = curl_easy_perform(h);
-	long status = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	*status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	curl_slist_free_all(hdr);
 	if (cc != CURLE_OK) {
 		snprintf(err, errlen, "realtime: publishing to %s failed: %s", pub, curl_easy_strerror(cc));
 		return -1;
 	}
+	return 0;
+}
+
+static int post(arena_t *a, const char *tenant_id, const char *chan, const char *event_name,
+		const char *body, char *err, size_t errlen)
+{
+	long status;
+	if (publisher_send(a, tenant_id, chan, event_name, body, &status, err, errlen))
+		return -1;
 	/* 201: delivered to subscribers; 202: stored, nobody listening. */
 	if (status != 201 && status != 202) {
 		snprintf(err, errlen, "realtime: the publisher answered %ld for channel %s", status, chan);
@@ -216,12 +234,48 @@ static int post(arena_t *a, const char *tenant_id, const char *chan, const char 
 	return 0;
 }
 
+static bool realtime_on(void)
+{
+	return g_config.realtime_publisher && *g_config.realtime_publisher;
+}
+
+static bool tenant_id_valid(const char *tenant_id)
+{
+	size_t tl = tenant_id ? strlen(tenant_id) : 0;
+	return tl >= 4 && tl <= 63 && !strncmp(tenant_id, "tn_", 3) && all_in(tenant_id, tl, WORD_CHARS);
+}
+
+char *channels_control(arena_t *a, const char *kind, const char *id)
+{
+	if (!id)
+		return arena_printf(a, RT_CONTROL_PREFIX "%s", kind);
+	size_t n = strlen(id);
+	if (n == 0 || n > 100 || !all_in(id, n, WORD_CHARS "-"))
+		return NULL;
+	return arena_printf(a, RT_CONTROL_PREFIX "%s:%s", kind, id);
+}
+
+void channels_close(arena_t *a, const char *tenant_id, const char *kind, const char *id)
+{
+	const char *chan = channels_control(a, kind, id);
+	if (!realtime_on() || !chan || !tenant_id_valid(tenant_id))
+		return;
+	char err[256];
+	long status;
+	/* 200: deleted, its subscribers closed; 404: nobody had subscribed. */
+	if (publisher_send(a, tenant_id, chan, NULL, NULL, &status, err, sizeof(err)))
+		log_warn("realtime: cannot close %s/%s: %s", tenant_id, chan, err);
+	else if (status != 200 && status != 404)
+		log_warn("realtime: closing %s/%s: the publisher answered %ld", tenant_id, chan, status);
+	else
+		log_debug("realtime: closed %s/%s (%ld)", tenant_id, chan, status);
+}
+
 int channels_publish_event(arena_t *a, const char *tenant_id, const cJSON *event, char *err, size_t errlen)
 {
-	if (!g_config.realtime_publisher || !*g_config.realtime_publisher)
+	if (!realtime_on())
 		return 0; /* realtime is off: nobody can subscribe either */
-	size_t tl = tenant_id ? strlen(tenant_id) : 0;
-	if (tl < 4 || tl > 63 || strncmp(tenant_id, "tn_", 3) || !all_in(tenant_id, tl, WORD_CHARS)) {
+	if (!tenant_id_valid(tenant_id)) {
 		snprintf(err, errlen, "realtime: bad tenant id");
 		return -1;
 	}

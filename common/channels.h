@@ -49,6 +49,29 @@ int channels_of_event(arena_t *a, const cJSON *event, const char **chans);
  */
 bool channel_name_valid(const char *name);
 
+/*
+ * Control channels tie a realtime connection to what authorised it.  Every
+ * connection also subscribes to its tenant's control channel and to its
+ * credential's (key:<key id>, or user:<user id> and sess:<session id>);
+ * nothing is ever published there.  Deleting one on the publisher makes
+ * nchan close every connection that subscribed to it, which is how a
+ * revoked key or session, a banned user or a suspended tenant loses its
+ * open streams.  Client channel names never start with the prefix.
+ */
+#define RT_CONTROL_PREFIX "_ctl:"
+
+/* The control channel _ctl:<kind>[:<id>] in a; NULL when id is not 1-100
+ * of letters, digits, '_' and '-'. */
+char *channels_control(arena_t *a, const char *kind, const char *id);
+
+/*
+ * Closes every realtime connection of tenant_id subscribed to control
+ * channel kind/id (channels_control()): called after the revocation has
+ * been committed.  Failures are logged, not returned: the revocation
+ * stands either way.  Nothing happens when realtime is off.
+ */
+void channels_close(arena_t *a, const char *tenant_id, const char *kind, const char *id);
+
 /* The message one subscriber of chan receives for event (JSON text in a). */
 char *channels_message(arena_t *a, const cJSON *event, const char *chan);
 

@@ -334,6 +334,9 @@ static int cmd_tenant(const struct opts *o)
 		cache_t *cache = cache_new(&g_config);
 		credentials_invalidate(cache, a);
 		cache_free(cache);
+		/* and its realtime connections close */
+		if (!strcmp(sub, "suspend"))
+			channels_close(a, o->args[1], "tenant", NULL);
 		printf("%s: %s\n", o->args[1], st);
 		rc = 0;
 	} else {

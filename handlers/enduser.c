@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/channels.h"
 #include "../common/config.h"
 #include "../common/crypto.h"
 #include "../common/ids.h"
@@ -340,6 +341,17 @@ static long long revoke_ttl(req_t *r)
 	return ttl + 60;
 }
 
+/* The realtime connections of the revoked sessions close, and with every
+ * session of the user (sid NULL: logout everywhere, ban, deletion) the
+ * user's, session or not. */
+static void sessions_close_streams(req_t *r, const char *user_id, bool all, const char *const *sids, int n)
+{
+	for (int i = 0; i < n; i++)
+		channels_close(r->a, r->tenant.id, "sess", sids[i]);
+	if (all && user_id)
+		channels_close(r->a, r->tenant.id, "user", user_id);
+}
+
 err_t sessions_revoke(req_t *r, const char *user_id, const char *sid, const char *reason,
 		      long long *count)
 {
@@ -382,6 +394,7 @@ err_t sessions_revoke(req_t *r, const char *user_id, const char *sid, const char
 	}
 	if (st)
 		return req_db_error(r, st);
+	sessions_close_streams(r, user_id, !sid, ids, n);
 	if (count)
 		*count = res->nrows;
 	return E_OK;

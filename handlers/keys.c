@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/channels.h"
 #include "../common/cidr.h"
 #include "../common/crypto.h"
 #include "../common/ids.h"
@@ -175,11 +176,13 @@ static err_t key_validate(req_t *r, res_ctx_t *c)
 	return E_OK;
 }
 
-/* Workers reload the keys they cached. */
+/* Workers reload the keys they cached; a changed or revoked key's
+ * realtime connections close (they reconnect under its new terms). */
 static void key_committed(req_t *r, res_ctx_t *c)
 {
-	(void)c;
 	credentials_invalidate(r->cache, r->a);
+	if (c->op == OP_UPDATE || c->op == OP_DELETE)
+		channels_close(r->a, r->tenant.id, "key", c->id);
 }
 
 /* A created key comes with its token, shown this once; a revoked one says
@@ -294,6 +297,7 @@ static err_t keys_rotate(req_t *r)
 	if ((rc = req_tx_end(r, rotate_tx(r, c.id, new_id, &token))))
 		return rc;
 	credentials_invalidate(r->cache, r->a);
+	channels_close(r->a, r->tenant.id, "key", c.id);
 	if ((rc = resource_fetch(r, &c, c.id, false, &old_key)) ||
 	    (rc = resource_fetch(r, &c, new_id, false, &new_key)))
 		return rc;

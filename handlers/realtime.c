@@ -10,6 +10,9 @@
  * the channels and a connection id.  nchan reports each connection opening
  * and closing back here (GET /v1/realtime with FastCGI parameters only
  * nginx sets), and the counts live in Redis for the stats endpoint.
+ * Each connection also subscribes to the control channels of its tenant
+ * and credential, so that a revocation can close it (common/channels.h),
+ * and may resume after an event id given as header or query parameter.
  * Messages are published by the jobs runner (common/channels.c).
  */
 #include <string.h>
@@ -233,11 +236,86 @@ static err_t channels_parse(req_t *r, rt_chans_t *s)
 
 /* --- hand-over to nchan ------------------------------------------------ */
 
+/*
+ * The control channels of the connection (common/channels.h) into *out,
+ * their number into *n: the tenant's, and the key's or the end user's and
+ * their session's.  Deleting any of them on revocation closes the
+ * connection.  A token whose ids cannot name a channel is refused.
+ */
+static err_t control_channels(req_t *r, const char **out, int *n)
+{
+	bool key = r->who.kind == PRINCIPAL_KEY;
+	const char *who = channels_control(r->a, key ? "key" : "user", key ? r->who.key_id : r->who.user_id);
+	const char *sess = key || !r->who.session_id ? NULL : channels_control(r->a, "sess", r->who.session_id);
+	if (!who || (!key && r->who.session_id && !sess))
+		return req_fail(r, E_UNAUTHORIZED, "This token cannot open a realtime connection");
+	*n = sess ? 3 : 2;
+	*out = arena_printf(r->a, "%s,%s%s%s", channels_control(r->a, "tenant", NULL), who,
+			    sess ? "," : "", sess ? sess : "");
+	return E_OK;
+}
+
+/* How many tags nchan's "<tag>[,<tag>…]" holds (one of them may be in
+ * brackets, and must be when there are several); -1 when malformed. */
+static int msgid_tags(const char *tags)
+{
+	int n = 1, open = 0, close = 0;
+	if (!*tags || tags[strspn(tags, "0123456789-,[]")])
+		return -1;
+	for (const char *p = tags; *p; p++) {
+		n += *p == ',';
+		if (*p == '[' && (open++ || close))
+			return -1;
+		if (*p == ']' && (close++ || !open))
+			return -1;
+	}
+	return open == close && (n == 1 || open) ? n : -1;
+}
+
+/*
+ * Where to resume: the Last-Event-ID header (what EventSource sends) or
+ * else ?last_event_id=, as nchan would read them, into *id ("" for none).
+ * An id is nchan's "<time>:<tags>", one tag per channel of the connection
+ * (nchan fills missing ones) and at most one in brackets; nchan cannot
+ * read one longer than 127 characters, and one that names more channels
+ * than the connection has would upset it, so both are refused here.
+ */
+static err_t last_event_id(req_t *r, int nchans, const char **id)
+{
+	const char *field = "Last-Event-ID";
+	const char *v = req_env(r, "HTTP_LAST_EVENT_ID");
+	*id = "";
+	if (!v || !*v) {
+		field = "last_event_id";
+		v = req_query(r, field);
+		if (!v && query_names(r, field))
+			return req_fail_field(r, E_VALIDATION, field, "last_event_id is not properly URL-encoded");
+		if (!v || !*v)
+			return E_OK;
+	}
+	size_t digits = strspn(v, "0123456789");
+	int ntags = digits && digits <= 19 && v[digits] == ':' && strlen(v) <= 127 ? msgid_tags(v + digits + 1) : -1;
+	if (ntags < 0)
+		return req_fail_field(r, E_VALIDATION, field,
+				      "%s is not an event id this stream sent (\"<time>:<tag>\", at most 127 characters)",
+				      field);
+	if (ntags > nchans)
+		return req_fail_field(r, E_VALIDATION, field,
+				      "%s names %d channels; this connection has %d", field, ntags, nchans);
+	*id = v;
+	return E_OK;
+}
+
 static err_t hand_over(req_t *r)
 {
 	rt_chans_t s = { .n = 0 };
 	err_t rc = channels_parse(r, &s);
 	if (rc)
+		return rc;
+	const char *control = NULL, *resume = "";
+	int ncontrol = 0;
+	if ((rc = control_channels(r, &control, &ncontrol)) ||
+	    (rc = last_event_id(r, s.n + ncontrol, &resume)))
 		return rc;
 	size_t len = 0;
 	for (int i = 0; i < s.n; i++)
@@ -257,6 +335,9 @@ static err_t hand_over(req_t *r)
 	reply_header(r, "X-Tessera-Rt-Tenant", r->tenant.id);
 	reply_header(r, "X-Tessera-Rt-Channels", joined);
 	reply_header(r, "X-Tessera-Rt-Conn", conn);
+	reply_header(r, "X-Tessera-Rt-Control", control);
+	if (*resume)
+		reply_header(r, "X-Tessera-Rt-Last-Event-Id", resume);
 	reply_raw(r, 200, "text/plain", "", 0);
 	return E_OK;
 }

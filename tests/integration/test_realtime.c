@@ -69,6 +69,17 @@ static http_resp *handshake(char *query)
 	return r;
 }
 
+/* Asserts the next two SSE messages are events first and second. */
+static void sse_expect_ids(FILE *f, const char *first, const char *second)
+{
+	cJSON *m = client_message(f, "sse");
+	ck_assert_str_eq(json_str(m, "id"), first);
+	cJSON_Delete(m);
+	m = client_message(f, "sse");
+	ck_assert_str_eq(json_str(m, "id"), second);
+	cJSON_Delete(m);
+}
+
 /* --- tests ------------------------------------------------------------------ */
 
 START_TEST(websocket_gets_its_tenants_events_and_nothing_of_another_tenant)
@@ -163,12 +174,7 @@ START_TEST(sse_gets_events_and_resumes_after_last_event_id)
 	char *extra = strf("--auth %s --last-event-id '%s'", a.key, last);
 	f = client_start("sse", path, 2, 10, extra);
 	client_expect(f, "OPEN");
-	m = client_message(f, "sse");
-	ck_assert_str_eq(json_str(m, "id"), "evt_s2");
-	cJSON_Delete(m);
-	m = client_message(f, "sse");
-	ck_assert_str_eq(json_str(m, "id"), "evt_s3");
-	cJSON_Delete(m);
+	sse_expect_ids(f, "evt_s2", "evt_s3");
 	client_end(f);
 
 	/* Without Last-Event-ID a new subscriber starts with what comes next. */
@@ -188,6 +194,68 @@ START_TEST(sse_gets_events_and_resumes_after_last_event_id)
 	free(ta);
 	tenant_drop(&a);
 	tenant_drop(&b);
+}
+END_TEST
+
+/* s percent-encoded for a query value (malloc'd). */
+static char *query_escape(const char *s)
+{
+	char *out = malloc(strlen(s) * 3 + 1), *p = out;
+	for (; *s; s++) {
+		if ((*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		    strchr("-_.~", *s))
+			*p++ = *s;
+		else
+			p += sprintf(p, "%%%02X", (unsigned char)*s);
+	}
+	*p = '\0';
+	return out;
+}
+
+START_TEST(sse_resumes_after_last_event_id_query_parameter)
+{
+	struct tenant a;
+	tenant_make(&a);
+	char *path = strf("/events/stream?token=%s&channels=events,files", a.key);
+	FILE *f = client_start("sse", path, 1, 10, NULL);
+	client_expect(f, "OPEN");
+	publish_file(a.id, "evt_q1", "");
+	cJSON *m = client_message(f, "sse");
+	ck_assert_str_eq(json_str(m, "id"), "evt_q1");
+	char *last = query_escape(json_str(m, "_sse_id"));
+	cJSON_Delete(m);
+	client_end(f);
+
+	/* Two events while nobody listens; ?last_event_id= (what a client
+	 * that cannot set headers sends) resumes with exactly those two. */
+	publish_file(a.id, "evt_q2", "");
+	publish_file(a.id, "evt_q3", "");
+	char *resume = strf("%s&last_event_id=%s", path, last);
+	f = client_start("sse", resume, 3, 3, NULL);
+	client_expect(f, "OPEN");
+	sse_expect_ids(f, "evt_q2", "evt_q3");
+	client_expect(f, "TIMEOUT");
+	client_end(f);
+
+	/* Ids that are not nchan's are 400 naming the parameter or header. */
+	static const char *const bad[] = { "x", "12", "12:", ":0", "12:a", "12:0,1", "12:[0],[1]", "12:0]",
+					   "12:%0A0", "12:[0],0,0,0,0,0" };
+	const char *sse[] = { "Accept: text/event-stream", NULL, NULL };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		http_resp *r = call_h("GET", a.key, NULL, sse, "/events/stream?channels=files&last_event_id=%s",
+				      bad[i]);
+		ck_assert_msg(r->status == 400, "last_event_id=%s: %ld %s", bad[i], r->status, r->body);
+		assert_fail_field(r, 400, "VALIDATION_ERROR", "last_event_id");
+		http_free(r);
+	}
+	sse[1] = "Last-Event-ID: 12:[0],0,0,0,0,0";
+	http_resp *r = call_h("GET", a.key, NULL, sse, "/events/stream?channels=files");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "Last-Event-ID");
+	http_free(r);
+	free(resume);
+	free(last);
+	free(path);
+	tenant_drop(&a);
 }
 END_TEST
 
@@ -420,6 +488,139 @@ START_TEST(stats_count_connections_while_they_are_open)
 }
 END_TEST
 
+/* --- revocation closes open connections ------------------------------------ */
+
+/* A WebSocket and an SSE stream of token on channels, both open. */
+static void streams_open(FILE **ws, FILE **sse, const char *tenant_id, const char *token, const char *channels)
+{
+	*ws = client_start("ws", strf("/v1/realtime?token=%s&tenant_id=%s&channels=%s", token, tenant_id,
+				      channels), 1, 30, NULL);
+	client_expect(*ws, "OPEN");
+	*sse = client_start("sse", strf("/events/stream?token=%s&channels=%s", token, channels), 1, 30, NULL);
+	client_expect(*sse, "OPEN");
+}
+
+/* Both streams end well before their 30 s of waiting would. */
+static void streams_closed(FILE *ws, FILE *sse, const char *why)
+{
+	double t0 = now_s();
+	char *l = client_line(ws);
+	ck_assert_msg(l && !strcmp(l, "CLOSED"), "%s: the WebSocket got %s", why, l ? l : "(end)");
+	free(l);
+	l = client_line(sse);
+	ck_assert_msg(l && !strcmp(l, "CLOSED"), "%s: the SSE stream got %s", why, l ? l : "(end)");
+	free(l);
+	ck_assert_msg(now_s() - t0 < 10, "%s: closing took %.1f s", why, now_s() - t0);
+	client_end(ws);
+	client_end(sse);
+}
+
+/* A connection on files of tenant_id that should be unaffected gets the
+ * file event evt, and ends. */
+static void still_open(FILE *f, const char *mode, const char *tenant_id, const char *evt)
+{
+	publish_file(tenant_id, evt, "");
+	cJSON *m = client_message(f, mode);
+	ck_assert_str_eq(json_str(m, "id"), evt);
+	cJSON_Delete(m);
+	client_end(f);
+}
+
+START_TEST(revoking_a_key_closes_its_connections_and_no_others)
+{
+	struct tenant a;
+	tenant_make(&a);
+	char *id = NULL;
+	char *key = key_new(a.key, "{\"label\":\"streams\",\"scopes\":[\"read\",\"files\"]}", &id);
+	FILE *ws, *sse, *other;
+	streams_open(&ws, &sse, a.id, key, "files");
+	other = client_start("ws", strf("/v1/realtime?token=%s&tenant_id=%s&channels=files", a.key, a.id),
+			     1, 10, NULL);
+	client_expect(other, "OPEN");
+	http_resp *r = call("DELETE", a.key, NULL, "/v1/keys/%s", id);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	streams_closed(ws, sse, "key revoked");
+	/* The admin key's connection stays and still gets events; the revoked
+	 * key cannot reconnect. */
+	still_open(other, "ws", a.id, "evt_k1");
+	FILE *f = client_start("sse", strf("/events/stream?token=%s&channels=files", key), 1, 5, NULL);
+	client_expect(f, "STATUS 401");
+	client_end(f);
+	free(key);
+	free(id);
+	tenant_drop(&a);
+}
+END_TEST
+
+/* Signs up and logs in email; the access token, its user id into *uid. */
+static char *user_login(const char *key, const char *email, char **uid)
+{
+	char *body = strf("{\"email\":\"%s\",\"password\":\"Correct-Horse-9\"}", email);
+	http_resp *r = call("POST", key, body, "/v1/auth/signup");
+	assert_envelope(r, 201, NULL);
+	http_free(r);
+	r = call("POST", key, body, "/v1/auth/login");
+	assert_envelope(r, 200, NULL);
+	char *tok = strdup(json_str(resp_data(r), "access_token"));
+	*uid = strdup(json_str(item(resp_data(r), "user"), "id"));
+	http_free(r);
+	free(body);
+	return tok;
+}
+
+START_TEST(logout_and_ban_close_the_end_users_connections)
+{
+	struct tenant a;
+	tenant_make(&a);
+	free(type_make(a.key, "items"));
+	http_resp *r = call("POST", a.key, "{\"name\":\"all\",\"action\":\"select\",\"condition_json\":"
+			    "{\"or\":[{\"property\":\"id\",\"operator\":\"is_null\"},true]}}",
+			    "/v1/object-types/items/policies");
+	assert_envelope(r, 201, NULL);
+	http_free(r);
+	char *uid, *uid2;
+	char *tok = user_login(a.key, "rt-logout@example.com", &uid);
+	FILE *ws, *sse;
+	streams_open(&ws, &sse, a.id, tok, "objects:items");
+	r = call("POST", tok, "{}", "/v1/auth/logout");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	streams_closed(ws, sse, "session revoked");
+
+	/* A ban closes every connection of the user. */
+	char *tok2 = user_login(a.key, "rt-ban@example.com", &uid2);
+	streams_open(&ws, &sse, a.id, tok2, "objects:items");
+	r = call("PATCH", a.key, "{\"banned\":true}", "/v1/users/%s", uid2);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	streams_closed(ws, sse, "user banned");
+	free(tok2);
+	free(uid2);
+	free(tok);
+	free(uid);
+	tenant_drop(&a);
+}
+END_TEST
+
+START_TEST(suspending_the_tenant_closes_its_connections_and_no_others)
+{
+	struct tenant a, b;
+	tenant_make(&a);
+	tenant_make(&b);
+	FILE *ws, *sse, *other;
+	streams_open(&ws, &sse, a.id, a.key, "files");
+	other = client_start("sse", strf("/events/stream?token=%s&channels=files", b.key), 1, 10, NULL);
+	client_expect(other, "OPEN");
+	ck_assert_int_eq(tenant_set_status(a.id, "suspend"), 0);
+	streams_closed(ws, sse, "tenant suspended");
+	still_open(other, "sse", b.id, "evt_t1");
+	ck_assert_int_eq(tenant_set_status(a.id, "resume"), 0);
+	tenant_drop(&a);
+	tenant_drop(&b);
+}
+END_TEST
+
 /*
  * The whole path: creating an object writes an outbox row, the runner's
  * fan-out publishes it, the subscriber gets object.created.
@@ -459,11 +660,15 @@ Suite *suite_realtime(void)
 	tcase_add_test(tc, websocket_gets_its_tenants_events_and_nothing_of_another_tenant);
 	tcase_add_test(tc, folder_channel_gets_only_its_folder);
 	tcase_add_test(tc, sse_gets_events_and_resumes_after_last_event_id);
+	tcase_add_test(tc, sse_resumes_after_last_event_id_query_parameter);
 	tcase_add_test(tc, plain_get_is_426_and_sse_without_accept_is_406);
 	tcase_add_test(tc, missing_bad_or_foreign_tokens_are_refused);
 	tcase_add_test(tc, malformed_channel_names_are_400);
 	tcase_add_test(tc, channels_the_caller_may_not_read_are_refused);
 	tcase_add_test(tc, stats_count_connections_while_they_are_open);
 	tcase_add_test(tc, object_created_reaches_a_websocket_subscriber);
+	tcase_add_test(tc, revoking_a_key_closes_its_connections_and_no_others);
+	tcase_add_test(tc, logout_and_ban_close_the_end_users_connections);
+	tcase_add_test(tc, suspending_the_tenant_closes_its_connections_and_no_others);
 	return s;
 }

@@ -7,12 +7,14 @@ Usage:
 
 Prints "OPEN" once the connection is established (the server has accepted the
 subscription), then one line per message received, and exits after --count
-messages or --timeout seconds of waiting (printing "TIMEOUT").  For ws a line
+messages or --timeout seconds of waiting (printing "TIMEOUT"), or when the
+server closes the connection (printing "CLOSED").  For ws a line
 is the frame's text; for sse it is JSON {"id", "event", "data"}.  A refused
 handshake prints "STATUS <code>" and exits 3.
 """
 import argparse
 import asyncio
+import http.client
 import json
 import socket
 import sys
@@ -40,6 +42,9 @@ async def ws_main(args):
                 msg = await asyncio.wait_for(conn.recv(), args.timeout)
             except asyncio.TimeoutError:
                 out("TIMEOUT")
+                return 0
+            except websockets.exceptions.ConnectionClosed:
+                out("CLOSED")
                 return 0
             out(msg if isinstance(msg, str) else msg.decode())
             got += 1
@@ -69,6 +74,7 @@ def sse_main(args):
         while got < args.count:
             raw = resp.readline()
             if not raw:
+                out("CLOSED")
                 break
             line = raw.decode().rstrip("\r\n")
             if line == "":
@@ -88,6 +94,8 @@ def sse_main(args):
                     event[field] = value
     except (socket.timeout, TimeoutError):
         out("TIMEOUT")
+    except (http.client.IncompleteRead, ConnectionError):
+        out("CLOSED")
     return 0
 
 
