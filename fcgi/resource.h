@@ -97,6 +97,7 @@ enum {
 				   * updated_at, is audited and emits its event */
 	RES_GET_LIVE = 1 << 6,    /* get finds live rows only (a trashed file is
 				   * not found), as update and delete do */
+	RES_LIST_TOTAL = 1 << 7,  /* a LIST_CURSOR list also says its total */
 };
 
 /* The most parameters a scope hook binds. */
@@ -128,6 +129,12 @@ typedef struct res_hooks {
 	err_t (*list)(req_t *r, struct res_ctx *c);
 	/* Delete, before the transaction: dependents (409), protections. */
 	err_t (*before_delete)(req_t *r, struct res_ctx *c);
+	/* Create: statements no transaction may hold (DDL, which MariaDB
+	 * commits implicitly), run after the row was written and committed
+	 * on its own (so that its unique keys have decided) and before the
+	 * audit entry; an error deletes the row again, with no audit entry
+	 * and no event.  The rest of the write follows in its transaction. */
+	err_t (*ddl)(req_t *r, struct res_ctx *c);
 	/* In the transaction, after the row was written or deleted. */
 	err_t (*after_write)(req_t *r, struct res_ctx *c);
 	/* After the commit: caches to drop. */
@@ -160,6 +167,8 @@ typedef struct resource {
 	enum res_delete del;
 	const char *delete_set;      /* DEL_MARK: "revoked_at = UTC_TIMESTAMP(3)" */
 	const char *deleted_verb;    /* audit verb of a delete; NULL = "deleted" */
+	const char *updated_verb;    /* audit and event verb of an update; NULL = "updated"
+				      * (a descriptor serving one action: "permissions_set") */
 	const char *title;           /* field that names a row in audit details ("name") */
 	unsigned flags;
 	int list_max;                /* most rows a page may ask for; 0 = 100 */
