@@ -643,6 +643,7 @@ static err_t write_stmt(req_t *r, res_ctx_t *c, stmt_t *s)
  * caches. */
 static err_t write_tx(req_t *r, res_ctx_t *c, stmt_t *s, const char *verb, bool refetch)
 {
+	verb = c->verb ? c->verb : verb;
 	enum db_status st = db_begin(r->db);
 	if (st) {
 		if (s)
@@ -853,7 +854,7 @@ static err_t op_update(req_t *r, res_ctx_t *c)
 		free(s.sql.p);
 		return rc;
 	}
-	if ((rc = write_tx(r, c, &s, res->updated_verb ? res->updated_verb : "updated", true)))
+	if ((rc = write_tx(r, c, &s, "updated", true)))
 		return rc;
 	return write_reply(r, c);
 }

@@ -167,8 +167,6 @@ typedef struct resource {
 	enum res_delete del;
 	const char *delete_set;      /* DEL_MARK: "revoked_at = UTC_TIMESTAMP(3)" */
 	const char *deleted_verb;    /* audit verb of a delete; NULL = "deleted" */
-	const char *updated_verb;    /* audit and event verb of an update; NULL = "updated"
-				      * (a descriptor serving one action: "permissions_set") */
 	const char *title;           /* field that names a row in audit details ("name") */
 	unsigned flags;
 	int list_max;                /* most rows a page may ask for; 0 = 100 */
@@ -203,6 +201,9 @@ typedef struct res_ctx {
 	db_param set_vals[RES_SET_MAX * 2];
 	int nvals;
 	int status;                  /* reply status of a write */
+	const char *verb;            /* audit and event verb of this write, set by a hook
+				      * (an update that is an action of its own:
+				      * "permissions_set"); NULL = the operation's */
 	bool cascade;                /* delete: confirmed cascade (secure delete) */
 	void *data;                  /* the hooks' own state for this operation */
 	char *where;                 /* list conditions added by the list hook */
