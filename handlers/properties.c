@@ -60,6 +60,15 @@ static bool flag(const cJSON *body, const char *name, bool def)
 	return v ? cJSON_IsTrue(v) : def;
 }
 
+/* The flags the body sets on p; the others keep p's values. */
+static void flags_read(prop_t *p, const cJSON *body)
+{
+	p->required = flag(body, "is_required", p->required);
+	p->unique = flag(body, "is_unique", p->unique);
+	p->indexed = flag(body, "is_indexed", p->indexed);
+	p->sortable = flag(body, "is_sortable", p->sortable);
+}
+
 /* Index names come from the property id (names may be 63 characters, and
  * "ix_" + 63 would pass MariaDB's 64). */
 static char *index_name(req_t *r, const char *kind, const char *prop_id)
@@ -307,10 +316,7 @@ static err_t prop_create_check(req_t *r, res_ctx_t *c)
 	if (!p->type)
 		return req_fail_field(r, E_VALIDATION, "data_type", "data_type must be one of: %s",
 				      dtype_names());
-	p->required = flag(c->body, "is_required", false);
-	p->unique = flag(c->body, "is_unique", false);
-	p->indexed = flag(c->body, "is_indexed", false);
-	p->sortable = flag(c->body, "is_sortable", false);
+	flags_read(p, c->body);
 	char *def_text;
 	err_t rc;
 	if ((rc = check_values(r, p, cJSON_GetObjectItemCaseSensitive(c->body, "enum_values"),
@@ -364,10 +370,7 @@ static err_t prop_validate(req_t *r, res_ctx_t *c)
 		return req_fail_field(r, E_VALIDATION, "data_type",
 				      "data_type cannot be changed; create a new property instead");
 	prop_t p = *old;
-	p.required = flag(c->body, "is_required", old->required);
-	p.unique = flag(c->body, "is_unique", old->unique);
-	p.indexed = flag(c->body, "is_indexed", old->indexed);
-	p.sortable = flag(c->body, "is_sortable", old->sortable);
+	flags_read(&p, c->body);
 	const cJSON *enums = cJSON_GetObjectItemCaseSensitive(c->body, "enum_values");
 	const cJSON *def = cJSON_GetObjectItemCaseSensitive(c->body, "default_value");
 	char *def_text;
