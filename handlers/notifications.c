@@ -78,11 +78,7 @@ static err_t target_user(req_t *r, const char **uid)
 					      "user_id (query) is required when an API key acts for a user");
 		*uid = q;
 	}
-	err_t rc = E_OK;
-	int ex = user_exists(r, *uid, &rc);
-	if (ex < 0)
-		return rc;
-	return ex ? E_OK : req_fail(r, E_NOT_FOUND, "User not found");
+	return user_require(r, *uid, NULL);
 }
 
 /* --- notifications --------------------------------------------------------- */

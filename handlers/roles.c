@@ -470,17 +470,18 @@ static err_t roles_set_permissions(req_t *r)
 	return resource_op(r, &role_res, OP_UPDATE);
 }
 
-int user_exists(req_t *r, const char *user_id, err_t *rc)
+err_t user_require(req_t *r, const char *user_id, const char *field)
 {
 	db_result *res;
 	db_param p[] = { db_str(user_id) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
 							      tenant_table(r, "_users")), p, 1, &res);
-	if (st) {
-		*rc = req_db_error(r, st);
-		return -1;
-	}
-	return res->nrows > 0;
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows > 0)
+		return E_OK;
+	return field ? req_fail_field(r, E_NOT_FOUND, field, "User not found")
+		     : req_fail(r, E_NOT_FOUND, "User not found");
 }
 
 /* The role id as the API shows it; *out is owned by r. */
@@ -548,13 +549,10 @@ static err_t assignment_write(req_t *r, const char *uid, const char *rid, const 
 static err_t roles_assign(req_t *r)
 {
 	const char *uid = json_str_of(r->json, "user_id"), *rid = json_str_of(r->json, "role_id");
-	err_t rc = E_OK;
-	int ex = user_exists(r, uid, &rc);
-	if (ex < 0)
-		return rc;
-	if (!ex)
-		return req_fail_field(r, E_NOT_FOUND, "user_id", "User not found");
 	cJSON *role;
+	err_t rc;
+	if ((rc = user_require(r, uid, "user_id")))
+		return rc;
 	if ((rc = role_fetch(r, rid, &role)))
 		return rc == E_NOT_FOUND ? req_fail_field(r, rc, "role_id", "Role not found") : rc;
 	bool added;
@@ -594,14 +592,10 @@ static err_t roles_of_user(req_t *r)
 		{ NULL, 0, 0 },
 	};
 	const char *uid = req_param(r, "user_id");
-	err_t rc = E_OK;
-	int ex = user_exists(r, uid, &rc);
-	if (ex < 0)
-		return rc;
-	if (!ex)
-		return req_fail(r, E_NOT_FOUND, "User not found");
 	res_ctx_t c;
-	if ((rc = resource_ctx(r, &role_res, OP_LIST, &c)) || (rc = role_list(r, &c)))
+	err_t rc;
+	if ((rc = user_require(r, uid, NULL)) || (rc = resource_ctx(r, &role_res, OP_LIST, &c)) ||
+	    (rc = role_list(r, &c)))
 		return rc;
 	db_result *res;
 	db_param p[] = { db_str(uid) };
