@@ -450,7 +450,7 @@ static err_t op_list(req_t *r, res_ctx_t *c)
 	 * cursor. */
 	char *count_sql = NULL;
 	int count_np = s.np;
-	if (res->list_shape == LIST_PAGE)
+	if (res->list_shape == LIST_PAGE || (res->flags & RES_LIST_TOTAL))
 		count_sql = arena_printf(r->a, "SELECT COUNT(*) FROM (%.*s) AS page",
 					 (int)s.sql.len, s.sql.p);
 	if ((rc = list_cursor(r, col, desc, &s))) {
@@ -507,10 +507,13 @@ static err_t op_list(req_t *r, res_ctx_t *c)
 		cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
 		cJSON_AddNumberToObject(d, "limit", (double)limit);
 		cJSON_AddNumberToObject(d, "offset", (double)offset);
-	} else if (next) {
-		cJSON_AddStringToObject(d, "next_cursor", next);
 	} else {
-		cJSON_AddNullToObject(d, "next_cursor");
+		if (next)
+			cJSON_AddStringToObject(d, "next_cursor", next);
+		else
+			cJSON_AddNullToObject(d, "next_cursor");
+		if (count_sql)
+			cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
 	}
 	reply_data(r, 200, d);
 	return E_OK;
@@ -619,25 +622,35 @@ static err_t write_event(req_t *r, res_ctx_t *c, const char *verb)
 			  payload);
 }
 
-/* Runs the statement s and the write's follow-ups in one transaction:
- * audit, hook, the row as it now is, event, commit, caches. */
+/* Runs the statement s of c's write: a duplicate is the conflict hook's
+ * or the engine's 409, an update or delete that finds no row a 404. */
+static err_t write_stmt(req_t *r, res_ctx_t *c, stmt_t *s)
+{
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, stmt_text(s, r->a), s->p, s->np, &res);
+	if (st == DB_DUPLICATE)
+		return c->res->hooks && c->res->hooks->conflict ? c->res->hooks->conflict(r, c)
+								 : duplicate(r, c);
+	if (st)
+		return req_db_error(r, st);
+	if (c->op != OP_CREATE && res->affected == 0)
+		return req_fail(r, E_NOT_FOUND, "%s not found", c->res->name);
+	return E_OK;
+}
+
+/* Runs the statement s (NULL: already run) and the write's follow-ups in
+ * one transaction: audit, hook, the row as it now is, event, commit,
+ * caches. */
 static err_t write_tx(req_t *r, res_ctx_t *c, stmt_t *s, const char *verb, bool refetch)
 {
+	verb = c->verb ? c->verb : verb;
 	enum db_status st = db_begin(r->db);
 	if (st) {
-		free(s->sql.p);
+		if (s)
+			free(s->sql.p);
 		return req_db_error(r, st);
 	}
-	db_result *res;
-	st = db_exec(r->db, r->a, stmt_text(s, r->a), s->p, s->np, &res);
-	err_t rc = E_OK;
-	if (st == DB_DUPLICATE)
-		rc = c->res->hooks && c->res->hooks->conflict ? c->res->hooks->conflict(r, c)
-							       : duplicate(r, c);
-	else if (st)
-		rc = req_db_error(r, st);
-	if (!rc && c->op != OP_CREATE && res->affected == 0)
-		rc = req_fail(r, E_NOT_FOUND, "%s not found", c->res->name);
+	err_t rc = s ? write_stmt(r, c, s) : E_OK;
 	if (!rc && refetch)
 		rc = resource_fetch(r, c, c->id, false, &c->row);
 	if (!rc)
@@ -651,6 +664,22 @@ static err_t write_tx(req_t *r, res_ctx_t *c, stmt_t *s, const char *verb, bool 
 	if (c->res->hooks && c->res->hooks->after_commit)
 		c->res->hooks->after_commit(r, c);
 	return E_OK;
+}
+
+/* A create with a ddl hook (see resource.h): the INSERT s on its own, the
+ * hook, then the rest in write_tx; the row goes again if the hook fails. */
+static err_t create_ddl(req_t *r, res_ctx_t *c, stmt_t *s)
+{
+	err_t rc = write_stmt(r, c, s);
+	if (rc || !(rc = c->res->hooks->ddl(r, c)))
+		return rc ? rc : write_tx(r, c, NULL, "created", true);
+	stmt_t d = { 0 };
+	sb_printf(&d.sql, "DELETE FROM %s", resource_table(r, c->res));
+	res_scope(r, c, &d);
+	sb_puts(&d.sql, " AND id = ?");
+	bind(&d, db_str(c->id));
+	db_exec(r->db, r->a, stmt_text(&d, r->a), d.p, d.np, NULL);
+	return rc;
 }
 
 static err_t write_reply(req_t *r, res_ctx_t *c)
@@ -734,7 +763,8 @@ static err_t op_create(req_t *r, res_ctx_t *c)
 		sb_puts(&vals, ", UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)");
 	}
 	sb_printf(&s.sql, ") VALUES (%s)", sb_take(&vals, r->a));
-	if ((rc = write_tx(r, c, &s, "created", true)))
+	rc = res->hooks && res->hooks->ddl ? create_ddl(r, c, &s) : write_tx(r, c, &s, "created", true);
+	if (rc)
 		return rc;
 	return write_reply(r, c);
 }

@@ -97,6 +97,7 @@ enum {
 				   * updated_at, is audited and emits its event */
 	RES_GET_LIVE = 1 << 6,    /* get finds live rows only (a trashed file is
 				   * not found), as update and delete do */
+	RES_LIST_TOTAL = 1 << 7,  /* a LIST_CURSOR list also says its total */
 };
 
 /* The most parameters a scope hook binds. */
@@ -128,6 +129,12 @@ typedef struct res_hooks {
 	err_t (*list)(req_t *r, struct res_ctx *c);
 	/* Delete, before the transaction: dependents (409), protections. */
 	err_t (*before_delete)(req_t *r, struct res_ctx *c);
+	/* Create: statements no transaction may hold (DDL, which MariaDB
+	 * commits implicitly), run after the row was written and committed
+	 * on its own (so that its unique keys have decided) and before the
+	 * audit entry; an error deletes the row again, with no audit entry
+	 * and no event.  The rest of the write follows in its transaction. */
+	err_t (*ddl)(req_t *r, struct res_ctx *c);
 	/* In the transaction, after the row was written or deleted. */
 	err_t (*after_write)(req_t *r, struct res_ctx *c);
 	/* After the commit: caches to drop. */
@@ -194,6 +201,9 @@ typedef struct res_ctx {
 	db_param set_vals[RES_SET_MAX * 2];
 	int nvals;
 	int status;                  /* reply status of a write */
+	const char *verb;            /* audit and event verb of this write, set by a hook
+				      * (an update that is an action of its own:
+				      * "permissions_set"); NULL = the operation's */
 	bool cascade;                /* delete: confirmed cascade (secure delete) */
 	void *data;                  /* the hooks' own state for this operation */
 	char *where;                 /* list conditions added by the list hook */

@@ -45,7 +45,8 @@ err_t mail_enqueue(req_t *r, const cJSON *to, const char *from, const char *from
 err_t mail_branded(req_t *r, const char *subject, const char *body, const char *to,
 		   const char **from_name, char **html);
 
-/* 1 if the end user exists in the tenant, 0 if not, -1 with rc set. */
-int user_exists(req_t *r, const char *user_id, err_t *rc);
+/* E_OK if the end user exists in the tenant; 404 "User not found"
+ * (naming field, unless it is NULL) if not. */
+err_t user_require(req_t *r, const char *user_id, const char *field);
 
 #endif

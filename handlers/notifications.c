@@ -9,9 +9,10 @@
  * (e.g. "security", "account"); preferences decide per channel (in_app,
  * email, sms, push) whether a category is delivered there.
  *
- * No endpoint here is plain CRUD for the resource engine: the list's data
- * carries a total, which the engine's cursor lists do not; marking read,
- * counting and the per-channel preferences are actions of their own.
+ * Notifications are a resource on the engine (fcgi/resource.h), scoped to
+ * that user: its list, and marking one read as an update.  Counting,
+ * marking all read and the per-channel preferences (rows keyed by user and
+ * channel) are actions of their own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@
 #include "identity.h"
 #include "identity_admin.h"
 #include "objmodel.h"
-#include "query.h"
+#include "replies.h"
 #include "routes.h"
 
 #define LIST_DEFAULT 20
@@ -77,61 +78,90 @@ static err_t target_user(req_t *r, const char **uid)
 					      "user_id (query) is required when an API key acts for a user");
 		*uid = q;
 	}
-	err_t rc = E_OK;
-	int ex = user_exists(r, *uid, &rc);
-	if (ex < 0)
-		return rc;
-	return ex ? E_OK : req_fail(r, E_NOT_FOUND, "User not found");
+	return user_require(r, *uid, NULL);
 }
 
 /* --- notifications --------------------------------------------------------- */
 
-static const col_t ntf_cols[] = {
-	{ "id", COL_STR, 0 },
-	{ "user_id", COL_STR, 0 },
-	{ "type", COL_STR, 0 },
-	{ "title", COL_STR, 0 },
-	{ "body", COL_STR, 0 },
-	{ "is_read", COL_BOOL, 0 },
-	{ "metadata", COL_JSON, 0 },
-	{ "read_at", COL_TIME, 0 },
-	{ "created_at", COL_TIME, 0 },
-	{ NULL, 0, 0 },
+static const res_field_t ntf_fields[] = {
+	{ .name = "id", .type = COL_STR },
+	{ .name = "user_id", .type = COL_STR },
+	{ .name = "type", .type = COL_STR, .flags = RF_FILTER },
+	{ .name = "title", .type = COL_STR },
+	{ .name = "body", .type = COL_STR },
+	{ .name = "is_read", .type = COL_BOOL },
+	{ .name = "metadata", .type = COL_JSON },
+	{ .name = "read_at", .type = COL_TIME },
+	{ .name = "created_at", .type = COL_TIME },
+	{ NULL },
 };
 
-#define NTF_COLS "id, user_id, type, title, body, is_read, metadata, read_at, created_at"
-
-static err_t notifications_list(req_t *r)
+/* Every operation acts for the target user (c->data). */
+static err_t ntf_user(req_t *r, res_ctx_t *c)
 {
-	const char *uid, *last = NULL;
-	long long limit;
-	err_t rc;
-	if ((rc = target_user(r, &uid)) ||
-	    (rc = req_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit)))
-		return rc;
+	const char *uid;
+	err_t rc = target_user(r, &uid);
+	c->data = (void *)uid;
+	return rc;
+}
+
+static const char *ntf_scope(req_t *r, const res_ctx_t *c, db_param *p, int *np)
+{
+	(void)r;
+	p[(*np)++] = db_str(c->data);
+	return "user_id = ?";
+}
+
+/* ?unread_only=true lists the unread ones. */
+static err_t ntf_list(req_t *r, res_ctx_t *c)
+{
 	const char *unread = req_query(r, "unread_only");
-	if ((rc = query_id_cursor(r, NULL, "ntf_", &last)))
-		return rc;
 	if (unread && strcmp(unread, "true") && strcmp(unread, "false"))
 		return req_fail_field(r, E_VALIDATION, "unread_only", "unread_only must be true or false");
-	long long only = unread && !strcmp(unread, "true");
-	const char *type = req_query(r, "type");
-	db_param p[] = { db_str(uid), db_int(only), db_str(type), db_str(type), db_str(last), db_str(last),
-			 db_int(limit + 1) };
-	const char *where = "WHERE user_id = ? AND (? = 0 OR is_read = 0) AND (? IS NULL OR type = ?)";
-	db_result *res, *cnt;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " NTF_COLS " FROM %s %s AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
-		tenant_table(r, "_notifications"), where), p, 7, &res);
-	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s %s",
-						       tenant_table(r, "_notifications"), where), p, 4, &cnt);
-	if (st)
-		return req_db_error(r, st);
-	reply_data(r, 200, query_id_page(r, res, limit, strtoll(db_cell(cnt, 0, 0), NULL, 10), NULL,
-					   "ntf_", query_row_cols, ntf_cols));
+	if (unread && !strcmp(unread, "true"))
+		resource_where(r, c, "is_read = 0", NULL, 0);
 	return E_OK;
 }
+
+/* The update marks one read: read_at keeps the first time. */
+static err_t ntf_mark_read(req_t *r, res_ctx_t *c)
+{
+	(void)r;
+	resource_set_expr(c, "is_read", "1", NULL, 0);
+	resource_set_expr(c, "read_at", "COALESCE(read_at, UTC_TIMESTAMP(3))", NULL, 0);
+	return E_OK;
+}
+
+static err_t ntf_read_reply(req_t *r, res_ctx_t *c)
+{
+	return reply_done(r, "read", "id", c->id, NULL);
+}
+
+static const res_hooks_t ntf_hooks = {
+	.parent = ntf_user,
+	.scope = ntf_scope,
+	.list = ntf_list,
+	.validate = ntf_mark_read,
+	.reply = ntf_read_reply,
+};
+
+/* Newest first, {results, next_cursor, total}; written by notify_user. */
+static const resource_t ntf_res = {
+	.name = "Notification",
+	.type = "notification",
+	.table = "_notifications",
+	.home = RES_TENANT,
+	.id_param = "notification_id",
+	.id_prefix = "ntf_",
+	.fields = ntf_fields,
+	.order = "id DESC",
+	.flags = RES_NO_AUDIT | RES_NO_TIMES | RES_LIST_TOTAL,
+	.list_default = LIST_DEFAULT,
+	.list_max = LIST_MAX,
+	.list_shape = LIST_CURSOR,
+	.list_key = "results",
+	.hooks = &ntf_hooks,
+};
 
 /* Runs sql (one %s for the table, one ? for the user) for the target
  * user and answers {name: n}: the count it selects, or the rows it changed. */
@@ -161,31 +191,7 @@ static err_t notifications_count(req_t *r)
 
 static err_t notifications_read(req_t *r)
 {
-	const char *uid, *id = req_param(r, "notification_id");
-	err_t rc = target_user(r, &uid);
-	if (rc)
-		return rc;
-	db_param p[] = { db_str(id), db_str(uid) };
-	db_result *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"UPDATE %s SET is_read = 1, read_at = COALESCE(read_at, UTC_TIMESTAMP(3)) "
-		"WHERE id = ? AND user_id = ?", tenant_table(r, "_notifications")), p, 2, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->affected == 0) {
-		/* Already read (no row changed) or not this user's. */
-		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ? AND user_id = ?",
-						       tenant_table(r, "_notifications")), p, 2, &res);
-		if (st)
-			return req_db_error(r, st);
-		if (res->nrows == 0)
-			return req_fail(r, E_NOT_FOUND, "Notification not found");
-	}
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "id", id);
-	cJSON_AddTrueToObject(d, "read");
-	reply_data(r, 200, d);
-	return E_OK;
+	return resource_op(r, &ntf_res, OP_UPDATE);
 }
 
 static err_t notifications_read_all(req_t *r)
@@ -318,11 +324,7 @@ static err_t notification_prefs_delete(req_t *r)
 		return req_db_error(r, st);
 	if (res->affected == 0)
 		return req_fail(r, E_NOT_FOUND, "No preference is stored for this channel");
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddTrueToObject(d, "deleted");
-	cJSON_AddStringToObject(d, "channel", channel);
-	reply_data(r, 200, d);
-	return E_OK;
+	return reply_done(r, "deleted", "channel", channel, NULL);
 }
 
 /* --- notify_user ------------------------------------------------------------ */
@@ -383,7 +385,7 @@ const route_t notifications_routes[] = {
 	ROUTE("DELETE", "/v1/auth/notifications/preferences/:channel", "Notifications", AUTH_BEARER, "", "none", R_USER, notification_prefs_delete, NULL, "Delete notification preference"),
 	ROUTE("GET", "/v1/auth/notifications/preferences", "Notifications", AUTH_BEARER, "", "none", R_USER, notification_prefs_get, NULL, "Get notification preferences"),
 	ROUTE("PUT", "/v1/auth/notifications/preferences", "Notifications", AUTH_BEARER, "", "none", R_USER, notification_prefs_put, notification_pref_body, "Update notification preferences"),
-	ROUTE("GET", "/v1/auth/notifications", "Notifications", AUTH_BEARER, "", "none", R_USER, notifications_list, NULL, "List notifications"),
+	CRUD("GET", "/v1/auth/notifications", "Notifications", "", "none", R_USER, ntf_res, OP_LIST, "List notifications"),
 	ROUTE("POST", "/v1/auth/notifications/read-all", "Notifications", AUTH_BEARER, "", "none", R_USER, notifications_read_all, NULL, "Mark all as read"),
 	ROUTE("PATCH", "/v1/auth/notifications/:notification_id/read", "Notifications", AUTH_BEARER, "", "none", R_USER, notifications_read, NULL, "Mark notification read"),
 	ROUTE("GET", "/v1/auth/notifications/count", "Notifications", AUTH_BEARER, "", "none", R_USER, notifications_count, NULL, "Get unread count"),

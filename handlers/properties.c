@@ -5,23 +5,20 @@
  * index over (column, _alive) so that objects in the trash never conflict.
  * Every schema change is one ALTER TABLE, so it happens whole or not at all.
  *
- * List, update and delete run on the resource engine (fcgi/resource.h),
- * the type as parent; the path names a property by id or by name.  Their
- * ALTER runs in the last hook before the engine's transaction (validate,
- * before_delete), where it ran before the row was written: an ALTER cannot
- * run inside a transaction (MariaDB commits it implicitly first), and one
- * that fails leaves the property as it was.  Create stays written by hand:
- * its ALTER follows the row, which is deleted again when the ALTER fails,
- * with no audit entry written, and the engine's transaction cannot do that.
+ * Properties are a resource on the engine (fcgi/resource.h), the type as
+ * parent; the path names a property by id or by name.  An ALTER cannot run
+ * inside a transaction (MariaDB commits it implicitly first): an update's
+ * or a delete's runs in the last hook before the engine's transaction
+ * (validate, before_delete), before the row is written, so that one that
+ * fails leaves the property as it was; a create's runs in the ddl hook,
+ * after the row, which the engine deletes again when the ALTER fails.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../common/ids.h"
+#include "../common/jsonx.h"
 #include "../common/log.h"
-#include "../common/rowjson.h"
-#include "audit.h"
 #include "objmodel.h"
 #include "routes.h"
 
@@ -61,6 +58,15 @@ static bool flag(const cJSON *body, const char *name, bool def)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
 	return v ? cJSON_IsTrue(v) : def;
+}
+
+/* The flags the body sets on p; the others keep p's values. */
+static void flags_read(prop_t *p, const cJSON *body)
+{
+	p->required = flag(body, "is_required", p->required);
+	p->unique = flag(body, "is_unique", p->unique);
+	p->indexed = flag(body, "is_indexed", p->indexed);
+	p->sortable = flag(body, "is_sortable", p->sortable);
 }
 
 /* Index names come from the property id (names may be 63 characters, and
@@ -177,23 +183,54 @@ static err_t check_index_flags(req_t *r, const prop_t *p)
 	return E_OK;
 }
 
-/* Runs an ALTER and maps its failure: duplicates to 409 naming the
- * property, data that does not fit the type to 400. */
-static err_t run_alter(req_t *r, const char *sql, const char *prop)
+/* The clause that adds (add) or drops p's index: the unique one over
+ * (column, _alive), or the one a filter or sort uses. */
+static char *index_clause(req_t *r, const prop_t *p, bool unique, bool add)
 {
-	enum db_status st = db_exec_text(r->db, sql);
+	const char *ix = index_name(r, unique ? "ux" : "ix", p->id);
+	if (!add)
+		return arena_printf(r->a, "DROP INDEX `%s`", ix);
+	return unique ? arena_printf(r->a, "ADD UNIQUE INDEX `%s` (`%s`, _alive)", ix, p->name)
+		      : arena_printf(r->a, "ADD INDEX `%s` (" PROP_INDEX_COLS ")", ix, p->name);
+}
+
+/* The clauses a and b (a may be NULL) of one ALTER. */
+static char *clause_join(req_t *r, const char *a, const char *b)
+{
+	return a ? arena_printf(r->a, "%s, %s", a, b) : (char *)b;
+}
+
+/* Runs the ALTER clauses on type t's table and maps its failure:
+ * duplicates to 409 naming property p, data that does not fit the type to
+ * 400. */
+static err_t run_alter(req_t *r, const objtype_t *t, const prop_t *p, const char *clauses)
+{
+	enum db_status st = db_exec_text(r->db, arena_printf(r->a, "ALTER TABLE %s %s", t->table,
+							     clauses));
 	if (st == DB_OK)
 		return E_OK;
 	if (st == DB_DUPLICATE)
-		return req_fail_field(r, E_CONFLICT, prop,
-				      "Objects already hold duplicate values of \"%s\"", prop);
+		return req_fail_field(r, E_CONFLICT, p->name,
+				      "Objects already hold duplicate values of \"%s\"", p->name);
 	if (st == DB_ERROR) {
-		log_warn("%s: ALTER for %s failed: %s", r->request_id, prop, db_last_error(r->db));
-		return req_fail_field(r, E_VALIDATION, prop,
+		log_warn("%s: ALTER for %s failed: %s", r->request_id, p->name, db_last_error(r->db));
+		return req_fail_field(r, E_VALIDATION, p->name,
 				      "Existing objects hold values of \"%s\" that do not fit its data type",
-				      prop);
+				      p->name);
 	}
 	return req_db_error(r, st);
+}
+
+/* The audit details of a property's write: its name, and on create the
+ * type and data type. */
+static void prop_audit(req_t *r, res_ctx_t *c, const prop_t *p)
+{
+	c->audit = req_own(r, cJSON_CreateObject());
+	if (c->op == OP_CREATE)
+		cJSON_AddStringToObject(c->audit, "object_type_id", c->parent_id);
+	cJSON_AddStringToObject(c->audit, "name", p->name);
+	if (c->op == OP_CREATE)
+		cJSON_AddStringToObject(c->audit, "data_type", p->type->name);
 }
 
 /* --- the descriptor ------------------------------------------------------- */
@@ -202,23 +239,25 @@ static err_t run_alter(req_t *r, const char *sql, const char *prop)
  * have columns (InnoDB: 1017), so a list has every property. */
 #define PROPS_LIST_MAX 1017
 
-/* The fields carry what PATCH accepts (create has its own body).  A
- * property's name and data type are fixed at creation: PATCH accepts them
- * only to refuse them with a clear message. */
+/* The fields carry what PATCH accepts; create has its own body
+ * (property_create_body) and writes the same fields.  A property's name
+ * and data type are fixed at creation: PATCH accepts them only to refuse
+ * them with a clear message. */
+#define PROP_W (RF_CREATE | RF_UPDATE)
 static const res_field_t prop_fields[] = {
 	{ .name = "id", .type = COL_STR },
 	{ .name = "object_type_id", .type = COL_STR },
-	{ .name = "name", .type = COL_STR, .in = FT_ANY, .flags = RF_UPDATE | RF_NULLABLE },
-	{ .name = "display_name", .type = COL_STR, .in = FT_STRING, .flags = RF_UPDATE, .min = 1, .max = 255 },
-	{ .name = "data_type", .type = COL_STR, .in = FT_ANY, .flags = RF_UPDATE | RF_NULLABLE },
-	{ .name = "is_required", .type = COL_BOOL, .in = FT_BOOL, .flags = RF_UPDATE },
-	{ .name = "is_unique", .type = COL_BOOL, .in = FT_BOOL, .flags = RF_UPDATE },
-	{ .name = "is_indexed", .type = COL_BOOL, .in = FT_BOOL, .flags = RF_UPDATE },
-	{ .name = "is_sortable", .type = COL_BOOL, .in = FT_BOOL, .flags = RF_UPDATE },
-	{ .name = "default_value", .type = COL_JSON, .in = FT_ANY, .flags = RF_UPDATE | RF_NULLABLE },
+	{ .name = "name", .type = COL_STR, .in = FT_ANY, .flags = PROP_W | RF_NULLABLE },
+	{ .name = "display_name", .type = COL_STR, .in = FT_STRING, .flags = PROP_W, .min = 1, .max = 255 },
+	{ .name = "data_type", .type = COL_STR, .in = FT_ANY, .flags = PROP_W | RF_NULLABLE },
+	{ .name = "is_required", .type = COL_BOOL, .in = FT_BOOL, .flags = PROP_W },
+	{ .name = "is_unique", .type = COL_BOOL, .in = FT_BOOL, .flags = PROP_W },
+	{ .name = "is_indexed", .type = COL_BOOL, .in = FT_BOOL, .flags = PROP_W },
+	{ .name = "is_sortable", .type = COL_BOOL, .in = FT_BOOL, .flags = PROP_W },
+	{ .name = "default_value", .type = COL_JSON, .in = FT_ANY, .flags = PROP_W | RF_NULLABLE },
 	{ .name = "enum_values", .type = COL_JSON, .in = FT_STRING_ARRAY,
-	  .flags = RF_UPDATE | RF_NULLABLE, .max = MAX_ENUM_VALUES },
-	{ .name = "description", .type = COL_STR, .in = FT_STRING, .flags = RF_UPDATE | RF_NULLABLE,
+	  .flags = PROP_W | RF_NULLABLE, .max = MAX_ENUM_VALUES },
+	{ .name = "description", .type = COL_STR, .in = FT_STRING, .flags = PROP_W | RF_NULLABLE,
 	  .max = 2000 },
 	{ .name = "created_at", .type = COL_TIME },
 	{ .name = "updated_at", .type = COL_TIME },
@@ -246,6 +285,71 @@ static err_t prop_parent(req_t *r, res_ctx_t *c)
 	return req_fail(r, E_NOT_FOUND, "Property not found");
 }
 
+static err_t prop_taken(req_t *r, const char *name)
+{
+	return req_fail_field(r, E_CONFLICT, "name", "Property \"%s\" already exists", name);
+}
+
+/* The unique key (type, name) refused a create that raced another. */
+static err_t prop_conflict(req_t *r, res_ctx_t *c)
+{
+	return prop_taken(r, json_str_of(c->body, "name"));
+}
+
+/*
+ * Create: the property (in c->data for prop_ddl) is checked whole, and
+ * against the values objects already hold under its name; its display
+ * name defaults to one made from the name, its default is stored
+ * normalised.
+ */
+static err_t prop_create_check(req_t *r, res_ctx_t *c)
+{
+	const objtype_t *t = c->parent;
+	const char *name = json_str_of(c->body, "name"), *dt = json_str_of(c->body, "data_type");
+	if (!ident_valid(name))
+		return req_fail_field(r, E_VALIDATION, "name",
+				      "name must match ^[a-z][a-z0-9_]{0,62}$ (lower-case letters, digits, _)");
+	if (reserved_prop_name(name))
+		return req_fail_field(r, E_VALIDATION, "name", "\"%s\" is a reserved name", name);
+	prop_t *p = arena_alloc(r->a, sizeof(*p));
+	*p = (prop_t){ .id = c->id, .name = name, .type = dtype_find(dt) };
+	if (!p->type)
+		return req_fail_field(r, E_VALIDATION, "data_type", "data_type must be one of: %s",
+				      dtype_names());
+	flags_read(p, c->body);
+	char *def_text;
+	err_t rc;
+	if ((rc = check_values(r, p, cJSON_GetObjectItemCaseSensitive(c->body, "enum_values"),
+			       cJSON_GetObjectItemCaseSensitive(c->body, "default_value"), true,
+			       &def_text)) ||
+	    (rc = check_index_flags(r, p)))
+		return rc;
+	if (objtype_prop(t, name))
+		return prop_taken(r, name);
+	if ((rc = check_existing(r, t, p, "data_type")))
+		return rc;
+	resource_set(c, "default_value", db_str(def_text));
+	if (!json_str_of(c->body, "display_name"))
+		resource_set(c, "display_name", db_str(display_name_from(r->a, name)));
+	c->data = p;
+	prop_audit(r, c, p);
+	return E_OK;
+}
+
+/* Create, after the row: the column, computed from the objects' JSON,
+ * with its indexes. */
+static err_t prop_ddl(req_t *r, res_ctx_t *c)
+{
+	const prop_t *p = c->data;
+	char *alter = arena_printf(r->a, "ADD COLUMN `%s` %s AS (%s) VIRTUAL", p->name,
+				   p->type->column, dtype_column_expr(r->a, p->type, p->name));
+	if (p->indexed || p->sortable)
+		alter = clause_join(r, alter, index_clause(r, p, false, true));
+	if (p->unique)
+		alter = clause_join(r, alter, index_clause(r, p, true, true));
+	return run_alter(r, c->parent, p, alter);
+}
+
 /*
  * Update: the property as it would be is checked whole (its values, its
  * index flags, the values objects hold when enum_values change); then its
@@ -255,6 +359,8 @@ static err_t prop_parent(req_t *r, res_ctx_t *c)
  */
 static err_t prop_validate(req_t *r, res_ctx_t *c)
 {
+	if (c->op == OP_CREATE)
+		return prop_create_check(r, c);
 	const objtype_t *t = c->parent;
 	const prop_t *old = c->data;
 	if (cJSON_GetObjectItemCaseSensitive(c->body, "name"))
@@ -264,10 +370,7 @@ static err_t prop_validate(req_t *r, res_ctx_t *c)
 		return req_fail_field(r, E_VALIDATION, "data_type",
 				      "data_type cannot be changed; create a new property instead");
 	prop_t p = *old;
-	p.required = flag(c->body, "is_required", old->required);
-	p.unique = flag(c->body, "is_unique", old->unique);
-	p.indexed = flag(c->body, "is_indexed", old->indexed);
-	p.sortable = flag(c->body, "is_sortable", old->sortable);
+	flags_read(&p, c->body);
 	const cJSON *enums = cJSON_GetObjectItemCaseSensitive(c->body, "enum_values");
 	const cJSON *def = cJSON_GetObjectItemCaseSensitive(c->body, "default_value");
 	char *def_text;
@@ -279,23 +382,14 @@ static err_t prop_validate(req_t *r, res_ctx_t *c)
 		return rc;
 	if (def)
 		resource_set(c, "default_value", db_str(def_text));
-
-	bool had_ix = old->indexed || old->sortable, want_ix = p.indexed || p.sortable;
 	char *alter = NULL;
-	if (had_ix != want_ix)
-		alter = want_ix ? arena_printf(r->a, "ADD INDEX `%s` (" PROP_INDEX_COLS ")",
-					       index_name(r, "ix", p.id), p.name)
-				: arena_printf(r->a, "DROP INDEX `%s`", index_name(r, "ix", p.id));
-	if (old->unique != p.unique) {
-		char *u = p.unique ? arena_printf(r->a, "ADD UNIQUE INDEX `%s` (`%s`, _alive)",
-						  index_name(r, "ux", p.id), p.name)
-				   : arena_printf(r->a, "DROP INDEX `%s`", index_name(r, "ux", p.id));
-		alter = alter ? arena_printf(r->a, "%s, %s", alter, u) : u;
-	}
-	if (alter && (rc = run_alter(r, arena_printf(r->a, "ALTER TABLE %s %s", t->table, alter), p.name)))
+	if ((old->indexed || old->sortable) != (p.indexed || p.sortable))
+		alter = index_clause(r, &p, false, p.indexed || p.sortable);
+	if (old->unique != p.unique)
+		alter = clause_join(r, alter, index_clause(r, &p, true, p.unique));
+	if (alter && (rc = run_alter(r, t, &p, alter)))
 		return rc;
-	c->audit = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(c->audit, "name", p.name);
+	prop_audit(r, c, &p);
 	return E_OK;
 }
 
@@ -305,24 +399,24 @@ static err_t prop_validate(req_t *r, res_ctx_t *c)
  * column still in a multi-column index such as the unique (column, _alive). */
 static err_t prop_before_delete(req_t *r, res_ctx_t *c)
 {
-	const objtype_t *t = c->parent;
 	const prop_t *p = c->data;
-	char *alter = arena_printf(r->a, "ALTER TABLE %s", t->table);
+	char *alter = NULL;
 	if (p->indexed || p->sortable)
-		alter = arena_printf(r->a, "%s DROP INDEX `%s`,", alter, index_name(r, "ix", p->id));
+		alter = index_clause(r, p, false, false);
 	if (p->unique)
-		alter = arena_printf(r->a, "%s DROP INDEX `%s`,", alter, index_name(r, "ux", p->id));
-	err_t rc = run_alter(r, arena_printf(r->a, "%s DROP COLUMN `%s`", alter, p->name), p->name);
-	if (rc)
-		return rc;
-	c->audit = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(c->audit, "name", p->name);
-	return E_OK;
+		alter = clause_join(r, alter, index_clause(r, p, true, false));
+	alter = clause_join(r, alter, arena_printf(r->a, "DROP COLUMN `%s`", p->name));
+	err_t rc = run_alter(r, c->parent, p, alter);
+	if (!rc)
+		prop_audit(r, c, p);
+	return rc;
 }
 
 static const res_hooks_t prop_hooks = {
 	.parent = prop_parent,
 	.validate = prop_validate,
+	.ddl = prop_ddl,
+	.conflict = prop_conflict,
 	.before_delete = prop_before_delete,
 	.after_commit = objtype_committed,
 };
@@ -344,87 +438,13 @@ static const resource_t prop_res = {
 	.hooks = &prop_hooks,
 };
 
-/* --- create (by hand, see the top) ---------------------------------------- */
-
 static err_t properties_create_do(req_t *r)
 {
-	objtype_t *t;
-	err_t rc = objtype_load(r, req_param(r, "object_type_id"), &t);
-	if (rc)
-		return rc;
-	const char *name = cJSON_GetObjectItemCaseSensitive(r->json, "name")->valuestring;
-	const char *dt = cJSON_GetObjectItemCaseSensitive(r->json, "data_type")->valuestring;
-	if (!ident_valid(name))
-		return req_fail_field(r, E_VALIDATION, "name",
-				      "name must match ^[a-z][a-z0-9_]{0,62}$ (lower-case letters, digits, _)");
-	if (reserved_prop_name(name))
-		return req_fail_field(r, E_VALIDATION, "name", "\"%s\" is a reserved name", name);
-	prop_t p = { .name = name, .type = dtype_find(dt) };
-	if (!p.type)
-		return req_fail_field(r, E_VALIDATION, "data_type", "data_type must be one of: %s",
-				      dtype_names());
-	p.required = flag(r->json, "is_required", false);
-	p.unique = flag(r->json, "is_unique", false);
-	p.indexed = flag(r->json, "is_indexed", false);
-	p.sortable = flag(r->json, "is_sortable", false);
-	const cJSON *enums = cJSON_GetObjectItemCaseSensitive(r->json, "enum_values");
-	const cJSON *def = cJSON_GetObjectItemCaseSensitive(r->json, "default_value");
-	char *def_text;
-	if ((rc = check_values(r, &p, enums, def, true, &def_text)) || (rc = check_index_flags(r, &p)))
-		return rc;
-	if (objtype_prop(t, name))
-		return req_fail_field(r, E_CONFLICT, "name", "Property \"%s\" already exists", name);
-	if ((rc = check_existing(r, t, &p, "data_type")))
-		return rc;
-
-	char id[40];
-	id_new(id, sizeof(id), "prop_");
-	const cJSON *dn = cJSON_GetObjectItemCaseSensitive(r->json, "display_name");
-	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(r->json, "description");
-	db_param prm[] = {
-		db_str(id), db_str(t->id), db_str(name),
-		db_str(cJSON_IsString(dn) ? dn->valuestring : display_name_from(r->a, name)),
-		db_str(dt), db_int(p.required), db_int(p.unique), db_int(p.indexed), db_int(p.sortable),
-		db_str(def_text), db_str(req_json_text(r, enums)),
-		db_str(cJSON_IsString(desc) ? desc->valuestring : NULL),
-	};
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"INSERT INTO %s (id, object_type_id, name, display_name, data_type, is_required, "
-		"is_unique, is_indexed, is_sortable, default_value, enum_values, description, "
-		"created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-		"UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", tenant_table(r, "_properties")), prm, 12, NULL);
-	if (st == DB_DUPLICATE)
-		return req_fail_field(r, E_CONFLICT, "name", "Property \"%s\" already exists", name);
-	if (st)
-		return req_db_error(r, st);
-
-	char *alter = arena_printf(r->a, "ALTER TABLE %s ADD COLUMN `%s` %s AS (%s) VIRTUAL",
-				   t->table, name, p.type->column, dtype_column_expr(r->a, p.type, name));
-	if (p.indexed || p.sortable)
-		alter = arena_printf(r->a, "%s, ADD INDEX `%s` (" PROP_INDEX_COLS ")", alter,
-				     index_name(r, "ix", id), name);
-	if (p.unique)
-		alter = arena_printf(r->a, "%s, ADD UNIQUE INDEX `%s` (`%s`, _alive)", alter,
-				     index_name(r, "ux", id), name);
-	if ((rc = run_alter(r, alter, name))) {
-		db_param q[] = { db_str(id) };
-		db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ?",
-						  tenant_table(r, "_properties")), q, 1, NULL);
-		return rc;
-	}
-	cJSON *details = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(details, "object_type_id", t->id);
-	cJSON_AddStringToObject(details, "name", name);
-	cJSON_AddStringToObject(details, "data_type", dt);
-	if ((rc = req_audit(r, "property.created", "property", id, details)))
-		return rc;
-	cJSON *row;
-	if ((rc = type_child_fetch(r, &prop_res, t, id, &row)))
-		return rc;
-	reply_data(r, 201, cJSON_Duplicate(row, true));
-	return E_OK;
+	return resource_op(r, &prop_res, OP_CREATE);
 }
 
+/* Create has its own body (property_create_body) and, as every change of
+ * the schema, drops the cached types whatever its outcome. */
 static err_t properties_create(req_t *r)
 {
 	return schema_change(r, properties_create_do);

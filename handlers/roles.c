@@ -6,9 +6,9 @@
  * The CRUD is a descriptor on the resource engine (fcgi/resource.h) with
  * hooks for what is special: the checks of a parent and of permissions,
  * each role's user count and effective permissions read from the role
- * graph, the secure delete of a role in use, and workers told to reload.
- * Setting permissions and (un)assigning users are written by hand next to
- * it.
+ * graph, the secure delete of a role in use, workers told to reload, and
+ * the update of PUT /v1/roles/:role_id/permissions.  Assigning roles to
+ * users and listing a user's roles are written by hand next to it.
  *
  * Permission vocabulary (perm_areas below):
  *   *                                  everything
@@ -34,6 +34,7 @@
 #include "identity.h"
 #include "identity_admin.h"
 #include "objmodel.h"
+#include "replies.h"
 #include "routes.h"
 
 #define PERMS_MAX 200
@@ -162,21 +163,26 @@ static int role_index(const db_result *all, const char *id)
 	return -1;
 }
 
+/* Adds the strings of from to the array perms, each once, in order. */
+static void perms_merge(cJSON *perms, const cJSON *from)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, from) {
+		bool dup = false;
+		const cJSON *e;
+		cJSON_ArrayForEach(e, perms)
+			dup = dup || !strcmp(e->valuestring, it->valuestring);
+		if (cJSON_IsString(it) && !dup)
+			cJSON_AddItemToArray(perms, cJSON_CreateString(it->valuestring));
+	}
+}
+
 /* Adds role i's permissions and its ancestors' to the array perms
  * (no duplicates); a cycle (which writes prevent) stops the walk. */
 static void collect(req_t *r, const db_result *all, int i, cJSON *perms)
 {
 	for (int depth = 0; i >= 0 && depth < ROLE_DEPTH_MAX; depth++) {
-		cJSON *own = req_own(r, cJSON_Parse(db_get(all, i, "permissions")));
-		const cJSON *it;
-		cJSON_ArrayForEach(it, own) {
-			bool dup = false;
-			const cJSON *e;
-			cJSON_ArrayForEach(e, perms)
-				dup = dup || !strcmp(e->valuestring, it->valuestring);
-			if (cJSON_IsString(it) && !dup)
-				cJSON_AddItemToArray(perms, cJSON_CreateString(it->valuestring));
-		}
+		perms_merge(perms, req_own(r, cJSON_Parse(db_get(all, i, "permissions"))));
 		i = role_index(all, db_get(all, i, "parent_role_id"));
 	}
 }
@@ -296,8 +302,8 @@ static const res_field_t role_fields[] = {
 	  .max = 1000 },
 	{ .name = "parent_role_id", .type = COL_STR, .in = FT_STRING,
 	  .flags = RF_WRITABLE | RF_NULLABLE, .min = 1, .max = 40 },
-	/* Checked by role_validate, after the name; replaced as a whole by
-	 * PUT /v1/roles/:role_id/permissions. */
+	/* Checked by role_check, after the name; replaced as a whole by
+	 * PUT /v1/roles/:role_id/permissions (role_permissions_set). */
 	{ .name = "permissions", .type = COL_JSON, .in = FT_STRING_ARRAY, .flags = RF_CREATE,
 	  .max = PERMS_MAX },
 	/* Filled in by role_render: the assignments live in the tenant's
@@ -360,16 +366,36 @@ static err_t check_name_free(req_t *r, const res_ctx_t *c, const char *name)
 	return E_OK;
 }
 
+static err_t role_check(req_t *r, res_ctx_t *c)
+{
+	return check_permissions(r, cJSON_GetObjectItemCaseSensitive(c->body, "permissions"));
+}
+
+/* PUT /v1/roles/:role_id/permissions, the one update with permissions:
+ * they replace the role's own, stored without duplicates in the order
+ * given, audited as role.permissions_set with the list. */
+static err_t role_permissions_set(req_t *r, res_ctx_t *c, const cJSON *given)
+{
+	cJSON *perms = req_own(r, cJSON_CreateArray());
+	perms_merge(perms, given);
+	resource_set(c, "permissions", db_str(req_json_text(r, perms)));
+	c->verb = "permissions_set";
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddItemToObject(c->audit, "permissions", cJSON_Duplicate(perms, true));
+	return E_OK;
+}
+
 /* In the order the checks have always run: the name's shape (a field
- * check), the permissions, the parent, the name's uniqueness. */
+ * check), the permissions (role_check), the parent, the name's
+ * uniqueness. */
 static err_t role_validate(req_t *r, res_ctx_t *c)
 {
+	const cJSON *perms = cJSON_GetObjectItemCaseSensitive(c->body, "permissions");
+	if (c->op == OP_UPDATE && perms)
+		return role_permissions_set(r, c, perms);
 	audit_bare(r, c);
-	err_t rc;
-	if ((rc = check_permissions(r, cJSON_GetObjectItemCaseSensitive(c->body, "permissions"))) ||
-	    (rc = check_parent(r, c->id, json_str_of(c->body, "parent_role_id"))))
-		return rc;
-	return check_name_free(r, c, json_str_of(c->body, "name"));
+	err_t rc = check_parent(r, c->id, json_str_of(c->body, "parent_role_id"));
+	return rc ? rc : check_name_free(r, c, json_str_of(c->body, "name"));
 }
 
 /* A role that users hold or other roles inherit from goes only with a
@@ -404,6 +430,7 @@ static void role_committed(req_t *r, res_ctx_t *c)
 }
 
 static const res_hooks_t role_hooks = {
+	.check = role_check,
 	.validate = role_validate,
 	.list = role_list,
 	.before_delete = role_before_delete,
@@ -438,6 +465,25 @@ static const field_t role_assign_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
+static err_t roles_set_permissions(req_t *r)
+{
+	return resource_op(r, &role_res, OP_UPDATE);
+}
+
+err_t user_require(req_t *r, const char *user_id, const char *field)
+{
+	db_result *res;
+	db_param p[] = { db_str(user_id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
+							      tenant_table(r, "_users")), p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows > 0)
+		return E_OK;
+	return field ? req_fail_field(r, E_NOT_FOUND, field, "User not found")
+		     : req_fail(r, E_NOT_FOUND, "User not found");
+}
+
 /* The role id as the API shows it; *out is owned by r. */
 static err_t role_fetch(req_t *r, const char *id, cJSON **out)
 {
@@ -455,102 +501,62 @@ static err_t finish(req_t *r, err_t rc)
 	return E_OK;
 }
 
-static err_t roles_set_permissions(req_t *r)
+/* The user told of a role given to them (in the assignment's
+ * transaction). */
+static err_t notify_assigned(req_t *r, const char *uid, const char *rid, const cJSON *role)
 {
-	const char *id = req_param(r, "role_id");
-	const cJSON *given = cJSON_GetObjectItemCaseSensitive(r->json, "permissions");
-	err_t rc;
-	if ((rc = check_permissions(r, given)))
-		return rc;
-	/* Stored without duplicates, in the order given. */
-	cJSON *perms = req_own(r, cJSON_CreateArray());
-	const cJSON *it;
-	cJSON_ArrayForEach(it, given) {
-		bool dup = false;
-		const cJSON *e;
-		cJSON_ArrayForEach(e, perms)
-			dup = dup || !strcmp(e->valuestring, it->valuestring);
-		if (!dup)
-			cJSON_AddItemToArray(perms, cJSON_CreateString(it->valuestring));
-	}
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	db_param p[] = { db_str(req_json_text(r, perms)), db_str(id) };
-	db_result *res;
-	st = db_exec(r->db, r->a, arena_printf(r->a,
-		"UPDATE %s SET permissions = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
-		resource_table(r, &role_res)), p, 2, &res);
-	rc = st ? req_db_error(r, st) : E_OK;
-	if (!rc && res->affected == 0) {
-		/* Same permissions again, or no such role. */
-		db_result *ex;
-		db_param q[] = { db_str(id) };
-		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
-						       resource_table(r, &role_res)), q, 1, &ex);
-		rc = st ? req_db_error(r, st) : ex->nrows == 0 ? req_fail(r, E_NOT_FOUND, "Role not found") : E_OK;
-	}
-	if (!rc) {
-		cJSON *details = req_own(r, cJSON_CreateObject());
-		cJSON_AddItemToObject(details, "permissions", cJSON_Duplicate(perms, true));
-		rc = req_audit(r, "role.permissions_set", "role", id, details);
-	}
-	cJSON *role;
-	if ((rc = finish(r, rc)) || (rc = role_fetch(r, id, &role)))
-		return rc;
-	reply_data(r, 200, cJSON_Duplicate(role, true));
-	return E_OK;
+	const char *name = json_str_of(role, "name");
+	cJSON *data = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(data, "role_id", rid);
+	cJSON_AddStringToObject(data, "role", name);
+	return notify_user(r, uid, "account", arena_printf(r->a, "You now have the role %s", name),
+			   arena_printf(r->a, "An administrator gave you the role \"%s\".", name), data);
 }
 
-int user_exists(req_t *r, const char *user_id, err_t *rc)
+/*
+ * Gives (role, the role as rendered) or takes away (role NULL) role rid
+ * of user uid, in one transaction with the audit entry role.assigned or
+ * role.unassigned {user_id} and the user's notification; *changed says
+ * whether it did (a role given twice is one assignment; one taken away
+ * that the user does not have is 404).  Workers reload after the commit.
+ */
+static err_t assignment_write(req_t *r, const char *uid, const char *rid, const cJSON *role,
+			      bool *changed)
 {
-	db_result *res;
-	db_param p[] = { db_str(user_id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
-							      tenant_table(r, "_users")), p, 1, &res);
-	if (st) {
-		*rc = req_db_error(r, st);
-		return -1;
-	}
-	return res->nrows > 0;
-}
-
-static err_t roles_assign(req_t *r)
-{
-	const char *uid = json_str_of(r->json, "user_id"), *rid = json_str_of(r->json, "role_id");
-	err_t rc = E_OK;
-	int ex = user_exists(r, uid, &rc);
-	if (ex < 0)
-		return rc;
-	if (!ex)
-		return req_fail_field(r, E_NOT_FOUND, "user_id", "User not found");
-	cJSON *role;
-	if ((rc = role_fetch(r, rid, &role)))
-		return rc == E_NOT_FOUND ? req_fail_field(r, rc, "role_id", "Role not found") : rc;
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
 	db_param p[] = { db_str(uid), db_str(rid) };
 	db_result *res;
-	st = db_exec(r->db, r->a, arena_printf(r->a,
-		"INSERT IGNORE INTO %s (user_id, role_id, created_at) VALUES (?, ?, UTC_TIMESTAMP(3))",
-		tenant_table(r, "_user_roles")), p, 2, &res);
-	rc = st ? req_db_error(r, st) : E_OK;
-	bool added = !rc && res->affected > 0;
-	if (added) {
+	st = db_exec(r->db, r->a, arena_printf(r->a, role
+		? "INSERT IGNORE INTO %s (user_id, role_id, created_at) VALUES (?, ?, UTC_TIMESTAMP(3))"
+		: "DELETE FROM %s WHERE user_id = ? AND role_id = ?", tenant_table(r, "_user_roles")),
+		p, 2, &res);
+	err_t rc = st ? req_db_error(r, st) : E_OK;
+	*changed = !rc && res->affected > 0;
+	if (!rc && !*changed && !role)
+		rc = req_fail(r, E_NOT_FOUND, "This user does not have this role");
+	if (*changed) {
 		cJSON *details = req_own(r, cJSON_CreateObject());
 		cJSON_AddStringToObject(details, "user_id", uid);
-		rc = req_audit(r, "role.assigned", "role", rid, details);
+		rc = req_audit(r, role ? "role.assigned" : "role.unassigned", "role", rid, details);
 	}
-	if (added && !rc) {
-		const char *name = json_str_of(role, "name");
-		cJSON *data = req_own(r, cJSON_CreateObject());
-		cJSON_AddStringToObject(data, "role_id", rid);
-		cJSON_AddStringToObject(data, "role", name);
-		rc = notify_user(r, uid, "account", arena_printf(r->a, "You now have the role %s", name),
-				 arena_printf(r->a, "An administrator gave you the role \"%s\".", name), data);
-	}
-	if ((rc = finish(r, rc)))
+	if (*changed && !rc && role)
+		rc = notify_assigned(r, uid, rid, role);
+	return finish(r, rc);
+}
+
+static err_t roles_assign(req_t *r)
+{
+	const char *uid = json_str_of(r->json, "user_id"), *rid = json_str_of(r->json, "role_id");
+	cJSON *role;
+	err_t rc;
+	if ((rc = user_require(r, uid, "user_id")))
+		return rc;
+	if ((rc = role_fetch(r, rid, &role)))
+		return rc == E_NOT_FOUND ? req_fail_field(r, rc, "role_id", "Role not found") : rc;
+	bool added;
+	if ((rc = assignment_write(r, uid, rid, role, &added)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "user_id", uid);
@@ -564,28 +570,9 @@ static err_t roles_assign(req_t *r)
 static err_t roles_unassign(req_t *r)
 {
 	const char *rid = req_param(r, "role_id"), *uid = req_param(r, "user_id");
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	db_param p[] = { db_str(uid), db_str(rid) };
-	db_result *res;
-	st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE user_id = ? AND role_id = ?",
-					       tenant_table(r, "_user_roles")), p, 2, &res);
-	err_t rc = st ? req_db_error(r, st)
-		      : res->affected == 0 ? req_fail(r, E_NOT_FOUND, "This user does not have this role") : E_OK;
-	if (!rc) {
-		cJSON *details = req_own(r, cJSON_CreateObject());
-		cJSON_AddStringToObject(details, "user_id", uid);
-		rc = req_audit(r, "role.unassigned", "role", rid, details);
-	}
-	if ((rc = finish(r, rc)))
-		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "user_id", uid);
-	cJSON_AddStringToObject(d, "role_id", rid);
-	cJSON_AddTrueToObject(d, "removed");
-	reply_data(r, 200, d);
-	return E_OK;
+	bool removed;
+	err_t rc = assignment_write(r, uid, rid, NULL, &removed);
+	return rc ? rc : reply_done(r, "removed", "user_id", uid, "role_id", rid, NULL);
 }
 
 /* The roles a user holds, as the list shows them, with when each was
@@ -605,14 +592,10 @@ static err_t roles_of_user(req_t *r)
 		{ NULL, 0, 0 },
 	};
 	const char *uid = req_param(r, "user_id");
-	err_t rc = E_OK;
-	int ex = user_exists(r, uid, &rc);
-	if (ex < 0)
-		return rc;
-	if (!ex)
-		return req_fail(r, E_NOT_FOUND, "User not found");
 	res_ctx_t c;
-	if ((rc = resource_ctx(r, &role_res, OP_LIST, &c)) || (rc = role_list(r, &c)))
+	err_t rc;
+	if ((rc = user_require(r, uid, NULL)) || (rc = resource_ctx(r, &role_res, OP_LIST, &c)) ||
+	    (rc = role_list(r, &c)))
 		return rc;
 	db_result *res;
 	db_param p[] = { db_str(uid) };
