@@ -1087,6 +1087,8 @@ static void children_stop(struct child *ch, int n)
 int jobs_run(void)
 {
 	got_term = 0;
+	/* Told apart from the pool's workers in ps and /proc (comm). */
+	prctl(PR_SET_NAME, "tessera-jobs");
 	int notify[2];
 	if (make_pipe() != 0 || pipe(notify) != 0) {
 		log_error("jobs: pipe: %s", strerror(errno));

@@ -104,7 +104,7 @@ static int configured_workers(void)
 	return n;
 }
 
-/* Live (not zombie) children of parent, read from /proc; returns how many. */
+/* Live (not zombie) workers of parent, read from /proc; returns how many. */
 static int children_of(pid_t parent, pid_t *out, int max)
 {
 	DIR *d = opendir("/proc");
@@ -128,7 +128,8 @@ static int children_of(pid_t parent, pid_t *out, int max)
 		int ppid;
 		if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
 			continue;
-		if (ppid == parent && state != 'Z')
+		/* The job runner serve supervises is a child, not a worker. */
+		if (ppid == parent && state != 'Z' && !strstr(buf, "(tessera-jobs)"))
 			out[n++] = (pid_t)atoi(e->d_name);
 	}
 	closedir(d);
