@@ -481,3 +481,12 @@ long long db_get_int(const db_result *r, int row, const char *name, long long de
 	const char *v = db_get(r, row, name);
 	return v ? strtoll(v, NULL, 10) : def;
 }
+
+char *db_placeholders(arena_t *a, int n)
+{
+	char *s = arena_alloc(a, (size_t)(n > 0 ? n : 0) * 3 + 1), *p = s;
+	for (int i = 0; i < n; i++)
+		p += sprintf(p, i ? ", ?" : "?");
+	*p = '\0';
+	return s;
+}

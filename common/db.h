@@ -89,6 +89,9 @@ enum db_status db_exec(db_t *db, arena_t *a, const char *sql,
  * Its text must be built only from server-generated, validated names. */
 enum db_status db_exec_text(db_t *db, const char *sql);
 
+/* "?, ?, …": n placeholders (for IN lists), in a. */
+char *db_placeholders(arena_t *a, int n);
+
 enum db_status db_begin(db_t *db);
 enum db_status db_commit(db_t *db);
 void db_rollback(db_t *db);

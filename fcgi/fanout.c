@@ -141,36 +141,68 @@ static bool type_filter_passes(const char *filter_json, const cJSON *data)
 	return pass;
 }
 
-/* Enqueues one webhook.deliver job per active webhook of the tenant that
- * subscribed to the event, in the open transaction. */
-static enum db_status enqueue_deliveries(db_t *db, arena_t *a, const struct outbox_row *o,
-					 const char *db_name)
+/* The tenant whose data DB and webhooks were looked up last (outbox rows
+ * come in id order, so a burst of one tenant's events costs one lookup of
+ * each per pass). */
+struct tenant_memo {
+	const char *tenant_id;
+	const char *db_name;
+	db_result *hooks;        /* its active webhooks, NULL until read */
+};
+
+/* The active webhooks of o's tenant (NULL: none to serve). */
+static enum db_status tenant_hooks(db_t *db, arena_t *a, const struct outbox_row *o,
+				   struct tenant_memo *tm, db_result **hooks)
 {
-	db_result *res;
-	enum db_status st = db_exec(db, a, arena_printf(a,
-		"SELECT id, events, object_types FROM `%s`.`_webhooks` WHERE status = 'active' "
-		"ORDER BY id", db_name), NULL, 0, &res);
-	if (st == DB_ERROR) {
-		/* A tenant DB without the table (not migrated, or dropped): no
-		 * webhooks to serve; never wedge the queue on it. */
-		log_error("fanout: %s: cannot read webhooks of %s: %s", o->id, o->tenant_id,
-			  db_last_error(db));
-		return DB_OK;
+	enum db_status st = DB_OK;
+	if (!tm->tenant_id || strcmp(tm->tenant_id, o->tenant_id) != 0) {
+		tm->tenant_id = NULL;
+		tm->hooks = NULL;
+		if ((st = tenant_db_of(db, a, o->tenant_id, &tm->db_name)))
+			return st;
+		if (tm->db_name)
+			st = db_exec(db, a, arena_printf(a,
+				"SELECT id, events, object_types FROM `%s`.`_webhooks` "
+				"WHERE status = 'active' ORDER BY id", tm->db_name), NULL, 0, &tm->hooks);
+		if (st == DB_ERROR) {
+			/* A tenant DB without the table (not migrated, or dropped):
+			 * no webhooks to serve; never wedge the queue on it. */
+			log_error("fanout: %s: cannot read webhooks of %s: %s", o->id, o->tenant_id,
+				  db_last_error(db));
+			tm->hooks = NULL;
+			st = DB_OK;
+		}
+		if (st)
+			return st;
+		tm->tenant_id = o->tenant_id;
 	}
-	if (st)
-		return st;
+	*hooks = tm->hooks;
+	return DB_OK;
+}
+
+/* Enqueues one webhook.deliver job per active webhook of the tenant that
+ * subscribed to the event, in the open transaction; *wrote tells whether
+ * it wrote anything (a savepoint precedes the first write). */
+static enum db_status enqueue_deliveries(db_t *db, arena_t *a, const struct outbox_row *o,
+					 const db_result *hooks, bool *wrote)
+{
+	enum db_status st = DB_OK;
 	cJSON *body = NULL;
-	for (int i = 0; i < res->nrows && st == DB_OK; i++) {
-		cJSON *events = cJSON_Parse(db_get(res, i, "events"));
+	for (int i = 0; hooks && i < hooks->nrows && st == DB_OK; i++) {
+		cJSON *events = cJSON_Parse(db_get(hooks, i, "events"));
 		bool match = event_subscribed(events, o->event) &&
-			     type_filter_passes(db_get(res, i, "object_types"), o->payload);
+			     type_filter_passes(db_get(hooks, i, "object_types"), o->payload);
 		cJSON_Delete(events);
 		if (!match)
 			continue;
+		/* One event's failure must not undo or block the others. */
+		if (!*wrote && (st = db_exec_text(db, "SAVEPOINT fanout_event")))
+			break;
+		*wrote = true;
 		if (!body)
 			body = event_body(o);
 		cJSON *job = cJSON_CreateObject();
-		cJSON_AddStringToObject(job, "webhook_id", db_get(res, i, "id"));
+		cJSON_AddStringToObject(job, "webhook_id", db_get(hooks, i, "id"));
 		cJSON_AddStringToObject(job, "trigger", "event");
 		cJSON_AddItemReferenceToObject(job, "event", body);
 		char jid[40];
@@ -218,20 +250,13 @@ static void outbox_prune(db_t *db, arena_t *a)
 		log_info("fanout: pruned %llu processed outbox events", res->affected);
 }
 
-/* The tenant whose data DB was looked up last (outbox rows come in id
- * order, so a burst of one tenant's events costs one lookup). */
-struct tenant_memo {
-	const char *tenant_id;
-	const char *db_name;
-};
-
 static bool realtime_down;
 
-/* Publishes o to realtime, enqueues its webhook deliveries and marks it
- * processed.  1: done; 0: realtime unreachable, o stays pending; -1: the
- * database failed (*st). */
+/* Publishes o to realtime and enqueues its webhook deliveries (the caller
+ * marks it processed).  1: done; 0: realtime unreachable, o stays pending;
+ * -1: the database failed (*st; *wrote: after a savepoint). */
 static int fanout_one(db_t *db, arena_t *a, const struct outbox_row *o, struct tenant_memo *tm,
-		      enum db_status *st)
+		      enum db_status *st, bool *wrote)
 {
 	/* Realtime first: a crash after it publishes again, never loses. */
 	cJSON *rt = realtime_event(o);
@@ -247,17 +272,11 @@ static int fanout_one(db_t *db, arena_t *a, const struct outbox_row *o, struct t
 	if (realtime_down)
 		log_info("fanout: realtime is back");
 	realtime_down = false;
-	if (!tm->tenant_id || strcmp(tm->tenant_id, o->tenant_id) != 0) {
-		if ((*st = tenant_db_of(db, a, o->tenant_id, &tm->db_name)))
-			return -1;
-		tm->tenant_id = o->tenant_id;
-	}
-	if (tm->db_name && (*st = enqueue_deliveries(db, a, o, tm->db_name)))
+	db_result *hooks;
+	if ((*st = tenant_hooks(db, a, o, tm, &hooks)) ||
+	    (*st = enqueue_deliveries(db, a, o, hooks, wrote)))
 		return -1;
-	db_param p[] = { db_str(o->id) };
-	*st = db_exec(db, a, "UPDATE outbox SET processed_at = UTC_TIMESTAMP(3) WHERE id = ?", p, 1,
-		      NULL);
-	return *st ? -1 : 1;
+	return 1;
 }
 
 /* Sets aside an event whose fan-out the database refused (st was
@@ -266,11 +285,11 @@ static int fanout_one(db_t *db, arena_t *a, const struct outbox_row *o, struct t
  * is marked processed and copied to the DLQ (kind outbox.fanout) with the
  * error.  Until then it stays pending, and the events behind it go on.
  * 1: handled; -1: the database failed (*st). */
-static int fanout_set_aside(db_t *db, arena_t *a, const struct outbox_row *o,
+static int fanout_set_aside(db_t *db, arena_t *a, const struct outbox_row *o, bool wrote,
 			    enum db_status *st)
 {
 	const char *err = arena_strdup(a, db_last_error(db));
-	if ((*st = db_exec_text(db, "ROLLBACK TO SAVEPOINT fanout_event")))
+	if (wrote && (*st = db_exec_text(db, "ROLLBACK TO SAVEPOINT fanout_event")))
 		return -1;
 	/* The claim locked the row, so its count is current. */
 	int attempts = o->attempts + 1;
@@ -335,22 +354,25 @@ int fanout_pass(db_t *db, arena_t *a)
 	if (st || res->nrows == 0)
 		goto out_rollback;
 	int done = 0, rc = 1;
-	struct tenant_memo tm = { NULL, NULL };
+	struct tenant_memo tm = { 0 };
+	/* The events fanned out, marked processed together at the end. */
+	db_param *ids = arena_alloc(a, sizeof(*ids) * (size_t)res->nrows);
 	for (int i = 0; i < res->nrows && rc == 1; i++) {
 		struct outbox_row o;
 		outbox_row_read(a, res, i, &o);
-		/* One event's failure must not undo or block the others. */
-		if ((st = db_exec_text(db, "SAVEPOINT fanout_event"))) {
-			rc = -1;
-			break;
-		}
-		rc = fanout_one(db, a, &o, &tm, &st);
+		bool wrote = false;
+		rc = fanout_one(db, a, &o, &tm, &st, &wrote);
 		if (rc < 0 && st == DB_ERROR) {
 			tm.tenant_id = NULL;
-			rc = fanout_set_aside(db, a, &o, &st);
+			rc = fanout_set_aside(db, a, &o, wrote, &st);
+		} else if (rc == 1) {
+			ids[done++] = db_str(o.id);
 		}
-		done += rc == 1;
 	}
+	if (rc >= 0 && done)
+		rc = (st = db_exec(db, a, arena_printf(a,
+			"UPDATE outbox SET processed_at = UTC_TIMESTAMP(3) WHERE id IN (%s)",
+			db_placeholders(a, done)), ids, done, NULL)) ? -1 : rc;
 	if (rc < 0)
 		goto out_rollback;
 	if ((st = db_commit(db)))

@@ -378,16 +378,6 @@ struct claimed {
 	long long t0;
 };
 
-/* "?, ?, …" for n parameters. */
-static char *placeholders(arena_t *a, int n)
-{
-	char *s = arena_alloc(a, (size_t)n * 3 + 1), *p = s;
-	for (int i = 0; i < n; i++)
-		p += sprintf(p, i ? ", ?" : "?");
-	*p = '\0';
-	return s;
-}
-
 /*
  * Claims the next due job of r's role into a: an HTTP kind for ROLE_HTTP,
  * skipping the endpoints in busy; any other kind for ROLE_WORKER.
@@ -406,9 +396,9 @@ static int job_claim(struct runner *r, arena_t *a, const char *const *busy, int 
 		"SELECT id, tenant_id, kind, payload, attempts, max_attempts, endpoint FROM jobs "
 		"WHERE status = 'queued' AND run_at <= UTC_TIMESTAMP(3) AND kind %s (%s)%s%s%s "
 		"ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
-		r->role == ROLE_HTTP ? "IN" : "NOT IN", placeholders(a, r->n_http),
+		r->role == ROLE_HTTP ? "IN" : "NOT IN", db_placeholders(a, r->n_http),
 		nbusy ? " AND (endpoint IS NULL OR endpoint NOT IN (" : "",
-		nbusy ? placeholders(a, nbusy) : "", nbusy ? "))" : "");
+		nbusy ? db_placeholders(a, nbusy) : "", nbusy ? "))" : "");
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return -1;

@@ -18,7 +18,6 @@
 #include "../common/config.h"
 #include "../common/crypto.h"
 #include "../common/ids.h"
-#include "../common/strbuf.h"
 #include "../common/jsonx.h"
 #include "../common/jwt.h"
 #include "../common/log.h"
@@ -432,12 +431,9 @@ err_t otoken_consume(req_t *r, const char *const *kinds, const char *token, db_r
 	db_param p[8];
 	int np = 0;
 	p[np++] = db_str(hash);
-	strbuf_t sb = { 0 };
-	for (int i = 0; kinds[i] && np < 7; i++) {
-		sb_puts(&sb, i ? ", ?" : "?");
+	for (int i = 0; kinds[i] && np < 7; i++)
 		p[np++] = db_str(kinds[i]);
-	}
-	char *in = sb_take(&sb, r->a);
+	char *in = db_placeholders(r->a, np - 1);
 	/* The UPDATE is the single-use check: of two racing requests only one
 	 * changes the row. */
 	db_result *upd;
