@@ -6,6 +6,15 @@
 #include "../common/ids.h"
 #include "fanout.h"
 
+/* Who made the change: "api_key", "user" or "system", and its id in *id. */
+static const char *actor_of(const req_t *r, const char **id)
+{
+	*id = r->who.kind == PRINCIPAL_KEY ? r->who.key_id :
+	      r->who.kind == PRINCIPAL_USER ? r->who.user_id : NULL;
+	return r->who.kind == PRINCIPAL_KEY ? "api_key" :
+	       r->who.kind == PRINCIPAL_USER ? "user" : "system";
+}
+
 err_t req_audit(req_t *r, const char *action, const char *resource_type,
 		const char *resource_id, const cJSON *details)
 {
@@ -17,10 +26,7 @@ err_t req_audit(req_t *r, const char *action, const char *resource_type,
 		dj = arena_strdup(r->a, s ? s : "null");
 		cJSON_free(s);
 	}
-	const char *actor_type = r->who.kind == PRINCIPAL_KEY ? "api_key" :
-				 r->who.kind == PRINCIPAL_USER ? "user" : "system";
-	const char *actor_id = r->who.kind == PRINCIPAL_KEY ? r->who.key_id :
-			       r->who.kind == PRINCIPAL_USER ? r->who.user_id : NULL;
+	const char *actor_id, *actor_type = actor_of(r, &actor_id);
 	db_param p[] = {
 		db_str(id), db_str(r->tenant.id), db_str(actor_type), db_str(actor_id),
 		db_str(action), db_str(resource_type), db_str(resource_id), db_str(dj),
@@ -31,6 +37,20 @@ err_t req_audit(req_t *r, const char *action, const char *resource_type,
 		"resource_id, details, ip_address, request_id, created_at) "
 		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", p, 10, NULL);
 	return st ? req_db_error(r, st) : E_OK;
+}
+
+/* The tenant's copy of the event, for its feed (GET /v1/events/list): the
+ * outbox row is the fan-out's and is deleted once processed. */
+static enum db_status feed_add(req_t *r, const char *id, const char *event,
+			       const char *resource_type, const char *resource_id, const char *payload)
+{
+	const char *actor_id, *actor_type = actor_of(r, &actor_id);
+	db_param p[] = { db_str(id), db_str(event), db_str(resource_type), db_str(resource_id),
+			 db_str(payload), db_str(actor_type), db_str(actor_id) };
+	return db_exec(r->db, r->a, arena_printf(r->a,
+		"INSERT INTO %s (id, event_type, resource_type, resource_id, data, actor_type, actor_id, "
+		"created_at) VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", tenant_table(r, "_events")),
+		p, 7, NULL);
 }
 
 err_t outbox_add(req_t *r, const char *event, const char *resource_type,
@@ -46,6 +66,8 @@ err_t outbox_add(req_t *r, const char *event, const char *resource_type,
 	enum db_status st = db_exec(r->db, r->a,
 		"INSERT INTO outbox (id, tenant_id, event, resource_type, resource_id, payload, "
 		"created_at) VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", p, 6, NULL);
+	if (!st)
+		st = feed_add(r, id, event, resource_type, resource_id, copy);
 	if (st)
 		return req_db_error(r, st);
 	/* Wake the fan-out once the event is visible: now, or at commit. */

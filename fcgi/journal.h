@@ -19,7 +19,9 @@ err_t req_audit(req_t *r, const char *action, const char *resource_type,
 		const char *resource_id, const cJSON *details);
 
 /* Writes an outbox event in the current transaction (payload not
- * consumed); the fan-out is woken at commit, or now without one. */
+ * consumed), and the same event, under the same id, into the tenant's
+ * _events (its feed, GET /v1/events/list); the fan-out is woken at
+ * commit, or now without one. */
 err_t outbox_add(req_t *r, const char *event, const char *resource_type,
 		 const char *resource_id, const cJSON *payload);
 

@@ -228,6 +228,8 @@ static int cmd_routes(const struct opts *o)
 			else
 				cJSON_AddNullToObject(r, "body_max");
 			cJSON_AddBoolToObject(r, "implemented", rt->handler != NULL);
+			if (rt->flags & R_EXTENSION)
+				cJSON_AddTrueToObject(r, "extension");
 			if (route_body(rt))
 				cJSON_AddItemToObject(r, "request_schema", schema_json(route_body(rt)));
 			if (rt->res)

@@ -29,6 +29,7 @@ enum auth_mode { AUTH_NONE, AUTH_BEARER };
 enum {
 	R_USER = 1 << 0,      /* end-user JWTs may call it (with the row's permission) */
 	R_QUERY_TOKEN = 1 << 1, /* token may come as ?token= (browsers' WebSocket and EventSource send no headers) */
+	R_EXTENSION = 1 << 2, /* Tessera's addition beyond the API reference (x-tessera-extension in OpenAPI) */
 };
 
 /*

@@ -76,6 +76,32 @@ bool query_sql_time(arena_t *a, const char *text, db_param *out)
 	return true;
 }
 
+err_t query_created_filters(req_t *r, query_t *q)
+{
+	static const struct { const char *name, *cond; } bounds[] = {
+		{ "created_after", "created_at > ?" }, { "created_before", "created_at < ?" },
+	};
+	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
+		const char *v = req_query(r, bounds[i].name);
+		db_param t;
+		if (!v)
+			continue;
+		if (!query_sql_time(r->a, v, &t))
+			return req_fail_field(r, E_VALIDATION, bounds[i].name,
+					      "%s must be an RFC 3339 time such as 2026-01-02T03:04:05Z",
+					      bounds[i].name);
+		/* The fraction, which query_sql_time leaves out (offsets are
+		 * whole minutes, so it is the UTC time's too). */
+		const char *dot = strchr(v, '.');
+		size_t digits = dot ? strspn(dot + 1, "0123456789") : 0;
+		if (digits)
+			t = db_str(arena_printf(r->a, "%s.%.*s", t.s, (int)(digits > 3 ? 3 : digits),
+						dot + 1));
+		query_and_bind(r, q, bounds[i].cond, t);
+	}
+	return E_OK;
+}
+
 /* --- object filters ------------------------------------------------------- */
 
 static bool listed(const char *v, const char *const *names)

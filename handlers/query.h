@@ -45,6 +45,11 @@ char *query_like_pattern(arena_t *a, const char *s, bool leading);
  * when text is not such a time. */
 bool query_sql_time(arena_t *a, const char *text, db_param *out);
 
+/* ?created_after= and ?created_before= (RFC 3339, exclusive, to the
+ * millisecond) as conditions on created_at; 400 naming the parameter when
+ * one is not such a time. */
+err_t query_created_filters(req_t *r, query_t *q);
+
 /* Filter rules. */
 enum {
 	QF_SAVED = 1 << 0,  /* a saved view's: no created_by, the operator is checked

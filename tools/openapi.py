@@ -323,7 +323,8 @@ def info_description(spec):
             "`{\"success\": false, \"error\": {\"code\", \"message\", \"details\"?}, "
             "\"request_id\"}` on failure.",
             "Operations marked `x-implemented: false` answer 501 NOT_IMPLEMENTED for now; "
-            "`x-scope` is the API key scope an operation requires."]
+            "`x-scope` is the API key scope an operation requires; operations marked "
+            "`x-tessera-extension: true` are Tessera's additions beyond the API reference."]
     conventions = spec.get("conventions") if isinstance(spec, dict) else None
     if conventions:
         # The reference's text, as Markdown: JSON examples as code, and
@@ -374,6 +375,8 @@ def build(routes, spec, version):
         description = (spec_row or {}).get("description") or summary
         if route.get("implemented") is False:
             description += "\n\n**Not implemented yet:** answers 501 NOT_IMPLEMENTED."
+        if route.get("extension"):
+            description += "\n\n**Tessera extension:** not in the API reference (see the README)."
 
         op = {"tags": [group], "summary": summary, "description": description,
               "operationId": operation_id(method, route["path"], used_ids)}
@@ -397,6 +400,8 @@ def build(routes, spec, version):
         op["security"] = [] if route.get("auth") == "none" else [{"bearerAuth": []}]
         op["x-scope"] = route.get("scope") or ""
         op["x-implemented"] = route.get("implemented") is not False
+        if route.get("extension"):
+            op["x-tessera-extension"] = True
         paths.setdefault(key, {})[method.lower()] = op
 
     tags = [{"name": t, **({"description": group_desc[t]} if group_desc.get(t) else {})}

@@ -26,6 +26,7 @@ Suite *suite_dataio(void);
 Suite *suite_endusers(void);
 /* events & webhooks */
 Suite *suite_webhooks(void);
+Suite *suite_events(void);
 /* realtime */
 Suite *suite_realtime(void);
 /* files */
@@ -62,6 +63,7 @@ int main(void)
 	srunner_add_suite(sr, suite_resources());
 	/* events & webhooks */
 	srunner_add_suite(sr, suite_webhooks());
+	srunner_add_suite(sr, suite_events());
 	/* realtime */
 	srunner_add_suite(sr, suite_realtime());
 	/* files */

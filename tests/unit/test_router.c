@@ -63,12 +63,15 @@ static void spec_free(struct spec *s)
 	free(s->text);
 }
 
-START_TEST(spec_has_337_rows_and_table_has_as_many)
+START_TEST(spec_has_337_rows_and_table_has_as_many_besides_its_extensions)
 {
 	struct spec s;
 	spec_load(&s);
 	ck_assert_uint_eq(s.n, SPEC_ROWS);
-	ck_assert_uint_eq(routes_count, SPEC_ROWS);
+	size_t reference = 0;
+	for (size_t j = 0; j < routes_count; j++)
+		reference += !(routes[j].flags & R_EXTENSION);
+	ck_assert_uint_eq(reference, SPEC_ROWS);
 	spec_free(&s);
 }
 END_TEST
@@ -114,7 +117,9 @@ START_TEST(every_table_row_is_in_the_spec_exactly_once)
 		for (size_t i = 0; i < s.n; i++)
 			if (!strcmp(routes[j].method, s.rows[i].method) && !strcmp(routes[j].path, s.rows[i].path))
 				count++;
-		ck_assert_msg(count == 1, "routes[%zu] %s %s appears %d times in %s",
+		/* Tessera's additions are marked, and must not shadow a reference row. */
+		int want = (routes[j].flags & R_EXTENSION) ? 0 : 1;
+		ck_assert_msg(count == want, "routes[%zu] %s %s appears %d times in %s",
 			      j, routes[j].method, routes[j].path, count, SPEC_PATH);
 	}
 	spec_free(&s);
@@ -467,7 +472,7 @@ Suite *suite_router(void)
 	Suite *s = suite_create("router");
 
 	TCase *tc = tcase_create("table");
-	tcase_add_test(tc, spec_has_337_rows_and_table_has_as_many);
+	tcase_add_test(tc, spec_has_337_rows_and_table_has_as_many_besides_its_extensions);
 	tcase_add_test(tc, every_spec_row_is_in_the_table_exactly_once_with_its_group_auth_and_summary);
 	tcase_add_test(tc, every_table_row_is_in_the_spec_exactly_once);
 	tcase_add_test(tc, every_route_scope_is_a_known_scope_name);
