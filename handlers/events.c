@@ -310,6 +310,7 @@ err_t events_track(req_t *r)
 static const col_t feed_cols[] = {
 	{ "id", COL_STR, 0 },
 	{ "type", COL_STR, 0 },
+	{ "event_type", COL_STR, 0 },
 	{ "resource_type", COL_STR, 0 },
 	{ "resource_id", COL_STR, 0 },
 	{ "data", COL_JSON, 0 },
@@ -319,8 +320,11 @@ static const col_t feed_cols[] = {
 	{ NULL, 0, 0 },
 };
 
-#define FEED_SELECT "id, event_type AS type, resource_type, resource_id, data, actor_type, " \
-		    "actor_id, created_at"
+/* event_type: as POST /v1/events took it (the name without "custom."),
+ * the full type for the others. */
+#define FEED_SELECT "id, event_type AS type, IF(event_type LIKE 'custom.%%', " \
+		    "SUBSTRING(event_type, 8), event_type) AS event_type, resource_type, " \
+		    "resource_id, data, actor_type, actor_id, created_at"
 
 /* ?type=: an exact type (object.created, custom.signup), a group by its
  * prefix (object.*, custom.order.*), or * (everything). */
