@@ -374,6 +374,8 @@ def build(routes, spec, version):
         description = (spec_row or {}).get("description") or summary
         if route.get("implemented") is False:
             description += "\n\n**Not implemented yet:** answers 501 NOT_IMPLEMENTED."
+        if spec_row is None:
+            description += "\n\n**Tessera extension:** not in the API reference."
 
         op = {"tags": [group], "summary": summary, "description": description,
               "operationId": operation_id(method, route["path"], used_ids)}
@@ -397,6 +399,8 @@ def build(routes, spec, version):
         op["security"] = [] if route.get("auth") == "none" else [{"bearerAuth": []}]
         op["x-scope"] = route.get("scope") or ""
         op["x-implemented"] = route.get("implemented") is not False
+        if spec_row is None:
+            op["x-tessera-extension"] = True
         paths.setdefault(key, {})[method.lower()] = op
 
     tags = [{"name": t, **({"description": group_desc[t]} if group_desc.get(t) else {})}

@@ -12,6 +12,22 @@
 #define SPEC_PATH "tools/spec/endpoints.tsv"
 #define SPEC_ROWS 337
 
+/* Routes Tessera adds beyond the reference (OpenAPI marks them). */
+static const struct {
+	const char *method, *path;
+} extensions[] = {
+	{ "POST", "/v1/dlq/retry" },
+};
+#define N_EXTENSIONS (sizeof(extensions) / sizeof(extensions[0]))
+
+static bool is_extension(const char *method, const char *path)
+{
+	for (size_t i = 0; i < N_EXTENSIONS; i++)
+		if (!strcmp(extensions[i].method, method) && !strcmp(extensions[i].path, path))
+			return true;
+	return false;
+}
+
 /* ------------------------------------------------------------ table vs spec */
 
 struct spec_row {
@@ -68,7 +84,7 @@ START_TEST(spec_has_337_rows_and_table_has_as_many)
 	struct spec s;
 	spec_load(&s);
 	ck_assert_uint_eq(s.n, SPEC_ROWS);
-	ck_assert_uint_eq(routes_count, SPEC_ROWS);
+	ck_assert_uint_eq(routes_count, SPEC_ROWS + N_EXTENSIONS);
 	spec_free(&s);
 }
 END_TEST
@@ -114,6 +130,8 @@ START_TEST(every_table_row_is_in_the_spec_exactly_once)
 		for (size_t i = 0; i < s.n; i++)
 			if (!strcmp(routes[j].method, s.rows[i].method) && !strcmp(routes[j].path, s.rows[i].path))
 				count++;
+		if (is_extension(routes[j].method, routes[j].path))
+			count++;
 		ck_assert_msg(count == 1, "routes[%zu] %s %s appears %d times in %s",
 			      j, routes[j].method, routes[j].path, count, SPEC_PATH);
 	}
@@ -282,6 +300,10 @@ static const struct match_case match_cases[] = {
 	{ "GET", "/v1/dashboards/public", "GET", "/v1/dashboards/:dashboard_id",
 	  { { "dashboard_id", "public" } } },
 	{ "GET", "/v1/roles/assign", "GET", "/v1/roles/:role_id", { { "role_id", "assign" } } },
+	{ "POST", "/v1/dlq/retry", "POST", "/v1/dlq/retry", { { 0 } } },
+	{ "POST", "/v1/dlq/dlq_1/retry", "POST", "/v1/dlq/:msg_id/retry", { { "msg_id", "dlq_1" } } },
+	{ "POST", "/v1/dlq/retry/retry", "POST", "/v1/dlq/:msg_id/retry", { { "msg_id", "retry" } } },
+	{ "DELETE", "/v1/dlq/retry", "DELETE", "/v1/dlq/:msg_id", { { "msg_id", "retry" } } },
 	{ "DELETE", "/v1/auth/mfa/factors", "DELETE", "/v1/auth/mfa/:factor_id",
 	  { { "factor_id", "factors" } } },
 	/* several parameters */
