@@ -55,6 +55,7 @@ static const struct opt opts[] = {
 	/* events & webhooks */
 	I(webhook_max_attempts, "7", 1, 50),
 	I(webhook_retry_base_ms, "60000", 1, 3600000),
+	I(webhook_disable_after_s, "432000", 0, 31536000),
 	I(jobs_poll_ms, "500", 10, 60000),
 	I(jobs_backoff_base_ms, "1000", 1, 3600000),
 	I(jobs_max_attempts, "5", 1, 100),

@@ -38,6 +38,8 @@ typedef struct config {
 	/* events & webhooks */
 	int webhook_max_attempts;  /* deliveries of one event to one webhook */
 	int webhook_retry_base_ms; /* first retry delay; ×4 per attempt */
+	int webhook_disable_after_s; /* every delivery failing this long disables
+				      * the webhook; 0 = never */
 	int jobs_poll_ms;
 	int jobs_backoff_base_ms;
 	int jobs_max_attempts;

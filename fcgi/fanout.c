@@ -28,6 +28,7 @@ const char *const event_types[] = {
 	"comment.created", "comment.updated", "comment.deleted",
 	"file.uploaded", "file.updated", "file.deleted",
 	"user.created", "user.updated", "user.deleted", "user.signed_in",
+	"webhook.disabled",
 	"custom.*", "*",
 	NULL,
 };

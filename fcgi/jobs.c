@@ -485,6 +485,24 @@ static void job_settle(struct runner *r, const struct claimed *j, int rc, const 
 		  j->ref.id, j->kind, db_last_error(r->db));
 }
 
+/* Puts back a job its HTTP kind deferred (JOB_DEFER), to run after the
+ * delay it asked for; the attempt it was claimed for is not counted.  If
+ * that cannot be written the job reruns once its lock expires. */
+static void job_defer(struct runner *r, arena_t *a, const struct claimed *j)
+{
+	long delay = cur_retry_ms >= 0 ? cur_retry_ms : 1000;
+	db_param p[] = { db_int(delay), db_str(j->ref.id), db_str(j->ref.locked_by),
+			 db_int(j->ref.attempts) };
+	if (db_exec(r->db, a,
+		    "UPDATE jobs SET status = 'queued', attempts = attempts - 1, "
+		    "run_at = UTC_TIMESTAMP(3) + INTERVAL ? * 1000 MICROSECOND, locked_by = NULL, "
+		    "locked_until = NULL, updated_at = UTC_TIMESTAMP(3)" HELD_BY, p, 4, NULL) != DB_OK)
+		log_error("jobs: %s (%s): cannot defer it (%s); it reruns when its lock expires",
+			  j->ref.id, j->kind, db_last_error(r->db));
+	cur_attempt = 0;
+	cur_retry_ms = -1;
+}
+
 /* Ends a job its handler returned rc for: logs and records the outcome. */
 static void job_end(struct runner *r, const struct claimed *j, int rc, char *err, size_t errlen)
 {
@@ -598,7 +616,10 @@ static int flight_start(struct runner *r, outhttp_multi_t *m, struct flight *fl,
 				   sizeof(err))
 		: (snprintf(err, sizeof(err), "unknown job kind"), -1);
 	if (rc != 1) {
-		job_end(r, &f->j, rc, err, sizeof(err));
+		if (rc == JOB_DEFER)
+			job_defer(r, a, &f->j);
+		else
+			job_end(r, &f->j, rc, err, sizeof(err));
 		arena_free(a);
 		f->a = NULL;
 		f->used = false;

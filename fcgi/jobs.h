@@ -69,7 +69,11 @@ typedef struct job_http {
 } job_http_t;
 
 /* Starts a job of an HTTP kind: 1 with *req to send, or 0 / -1 (with err)
- * as a job_fn returns when the job is over without a request. */
+ * as a job_fn returns when the job is over without a request, or
+ * JOB_DEFER: not now (a rate limit); the job goes back to the queue after
+ * the delay given to jobs_retry_after (1 s without one), the attempt not
+ * counted. */
+#define JOB_DEFER 2
 typedef int (*job_http_start_fn)(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 				 const cJSON *payload, job_http_t *req, char *err, size_t errlen);
 /* Ends it with the answer (res->status 0: none came, res->error says why). */

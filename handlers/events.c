@@ -112,6 +112,11 @@ static const struct event_doc {
 #undef USER
 	{ "custom.<event_type>", "custom_event", "An event the tenant tracked with POST /v1/events; "
 	  "data is the event's data.", "{\"plan\":\"pro\",\"amount_cents\":4900}" },
+	{ "webhook.disabled", "webhook", "A webhook was disabled: every delivery failed for "
+	  "webhook_disable_after_s (cause failing), or its receiver answered 410 Gone (cause gone).",
+	  "{\"webhook_id\":\"wh_01JD8Z9G9J1L3N5Q7S9U1W3Y5A\",\"url\":\"https://example.com/hooks\","
+	  "\"cause\":\"failing\",\"disabled_reason\":\"Every delivery failed for 5 days\","
+	  "\"failing_since\":\"2026-01-01T00:00:00.000Z\"}" },
 	{ "webhook.test", "webhook", "Sent by POST /v1/webhooks/:id/test to that webhook only; "
 	  "cannot be subscribed to and is not in the feed.",
 	  "{\"webhook_id\":\"wh_01JD8Z9G9J1L3N5Q7S9U1W3Y5A\",\"message\":\"This is a test event from Tessera.\"}" },

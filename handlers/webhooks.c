@@ -8,13 +8,20 @@
  * rotate only, and stored sealed under the master key; object types are
  * named by id or name and stored as ids; a webhook with deliveries is
  * deleted only with confirmation (securedel) and takes its delivery log
- * with it.  Event deliveries are made by the jobs runner (fcgi/fanout.c
+ * with it.  Custom headers are stored as one sealed JSON object (their
+ * names also in clear, so that lists show them with masked values); a
+ * rate_limit caps deliveries per second (the runner defers the rest);
+ * failing_since is the start of the current run of failed deliveries,
+ * which disables the webhook when it lasts too long (fcgi/webhook_send.c)
+ * and which a status set by hand ends.  Event deliveries are made by the
+ * jobs runner (fcgi/fanout.c
  * enqueues them, fcgi/webhook_send.c sends them); test and replay send
  * synchronously through the same code and report what the receiver
  * answered.  Every change is audited.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "../common/config.h"
@@ -30,6 +37,7 @@
 #include "../fcgi/webhook_send.h"
 #include "audit.h"
 #include "objmodel.h"
+#include "query.h"
 #include "replies.h"
 #include "routes.h"
 
@@ -81,6 +89,50 @@ static err_t check_status(req_t *r, const res_field_t *f, const cJSON *status)
 	return E_OK;
 }
 
+/* What lists show of a custom header's value. */
+#define HEADER_MASK "********"
+
+/* Custom headers: at most WEBHOOK_HEADERS_MAX, names that are HTTP tokens
+ * and not set by the delivery itself, each once (whatever the case),
+ * string values of at most WEBHOOK_HEADER_VALUE_MAX bytes with no control
+ * characters but tab. */
+static err_t check_headers(req_t *r, const res_field_t *f, const cJSON *headers)
+{
+	(void)f;
+	if (cJSON_GetArraySize(headers) > WEBHOOK_HEADERS_MAX)
+		return req_fail_field(r, E_VALIDATION, "headers", "headers holds at most %d headers",
+				      WEBHOOK_HEADERS_MAX);
+	const cJSON *h;
+	cJSON_ArrayForEach(h, headers) {
+		if (!wh_header_name_ok(h->string))
+			return req_fail_field(r, E_VALIDATION, "headers",
+					      "\"%.64s\" cannot be a custom header: names are HTTP tokens "
+					      "of at most 64 characters, and webhook-id, webhook-timestamp, "
+					      "webhook-signature, content-type, content-length, host and "
+					      "user-agent are set by Tessera", h->string);
+		for (const cJSON *g = headers->child; g != h; g = g->next)
+			if (!strcasecmp(g->string, h->string))
+				return req_fail_field(r, E_VALIDATION, "headers",
+						      "header \"%.64s\" is given twice", h->string);
+		if (!cJSON_IsString(h))
+			return req_fail_field(r, E_VALIDATION, "headers",
+					      "the value of header \"%.64s\" must be a string", h->string);
+		size_t n = strlen(h->valuestring);
+		if (n > WEBHOOK_HEADER_VALUE_MAX)
+			return req_fail_field(r, E_VALIDATION, "headers",
+					      "the value of header \"%.64s\" is longer than %d bytes",
+					      h->string, WEBHOOK_HEADER_VALUE_MAX);
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)h->valuestring[i];
+			if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+				return req_fail_field(r, E_VALIDATION, "headers",
+						      "the value of header \"%.64s\" holds a control "
+						      "character (CR, LF, …)", h->string);
+		}
+	}
+	return E_OK;
+}
+
 #define WEBHOOK_OLD_SECRET_LIVE \
 	"CASE WHEN old_secret_expires_at > UTC_TIMESTAMP(3) THEN old_secret_expires_at END"
 
@@ -95,6 +147,11 @@ static const res_field_t webhook_fields[] = {
 	{ .name = "status", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE, .min = 1, .max = 16,
 	  .check = check_status },
 	{ .name = "disabled_reason", .type = COL_STR },
+	{ .name = "headers", .type = COL_JSON, .in = FT_OBJECT, .flags = RF_WRITABLE | RF_NULLABLE,
+	  .check = check_headers },
+	{ .name = "rate_limit", .type = COL_INT, .in = FT_INT, .flags = RF_WRITABLE | RF_NULLABLE,
+	  .min = 1, .max = WEBHOOK_RATE_MAX },
+	{ .name = "failing_since", .type = COL_TIME },
 	{ .name = "previous_secret_expires_at", .column = WEBHOOK_OLD_SECRET_LIVE, .type = COL_TIME,
 	  .flags = RF_EXPR },
 	{ .name = "created_by", .type = COL_STR },
@@ -133,6 +190,26 @@ static char *seal(req_t *r, const char *secret)
 	return secret_seal(r->a, g_config.master_key_bin, secret, strlen(secret));
 }
 
+/* The custom headers of the body: their names in clear, names and values
+ * sealed; null or {} removes them all. */
+static void set_headers(req_t *r, res_ctx_t *c)
+{
+	const cJSON *headers = cJSON_GetObjectItemCaseSensitive(c->body, "headers");
+	if (!headers)
+		return;
+	if (!cJSON_IsObject(headers) || cJSON_GetArraySize(headers) == 0) {
+		resource_set(c, "headers", db_null());
+		resource_set(c, "headers_enc", db_null());
+		return;
+	}
+	cJSON *names = req_own(r, cJSON_CreateArray());
+	const cJSON *h;
+	cJSON_ArrayForEach(h, headers)
+		cJSON_AddItemToArray(names, cJSON_CreateString(h->string));
+	resource_set(c, "headers", db_str(req_json_text(r, names)));
+	resource_set(c, "headers_enc", db_str(seal(r, req_json_text(r, headers))));
+}
+
 /* Create and update: object types stored as ids; a status set by hand
  * clears why the webhook was disabled; a new webhook gets its secret
  * (c->data keeps it for the reply, the row keeps it sealed). */
@@ -152,7 +229,9 @@ static err_t webhook_validate(req_t *r, res_ctx_t *c)
 	if (status) {
 		resource_set(c, "status", db_str(status));
 		resource_set(c, "disabled_reason", db_null());
+		resource_set(c, "failing_since", db_null());
 	}
+	set_headers(r, c);
 	if (c->op != OP_CREATE)
 		return E_OK;
 	char *secret = wh_secret_new(r->a);
@@ -217,8 +296,25 @@ static err_t webhook_reply(req_t *r, res_ctx_t *c)
 	return E_OK;
 }
 
+/* Custom headers show their names, never their values. */
+static err_t webhook_render(req_t *r, res_ctx_t *c, cJSON *row)
+{
+	(void)r;
+	(void)c;
+	const cJSON *names = cJSON_GetObjectItemCaseSensitive(row, "headers");
+	cJSON *masked = cJSON_CreateObject();
+	const cJSON *n;
+	cJSON_ArrayForEach(n, names)
+		if (cJSON_IsString(n))
+			cJSON_AddStringToObject(masked, n->valuestring, HEADER_MASK);
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(row, "headers", masked))
+		cJSON_AddItemToObject(row, "headers", masked);
+	return E_OK;
+}
+
 static const res_hooks_t webhook_hooks = {
 	.validate = webhook_validate,
+	.render = webhook_render,
 	.before_delete = webhook_before_delete,
 	.after_write = webhook_after_write,
 	.reply = webhook_reply,
@@ -237,7 +333,8 @@ static const resource_t webhook_res = {
 	.flags = RES_CREATED_BY,
 	.list_max = 1000,
 	.hooks = &webhook_hooks,
-	.example = "{\"url\":\"http://127.0.0.1:9/hook\",\"events\":[\"object.created\"]}",
+	.example = "{\"url\":\"http://127.0.0.1:9/hook\",\"events\":[\"object.created\"],"
+		   "\"headers\":{\"Authorization\":\"Bearer abc\"},\"rate_limit\":10}",
 };
 
 /* --- rotating the secret --------------------------------------------------- */
@@ -294,7 +391,8 @@ static err_t send_and_reply(req_t *r, const webhook_t *w, cJSON *event, const ch
 {
 	req_own(r, event);
 	wh_outcome_t o;
-	enum db_status st = wh_send(r->db, r->a, r->tenant.db_name, w, event, trigger, 1, &o);
+	enum db_status st = wh_send(r->db, r->a, r->tenant.id, r->tenant.db_name, w, event, trigger, 1,
+				   &o);
 	if (st)
 		return req_db_error(r, st);
 	cJSON *d = cJSON_CreateObject();
@@ -417,7 +515,20 @@ static const col_t delivery_cols[] = {
 	{ NULL, 0, 0 },
 };
 
-/* Newest first; optional filters webhook_id, status, event_type. */
+/* ?name= as an RFC 3339 time in *out (NULL when absent); 400 naming it
+ * when it is not one. */
+static err_t query_time(req_t *r, const char *name, db_param *out)
+{
+	const char *v = req_query(r, name);
+	*out = db_null();
+	if (v && !query_sql_time(r->a, v, out))
+		return req_fail_field(r, E_VALIDATION, name,
+				      "%s must be an RFC 3339 time such as 2026-01-31T12:00:00Z", name);
+	return E_OK;
+}
+
+/* Newest first; optional filters webhook_id, status, event_type, event_id
+ * and created_after / created_before (RFC 3339, as in the file search). */
 static err_t deliveries_list(req_t *r)
 {
 	page_t pg;
@@ -425,14 +536,22 @@ static err_t deliveries_list(req_t *r)
 	if (rc)
 		return rc;
 	const char *wid = req_query(r, "webhook_id"), *status = req_query(r, "status");
-	const char *type = req_query(r, "event_type");
+	const char *type = req_query(r, "event_type"), *evt = req_query(r, "event_id");
 	if (status && strcmp(status, "succeeded") && strcmp(status, "failed"))
 		return req_fail_field(r, E_VALIDATION, "status", "status must be succeeded or failed");
+	if (evt && !id_valid(evt, "evt_"))
+		return req_fail_field(r, E_VALIDATION, "event_id", "event_id must be an event id (evt_…)");
+	db_param after, before;
+	if ((rc = query_time(r, "created_after", &after)) ||
+	    (rc = query_time(r, "created_before", &before)))
+		return rc;
 	db_param p[] = { db_str(wid), db_str(wid), db_str(status), db_str(status), db_str(type),
-			 db_str(type) };
+			 db_str(type), db_str(evt), db_str(evt), after, after, before, before };
 	return page_reply(r, &pg, "deliveries", delivery_cols, deliveries_table(r),
 			  "WHERE (? IS NULL OR webhook_id = ?) AND (? IS NULL OR status = ?) "
-			  "AND (? IS NULL OR event_type = ?)", p, 6, "id DESC");
+			  "AND (? IS NULL OR event_type = ?) AND (? IS NULL OR event_id = ?) "
+			  "AND (? IS NULL OR created_at > ?) AND (? IS NULL OR created_at < ?)",
+			  p, 12, "id DESC");
 }
 
 /* Sends the delivery's event again through the runner, as a new job with

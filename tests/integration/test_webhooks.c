@@ -186,6 +186,12 @@ START_TEST(failed_delivery_is_retried_until_the_receiver_accepts)
 	ck_assert_str_eq(json_str(second, "status"), "succeeded");
 	assert_json_eq(second, "attempt", "2");
 	http_free(r);
+	/* The success ended the run of failures. */
+	cJSON *w = hook_get(t.key, wid);
+	ck_assert_msg(cJSON_IsNull(item(w, "failing_since")), "failing_since %s",
+		      cJSON_PrintUnformatted(item(w, "failing_since")));
+	ck_assert_str_eq(json_str(w, "status"), "active");
+	cJSON_Delete(w);
 
 	/* Filters: by status. */
 	r = call("GET", t.key, NULL, "/v1/webhook-deliveries?webhook_id=%s&status=failed", wid);
@@ -930,6 +936,393 @@ START_TEST(slow_receivers_hold_up_neither_other_tenants_nor_realtime)
 }
 END_TEST
 
+/* --- delivery controls: custom headers, rate limit, auto-disable -------------- */
+
+/* The tenant's data DB name (malloc'd). */
+static char *tenant_db(const char *tenant)
+{
+	char *q = strf("SELECT db_name FROM tenants WHERE id = '%s'", tenant);
+	char *db = control_sql(q);
+	free(q);
+	return db;
+}
+
+START_TEST(custom_headers_are_sent_with_every_delivery_stored_sealed_and_shown_masked)
+{
+	struct receiver rv;
+	recv_start(&rv);
+	struct tenant t;
+	tenant_make(&t);
+	char *url = hook_url(&rv, "h"), *secret;
+	char *wid = hook_make(t.key, url, "[\"object.created\"]",
+			      "\"headers\":{\"Authorization\":\"Bearer tok-s3cret\",\"X-Team\":\"blue\"}",
+			      &secret);
+	box_setup(&rv, "h", secret, NULL);
+
+	/* Lists show the names, never the values. */
+	cJSON *w = hook_get(t.key, wid);
+	assert_json_eq(w, "headers", "{\"Authorization\":\"********\",\"X-Team\":\"********\"}");
+	cJSON_Delete(w);
+	http_resp *r = call("GET", t.key, NULL, "/v1/webhooks");
+	ck_assert_ptr_null(strstr(r->body, "tok-s3cret"));
+	http_free(r);
+	char *db = tenant_db(t.id);
+	char *q = strf("SELECT CONCAT(headers, ' ', headers_enc) FROM %s._webhooks WHERE id = '%s'",
+		       db, wid);
+	char *stored = control_sql(q);
+	ck_assert_msg(*stored && !strstr(stored, "tok-s3cret") && !strstr(stored, "blue"),
+		      "header values stored in clear: %s", stored);
+	free(stored);
+	free(q);
+
+	/* Every event delivery carries them, next to the signed headers. */
+	free(type_make(t.key, "deals"));
+	free(obj_make(t.key, "deals", "{}"));
+	cJSON *got = recv_wait(&rv, "h", 1, 20);
+	const cJSON *d = received(got, 0);
+	ck_assert_str_eq(hdr(d, "authorization"), "Bearer tok-s3cret");
+	ck_assert_str_eq(hdr(d, "x-team"), "blue");
+	ck_assert(verified_with(d, secret));
+	ck_assert_str_eq(hdr(d, "content-type"), "application/json");
+	cJSON_Delete(got);
+
+	/* PATCH replaces the whole set; the test send uses the new one. */
+	r = call("PATCH", t.key, "{\"headers\":{\"x-api-key\":\"k2\"}}", "/v1/webhooks/%s", wid);
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "headers", "{\"x-api-key\":\"********\"}");
+	http_free(r);
+	r = call("POST", t.key, NULL, "/v1/webhooks/%s/test", wid);
+	assert_envelope(r, 200, NULL);
+	ck_assert(cJSON_IsTrue(item(resp_data(r), "success")));
+	http_free(r);
+	got = recv_wait(&rv, "h", 2, 20);
+	d = received(got, 1);
+	ck_assert_str_eq(hdr(d, "x-api-key"), "k2");
+	ck_assert_ptr_null(hdr(d, "authorization"));
+	ck_assert_ptr_null(hdr(d, "x-team"));
+	cJSON_Delete(got);
+
+	/* Bad headers are refused naming the field, and change nothing. */
+	char big[1100];
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	char many[1024] = "{";
+	for (int i = 0; i < 21; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s\"X-H%d\":\"v\"",
+			 i ? "," : "", i);
+	strcat(many, "}");
+	char *bad[] = {
+		strf("{\"headers\":{\"webhook-signature\":\"v1,forged\"}}"),
+		strf("{\"headers\":{\"Webhook-Id\":\"evt_forged\"}}"),
+		strf("{\"headers\":{\"CONTENT-TYPE\":\"text/plain\"}}"),
+		strf("{\"headers\":{\"Host\":\"evil.example\"}}"),
+		strf("{\"headers\":{\"Content-Length\":\"0\"}}"),
+		strf("{\"headers\":{\"Bad Header\":\"x\"}}"),
+		strf("{\"headers\":{\"X-Split\":\"a\\r\\nX-Injected: 1\"}}"),
+		strf("{\"headers\":{\"X-Nl\":\"a\\nb\"}}"),
+		strf("{\"headers\":{\"X-Big\":\"%s\"}}", big),
+		strf("{\"headers\":{\"X-Num\":5}}"),
+		strf("{\"headers\":{\"X-A\":\"1\",\"x-a\":\"2\"}}"),
+		strf("{\"headers\":{\"\":\"x\"}}"),
+		strf("{\"headers\":%s}", many),
+		strf("{\"headers\":[\"X-A\"]}"),
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = call("PATCH", t.key, bad[i], "/v1/webhooks/%s", wid);
+		assert_fail_field(r, 400, "VALIDATION_ERROR", "headers");
+		http_free(r);
+		char *create = strf("{\"url\":\"%s\",\"events\":[\"*\"],%s", url, bad[i] + 1);
+		r = call("POST", t.key, create, "/v1/webhooks");
+		assert_fail_field(r, 400, "VALIDATION_ERROR", "headers");
+		http_free(r);
+		free(create);
+		free(bad[i]);
+	}
+	w = hook_get(t.key, wid);
+	assert_json_eq(w, "headers", "{\"x-api-key\":\"********\"}");
+	cJSON_Delete(w);
+	r = call("GET", t.key, NULL, "/v1/webhooks");
+	ck_assert_int_eq(cJSON_GetArraySize(resp_data(r)), 1);
+	http_free(r);
+
+	/* null removes them. */
+	r = call("PATCH", t.key, "{\"headers\":null}", "/v1/webhooks/%s", wid);
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "headers", "{}");
+	http_free(r);
+	q = strf("SELECT COUNT(*) FROM %s._webhooks WHERE id = '%s' AND headers_enc IS NULL", db, wid);
+	stored = control_sql(q);
+	ck_assert_str_eq(stored, "1");
+	free(stored);
+	free(q);
+	free(db);
+	free(url);
+	free(secret);
+	free(wid);
+	tenant_drop(&t);
+	recv_stop(&rv);
+}
+END_TEST
+
+#define RATE_EVENTS 10
+
+START_TEST(rate_limit_spreads_deliveries_over_time_without_spending_attempts)
+{
+	struct receiver rv;
+	recv_start(&rv);
+	struct tenant t;
+	tenant_make(&t);
+	char *url = hook_url(&rv, "rl"), *secret;
+	char *wid = hook_make(t.key, url, "[\"object.created\"]", "\"rate_limit\":2", &secret);
+	box_setup(&rv, "rl", secret, NULL);
+	cJSON *w = hook_get(t.key, wid);
+	assert_json_eq(w, "rate_limit", "2");
+	cJSON_Delete(w);
+
+	free(type_make(t.key, "ticks"));
+	for (int i = 0; i < RATE_EVENTS; i++)
+		free(obj_make(t.key, "ticks", "{}"));
+	cJSON *got = recv_wait(&rv, "rl", RATE_EVENTS, 60);
+	double first = 1e18, last = 0;
+	const cJSON *d;
+	cJSON_ArrayForEach(d, item(got, "received")) {
+		double at = item(d, "arrived")->valuedouble;
+		first = at < first ? at : first;
+		last = at > last ? at : last;
+		ck_assert(verified_with(d, secret));
+	}
+	/* Two a second: ten deliveries need five windows of one second. */
+	ck_assert_msg(last - first >= 3.9, "%d deliveries in %.2f s", RATE_EVENTS, last - first);
+	cJSON_Delete(got);
+
+	/* Deferred deliveries spent no attempt. */
+	http_resp *r = deliveries_wait(t.key, wid, RATE_EVENTS);
+	cJSON_ArrayForEach(d, item(resp_data(r), "deliveries")) {
+		ck_assert_str_eq(json_str(d, "status"), "succeeded");
+		assert_json_eq(d, "attempt", "1");
+	}
+	http_free(r);
+	char *q = strf("SELECT MAX(attempts) FROM jobs WHERE kind = 'webhook.deliver' AND "
+		       "JSON_VALUE(payload, '$.webhook_id') = '%s'", wid);
+	char *max = control_sql(q);
+	ck_assert_str_eq(max, "1");
+	free(max);
+	free(q);
+
+	/* Bounds, and null lifts the limit. */
+	const char *bad[] = { "0", "1001", "-1", "1.5", "\"2\"", "true" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *body = strf("{\"rate_limit\":%s}", bad[i]);
+		r = call("PATCH", t.key, body, "/v1/webhooks/%s", wid);
+		assert_fail_field(r, 400, "VALIDATION_ERROR", "rate_limit");
+		http_free(r);
+		free(body);
+	}
+	r = call("PATCH", t.key, "{\"rate_limit\":null}", "/v1/webhooks/%s", wid);
+	assert_envelope(r, 200, NULL);
+	ck_assert(cJSON_IsNull(item(resp_data(r), "rate_limit")));
+	http_free(r);
+	free(url);
+	free(secret);
+	free(wid);
+	tenant_drop(&t);
+	recv_stop(&rv);
+}
+END_TEST
+
+START_TEST(deliveries_filter_by_event_and_by_time)
+{
+	struct receiver rv;
+	recv_start(&rv);
+	struct tenant t, other;
+	tenant_make(&t);
+	tenant_make(&other);
+	char *url = hook_url(&rv, "f"), *secret;
+	char *wid = hook_make(t.key, url, "[\"object.created\"]", NULL, &secret);
+	box_setup(&rv, "f", secret, NULL);
+	free(type_make(t.key, "notes"));
+	for (int i = 0; i < 3; i++)
+		free(obj_make(t.key, "notes", "{}"));
+	http_resp *r = deliveries_wait(t.key, wid, 3);
+	const cJSON *one = cJSON_GetArrayItem(item(resp_data(r), "deliveries"), 1);
+	char *evt = strdup(json_str(one, "event_id"));
+	char *did = strdup(json_str(one, "id"));
+	http_free(r);
+
+	r = call("GET", t.key, NULL, "/v1/webhook-deliveries?event_id=%s", evt);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(item(resp_data(r), "total")->valueint, 1);
+	ck_assert_str_eq(json_str(cJSON_GetArrayItem(item(resp_data(r), "deliveries"), 0), "id"), did);
+	http_free(r);
+	/* Another tenant filtering by this event sees nothing. */
+	r = call("GET", other.key, NULL, "/v1/webhook-deliveries?event_id=%s", evt);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(item(resp_data(r), "total")->valueint, 0);
+	http_free(r);
+
+	char past[32], future[32];
+	time_t now = time(NULL);
+	strftime(past, sizeof(past), "%Y-%m-%dT%H:%M:%SZ", gmtime(&(time_t){ now - 3600 }));
+	strftime(future, sizeof(future), "%Y-%m-%dT%H:%M:%SZ", gmtime(&(time_t){ now + 3600 }));
+	struct { const char *query; int want; } cases[] = {
+		{ strf("created_after=%s", past), 3 },
+		{ strf("created_after=%s", future), 0 },
+		{ strf("created_before=%s", future), 3 },
+		{ strf("created_before=%s", past), 0 },
+		{ strf("created_after=%s&created_before=%s&event_id=%s", past, future, evt), 1 },
+		{ strf("created_after=2026-01-01T00:00:00%%2B02:00&created_before=%s", past), 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = call("GET", t.key, NULL, "/v1/webhook-deliveries?webhook_id=%s&%s", wid, cases[i].query);
+		assert_envelope(r, 200, NULL);
+		ck_assert_msg(item(resp_data(r), "total")->valueint == cases[i].want, "%s: %s",
+			      cases[i].query, r->body);
+		http_free(r);
+		free((char *)cases[i].query);
+	}
+	/* Malformed values: 400 naming the parameter. */
+	struct { const char *query, *field; } bad[] = {
+		{ "created_after=yesterday", "created_after" },
+		{ "created_after=2026-13-01T00:00:00Z", "created_after" },
+		{ "created_before=1700000000", "created_before" },
+		{ "created_before=", "created_before" },
+		{ "event_id=obj_01JD0000000000000000000000", "event_id" },
+		{ "event_id=evt_%27%20OR%201%3D1", "event_id" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = call("GET", t.key, NULL, "/v1/webhook-deliveries?%s", bad[i].query);
+		assert_fail_field(r, 400, "VALIDATION_ERROR", bad[i].field);
+		http_free(r);
+	}
+	free(evt);
+	free(did);
+	free(url);
+	free(secret);
+	free(wid);
+	tenant_drop(&t);
+	tenant_drop(&other);
+	recv_stop(&rv);
+}
+END_TEST
+
+/* An end user of t with role (malloc'd id). */
+static char *user_make(const char *key, const char *role)
+{
+	static int n;
+	char *body = strf("{\"email\":\"wh-%s-%d-%d@example.com\",\"password\":\"Correct-Horse-9\","
+			  "\"role\":\"%s\"}", role, (int)getpid(), ++n, role);
+	http_resp *r = call("POST", key, body, "/v1/users");
+	assert_envelope(r, 201, NULL);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	free(body);
+	return id;
+}
+
+/* The notifications of user uid, as the admin key sees them. */
+static cJSON *notifications_of(const char *key, const char *uid)
+{
+	http_resp *r = call("GET", key, NULL, "/v1/auth/notifications?user_id=%s", uid);
+	assert_envelope(r, 200, NULL);
+	cJSON *l = cJSON_Duplicate(item(resp_data(r), "results"), true);
+	http_free(r);
+	return l;
+}
+
+START_TEST(webhook_failing_for_too_long_is_disabled_with_an_event_and_notifications)
+{
+	/* A runner of the test's own, whose window is two seconds and whose
+	 * retries come after about 1 s and 4 s: the third attempt ends it. */
+	struct runner_swap sw;
+	const char *env[] = { "TESSERA_WEBHOOK_DISABLE_AFTER_S=2", "TESSERA_WEBHOOK_RETRY_BASE_MS=1000",
+			      "TESSERA_WEBHOOK_MAX_ATTEMPTS=5", NULL };
+	jobs_runner_swap(&sw, env);
+	struct receiver rv;
+	recv_start(&rv);
+	struct tenant t;
+	tenant_make(&t);
+	char *admin = user_make(t.key, "admin"), *member = user_make(t.key, "authenticated");
+	char *url = hook_url(&rv, "dying"), *secret;
+	char *wid = hook_make(t.key, url, "[\"object.created\"]", NULL, &secret);
+	box_setup(&rv, "dying", secret, "[500]");
+	char *wurl = hook_url(&rv, "watch"), *wsecret;
+	char *watch = hook_make(t.key, wurl, "[\"webhook.disabled\"]", NULL, &wsecret);
+	box_setup(&rv, "watch", wsecret, NULL);
+
+	free(type_make(t.key, "jobs"));
+	free(obj_make(t.key, "jobs", "{}"));
+	/* The watcher hears of it through the outbox, like any event. */
+	cJSON *got = recv_wait(&rv, "watch", 1, 40);
+	const cJSON *body = item(received(got, 0), "body");
+	ck_assert(verified_with(received(got, 0), wsecret));
+	ck_assert_str_eq(json_str(body, "type"), "webhook.disabled");
+	ck_assert_str_eq(json_str(body, "resource_id"), wid);
+	ck_assert_str_eq(json_str(item(body, "data"), "webhook_id"), wid);
+	ck_assert_str_eq(json_str(item(body, "data"), "cause"), "failing");
+	assert_rfc3339(item(body, "data"), "failing_since");
+	cJSON_Delete(got);
+	ck_assert_int_ge(recv_count(&rv, "dying"), 2);
+
+	cJSON *w = hook_get(t.key, wid);
+	ck_assert_str_eq(json_str(w, "status"), "disabled");
+	ck_assert_msg(strstr(json_str(w, "disabled_reason"), "failed"), "reason %s",
+		      json_str(w, "disabled_reason"));
+	assert_rfc3339(w, "failing_since");
+	cJSON_Delete(w);
+	/* Disabled: the job ended, nothing more is sent. */
+	int sent = recv_count(&rv, "dying");
+	free(obj_make(t.key, "jobs", "{}"));
+	sleep_ms(2000);
+	ck_assert_int_eq(recv_count(&rv, "dying"), sent);
+
+	/* The audit log has it, by the system. */
+	struct audit_page ap;
+	audit_get(&ap, t.key, "?action=webhook.disabled");
+	const cJSON *entry = audit_find(ap.logs, "webhook.disabled", wid);
+	ck_assert_ptr_nonnull(entry);
+	ck_assert_str_eq(json_str(entry, "actor_type"), "system");
+	http_free(ap.r);
+	/* Administrators get an in-app notification; other users do not. */
+	cJSON *ntf = notifications_of(t.key, admin);
+	ck_assert_int_eq(cJSON_GetArraySize(ntf), 1);
+	const cJSON *n0 = cJSON_GetArrayItem(ntf, 0);
+	ck_assert_str_eq(json_str(n0, "type"), "system");
+	ck_assert_ptr_nonnull(strstr(json_str(n0, "body"), wid));
+	cJSON_Delete(ntf);
+	ntf = notifications_of(t.key, member);
+	ck_assert_int_eq(cJSON_GetArraySize(ntf), 0);
+	cJSON_Delete(ntf);
+
+	/* Enabled again by hand: the run of failures starts over, and a
+	 * delivery that succeeds goes out. */
+	http_resp *r = call("PATCH", t.key, "{\"status\":\"active\"}", "/v1/webhooks/%s", wid);
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "status"), "active");
+	ck_assert(cJSON_IsNull(item(resp_data(r), "failing_since")));
+	ck_assert(cJSON_IsNull(item(resp_data(r), "disabled_reason")));
+	http_free(r);
+	box_setup(&rv, "dying", secret, "[200]");
+	free(obj_make(t.key, "jobs", "{}"));
+	got = recv_wait(&rv, "dying", sent + 1, 20);
+	cJSON_Delete(got);
+	w = hook_get(t.key, wid);
+	ck_assert_str_eq(json_str(w, "status"), "active");
+	cJSON_Delete(w);
+	jobs_runner_restore(&sw);
+	free(sw.log);
+	free(admin);
+	free(member);
+	free(url);
+	free(secret);
+	free(wid);
+	free(wurl);
+	free(wsecret);
+	free(watch);
+	tenant_drop(&t);
+	recv_stop(&rv);
+}
+END_TEST
+
 /* --- the runner killed mid-delivery --------------------------------------------- */
 
 static pid_t stack_runner_pid(void)
@@ -1120,10 +1513,15 @@ Suite *suite_webhooks(void)
 	tcase_add_test(tc, bad_webhooks_and_events_are_refused_and_store_nothing);
 	tcase_add_test(tc, deleting_a_webhook_with_deliveries_needs_confirmation);
 	tcase_add_test(tc, two_runners_fan_out_each_event_once);
+	tcase_add_test(tc, custom_headers_are_sent_with_every_delivery_stored_sealed_and_shown_masked);
+	tcase_add_test(tc, rate_limit_spreads_deliveries_over_time_without_spending_attempts);
+	tcase_add_test(tc, deliveries_filter_by_event_and_by_time);
 	TCase *kill_tc = tcase_new_slow(s, "runner killed");
 	tcase_add_unchecked_fixture(kill_tc, NULL, runner_restore);
 	tcase_add_test(kill_tc, runner_killed_mid_delivery_still_delivers_the_event);
 	tcase_add_test(kill_tc, serve_restarts_a_killed_runner_and_its_delivery_goes_out_again);
+	TCase *disable_tc = tcase_new_slow(s, "auto-disable");
+	tcase_add_test(disable_tc, webhook_failing_for_too_long_is_disabled_with_an_event_and_notifications);
 	TCase *slow_tc = tcase_new_slow(s, "slow receivers");
 	tcase_add_test(slow_tc, slow_receivers_hold_up_neither_other_tenants_nor_realtime);
 	return s;

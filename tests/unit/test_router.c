@@ -287,6 +287,10 @@ static const struct match_case match_cases[] = {
 	{ "GET", "/v1/dashboards/public", "GET", "/v1/dashboards/:dashboard_id",
 	  { { "dashboard_id", "public" } } },
 	{ "GET", "/v1/roles/assign", "GET", "/v1/roles/:role_id", { { "role_id", "assign" } } },
+	{ "POST", "/v1/dlq/retry", "POST", "/v1/dlq/retry", { { 0 } } },
+	{ "POST", "/v1/dlq/dlq_1/retry", "POST", "/v1/dlq/:msg_id/retry", { { "msg_id", "dlq_1" } } },
+	{ "POST", "/v1/dlq/retry/retry", "POST", "/v1/dlq/:msg_id/retry", { { "msg_id", "retry" } } },
+	{ "DELETE", "/v1/dlq/retry", "DELETE", "/v1/dlq/:msg_id", { { "msg_id", "retry" } } },
 	{ "DELETE", "/v1/auth/mfa/factors", "DELETE", "/v1/auth/mfa/:factor_id",
 	  { { "factor_id", "factors" } } },
 	/* several parameters */
