@@ -251,8 +251,15 @@ static void runner_spawn(int listen_fd)
 		sig_handle(SIGCHLD, SIG_DFL);
 		sig_handle(SIGPIPE, SIG_IGN);
 		close_pipe();
-		if (listen_fd != 0)
+		/* The runner never accepts: it keeps no handle on the listener
+		 * (on fd 0 when inherited, which then becomes /dev/null). */
+		int null_fd = listen_fd == 0 ? open("/dev/null", O_RDONLY) : -1;
+		if (null_fd > 0) {
+			dup2(null_fd, 0);
+			close(null_fd);
+		} else if (listen_fd != 0) {
 			close(listen_fd);
+		}
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		log_set_pid();
 		_exit(jobs_run());
