@@ -3,20 +3,21 @@
  * edit, and secure delete.  A type is a row in _object_types and a table of
  * the same name in the tenant DB (see objmodel.h and DESIGN.md).
  *
- * List, get and delete run on the resource engine (fcgi/resource.h).  The
- * path names a type by id or by name, as everywhere objtype_load serves;
- * a type is rendered with its tenant and, on a get or a write, its
- * properties (in a list: how many it has).  Create and update stay written
- * by hand: their DDL (CREATE TABLE, RENAME TABLE) follows the row and, when
- * it fails, the row is put back and no audit entry is written, which the
- * engine's transaction cannot do (MariaDB commits a transaction implicitly
- * before any DDL, the engine's audit entry included).
+ * List, get, create and delete run on the resource engine
+ * (fcgi/resource.h).  The path names a type by id or by name, as
+ * everywhere objtype_load serves; a type is rendered with its tenant and,
+ * on a get or a write, its properties (in a list: how many it has).  A
+ * create's CREATE TABLE runs in the ddl hook, after the row, which the
+ * engine deletes again when the table cannot be made.  Update stays
+ * written by hand: its RENAME TABLE follows the row and, when it fails,
+ * the row gets its old name back and no audit entry is written; the
+ * engine has no such step for an update (MariaDB commits a transaction
+ * implicitly before any DDL, the engine's audit entry included).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/ids.h"
 #include "../fcgi/securedel.h"
 #include "audit.h"
 #include "../common/jsonx.h"
@@ -63,11 +64,13 @@ static err_t check_type_name(req_t *r, const char *name)
 
 /* --- the descriptor ------------------------------------------------------- */
 
+/* The fields a create writes carry RF_CREATE; the route's body is
+ * object_type_create_body, and update is written by hand. */
 static const res_field_t type_fields[] = {
 	{ .name = "id", .type = COL_STR },
-	{ .name = "name", .type = COL_STR },
-	{ .name = "display_name", .type = COL_STR },
-	{ .name = "description", .type = COL_STR },
+	{ .name = "name", .type = COL_STR, .flags = RF_CREATE },
+	{ .name = "display_name", .type = COL_STR, .flags = RF_CREATE },
+	{ .name = "description", .type = COL_STR, .flags = RF_CREATE },
 	{ .name = "created_at", .type = COL_TIME },
 	{ .name = "updated_at", .type = COL_TIME },
 	{ NULL },
@@ -79,7 +82,7 @@ static const res_field_t type_fields[] = {
 static err_t type_resolve(req_t *r, res_ctx_t *c)
 {
 	if (!c->id)
-		return E_OK; /* the list */
+		return E_OK; /* the list, a create */
 	if (c->op != OP_GET)
 		r->tenant.schema_gen = NULL;
 	objtype_t *t;
@@ -124,7 +127,7 @@ static long long property_count(const db_result *counts, const char *id)
 
 /* A type shows its tenant right after its id (the members between move
  * behind it); a list adds each type's property count, anything else the
- * type's properties. */
+ * type's properties (a create's type is read anew, with them). */
 static err_t type_render(req_t *r, res_ctx_t *c, cJSON *row)
 {
 	cJSON_AddStringToObject(row, "tenant_id", r->tenant.id);
@@ -135,8 +138,59 @@ static err_t type_render(req_t *r, res_ctx_t *c, cJSON *row)
 					(double)property_count(c->data, json_str_of(row, "id")));
 		return E_OK;
 	}
+	if (!c->parent) {
+		objtype_t *t;
+		err_t rc = objtype_load(r, c->id, &t);
+		if (rc)
+			return rc;
+		c->parent = t;
+	}
 	const objtype_t *t = c->parent;
 	cJSON_AddItemToObject(row, "properties", cJSON_Duplicate(t->props_json, true));
+	return E_OK;
+}
+
+/* The unique key on name refused a create. */
+static err_t type_conflict(req_t *r, res_ctx_t *c)
+{
+	return req_fail_field(r, E_CONFLICT, "name", "An object type named \"%s\" already exists",
+			      json_str_of(c->body, "name"));
+}
+
+/* Create: the name must fit a table of the tenant DB; the display name
+ * defaults to one made from it. */
+static err_t type_validate(req_t *r, res_ctx_t *c)
+{
+	const char *name = json_str_of(c->body, "name");
+	err_t rc = check_type_name(r, name);
+	if (rc)
+		return rc;
+	if (!json_str_of(c->body, "display_name"))
+		resource_set(c, "display_name", db_str(display_name_from(r->a, name)));
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c->audit, "name", name);
+	return E_OK;
+}
+
+/* Create, after the row: the type's table.  MariaDB refuses a table that
+ * exists already with a plain error, which is the name's conflict. */
+static err_t type_ddl(req_t *r, res_ctx_t *c)
+{
+	const char *name = json_str_of(c->body, "name");
+	enum db_status st = db_exec_text(r->db, arena_printf(r->a,
+		"CREATE TABLE %s (id VARCHAR(40) NOT NULL PRIMARY KEY, properties JSON NOT NULL, "
+		"created_at DATETIME(3) NOT NULL, updated_at DATETIME(3) NOT NULL, "
+		"created_by VARCHAR(64) NULL, version INT NOT NULL DEFAULT 1, "
+		"is_deleted TINYINT(1) NOT NULL DEFAULT 0, deleted_at DATETIME(3) NULL, "
+		"_alive TINYINT(1) AS (IF(is_deleted, NULL, 1)) VIRTUAL, "
+		"KEY ix_created (is_deleted, created_at, id), KEY ix_updated (is_deleted, updated_at, id), "
+		"KEY ix_live (is_deleted, id)) "
+		"ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
+		tenant_table(r, name)));
+	if (st == DB_ERROR)
+		return req_fail_field(r, E_CONFLICT, "name", "A table named \"%s\" already exists", name);
+	if (st)
+		return req_db_error(r, st);
 	return E_OK;
 }
 
@@ -182,6 +236,8 @@ static err_t type_before_delete(req_t *r, res_ctx_t *c)
  * their foreign keys). */
 static err_t type_delete_rows(req_t *r, res_ctx_t *c)
 {
+	if (c->op != OP_DELETE)
+		return E_OK;
 	err_t rc;
 	if ((rc = associations_delete_for_type(r, c->id)) || (rc = comments_delete_for_type(r, c->id)))
 		return rc;
@@ -200,6 +256,9 @@ static const res_hooks_t type_hooks = {
 	.parent = type_resolve,
 	.list = type_counts,
 	.render = type_render,
+	.validate = type_validate,
+	.ddl = type_ddl,
+	.conflict = type_conflict,
 	.before_delete = type_before_delete,
 	.after_write = type_delete_rows,
 	.after_commit = objtype_committed,
@@ -218,10 +277,9 @@ static const resource_t type_res = {
 	.hooks = &type_hooks,
 };
 
-/* --- create and update (by hand, see the top) ---------------------------- */
+/* --- update (by hand, see the top) ---------------------------------------- */
 
-/* The reply of a create or an update: the type as a get renders it, read
- * anew. */
+/* The reply of an update: the type as a get renders it, read anew. */
 static err_t type_reply(req_t *r, const char *id, int status)
 {
 	objtype_t *t;
@@ -238,49 +296,7 @@ static err_t type_reply(req_t *r, const char *id, int status)
 
 static err_t object_types_create_do(req_t *r)
 {
-	const char *name = json_str_of(r->json, "name");
-	err_t rc = check_type_name(r, name);
-	if (rc)
-		return rc;
-	const char *display = json_str_of(r->json, "display_name");
-	if (!display)
-		display = display_name_from(r->a, name);
-	char id[40];
-	id_new(id, sizeof(id), "ot_");
-	db_param p[] = { db_str(id), db_str(name), db_str(display),
-			 db_str(json_str_of(r->json, "description")) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"INSERT INTO %s (id, name, display_name, description, created_at, updated_at) "
-		"VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-		tenant_table(r, "_object_types")), p, 4, NULL);
-	if (st == DB_DUPLICATE)
-		return req_fail_field(r, E_CONFLICT, "name", "An object type named \"%s\" already exists", name);
-	if (st)
-		return req_db_error(r, st);
-	/* DDL commits by itself: the row first, so a failed CREATE can be undone. */
-	st = db_exec_text(r->db, arena_printf(r->a,
-		"CREATE TABLE %s (id VARCHAR(40) NOT NULL PRIMARY KEY, properties JSON NOT NULL, "
-		"created_at DATETIME(3) NOT NULL, updated_at DATETIME(3) NOT NULL, "
-		"created_by VARCHAR(64) NULL, version INT NOT NULL DEFAULT 1, "
-		"is_deleted TINYINT(1) NOT NULL DEFAULT 0, deleted_at DATETIME(3) NULL, "
-		"_alive TINYINT(1) AS (IF(is_deleted, NULL, 1)) VIRTUAL, "
-		"KEY ix_created (is_deleted, created_at, id), KEY ix_updated (is_deleted, updated_at, id), "
-		"KEY ix_live (is_deleted, id)) "
-		"ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci",
-		tenant_table(r, name)));
-	if (st) {
-		db_param q[] = { db_str(id) };
-		db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ?",
-						  tenant_table(r, "_object_types")), q, 1, NULL);
-		if (st == DB_ERROR)
-			return req_fail_field(r, E_CONFLICT, "name", "A table named \"%s\" already exists", name);
-		return req_db_error(r, st);
-	}
-	cJSON *details = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(details, "name", name);
-	if ((rc = req_audit(r, "object_type.created", "object_type", id, details)))
-		return rc;
-	return type_reply(r, id, 201);
+	return resource_op(r, &type_res, OP_CREATE);
 }
 
 static err_t object_types_update_do(req_t *r)
@@ -326,6 +342,8 @@ static err_t object_types_update_do(req_t *r)
 	return type_reply(r, t->id, 200);
 }
 
+/* Create has its own body (object_type_create_body) and, as every change
+ * of the schema, drops the cached types whatever its outcome. */
 static err_t object_types_create(req_t *r)
 {
 	return schema_change(r, object_types_create_do);
