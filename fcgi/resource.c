@@ -149,6 +149,10 @@ int resource_check(const resource_t *res)
 		fprintf(stderr, "resource %s: example is not a JSON object\n", res->type);
 		return -1;
 	}
+	if ((res->flags & RES_UPDATE_DDL) && !(res->hooks && res->hooks->ddl)) {
+		fprintf(stderr, "resource %s: RES_UPDATE_DDL needs a ddl hook\n", res->type);
+		return -1;
+	}
 	if (res->del == DEL_MARK && (!res->delete_set || !res->live)) {
 		fprintf(stderr, "resource %s: DEL_MARK needs delete_set and live\n", res->type);
 		return -1;
@@ -594,6 +598,8 @@ static err_t write_audit(req_t *r, res_ctx_t *c, const char *verb)
 {
 	if (c->res->flags & RES_NO_AUDIT)
 		return E_OK;
+	if (!c->audit && (c->res->flags & RES_AUDIT_BARE))
+		c->audit = req_own(r, cJSON_CreateNull());
 	if (!c->audit) {
 		c->audit = req_own(r, cJSON_CreateObject());
 		const cJSON *row = c->row ? c->row : c->before;
@@ -666,19 +672,27 @@ static err_t write_tx(req_t *r, res_ctx_t *c, stmt_t *s, const char *verb, bool 
 	return E_OK;
 }
 
-/* A create with a ddl hook (see resource.h): the INSERT s on its own, the
- * hook, then the rest in write_tx; the row goes again if the hook fails. */
-static err_t create_ddl(req_t *r, res_ctx_t *c, stmt_t *s)
+/* A write with a ddl hook (see resource.h): the statement s on its own,
+ * the hook, then the rest in write_tx; a created row goes again if the
+ * hook fails.  Once s has committed, the after_commit hook runs whatever
+ * the outcome: caches may have read the row meanwhile. */
+static err_t write_ddl(req_t *r, res_ctx_t *c, stmt_t *s, const char *verb)
 {
 	err_t rc = write_stmt(r, c, s);
-	if (rc || !(rc = c->res->hooks->ddl(r, c)))
-		return rc ? rc : write_tx(r, c, NULL, "created", true);
-	stmt_t d = { 0 };
-	sb_printf(&d.sql, "DELETE FROM %s", resource_table(r, c->res));
-	res_scope(r, c, &d);
-	sb_puts(&d.sql, " AND id = ?");
-	bind(&d, db_str(c->id));
-	db_exec(r->db, r->a, stmt_text(&d, r->a), d.p, d.np, NULL);
+	if (rc)
+		return rc;
+	if (!(rc = c->res->hooks->ddl(r, c))) {
+		rc = write_tx(r, c, NULL, verb, true); /* after_commit when it commits */
+	} else if (c->op == OP_CREATE) {
+		stmt_t d = { 0 };
+		sb_printf(&d.sql, "DELETE FROM %s", resource_table(r, c->res));
+		res_scope(r, c, &d);
+		sb_puts(&d.sql, " AND id = ?");
+		bind(&d, db_str(c->id));
+		db_exec(r->db, r->a, stmt_text(&d, r->a), d.p, d.np, NULL);
+	}
+	if (rc && c->res->hooks->after_commit)
+		c->res->hooks->after_commit(r, c);
 	return rc;
 }
 
@@ -691,12 +705,13 @@ static err_t write_reply(req_t *r, res_ctx_t *c)
 
 err_t resource_reply_default(req_t *r, res_ctx_t *c)
 {
-	if (c->row) {
+	const char *deleted_id = c->op == OP_DELETE ? c->res->deleted_id : NULL;
+	if (c->row && !deleted_id) {
 		reply_data(r, c->status, cJSON_Duplicate(c->row, true));
 		return E_OK;
 	}
 	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "id", c->id);
+	cJSON_AddStringToObject(d, deleted_id ? deleted_id : "id", c->id);
 	cJSON_AddTrueToObject(d, "deleted");
 	reply_data(r, c->status, d);
 	return E_OK;
@@ -763,7 +778,8 @@ static err_t op_create(req_t *r, res_ctx_t *c)
 		sb_puts(&vals, ", UTC_TIMESTAMP(3), UTC_TIMESTAMP(3)");
 	}
 	sb_printf(&s.sql, ") VALUES (%s)", sb_take(&vals, r->a));
-	rc = res->hooks && res->hooks->ddl ? create_ddl(r, c, &s) : write_tx(r, c, &s, "created", true);
+	rc = res->hooks && res->hooks->ddl ? write_ddl(r, c, &s, "created")
+					   : write_tx(r, c, &s, "created", true);
 	if (rc)
 		return rc;
 	return write_reply(r, c);
@@ -854,7 +870,9 @@ static err_t op_update(req_t *r, res_ctx_t *c)
 		free(s.sql.p);
 		return rc;
 	}
-	if ((rc = write_tx(r, c, &s, "updated", true)))
+	rc = (res->flags & RES_UPDATE_DDL) ? write_ddl(r, c, &s, "updated")
+					   : write_tx(r, c, &s, "updated", true);
+	if (rc)
 		return rc;
 	return write_reply(r, c);
 }

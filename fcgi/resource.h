@@ -98,6 +98,9 @@ enum {
 	RES_GET_LIVE = 1 << 6,    /* get finds live rows only (a trashed file is
 				   * not found), as update and delete do */
 	RES_LIST_TOTAL = 1 << 7,  /* a LIST_CURSOR list also says its total */
+	RES_UPDATE_DDL = 1 << 8,  /* the ddl hook runs after an update's row too */
+	RES_AUDIT_BARE = 1 << 9,  /* audit entries have no details (a JSON null)
+				   * unless a hook sets c->audit */
 };
 
 /* The most parameters a scope hook binds. */
@@ -129,15 +132,18 @@ typedef struct res_hooks {
 	err_t (*list)(req_t *r, struct res_ctx *c);
 	/* Delete, before the transaction: dependents (409), protections. */
 	err_t (*before_delete)(req_t *r, struct res_ctx *c);
-	/* Create: statements no transaction may hold (DDL, which MariaDB
-	 * commits implicitly), run after the row was written and committed
-	 * on its own (so that its unique keys have decided) and before the
-	 * audit entry; an error deletes the row again, with no audit entry
-	 * and no event.  The rest of the write follows in its transaction. */
+	/* Create (and update, with RES_UPDATE_DDL): statements no
+	 * transaction may hold (DDL, which MariaDB commits implicitly), run
+	 * after the row was written and committed on its own (so that its
+	 * unique keys have decided) and before the audit entry; an error
+	 * deletes a created row again (an update's hook restores what it
+	 * must itself), with no audit entry and no event.  The rest of the
+	 * write follows in its transaction. */
 	err_t (*ddl)(req_t *r, struct res_ctx *c);
 	/* In the transaction, after the row was written or deleted. */
 	err_t (*after_write)(req_t *r, struct res_ctx *c);
-	/* After the commit: caches to drop. */
+	/* After the commit: caches to drop.  After a ddl hook's write also
+	 * when it failed once its row had committed on its own. */
 	void (*after_commit)(req_t *r, struct res_ctx *c);
 	/* Adjusts one rendered row (list and get and writes); an error ends
 	 * the read (and rolls a write back). */
@@ -167,6 +173,8 @@ typedef struct resource {
 	enum res_delete del;
 	const char *delete_set;      /* DEL_MARK: "revoked_at = UTC_TIMESTAMP(3)" */
 	const char *deleted_verb;    /* audit verb of a delete; NULL = "deleted" */
+	const char *deleted_id;      /* a delete answers {<deleted_id>: id, deleted: true},
+				      * not the row, even one still there ("file_id") */
 	const char *title;           /* field that names a row in audit details ("name") */
 	unsigned flags;
 	int list_max;                /* most rows a page may ask for; 0 = 100 */
@@ -229,7 +237,7 @@ void resource_set_expr(res_ctx_t *c, const char *column, const char *expr, const
 		       int np);
 
 /* The engine's own reply to a write: the row, or {id, deleted} (for a
- * reply hook that changes only some operations). */
+ * reply hook that changes only some operations); see deleted_id. */
 err_t resource_reply_default(req_t *r, res_ctx_t *c);
 
 /* List hook: adds " AND (cond)" with its np parameters to the list. */
