@@ -517,27 +517,16 @@ static void file_committed(req_t *r, res_ctx_t *c)
 	(c->op == OP_DELETE ? unpublish : republish)(r, c->id);
 }
 
-/* A delete answers {file_id, deleted}. */
-static err_t file_reply(req_t *r, res_ctx_t *c)
-{
-	if (c->op != OP_DELETE)
-		return resource_reply_default(r, c);
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "file_id", c->id);
-	cJSON_AddTrueToObject(d, "deleted");
-	reply_data(r, 200, d);
-	return E_OK;
-}
-
 static const res_hooks_t file_hooks = {
 	.scope = file_scope, .check = file_check, .render = file_render, .after_write = file_trashed,
-	.after_commit = file_committed, .reply = file_reply,
+	.after_commit = file_committed,
 };
 
 static const resource_t file_res = {
 	.name = "File", .type = "file", .table = "_files", .home = RES_TENANT,
 	.id_param = "file_id", .id_prefix = "file_", .fields = file_fields,
 	.live = "is_deleted = 0", .del = DEL_MARK, .delete_set = FILE_TRASH_SET,
+	.deleted_id = "file_id",
 	.flags = RES_EVENTS | RES_NO_AUDIT | RES_TOUCH | RES_GET_LIVE, .hooks = &file_hooks,
 };
 
