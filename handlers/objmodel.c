@@ -92,16 +92,16 @@ void objtype_invalidate(req_t *r)
 			 "schema for up to %d s", r->request_id, r->tenant.id, TYPE_CACHE_TTL);
 }
 
-err_t schema_change(req_t *r, err_t (*change)(req_t *r))
+err_t schema_name_check(req_t *r, const char *name, const char *const *reserved)
 {
-	/* The change reads the types it changes and renders them afterwards:
-	 * neither may come from (or go into) the cache. */
-	r->tenant.schema_gen = NULL;
-	err_t rc = change(r);
-	/* Also after a failure: a change undone half-way may have been
-	 * cached by a concurrent request in between. */
-	objtype_invalidate(r);
-	return rc;
+	if (!ident_valid(name))
+		return req_fail_field(r, E_VALIDATION, "name", "name must match ^[a-z][a-z0-9_]{0,62}$ "
+				      "(lower-case letters, digits, _)");
+	for (; *reserved; reserved++)
+		if (!strcmp(*reserved, name))
+			return req_fail_field(r, E_VALIDATION, "name", "\"%s\" is a reserved name",
+					      name);
+	return E_OK;
 }
 
 void objtype_committed(req_t *r, res_ctx_t *c)
@@ -297,15 +297,4 @@ err_t type_child_fetch(req_t *r, const resource_t *res, const objtype_t *t, cons
 {
 	res_ctx_t c = { .res = res, .op = OP_GET, .parent_id = t->id };
 	return resource_fetch(r, &c, id, false, out);
-}
-
-long long type_child_count(req_t *r, const resource_t *res, const char *type_id, err_t *rc)
-{
-	db_result *out;
-	db_param p[] = { db_str(type_id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT COUNT(*) FROM %s WHERE `%s` = ?", resource_table(r, res), res->parent_column),
-		p, 1, &out);
-	*rc = st ? req_db_error(r, st) : E_OK;
-	return st ? -1 : strtoll(db_cell(out, 0, 0), NULL, 10);
 }

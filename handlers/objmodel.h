@@ -32,11 +32,13 @@ err_t objtype_load(req_t *r, const char *id_or_name, objtype_t **out);
 /* Makes every worker reload this tenant's types: call after any change to
  * an object type or a property has taken effect. */
 void objtype_invalidate(req_t *r);
-/* Runs a handler that changes the schema, then invalidates the cached types
- * whatever its outcome. */
-err_t schema_change(req_t *r, err_t (*change)(req_t *r));
+/* Checks that name (the body's "name") can name a table or a column: an
+ * identifier (ident_valid) that is not one of reserved (NULL-terminated);
+ * 400 naming "name" otherwise. */
+err_t schema_name_check(req_t *r, const char *name, const char *const *reserved);
 /* The after_commit hook of the schema's own descriptors (object types,
- * properties): objtype_invalidate once their change is committed. */
+ * properties): objtype_invalidate once their change is committed, or
+ * undone after its row had committed (see the engine's ddl hook). */
 void objtype_committed(req_t *r, res_ctx_t *c);
 /* The property called name, or NULL. */
 const prop_t *objtype_prop(const objtype_t *t, const char *name);
@@ -67,8 +69,6 @@ err_t type_child_name(req_t *r, res_ctx_t *c, const char **name, bool *taken);
  * by r. */
 err_t type_child_fetch(req_t *r, const resource_t *res, const objtype_t *t, const char *id,
 		       cJSON **out);
-/* How many rows of res type_id has (-1 with *rc set on a database error). */
-long long type_child_count(req_t *r, const resource_t *res, const char *type_id, err_t *rc);
 
 /* "Contacts" from "contacts", "Sales Orders" from "sales_orders". */
 char *display_name_from(arena_t *a, const char *name);

@@ -48,8 +48,8 @@ err_t policies_for(req_t *r, const objtype_t *t, const char *action, cJSON **con
  */
 bool policy_eval(req_t *r, const cJSON *cond, const cJSON *props, const char *id,
 		 const char *created_by, const authctx_t *a, char *why, size_t whylen);
-/* Access policies, children of an object type (type_child_count() counts
- * them for secure delete). */
+/* Access policies, children of an object type (whose secure
+ * delete counts them). */
 extern const resource_t policy_res;
 
 #endif

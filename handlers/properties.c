@@ -29,62 +29,30 @@
  * index alone, without reading (or computing) any other column. */
 #define PROP_INDEX_COLS "`%s`, is_deleted, created_at, id"
 
-static const field_t property_create_body[] = {
-	{ "name", FT_STRING, FF_REQUIRED, 1, 63 },
-	{ "data_type", FT_STRING, FF_REQUIRED, 1, 16 },
-	{ "display_name", FT_STRING, FF_NULLABLE, 1, 255 },
-	{ "is_required", FT_BOOL, 0, 0, 0 },
-	{ "is_unique", FT_BOOL, 0, 0, 0 },
-	{ "is_indexed", FT_BOOL, 0, 0, 0 },
-	{ "is_sortable", FT_BOOL, 0, 0, 0 },
-	{ "default_value", FT_ANY, FF_NULLABLE, 0, 0 },
-	{ "enum_values", FT_STRING_ARRAY, FF_NULLABLE, 0, MAX_ENUM_VALUES },
-	{ "description", FT_STRING, FF_NULLABLE, 0, 2000 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
 /* The object table's own columns, which no property may shadow. */
-static bool reserved_prop_name(const char *name)
-{
-	static const char *const names[] = { "id", "properties", "created_at", "updated_at",
-					     "created_by", "version", "is_deleted", "deleted_at" };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(names[i], name) == 0)
-			return true;
-	return false;
-}
-
-static bool flag(const cJSON *body, const char *name, bool def)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
-	return v ? cJSON_IsTrue(v) : def;
-}
+static const char *const reserved_props[] = { "id", "properties", "created_at", "updated_at",
+					      "created_by", "version", "is_deleted", "deleted_at",
+					      NULL };
 
 /* The flags the body sets on p; the others keep p's values. */
 static void flags_read(prop_t *p, const cJSON *body)
 {
-	p->required = flag(body, "is_required", p->required);
-	p->unique = flag(body, "is_unique", p->unique);
-	p->indexed = flag(body, "is_indexed", p->indexed);
-	p->sortable = flag(body, "is_sortable", p->sortable);
+	static const char *const names[] = { "is_required", "is_unique", "is_indexed", "is_sortable" };
+	bool *flags[] = { &p->required, &p->unique, &p->indexed, &p->sortable };
+	for (int i = 0; i < 4; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, names[i]);
+		if (v)
+			*flags[i] = cJSON_IsTrue(v);
+	}
 }
 
-/* Index names come from the property id (names may be 63 characters, and
- * "ix_" + 63 would pass MariaDB's 64). */
-static char *index_name(req_t *r, const char *kind, const char *prop_id)
-{
-	char *s = arena_printf(r->a, "%s_%s", kind, prop_id);
-	for (char *p = s; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return s;
-}
-
-/* Checks enum_values and default_value of the property p would have.  On
- * success *def_text is the default as it is stored (NULL for none):
- * normalised like an object's value (datetimes in UTC, times with seconds,
- * decimals exact), so that an object that takes it holds what it would
- * have had it sent the value itself.  check_ref: also check that a
- * reference default exists (a default given in this request). */
+/* Checks the property p would have: its enum_values and default_value,
+ * then its index flags.  On success *def_text is the default as it is
+ * stored (NULL for none): normalised like an object's value (datetimes in
+ * UTC, times with seconds, decimals exact), so that an object that takes
+ * it holds what it would have had it sent the value itself.  check_ref:
+ * also check that a reference default exists (a default given in this
+ * request). */
 static err_t check_values(req_t *r, prop_t *p, const cJSON *enums, const cJSON *def,
 			  bool check_ref, char **def_text)
 {
@@ -129,6 +97,10 @@ static err_t check_values(req_t *r, prop_t *p, const cJSON *enums, const cJSON *
 		if (rc)
 			return rc;
 	}
+	if ((p->unique || p->indexed || p->sortable) && !p->type->indexable)
+		return req_fail_field(r, E_VALIDATION, p->unique ? "is_unique" :
+				      p->indexed ? "is_indexed" : "is_sortable",
+				      "%s properties cannot be indexed, sortable or unique", p->type->name);
 	return E_OK;
 }
 
@@ -174,20 +146,15 @@ static err_t check_existing(req_t *r, const objtype_t *t, const prop_t *p, const
 	}
 }
 
-static err_t check_index_flags(req_t *r, const prop_t *p)
-{
-	if ((p->unique || p->indexed || p->sortable) && !p->type->indexable)
-		return req_fail_field(r, E_VALIDATION, p->unique ? "is_unique" :
-				      p->indexed ? "is_indexed" : "is_sortable",
-				      "%s properties cannot be indexed, sortable or unique", p->type->name);
-	return E_OK;
-}
-
 /* The clause that adds (add) or drops p's index: the unique one over
- * (column, _alive), or the one a filter or sort uses. */
+ * (column, _alive), or the one a filter or sort uses.  Index names come
+ * from the property id (names may be 63 characters, and "ix_" + 63 would
+ * pass MariaDB's 64). */
 static char *index_clause(req_t *r, const prop_t *p, bool unique, bool add)
 {
-	const char *ix = index_name(r, unique ? "ux" : "ix", p->id);
+	char *ix = arena_printf(r->a, "%s_%s", unique ? "ux" : "ix", p->id);
+	for (char *s = ix; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
 	if (!add)
 		return arena_printf(r->a, "DROP INDEX `%s`", ix);
 	return unique ? arena_printf(r->a, "ADD UNIQUE INDEX `%s` (`%s`, _alive)", ix, p->name)
@@ -198,6 +165,24 @@ static char *index_clause(req_t *r, const prop_t *p, bool unique, bool add)
 static char *clause_join(req_t *r, const char *a, const char *b)
 {
 	return a ? arena_printf(r->a, "%s, %s", a, b) : (char *)b;
+}
+
+/* The clauses that add (add) or drop p's column with its indexes.  The
+ * indexes are dropped by name: MariaDB refuses to drop a column still in a
+ * multi-column index such as the unique (column, _alive). */
+static char *column_clauses(req_t *r, const prop_t *p, bool add)
+{
+	char *alter = NULL;
+	if (add)
+		alter = arena_printf(r->a, "ADD COLUMN `%s` %s AS (%s) VIRTUAL", p->name,
+				     p->type->column, dtype_column_expr(r->a, p->type, p->name));
+	if (p->indexed || p->sortable)
+		alter = clause_join(r, alter, index_clause(r, p, false, add));
+	if (p->unique)
+		alter = clause_join(r, alter, index_clause(r, p, true, add));
+	if (!add)
+		alter = clause_join(r, alter, arena_printf(r->a, "DROP COLUMN `%s`", p->name));
+	return alter;
 }
 
 /* Runs the ALTER clauses on type t's table and maps its failure:
@@ -239,17 +224,25 @@ static void prop_audit(req_t *r, res_ctx_t *c, const prop_t *p)
  * have columns (InnoDB: 1017), so a list has every property. */
 #define PROPS_LIST_MAX 1017
 
-/* The fields carry what PATCH accepts; create has its own body
- * (property_create_body) and writes the same fields.  A property's name
- * and data type are fixed at creation: PATCH accepts them only to refuse
- * them with a clear message. */
+/* The fields carry what create and PATCH accept.  A property's name and
+ * data type are fixed at creation: PATCH accepts them only to refuse them
+ * with a clear message, as fields of their own that are never stored; a
+ * create may send a null display name (for the default one) that PATCH
+ * may not, in a field of its own that is never rendered. */
 #define PROP_W (RF_CREATE | RF_UPDATE)
 static const res_field_t prop_fields[] = {
 	{ .name = "id", .type = COL_STR },
 	{ .name = "object_type_id", .type = COL_STR },
-	{ .name = "name", .type = COL_STR, .in = FT_ANY, .flags = PROP_W | RF_NULLABLE },
-	{ .name = "display_name", .type = COL_STR, .in = FT_STRING, .flags = PROP_W, .min = 1, .max = 255 },
-	{ .name = "data_type", .type = COL_STR, .in = FT_ANY, .flags = PROP_W | RF_NULLABLE },
+	{ .name = "name", .type = COL_STR, .in = FT_STRING, .flags = RF_CREATE | RF_REQUIRED,
+	  .min = 1, .max = 63 },
+	{ .name = "name", .in = FT_ANY, .flags = RF_UPDATE | RF_NULLABLE | RF_INPUT },
+	{ .name = "display_name", .type = COL_STR, .in = FT_STRING, .flags = RF_UPDATE,
+	  .min = 1, .max = 255 },
+	{ .name = "data_type", .type = COL_STR, .in = FT_STRING, .flags = RF_CREATE | RF_REQUIRED,
+	  .min = 1, .max = 16 },
+	{ .name = "data_type", .in = FT_ANY, .flags = RF_UPDATE | RF_NULLABLE | RF_INPUT },
+	{ .name = "display_name", .in = FT_STRING, .flags = RF_CREATE | RF_NULLABLE | RF_HIDDEN,
+	  .min = 1, .max = 255 },
 	{ .name = "is_required", .type = COL_BOOL, .in = FT_BOOL, .flags = PROP_W },
 	{ .name = "is_unique", .type = COL_BOOL, .in = FT_BOOL, .flags = PROP_W },
 	{ .name = "is_indexed", .type = COL_BOOL, .in = FT_BOOL, .flags = PROP_W },
@@ -285,15 +278,12 @@ static err_t prop_parent(req_t *r, res_ctx_t *c)
 	return req_fail(r, E_NOT_FOUND, "Property not found");
 }
 
-static err_t prop_taken(req_t *r, const char *name)
-{
-	return req_fail_field(r, E_CONFLICT, "name", "Property \"%s\" already exists", name);
-}
-
-/* The unique key (type, name) refused a create that raced another. */
+/* A name the type's properties hold, found before the create or refused
+ * by the unique key (type, name) when the create raced another. */
 static err_t prop_conflict(req_t *r, res_ctx_t *c)
 {
-	return prop_taken(r, json_str_of(c->body, "name"));
+	return req_fail_field(r, E_CONFLICT, "name", "Property \"%s\" already exists",
+			      json_str_of(c->body, "name"));
 }
 
 /*
@@ -306,11 +296,9 @@ static err_t prop_create_check(req_t *r, res_ctx_t *c)
 {
 	const objtype_t *t = c->parent;
 	const char *name = json_str_of(c->body, "name"), *dt = json_str_of(c->body, "data_type");
-	if (!ident_valid(name))
-		return req_fail_field(r, E_VALIDATION, "name",
-				      "name must match ^[a-z][a-z0-9_]{0,62}$ (lower-case letters, digits, _)");
-	if (reserved_prop_name(name))
-		return req_fail_field(r, E_VALIDATION, "name", "\"%s\" is a reserved name", name);
+	err_t rc = schema_name_check(r, name, reserved_props);
+	if (rc)
+		return rc;
 	prop_t *p = arena_alloc(r->a, sizeof(*p));
 	*p = (prop_t){ .id = c->id, .name = name, .type = dtype_find(dt) };
 	if (!p->type)
@@ -318,14 +306,12 @@ static err_t prop_create_check(req_t *r, res_ctx_t *c)
 				      dtype_names());
 	flags_read(p, c->body);
 	char *def_text;
-	err_t rc;
 	if ((rc = check_values(r, p, cJSON_GetObjectItemCaseSensitive(c->body, "enum_values"),
 			       cJSON_GetObjectItemCaseSensitive(c->body, "default_value"), true,
-			       &def_text)) ||
-	    (rc = check_index_flags(r, p)))
+			       &def_text)))
 		return rc;
 	if (objtype_prop(t, name))
-		return prop_taken(r, name);
+		return prop_conflict(r, c);
 	if ((rc = check_existing(r, t, p, "data_type")))
 		return rc;
 	resource_set(c, "default_value", db_str(def_text));
@@ -340,14 +326,7 @@ static err_t prop_create_check(req_t *r, res_ctx_t *c)
  * with its indexes. */
 static err_t prop_ddl(req_t *r, res_ctx_t *c)
 {
-	const prop_t *p = c->data;
-	char *alter = arena_printf(r->a, "ADD COLUMN `%s` %s AS (%s) VIRTUAL", p->name,
-				   p->type->column, dtype_column_expr(r->a, p->type, p->name));
-	if (p->indexed || p->sortable)
-		alter = clause_join(r, alter, index_clause(r, p, false, true));
-	if (p->unique)
-		alter = clause_join(r, alter, index_clause(r, p, true, true));
-	return run_alter(r, c->parent, p, alter);
+	return run_alter(r, c->parent, c->data, column_clauses(r, c->data, true));
 }
 
 /*
@@ -377,7 +356,6 @@ static err_t prop_validate(req_t *r, res_ctx_t *c)
 	err_t rc;
 	if ((rc = check_values(r, &p, enums ? enums : old->enum_values,
 			       def ? def : old->default_value, def != NULL, &def_text)) ||
-	    (rc = check_index_flags(r, &p)) ||
 	    (enums && (rc = check_existing(r, t, &p, "enum_values"))))
 		return rc;
 	if (def)
@@ -395,18 +373,11 @@ static err_t prop_validate(req_t *r, res_ctx_t *c)
 
 /* Delete: the column goes with its indexes, before the row; the JSON
  * values stay in the objects, untyped, and come back typed if the property
- * is recreated.  The indexes are dropped by name: MariaDB refuses to drop a
- * column still in a multi-column index such as the unique (column, _alive). */
+ * is recreated. */
 static err_t prop_before_delete(req_t *r, res_ctx_t *c)
 {
 	const prop_t *p = c->data;
-	char *alter = NULL;
-	if (p->indexed || p->sortable)
-		alter = index_clause(r, p, false, false);
-	if (p->unique)
-		alter = clause_join(r, alter, index_clause(r, p, true, false));
-	alter = clause_join(r, alter, arena_printf(r->a, "DROP COLUMN `%s`", p->name));
-	err_t rc = run_alter(r, c->parent, p, alter);
+	err_t rc = run_alter(r, c->parent, p, column_clauses(r, p, false));
 	if (!rc)
 		prop_audit(r, c, p);
 	return rc;
@@ -436,25 +407,14 @@ static const resource_t prop_res = {
 	.flags = RES_TOUCH,
 	.list_max = PROPS_LIST_MAX,
 	.hooks = &prop_hooks,
+	.example = "{\"name\":\"probe\",\"data_type\":\"text\"}",
 };
-
-static err_t properties_create_do(req_t *r)
-{
-	return resource_op(r, &prop_res, OP_CREATE);
-}
-
-/* Create has its own body (property_create_body) and, as every change of
- * the schema, drops the cached types whatever its outcome. */
-static err_t properties_create(req_t *r)
-{
-	return schema_change(r, properties_create_do);
-}
 
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t properties_routes[] = {
 	CRUD("GET", "/v1/object-types/:object_type_id/properties", "Properties", "read", NULL, 0, prop_res, OP_LIST, "List properties"),
-	ROUTE("POST", "/v1/object-types/:object_type_id/properties", "Properties", AUTH_BEARER, "schema", NULL, 0, properties_create, property_create_body, "Create property"),
+	CRUD("POST", "/v1/object-types/:object_type_id/properties", "Properties", "schema", NULL, 0, prop_res, OP_CREATE, "Create property"),
 	CRUD("PATCH", "/v1/object-types/:object_type_id/properties/:property_id", "Properties", "schema", NULL, 0, prop_res, OP_UPDATE, "Update property"),
 	CRUD("DELETE", "/v1/object-types/:object_type_id/properties/:property_id", "Properties", "schema", NULL, 0, prop_res, OP_DELETE, "Delete property"),
 	ROUTES_END,

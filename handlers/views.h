@@ -23,8 +23,8 @@
 err_t views_get_for_list(req_t *r, const objtype_t *t, const char *view_id, cJSON **filters,
 			 const char **sort, const char **order);
 
-/* Saved views, children of an object type (type_child_count() counts
- * them for secure delete). */
+/* Saved views, children of an object type (whose secure
+ * delete counts them). */
 extern const resource_t view_res;
 
 #endif
