@@ -6,7 +6,6 @@
  * conditions into SQL with the same leaf rules as list filters; inserts and
  * the simulator use policy_eval here.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,9 +142,11 @@ static err_t cond_check(req_t *r, const objtype_t *t, const cJSON *c, const char
 	return E_OK;
 }
 
-static err_t check_action(req_t *r, const char *action)
+/* The field check of action (f unused), which the simulator runs too. */
+static err_t check_action(req_t *r, const res_field_t *f, const cJSON *action)
 {
-	if (!one_of(action, actions, sizeof(actions) / sizeof(actions[0])))
+	(void)f;
+	if (!one_of(action->valuestring, actions, sizeof(actions) / sizeof(actions[0])))
 		return req_fail_field(r, E_VALIDATION, "action",
 				      "action must be select, insert, update, delete or all");
 	return E_OK;
@@ -161,10 +162,9 @@ static bool as_number(const cJSON *v, double *out)
 		return true;
 	}
 	if (cJSON_IsRaw(v) || cJSON_IsString(v)) {
-		const char *s = cJSON_IsRaw(v) ? v->valuestring : v->valuestring;
 		char *end;
-		*out = strtod(s, &end);
-		return *s && !*end;
+		*out = strtod(v->valuestring, &end);
+		return *v->valuestring && !*end;
 	}
 	return false;
 }
@@ -268,17 +268,13 @@ bool policy_eval(req_t *r, const cJSON *cond, const cJSON *props, const char *id
 	const cJSON *or = cJSON_GetObjectItemCaseSensitive(cond, "or");
 	const cJSON *not = cJSON_GetObjectItemCaseSensitive(cond, "not");
 	const cJSON *it;
-	if (and) {
-		cJSON_ArrayForEach(it, and)
-			if (!policy_eval(r, it, props, id, created_by, a, why, whylen))
-				return false;
-		return true;
-	}
-	if (or) {
-		cJSON_ArrayForEach(it, or)
-			if (policy_eval(r, it, props, id, created_by, a, why, whylen))
-				return true;
-		return false;
+	if (and || or) {
+		/* "and" decides at its first false, "or" at its first true. */
+		bool decides = !and;
+		cJSON_ArrayForEach(it, (and ? and : or))
+			if (policy_eval(r, it, props, id, created_by, a, why, whylen) == decides)
+				return decides;
+		return !decides;
 	}
 	if (not)
 		return !policy_eval(r, not, props, id, created_by, a, why, whylen);
@@ -314,19 +310,13 @@ err_t policies_for(req_t *r, const objtype_t *t, const char *action, cJSON **con
 
 /* --- CRUD ------------------------------------------------------------------- */
 
-static err_t check_action_field(req_t *r, const res_field_t *f, const cJSON *action)
-{
-	(void)f;
-	return check_action(r, action->valuestring);
-}
-
 static const res_field_t policy_fields[] = {
 	{ .name = "id", .type = COL_STR },
 	{ .name = "object_type_id", .type = COL_STR },
 	{ .name = "name", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_REQUIRED | RF_UNIQUE,
 	  .min = 1, .max = 255 },
 	{ .name = "action", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_REQUIRED,
-	  .min = 1, .max = 16, .check = check_action_field },
+	  .min = 1, .max = 16, .check = check_action },
 	{ .name = "role", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_NULLABLE,
 	  .min = 1, .max = 64 },
 	{ .name = "condition_json", .type = COL_JSON, .in = FT_ANY, .flags = RF_WRITABLE },
@@ -341,7 +331,7 @@ static const res_field_t policy_fields[] = {
 /* The condition is checked against the type (absent on create: true);
  * the name against the type's other policies.  A policy's audit entry
  * names its type and action when created; updates and deletes have no
- * details (null), where the engine would name the policy. */
+ * details (RES_AUDIT_BARE), where the engine would name the policy. */
 static err_t policy_validate(req_t *r, res_ctx_t *c)
 {
 	const objtype_t *t = c->parent;
@@ -358,26 +348,17 @@ static err_t policy_validate(req_t *r, res_ctx_t *c)
 		return rc;
 	if (taken)
 		return req_fail_field(r, E_CONFLICT, "name", "A policy with this name exists on %s", t->name);
-	if (c->op != OP_CREATE) {
-		c->audit = req_own(r, cJSON_CreateNull());
+	if (c->op != OP_CREATE)
 		return E_OK;
-	}
 	c->audit = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(c->audit, "object_type_id", t->id);
 	cJSON_AddStringToObject(c->audit, "action", json_str_of(c->body, "action"));
 	return E_OK;
 }
 
-static err_t policy_before_delete(req_t *r, res_ctx_t *c)
-{
-	c->audit = req_own(r, cJSON_CreateNull());
-	return E_OK;
-}
-
 static const res_hooks_t policy_hooks = {
 	.parent = type_child_parent,
 	.validate = policy_validate,
-	.before_delete = policy_before_delete,
 };
 
 const resource_t policy_res = {
@@ -391,6 +372,7 @@ const resource_t policy_res = {
 	.parent_param = "object_type_id",
 	.parent_column = "object_type_id",
 	.order = "name",
+	.flags = RES_AUDIT_BARE,
 	.list_max = 1000,
 	.hooks = &policy_hooks,
 	.example = "{\"name\":\"probe\",\"action\":\"select\"}",
@@ -409,7 +391,7 @@ static err_t policies_simulate(req_t *r)
 	/* A stored policy by id, or one given inline. */
 	const char *pid = json_str_of(pol, "id");
 	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(pol, "condition_json");
-	const char *action = json_str_of(pol, "action");
+	const cJSON *action = cJSON_GetObjectItemCaseSensitive(pol, "action");
 	const char *role = json_str_of(pol, "role");
 	if (pid) {
 		if (!t)
@@ -422,14 +404,14 @@ static err_t policies_simulate(req_t *r)
 		 * its reasons take the parsed form. */
 		const char *text = req_json_text(r, cJSON_GetObjectItemCaseSensitive(stored, "condition_json"));
 		cond = text ? req_own(r, cJSON_Parse(text)) : NULL;
-		action = json_str_of(stored, "action");
+		action = cJSON_GetObjectItemCaseSensitive(stored, "action");
 		role = json_str_of(stored, "role");
 	}
 	if (!cond)
 		return req_fail_field(r, E_VALIDATION, "policy.condition_json",
 				      "policy needs condition_json (or id)");
 	int nodes = 0;
-	if ((action && (rc = check_action(r, action))) ||
+	if ((cJSON_IsString(action) && (rc = check_action(r, NULL, action))) ||
 	    (rc = cond_check(r, t, cond, "policy.condition_json", 0, &nodes)))
 		return rc;
 	const cJSON *ac = cJSON_GetObjectItemCaseSensitive(r->json, "auth_context");
