@@ -177,11 +177,8 @@ static int compare(const cJSON *a, const cJSON *b, bool *ok)
 	double x, y;
 	*ok = true;
 	if (cJSON_IsBool(a) || cJSON_IsBool(b)) {
-		if (!cJSON_IsBool(a) || !cJSON_IsBool(b)) {
-			*ok = false;
-			return 0;
-		}
-		return cJSON_IsTrue(a) - cJSON_IsTrue(b);
+		*ok = cJSON_IsBool(a) && cJSON_IsBool(b);
+		return *ok ? cJSON_IsTrue(a) - cJSON_IsTrue(b) : 0;
 	}
 	if (as_number(a, &x) && as_number(b, &y))
 		return x < y ? -1 : x > y;
@@ -195,6 +192,16 @@ static bool equal(const cJSON *a, const cJSON *b)
 {
 	bool ok;
 	return compare(a, b, &ok) == 0 && ok;
+}
+
+/* Whether the array list holds a value equal to x. */
+static bool holds(const cJSON *list, const cJSON *x)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, list)
+		if (equal(it, x))
+			return true;
+	return false;
 }
 
 static const cJSON *row_value(req_t *r, const cJSON *props, const char *id, const char *by,
@@ -224,27 +231,17 @@ static bool leaf_eval(req_t *r, const cJSON *c, const cJSON *props, const char *
 	if (!strcmp(op, "neq"))
 		return !x || !equal(x, v);
 	if (!strcmp(op, "in") || !strcmp(op, "nin")) {
-		bool found = false;
-		const cJSON *it;
-		if (x && cJSON_IsArray(v))
-			cJSON_ArrayForEach(it, v)
-				found = found || equal(x, it);
+		bool found = x && cJSON_IsArray(v) && holds(v, x);
 		return !strcmp(op, "in") ? found : !found;
 	}
 	if (!x)
 		return false;
 	if (!strcmp(op, "eq"))
 		return equal(x, v);
-	if (!strcmp(op, "contains")) {
-		const cJSON *it;
-		if (cJSON_IsArray(x)) {
-			cJSON_ArrayForEach(it, x)
-				if (equal(it, v))
-					return true;
-			return false;
-		}
+	if (!strcmp(op, "contains") && cJSON_IsArray(x))
+		return holds(x, v);
+	if (!strcmp(op, "contains"))
 		return cJSON_IsString(x) && cJSON_IsString(v) && strcasestr(x->valuestring, v->valuestring);
-	}
 	if (!strcmp(op, "starts_with"))
 		return cJSON_IsString(x) && cJSON_IsString(v) &&
 		       !strncasecmp(x->valuestring, v->valuestring, strlen(v->valuestring));
