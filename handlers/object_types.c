@@ -202,7 +202,8 @@ static err_t type_before_delete(req_t *r, res_ctx_t *c)
 	db_result *n;
 	db_param p[] = { db_str(t->id), db_str(t->id) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT (SELECT COUNT(*) FROM %s), (SELECT COUNT(*) FROM %s WHERE object_type_id = ?), "
+		"SELECT (SELECT COUNT(*) FROM %s), "
+		"(SELECT COUNT(*) FROM %s WHERE object_type_id = ?), "
 		"(SELECT COUNT(*) FROM %s WHERE object_type_id = ?)", t->table,
 		resource_table(r, &view_res), resource_table(r, &policy_res)), p, 2, &n);
 	if (st)

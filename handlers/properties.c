@@ -37,7 +37,8 @@ static const char *const reserved_props[] = { "id", "properties", "created_at", 
 /* The flags the body sets on p; the others keep p's values. */
 static void flags_read(prop_t *p, const cJSON *body)
 {
-	static const char *const names[] = { "is_required", "is_unique", "is_indexed", "is_sortable" };
+	static const char *const names[] = { "is_required", "is_unique", "is_indexed",
+					     "is_sortable" };
 	bool *flags[] = { &p->required, &p->unique, &p->indexed, &p->sortable };
 	for (int i = 0; i < 4; i++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, names[i]);
@@ -98,9 +99,10 @@ static err_t check_values(req_t *r, prop_t *p, const cJSON *enums, const cJSON *
 			return rc;
 	}
 	if ((p->unique || p->indexed || p->sortable) && !p->type->indexable)
-		return req_fail_field(r, E_VALIDATION, p->unique ? "is_unique" :
-				      p->indexed ? "is_indexed" : "is_sortable",
-				      "%s properties cannot be indexed, sortable or unique", p->type->name);
+		return req_fail_field(r, E_VALIDATION,
+				      p->unique ? "is_unique" : p->indexed ? "is_indexed" : "is_sortable",
+				      "%s properties cannot be indexed, sortable or unique",
+				      p->type->name);
 	return E_OK;
 }
 

@@ -165,7 +165,7 @@ static err_t user_unique(req_t *r, res_ctx_t *c)
 /* Update: a new address is no longer verified unless the body says so
  * (an email that differs only in case is the same); an unban clears the
  * reason; metadata is merged into the stored (JSON merge patch). */
-static void user_update_set(req_t *r, res_ctx_t *c)
+static err_t user_update_set(req_t *r, res_ctx_t *c)
 {
 	const char *email = body_str(r, "email"), *old = json_str_of(c->before, "email");
 	bool moved[] = {
@@ -190,6 +190,7 @@ static void user_update_set(req_t *r, res_ctx_t *c)
 		resource_set(c, "ban_reason", db_str(NULL));
 	else if (cJSON_GetObjectItemCaseSensitive(c->body, "ban_reason"))
 		resource_set(c, "ban_reason", db_str(body_str(r, "ban_reason")));
+	return E_OK;
 }
 
 /* Create: an email or a phone, neither taken; a verified flag stamps the
@@ -197,10 +198,8 @@ static void user_update_set(req_t *r, res_ctx_t *c)
  * stored as the empty object it defaults to.  Update: user_update_set. */
 static err_t user_validate(req_t *r, res_ctx_t *c)
 {
-	if (c->op == OP_UPDATE) {
-		user_update_set(r, c);
-		return E_OK;
-	}
+	if (c->op == OP_UPDATE)
+		return user_update_set(r, c);
 	if (!body_str(r, "email") && !body_str(r, "phone"))
 		return req_fail_field(r, E_VALIDATION, "email", "email or phone is required");
 	err_t rc = user_unique(r, c);
