@@ -49,6 +49,11 @@ typedef struct field {
 bool schema_check(const field_t *fields, const cJSON *body, const char **field,
 		  char *msg, size_t msglen);
 
+/* Offset of the first byte of s (n bytes) that is not part of well-formed
+ * UTF-8 (no overlong forms, surrogates or code points above U+10FFFF), or
+ * n. */
+size_t utf8_bad_at(const unsigned char *s, size_t n);
+
 /*
  * Settings documents (auth config, governance, branding, forms): nested
  * objects whose every member has a type, bounds and a default.  A PATCH
