@@ -142,16 +142,6 @@ const field_t governance_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-/* Checks a document against its spec; the field path names a failure. */
-static err_t spec_check_obj(req_t *r, const doc_spec_t *spec, const cJSON *o)
-{
-	const char *field;
-	char msg[256];
-	if (doc_spec_check(spec, o, r->a, &field, msg, sizeof(msg)))
-		return E_OK;
-	return req_fail_field(r, E_VALIDATION, field, "%s", msg);
-}
-
 /* Overlays patch onto base (both objects; base is changed).  With
  * null_removes, a null member removes base's value, so the default applies
  * again (null for strings, the built-in values for objects). */
@@ -159,30 +149,24 @@ static void doc_merge(cJSON *base, const cJSON *patch, bool null_removes)
 {
 	const cJSON *it;
 	cJSON_ArrayForEach(it, patch) {
-		cJSON *cur = cJSON_GetObjectItemCaseSensitive(base, it->string);
-		if (cJSON_IsObject(it) && cJSON_IsObject(cur)) {
-			doc_merge(cur, it, null_removes);
-			continue;
-		}
-		if (cJSON_IsObject(it)) {
-			cJSON *fresh = cJSON_CreateObject();
-			doc_merge(fresh, it, null_removes);
-			cJSON_ReplaceItemInObjectCaseSensitive(base, it->string, fresh);
-			if (!cur)
-				cJSON_AddItemToObject(base, it->string, fresh);
-			continue;
-		}
+		cJSON *cur = cJSON_GetObjectItemCaseSensitive(base, it->string), *v;
 		if (null_removes && cJSON_IsNull(it)) {
 			/* Every nullable setting defaults to null, so dropping the
 			 * override is the same as storing null. */
 			cJSON_DeleteItemFromObjectCaseSensitive(base, it->string);
 			continue;
 		}
-		cJSON *dup = cJSON_Duplicate(it, true);
+		if (cJSON_IsObject(it) && cJSON_IsObject(cur)) {
+			doc_merge(cur, it, null_removes);
+			continue;
+		}
+		v = cJSON_IsObject(it) ? cJSON_CreateObject() : cJSON_Duplicate(it, true);
+		if (cJSON_IsObject(it))
+			doc_merge(v, it, null_removes);
 		if (cur)
-			cJSON_ReplaceItemInObjectCaseSensitive(base, it->string, dup);
+			cJSON_ReplaceItemInObjectCaseSensitive(base, it->string, v);
 		else
-			cJSON_AddItemToObject(base, it->string, dup);
+			cJSON_AddItemToObject(base, it->string, v);
 	}
 }
 
@@ -228,13 +212,14 @@ static err_t doc_write(req_t *r, const char *name, const cJSON *v)
 	return st ? req_db_error(r, st) : E_OK;
 }
 
-/* The effective documents: defaults overlaid with what is stored. */
-static cJSON *auth_effective(req_t *r, const docs_t *d)
+/* The effective auth config (auth) or governance document: defaults
+ * overlaid with what is stored. */
+static cJSON *doc_effective(req_t *r, const docs_t *d, bool auth)
 {
-	cJSON *e = req_own(r, doc_spec_defaults(auth_config_spec));
-	doc_merge(e, d->auth, false);
+	cJSON *e = req_own(r, doc_spec_defaults(auth ? auth_config_spec : governance_spec));
+	doc_merge(e, auth ? d->auth : d->gov, false);
 	const cJSON *min = cJSON_GetObjectItemCaseSensitive(d->gov, "password_min_length");
-	if (cJSON_IsNumber(min))
+	if (auth && cJSON_IsNumber(min))
 		cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "password_policy"),
 						       "min_length", cJSON_CreateNumber(min->valuedouble));
 	return e;
@@ -245,7 +230,7 @@ err_t auth_config_effective(req_t *r, cJSON **out)
 	docs_t d;
 	err_t rc = docs_read(r, false, &d);
 	if (!rc)
-		*out = auth_effective(r, &d);
+		*out = doc_effective(r, &d, true);
 	return rc;
 }
 
@@ -255,7 +240,7 @@ err_t auth_public_config(req_t *r, cJSON **out)
 	err_t rc = docs_read(r, false, &d);
 	if (rc)
 		return rc;
-	const cJSON *e = auth_effective(r, &d);
+	const cJSON *e = doc_effective(r, &d, true);
 	cJSON *o = cJSON_CreateObject();
 	static const struct { const char *setting, *name; } providers[] = {
 		{ "email_password", "email" }, { "magic_link", "magic_link" },
@@ -279,13 +264,6 @@ err_t auth_public_config(req_t *r, cJSON **out)
 	return E_OK;
 }
 
-static cJSON *gov_effective(req_t *r, const docs_t *d)
-{
-	cJSON *e = req_own(r, doc_spec_defaults(governance_spec));
-	doc_merge(e, d->gov, false);
-	return e;
-}
-
 /* --- handlers ------------------------------------------------------------ */
 
 /* The two documents share their handlers; the route's group says which. */
@@ -300,8 +278,7 @@ err_t identity_settings_get(req_t *r)
 	err_t rc = docs_read(r, false, &d);
 	if (rc)
 		return rc;
-	bool auth = route_is_auth_config(r);
-	reply_data(r, 200, cJSON_Duplicate(auth ? auth_effective(r, &d) : gov_effective(r, &d), true));
+	reply_data(r, 200, cJSON_Duplicate(doc_effective(r, &d, route_is_auth_config(r)), true));
 	return E_OK;
 }
 
@@ -320,10 +297,11 @@ static cJSON *member_names(const cJSON *o)
 err_t identity_settings_update(req_t *r)
 {
 	bool auth = route_is_auth_config(r);
-	const doc_spec_t *spec = auth ? auth_config_spec : governance_spec;
-	err_t rc = spec_check_obj(r, spec, r->json);
-	if (rc)
-		return rc;
+	const char *field;
+	char msg[256];
+	if (!doc_spec_check(auth ? auth_config_spec : governance_spec, r->json, r->a, &field, msg,
+			    sizeof(msg)))
+		return req_fail_field(r, E_VALIDATION, field, "%s", msg);
 	cJSON *patch = req_own(r, cJSON_Duplicate(r->json, true));
 	/* The password minimum lives in governance only. */
 	cJSON *gov_patch = patch;
@@ -338,7 +316,7 @@ err_t identity_settings_update(req_t *r)
 	if (st)
 		return req_db_error(r, st);
 	docs_t d;
-	rc = docs_read(r, true, &d);
+	err_t rc = docs_read(r, true, &d);
 	if (!rc && auth) {
 		doc_merge(d.auth, patch, true);
 		rc = doc_write(r, "auth_config", d.auth);
@@ -356,7 +334,7 @@ err_t identity_settings_update(req_t *r)
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	identity_invalidate(r);
-	reply_data(r, 200, cJSON_Duplicate(auth ? auth_effective(r, &d) : gov_effective(r, &d), true));
+	reply_data(r, 200, cJSON_Duplicate(doc_effective(r, &d, auth), true));
 	return E_OK;
 }
 
@@ -383,7 +361,7 @@ err_t auth_settings_load(req_t *r, auth_settings_t *out)
 	err_t rc = docs_read(r, false, &d);
 	if (rc)
 		return rc;
-	cJSON *a = auth_effective(r, &d), *g = gov_effective(r, &d);
+	cJSON *a = doc_effective(r, &d, true), *g = doc_effective(r, &d, false);
 	out->email_password = jbool(a, "providers", "email_password");
 	out->magic_link = jbool(a, "providers", "magic_link");
 	out->phone_otp = jbool(a, "providers", "phone_otp");
