@@ -179,6 +179,21 @@ bool schema_check(const field_t *fields, const cJSON *body, const char **field,
 
 /* --- settings documents ---------------------------------------------------- */
 
+void doc_spec_fields(const doc_spec_t *spec, field_t *out)
+{
+	static const enum field_type types[] = {
+		[DS_BOOL] = FT_BOOL, [DS_INT] = FT_INT, [DS_STR] = FT_STRING, [DS_URL] = FT_STRING,
+		[DS_COLOR] = FT_STRING, [DS_URLS] = FT_STRING_ARRAY, [DS_CIDRS] = FT_STRING_ARRAY,
+		[DS_OBJ] = FT_OBJECT,
+	};
+	for (; spec->name; spec++, out++) {
+		bool nullable = spec->type == DS_OBJ || (spec->flags & DSF_NULLABLE);
+		*out = (field_t){ spec->name, types[spec->type], nullable ? FF_NULLABLE : 0, spec->min,
+				  spec->max };
+	}
+	*out = (field_t){ NULL, 0, 0, 0, 0 };
+}
+
 cJSON *doc_spec_defaults(const doc_spec_t *spec)
 {
 	cJSON *o = cJSON_CreateObject();

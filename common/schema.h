@@ -73,6 +73,12 @@ typedef struct doc_spec {
 	const struct doc_spec *kids;  /* DS_OBJ: its members, ending with { NULL } */
 } doc_spec_t;
 
+/* The request-body schema of a document's top level into out (one entry
+ * per member of spec and the end): the same types and bounds, objects
+ * nullable (null resets one), so that the pipeline and the API reference
+ * check and show what doc_spec_check will accept. */
+void doc_spec_fields(const doc_spec_t *spec, field_t *out);
+
 /* The defaults of spec as a new object (the caller's). */
 cJSON *doc_spec_defaults(const doc_spec_t *spec);
 
