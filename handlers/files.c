@@ -341,12 +341,14 @@ err_t file_set_fields(req_t *r, const char *id, const cJSON *in)
 	return st ? req_db_error(r, st) : E_OK;
 }
 
-/* Queues the purge of file id for when its time in the trash is over, in
- * the open transaction. */
-static err_t file_purge_schedule(req_t *r, const char *id)
+/* A delete (moving the file to the trash) queues its purge for when its
+ * time in the trash is over, in the write's transaction. */
+static err_t file_trashed(req_t *r, res_ctx_t *c)
 {
+	if (c->op != OP_DELETE)
+		return E_OK;
 	cJSON *payload = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(payload, "file_id", id);
+	cJSON_AddStringToObject(payload, "file_id", c->id);
 	char job[40];
 	long delay_ms = (long)g_config.files_trash_days * 86400L * 1000L + 60000L;
 	enum db_status st = jobs_enqueue(r->db, r->a, r->tenant.id, "files.purge", payload, 0, delay_ms,
@@ -378,11 +380,6 @@ static const char *file_scope(req_t *r, const res_ctx_t *c, db_param *p, int *np
 static err_t file_check(req_t *r, res_ctx_t *c)
 {
 	return file_fields_check(r, c->body);
-}
-
-static err_t file_trashed(req_t *r, res_ctx_t *c)
-{
-	return c->op == OP_DELETE ? file_purge_schedule(r, c->id) : E_OK;
 }
 
 /* After commit: a file in the trash is no longer served; otherwise what
