@@ -226,11 +226,10 @@ err_t auth_config_effective(req_t *r, cJSON **out)
 
 err_t auth_public_config(req_t *r, cJSON **out)
 {
-	docs_t d;
-	err_t rc = docs_read(r, false, &d);
+	cJSON *e;
+	err_t rc = auth_config_effective(r, &e);
 	if (rc)
 		return rc;
-	const cJSON *e = doc_effective(r, &d, true);
 	cJSON *o = cJSON_CreateObject();
 	static const struct { const char *setting, *name; } providers[] = {
 		{ "email_password", "email" }, { "magic_link", "magic_link" },
