@@ -188,8 +188,8 @@ void doc_spec_fields(const doc_spec_t *spec, field_t *out)
 	};
 	for (; spec->name; spec++, out++) {
 		bool nullable = spec->type == DS_OBJ || (spec->flags & DSF_NULLABLE);
-		*out = (field_t){ spec->name, types[spec->type], nullable ? FF_NULLABLE : 0, spec->min,
-				  spec->max };
+		*out = (field_t){ spec->name, types[spec->type], nullable ? FF_NULLABLE : 0,
+				  spec->min, spec->max };
 	}
 	*out = (field_t){ NULL, 0, 0, 0, 0 };
 }
