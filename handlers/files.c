@@ -321,7 +321,7 @@ void files_download_headers(req_t *r, const db_result *res)
 	reply_header(r, "Content-Disposition", content_disposition(r->a, db_get(res, 0, "filename")));
 }
 
-/* ------------------------------------------------------------ updates, trash */
+/* ------------------------------------------------------------ updates */
 
 err_t file_set_fields(req_t *r, const char *id, const cJSON *in)
 {
@@ -341,21 +341,6 @@ err_t file_set_fields(req_t *r, const char *id, const cJSON *in)
 	return st ? req_db_error(r, st) : E_OK;
 }
 
-/* A delete (moving the file to the trash) queues its purge for when its
- * time in the trash is over, in the write's transaction. */
-static err_t file_trashed(req_t *r, res_ctx_t *c)
-{
-	if (c->op != OP_DELETE)
-		return E_OK;
-	cJSON *payload = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(payload, "file_id", c->id);
-	char job[40];
-	long delay_ms = (long)g_config.files_trash_days * 86400L * 1000L + 60000L;
-	enum db_status st = jobs_enqueue(r->db, r->a, r->tenant.id, "files.purge", payload, 0, delay_ms,
-					 job);
-	return st ? req_db_error(r, st) : E_OK;
-}
-
 /* ------------------------------------------------------------ get, patch, delete */
 
 /*
@@ -364,7 +349,8 @@ static err_t file_trashed(req_t *r, res_ctx_t *c)
  * the body is checked as file_fields_check does, before a 404; a delete
  * moves the file to the trash and queues its purge; what nginx serves
  * follows each change; file.updated and file.deleted carry the file; the
- * Files group writes no audit entries.
+ * Files group writes no audit entries.  Batch update and delete run the
+ * same operations, and a restore is an update of a file in the trash.
  */
 
 static const char *file_scope(req_t *r, const res_ctx_t *c, db_param *p, int *np)
@@ -380,6 +366,21 @@ static const char *file_scope(req_t *r, const res_ctx_t *c, db_param *p, int *np
 static err_t file_check(req_t *r, res_ctx_t *c)
 {
 	return file_fields_check(r, c->body);
+}
+
+/* A delete (moving the file to the trash) queues its purge for when its
+ * time in the trash is over, in the write's transaction. */
+static err_t file_trashed(req_t *r, res_ctx_t *c)
+{
+	if (c->op != OP_DELETE)
+		return E_OK;
+	cJSON *payload = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(payload, "file_id", c->id);
+	char job[40];
+	long delay_ms = (long)g_config.files_trash_days * 86400L * 1000L + 60000L;
+	enum db_status st = jobs_enqueue(r->db, r->a, r->tenant.id, "files.purge", payload, 0, delay_ms,
+					 job);
+	return st ? req_db_error(r, st) : E_OK;
 }
 
 /* After commit: a file in the trash is no longer served; otherwise what
