@@ -13,6 +13,7 @@
 struct cache {
 	const config_t *cfg;
 	redisContext *ctx;
+	int unread;     /* replies of cache_send() not read yet */
 };
 
 cache_t *cache_new(const config_t *cfg)
@@ -29,6 +30,7 @@ static void drop(cache_t *c)
 	if (c->ctx)
 		redisFree(c->ctx);
 	c->ctx = NULL;
+	c->unread = 0;
 }
 
 void cache_free(cache_t *c)
@@ -39,8 +41,28 @@ void cache_free(cache_t *c)
 	free(c);
 }
 
+/* Reads (and discards) the replies of earlier cache_send() calls, so that
+ * the next reply read is the next command's. */
+static void drain(cache_t *c)
+{
+	while (c->unread > 0) {
+		void *r = NULL;
+		if (redisGetReply(c->ctx, &r) != REDIS_OK) {
+			log_warn("redis: %s", c->ctx->errstr);
+			drop(c);
+			return;
+		}
+		if (((redisReply *)r)->type == REDIS_REPLY_ERROR)
+			log_warn("redis: %s", ((redisReply *)r)->str);
+		freeReplyObject(r);
+		c->unread--;
+	}
+}
+
 static enum cache_status ensure(cache_t *c)
 {
+	if (c->ctx && c->unread)
+		drain(c);
 	if (c->ctx)
 		return CACHE_OK;
 	struct timeval tv = { 1, 0 };
@@ -96,6 +118,24 @@ enum cache_status cache_cmd(cache_t *c, arena_t *a, redisReply **reply,
 		if (st != CACHE_UNAVAILABLE)
 			return st;
 	}
+	return CACHE_UNAVAILABLE;
+}
+
+enum cache_status cache_send(cache_t *c, int argc, const char **argv)
+{
+	if (ensure(c))
+		return CACHE_UNAVAILABLE;
+	int done = 0;
+	if (redisAppendCommandArgv(c->ctx, argc, argv, NULL) != REDIS_OK)
+		goto fail;
+	while (!done)
+		if (redisBufferWrite(c->ctx, &done) != REDIS_OK)
+			goto fail;
+	c->unread++;
+	return CACHE_OK;
+fail:
+	log_warn("redis: %s", c->ctx->errstr);
+	drop(c);
 	return CACHE_UNAVAILABLE;
 }
 

@@ -30,6 +30,14 @@ void cache_free(cache_t *c);
  */
 enum cache_status cache_cmd(cache_t *c, arena_t *a, redisReply **reply,
 			    int argc, const char **argv);
+/*
+ * Sends one command whose reply nobody waits for (a wake-up, dropping a
+ * cached value): it is written now and its reply read, and thrown away,
+ * before the next command on the connection; a failure is logged there.
+ * Saves the request a round trip.  CACHE_UNAVAILABLE if it could not be
+ * sent.
+ */
+enum cache_status cache_send(cache_t *c, int argc, const char **argv);
 /* printf-style convenience (hiredis format: %s, %b, %d …). */
 enum cache_status cache_cmdf(cache_t *c, arena_t *a, redisReply **reply,
 			     const char *fmt, ...);

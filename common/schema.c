@@ -20,6 +20,39 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
+size_t utf8_bad_at(const unsigned char *s, size_t n)
+{
+	static const unsigned min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i], cp;
+		size_t len;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xE0) == 0xC0)
+			len = 2, cp = c & 0x1F;
+		else if ((c & 0xF0) == 0xE0)
+			len = 3, cp = c & 0x0F;
+		else if ((c & 0xF8) == 0xF0)
+			len = 4, cp = c & 0x07;
+		else
+			return i;
+		if (n - i < len)
+			return i;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return i;
+		i += len;
+	}
+	return n;
+}
+
 static const char *type_name(enum field_type t)
 {
 	switch (t) {
@@ -145,6 +178,21 @@ bool schema_check(const field_t *fields, const cJSON *body, const char **field,
 }
 
 /* --- settings documents ---------------------------------------------------- */
+
+void doc_spec_fields(const doc_spec_t *spec, field_t *out)
+{
+	static const enum field_type types[] = {
+		[DS_BOOL] = FT_BOOL, [DS_INT] = FT_INT, [DS_STR] = FT_STRING, [DS_URL] = FT_STRING,
+		[DS_COLOR] = FT_STRING, [DS_URLS] = FT_STRING_ARRAY, [DS_CIDRS] = FT_STRING_ARRAY,
+		[DS_OBJ] = FT_OBJECT,
+	};
+	for (; spec->name; spec++, out++) {
+		bool nullable = spec->type == DS_OBJ || (spec->flags & DSF_NULLABLE);
+		*out = (field_t){ spec->name, types[spec->type], nullable ? FF_NULLABLE : 0,
+				  spec->min, spec->max };
+	}
+	*out = (field_t){ NULL, 0, 0, 0, 0 };
+}
 
 cJSON *doc_spec_defaults(const doc_spec_t *spec)
 {

@@ -49,6 +49,11 @@ typedef struct field {
 bool schema_check(const field_t *fields, const cJSON *body, const char **field,
 		  char *msg, size_t msglen);
 
+/* Offset of the first byte of s (n bytes) that is not part of well-formed
+ * UTF-8 (no overlong forms, surrogates or code points above U+10FFFF), or
+ * n. */
+size_t utf8_bad_at(const unsigned char *s, size_t n);
+
 /*
  * Settings documents (auth config, governance, branding, forms): nested
  * objects whose every member has a type, bounds and a default.  A PATCH
@@ -67,6 +72,12 @@ typedef struct doc_spec {
 	const char *def;        /* DS_STR/URL/COLOR: the text (NULL = null); others: JSON */
 	const struct doc_spec *kids;  /* DS_OBJ: its members, ending with { NULL } */
 } doc_spec_t;
+
+/* The request-body schema of a document's top level into out (one entry
+ * per member of spec and the end): the same types and bounds, objects
+ * nullable (null resets one), so that the pipeline and the API reference
+ * check and show what doc_spec_check will accept. */
+void doc_spec_fields(const doc_spec_t *spec, field_t *out);
 
 /* The defaults of spec as a new object (the caller's). */
 cJSON *doc_spec_defaults(const doc_spec_t *spec);

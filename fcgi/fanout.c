@@ -253,6 +253,10 @@ static void outbox_prune(db_t *db, arena_t *a)
 
 static bool realtime_down;
 
+#define BATCH_TEXT(n) #n
+#define BATCH_SQL_OF(n) BATCH_TEXT(n)
+#define BATCH_SQL BATCH_SQL_OF(FANOUT_BATCH)
+
 /* Publishes o to realtime and enqueues its webhook deliveries (the caller
  * marks it processed).  1: done; 0: realtime unreachable, o stays pending;
  * -1: the database failed (*st; *wrote: after a savepoint). */
@@ -340,8 +344,9 @@ int fanout_requeue_job(db_t *db, cache_t *cache, arena_t *a, const char *tenant_
 	return 0;
 }
 
-int fanout_pass(db_t *db, arena_t *a)
+int fanout_pass(db_t *db, arena_t *a, bool *more)
 {
+	*more = false;
 	outbox_prune(db, a);
 	/* Read committed: the claim then locks only the rows it returns, so
 	 * requests inserting new events never wait on this transaction. */
@@ -350,8 +355,8 @@ int fanout_pass(db_t *db, arena_t *a)
 	db_result *res;
 	enum db_status st = db_exec(db, a,
 		"SELECT id, tenant_id, event, resource_type, resource_id, payload, created_at, "
-		"attempts FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED",
-		NULL, 0, &res);
+		"attempts FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT "
+		BATCH_SQL " FOR UPDATE SKIP LOCKED", NULL, 0, &res);
 	if (st || res->nrows == 0)
 		goto out_rollback;
 	int done = 0, rc = 1;
@@ -378,6 +383,7 @@ int fanout_pass(db_t *db, arena_t *a)
 		goto out_rollback;
 	if ((st = db_commit(db)))
 		return -1;
+	*more = rc == 1 && res->nrows == FANOUT_BATCH;
 	return rc == 1 ? done : 0;
 out_rollback:
 	db_rollback(db);
@@ -399,9 +405,9 @@ static const char wake_lua[] =
 
 void fanout_wake(cache_t *cache, arena_t *a)
 {
+	(void)a;
 	const char *argv[] = { "EVAL", wake_lua, "1", FANOUT_WAKE_KEY };
-	redisReply *rep;
-	cache_cmd(cache, a, &rep, 4, argv);
+	cache_send(cache, 4, argv);    /* nothing to wait for */
 }
 
 bool fanout_wait(cache_t *cache, arena_t *a, long ms)

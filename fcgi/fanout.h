@@ -62,11 +62,15 @@ cJSON *event_json(const char *id, const char *type, const char *timestamp, const
 enum db_status tenant_db_of(db_t *db, arena_t *a, const char *tenant_id, const char **db_name);
 
 /*
- * One pass over pending outbox rows (at most one batch).  Returns how many
- * events it processed (a full batch means more may wait), 0 when there was
- * nothing to do or realtime could not be reached, -1 when MariaDB failed.
+ * One pass over pending outbox rows (at most FANOUT_BATCH).  Returns how
+ * many events it processed, 0 when there was nothing to do or realtime
+ * could not be reached, -1 when MariaDB failed; *more says whether the
+ * batch was full (more may wait: pass again at once).  Events committed
+ * during a pass pushed a wake-up, so a runner that waits after a batch
+ * that was not full wakes for them at once.
  */
-int fanout_pass(db_t *db, arena_t *a);
+int fanout_pass(db_t *db, arena_t *a, bool *more);
+#define FANOUT_BATCH 100
 
 /* An event whose fan-out the database refuses is retried in this many
  * passes, then marked processed and copied to the DLQ as FANOUT_DLQ_KIND

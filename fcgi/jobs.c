@@ -1146,7 +1146,8 @@ int jobs_run(void)
 			arena_reset(r.a);
 			r.next_lease_ms = time_now_ms() + LEASE_RENEW_MS;
 		}
-		int fanned = fanout_pass(r.db, r.a);
+		bool more;
+		int fanned = fanout_pass(r.db, r.a, &more);
 		arena_reset(r.a);
 		if (fanned > 0) {
 			ssize_t w = write(notify[1], "x", 1);   /* deliveries may be due */
@@ -1154,7 +1155,8 @@ int jobs_run(void)
 		}
 		children_tend(&r, ch, n, notify);
 		arena_reset(r.a);
-		long wait = runner_after_step(&r, fanned);
+		/* A batch that was not full: what came since woke us already. */
+		long wait = runner_after_step(&r, fanned < 0 ? fanned : more);
 		long long until_lease = r.next_lease_ms - time_now_ms();
 		if (until_lease < wait)
 			wait = (long)until_lease;

@@ -42,41 +42,6 @@ static bool is_json_type(const char *ct)
 	       strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
-/* Offset of the first byte that is not part of well-formed UTF-8 (no
- * overlong forms, surrogates or code points above U+10FFFF), or n. */
-static size_t utf8_bad_at(const unsigned char *s, size_t n)
-{
-	static const unsigned min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i], cp;
-		size_t len;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xE0) == 0xC0)
-			len = 2, cp = c & 0x1F;
-		else if ((c & 0xF0) == 0xE0)
-			len = 3, cp = c & 0x0F;
-		else if ((c & 0xF8) == 0xF0)
-			len = 4, cp = c & 0x07;
-		else
-			return i;
-		if (n - i < len)
-			return i;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return i;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return i;
-		i += len;
-	}
-	return n;
-}
-
 static err_t read_body(req_t *r)
 {
 	/* An upload location (nginx/tessera-locations.conf.in) buffered the body

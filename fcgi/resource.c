@@ -248,9 +248,7 @@ static void select_from(req_t *r, const res_ctx_t *c, stmt_t *s)
 	res_scope(r, c, s);
 }
 
-/* Row row of res as the API shows it into *out (the caller's); an error
- * of the render hook (which has replied) leaves *out NULL. */
-static err_t render_row(req_t *r, res_ctx_t *c, const db_result *res, int row, cJSON **out)
+err_t resource_render(req_t *r, res_ctx_t *c, const db_result *res, int row, cJSON **out)
 {
 	cJSON *o = row_to_json(derive(c->res)->cols, res, row);
 	err_t rc = c->res->hooks && c->res->hooks->render ? c->res->hooks->render(r, c, o) : E_OK;
@@ -276,7 +274,7 @@ err_t resource_fetch(req_t *r, res_ctx_t *c, const char *id, bool live_only, cJS
 		return req_db_error(r, st);
 	if (res->nrows == 0)
 		return req_fail(r, E_NOT_FOUND, "%s not found", c->res->name);
-	err_t rc = render_row(r, c, res, 0, out);
+	err_t rc = resource_render(r, c, res, 0, out);
 	req_own(r, *out);
 	return rc;
 }
@@ -481,7 +479,7 @@ static err_t op_list(req_t *r, res_ctx_t *c)
 	cJSON *list = cJSON_CreateArray();
 	for (int i = 0; i < n; i++) {
 		cJSON *o;
-		if ((rc = render_row(r, c, rows, i, &o))) {
+		if ((rc = resource_render(r, c, rows, i, &o))) {
 			cJSON_Delete(list);
 			return rc;
 		}
@@ -650,7 +648,7 @@ static err_t write_stmt(req_t *r, res_ctx_t *c, stmt_t *s)
 static err_t write_tx(req_t *r, res_ctx_t *c, stmt_t *s, const char *verb, bool refetch)
 {
 	verb = c->verb ? c->verb : verb;
-	enum db_status st = db_begin(r->db);
+	enum db_status st = c->in_tx ? DB_OK : db_begin(r->db);
 	if (st) {
 		if (s)
 			free(s->sql.p);
@@ -665,7 +663,7 @@ static err_t write_tx(req_t *r, res_ctx_t *c, stmt_t *s, const char *verb, bool 
 		rc = c->res->hooks->after_write(r, c);
 	if (!rc)
 		rc = write_event(r, c, verb);
-	if ((rc = req_tx_end(r, rc)))
+	if (c->in_tx || (rc = req_tx_end(r, rc)))
 		return rc;
 	if (c->res->hooks && c->res->hooks->after_commit)
 		c->res->hooks->after_commit(r, c);
@@ -698,6 +696,8 @@ static err_t write_ddl(req_t *r, res_ctx_t *c, stmt_t *s, const char *verb)
 
 static err_t write_reply(req_t *r, res_ctx_t *c)
 {
+	if (c->in_tx)
+		return E_OK;
 	if (c->res->hooks && c->res->hooks->reply)
 		return c->res->hooks->reply(r, c);
 	return resource_reply_default(r, c);
@@ -904,27 +904,30 @@ static err_t op_delete(req_t *r, res_ctx_t *c)
 	return write_reply(r, c);
 }
 
-err_t resource_op(req_t *r, const resource_t *res, enum res_op op)
+err_t resource_run(req_t *r, res_ctx_t *c)
 {
-	res_ctx_t c;
-	err_t rc = resource_ctx(r, res, op, &c);
-	if (rc)
-		return rc;
-	switch (op) {
+	switch (c->op) {
 	case OP_LIST:
-		return op_list(r, &c);
+		return op_list(r, c);
 	case OP_GET:
-		return op_get(r, &c);
+		return op_get(r, c);
 	case OP_CREATE:
-		return op_create(r, &c);
+		return op_create(r, c);
 	case OP_UPDATE:
-		return op_update(r, &c);
+		return op_update(r, c);
 	case OP_DELETE:
-		return op_delete(r, &c);
+		return op_delete(r, c);
 	case OP_NONE:
 		break;
 	}
 	return req_fail(r, E_INTERNAL, "route has no operation");
+}
+
+err_t resource_op(req_t *r, const resource_t *res, enum res_op op)
+{
+	res_ctx_t c;
+	err_t rc = resource_ctx(r, res, op, &c);
+	return rc ? rc : resource_run(r, &c);
 }
 
 err_t resource_handle(req_t *r)

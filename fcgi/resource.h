@@ -213,6 +213,8 @@ typedef struct res_ctx {
 				      * (an update that is an action of its own:
 				      * "permissions_set"); NULL = the operation's */
 	bool cascade;                /* delete: confirmed cascade (secure delete) */
+	bool in_tx;                  /* a write inside the caller's open transaction (a
+				      * batch): no commit, no after_commit, no reply */
 	void *data;                  /* the hooks' own state for this operation */
 	char *where;                 /* list conditions added by the list hook */
 	db_param where_p[8];
@@ -224,6 +226,10 @@ err_t resource_handle(req_t *r);
 
 /* One operation of res (for handlers that wrap the engine). */
 err_t resource_op(req_t *r, const resource_t *res, enum res_op op);
+
+/* The operation c->op on a context of resource_ctx (a hand-written
+ * action's, c->id, c->body and c->in_tx set as it needs). */
+err_t resource_run(req_t *r, res_ctx_t *c);
 
 /* Adds column = value to the row written by this create or update (a hook
  * computing a hash, a sealed secret, a normalised value); replaces an
@@ -242,6 +248,11 @@ err_t resource_reply_default(req_t *r, res_ctx_t *c);
 
 /* List hook: adds " AND (cond)" with its np parameters to the list. */
 void resource_where(req_t *r, res_ctx_t *c, const char *cond, const db_param *p, int np);
+
+/* Row row of res (selected with the descriptor's fields) as the API shows
+ * it, through the render hook, into *out (the caller's); an error of the
+ * hook (which has replied) leaves *out NULL. */
+err_t resource_render(req_t *r, res_ctx_t *c, const db_result *res, int row, cJSON **out);
 
 /* The rendered row id of res (under c->parent_id), live rows only if
  * live_only; 404 "<name> not found" otherwise.  *out is owned by r. */

@@ -24,6 +24,7 @@
 #include "../fcgi/jobs.h"
 #include "objmodel.h"
 #include "query.h"
+#include "replies.h"
 #include "routes.h"
 
 #define BATCH_MAX 100
@@ -60,15 +61,8 @@ static const res_field_t file_fields[] = {
 	{ NULL },
 };
 
-/* The columns file_json renders: the descriptor's fields. */
-static const col_t *file_cols(void)
-{
-	static col_t cols[sizeof(file_fields) / sizeof(file_fields[0])];
-	if (!cols[0].name)
-		for (size_t i = 0; file_fields[i].name; i++)
-			cols[i] = (col_t){ file_fields[i].name, file_fields[i].type, 0 };
-	return cols;
-}
+static const resource_t file_res;
+static const char *const file_access[] = { "private", "public", NULL };
 
 const char *files_table(req_t *r)
 {
@@ -106,9 +100,10 @@ err_t file_load(req_t *r, const char *id, unsigned how, db_result **res)
 }
 
 /* Adds to the rendered file o its url: the stable, tokenless URL nginx
- * serves a live public file at, or null. */
-static void file_url_add(req_t *r, cJSON *o)
+ * serves a live public file at, or null (the descriptor's render hook). */
+static err_t file_render(req_t *r, res_ctx_t *c, cJSON *o)
 {
+	(void)c;
 	const char *access = json_str_of(o, "access"), *status = json_str_of(o, "status");
 	bool live = status && !strcmp(status, "ready") &&
 		    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "is_deleted"));
@@ -118,12 +113,14 @@ static void file_url_add(req_t *r, cJSON *o)
 							      r->tenant.id));
 	else
 		cJSON_AddNullToObject(o, "url");
+	return E_OK;
 }
 
 cJSON *file_json(req_t *r, const db_result *res, int row)
 {
-	cJSON *o = row_to_json(file_cols(), res, row);
-	file_url_add(r, o);
+	res_ctx_t c = { .res = &file_res };
+	cJSON *o;
+	resource_render(r, &c, res, row, &o);
 	return o;
 }
 
@@ -154,20 +151,7 @@ err_t filename_check(req_t *r, const char *name, const char *field)
 					      "%s must not contain path separators", field);
 	}
 	/* Valid UTF-8: the name is echoed in headers and JSON. */
-	cJSON *probe = cJSON_CreateString(name);
-	char *text = cJSON_PrintUnformatted(probe);
-	bool ok = text && strstr(text, "\\u") == NULL;
-	cJSON_free(text);
-	cJSON_Delete(probe);
-	for (const unsigned char *p = (const unsigned char *)name; ok && *p;) {
-		int len = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
-			: (*p & 0xF8) == 0xF0 ? 4 : 0;
-		for (int k = 1; k < len && ok; k++)
-			ok = (p[k] & 0xC0) == 0x80;
-		ok = ok && len > 0;
-		p += len > 0 ? len : 1;
-	}
-	if (!ok)
+	if (utf8_bad_at((const unsigned char *)name, n) < n)
 		return req_fail_field(r, E_VALIDATION, field, "%s must be valid UTF-8 text", field);
 	return E_OK;
 }
@@ -175,22 +159,18 @@ err_t filename_check(req_t *r, const char *name, const char *field)
 static bool folder_valid(const char *f)
 {
 	size_t n = strlen(f);
-	if (n == 0 || n > 255 || f[0] == '/' || f[n - 1] == '/')
+	if (n == 0 || n > 255 ||
+	    strspn(f, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.- /") != n)
 		return false;
-	const char *seg = f;
-	while (*seg) {
+	/* No empty segment (a leading, trailing or double /), no . or .. */
+	for (const char *seg = f;; seg++) {
 		size_t len = strcspn(seg, "/");
 		if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && !strncmp(seg, "..", 2)))
 			return false;
-		for (size_t i = 0; i < len; i++)
-			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.- ",
-				    seg[i]))
-				return false;
 		seg += len;
-		if (*seg == '/')
-			seg++;
+		if (!*seg)
+			return true;
 	}
-	return true;
 }
 
 /* The linked object must exist in the tenant. */
@@ -202,9 +182,6 @@ static err_t object_link_check(req_t *r, const cJSON *ot, const cJSON *ob)
 				      "object_type_id and object_id go together");
 	if (ot_null)
 		return E_OK;
-	if (!cJSON_IsString(ot) || !cJSON_IsString(ob))
-		return req_fail_field(r, E_VALIDATION, cJSON_IsString(ot) ? "object_id" : "object_type_id",
-				      "must be a string");
 	objtype_t *t;
 	if (!id_valid(ot->valuestring, "ot_") || objtype_load(r, ot->valuestring, &t))
 		return req_fail_field(r, E_VALIDATION, "object_type_id", "No object type %s",
@@ -223,30 +200,20 @@ static err_t object_link_check(req_t *r, const cJSON *ot, const cJSON *ob)
 
 err_t file_fields_check(req_t *r, const cJSON *in)
 {
-	const cJSON *v;
+	/* The pipeline's schema (or the upload form) has checked the types. */
+	const char *v = json_str_of(in, "filename");
 	err_t rc;
-	if ((v = cJSON_GetObjectItemCaseSensitive(in, "filename"))) {
-		if (!cJSON_IsString(v))
-			return req_fail_field(r, E_VALIDATION, "filename", "filename must be a string");
-		if ((rc = filename_check(r, v->valuestring, "filename")))
-			return rc;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(in, "access")) &&
-	    (!cJSON_IsString(v) || (strcmp(v->valuestring, "private") && strcmp(v->valuestring, "public"))))
-		return req_fail_field(r, E_VALIDATION, "access", "access must be private or public");
-	if ((v = cJSON_GetObjectItemCaseSensitive(in, "folder")) && !cJSON_IsNull(v) &&
-	    (!cJSON_IsString(v) || !folder_valid(v->valuestring)))
+	if ((v && (rc = filename_check(r, v, "filename"))) ||
+	    (rc = one_of_or_reply(r, "access", json_str_of(in, "access"), file_access)))
+		return rc;
+	if ((v = json_str_of(in, "folder")) && !folder_valid(v))
 		return req_fail_field(r, E_VALIDATION, "folder",
 				      "folder must be up to 255 characters: names of letters, digits, "
 				      "space, _ . - separated by /");
-	if ((v = cJSON_GetObjectItemCaseSensitive(in, "meta")) && !cJSON_IsNull(v)) {
-		if (!cJSON_IsObject(v))
-			return req_fail_field(r, E_VALIDATION, "meta", "meta must be an object");
-		char *text = req_json_text(r, v);
-		if (strlen(text) > META_MAX)
-			return req_fail_field(r, E_VALIDATION, "meta", "meta must be at most %d bytes of JSON",
-					      META_MAX);
-	}
+	v = req_json_text(r, cJSON_GetObjectItemCaseSensitive(in, "meta"));
+	if (v && strlen(v) > META_MAX)
+		return req_fail_field(r, E_VALIDATION, "meta",
+				      "meta must be at most %d bytes of JSON", META_MAX);
 	const cJSON *ot = cJSON_GetObjectItemCaseSensitive(in, "object_type_id");
 	const cJSON *ob = cJSON_GetObjectItemCaseSensitive(in, "object_id");
 	if (ot || ob)
@@ -354,124 +321,24 @@ void files_download_headers(req_t *r, const db_result *res)
 	reply_header(r, "Content-Disposition", content_disposition(r->a, db_get(res, 0, "filename")));
 }
 
-/* ------------------------------------------------------------ updates, trash */
-
-/* SET list and parameters for the writable members of in (validated). */
-static int update_params(req_t *r, const cJSON *in, char **set, db_param *p)
-{
-	static const char *const strs[] = { "filename", "access", "folder", "object_type_id", "object_id" };
-	int n = 0;
-	*set = "updated_at = UTC_TIMESTAMP(3)";
-	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, strs[i]);
-		if (!v)
-			continue;
-		*set = arena_printf(r->a, "%s, %s = ?", *set, strs[i]);
-		p[n++] = cJSON_IsString(v) ? db_str(v->valuestring) : db_null();
-	}
-	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(in, "meta");
-	if (meta) {
-		*set = arena_printf(r->a, "%s, meta = ?", *set);
-		p[n++] = db_str(req_json_text(r, meta));
-	}
-	return n;
-}
+/* ------------------------------------------------------------ updates */
 
 err_t file_set_fields(req_t *r, const char *id, const cJSON *in)
 {
-	char *set;
+	char *set = "updated_at = UTC_TIMESTAMP(3)";
 	db_param p[8];
-	int n = update_params(r, in, &set, p);
+	int n = 0;
+	for (const res_field_t *f = file_fields; f->name; f++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(in, f->name);
+		if (!v || !(f->flags & RF_UPDATE))
+			continue;
+		set = arena_printf(r->a, "%s, %s = ?", set, f->name);
+		p[n++] = json_to_param(r->a, &(col_t){ f->name, f->type, 0 }, v);
+	}
 	p[n++] = db_str(id);
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "UPDATE %s SET %s WHERE id = ?",
 							      files_table(r), set), p, n, NULL);
 	return st ? req_db_error(r, st) : E_OK;
-}
-
-/* Applies the update in to file id (inside the transaction) and writes
- * file.updated; 404 when it is not one of the caller's live files. */
-static err_t file_update_one(req_t *r, const char *id, const cJSON *in)
-{
-	db_result *res;
-	err_t rc = file_load(r, id, FL_LOCK | FL_PENDING, &res);
-	if (rc)
-		return rc;
-	if ((rc = file_set_fields(r, id, in)))
-		return rc;
-	return file_event(r, "file.updated", id);
-}
-
-/* After commit: what nginx serves follows the new access and filename. */
-static void republish(req_t *r, const char *id)
-{
-	db_result *res;
-	if (file_load(r, id, FL_PENDING, &res) == E_OK)
-		file_publish(r, res, 0);
-}
-
-/* After commit: a file in the trash is no longer served. */
-static void unpublish(req_t *r, const char *id)
-{
-	storage_unpublish(r->a, r->tenant.id, id);
-}
-
-/* What moves a file to the trash. */
-#define FILE_TRASH_SET "is_deleted = 1, deleted_at = UTC_TIMESTAMP(3)"
-
-/* Queues the purge of file id for when its time in the trash is over, in
- * the open transaction. */
-static err_t file_purge_schedule(req_t *r, const char *id)
-{
-	cJSON *payload = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(payload, "file_id", id);
-	char job[40];
-	long delay_ms = (long)g_config.files_trash_days * 86400L * 1000L + 60000L;
-	enum db_status st = jobs_enqueue(r->db, r->a, r->tenant.id, "files.purge", payload, 0, delay_ms,
-					 job);
-	return st ? req_db_error(r, st) : E_OK;
-}
-
-/* Soft-deletes one file in the open transaction: file.deleted, and the
- * purge job. */
-static err_t file_delete_one(req_t *r, const char *id)
-{
-	db_result *res;
-	err_t rc = file_load(r, id, FL_LOCK | FL_PENDING, &res);
-	if (rc)
-		return rc;
-	db_param p[] = { db_str(id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"UPDATE %s SET " FILE_TRASH_SET ", updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
-		files_table(r)), p, 1, NULL);
-	if (st)
-		return req_db_error(r, st);
-	if ((rc = file_purge_schedule(r, id)))
-		return rc;
-	return file_event(r, "file.deleted", id);
-}
-
-err_t files_restore(req_t *r)
-{
-	const char *id = req_param(r, "file_id");
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	db_result *res;
-	err_t rc = file_load(r, id, FL_LOCK | FL_DELETED | FL_PENDING, &res);
-	db_param p[] = { db_str(id) };
-	if (!rc && (st = db_exec(r->db, r->a, arena_printf(r->a,
-		"UPDATE %s SET is_deleted = 0, deleted_at = NULL, updated_at = UTC_TIMESTAMP(3) "
-		"WHERE id = ?", files_table(r)), p, 1, NULL)))
-		rc = req_db_error(r, st);
-	if (!rc)
-		rc = file_event(r, "file.updated", id);
-	if ((rc = req_tx_end(r, rc)))
-		return rc;
-	if ((rc = file_load(r, id, FL_PENDING, &res)))
-		return rc;
-	file_publish(r, res, 0);
-	reply_data(r, 200, file_json(r, res, 0));
-	return E_OK;
 }
 
 /* ------------------------------------------------------------ get, patch, delete */
@@ -482,7 +349,8 @@ err_t files_restore(req_t *r)
  * the body is checked as file_fields_check does, before a 404; a delete
  * moves the file to the trash and queues its purge; what nginx serves
  * follows each change; file.updated and file.deleted carry the file; the
- * Files group writes no audit entries.
+ * Files group writes no audit entries.  Batch update and delete run the
+ * same operations, and a restore is an update of a file in the trash.
  */
 
 static const char *file_scope(req_t *r, const res_ctx_t *c, db_param *p, int *np)
@@ -500,21 +368,30 @@ static err_t file_check(req_t *r, res_ctx_t *c)
 	return file_fields_check(r, c->body);
 }
 
-static err_t file_render(req_t *r, res_ctx_t *c, cJSON *row)
-{
-	(void)c;
-	file_url_add(r, row);
-	return E_OK;
-}
-
+/* A delete (moving the file to the trash) queues its purge for when its
+ * time in the trash is over, in the write's transaction. */
 static err_t file_trashed(req_t *r, res_ctx_t *c)
 {
-	return c->op == OP_DELETE ? file_purge_schedule(r, c->id) : E_OK;
+	if (c->op != OP_DELETE)
+		return E_OK;
+	cJSON *payload = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(payload, "file_id", c->id);
+	char job[40];
+	long delay_ms = (long)g_config.files_trash_days * 86400L * 1000L + 60000L;
+	enum db_status st = jobs_enqueue(r->db, r->a, r->tenant.id, "files.purge", payload, 0, delay_ms,
+					 job);
+	return st ? req_db_error(r, st) : E_OK;
 }
 
+/* After commit: a file in the trash is no longer served; otherwise what
+ * nginx serves follows the new access and filename. */
 static void file_committed(req_t *r, res_ctx_t *c)
 {
-	(c->op == OP_DELETE ? unpublish : republish)(r, c->id);
+	db_result *res;
+	if (c->op == OP_DELETE)
+		storage_unpublish(r->a, r->tenant.id, c->id);
+	else if (file_load(r, c->id, FL_PENDING, &res) == E_OK)
+		file_publish(r, res, 0);
 }
 
 static const res_hooks_t file_hooks = {
@@ -525,10 +402,31 @@ static const res_hooks_t file_hooks = {
 static const resource_t file_res = {
 	.name = "File", .type = "file", .table = "_files", .home = RES_TENANT,
 	.id_param = "file_id", .id_prefix = "file_", .fields = file_fields,
-	.live = "is_deleted = 0", .del = DEL_MARK, .delete_set = FILE_TRASH_SET,
-	.deleted_id = "file_id",
+	.live = "is_deleted = 0", .del = DEL_MARK,
+	.delete_set = "is_deleted = 1, deleted_at = UTC_TIMESTAMP(3)", .deleted_id = "file_id",
 	.flags = RES_EVENTS | RES_NO_AUDIT | RES_TOUCH | RES_GET_LIVE, .hooks = &file_hooks,
 };
+
+/* The files in the trash: a restore is an update of one (the file's hooks,
+ * its event file.updated). */
+static const resource_t trash_res = {
+	.name = "File", .type = "file", .table = "_files", .home = RES_TENANT,
+	.id_param = "file_id", .id_prefix = "file_", .fields = file_fields,
+	.live = "is_deleted = 1", .flags = RES_EVENTS | RES_NO_AUDIT | RES_TOUCH,
+	.hooks = &file_hooks,
+};
+
+err_t files_restore(req_t *r)
+{
+	res_ctx_t c;
+	db_result *res;
+	err_t rc = resource_ctx(r, &trash_res, OP_UPDATE, &c);
+	if (rc || (rc = file_load(r, c.id, FL_DELETED | FL_PENDING, &res)))
+		return rc;
+	resource_set_expr(&c, "is_deleted", "0", NULL, 0);
+	resource_set_expr(&c, "deleted_at", "NULL", NULL, 0);
+	return resource_run(r, &c);
+}
 
 /* ------------------------------------------------------------ lists */
 
@@ -590,39 +488,31 @@ err_t files_versions(req_t *r)
 	err_t rc = file_load(r, id, FL_ANY | FL_PENDING, &f);
 	if (rc)
 		return rc;
-	db_param p[] = { db_str(id) };
+	db_param p[] = { db_int(db_get_int(f, 0, "version", 0)), db_str(id) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"SELECT version, filename, mime_type, size_bytes, checksum_sha256, created_by, "
-		"created_at FROM %s WHERE file_id = ? ORDER BY version DESC", file_versions_table(r)),
-		p, 1, &res);
+		"created_at, file_id, version = ? AS is_current FROM %s WHERE file_id = ? "
+		"ORDER BY version DESC", file_versions_table(r)), p, 2, &res);
 	if (st)
 		return req_db_error(r, st);
 	static const col_t vcols[] = {
 		{ "version", COL_INT, 0 }, { "filename", COL_STR, 0 }, { "mime_type", COL_STR, 0 },
 		{ "size_bytes", COL_INT, 0 }, { "checksum_sha256", COL_STR, 0 },
-		{ "created_by", COL_STR, 0 }, { "created_at", COL_TIME, 0 }, { NULL, 0, 0 },
+		{ "created_by", COL_STR, 0 }, { "created_at", COL_TIME, 0 },
+		{ "file_id", COL_STR, 0 }, { "is_current", COL_BOOL, 0 }, { NULL, 0, 0 },
 	};
-	long long current = db_get_int(f, 0, "version", 0);
-	cJSON *arr = cJSON_CreateArray();
-	for (int i = 0; i < res->nrows; i++) {
-		cJSON *v = row_to_json(vcols, res, i);
-		cJSON_AddStringToObject(v, "file_id", id);
-		cJSON_AddBoolToObject(v, "is_current", db_get_int(res, i, "version", 0) == current);
-		cJSON_AddItemToArray(arr, v);
-	}
-	reply_data(r, 200, arr);
+	reply_data(r, 200, rows_to_json(vcols, res));
 	return E_OK;
 }
 
 err_t files_folders(req_t *r)
 {
-	long long limit, offset;
-	err_t rc;
-	if ((rc = req_query_int(r, "limit", 100, 1, 1000, &limit)) ||
-	    (rc = req_query_int(r, "offset", 0, 0, 1000000000, &offset)))
+	page_t pg;
+	err_t rc = page_read(r, 100, 1000, &pg);
+	if (rc)
 		return rc;
 	const char *owner = files_owner(r);
-	db_param p[] = { db_str(owner), db_str(owner), db_int(limit), db_int(offset) };
+	db_param p[] = { db_str(owner), db_str(owner), db_int(pg.limit), db_int(pg.offset) };
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"SELECT folder, COUNT(*) AS file_count, CAST(SUM(size_bytes) AS SIGNED) AS size_bytes, "
@@ -660,43 +550,34 @@ const field_t files_search_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-static bool one_of(const char *v, const char *const *allowed)
-{
-	for (; *allowed; allowed++)
-		if (!strcmp(v, *allowed))
-			return true;
-	return false;
-}
-
 /* The conditions of the search body. */
 static err_t search_filters(req_t *r, query_t *q)
 {
-	static const char *const access[] = { "private", "public", NULL };
 	static const char *const status[] = { "pending", "ready", "deleted", NULL };
 	static const char *const cats[] = { "image", "video", "audio", "document", "archive",
 					    "other", NULL };
-	static const struct { const char *field, *cond; } times[] = {
+	/* Members that match a column as they are; the times. */
+	static const struct { const char *field, *cond; } eq[] = {
+		{ "access", "access = ?" }, { "mime_category", "category = ?" },
+		{ "folder", "folder = ?" }, { "object_type_id", "object_type_id = ?" },
+		{ "object_id", "object_id = ?" },
+	}, times[] = {
 		{ "created_after", "created_at > ?" }, { "created_before", "created_at < ?" },
 	};
-	const char *v;
-	if ((v = json_str_of(r->json, "access"))) {
-		if (!one_of(v, access))
-			return req_fail_field(r, E_VALIDATION, "access", "access must be private or public");
-		query_and_bind(r, q, "access = ?", db_str(v));
-	}
-	v = json_str_of(r->json, "status");
-	if (v && !one_of(v, status))
-		return req_fail_field(r, E_VALIDATION, "status", "status must be pending, ready or deleted");
-	query_and(r, q, v && !strcmp(v, "deleted") ? "is_deleted = 1" : "is_deleted = 0");
-	if (v && strcmp(v, "deleted"))
-		query_and_bind(r, q, "status = ?", db_str(v));
-	if ((v = json_str_of(r->json, "mime_category"))) {
-		if (!one_of(v, cats))
-			return req_fail_field(r, E_VALIDATION, "mime_category",
-					      "mime_category must be image, video, audio, document, "
-					      "archive or other");
-		query_and_bind(r, q, "category = ?", db_str(v));
-	}
+	const char *v, *st = json_str_of(r->json, "status");
+	err_t rc;
+	if ((rc = one_of_or_reply(r, "access", json_str_of(r->json, "access"), file_access)) ||
+	    (rc = one_of_or_reply(r, "status", st, status)) ||
+	    (rc = one_of_or_reply(r, "mime_category", json_str_of(r->json, "mime_category"), cats)))
+		return rc;
+	query_and(r, q, st && !strcmp(st, "deleted") ? "is_deleted = 1" : "is_deleted = 0");
+	if (st && strcmp(st, "deleted"))
+		query_and_bind(r, q, "status = ?", db_str(st));
+	for (size_t i = 0; i < sizeof(eq) / sizeof(eq[0]); i++)
+		if ((v = json_str_of(r->json, eq[i].field)))
+			query_and_bind(r, q, eq[i].cond, db_str(v));
+	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r->json, "folder")))
+		query_and(r, q, "folder IS NULL");
 	if ((v = json_str_of(r->json, "mime_type"))) {
 		/* "image/\*" (any subtype) matches the type by prefix. */
 		size_t n = strlen(v);
@@ -706,17 +587,8 @@ static err_t search_filters(req_t *r, query_t *q)
 		else
 			query_and_bind(r, q, "mime_type = ?", db_str(v));
 	}
-	const cJSON *folder = cJSON_GetObjectItemCaseSensitive(r->json, "folder");
-	if (folder && cJSON_IsNull(folder))
-		query_and(r, q, "folder IS NULL");
-	else if ((v = json_str_of(r->json, "folder")))
-		query_and_bind(r, q, "folder = ?", db_str(v));
 	if ((v = json_str_of(r->json, "filename")))
 		query_and_bind(r, q, "filename LIKE ?", db_str(query_like_pattern(r->a, v, true)));
-	if ((v = json_str_of(r->json, "object_type_id")))
-		query_and_bind(r, q, "object_type_id = ?", db_str(v));
-	if ((v = json_str_of(r->json, "object_id")))
-		query_and_bind(r, q, "object_id = ?", db_str(v));
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
 		db_param tp;
 		if (!(v = json_str_of(r->json, times[i].field)))
@@ -732,19 +604,16 @@ static err_t search_filters(req_t *r, query_t *q)
 err_t files_search(req_t *r)
 {
 	static const char *const sorts[] = { "created_at", "size_bytes", "filename", NULL };
+	static const char *const dirs[] = { "asc", "desc", NULL };
 	query_t q;
 	query_init(r, &q, "1 = 1");
 	owner_only(r, &q);
-	err_t rc = search_filters(r, &q);
-	if (rc)
-		return rc;
 	const char *sort = json_str_of(r->json, "sort") ? json_str_of(r->json, "sort") : "created_at";
 	const char *dir = json_str_of(r->json, "sort_dir") ? json_str_of(r->json, "sort_dir") : "desc";
-	if (!one_of(sort, sorts))
-		return req_fail_field(r, E_VALIDATION, "sort",
-				      "sort must be created_at, size_bytes or filename");
-	if (strcmp(dir, "asc") && strcmp(dir, "desc"))
-		return req_fail_field(r, E_VALIDATION, "sort_dir", "sort_dir must be asc or desc");
+	err_t rc;
+	if ((rc = search_filters(r, &q)) || (rc = one_of_or_reply(r, "sort", sort, sorts)) ||
+	    (rc = one_of_or_reply(r, "sort_dir", dir, dirs)))
+		return rc;
 	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(r->json, "limit");
 	query_order_t o = { .col = sort, .desc = !strcmp(dir, "desc"),
 			    .key = arena_printf(r->a, "%s:%s", sort, dir), .id_prefix = "file_" };
@@ -852,8 +721,7 @@ err_t files_batch_read(req_t *r)
 	err_t rc = batch_ids(r, &ids);
 	if (rc)
 		return rc;
-	cJSON *arr = cJSON_CreateArray();
-	req_own(r, arr);
+	cJSON *arr = req_own(r, cJSON_CreateArray());
 	cJSON_ArrayForEach(it, ids) {
 		db_result *res;
 		rc = file_load(r, it->valuestring, FL_PENDING, &res);
@@ -867,26 +735,26 @@ err_t files_batch_read(req_t *r)
 	return E_OK;
 }
 
-/* A batch write: one file's change inside the transaction, and what
- * follows for each changed file after the commit. */
-typedef struct batch_op {
-	err_t (*one)(req_t *r, const char *id, const cJSON *in);
-	void (*after)(req_t *r, const char *id);
-} batch_op_t;
-
-/* Runs op for each id in one transaction (unknown ids are skipped), then
- * its after step for each file changed; *done lists them. */
-static err_t batch_run(req_t *r, const cJSON *ids, const batch_op_t *op, const cJSON *in,
+/* Runs the engine's op (OP_UPDATE with the body in, or OP_DELETE) on each
+ * file of ids in one transaction (unknown ids are skipped), then what
+ * follows each change's commit; *done lists the files changed. */
+static err_t batch_run(req_t *r, const cJSON *ids, enum res_op op, const cJSON *in,
 		       cJSON **done)
 {
 	*done = req_own(r, cJSON_CreateArray());
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
+	res_ctx_t c = { .op = op };
 	err_t rc = E_OK;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, ids) {
-		rc = op->one(r, it->valuestring, in);
+		if ((rc = resource_ctx(r, &file_res, op, &c)))
+			break;
+		c.id = it->valuestring;
+		c.body = in;
+		c.in_tx = true;
+		rc = resource_run(r, &c);
 		if (rc == E_NOT_FOUND) {
 			rc = E_OK;
 			continue;
@@ -897,14 +765,15 @@ static err_t batch_run(req_t *r, const cJSON *ids, const batch_op_t *op, const c
 	}
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	cJSON_ArrayForEach(it, *done)
-		op->after(r, it->valuestring);
+	cJSON_ArrayForEach(it, *done) {
+		c.id = it->valuestring;
+		file_committed(r, &c);
+	}
 	return E_OK;
 }
 
 err_t files_batch_update(req_t *r)
 {
-	static const batch_op_t op = { file_update_one, republish };
 	const cJSON *ids;
 	err_t rc = batch_ids(r, &ids);
 	if (rc)
@@ -913,7 +782,7 @@ err_t files_batch_update(req_t *r)
 	cJSON_DeleteItemFromObjectCaseSensitive(in, "file_ids");
 	if (cJSON_GetArraySize(in) == 0)
 		return req_fail(r, E_VALIDATION, "Give access or folder to update");
-	if ((rc = file_fields_check(r, in)) || (rc = batch_run(r, ids, &op, in, &done)))
+	if ((rc = batch_run(r, ids, OP_UPDATE, in, &done)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "updated", cJSON_GetArraySize(done));
@@ -922,19 +791,12 @@ err_t files_batch_update(req_t *r)
 	return E_OK;
 }
 
-static err_t batch_delete_one(req_t *r, const char *id, const cJSON *in)
-{
-	(void)in;
-	return file_delete_one(r, id);
-}
-
 err_t files_batch_delete(req_t *r)
 {
-	static const batch_op_t op = { batch_delete_one, unpublish };
 	const cJSON *ids;
 	cJSON *done;
 	err_t rc = batch_ids(r, &ids);
-	if (rc || (rc = batch_run(r, ids, &op, NULL, &done)))
+	if (rc || (rc = batch_run(r, ids, OP_DELETE, NULL, &done)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddItemToObject(d, "deleted", cJSON_Duplicate(done, true));

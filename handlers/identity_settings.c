@@ -121,35 +121,15 @@ static const doc_spec_t governance_spec[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
-/* The top-level shapes for the pipeline; spec_check goes deeper. */
-const field_t auth_config_body[] = {
-	{ "providers", FT_OBJECT, FF_NULLABLE, 0, 0 },
-	{ "require_email_verification", FT_BOOL, 0, 0, 0 },
-	{ "password_policy", FT_OBJECT, FF_NULLABLE, 0, 0 },
-	{ "site_url", FT_STRING, FF_NULLABLE, 0, 2000 },
-	{ "redirect_urls", FT_STRING_ARRAY, 0, 0, 100 },
-	{ "email_templates", FT_OBJECT, FF_NULLABLE, 0, 0 },
-	{ "branding", FT_OBJECT, FF_NULLABLE, 0, 0 },
-	{ NULL, 0, 0, 0, 0 },
-};
+/* The top-level shapes for the pipeline, derived from the specs before
+ * main() (as routes.c assembles the table); doc_spec_check goes deeper. */
+static field_t auth_config_body[sizeof(auth_config_spec) / sizeof(auth_config_spec[0])];
+static field_t governance_body[sizeof(governance_spec) / sizeof(governance_spec[0])];
 
-const field_t governance_body[] = {
-	{ "audit_retention_days", FT_INT, 0, 1, 3650 },
-	{ "session_duration_secs", FT_INT, 0, 300, 31536000 },
-	{ "access_token_ttl_secs", FT_INT, 0, 60, 86400 },
-	{ "password_min_length", FT_INT, 0, PASSWORD_MIN_LO, PASSWORD_MIN_HI },
-	{ "ip_allowlist", FT_STRING_ARRAY, 0, 0, 100 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-/* Checks a document against its spec; the field path names a failure. */
-static err_t spec_check_obj(req_t *r, const doc_spec_t *spec, const cJSON *o)
+__attribute__((constructor)) static void bodies_derive(void)
 {
-	const char *field;
-	char msg[256];
-	if (doc_spec_check(spec, o, r->a, &field, msg, sizeof(msg)))
-		return E_OK;
-	return req_fail_field(r, E_VALIDATION, field, "%s", msg);
+	doc_spec_fields(auth_config_spec, auth_config_body);
+	doc_spec_fields(governance_spec, governance_body);
 }
 
 /* Overlays patch onto base (both objects; base is changed).  With
@@ -159,30 +139,24 @@ static void doc_merge(cJSON *base, const cJSON *patch, bool null_removes)
 {
 	const cJSON *it;
 	cJSON_ArrayForEach(it, patch) {
-		cJSON *cur = cJSON_GetObjectItemCaseSensitive(base, it->string);
-		if (cJSON_IsObject(it) && cJSON_IsObject(cur)) {
-			doc_merge(cur, it, null_removes);
-			continue;
-		}
-		if (cJSON_IsObject(it)) {
-			cJSON *fresh = cJSON_CreateObject();
-			doc_merge(fresh, it, null_removes);
-			cJSON_ReplaceItemInObjectCaseSensitive(base, it->string, fresh);
-			if (!cur)
-				cJSON_AddItemToObject(base, it->string, fresh);
-			continue;
-		}
+		cJSON *cur = cJSON_GetObjectItemCaseSensitive(base, it->string), *v;
 		if (null_removes && cJSON_IsNull(it)) {
 			/* Every nullable setting defaults to null, so dropping the
 			 * override is the same as storing null. */
 			cJSON_DeleteItemFromObjectCaseSensitive(base, it->string);
 			continue;
 		}
-		cJSON *dup = cJSON_Duplicate(it, true);
+		if (cJSON_IsObject(it) && cJSON_IsObject(cur)) {
+			doc_merge(cur, it, null_removes);
+			continue;
+		}
+		v = cJSON_IsObject(it) ? cJSON_CreateObject() : cJSON_Duplicate(it, true);
+		if (cJSON_IsObject(it))
+			doc_merge(v, it, null_removes);
 		if (cur)
-			cJSON_ReplaceItemInObjectCaseSensitive(base, it->string, dup);
+			cJSON_ReplaceItemInObjectCaseSensitive(base, it->string, v);
 		else
-			cJSON_AddItemToObject(base, it->string, dup);
+			cJSON_AddItemToObject(base, it->string, v);
 	}
 }
 
@@ -228,13 +202,14 @@ static err_t doc_write(req_t *r, const char *name, const cJSON *v)
 	return st ? req_db_error(r, st) : E_OK;
 }
 
-/* The effective documents: defaults overlaid with what is stored. */
-static cJSON *auth_effective(req_t *r, const docs_t *d)
+/* The effective auth config (auth) or governance document: defaults
+ * overlaid with what is stored. */
+static cJSON *doc_effective(req_t *r, const docs_t *d, bool auth)
 {
-	cJSON *e = req_own(r, doc_spec_defaults(auth_config_spec));
-	doc_merge(e, d->auth, false);
+	cJSON *e = req_own(r, doc_spec_defaults(auth ? auth_config_spec : governance_spec));
+	doc_merge(e, auth ? d->auth : d->gov, false);
 	const cJSON *min = cJSON_GetObjectItemCaseSensitive(d->gov, "password_min_length");
-	if (cJSON_IsNumber(min))
+	if (auth && cJSON_IsNumber(min))
 		cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "password_policy"),
 						       "min_length", cJSON_CreateNumber(min->valuedouble));
 	return e;
@@ -245,17 +220,16 @@ err_t auth_config_effective(req_t *r, cJSON **out)
 	docs_t d;
 	err_t rc = docs_read(r, false, &d);
 	if (!rc)
-		*out = auth_effective(r, &d);
+		*out = doc_effective(r, &d, true);
 	return rc;
 }
 
 err_t auth_public_config(req_t *r, cJSON **out)
 {
-	docs_t d;
-	err_t rc = docs_read(r, false, &d);
+	cJSON *e;
+	err_t rc = auth_config_effective(r, &e);
 	if (rc)
 		return rc;
-	const cJSON *e = auth_effective(r, &d);
 	cJSON *o = cJSON_CreateObject();
 	static const struct { const char *setting, *name; } providers[] = {
 		{ "email_password", "email" }, { "magic_link", "magic_link" },
@@ -279,13 +253,6 @@ err_t auth_public_config(req_t *r, cJSON **out)
 	return E_OK;
 }
 
-static cJSON *gov_effective(req_t *r, const docs_t *d)
-{
-	cJSON *e = req_own(r, doc_spec_defaults(governance_spec));
-	doc_merge(e, d->gov, false);
-	return e;
-}
-
 /* --- handlers ------------------------------------------------------------ */
 
 /* The two documents share their handlers; the route's group says which. */
@@ -300,8 +267,7 @@ err_t identity_settings_get(req_t *r)
 	err_t rc = docs_read(r, false, &d);
 	if (rc)
 		return rc;
-	bool auth = route_is_auth_config(r);
-	reply_data(r, 200, cJSON_Duplicate(auth ? auth_effective(r, &d) : gov_effective(r, &d), true));
+	reply_data(r, 200, cJSON_Duplicate(doc_effective(r, &d, route_is_auth_config(r)), true));
 	return E_OK;
 }
 
@@ -320,10 +286,11 @@ static cJSON *member_names(const cJSON *o)
 err_t identity_settings_update(req_t *r)
 {
 	bool auth = route_is_auth_config(r);
-	const doc_spec_t *spec = auth ? auth_config_spec : governance_spec;
-	err_t rc = spec_check_obj(r, spec, r->json);
-	if (rc)
-		return rc;
+	const char *field;
+	char msg[256];
+	if (!doc_spec_check(auth ? auth_config_spec : governance_spec, r->json, r->a, &field, msg,
+			    sizeof(msg)))
+		return req_fail_field(r, E_VALIDATION, field, "%s", msg);
 	cJSON *patch = req_own(r, cJSON_Duplicate(r->json, true));
 	/* The password minimum lives in governance only. */
 	cJSON *gov_patch = patch;
@@ -338,7 +305,7 @@ err_t identity_settings_update(req_t *r)
 	if (st)
 		return req_db_error(r, st);
 	docs_t d;
-	rc = docs_read(r, true, &d);
+	err_t rc = docs_read(r, true, &d);
 	if (!rc && auth) {
 		doc_merge(d.auth, patch, true);
 		rc = doc_write(r, "auth_config", d.auth);
@@ -356,7 +323,7 @@ err_t identity_settings_update(req_t *r)
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	identity_invalidate(r);
-	reply_data(r, 200, cJSON_Duplicate(auth ? auth_effective(r, &d) : gov_effective(r, &d), true));
+	reply_data(r, 200, cJSON_Duplicate(doc_effective(r, &d, auth), true));
 	return E_OK;
 }
 
@@ -383,7 +350,7 @@ err_t auth_settings_load(req_t *r, auth_settings_t *out)
 	err_t rc = docs_read(r, false, &d);
 	if (rc)
 		return rc;
-	cJSON *a = auth_effective(r, &d), *g = gov_effective(r, &d);
+	cJSON *a = doc_effective(r, &d, true), *g = doc_effective(r, &d, false);
 	out->email_password = jbool(a, "providers", "email_password");
 	out->magic_link = jbool(a, "providers", "magic_link");
 	out->phone_otp = jbool(a, "providers", "phone_otp");

@@ -34,7 +34,7 @@
 #define LIST_MAX 100
 #define CATEGORIES_MAX 50
 
-static const char *const channels[] = { "in_app", "email", "sms", "push" };
+static const char *const channels[] = { "in_app", "email", "sms", "push", NULL };
 #define NCHANNELS 4
 
 /* What a channel carries when the user never set it: everything in the
@@ -270,9 +270,9 @@ static err_t notification_prefs_get(req_t *r)
 static err_t notification_prefs_put(req_t *r)
 {
 	const char *uid, *channel = json_str_of(r->json, "channel");
-	int ci = channel_index(channel);
-	if (ci < 0)
-		return req_fail_field(r, E_VALIDATION, "channel", "channel must be in_app, email, sms or push");
+	err_t rc = one_of_or_reply(r, "channel", channel, channels);
+	if (rc)
+		return rc;
 	const cJSON *cats = cJSON_GetObjectItemCaseSensitive(r->json, "categories");
 	int i = 0;
 	const cJSON *it;
@@ -283,10 +283,9 @@ static err_t notification_prefs_put(req_t *r)
 		i++;
 	}
 	cJSON *list;
-	err_t rc;
 	if ((rc = target_user(r, &uid)) || (rc = prefs_load(r, uid, &list)))
 		return rc;
-	cJSON *cur = cJSON_GetArrayItem(list, ci);
+	cJSON *cur = cJSON_GetArrayItem(list, channel_index(channel));
 	const cJSON *en = cJSON_GetObjectItemCaseSensitive(r->json, "enabled");
 	bool enabled = en ? cJSON_IsTrue(en) : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cur, "enabled"));
 	const cJSON *newcats = cats ? cats : cJSON_GetObjectItemCaseSensitive(cur, "categories");
@@ -310,10 +309,8 @@ static err_t notification_prefs_put(req_t *r)
 static err_t notification_prefs_delete(req_t *r)
 {
 	const char *uid, *channel = req_param(r, "channel");
-	if (channel_index(channel) < 0)
-		return req_fail_field(r, E_VALIDATION, "channel", "channel must be in_app, email, sms or push");
-	err_t rc = target_user(r, &uid);
-	if (rc)
+	err_t rc = one_of_or_reply(r, "channel", channel, channels);
+	if (rc || (rc = target_user(r, &uid)))
 		return rc;
 	db_param p[] = { db_str(uid), db_str(channel) };
 	db_result *res;

@@ -327,8 +327,7 @@ static char *totals_key(req_t *r, const objtype_t *t)
 void obj_totals_drop(req_t *r, const objtype_t *t)
 {
 	const char *argv[] = { "DEL", totals_key(r, t) };
-	redisReply *rep;
-	if (cache_cmd(r->cache, r->a, &rep, 2, argv))
+	if (cache_send(r->cache, 2, argv))
 		log_warn("%s: cannot drop the cached totals of %s", r->request_id, t->name);
 }
 

@@ -35,4 +35,10 @@ err_t page_reply(req_t *r, const page_t *pg, const char *key, const col_t *cols,
  */
 err_t reply_done(req_t *r, const char *done, ...) __attribute__((sentinel));
 
+/*
+ * E_OK when v is NULL (absent) or one of values (NULL-terminated); else
+ * replies 400 VALIDATION_ERROR naming field: "<field> must be a, b or c".
+ */
+err_t one_of_or_reply(req_t *r, const char *field, const char *v, const char *const *values);
+
 #endif
