@@ -13,6 +13,7 @@
 
 #include "../common/jsonx.h"
 #include "policies.h"
+#include "replies.h"
 #include "routes.h"
 
 #define COND_MAX_DEPTH 10
@@ -26,7 +27,7 @@ static const field_t policy_simulate_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-static const char *const actions[] = { "select", "insert", "update", "delete", "all" };
+static const char *const actions[] = { "select", "insert", "update", "delete", "all", NULL };
 static const char *const operators[] = { "eq", "neq", "gt", "gte", "lt", "lte", "in", "nin",
 					 "contains", "starts_with", "is_null", "is_not_null" };
 
@@ -142,14 +143,9 @@ static err_t cond_check(req_t *r, const objtype_t *t, const cJSON *c, const char
 	return E_OK;
 }
 
-/* The field check of action (f unused), which the simulator runs too. */
 static err_t check_action(req_t *r, const res_field_t *f, const cJSON *action)
 {
-	(void)f;
-	if (!one_of(action->valuestring, actions, sizeof(actions) / sizeof(actions[0])))
-		return req_fail_field(r, E_VALIDATION, "action",
-				      "action must be select, insert, update, delete or all");
-	return E_OK;
+	return one_of_or_reply(r, f->name, action->valuestring, actions);
 }
 
 /* --- evaluation -------------------------------------------------------------- */
@@ -388,7 +384,7 @@ static err_t policies_simulate(req_t *r)
 	/* A stored policy by id, or one given inline. */
 	const char *pid = json_str_of(pol, "id");
 	const cJSON *cond = cJSON_GetObjectItemCaseSensitive(pol, "condition_json");
-	const cJSON *action = cJSON_GetObjectItemCaseSensitive(pol, "action");
+	const char *action = json_str_of(pol, "action");
 	const char *role = json_str_of(pol, "role");
 	if (pid) {
 		if (!t)
@@ -401,14 +397,14 @@ static err_t policies_simulate(req_t *r)
 		 * its reasons take the parsed form. */
 		const char *text = req_json_text(r, cJSON_GetObjectItemCaseSensitive(stored, "condition_json"));
 		cond = text ? req_own(r, cJSON_Parse(text)) : NULL;
-		action = cJSON_GetObjectItemCaseSensitive(stored, "action");
+		action = json_str_of(stored, "action");
 		role = json_str_of(stored, "role");
 	}
 	if (!cond)
 		return req_fail_field(r, E_VALIDATION, "policy.condition_json",
 				      "policy needs condition_json (or id)");
 	int nodes = 0;
-	if ((cJSON_IsString(action) && (rc = check_action(r, NULL, action))) ||
+	if ((rc = one_of_or_reply(r, "action", action, actions)) ||
 	    (rc = cond_check(r, t, cond, "policy.condition_json", 0, &nodes)))
 		return rc;
 	const cJSON *ac = cJSON_GetObjectItemCaseSensitive(r->json, "auth_context");
