@@ -74,17 +74,14 @@ static bool verb_ok(const struct perm_area *a, const char *v)
 	return false;
 }
 
+#define WORD_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
+/* The type segment of objects:<type>:<verb>, which a ':' ends. */
 static bool type_segment_ok(const char *s, size_t n)
 {
 	if (n == 1 && s[0] == '*')
 		return true;
-	if (n == 0 || n > 63 || !(s[0] >= 'a' && s[0] <= 'z'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		      (s[i] >= 'A' && s[i] <= 'Z')))
-			return false;
-	return true;
+	return n > 0 && n <= 63 && s[0] >= 'a' && s[0] <= 'z' && strspn(s, WORD_CHARS) == n;
 }
 
 bool perm_valid(const char *s)
@@ -113,33 +110,23 @@ static bool has(const char *const *perms, const char *p)
 	return false;
 }
 
+/* perms holds <area>:<a>, or <area>:<a>:<b> when b is not NULL. */
+static bool has_in(const char *const *perms, const char *area, const char *a, const char *b)
+{
+	char s[200];
+	snprintf(s, sizeof(s), "%s:%s%s%s", area, a, b ? ":" : "", b ? b : "");
+	return has(perms, s);
+}
+
 bool perms_grant(const char *const *perms, const char *area, const char *type_name,
 		 const char *type_id, const char *verb)
 {
-	char b[200];
-	if (has(perms, "*"))
-		return true;
-	snprintf(b, sizeof(b), "%s:*", area);
-	if (has(perms, b))
-		return true;
-	snprintf(b, sizeof(b), "%s:%s", area, verb);
-	if (has(perms, b))
-		return true;
-	snprintf(b, sizeof(b), "%s:*:%s", area, verb);
-	if (has(perms, b))
-		return true;
 	const char *types[] = { type_name, type_id };
-	for (int i = 0; i < 2; i++) {
-		if (!types[i])
-			continue;
-		snprintf(b, sizeof(b), "%s:%s:%s", area, types[i], verb);
-		if (has(perms, b))
-			return true;
-		snprintf(b, sizeof(b), "%s:%s:*", area, types[i]);
-		if (has(perms, b))
-			return true;
-	}
-	return false;
+	bool ok = has(perms, "*") || has_in(perms, area, "*", NULL) ||
+		  has_in(perms, area, verb, NULL) || has_in(perms, area, "*", verb);
+	for (int i = 0; i < 2 && !ok; i++)
+		ok = types[i] && (has_in(perms, area, types[i], verb) || has_in(perms, area, types[i], "*"));
+	return ok;
 }
 
 /* --- the role graph ------------------------------------------------------- */
@@ -218,27 +205,6 @@ err_t roles_effective(req_t *r, const char *user_id, const char *role_claim, con
 	return E_OK;
 }
 
-const char **user_permissions(req_t *r, const char *user_id)
-{
-	const char *claim = NULL;
-	if (r->who.kind == PRINCIPAL_USER && r->who.user_id && !strcmp(r->who.user_id, user_id)) {
-		claim = r->who.role;
-	} else {
-		db_result *res;
-		db_param p[] = { db_str(user_id) };
-		if (db_exec(r->db, r->a, arena_printf(r->a, "SELECT role FROM %s WHERE id = ?",
-						      tenant_table(r, "_users")), p, 1, &res) == DB_OK &&
-		    res->nrows > 0)
-			claim = db_cell(res, 0, 0);
-	}
-	const char **out;
-	if (roles_effective(r, user_id, claim, &out)) {
-		out = arena_alloc(r->a, sizeof(*out));
-		out[0] = NULL;
-	}
-	return out;
-}
-
 /* --- checks (shape is checked by the schema) ----------------------------- */
 
 static err_t check_name(req_t *r, const res_field_t *f, const cJSON *name)
@@ -246,16 +212,17 @@ static err_t check_name(req_t *r, const res_field_t *f, const cJSON *name)
 	(void)f;
 	const char *s = name->valuestring;
 	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')) ||
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(s))
+	    strspn(s, WORD_CHARS "-.") != strlen(s))
 		return req_fail_field(r, E_VALIDATION, "name",
 				      "name must start with a letter and hold only letters, digits and _ - .");
 	return E_OK;
 }
 
-static err_t check_permissions(req_t *r, const cJSON *perms)
+/* The permissions, after the name's shape (a field check). */
+static err_t role_check(req_t *r, res_ctx_t *c)
 {
+	const cJSON *perms = cJSON_GetObjectItemCaseSensitive(c->body, "permissions"), *it;
 	int i = 0;
-	const cJSON *it;
 	cJSON_ArrayForEach(it, perms) {
 		if (!perm_valid(it->valuestring))
 			return req_fail_field(r, E_VALIDATION, arena_printf(r->a, "permissions[%d]", i),
@@ -348,27 +315,12 @@ static void audit_bare(req_t *r, res_ctx_t *c)
 	c->audit = req_own(r, cJSON_CreateNull());
 }
 
-/* A name (may be NULL) no role but c's has: answered before the write, with
- * the message the API has always given; the unique key still decides a
- * race. */
-static err_t check_name_free(req_t *r, const res_ctx_t *c, const char *name)
+/* A name another role has (the unique key): the message the API has
+ * always given. */
+static err_t role_conflict(req_t *r, res_ctx_t *c)
 {
-	if (!name)
-		return E_OK;
-	db_result *res;
-	db_param p[] = { db_str(name), db_str(c->id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT 1 FROM %s WHERE name = ? AND id <> ?", resource_table(r, c->res)), p, 2, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->nrows > 0)
-		return req_fail_field(r, E_CONFLICT, "name", "A role with this name exists");
-	return E_OK;
-}
-
-static err_t role_check(req_t *r, res_ctx_t *c)
-{
-	return check_permissions(r, cJSON_GetObjectItemCaseSensitive(c->body, "permissions"));
+	(void)c;
+	return req_fail_field(r, E_CONFLICT, "name", "A role with this name exists");
 }
 
 /* PUT /v1/roles/:role_id/permissions, the one update with permissions:
@@ -386,16 +338,15 @@ static err_t role_permissions_set(req_t *r, res_ctx_t *c, const cJSON *given)
 }
 
 /* In the order the checks have always run: the name's shape (a field
- * check), the permissions (role_check), the parent, the name's
- * uniqueness. */
+ * check), the permissions (role_check), the parent, then, on the write,
+ * the name's uniqueness (role_conflict). */
 static err_t role_validate(req_t *r, res_ctx_t *c)
 {
 	const cJSON *perms = cJSON_GetObjectItemCaseSensitive(c->body, "permissions");
 	if (c->op == OP_UPDATE && perms)
 		return role_permissions_set(r, c, perms);
 	audit_bare(r, c);
-	err_t rc = check_parent(r, c->id, json_str_of(c->body, "parent_role_id"));
-	return rc ? rc : check_name_free(r, c, json_str_of(c->body, "name"));
+	return check_parent(r, c->id, json_str_of(c->body, "parent_role_id"));
 }
 
 /* A role that users hold or other roles inherit from goes only with a
@@ -436,6 +387,7 @@ static const res_hooks_t role_hooks = {
 	.before_delete = role_before_delete,
 	.after_commit = role_committed,
 	.render = role_render,
+	.conflict = role_conflict,
 };
 
 static const resource_t role_res = {
@@ -484,23 +436,6 @@ err_t user_require(req_t *r, const char *user_id, const char *field)
 		     : req_fail(r, E_NOT_FOUND, "User not found");
 }
 
-/* The role id as the API shows it; *out is owned by r. */
-static err_t role_fetch(req_t *r, const char *id, cJSON **out)
-{
-	res_ctx_t c;
-	err_t rc = resource_ctx(r, &role_res, OP_GET, &c);
-	return rc ? rc : resource_fetch(r, &c, id, false, out);
-}
-
-/* Commits (or rolls back) and, after a commit, makes workers reload. */
-static err_t finish(req_t *r, err_t rc)
-{
-	if ((rc = req_tx_end(r, rc)))
-		return rc;
-	identity_invalidate(r);
-	return E_OK;
-}
-
 /* The user told of a role given to them (in the assignment's
  * transaction). */
 static err_t notify_assigned(req_t *r, const char *uid, const char *rid, const cJSON *role)
@@ -543,17 +478,21 @@ static err_t assignment_write(req_t *r, const char *uid, const char *rid, const 
 	}
 	if (*changed && !rc && role)
 		rc = notify_assigned(r, uid, rid, role);
-	return finish(r, rc);
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	identity_invalidate(r);
+	return E_OK;
 }
 
 static err_t roles_assign(req_t *r)
 {
 	const char *uid = json_str_of(r->json, "user_id"), *rid = json_str_of(r->json, "role_id");
+	res_ctx_t c;
 	cJSON *role;
 	err_t rc;
-	if ((rc = user_require(r, uid, "user_id")))
+	if ((rc = user_require(r, uid, "user_id")) || (rc = resource_ctx(r, &role_res, OP_GET, &c)))
 		return rc;
-	if ((rc = role_fetch(r, rid, &role)))
+	if ((rc = resource_fetch(r, &c, rid, false, &role)))
 		return rc == E_NOT_FOUND ? req_fail_field(r, rc, "role_id", "Role not found") : rc;
 	bool added;
 	if ((rc = assignment_write(r, uid, rid, role, &added)))
