@@ -23,17 +23,15 @@
  * A role holds its own permissions and inherits its parent's, up the chain.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../common/jsonx.h"
-#include "../common/log.h"
 #include "../common/rowjson.h"
 #include "../fcgi/securedel.h"
 #include "audit.h"
+#include "enduser.h"
 #include "identity.h"
 #include "identity_admin.h"
-#include "objmodel.h"
 #include "replies.h"
 #include "routes.h"
 
@@ -363,14 +361,11 @@ static err_t role_before_delete(req_t *r, res_ctx_t *c)
 		tenant_table(r, "_user_roles"), resource_table(r, c->res)), p, 2, &res);
 	if (st)
 		return req_db_error(r, st);
-	dependency_t deps[2];
-	int nd = 0;
-	long long users = db_get_int(res, 0, "users", 0), kids = db_get_int(res, 0, "children", 0);
-	if (users)
-		deps[nd++] = (dependency_t){ "user_roles", "User assignments", users };
-	if (kids)
-		deps[nd++] = (dependency_t){ "roles", "Child roles (they lose their parent)", kids };
-	return nd ? securedel_check(r, "role", c->id, deps, nd, &c->cascade) : E_OK;
+	dependency_t deps[] = {
+		{ "user_roles", "User assignments", db_get_int(res, 0, "users", 0) },
+		{ "roles", "Child roles (they lose their parent)", db_get_int(res, 0, "children", 0) },
+	};
+	return securedel_check(r, "role", c->id, deps, 2, &c->cascade);
 }
 
 /* Workers reload the permissions they cached. */
@@ -425,13 +420,9 @@ static err_t roles_set_permissions(req_t *r)
 err_t user_require(req_t *r, const char *user_id, const char *field)
 {
 	db_result *res;
-	db_param p[] = { db_str(user_id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
-							      tenant_table(r, "_users")), p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->nrows > 0)
-		return E_OK;
+	err_t rc = user_find(r, "id", user_id, false, &res);
+	if (rc || res->nrows > 0)
+		return rc;
 	return field ? req_fail_field(r, E_NOT_FOUND, field, "User not found")
 		     : req_fail(r, E_NOT_FOUND, "User not found");
 }
@@ -515,21 +506,10 @@ static err_t roles_unassign(req_t *r)
 }
 
 /* The roles a user holds, as the list shows them, with when each was
- * assigned. */
+ * assigned (before created_at, where it has always been shown). */
 static err_t roles_of_user(req_t *r)
 {
-	static const col_t cols[] = {
-		{ "id", COL_STR, 0 },
-		{ "name", COL_STR, 0 },
-		{ "description", COL_STR, 0 },
-		{ "parent_role_id", COL_STR, 0 },
-		{ "permissions", COL_JSON, 0 },
-		{ "user_count", COL_INT, 0 },
-		{ "assigned_at", COL_TIME, 0 },
-		{ "created_at", COL_TIME, 0 },
-		{ "updated_at", COL_TIME, 0 },
-		{ NULL, 0, 0 },
-	};
+	static const col_t assigned[] = { { "assigned_at", COL_TIME, 0 }, { NULL, 0, 0 } };
 	const char *uid = req_param(r, "user_id");
 	res_ctx_t c;
 	err_t rc;
@@ -539,15 +519,17 @@ static err_t roles_of_user(req_t *r)
 	db_result *res;
 	db_param p[] = { db_str(uid) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT r.id, r.name, r.description, r.parent_role_id, r.permissions, NULL AS user_count, "
-		"ux.created_at AS assigned_at, r.created_at, r.updated_at FROM %s r "
+		"SELECT r.*, NULL AS user_count, ux.created_at AS assigned_at FROM %s r "
 		"JOIN %s ux ON ux.role_id = r.id WHERE ux.user_id = ? ORDER BY r.name",
 		resource_table(r, &role_res), tenant_table(r, "_user_roles")), p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
 	cJSON *list = cJSON_CreateArray();
 	for (int i = 0; i < res->nrows; i++) {
-		cJSON *row = row_to_json(cols, res, i);
+		cJSON *row = row_to_json(resource_cols(&role_res), res, i);
+		cJSON *at = row_to_json(assigned, res, i);
+		cJSON_InsertItemInArray(row, 6, cJSON_DetachItemFromObjectCaseSensitive(at, "assigned_at"));
+		cJSON_Delete(at);
 		role_render(r, &c, row);
 		cJSON_AddItemToArray(list, row);
 	}
