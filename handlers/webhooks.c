@@ -162,13 +162,10 @@ static const res_field_t webhook_fields[] = {
 
 /* --- hooks ---------------------------------------------------------------- */
 
-/* The object types named (by id or name) as a JSON array of their ids in
- * *out (NULL for none or an empty list). */
-static err_t resolve_types(req_t *r, const cJSON *types, char **out)
+/* Sets object_types to the ids of the types named (by id or name) in
+ * types; NULL for null or an empty list. */
+static err_t set_types(req_t *r, res_ctx_t *c, const cJSON *types)
 {
-	*out = NULL;
-	if (!cJSON_IsArray(types) || cJSON_GetArraySize(types) == 0)
-		return E_OK;
 	cJSON *ids = req_own(r, cJSON_CreateArray());
 	const cJSON *t;
 	cJSON_ArrayForEach(t, types) {
@@ -181,7 +178,7 @@ static err_t resolve_types(req_t *r, const cJSON *types, char **out)
 			return rc;
 		cJSON_AddItemToArray(ids, cJSON_CreateString(ot->id));
 	}
-	*out = req_json_text(r, ids);
+	resource_set(c, "object_types", db_str(cJSON_GetArraySize(ids) ? req_json_text(r, ids) : NULL));
 	return E_OK;
 }
 
@@ -217,13 +214,9 @@ static err_t webhook_validate(req_t *r, res_ctx_t *c)
 {
 	const cJSON *types = cJSON_GetObjectItemCaseSensitive(c->body, "object_types");
 	const char *status = json_str_of(c->body, "status");
-	if (types) {
-		char *ids;
-		err_t rc = resolve_types(r, types, &ids);
-		if (rc)
-			return rc;
-		resource_set(c, "object_types", db_str(ids));
-	}
+	err_t rc;
+	if (types && (rc = set_types(r, c, types)))
+		return rc;
 	/* Set after object_types, so that the audit's list of the fields
 	 * changed keeps the order url, events, object_types, status. */
 	if (status) {
@@ -379,10 +372,7 @@ static err_t send_and_reply(req_t *r, const webhook_t *w, cJSON *event, const ch
 	cJSON_AddStringToObject(d, "delivery_id", o.delivery_id);
 	cJSON_AddStringToObject(d, "event_id", json_str_of(event, "id"));
 	cJSON_AddStringToObject(d, "event_type", json_str_of(event, "type"));
-	if (o.error[0])
-		cJSON_AddStringToObject(d, "error", o.error);
-	else
-		cJSON_AddNullToObject(d, "error");
+	cJSON_AddItemToObject(d, "error", o.error[0] ? cJSON_CreateString(o.error) : cJSON_CreateNull());
 	cJSON_AddBoolToObject(d, "webhook_disabled", o.disabled);
 	reply_data(r, 200, d);
 	return E_OK;
