@@ -7,7 +7,6 @@
  * lacks, nor a rate above its plan's; a delete revokes.  Rotation is
  * written by hand next to the descriptor.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,7 +19,6 @@
 #include "../common/rowjson.h"
 #include "../common/timefmt.h"
 #include "../fcgi/credentials.h"
-#include "audit.h"
 #include "routes.h"
 
 #define KEY_TOKEN_PREFIX "tsk_"

@@ -9,7 +9,6 @@
  * the tenant DB.  The object list applies a view through
  * views_get_for_list().
  */
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
