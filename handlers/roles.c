@@ -38,36 +38,20 @@
 #define PERMS_MAX 200
 #define ROLE_DEPTH_MAX 32
 
-static const struct perm_area {
-	const char *area;
-	const char *verbs[3];
-	bool typed;
-} perm_areas[] = {
-	{ "objects", { "read", "write" }, true },
-	{ "comments", { "write" }, false },
-	{ "files", { "read", "write" }, false },
-	{ "events", { "read", "publish" }, false },
-	{ "realtime", { "read" }, false },
-	{ "dashboards", { "read", "write" }, false },
-	{ "reports", { "run" }, false },
-	{ "short_urls", { "read", "write" }, false },
-	{ "ai", { "use" }, false },
+/* The vocabulary's <area>:<verb> pairs; <area>:* stands for all of an
+ * area's verbs, and objects also takes objects:<type>:<verb>. */
+static const char *const perm_verbs[] = {
+	"objects:read", "objects:write", "comments:write", "files:read", "files:write",
+	"events:read", "events:publish", "realtime:read", "dashboards:read", "dashboards:write",
+	"reports:run", "short_urls:read", "short_urls:write", "ai:use", NULL,
 };
 
-static const struct perm_area *area_find(const char *name, size_t n)
+/* The n bytes at area are an area and verb is one of its verbs, or *. */
+static bool verb_ok(const char *area, size_t n, const char *verb)
 {
-	for (size_t i = 0; i < sizeof(perm_areas) / sizeof(perm_areas[0]); i++)
-		if (strlen(perm_areas[i].area) == n && !strncmp(perm_areas[i].area, name, n))
-			return &perm_areas[i];
-	return NULL;
-}
-
-static bool verb_ok(const struct perm_area *a, const char *v)
-{
-	if (!strcmp(v, "*"))
-		return true;
-	for (int i = 0; i < 3 && a->verbs[i]; i++)
-		if (!strcmp(a->verbs[i], v))
+	for (const char *const *p = perm_verbs; *p; p++)
+		if (!strncmp(*p, area, n) && (*p)[n] == ':' &&
+		    (!strcmp(verb, "*") || !strcmp(*p + n + 1, verb)))
 			return true;
 	return false;
 }
@@ -84,20 +68,13 @@ static bool type_segment_ok(const char *s, size_t n)
 
 bool perm_valid(const char *s)
 {
-	if (!strcmp(s, "*"))
-		return true;
-	const char *c1 = strchr(s, ':');
+	const char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (!c1)
-		return false;
-	const struct perm_area *a = area_find(s, (size_t)(c1 - s));
-	if (!a)
-		return false;
-	const char *c2 = strchr(c1 + 1, ':');
+		return !strcmp(s, "*");
 	if (!c2)
-		return verb_ok(a, c1 + 1);
-	if (!a->typed || strchr(c2 + 1, ':'))
-		return false;
-	return type_segment_ok(c1 + 1, (size_t)(c2 - c1 - 1)) && verb_ok(a, c2 + 1);
+		return verb_ok(s, (size_t)(c1 - s), c1 + 1);
+	return !strncmp(s, "objects:", 8) && !strchr(c2 + 1, ':') &&
+	       type_segment_ok(c1 + 1, (size_t)(c2 - c1 - 1)) && verb_ok(s, 7, c2 + 1);
 }
 
 static bool has(const char *const *perms, const char *p)
