@@ -141,23 +141,24 @@ static const char *label_of(const cJSON *body, const char *def)
 	return cJSON_IsString(l) ? l->valuestring : def;
 }
 
-/* The token a create or a rotation makes (c->data), shown this once, and
- * the id of the key a rotation makes. */
+/* The token a create or a rotation makes (c->data): shown this once, the
+ * row keeps its hash and display prefix; a rotation's new key is id. */
 typedef struct minted {
 	char *token;
+	db_param hash, prefix;
 	char id[40];
 } minted_t;
 
-/* A new token: the plaintext for the reply; the row keeps its hash and
- * display prefix. */
-static char *token_new(req_t *r, db_param *hash, db_param *prefix)
+static minted_t *token_new(req_t *r, res_ctx_t *c)
 {
-	char *token = random_token(r->a, KEY_TOKEN_PREFIX, 32);
-	char *h = arena_alloc(r->a, 65);
-	sha256_hex(h, token, strlen(token));
-	*hash = db_str(h);
-	*prefix = db_str(arena_strndup(r->a, token, KEY_DISPLAY_PREFIX));
-	return token;
+	minted_t *m = arena_calloc(r->a, 1, sizeof(*m));
+	m->token = random_token(r->a, KEY_TOKEN_PREFIX, 32);
+	char *hash = arena_alloc(r->a, 65);
+	sha256_hex(hash, m->token, strlen(m->token));
+	m->hash = db_str(hash);
+	m->prefix = db_str(arena_strndup(r->a, m->token, KEY_DISPLAY_PREFIX));
+	c->data = m;
+	return m;
 }
 
 static err_t key_validate(req_t *r, res_ctx_t *c)
@@ -170,18 +171,14 @@ static err_t key_validate(req_t *r, res_ctx_t *c)
 	const char *label = label_of(c->body, "API key");
 	resource_set(c, "label", db_str(label));
 	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(c->body, "scopes");
-	if (!scopes)
-		resource_set(c, "scopes", db_str("read"));
-	minted_t *m = arena_calloc(r->a, 1, sizeof(*m));
-	db_param hash, prefix;
-	m->token = token_new(r, &hash, &prefix);
-	resource_set(c, "key_hash", hash);
-	resource_set(c, "key_prefix", prefix);
-	c->data = m;
-	c->audit = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(c->audit, "label", label);
 	col_t words = { "scopes", COL_WORDS, 0 };
 	db_param sp = scopes ? json_to_param(r->a, &words, scopes) : db_str("read");
+	resource_set(c, "scopes", sp);
+	minted_t *m = token_new(r, c);
+	resource_set(c, "key_hash", m->hash);
+	resource_set(c, "key_prefix", m->prefix);
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c->audit, "label", label);
 	cJSON_AddStringToObject(c->audit, "scopes", sp.s ? sp.s : "");
 	return E_OK;
 }
@@ -196,7 +193,7 @@ static void key_committed(req_t *r, res_ctx_t *c)
 }
 
 /*
- * A rotation (a delete with c->data, keys_rotate) revokes the key and
+ * A rotation (a delete with a token made, keys_rotate) revokes the key and
  * makes its successor.  The new key inherits the expiry; an expired key
  * would hand on a token that is dead at birth, so it is replaced by a new
  * key instead.
@@ -223,10 +220,8 @@ static err_t key_after_write(req_t *r, res_ctx_t *c)
 		return E_OK;
 	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(c->body, "scopes");
 	col_t words = { "scopes", COL_WORDS, 0 };
-	db_param hash, prefix;
-	m->token = token_new(r, &hash, &prefix);
 	const char *creator = r->who.kind == PRINCIPAL_KEY ? r->who.key_id : r->who.user_id;
-	db_param q[] = { db_str(m->id), db_str(label_of(c->body, NULL)), prefix, hash,
+	db_param q[] = { db_str(m->id), db_str(label_of(c->body, NULL)), m->prefix, m->hash,
 			 scopes ? json_to_param(r->a, &words, scopes) : db_null(), db_str(creator),
 			 db_str(r->tenant.id), db_str(c->id) };
 	enum db_status st = db_exec(r->db, r->a,
@@ -308,7 +303,7 @@ static err_t keys_rotate(req_t *r)
 	    (rc = resource_ctx(r, &key_res, OP_DELETE, &c)))
 		return rc;
 	c.verb = "rotated";
-	c.data = arena_calloc(r->a, 1, sizeof(minted_t));
+	token_new(r, &c);
 	return resource_run(r, &c);
 }
 
