@@ -149,18 +149,6 @@ static void collect(req_t *r, const db_result *all, int i, cJSON *perms)
 	}
 }
 
-static const char **perms_array(req_t *r, const cJSON *perms)
-{
-	int n = cJSON_GetArraySize(perms);
-	const char **v = arena_alloc(r->a, sizeof(*v) * (size_t)(n + 1));
-	int i = 0;
-	const cJSON *it;
-	cJSON_ArrayForEach(it, perms)
-		v[i++] = arena_strdup(r->a, it->valuestring);
-	v[i] = NULL;
-	return v;
-}
-
 err_t roles_effective(req_t *r, const char *user_id, const char *role_claim, const char ***out)
 {
 	db_result *all, *mine;
@@ -176,7 +164,14 @@ err_t roles_effective(req_t *r, const char *user_id, const char *role_claim, con
 	cJSON *perms = req_own(r, cJSON_CreateArray());
 	for (int i = 0; i < mine->nrows; i++)
 		collect(r, all, role_index(all, db_cell(mine, i, 0)), perms);
-	*out = perms_array(r, perms);
+	/* The strings stay in perms, which the request owns. */
+	const char **v = arena_alloc(r->a, sizeof(*v) * (size_t)(cJSON_GetArraySize(perms) + 1));
+	int n = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, perms)
+		v[n++] = it->valuestring;
+	v[n] = NULL;
+	*out = v;
 	return E_OK;
 }
 
@@ -486,7 +481,14 @@ static err_t roles_unassign(req_t *r)
  * assigned (before created_at, where it has always been shown). */
 static err_t roles_of_user(req_t *r)
 {
-	static const col_t assigned[] = { { "assigned_at", COL_TIME, 0 }, { NULL, 0, 0 } };
+	col_t cols[16];
+	int n = 0;
+	for (const col_t *k = resource_cols(&role_res); k->name && n < 14; k++) {
+		if (!strcmp(k->name, "created_at"))
+			cols[n++] = (col_t){ "assigned_at", COL_TIME, 0 };
+		cols[n++] = *k;
+	}
+	cols[n] = (col_t){ NULL, 0, 0 };
 	const char *uid = req_param(r, "user_id");
 	res_ctx_t c;
 	err_t rc;
@@ -503,10 +505,7 @@ static err_t roles_of_user(req_t *r)
 		return req_db_error(r, st);
 	cJSON *list = cJSON_CreateArray();
 	for (int i = 0; i < res->nrows; i++) {
-		cJSON *row = row_to_json(resource_cols(&role_res), res, i);
-		cJSON *at = row_to_json(assigned, res, i);
-		cJSON_InsertItemInArray(row, 6, cJSON_DetachItemFromObjectCaseSensitive(at, "assigned_at"));
-		cJSON_Delete(at);
+		cJSON *row = row_to_json(cols, res, i);
 		role_render(r, &c, row);
 		cJSON_AddItemToArray(list, row);
 	}
