@@ -260,8 +260,8 @@ static err_t comments_list(req_t *r)
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"SELECT %s FROM %s WHERE object_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
-		cols_select(r->a, resource_cols(&comment_res), NULL), resource_table(r, &comment_res)),
-		p, 4, &res);
+		cols_select(r->a, resource_cols(&comment_res), NULL),
+		resource_table(r, &comment_res)), p, 4, &res);
 	if (st)
 		return req_db_error(r, st);
 	reply_data(r, 200, query_id_page(r, res, limit, total, c.parent_id, "cmt_", query_row_cols,

@@ -204,7 +204,8 @@ static err_t key_before_delete(req_t *r, res_ctx_t *c)
 	if (!m)
 		return E_OK;
 	if (!strcmp(json_str_of(c->before, "status"), "expired"))
-		return req_fail(r, E_CONFLICT, "This API key has expired; create a new key instead");
+		return req_fail(r, E_CONFLICT,
+				"This API key has expired; create a new key instead");
 	id_new(m->id, sizeof(m->id), "key_");
 	c->audit = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(c->audit, "new_key_id", m->id);
@@ -226,10 +227,10 @@ static err_t key_after_write(req_t *r, res_ctx_t *c)
 			 db_str(r->tenant.id), db_str(c->id) };
 	enum db_status st = db_exec(r->db, r->a,
 		"INSERT INTO api_keys (id, tenant_id, label, key_prefix, key_hash, scopes, "
-		"ip_allowlist, rate_limit, expires_at, created_by, rotated_from, created_at, updated_at) "
-		"SELECT ?, tenant_id, COALESCE(?, label), ?, ?, COALESCE(?, scopes), ip_allowlist, "
-		"rate_limit, expires_at, ?, id, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) FROM api_keys "
-		"WHERE tenant_id = ? AND id = ?", q, 8, NULL);
+		"ip_allowlist, rate_limit, expires_at, created_by, rotated_from, created_at, "
+		"updated_at) SELECT ?, tenant_id, COALESCE(?, label), ?, ?, COALESCE(?, scopes), "
+		"ip_allowlist, rate_limit, expires_at, ?, id, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) "
+		"FROM api_keys WHERE tenant_id = ? AND id = ?", q, 8, NULL);
 	return st ? req_db_error(r, st) : E_OK;
 }
 

@@ -100,7 +100,8 @@ bool perms_grant(const char *const *perms, const char *area, const char *type_na
 	bool ok = has(perms, "*") || has_in(perms, area, "*", NULL) ||
 		  has_in(perms, area, verb, NULL) || has_in(perms, area, "*", verb);
 	for (int i = 0; i < 2 && !ok; i++)
-		ok = types[i] && (has_in(perms, area, types[i], verb) || has_in(perms, area, types[i], "*"));
+		ok = types[i] && (has_in(perms, area, types[i], verb) ||
+				  has_in(perms, area, types[i], "*"));
 	return ok;
 }
 
@@ -335,7 +336,8 @@ static err_t role_before_delete(req_t *r, res_ctx_t *c)
 		return req_db_error(r, st);
 	dependency_t deps[] = {
 		{ "user_roles", "User assignments", db_get_int(res, 0, "users", 0) },
-		{ "roles", "Child roles (they lose their parent)", db_get_int(res, 0, "children", 0) },
+		{ "roles", "Child roles (they lose their parent)",
+		  db_get_int(res, 0, "children", 0) },
 	};
 	return securedel_check(r, "role", c->id, deps, 2, &c->cascade);
 }

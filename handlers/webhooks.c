@@ -178,7 +178,8 @@ static err_t set_types(req_t *r, res_ctx_t *c, const cJSON *types)
 			return rc;
 		cJSON_AddItemToArray(ids, cJSON_CreateString(ot->id));
 	}
-	resource_set(c, "object_types", db_str(cJSON_GetArraySize(ids) ? req_json_text(r, ids) : NULL));
+	resource_set(c, "object_types",
+		     db_str(cJSON_GetArraySize(ids) ? req_json_text(r, ids) : NULL));
 	return E_OK;
 }
 
@@ -334,7 +335,8 @@ static err_t webhooks_rotate_secret(req_t *r)
 	db_param hours = db_int(WEBHOOK_OLD_SECRET_HOURS);
 	resource_set_expr(&c, "old_secret_enc", "secret_enc", NULL, 0);
 	resource_set(&c, "secret_enc", db_str(seal(r, secret)));
-	resource_set_expr(&c, "old_secret_expires_at", "UTC_TIMESTAMP(3) + INTERVAL ? HOUR", &hours, 1);
+	resource_set_expr(&c, "old_secret_expires_at", "UTC_TIMESTAMP(3) + INTERVAL ? HOUR", &hours,
+			  1);
 	c.data = secret;
 	c.verb = "secret_rotated";
 	c.audit = req_own(r, cJSON_CreateNull());
@@ -372,7 +374,8 @@ static err_t send_and_reply(req_t *r, const webhook_t *w, cJSON *event, const ch
 	cJSON_AddStringToObject(d, "delivery_id", o.delivery_id);
 	cJSON_AddStringToObject(d, "event_id", json_str_of(event, "id"));
 	cJSON_AddStringToObject(d, "event_type", json_str_of(event, "type"));
-	cJSON_AddItemToObject(d, "error", o.error[0] ? cJSON_CreateString(o.error) : cJSON_CreateNull());
+	cJSON_AddItemToObject(d, "error",
+			      o.error[0] ? cJSON_CreateString(o.error) : cJSON_CreateNull());
 	cJSON_AddBoolToObject(d, "webhook_disabled", o.disabled);
 	reply_data(r, 200, d);
 	return E_OK;
