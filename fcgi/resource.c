@@ -113,6 +113,11 @@ static res_derived_t *derive(const resource_t *res)
 	return d;
 }
 
+const col_t *resource_cols(const resource_t *res)
+{
+	return derive(res)->cols;
+}
+
 const field_t *resource_schema(const resource_t *res, enum res_op op)
 {
 	if (op != OP_CREATE && op != OP_UPDATE)

@@ -264,6 +264,10 @@ err_t resource_ctx(req_t *r, const resource_t *res, enum res_op op, res_ctx_t *c
 /* The fully qualified table of res for this request's tenant. */
 const char *resource_table(req_t *r, const resource_t *res);
 
+/* The columns that render a row of res: its rendered fields, named as
+ * the API names them (for a hand-written query of its rows); static. */
+const col_t *resource_cols(const resource_t *res);
+
 /* The request-body schema of op (OP_CREATE, OP_UPDATE) derived from the
  * fields; built once per descriptor, static after. */
 const field_t *resource_schema(const resource_t *res, enum res_op op);

@@ -19,7 +19,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
@@ -96,25 +95,23 @@ static err_t comment_parent(req_t *r, res_ctx_t *c)
 	return object_live(r, t, c->parent_id, false);
 }
 
-/* A millisecond time as MariaDB DATETIME(3) text in UTC. */
-static char *sql_time(req_t *r, long long ms)
+/* Sets column to the millisecond time ms (the sessions are in UTC; the
+ * product has exactly three decimals). */
+static void set_time(res_ctx_t *c, const char *column, long long ms)
 {
-	time_t sec = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	return arena_printf(r->a, "%04d-%02d-%02d %02d:%02d:%02d.%03lld", tm.tm_year + 1900,
-			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+	db_param p = db_int(ms);
+	resource_set_expr(c, column, "FROM_UNIXTIME(? * 0.001)", &p, 1);
 }
 
 /*
  * The new comment's id (c->id, replacing the engine's) and its creation
- * time.  Plain ULIDs made in the same millisecond sort at random; a
+ * time (its created_at and updated_at).  Plain ULIDs made in the same millisecond sort at random; a
  * comment written right after another would then list below it.  So the
  * time part is at least one past the newest comment's: ids of one object's
  * comments increase in the order they were written (concurrent writers
  * aside), and created_at is the id's time, so both orders agree.
  */
-static err_t comment_id_new(req_t *r, res_ctx_t *c, char **created)
+static err_t comment_id_new(req_t *r, res_ctx_t *c)
 {
 	db_param p[] = { db_str(c->parent_id) };
 	db_result *res;
@@ -135,7 +132,8 @@ static err_t comment_id_new(req_t *r, res_ctx_t *c, char **created)
 	char ulid[ULID_LEN + 1];
 	ulid_encode(ulid, (uint64_t)ms, rnd);
 	c->id = arena_printf(r->a, "%s%s", c->res->id_prefix, ulid);
-	*created = sql_time(r, ms);
+	set_time(c, "created_at", ms);
+	set_time(c, "updated_at", ms);
 	return E_OK;
 }
 
@@ -146,18 +144,15 @@ static err_t comment_validate(req_t *r, res_ctx_t *c)
 	if (c->op == OP_UPDATE) {
 		if (strcmp(json_str_of(c->before, "author_id"), r->who.user_id))
 			return req_fail(r, E_FORBIDDEN, "Only the author can edit this comment");
-		resource_set(c, "updated_at", db_str(sql_time(r, time_now_ms())));
+		set_time(c, "updated_at", time_now_ms());
 		return E_OK;
 	}
-	char *created = NULL;
-	err_t rc = comment_id_new(r, c, &created);
+	err_t rc = comment_id_new(r, c);
 	if (rc)
 		return rc;
 	const objtype_t *t = c->parent;
 	resource_set(c, "object_type_id", db_str(t->id));
 	resource_set(c, "author_id", db_str(r->who.user_id));
-	resource_set(c, "created_at", db_str(created));
-	resource_set(c, "updated_at", db_str(created));
 	return E_OK;
 }
 
@@ -248,17 +243,6 @@ static err_t comments_update(req_t *r)
 
 /* --- list -------------------------------------------------------------- */
 
-static const col_t comment_cols[] = {
-	{ "id", COL_STR, 0 },
-	{ "object_type_id", COL_STR, 0 },
-	{ "object_id", COL_STR, 0 },
-	{ "author_id", COL_STR, 0 },
-	{ "body", COL_STR, 0 },
-	{ "created_at", COL_TIME, 0 },
-	{ "updated_at", COL_TIME, 0 },
-	{ NULL, 0, 0 },
-};
-
 static err_t comments_list(req_t *r)
 {
 	res_ctx_t c;
@@ -276,11 +260,12 @@ static err_t comments_list(req_t *r)
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"SELECT %s FROM %s WHERE object_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
-		cols_select(r->a, comment_cols, NULL), resource_table(r, &comment_res)), p, 4, &res);
+		cols_select(r->a, resource_cols(&comment_res), NULL),
+		resource_table(r, &comment_res)), p, 4, &res);
 	if (st)
 		return req_db_error(r, st);
 	reply_data(r, 200, query_id_page(r, res, limit, total, c.parent_id, "cmt_", query_row_cols,
-					   comment_cols));
+					   resource_cols(&comment_res)));
 	return E_OK;
 }
 

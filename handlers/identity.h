@@ -68,11 +68,6 @@ err_t auth_send_sms(req_t *r, const char *to, const char *text);
 err_t notify_user(req_t *r, const char *user_id, const char *category, const char *title,
 		  const char *body, const cJSON *data);
 
-/* The permissions (strings such as "objects:read", "objects:<type>:write")
- * an end user holds through the roles assigned to them, inheritance
- * followed; NULL-terminated array in r->a.  Empty when none. */
-const char **user_permissions(req_t *r, const char *user_id);
-
 /* identity_invalidate() is in fcgi/gate.h. */
 
 /* The tenant's effective auth config (defaults overlaid with its

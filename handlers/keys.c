@@ -7,7 +7,6 @@
  * lacks, nor a rate above its plan's; a delete revokes.  Rotation is
  * written by hand next to the descriptor.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,7 +19,6 @@
 #include "../common/rowjson.h"
 #include "../common/timefmt.h"
 #include "../fcgi/credentials.h"
-#include "audit.h"
 #include "routes.h"
 
 #define KEY_TOKEN_PREFIX "tsk_"
@@ -143,16 +141,24 @@ static const char *label_of(const cJSON *body, const char *def)
 	return cJSON_IsString(l) ? l->valuestring : def;
 }
 
-/* A new token: c->data keeps the plaintext for the reply; the row keeps
- * its hash and display prefix. */
-static void token_new(req_t *r, res_ctx_t *c)
+/* The token a create or a rotation makes (c->data): shown this once, the
+ * row keeps its hash and display prefix; a rotation's new key is id. */
+typedef struct minted {
+	char *token;
+	db_param hash, prefix;
+	char id[40];
+} minted_t;
+
+static minted_t *token_new(req_t *r, res_ctx_t *c)
 {
-	char *token = random_token(r->a, KEY_TOKEN_PREFIX, 32);
+	minted_t *m = arena_calloc(r->a, 1, sizeof(*m));
+	m->token = random_token(r->a, KEY_TOKEN_PREFIX, 32);
 	char *hash = arena_alloc(r->a, 65);
-	sha256_hex(hash, token, strlen(token));
-	resource_set(c, "key_hash", db_str(hash));
-	resource_set(c, "key_prefix", db_str(arena_strndup(r->a, token, KEY_DISPLAY_PREFIX)));
-	c->data = token;
+	sha256_hex(hash, m->token, strlen(m->token));
+	m->hash = db_str(hash);
+	m->prefix = db_str(arena_strndup(r->a, m->token, KEY_DISPLAY_PREFIX));
+	c->data = m;
+	return m;
 }
 
 static err_t key_validate(req_t *r, res_ctx_t *c)
@@ -165,13 +171,14 @@ static err_t key_validate(req_t *r, res_ctx_t *c)
 	const char *label = label_of(c->body, "API key");
 	resource_set(c, "label", db_str(label));
 	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(c->body, "scopes");
-	if (!scopes)
-		resource_set(c, "scopes", db_str("read"));
-	token_new(r, c);
-	c->audit = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(c->audit, "label", label);
 	col_t words = { "scopes", COL_WORDS, 0 };
 	db_param sp = scopes ? json_to_param(r->a, &words, scopes) : db_str("read");
+	resource_set(c, "scopes", sp);
+	minted_t *m = token_new(r, c);
+	resource_set(c, "key_hash", m->hash);
+	resource_set(c, "key_prefix", m->prefix);
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c->audit, "label", label);
 	cJSON_AddStringToObject(c->audit, "scopes", sp.s ? sp.s : "");
 	return E_OK;
 }
@@ -185,18 +192,67 @@ static void key_committed(req_t *r, res_ctx_t *c)
 		channels_close(r->a, r->tenant.id, "key", c->id);
 }
 
-/* A created key comes with its token, shown this once; a revoked one says
- * so. */
+/*
+ * A rotation (a delete with a token made, keys_rotate) revokes the key and
+ * makes its successor.  The new key inherits the expiry; an expired key
+ * would hand on a token that is dead at birth, so it is replaced by a new
+ * key instead.
+ */
+static err_t key_before_delete(req_t *r, res_ctx_t *c)
+{
+	minted_t *m = c->data;
+	if (!m)
+		return E_OK;
+	if (!strcmp(json_str_of(c->before, "status"), "expired"))
+		return req_fail(r, E_CONFLICT,
+				"This API key has expired; create a new key instead");
+	id_new(m->id, sizeof(m->id), "key_");
+	c->audit = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(c->audit, "new_key_id", m->id);
+	return E_OK;
+}
+
+/* A rotation's successor, in the revoke's transaction: it keeps what the
+ * body does not change. */
+static err_t key_after_write(req_t *r, res_ctx_t *c)
+{
+	minted_t *m = c->data;
+	if (c->op != OP_DELETE || !m)
+		return E_OK;
+	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(c->body, "scopes");
+	col_t words = { "scopes", COL_WORDS, 0 };
+	const char *creator = r->who.kind == PRINCIPAL_KEY ? r->who.key_id : r->who.user_id;
+	db_param q[] = { db_str(m->id), db_str(label_of(c->body, NULL)), m->prefix, m->hash,
+			 scopes ? json_to_param(r->a, &words, scopes) : db_null(), db_str(creator),
+			 db_str(r->tenant.id), db_str(c->id) };
+	enum db_status st = db_exec(r->db, r->a,
+		"INSERT INTO api_keys (id, tenant_id, label, key_prefix, key_hash, scopes, "
+		"ip_allowlist, rate_limit, expires_at, created_by, rotated_from, created_at, "
+		"updated_at) SELECT ?, tenant_id, COALESCE(?, label), ?, ?, COALESCE(?, scopes), "
+		"ip_allowlist, rate_limit, expires_at, ?, id, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) "
+		"FROM api_keys WHERE tenant_id = ? AND id = ?", q, 8, NULL);
+	return st ? req_db_error(r, st) : E_OK;
+}
+
+/* A created key comes with its token, shown this once; so does a rotated
+ * one's successor, beside the old key; a revoked key says so. */
 static err_t key_reply(req_t *r, res_ctx_t *c)
 {
+	const minted_t *m = c->data;
+	cJSON *new_key = NULL;
+	err_t rc = m && c->op == OP_DELETE ? resource_fetch(r, c, m->id, false, &new_key) : E_OK;
+	if (rc)
+		return rc;
 	cJSON *d = cJSON_Duplicate(c->row, true);
-	if (c->op == OP_DELETE)
+	if (c->op == OP_DELETE && !m)
 		cJSON_AddTrueToObject(d, "revoked");
-	if (c->op == OP_CREATE) {
+	if (m) {
 		cJSON *key = d;
 		d = cJSON_CreateObject();
-		cJSON_AddItemToObject(d, "key", key);
-		cJSON_AddStringToObject(d, "token", c->data);
+		cJSON_AddItemToObject(d, new_key ? "old_key" : "key", key);
+		if (new_key)
+			cJSON_AddItemToObject(d, "new_key", cJSON_Duplicate(new_key, true));
+		cJSON_AddStringToObject(d, "token", m->token);
 	}
 	reply_data(r, c->status, d);
 	return E_OK;
@@ -204,6 +260,8 @@ static err_t key_reply(req_t *r, res_ctx_t *c)
 
 static const res_hooks_t key_hooks = {
 	.validate = key_validate,
+	.before_delete = key_before_delete,
+	.after_write = key_after_write,
 	.after_commit = key_committed,
 	.reply = key_reply,
 };
@@ -237,76 +295,17 @@ static const field_t keys_rotate_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-/* Revokes key id and inserts its successor new_id, which keeps what the
- * body does not change, in one transaction. */
-static err_t rotate_tx(req_t *r, const char *id, const char *new_id, char **token)
-{
-	db_param p[] = { db_str(r->tenant.id), db_str(id) };
-	db_result *res;
-	enum db_status st = db_exec(r->db, r->a,
-		"UPDATE api_keys SET revoked_at = UTC_TIMESTAMP(3), updated_at = UTC_TIMESTAMP(3) "
-		"WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL", p, 2, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->affected == 0)
-		return req_fail(r, E_NOT_FOUND, "API key not found");
-	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(r->json, "scopes");
-	col_t words = { "scopes", COL_WORDS, 0 };
-	*token = random_token(r->a, KEY_TOKEN_PREFIX, 32);
-	char hash[65];
-	sha256_hex(hash, *token, strlen(*token));
-	const char *creator = r->who.kind == PRINCIPAL_KEY ? r->who.key_id : r->who.user_id;
-	db_param q[] = { db_str(new_id), db_str(label_of(r->json, NULL)),
-			 db_str(arena_strndup(r->a, *token, KEY_DISPLAY_PREFIX)), db_str(hash),
-			 scopes ? json_to_param(r->a, &words, scopes) : db_null(), db_str(creator),
-			 db_str(r->tenant.id), db_str(id) };
-	st = db_exec(r->db, r->a,
-		"INSERT INTO api_keys (id, tenant_id, label, key_prefix, key_hash, scopes, "
-		"ip_allowlist, rate_limit, expires_at, created_by, rotated_from, created_at, updated_at) "
-		"SELECT ?, tenant_id, COALESCE(?, label), ?, ?, COALESCE(?, scopes), ip_allowlist, "
-		"rate_limit, expires_at, ?, id, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3) FROM api_keys "
-		"WHERE tenant_id = ? AND id = ?", q, 8, NULL);
-	if (st)
-		return req_db_error(r, st);
-	cJSON *details = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(details, "new_key_id", new_id);
-	return req_audit(r, "api_key.rotated", "api_key", id, details);
-}
-
 static err_t keys_rotate(req_t *r)
 {
 	const cJSON *scopes = cJSON_GetObjectItemCaseSensitive(r->json, "scopes");
-	err_t rc;
-	if (scopes && (rc = check_scopes(r, NULL, scopes)))
-		return rc;
 	res_ctx_t c;
-	cJSON *old_key, *new_key;
-	if ((rc = resource_ctx(r, &key_res, OP_UPDATE, &c)) ||
-	    (rc = resource_fetch(r, &c, c.id, true, &old_key)))
+	err_t rc;
+	if ((scopes && (rc = check_scopes(r, NULL, scopes))) ||
+	    (rc = resource_ctx(r, &key_res, OP_DELETE, &c)))
 		return rc;
-	/* The new key inherits the expiry; an expired key would hand on a
-	 * token that is dead at birth, so it is replaced by a new key instead. */
-	if (!strcmp(json_str_of(old_key, "status"), "expired"))
-		return req_fail(r, E_CONFLICT, "This API key has expired; create a new key instead");
-	char new_id[40];
-	id_new(new_id, sizeof(new_id), "key_");
-	char *token = NULL;
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	if ((rc = req_tx_end(r, rotate_tx(r, c.id, new_id, &token))))
-		return rc;
-	credentials_invalidate(r->cache, r->a);
-	channels_close(r->a, r->tenant.id, "key", c.id);
-	if ((rc = resource_fetch(r, &c, c.id, false, &old_key)) ||
-	    (rc = resource_fetch(r, &c, new_id, false, &new_key)))
-		return rc;
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, "old_key", cJSON_Duplicate(old_key, true));
-	cJSON_AddItemToObject(d, "new_key", cJSON_Duplicate(new_key, true));
-	cJSON_AddStringToObject(d, "token", token);
-	reply_data(r, 200, d);
-	return E_OK;
+	c.verb = "rotated";
+	token_new(r, &c);
+	return resource_run(r, &c);
 }
 
 /* The endpoints this file serves; routes.c assembles the table from

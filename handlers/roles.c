@@ -23,86 +23,58 @@
  * A role holds its own permissions and inherits its parent's, up the chain.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../common/jsonx.h"
-#include "../common/log.h"
 #include "../common/rowjson.h"
 #include "../fcgi/securedel.h"
 #include "audit.h"
+#include "enduser.h"
 #include "identity.h"
 #include "identity_admin.h"
-#include "objmodel.h"
 #include "replies.h"
 #include "routes.h"
 
 #define PERMS_MAX 200
 #define ROLE_DEPTH_MAX 32
 
-static const struct perm_area {
-	const char *area;
-	const char *verbs[3];
-	bool typed;
-} perm_areas[] = {
-	{ "objects", { "read", "write" }, true },
-	{ "comments", { "write" }, false },
-	{ "files", { "read", "write" }, false },
-	{ "events", { "read", "publish" }, false },
-	{ "realtime", { "read" }, false },
-	{ "dashboards", { "read", "write" }, false },
-	{ "reports", { "run" }, false },
-	{ "short_urls", { "read", "write" }, false },
-	{ "ai", { "use" }, false },
+/* The vocabulary's <area>:<verb> pairs; <area>:* stands for all of an
+ * area's verbs, and objects also takes objects:<type>:<verb>. */
+static const char *const perm_verbs[] = {
+	"objects:read", "objects:write", "comments:write", "files:read", "files:write",
+	"events:read", "events:publish", "realtime:read", "dashboards:read", "dashboards:write",
+	"reports:run", "short_urls:read", "short_urls:write", "ai:use", NULL,
 };
 
-static const struct perm_area *area_find(const char *name, size_t n)
+/* The n bytes at area are an area and verb is one of its verbs, or *. */
+static bool verb_ok(const char *area, size_t n, const char *verb)
 {
-	for (size_t i = 0; i < sizeof(perm_areas) / sizeof(perm_areas[0]); i++)
-		if (strlen(perm_areas[i].area) == n && !strncmp(perm_areas[i].area, name, n))
-			return &perm_areas[i];
-	return NULL;
-}
-
-static bool verb_ok(const struct perm_area *a, const char *v)
-{
-	if (!strcmp(v, "*"))
-		return true;
-	for (int i = 0; i < 3 && a->verbs[i]; i++)
-		if (!strcmp(a->verbs[i], v))
+	for (const char *const *p = perm_verbs; *p; p++)
+		if (!strncmp(*p, area, n) && (*p)[n] == ':' &&
+		    (!strcmp(verb, "*") || !strcmp(*p + n + 1, verb)))
 			return true;
 	return false;
 }
 
+#define WORD_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
+/* The type segment of objects:<type>:<verb>, which a ':' ends. */
 static bool type_segment_ok(const char *s, size_t n)
 {
 	if (n == 1 && s[0] == '*')
 		return true;
-	if (n == 0 || n > 63 || !(s[0] >= 'a' && s[0] <= 'z'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		      (s[i] >= 'A' && s[i] <= 'Z')))
-			return false;
-	return true;
+	return n > 0 && n <= 63 && s[0] >= 'a' && s[0] <= 'z' && strspn(s, WORD_CHARS) == n;
 }
 
 bool perm_valid(const char *s)
 {
-	if (!strcmp(s, "*"))
-		return true;
-	const char *c1 = strchr(s, ':');
+	const char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (!c1)
-		return false;
-	const struct perm_area *a = area_find(s, (size_t)(c1 - s));
-	if (!a)
-		return false;
-	const char *c2 = strchr(c1 + 1, ':');
+		return !strcmp(s, "*");
 	if (!c2)
-		return verb_ok(a, c1 + 1);
-	if (!a->typed || strchr(c2 + 1, ':'))
-		return false;
-	return type_segment_ok(c1 + 1, (size_t)(c2 - c1 - 1)) && verb_ok(a, c2 + 1);
+		return verb_ok(s, (size_t)(c1 - s), c1 + 1);
+	return !strncmp(s, "objects:", 8) && !strchr(c2 + 1, ':') &&
+	       type_segment_ok(c1 + 1, (size_t)(c2 - c1 - 1)) && verb_ok(s, 7, c2 + 1);
 }
 
 static bool has(const char *const *perms, const char *p)
@@ -113,33 +85,24 @@ static bool has(const char *const *perms, const char *p)
 	return false;
 }
 
+/* perms holds <area>:<a>, or <area>:<a>:<b> when b is not NULL. */
+static bool has_in(const char *const *perms, const char *area, const char *a, const char *b)
+{
+	char s[200];
+	snprintf(s, sizeof(s), "%s:%s%s%s", area, a, b ? ":" : "", b ? b : "");
+	return has(perms, s);
+}
+
 bool perms_grant(const char *const *perms, const char *area, const char *type_name,
 		 const char *type_id, const char *verb)
 {
-	char b[200];
-	if (has(perms, "*"))
-		return true;
-	snprintf(b, sizeof(b), "%s:*", area);
-	if (has(perms, b))
-		return true;
-	snprintf(b, sizeof(b), "%s:%s", area, verb);
-	if (has(perms, b))
-		return true;
-	snprintf(b, sizeof(b), "%s:*:%s", area, verb);
-	if (has(perms, b))
-		return true;
 	const char *types[] = { type_name, type_id };
-	for (int i = 0; i < 2; i++) {
-		if (!types[i])
-			continue;
-		snprintf(b, sizeof(b), "%s:%s:%s", area, types[i], verb);
-		if (has(perms, b))
-			return true;
-		snprintf(b, sizeof(b), "%s:%s:*", area, types[i]);
-		if (has(perms, b))
-			return true;
-	}
-	return false;
+	bool ok = has(perms, "*") || has_in(perms, area, "*", NULL) ||
+		  has_in(perms, area, verb, NULL) || has_in(perms, area, "*", verb);
+	for (int i = 0; i < 2 && !ok; i++)
+		ok = types[i] && (has_in(perms, area, types[i], verb) ||
+				  has_in(perms, area, types[i], "*"));
+	return ok;
 }
 
 /* --- the role graph ------------------------------------------------------- */
@@ -187,18 +150,6 @@ static void collect(req_t *r, const db_result *all, int i, cJSON *perms)
 	}
 }
 
-static const char **perms_array(req_t *r, const cJSON *perms)
-{
-	int n = cJSON_GetArraySize(perms);
-	const char **v = arena_alloc(r->a, sizeof(*v) * (size_t)(n + 1));
-	int i = 0;
-	const cJSON *it;
-	cJSON_ArrayForEach(it, perms)
-		v[i++] = arena_strdup(r->a, it->valuestring);
-	v[i] = NULL;
-	return v;
-}
-
 err_t roles_effective(req_t *r, const char *user_id, const char *role_claim, const char ***out)
 {
 	db_result *all, *mine;
@@ -214,29 +165,15 @@ err_t roles_effective(req_t *r, const char *user_id, const char *role_claim, con
 	cJSON *perms = req_own(r, cJSON_CreateArray());
 	for (int i = 0; i < mine->nrows; i++)
 		collect(r, all, role_index(all, db_cell(mine, i, 0)), perms);
-	*out = perms_array(r, perms);
+	/* The strings stay in perms, which the request owns. */
+	const char **v = arena_alloc(r->a, sizeof(*v) * (size_t)(cJSON_GetArraySize(perms) + 1));
+	int n = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, perms)
+		v[n++] = it->valuestring;
+	v[n] = NULL;
+	*out = v;
 	return E_OK;
-}
-
-const char **user_permissions(req_t *r, const char *user_id)
-{
-	const char *claim = NULL;
-	if (r->who.kind == PRINCIPAL_USER && r->who.user_id && !strcmp(r->who.user_id, user_id)) {
-		claim = r->who.role;
-	} else {
-		db_result *res;
-		db_param p[] = { db_str(user_id) };
-		if (db_exec(r->db, r->a, arena_printf(r->a, "SELECT role FROM %s WHERE id = ?",
-						      tenant_table(r, "_users")), p, 1, &res) == DB_OK &&
-		    res->nrows > 0)
-			claim = db_cell(res, 0, 0);
-	}
-	const char **out;
-	if (roles_effective(r, user_id, claim, &out)) {
-		out = arena_alloc(r->a, sizeof(*out));
-		out[0] = NULL;
-	}
-	return out;
 }
 
 /* --- checks (shape is checked by the schema) ----------------------------- */
@@ -246,16 +183,17 @@ static err_t check_name(req_t *r, const res_field_t *f, const cJSON *name)
 	(void)f;
 	const char *s = name->valuestring;
 	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')) ||
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(s))
+	    strspn(s, WORD_CHARS "-.") != strlen(s))
 		return req_fail_field(r, E_VALIDATION, "name",
 				      "name must start with a letter and hold only letters, digits and _ - .");
 	return E_OK;
 }
 
-static err_t check_permissions(req_t *r, const cJSON *perms)
+/* The permissions, after the name's shape (a field check). */
+static err_t role_check(req_t *r, res_ctx_t *c)
 {
+	const cJSON *perms = cJSON_GetObjectItemCaseSensitive(c->body, "permissions"), *it;
 	int i = 0;
-	const cJSON *it;
 	cJSON_ArrayForEach(it, perms) {
 		if (!perm_valid(it->valuestring))
 			return req_fail_field(r, E_VALIDATION, arena_printf(r->a, "permissions[%d]", i),
@@ -348,27 +286,12 @@ static void audit_bare(req_t *r, res_ctx_t *c)
 	c->audit = req_own(r, cJSON_CreateNull());
 }
 
-/* A name (may be NULL) no role but c's has: answered before the write, with
- * the message the API has always given; the unique key still decides a
- * race. */
-static err_t check_name_free(req_t *r, const res_ctx_t *c, const char *name)
+/* A name another role has (the unique key): the message the API has
+ * always given. */
+static err_t role_conflict(req_t *r, res_ctx_t *c)
 {
-	if (!name)
-		return E_OK;
-	db_result *res;
-	db_param p[] = { db_str(name), db_str(c->id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT 1 FROM %s WHERE name = ? AND id <> ?", resource_table(r, c->res)), p, 2, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->nrows > 0)
-		return req_fail_field(r, E_CONFLICT, "name", "A role with this name exists");
-	return E_OK;
-}
-
-static err_t role_check(req_t *r, res_ctx_t *c)
-{
-	return check_permissions(r, cJSON_GetObjectItemCaseSensitive(c->body, "permissions"));
+	(void)c;
+	return req_fail_field(r, E_CONFLICT, "name", "A role with this name exists");
 }
 
 /* PUT /v1/roles/:role_id/permissions, the one update with permissions:
@@ -386,16 +309,15 @@ static err_t role_permissions_set(req_t *r, res_ctx_t *c, const cJSON *given)
 }
 
 /* In the order the checks have always run: the name's shape (a field
- * check), the permissions (role_check), the parent, the name's
- * uniqueness. */
+ * check), the permissions (role_check), the parent, then, on the write,
+ * the name's uniqueness (role_conflict). */
 static err_t role_validate(req_t *r, res_ctx_t *c)
 {
 	const cJSON *perms = cJSON_GetObjectItemCaseSensitive(c->body, "permissions");
 	if (c->op == OP_UPDATE && perms)
 		return role_permissions_set(r, c, perms);
 	audit_bare(r, c);
-	err_t rc = check_parent(r, c->id, json_str_of(c->body, "parent_role_id"));
-	return rc ? rc : check_name_free(r, c, json_str_of(c->body, "name"));
+	return check_parent(r, c->id, json_str_of(c->body, "parent_role_id"));
 }
 
 /* A role that users hold or other roles inherit from goes only with a
@@ -412,14 +334,12 @@ static err_t role_before_delete(req_t *r, res_ctx_t *c)
 		tenant_table(r, "_user_roles"), resource_table(r, c->res)), p, 2, &res);
 	if (st)
 		return req_db_error(r, st);
-	dependency_t deps[2];
-	int nd = 0;
-	long long users = db_get_int(res, 0, "users", 0), kids = db_get_int(res, 0, "children", 0);
-	if (users)
-		deps[nd++] = (dependency_t){ "user_roles", "User assignments", users };
-	if (kids)
-		deps[nd++] = (dependency_t){ "roles", "Child roles (they lose their parent)", kids };
-	return nd ? securedel_check(r, "role", c->id, deps, nd, &c->cascade) : E_OK;
+	dependency_t deps[] = {
+		{ "user_roles", "User assignments", db_get_int(res, 0, "users", 0) },
+		{ "roles", "Child roles (they lose their parent)",
+		  db_get_int(res, 0, "children", 0) },
+	};
+	return securedel_check(r, "role", c->id, deps, 2, &c->cascade);
 }
 
 /* Workers reload the permissions they cached. */
@@ -436,6 +356,7 @@ static const res_hooks_t role_hooks = {
 	.before_delete = role_before_delete,
 	.after_commit = role_committed,
 	.render = role_render,
+	.conflict = role_conflict,
 };
 
 static const resource_t role_res = {
@@ -473,32 +394,11 @@ static err_t roles_set_permissions(req_t *r)
 err_t user_require(req_t *r, const char *user_id, const char *field)
 {
 	db_result *res;
-	db_param p[] = { db_str(user_id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?",
-							      tenant_table(r, "_users")), p, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	if (res->nrows > 0)
-		return E_OK;
+	err_t rc = user_find(r, "id", user_id, false, &res);
+	if (rc || res->nrows > 0)
+		return rc;
 	return field ? req_fail_field(r, E_NOT_FOUND, field, "User not found")
 		     : req_fail(r, E_NOT_FOUND, "User not found");
-}
-
-/* The role id as the API shows it; *out is owned by r. */
-static err_t role_fetch(req_t *r, const char *id, cJSON **out)
-{
-	res_ctx_t c;
-	err_t rc = resource_ctx(r, &role_res, OP_GET, &c);
-	return rc ? rc : resource_fetch(r, &c, id, false, out);
-}
-
-/* Commits (or rolls back) and, after a commit, makes workers reload. */
-static err_t finish(req_t *r, err_t rc)
-{
-	if ((rc = req_tx_end(r, rc)))
-		return rc;
-	identity_invalidate(r);
-	return E_OK;
 }
 
 /* The user told of a role given to them (in the assignment's
@@ -543,17 +443,21 @@ static err_t assignment_write(req_t *r, const char *uid, const char *rid, const 
 	}
 	if (*changed && !rc && role)
 		rc = notify_assigned(r, uid, rid, role);
-	return finish(r, rc);
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	identity_invalidate(r);
+	return E_OK;
 }
 
 static err_t roles_assign(req_t *r)
 {
 	const char *uid = json_str_of(r->json, "user_id"), *rid = json_str_of(r->json, "role_id");
+	res_ctx_t c;
 	cJSON *role;
 	err_t rc;
-	if ((rc = user_require(r, uid, "user_id")))
+	if ((rc = user_require(r, uid, "user_id")) || (rc = resource_ctx(r, &role_res, OP_GET, &c)))
 		return rc;
-	if ((rc = role_fetch(r, rid, &role)))
+	if ((rc = resource_fetch(r, &c, rid, false, &role)))
 		return rc == E_NOT_FOUND ? req_fail_field(r, rc, "role_id", "Role not found") : rc;
 	bool added;
 	if ((rc = assignment_write(r, uid, rid, role, &added)))
@@ -576,21 +480,17 @@ static err_t roles_unassign(req_t *r)
 }
 
 /* The roles a user holds, as the list shows them, with when each was
- * assigned. */
+ * assigned (before created_at, where it has always been shown). */
 static err_t roles_of_user(req_t *r)
 {
-	static const col_t cols[] = {
-		{ "id", COL_STR, 0 },
-		{ "name", COL_STR, 0 },
-		{ "description", COL_STR, 0 },
-		{ "parent_role_id", COL_STR, 0 },
-		{ "permissions", COL_JSON, 0 },
-		{ "user_count", COL_INT, 0 },
-		{ "assigned_at", COL_TIME, 0 },
-		{ "created_at", COL_TIME, 0 },
-		{ "updated_at", COL_TIME, 0 },
-		{ NULL, 0, 0 },
-	};
+	col_t cols[16];
+	int n = 0;
+	for (const col_t *k = resource_cols(&role_res); k->name && n < 14; k++) {
+		if (!strcmp(k->name, "created_at"))
+			cols[n++] = (col_t){ "assigned_at", COL_TIME, 0 };
+		cols[n++] = *k;
+	}
+	cols[n] = (col_t){ NULL, 0, 0 };
 	const char *uid = req_param(r, "user_id");
 	res_ctx_t c;
 	err_t rc;
@@ -600,8 +500,7 @@ static err_t roles_of_user(req_t *r)
 	db_result *res;
 	db_param p[] = { db_str(uid) };
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT r.id, r.name, r.description, r.parent_role_id, r.permissions, NULL AS user_count, "
-		"ux.created_at AS assigned_at, r.created_at, r.updated_at FROM %s r "
+		"SELECT r.*, NULL AS user_count, ux.created_at AS assigned_at FROM %s r "
 		"JOIN %s ux ON ux.role_id = r.id WHERE ux.user_id = ? ORDER BY r.name",
 		resource_table(r, &role_res), tenant_table(r, "_user_roles")), p, 1, &res);
 	if (st)

@@ -9,10 +9,10 @@
  * the tenant DB.  The object list applies a view through
  * views_get_for_list().
  */
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "../common/jsonx.h"
 #include "objmodel.h"
 #include "views.h"
 #include "routes.h"
@@ -27,18 +27,13 @@ static err_t check_name(req_t *r, const res_field_t *f, const cJSON *name)
 	return E_OK;
 }
 
-static bool time_column(const char *name)
-{
-	return !strcmp(name, "created_at") || !strcmp(name, "updated_at");
-}
-
 /* sort: null, or {"property": created_at|updated_at|a sortable property,
- * "order": "asc"|"desc" (default "desc", the list's default)}.  *out is
- * the normalised object as stored (NULL for null). */
+ * "order": "asc"|"desc" (default "desc", the list's default)}.  *prop and
+ * *order are its parts, the order normalised (NULL for null). */
 static err_t check_sort(req_t *r, const objtype_t *t, const cJSON *sort, const char *field,
-			const char **out)
+			const char **prop, const char **order)
 {
-	*out = NULL;
+	*prop = *order = NULL;
 	if (!sort || cJSON_IsNull(sort))
 		return E_OK;
 	if (!cJSON_IsObject(sort))
@@ -49,23 +44,20 @@ static err_t check_sort(req_t *r, const objtype_t *t, const cJSON *sort, const c
 			return req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%s.%.60s", field, it->string),
 					      "%s takes only property and order", field);
 	const char *pfield = arena_printf(r->a, "%s.property", field);
-	const cJSON *prop = cJSON_GetObjectItemCaseSensitive(sort, "property");
-	if (!cJSON_IsString(prop))
+	const char *name = json_str_of(sort, "property");
+	if (!name)
 		return req_fail_field(r, E_VALIDATION, pfield, "%s must be a string", pfield);
-	const prop_t *p = objtype_prop(t, prop->valuestring);
-	if (!time_column(prop->valuestring) && (!p || !p->sortable))
+	const prop_t *p = objtype_prop(t, name);
+	if (strcmp(name, "created_at") && strcmp(name, "updated_at") && (!p || !p->sortable))
 		return req_fail_field(r, E_VALIDATION, pfield,
 				      "%s must be created_at, updated_at or a sortable property", pfield);
-	const cJSON *order = cJSON_GetObjectItemCaseSensitive(sort, "order");
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(sort, "order");
 	const char *ofield = arena_printf(r->a, "%s.order", field);
-	if (order && (!cJSON_IsString(order) ||
-		      (strcasecmp(order->valuestring, "asc") && strcasecmp(order->valuestring, "desc"))))
+	if (o && (!cJSON_IsString(o) ||
+		  (strcasecmp(o->valuestring, "asc") && strcasecmp(o->valuestring, "desc"))))
 		return req_fail_field(r, E_VALIDATION, ofield, "%s must be asc or desc", ofield);
-	cJSON *n = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(n, "property", prop->valuestring);
-	cJSON_AddStringToObject(n, "order",
-				order && !strcasecmp(order->valuestring, "asc") ? "asc" : "desc");
-	*out = req_json_text(r, n);
+	*prop = name;
+	*order = o && !strcasecmp(o->valuestring, "asc") ? "asc" : "desc";
 	return E_OK;
 }
 
@@ -118,16 +110,22 @@ static err_t view_validate(req_t *r, res_ctx_t *c)
 	const objtype_t *t = c->parent;
 	const cJSON *filters = cJSON_GetObjectItemCaseSensitive(c->body, "filters");
 	const cJSON *sort = cJSON_GetObjectItemCaseSensitive(c->body, "sort");
-	const char *norm = NULL;
+	const char *prop = NULL, *order = NULL;
 	err_t rc;
 	if ((filters && !cJSON_IsNull(filters) && (rc = filters_validate(r, t, filters, "filters"))) ||
-	    (sort && (rc = check_sort(r, t, sort, "sort", &norm))) ||
+	    (sort && (rc = check_sort(r, t, sort, "sort", &prop, &order))) ||
 	    (rc = check_columns(r, t, cJSON_GetObjectItemCaseSensitive(c->body, "columns"))))
 		return rc;
 	if (cJSON_IsNull(filters) || (!filters && c->op == OP_CREATE))
 		resource_set(c, "filters", db_str("[]"));
+	cJSON *norm = NULL;
+	if (prop) {
+		norm = req_own(r, cJSON_CreateObject());
+		cJSON_AddStringToObject(norm, "property", prop);
+		cJSON_AddStringToObject(norm, "order", order);
+	}
 	if (sort)
-		resource_set(c, "sort", db_str(norm));
+		resource_set(c, "sort", db_str(req_json_text(r, norm)));
 	const char *name;
 	bool taken;
 	if ((rc = type_child_name(r, c, &name, &taken)))
@@ -180,18 +178,10 @@ err_t views_get_for_list(req_t *r, const objtype_t *t, const char *view_id, cJSO
 	cJSON *fl = req_own(r, cJSON_Parse(ft ? ft : "[]"));
 	if ((rc = filters_validate(r, t, fl, "view.filters")))
 		return rc;
-	const cJSON *sj = cJSON_GetObjectItemCaseSensitive(v, "sort");
-	const char *norm;
-	if ((rc = check_sort(r, t, sj, "view.sort", &norm)))
+	if ((rc = check_sort(r, t, cJSON_GetObjectItemCaseSensitive(v, "sort"), "view.sort", sort,
+			     order)))
 		return rc;
 	*filters = fl;
-	*sort = NULL;
-	*order = NULL;
-	if (norm) {
-		*sort = arena_strdup(r->a, cJSON_GetObjectItemCaseSensitive(sj, "property")->valuestring);
-		const cJSON *o = cJSON_GetObjectItemCaseSensitive(sj, "order");
-		*order = cJSON_IsString(o) && !strcasecmp(o->valuestring, "asc") ? "asc" : "desc";
-	}
 	return E_OK;
 }
 

@@ -162,13 +162,10 @@ static const res_field_t webhook_fields[] = {
 
 /* --- hooks ---------------------------------------------------------------- */
 
-/* The object types named (by id or name) as a JSON array of their ids in
- * *out (NULL for none or an empty list). */
-static err_t resolve_types(req_t *r, const cJSON *types, char **out)
+/* Sets object_types to the ids of the types named (by id or name) in
+ * types; NULL for null or an empty list. */
+static err_t set_types(req_t *r, res_ctx_t *c, const cJSON *types)
 {
-	*out = NULL;
-	if (!cJSON_IsArray(types) || cJSON_GetArraySize(types) == 0)
-		return E_OK;
 	cJSON *ids = req_own(r, cJSON_CreateArray());
 	const cJSON *t;
 	cJSON_ArrayForEach(t, types) {
@@ -181,7 +178,8 @@ static err_t resolve_types(req_t *r, const cJSON *types, char **out)
 			return rc;
 		cJSON_AddItemToArray(ids, cJSON_CreateString(ot->id));
 	}
-	*out = req_json_text(r, ids);
+	resource_set(c, "object_types",
+		     db_str(cJSON_GetArraySize(ids) ? req_json_text(r, ids) : NULL));
 	return E_OK;
 }
 
@@ -217,13 +215,9 @@ static err_t webhook_validate(req_t *r, res_ctx_t *c)
 {
 	const cJSON *types = cJSON_GetObjectItemCaseSensitive(c->body, "object_types");
 	const char *status = json_str_of(c->body, "status");
-	if (types) {
-		char *ids;
-		err_t rc = resolve_types(r, types, &ids);
-		if (rc)
-			return rc;
-		resource_set(c, "object_types", db_str(ids));
-	}
+	err_t rc;
+	if (types && (rc = set_types(r, c, types)))
+		return rc;
 	/* Set after object_types, so that the audit's list of the fields
 	 * changed keeps the order url, events, object_types, status. */
 	if (status) {
@@ -242,24 +236,19 @@ static err_t webhook_validate(req_t *r, res_ctx_t *c)
 	return E_OK;
 }
 
-static err_t deliveries_count(req_t *r, const char *id, long long *n)
+/* A webhook with deliveries goes only with confirmation (secure delete). */
+static err_t webhook_before_delete(req_t *r, res_ctx_t *c)
 {
-	db_param p[] = { db_str(id) };
+	db_param p[] = { db_str(c->id) };
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
 		"SELECT COUNT(*) FROM %s WHERE webhook_id = ?", deliveries_table(r)), p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
-	*n = strtoll(db_cell(res, 0, 0), NULL, 10);
-	return E_OK;
-}
-
-/* A webhook with deliveries goes only with confirmation (secure delete). */
-static err_t webhook_before_delete(req_t *r, res_ctx_t *c)
-{
-	dependency_t deps[] = { { "webhook_deliveries", "Webhook deliveries", 0 } };
-	err_t rc = deliveries_count(r, c->id, &deps[0].count);
-	if (rc || (rc = securedel_check(r, "webhook", c->id, deps, 1, &c->cascade)))
+	dependency_t deps[] = { { "webhook_deliveries", "Webhook deliveries",
+				  strtoll(db_cell(res, 0, 0), NULL, 10) } };
+	err_t rc = securedel_check(r, "webhook", c->id, deps, 1, &c->cascade);
+	if (rc)
 		return rc;
 	c->audit = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(c->audit, "url", json_str_of(c->before, "url"));
@@ -279,20 +268,14 @@ static err_t webhook_after_write(req_t *r, res_ctx_t *c)
 	return st ? req_db_error(r, st) : E_OK;
 }
 
-/* Replies with the webhook w, plus the secret when one was just made. */
-static void reply_webhook(req_t *r, int status, const cJSON *w, const char *secret)
-{
-	cJSON *d = cJSON_Duplicate(w, true);
-	if (secret)
-		cJSON_AddStringToObject(d, "secret", secret);
-	reply_data(r, status, d);
-}
-
+/* A secret just made (create, rotate: c->data) is shown this once. */
 static err_t webhook_reply(req_t *r, res_ctx_t *c)
 {
-	if (c->op == OP_DELETE)
+	if (!c->data)
 		return resource_reply_default(r, c);
-	reply_webhook(r, c->status, c->row, c->data);
+	cJSON *d = cJSON_Duplicate(c->row, true);
+	cJSON_AddStringToObject(d, "secret", c->data);
+	reply_data(r, c->status, d);
 	return E_OK;
 }
 
@@ -340,7 +323,8 @@ static const resource_t webhook_res = {
 /* --- rotating the secret --------------------------------------------------- */
 
 /* The new secret takes over; the previous one keeps signing (as a second
- * signature) for WEBHOOK_OLD_SECRET_HOURS, so receivers can switch. */
+ * signature) for WEBHOOK_OLD_SECRET_HOURS, so receivers can switch.  An
+ * update on the engine, audited as webhook.secret_rotated (no details). */
 static err_t webhooks_rotate_secret(req_t *r)
 {
 	res_ctx_t c;
@@ -348,27 +332,15 @@ static err_t webhooks_rotate_secret(req_t *r)
 	if (rc)
 		return rc;
 	char *secret = wh_secret_new(r->a);
-	db_param p[] = { db_str(seal(r, secret)), db_int(WEBHOOK_OLD_SECRET_HOURS), db_str(c.id) };
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	db_result *res;
-	st = db_exec(r->db, r->a, arena_printf(r->a,
-		"UPDATE %s SET old_secret_enc = secret_enc, secret_enc = ?, "
-		"old_secret_expires_at = UTC_TIMESTAMP(3) + INTERVAL ? HOUR, "
-		"updated_at = UTC_TIMESTAMP(3) WHERE id = ?", resource_table(r, &webhook_res)), p, 3, &res);
-	rc = st ? req_db_error(r, st) : E_OK;
-	if (!rc && res->affected == 0)
-		rc = req_fail(r, E_NOT_FOUND, "Webhook not found");
-	if (!rc)
-		rc = req_audit(r, "webhook.secret_rotated", "webhook", c.id, NULL);
-	if ((rc = req_tx_end(r, rc)))
-		return rc;
-	cJSON *w;
-	if ((rc = resource_fetch(r, &c, c.id, false, &w)))
-		return rc;
-	reply_webhook(r, 200, w, secret);
-	return E_OK;
+	db_param hours = db_int(WEBHOOK_OLD_SECRET_HOURS);
+	resource_set_expr(&c, "old_secret_enc", "secret_enc", NULL, 0);
+	resource_set(&c, "secret_enc", db_str(seal(r, secret)));
+	resource_set_expr(&c, "old_secret_expires_at", "UTC_TIMESTAMP(3) + INTERVAL ? HOUR", &hours,
+			  1);
+	c.data = secret;
+	c.verb = "secret_rotated";
+	c.audit = req_own(r, cJSON_CreateNull());
+	return resource_run(r, &c);
 }
 
 /* --- sending now: test and replay ----------------------------------------- */
@@ -402,10 +374,8 @@ static err_t send_and_reply(req_t *r, const webhook_t *w, cJSON *event, const ch
 	cJSON_AddStringToObject(d, "delivery_id", o.delivery_id);
 	cJSON_AddStringToObject(d, "event_id", json_str_of(event, "id"));
 	cJSON_AddStringToObject(d, "event_type", json_str_of(event, "type"));
-	if (o.error[0])
-		cJSON_AddStringToObject(d, "error", o.error);
-	else
-		cJSON_AddNullToObject(d, "error");
+	cJSON_AddItemToObject(d, "error",
+			      o.error[0] ? cJSON_CreateString(o.error) : cJSON_CreateNull());
 	cJSON_AddBoolToObject(d, "webhook_disabled", o.disabled);
 	reply_data(r, 200, d);
 	return E_OK;
