@@ -11,8 +11,8 @@
 #include "../common/jsonx.h"
 #include "../common/rowjson.h"
 #include "../fcgi/jobs.h"
+#include "../fcgi/query.h"
 #include "audit.h"
-#include "query.h"
 #include "replies.h"
 #include "routes.h"
 

@@ -25,7 +25,7 @@
 #include "../common/rowjson.h"
 #include "../fcgi/fanout.h"
 #include "../fcgi/journal.h"
-#include "query.h"
+#include "../fcgi/query.h"
 #include "replies.h"
 #include "routes.h"
 

@@ -22,8 +22,8 @@
 #include "../common/rowjson.h"
 #include "../common/storage.h"
 #include "../fcgi/jobs.h"
+#include "../fcgi/query.h"
 #include "objmodel.h"
-#include "query.h"
 #include "replies.h"
 #include "routes.h"
 

@@ -27,7 +27,7 @@
 #include "comments.h"
 #include "objects.h"
 #include "policies.h"
-#include "query.h"
+#include "objquery.h"
 #include "views.h"
 #include "routes.h"
 

@@ -20,10 +20,10 @@
 
 #include "../common/jsonx.h"
 #include "../common/password.h"
+#include "../fcgi/query.h"
 #include "../fcgi/securedel.h"
 #include "enduser.h"
 #include "identity.h"
-#include "query.h"
 #include "routes.h"
 
 #define ROLE_MAX 64

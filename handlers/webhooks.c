@@ -34,10 +34,10 @@
 #include "../common/timefmt.h"
 #include "../fcgi/fanout.h"
 #include "../fcgi/jobs.h"
+#include "../fcgi/query.h"
 #include "../fcgi/webhook_send.h"
 #include "audit.h"
 #include "objmodel.h"
-#include "query.h"
 #include "replies.h"
 #include "routes.h"
 

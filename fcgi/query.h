@@ -1,13 +1,13 @@
 /*
  * query.h - the query builder of lists: a WHERE clause with its bound
- * parameters, object filters ({property, operator, value}) compiled into
- * it, the sort order and its keyset cursor, the page of results, and LIKE
- * patterns.  The object list, saved views and policies (objects.c,
- * objmodel.c), the file trash and search (files.c) and the user search
- * (users.c) build their queries with it.
+ * parameters, LIKE patterns and time bounds, the sort order and its keyset
+ * cursor, and the page of results.  The hand-written lists (objects,
+ * files, users, events, comments, …) build their queries with it; object
+ * filters and the object order, which need the object types, compile into
+ * it from handlers/objquery.h.
  *
- * Every piece of SQL it writes is fixed text or a name checked against the
- * object type (a property, id, created_at, …); every value is bound.
+ * Every piece of SQL it writes is fixed text or a column name its caller
+ * vouches for (a descriptor's, a checked property); every value is bound.
  */
 #ifndef TESSERA_QUERY_H
 #define TESSERA_QUERY_H
@@ -17,8 +17,7 @@
 #include <cJSON.h>
 
 #include "../common/db.h"
-#include "../fcgi/request.h"
-#include "objmodel.h"
+#include "request.h"
 
 /* Conditions joined by AND, with their parameters in the order the
  * placeholders appear.  Everything is in the request arena. */
@@ -50,27 +49,6 @@ bool query_sql_time(arena_t *a, const char *text, db_param *out);
  * one is not such a time. */
 err_t query_created_filters(req_t *r, query_t *q);
 
-/* Filter rules. */
-enum {
-	QF_SAVED = 1 << 0,  /* a saved view's: no created_by, the operator is checked
-			     * first, document types name the operators they take */
-};
-
-/*
- * Compiles the filter f ({"property", "operator", "value"}) on type t to
- * *clause, binding its values to q in the order they appear (the caller
- * adds the clause).  The property exists or is id, created_at, updated_at
- * or created_by; the operator is one of eq neq gt gte lt lte in nin
- * contains starts_with is_null is_not_null; values must fit the property's
- * data type.  400 VALIDATION_ERROR naming field otherwise.
- */
-err_t query_filter(req_t *r, const objtype_t *t, query_t *q, const cJSON *f, const char *field,
-		   unsigned flags, char **clause);
-/* Adds every filter of the array filters (at most OBJ_FILTERS_MAX) to q;
- * errors name "<field>[i]", or field when filters is not such an array. */
-err_t query_filters(req_t *r, const objtype_t *t, query_t *q, const cJSON *filters,
-		    const char *field, unsigned flags);
-
 /* A list's order: its column and direction, and how its cursor reads. */
 typedef struct query_order {
 	const char *col;        /* a fixed column or a checked property name */
@@ -79,12 +57,6 @@ typedef struct query_order {
 	const char *key;        /* a cursor {"k": key, …} (files), else {"s", "d", …} */
 	const char *id_prefix;  /* with key: the prefix of the cursor's id */
 } query_order_t;
-
-/* The object list's order from ?sort= and ?order= (or the saved view's
- * sort and order when the query has none): created_at, updated_at or a
- * sortable property; created_at descending by default. */
-err_t query_object_order(req_t *r, const objtype_t *t, const char *view_sort,
-			 const char *view_order, query_order_t *o);
 
 /* Narrows q to the rows after the cursor's (from a page of the same
  * order); 400 naming "cursor" when it is malformed or of another order. */
