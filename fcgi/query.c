@@ -3,6 +3,7 @@
  */
 #include "query.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,6 +14,7 @@
 
 #define CURSOR_MAX 4096
 #define KEY_CURSOR_MAX 1024
+#define BARE_CURSOR_MAX 512
 
 /* --- the WHERE clause ----------------------------------------------------- */
 
@@ -43,6 +45,17 @@ void query_and_bind(req_t *r, query_t *q, const char *cond, db_param v)
 {
 	query_and(r, q, cond);
 	query_bind(r, q, v);
+}
+
+err_t query_count(req_t *r, const char *from, const query_t *q, long long *n)
+{
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s WHERE %s",
+							      from, q->sql), q->p, q->np, &res);
+	if (st)
+		return req_db_error(r, st);
+	*n = strtoll(db_cell(res, 0, 0), NULL, 10);
+	return E_OK;
 }
 
 char *query_like_pattern(arena_t *a, const char *s, bool leading)
@@ -102,8 +115,8 @@ err_t query_created_filters(req_t *r, query_t *q)
 
 /* --- order, cursor, page -------------------------------------------------- */
 
-/* {"k": key, "v": value, "id": id} when the order has a key, else
- * {"s": column, "d": desc, "v": value or null, "id": id}; base64url. */
+/* The cursor resuming after the row of sort value value (NULL for NULL)
+ * and id id, in the form of o (query.h); base64url. */
 static char *cursor_make(req_t *r, const query_order_t *o, const char *value, const char *id)
 {
 	cJSON *c = req_own(r, cJSON_CreateObject());
@@ -111,51 +124,70 @@ static char *cursor_make(req_t *r, const query_order_t *o, const char *value, co
 		cJSON_AddStringToObject(c, "k", o->key);
 		cJSON_AddStringToObject(c, "v", value ? value : "");
 	} else {
-		cJSON_AddStringToObject(c, "s", o->col);
-		cJSON_AddBoolToObject(c, "d", o->desc);
+		if (!o->bare) {
+			cJSON_AddStringToObject(c, "s", o->col);
+			cJSON_AddBoolToObject(c, "d", o->desc);
+		}
 		cJSON_AddItemToObject(c, "v", value ? cJSON_CreateString(value) : cJSON_CreateNull());
 	}
-	cJSON_AddStringToObject(c, "id", id);
+	cJSON_AddStringToObject(c, o->bare ? "i" : "id", id);
 	return req_cursor_make(r, c);
 }
 
-/* Whether the cursor c was made for the order o: 400 naming "cursor" if not. */
-static err_t cursor_check(req_t *r, const query_order_t *o, const cJSON *c)
+static err_t cursor_malformed(req_t *r)
 {
+	return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
+}
+
+/* The sort value (NULL: the row's was NULL) and id of the cursor text,
+ * which o's lists made; 400 naming "cursor" when it is malformed or of
+ * another list or order. */
+static err_t cursor_read(req_t *r, const query_order_t *o, const char *text, const char **value,
+			 const char **id)
+{
+	size_t max = o->bare ? BARE_CURSOR_MAX : o->key ? KEY_CURSOR_MAX : CURSOR_MAX;
+	const cJSON *c = req_cursor_read(r, text, max);
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "v");
-	const char *id = json_str_of(c, "id");
+	*value = cJSON_IsString(v) ? v->valuestring : NULL;
+	*id = json_str_of(c, o->bare ? "i" : "id");
 	if (o->key) {
 		const char *k = json_str_of(c, "k");
-		if (!k || !cJSON_IsString(v) || !id || !id_valid(id, o->id_prefix))
-			return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
+		if (!k || !*value || !*id || !id_valid(*id, o->id_prefix))
+			return cursor_malformed(r);
 		if (strcmp(k, o->key))
 			return req_fail_field(r, E_VALIDATION, "cursor",
 					      "cursor belongs to another list or order; start again without it");
 		return E_OK;
 	}
+	if (o->bare) {
+		if (!*id || !(*value || cJSON_IsNull(v)))
+			return cursor_malformed(r);
+		/* As the engine always read it: an order on id resumes after the
+		 * id, and a NULL value compares as "". */
+		*value = !strcmp(o->col, "id") ? *id : *value ? *value : "";
+		return E_OK;
+	}
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "s");
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "d");
-	if (!cJSON_IsString(s) || !cJSON_IsBool(d) || !v || !id)
-		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
+	if (!cJSON_IsString(s) || !cJSON_IsBool(d) || !v || !*id)
+		return cursor_malformed(r);
 	if (strcmp(s->valuestring, o->col) || cJSON_IsTrue(d) != o->desc)
 		return req_fail_field(r, E_VALIDATION, "cursor",
 				      "cursor belongs to another sort or order; start again without it");
-	if (!cJSON_IsNull(v) && !cJSON_IsString(v))
-		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
+	if (!*value && !cJSON_IsNull(v))
+		return cursor_malformed(r);
 	return E_OK;
 }
 
 err_t query_cursor_apply(req_t *r, const query_order_t *o, query_t *q, const char *cursor)
 {
-	const cJSON *c = req_cursor_read(r, cursor, o->key ? KEY_CURSOR_MAX : CURSOR_MAX);
-	err_t rc = cursor_check(r, o, c);
+	const char *value, *id;
+	err_t rc = cursor_read(r, o, cursor, &value, &id);
 	if (rc)
 		return rc;
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "v");
-	const char *id = json_str_of(c, "id");
 	const char *cmp = o->desc ? "<" : ">";
 	const char *col = arena_printf(r->a, "`%s`", o->col);
-	if (cJSON_IsNull(v)) {
+	if (!value) {
 		/* NULLs sort last in both orders: only NULLs with later ids remain. */
 		query_and(r, q, arena_printf(r->a, "(%s IS NULL AND id %s ?)", col, cmp));
 		query_bind(r, q, db_str(id));
@@ -163,8 +195,8 @@ err_t query_cursor_apply(req_t *r, const query_order_t *o, query_t *q, const cha
 	}
 	query_and(r, q, arena_printf(r->a, "((%s %s ? OR (%s = ? AND id %s ?))%s)", col, cmp, col, cmp,
 				     o->nullable ? arena_printf(r->a, " OR %s IS NULL", col) : ""));
-	query_bind(r, q, db_str(v->valuestring));
-	query_bind(r, q, db_str(v->valuestring));
+	query_bind(r, q, db_str(value));
+	query_bind(r, q, db_str(value));
 	query_bind(r, q, db_str(id));
 	return E_OK;
 }
@@ -177,6 +209,15 @@ char *query_order_sql(req_t *r, const query_order_t *o)
 			    dir, dir);
 }
 
+char *query_next_cursor(req_t *r, const query_order_t *o, const db_result *res, long long limit,
+			const char *value_col)
+{
+	if (res->nrows <= limit)
+		return NULL;
+	int last = (int)limit - 1;
+	return cursor_make(r, o, db_get(res, last, value_col), db_get(res, last, "id"));
+}
+
 cJSON *query_page(req_t *r, const query_order_t *o, const db_result *res, long long limit,
 		  long long total, const char *value_col, query_row_fn row, const void *ctx)
 {
@@ -185,11 +226,8 @@ cJSON *query_page(req_t *r, const query_order_t *o, const db_result *res, long l
 	cJSON *results = cJSON_AddArrayToObject(d, "results");
 	for (int i = 0; i < n; i++)
 		cJSON_AddItemToArray(results, row(r, res, i, ctx));
-	if (res->nrows > limit)
-		cJSON_AddStringToObject(d, "next_cursor", cursor_make(r, o, db_get(res, n - 1, value_col),
-								     db_get(res, n - 1, "id")));
-	else
-		cJSON_AddNullToObject(d, "next_cursor");
+	char *next = query_next_cursor(r, o, res, limit, value_col);
+	cJSON_AddItemToObject(d, "next_cursor", next ? cJSON_CreateString(next) : cJSON_CreateNull());
 	cJSON_AddNumberToObject(d, "total", (double)total);
 	return d;
 }
@@ -203,16 +241,12 @@ static query_order_t id_order(const char *scope, const char *prefix)
 
 err_t query_id_cursor(req_t *r, const char *scope, const char *prefix, const char **last)
 {
-	const char *cursor = req_query(r, "cursor");
+	const char *cursor = req_query(r, "cursor"), *value;
 	*last = NULL;
 	if (!cursor || !*cursor)
 		return E_OK;
 	query_order_t o = id_order(scope, prefix);
-	const cJSON *c = req_cursor_read(r, cursor, KEY_CURSOR_MAX);
-	err_t rc = cursor_check(r, &o, c);
-	if (!rc)
-		*last = json_str_of(c, "id");
-	return rc;
+	return cursor_read(r, &o, cursor, &value, last);
 }
 
 cJSON *query_id_page(req_t *r, const db_result *res, long long limit, long long total,

@@ -1,10 +1,10 @@
 /*
  * query.h - the query builder of lists: a WHERE clause with its bound
  * parameters, LIKE patterns and time bounds, the sort order and its keyset
- * cursor, and the page of results.  The hand-written lists (objects,
- * files, users, events, comments, …) build their queries with it; object
- * filters and the object order, which need the object types, compile into
- * it from handlers/objquery.h.
+ * cursor, and the page of results.  The resource engine (resource.c) and
+ * the hand-written lists (objects, files, events, comments, …) build their
+ * queries with it; object filters and the object order, which need the
+ * object types, compile into it from handlers/objquery.h.
  *
  * Every piece of SQL it writes is fixed text or a column name its caller
  * vouches for (a descriptor's, a checked property); every value is bound.
@@ -20,7 +20,9 @@
 #include "request.h"
 
 /* Conditions joined by AND, with their parameters in the order the
- * placeholders appear.  Everything is in the request arena. */
+ * placeholders appear.  Everything is in the request arena.  A query only
+ * grows, so a copy taken on the way keeps the conditions of then (a total
+ * before the cursor), as long as only one of the two grows. */
 typedef struct query {
 	char *sql;
 	db_param *p;
@@ -36,6 +38,9 @@ void query_bind(req_t *r, query_t *q, db_param v);
 /* A condition with one placeholder and its value. */
 void query_and_bind(req_t *r, query_t *q, const char *cond, db_param v);
 
+/* SELECT COUNT(*) FROM from (a table name, trusted) WHERE q into *n. */
+err_t query_count(req_t *r, const char *from, const query_t *q, long long *n);
+
 /* "%s%" with the LIKE wildcards of s escaped (\ is the escape): a
  * substring match, or a prefix match when leading is false.  In a. */
 char *query_like_pattern(arena_t *a, const char *s, bool leading);
@@ -49,13 +54,21 @@ bool query_sql_time(arena_t *a, const char *text, db_param *out);
  * one is not such a time. */
 err_t query_created_filters(req_t *r, query_t *q);
 
-/* A list's order: its column and direction, and how its cursor reads. */
+/*
+ * A list's order: its column and direction, and how its cursor reads.  A
+ * cursor is base64url JSON, in the form its list has always had (clients
+ * keep them): {"s": col, "d": desc, "v": value or null, "id": id} by
+ * default (objects); {"k": key, "v": value, "id": id} with a key (files,
+ * the id-ordered lists); {"v": value or null, "i": id} when bare (the
+ * resource engine's), which names no order, so no order is checked.
+ */
 typedef struct query_order {
 	const char *col;        /* a fixed column or a checked property name */
 	bool desc;
 	bool nullable;          /* a property: NULLs sort last in both directions */
-	const char *key;        /* a cursor {"k": key, …} (files), else {"s", "d", …} */
+	const char *key;        /* the cursor's "k" */
 	const char *id_prefix;  /* with key: the prefix of the cursor's id */
+	bool bare;              /* the engine's cursor */
 } query_order_t;
 
 /* Narrows q to the rows after the cursor's (from a page of the same
@@ -68,11 +81,14 @@ char *query_order_sql(req_t *r, const query_order_t *o);
 /* Renders row i of res as the API shows it (ctx: the list's own). */
 typedef cJSON *(*query_row_fn)(req_t *r, const db_result *res, int i, const void *ctx);
 
-/*
- * The page {results, next_cursor, total} of res, which holds up to limit
- * rows and one more when a next page exists; the cursor resumes after the
- * last row shown, whose sort value is in column value_col.
- */
+/* The cursor of the page after res, which holds up to limit rows and one
+ * more when a next page exists (NULL when none does); it resumes after
+ * the last row shown, whose sort value is in column value_col. */
+char *query_next_cursor(req_t *r, const query_order_t *o, const db_result *res, long long limit,
+			const char *value_col);
+
+/* The page {results, next_cursor, total} of res: the rows shown, each
+ * rendered by row, and query_next_cursor's cursor. */
 cJSON *query_page(req_t *r, const query_order_t *o, const db_result *res, long long limit,
 		  long long total, const char *value_col, query_row_fn row, const void *ctx);
 
