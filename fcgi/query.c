@@ -50,8 +50,8 @@ void query_and_bind(req_t *r, query_t *q, const char *cond, db_param v)
 err_t query_count(req_t *r, const char *from, const query_t *q, long long *n)
 {
 	db_result *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s WHERE %s",
-							      from, q->sql), q->p, q->np, &res);
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT COUNT(*) FROM %s WHERE %s", from, q->sql), q->p, q->np, &res);
 	if (st)
 		return req_db_error(r, st);
 	*n = strtoll(db_cell(res, 0, 0), NULL, 10);
@@ -87,6 +87,18 @@ bool query_sql_time(arena_t *a, const char *text, db_param *out)
 	return true;
 }
 
+err_t query_time_arg(req_t *r, const char *field, const char *text, const char *example,
+		     db_param *out)
+{
+	*out = db_null();
+	if (!text || query_sql_time(r->a, text, out))
+		return E_OK;
+	if (!example)
+		return req_fail_field(r, E_VALIDATION, field, "%s must be an RFC 3339 time", field);
+	return req_fail_field(r, E_VALIDATION, field, "%s must be an RFC 3339 time such as %s",
+			      field, example);
+}
+
 err_t query_created_filters(req_t *r, query_t *q)
 {
 	static const struct { const char *name, *cond; } bounds[] = {
@@ -95,12 +107,11 @@ err_t query_created_filters(req_t *r, query_t *q)
 	for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++) {
 		const char *v = req_query(r, bounds[i].name);
 		db_param t;
+		err_t rc = query_time_arg(r, bounds[i].name, v, "2026-01-02T03:04:05Z", &t);
+		if (rc)
+			return rc;
 		if (!v)
 			continue;
-		if (!query_sql_time(r->a, v, &t))
-			return req_fail_field(r, E_VALIDATION, bounds[i].name,
-					      "%s must be an RFC 3339 time such as 2026-01-02T03:04:05Z",
-					      bounds[i].name);
 		/* The fraction, which query_sql_time leaves out (offsets are
 		 * whole minutes, so it is the UTC time's too). */
 		const char *dot = strchr(v, '.');
@@ -227,7 +238,8 @@ cJSON *query_page(req_t *r, const query_order_t *o, const db_result *res, long l
 	for (int i = 0; i < n; i++)
 		cJSON_AddItemToArray(results, row(r, res, i, ctx));
 	char *next = query_next_cursor(r, o, res, limit, value_col);
-	cJSON_AddItemToObject(d, "next_cursor", next ? cJSON_CreateString(next) : cJSON_CreateNull());
+	cJSON_AddItemToObject(d, "next_cursor",
+			      next ? cJSON_CreateString(next) : cJSON_CreateNull());
 	cJSON_AddNumberToObject(d, "total", (double)total);
 	return d;
 }

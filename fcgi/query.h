@@ -49,6 +49,13 @@ char *query_like_pattern(arena_t *a, const char *s, bool leading);
  * when text is not such a time. */
 bool query_sql_time(arena_t *a, const char *text, db_param *out);
 
+/* text, the value of field, as query_sql_time's time into *out, SQL NULL
+ * when text is NULL; 400 naming field when it is no RFC 3339 time, "…
+ * must be an RFC 3339 time such as <example>" (the lists have always
+ * shown different examples; none: no example). */
+err_t query_time_arg(req_t *r, const char *field, const char *text, const char *example,
+		     db_param *out);
+
 /* ?created_after= and ?created_before= (RFC 3339, exclusive, to the
  * millisecond) as conditions on created_at; 400 naming the parameter when
  * one is not such a time. */

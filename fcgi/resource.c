@@ -338,27 +338,33 @@ static bool flag_set(req_t *r, const char *name)
 }
 
 /* ?sort=name or ?sort=-name on a sortable field; the default order
- * otherwise.  *value_col: the column of the rows selected that holds the
- * sort value (sort columns render under their field's name). */
-static err_t list_order(req_t *r, const res_ctx_t *c, query_order_t *o, const char **value_col)
+ * otherwise. */
+static err_t list_order(req_t *r, const res_ctx_t *c, query_order_t *o)
 {
 	const res_derived_t *d = derive(c->res);
 	*o = (query_order_t){ .col = d->sort_col, .desc = d->sort_desc, .bare = true };
 	const char *sort = req_query(r, "sort");
-	if (sort && *sort) {
-		bool neg = *sort == '-';
-		const res_field_t *f = field_named(c->res, sort + neg);
-		if (!f || !(f->flags & RF_SORT) || strcmp(f->name, sort + neg))
-			return req_fail_field(r, E_VALIDATION, "sort", "cannot sort %s by \"%.60s\"",
-					      c->res->name, sort + neg);
-		o->col = col_of(f);
-		o->desc = neg;
-	}
-	*value_col = o->col;
-	for (const res_field_t *f = c->res->fields; f->name && strcmp(o->col, "id"); f++)
-		if (!strcmp(col_of(f), o->col))
-			*value_col = f->name;
+	if (!sort || !*sort)
+		return E_OK;
+	bool neg = *sort == '-';
+	const res_field_t *f = field_named(c->res, sort + neg);
+	if (!f || !(f->flags & RF_SORT) || strcmp(f->name, sort + neg))
+		return req_fail_field(r, E_VALIDATION, "sort", "cannot sort %s by \"%.60s\"",
+				      c->res->name, sort + neg);
+	o->col = col_of(f);
+	o->desc = neg;
 	return E_OK;
+}
+
+/* The column of the rows selected that holds the value of the sort
+ * column col: sort columns render under their field's name. */
+static const char *sort_value_col(const resource_t *res, const char *col)
+{
+	const char *name = col;
+	for (const res_field_t *f = res->fields; f->name && strcmp(col, "id"); f++)
+		if (!strcmp(col_of(f), col))
+			name = f->name;
+	return name;
 }
 
 /* ?field=value on filterable fields. */
@@ -383,8 +389,8 @@ static err_t list_filters(req_t *r, const res_ctx_t *c, query_t *q)
 				return req_fail_field(r, E_VALIDATION, f->name, "%s must be an integer",
 						      f->name);
 		}
-		query_and_bind(r, q, arena_printf(r->a, f->flags & RF_EXPR ? "(%s) = ?" : "`%s` = ?",
-						  col_of(f)), p);
+		const char *cond = f->flags & RF_EXPR ? "(%s) = ?" : "`%s` = ?";
+		query_and_bind(r, q, arena_printf(r->a, cond, col_of(f)), p);
 	}
 	return E_OK;
 }
@@ -450,9 +456,8 @@ static err_t op_list(req_t *r, res_ctx_t *c)
 		query_and(r, &q, arena_printf(r->a, "(%s)", res->live));
 	c->list = &q;
 	query_order_t o;
-	const char *value_col = NULL;
 	if ((res->hooks && res->hooks->list && (rc = res->hooks->list(r, c))) ||
-	    (rc = list_order(r, c, &o, &value_col)) || (rc = list_filters(r, c, &q)))
+	    (rc = list_order(r, c, &o)) || (rc = list_filters(r, c, &q)))
 		return rc;
 	/* The total counts every page: the conditions so far, without the
 	 * cursor (what q binds later lies past all.np or in a new array). */
@@ -476,8 +481,8 @@ static err_t op_list(req_t *r, res_ctx_t *c)
 	cJSON *list;
 	if ((rc = list_render(r, c, rows, limit, &list)))
 		return rc;
-	list_reply(r, res, list, query_next_cursor(r, &o, rows, limit, value_col), total, limit,
-		   offset);
+	list_reply(r, res, list, query_next_cursor(r, &o, rows, limit, sort_value_col(res, o.col)),
+		   total, limit, offset);
 	return E_OK;
 }
 

@@ -786,13 +786,10 @@ static err_t count_filtered(req_t *r, const objtype_t *t, const query_t *w, long
 		*total = strtoll(rep->str, NULL, 10);
 		return E_OK;
 	}
-	db_result *cnt;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s WHERE %s",
-					t->table, w->sql), w->p, w->np, &cnt);
-	if (st)
-		return req_db_error(r, st);
-	*total = strtoll(db_cell(cnt, 0, 0), NULL, 10);
-	const char *set[] = { "HSET", key, field, db_cell(cnt, 0, 0) };
+	err_t rc = query_count(r, t->table, w, total);
+	if (rc)
+		return rc;
+	const char *set[] = { "HSET", key, field, arena_printf(r->a, "%lld", *total) };
 	const char *exp[] = { "EXPIRE", key, TOTALS_TTL, "NX" };
 	const char **argvs[] = { set, exp };
 	int argcs[] = { 4, 4 };
