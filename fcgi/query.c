@@ -220,6 +220,21 @@ char *query_order_sql(req_t *r, const query_order_t *o)
 			    dir, dir);
 }
 
+err_t query_rows(req_t *r, const char *select, const char *from, query_t *q,
+		 const query_order_t *o, const char *cursor, long long limit, long long offset,
+		 db_result **rows)
+{
+	err_t rc;
+	if (cursor && *cursor && (rc = query_cursor_apply(r, o, q, cursor)))
+		return rc;
+	query_bind(r, q, db_int(limit + 1));
+	query_bind(r, q, db_int(offset));
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT %s FROM %s WHERE %s%s LIMIT ? OFFSET ?", select, from, q->sql,
+		query_order_sql(r, o)), q->p, q->np, rows);
+	return st ? req_db_error(r, st) : E_OK;
+}
+
 char *query_next_cursor(req_t *r, const query_order_t *o, const db_result *res, long long limit,
 			const char *value_col)
 {

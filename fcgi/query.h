@@ -85,6 +85,17 @@ err_t query_cursor_apply(req_t *r, const query_order_t *o, query_t *q, const cha
 /* " ORDER BY …": NULLs last when nullable, the id breaking ties. */
 char *query_order_sql(req_t *r, const query_order_t *o);
 
+/*
+ * Runs SELECT select FROM from WHERE q in the order o, after the cursor
+ * (none when NULL or "") and offset rows, into *rows: at most limit + 1
+ * rows, the one more saying that a next page exists (query_next_cursor
+ * and query_page read it so).  q gets the cursor's condition and the
+ * limits bound; 400 naming "cursor" as query_cursor_apply.
+ */
+err_t query_rows(req_t *r, const char *select, const char *from, query_t *q,
+		 const query_order_t *o, const char *cursor, long long limit, long long offset,
+		 db_result **rows);
+
 /* Renders row i of res as the API shows it (ctx: the list's own). */
 typedef cJSON *(*query_row_fn)(req_t *r, const db_result *res, int i, const void *ctx);
 

@@ -356,17 +356,6 @@ static err_t list_order(req_t *r, const res_ctx_t *c, query_order_t *o)
 	return E_OK;
 }
 
-/* The column of the rows selected that holds the value of the sort
- * column col: sort columns render under their field's name. */
-static const char *sort_value_col(const resource_t *res, const char *col)
-{
-	const char *name = col;
-	for (const res_field_t *f = res->fields; f->name && strcmp(col, "id"); f++)
-		if (!strcmp(col_of(f), col))
-			name = f->name;
-	return name;
-}
-
 /* ?field=value on filterable fields. */
 static err_t list_filters(req_t *r, const res_ctx_t *c, query_t *q)
 {
@@ -462,27 +451,19 @@ static err_t op_list(req_t *r, res_ctx_t *c)
 	/* The total counts every page: the conditions so far, without the
 	 * cursor (what q binds later lies past all.np or in a new array). */
 	query_t all = q;
-	const char *cursor = req_query(r, "cursor");
-	if (cursor && *cursor && (rc = query_cursor_apply(r, &o, &q, cursor)))
-		return rc;
-	/* One more row than the page says whether there is a next page. */
-	query_bind(r, &q, db_int(limit + 1));
-	query_bind(r, &q, db_int(cursor ? 0 : offset));
+	const char *cursor = req_query(r, "cursor"), *table = resource_table(r, res);
 	db_result *rows;
-	const char *table = resource_table(r, res);
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT %s FROM %s WHERE %s%s LIMIT ? OFFSET ?", derive(res)->select, table, q.sql,
-		query_order_sql(r, &o)), q.p, q.np, &rows);
-	if (st)
-		return req_db_error(r, st);
+	if ((rc = query_rows(r, arena_printf(r->a, "%s, `%s` AS _sortv", derive(res)->select, o.col),
+			     table, &q, &o, cursor, limit, cursor ? 0 : offset, &rows)))
+		return rc;
 	if ((res->list_shape == LIST_PAGE || (res->flags & RES_LIST_TOTAL)) &&
 	    (rc = query_count(r, table, &all, &total)))
 		return rc;
 	cJSON *list;
 	if ((rc = list_render(r, c, rows, limit, &list)))
 		return rc;
-	list_reply(r, res, list, query_next_cursor(r, &o, rows, limit, sort_value_col(res, o.col)),
-		   total, limit, offset);
+	list_reply(r, res, list, query_next_cursor(r, &o, rows, limit, "_sortv"), total, limit,
+		   offset);
 	return E_OK;
 }
 

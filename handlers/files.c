@@ -452,14 +452,8 @@ static err_t files_page(req_t *r, query_t *q, const query_order_t *o, long long 
 	db_result *res;
 	long long total;
 	err_t rc = query_count(r, files_table(r), q, &total);
-	if (rc || (cursor && *cursor && (rc = query_cursor_apply(r, o, q, cursor))))
+	if (rc || (rc = query_rows(r, FILE_COLS, files_table(r), q, o, cursor, limit, 0, &res)))
 		return rc;
-	query_bind(r, q, db_int(limit + 1));
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " FILE_COLS " FROM %s WHERE %s%s LIMIT ?", files_table(r), q->sql,
-		query_order_sql(r, o)), q->p, q->np, &res);
-	if (st)
-		return req_db_error(r, st);
 	reply_data(r, 200, query_page(r, o, res, limit, total, o->col, file_row, NULL));
 	return E_OK;
 }

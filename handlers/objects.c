@@ -836,16 +836,10 @@ static err_t list_objects(req_t *r, bool trash)
 	long long total = 0;
 	if ((rc = count_filtered(r, t, &w, &total)))
 		return rc;
-	const char *cursor = req_query(r, "cursor");
-	if (cursor && *cursor && (rc = query_cursor_apply(r, &o, &w, cursor)))
-		return rc;
-	query_bind(r, &w, db_int(limit + 1));
 	db_result *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " OBJ_COLS ", `%s` AS _sortv FROM %s WHERE %s%s LIMIT ?", o.col, t->table,
-		w.sql, query_order_sql(r, &o)), w.p, w.np, &res);
-	if (st)
-		return req_db_error(r, st);
+	if ((rc = query_rows(r, arena_printf(r->a, OBJ_COLS ", `%s` AS _sortv", o.col), t->table, &w,
+			     &o, req_query(r, "cursor"), limit, 0, &res)))
+		return rc;
 	reply_data(r, 200, query_page(r, &o, res, limit, total, "_sortv", object_row, t));
 	return E_OK;
 }
