@@ -268,12 +268,15 @@ static query_order_t id_order(const char *scope, const char *prefix)
 
 err_t query_id_cursor(req_t *r, const char *scope, const char *prefix, const char **last)
 {
-	const char *cursor = req_query(r, "cursor"), *value;
+	const char *cursor = req_query(r, "cursor"), *value, *id;
 	*last = NULL;
 	if (!cursor || !*cursor)
 		return E_OK;
 	query_order_t o = id_order(scope, prefix);
-	return cursor_read(r, &o, cursor, &value, last);
+	err_t rc = cursor_read(r, &o, cursor, &value, &id);
+	if (!rc)
+		*last = id;
+	return rc;
 }
 
 cJSON *query_id_page(req_t *r, const db_result *res, long long limit, long long total,
