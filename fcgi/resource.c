@@ -16,12 +16,12 @@
 
 #include "../common/ids.h"
 #include "../common/strbuf.h"
-#include "router.h"
 #include "journal.h"
+#include "query.h"
+#include "router.h"
 
 #define RES_CACHE_MAX 64
 #define LIST_MAX_DEFAULT 100
-#define CURSOR_MAX 512
 
 /* What is derived once from a descriptor. */
 typedef struct res_derived {
@@ -222,35 +222,40 @@ static char *stmt_text(stmt_t *s, arena_t *a)
 	return sb_take(&s->sql, a);
 }
 
-/* " WHERE tenant_id = ? AND parent = ?": the conditions every statement on
- * this resource carries. */
-static void res_scope(req_t *r, const res_ctx_t *c, stmt_t *s)
+/* The conditions every statement on this resource carries: the tenant,
+ * the parent, the scope hook's. */
+static void res_scope(req_t *r, const res_ctx_t *c, query_t *q)
 {
-	sb_puts(&s->sql, " WHERE 1 = 1");
-	if (c->res->home == RES_CONTROL) {
-		sb_puts(&s->sql, " AND tenant_id = ?");
-		bind(s, db_str(r->tenant.id));
-	}
-	if (c->res->parent_column) {
-		sb_printf(&s->sql, " AND `%s` = ?", c->res->parent_column);
-		bind(s, db_str(c->parent_id));
-	}
+	query_init(r, q, "1 = 1");
+	if (c->res->home == RES_CONTROL)
+		query_and_bind(r, q, "tenant_id = ?", db_str(r->tenant.id));
+	if (c->res->parent_column)
+		query_and_bind(r, q, arena_printf(r->a, "`%s` = ?", c->res->parent_column),
+			       db_str(c->parent_id));
 	if (c->res->hooks && c->res->hooks->scope) {
 		db_param p[RES_SCOPE_MAX];
 		int np = 0;
 		const char *cond = c->res->hooks->scope(r, c, p, &np);
 		if (!cond)
 			return;
-		sb_printf(&s->sql, " AND (%s)", cond);
+		query_and(r, q, arena_printf(r->a, "(%s)", cond));
 		for (int i = 0; i < np; i++)
-			bind(s, p[i]);
+			query_bind(r, q, p[i]);
 	}
 }
 
-static void select_from(req_t *r, const res_ctx_t *c, stmt_t *s)
+/* " WHERE …" of a statement on the row id: res_scope's conditions, the
+ * id, and the descriptor's live condition when live. */
+static void row_where(req_t *r, const res_ctx_t *c, const char *id, bool live, stmt_t *s)
 {
-	sb_printf(&s->sql, "SELECT %s FROM %s", derive(c->res)->select, resource_table(r, c->res));
-	res_scope(r, c, s);
+	query_t q;
+	res_scope(r, c, &q);
+	query_and_bind(r, &q, "id = ?", db_str(id));
+	if (live && c->res->live)
+		query_and(r, &q, arena_printf(r->a, "(%s)", c->res->live));
+	sb_printf(&s->sql, " WHERE %s", q.sql);
+	for (int i = 0; i < q.np; i++)
+		bind(s, q.p[i]);
 }
 
 err_t resource_render(req_t *r, res_ctx_t *c, const db_result *res, int row, cJSON **out)
@@ -268,11 +273,8 @@ err_t resource_render(req_t *r, res_ctx_t *c, const db_result *res, int row, cJS
 err_t resource_fetch(req_t *r, res_ctx_t *c, const char *id, bool live_only, cJSON **out)
 {
 	stmt_t s = { 0 };
-	select_from(r, c, &s);
-	sb_puts(&s.sql, " AND id = ?");
-	bind(&s, db_str(id));
-	if (live_only && c->res->live)
-		sb_printf(&s.sql, " AND (%s)", c->res->live);
+	sb_printf(&s.sql, "SELECT %s FROM %s", derive(c->res)->select, resource_table(r, c->res));
+	row_where(r, c, id, live_only, &s);
 	db_result *res;
 	enum db_status st = db_exec(r->db, r->a, stmt_text(&s, r->a), s.p, s.np, &res);
 	if (st)
@@ -333,16 +335,8 @@ static const char *set_bind(res_ctx_t *c, int i, stmt_t *s)
 
 /* --- list ----------------------------------------------------------------- */
 
-void resource_where(req_t *r, res_ctx_t *c, const char *cond, const db_param *p, int np)
-{
-	if (c->where_np + np > (int)(sizeof(c->where_p) / sizeof(c->where_p[0])))
-		abort(); /* a hook with more parameters than the list takes */
-	c->where = arena_printf(r->a, "%s AND (%s)", c->where ? c->where : "", cond);
-	for (int i = 0; i < np; i++)
-		c->where_p[c->where_np++] = p[i];
-}
-
-static bool query_true(req_t *r, const char *name)
+/* Whether the query flag name is set (?include_revoked=true). */
+static bool flag_set(req_t *r, const char *name)
 {
 	const char *v = name ? req_query(r, name) : NULL;
 	return v && (!strcmp(v, "true") || !strcmp(v, "1"));
@@ -350,11 +344,10 @@ static bool query_true(req_t *r, const char *name)
 
 /* ?sort=name or ?sort=-name on a sortable field; the default order
  * otherwise. */
-static err_t list_sort(req_t *r, const res_ctx_t *c, const char **col, bool *desc)
+static err_t list_order(req_t *r, const res_ctx_t *c, query_order_t *o)
 {
 	const res_derived_t *d = derive(c->res);
-	*col = d->sort_col;
-	*desc = d->sort_desc;
+	*o = (query_order_t){ .col = d->sort_col, .desc = d->sort_desc, .bare = true };
 	const char *sort = req_query(r, "sort");
 	if (!sort || !*sort)
 		return E_OK;
@@ -363,13 +356,13 @@ static err_t list_sort(req_t *r, const res_ctx_t *c, const char **col, bool *des
 	if (!f || !(f->flags & RF_SORT) || strcmp(f->name, sort + neg))
 		return req_fail_field(r, E_VALIDATION, "sort", "cannot sort %s by \"%.60s\"",
 				      c->res->name, sort + neg);
-	*col = col_of(f);
-	*desc = neg;
+	o->col = col_of(f);
+	o->desc = neg;
 	return E_OK;
 }
 
 /* ?field=value on filterable fields. */
-static err_t list_filters(req_t *r, const res_ctx_t *c, stmt_t *s)
+static err_t list_filters(req_t *r, const res_ctx_t *c, query_t *q)
 {
 	for (const res_field_t *f = c->res->fields; f->name; f++) {
 		if (!(f->flags & RF_FILTER))
@@ -377,152 +370,105 @@ static err_t list_filters(req_t *r, const res_ctx_t *c, stmt_t *s)
 		const char *v = req_query(r, f->name);
 		if (!v)
 			continue;
+		db_param p = db_str(v);
 		if (f->type == COL_BOOL) {
 			if (strcmp(v, "true") && strcmp(v, "false"))
 				return req_fail_field(r, E_VALIDATION, f->name, "%s must be true or false",
 						      f->name);
-			bind(s, db_int(!strcmp(v, "true")));
+			p = db_int(!strcmp(v, "true"));
 		} else if (f->type == COL_INT) {
 			char *end;
-			long long n = strtoll(v, &end, 10);
+			p = db_int(strtoll(v, &end, 10));
 			if (!*v || *end)
 				return req_fail_field(r, E_VALIDATION, f->name, "%s must be an integer",
 						      f->name);
-			bind(s, db_int(n));
-		} else {
-			bind(s, db_str(v));
 		}
-		if (f->flags & RF_EXPR)
-			sb_printf(&s->sql, " AND (%s) = ?", f->column);
-		else
-			sb_printf(&s->sql, " AND `%s` = ?", col_of(f));
+		const char *cond = f->flags & RF_EXPR ? "(%s) = ?" : "`%s` = ?";
+		query_and_bind(r, q, arena_printf(r->a, cond, col_of(f)), p);
 	}
 	return E_OK;
 }
 
-/* The keyset cursor: {"v": last sort value, "i": last id}. */
-static err_t list_cursor(req_t *r, const char *col, bool desc, stmt_t *s)
+/* The rows of the page into *list (the caller's); an error of the render
+ * hook (which has replied) leaves it NULL. */
+static err_t list_render(req_t *r, res_ctx_t *c, const db_result *rows, long long limit,
+			 cJSON **list)
 {
-	const char *cursor = req_query(r, "cursor");
-	if (!cursor || !*cursor)
-		return E_OK;
-	cJSON *cj = req_cursor_read(r, cursor, CURSOR_MAX);
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cj, "v");
-	const cJSON *i = cJSON_GetObjectItemCaseSensitive(cj, "i");
-	if (!cJSON_IsString(i) || !(cJSON_IsString(v) || cJSON_IsNull(v)))
-		return req_fail_field(r, E_VALIDATION, "cursor", "cursor is malformed");
-	const char *op = desc ? "<" : ">";
-	if (!strcmp(col, "id")) {
-		sb_printf(&s->sql, " AND id %s ?", op);
-		bind(s, db_str(i->valuestring));
-		return E_OK;
+	int n = rows->nrows > limit ? (int)limit : rows->nrows;
+	*list = cJSON_CreateArray();
+	for (int i = 0; i < n; i++) {
+		cJSON *o;
+		err_t rc = resource_render(r, c, rows, i, &o);
+		if (rc) {
+			cJSON_Delete(*list);
+			*list = NULL;
+			return rc;
+		}
+		cJSON_AddItemToArray(*list, o);
 	}
-	sb_printf(&s->sql, " AND (`%s` %s ? OR (`%s` = ? AND id %s ?))", col, op, col, op);
-	const char *val = cJSON_IsString(v) ? v->valuestring : "";
-	bind(s, db_str(val));
-	bind(s, db_str(val));
-	bind(s, db_str(i->valuestring));
 	return E_OK;
+}
+
+/* Replies the page in the descriptor's shape (resource.h). */
+static void list_reply(req_t *r, const resource_t *res, cJSON *list, const char *next,
+		       long long total, long long limit, long long offset)
+{
+	if (res->list_shape == LIST_ARRAY) {
+		if (next)
+			reply_header(r, "X-Next-Cursor", next);
+		reply_data(r, 200, list);
+		return;
+	}
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddItemToObject(d, res->list_key, list);
+	if (res->list_shape == LIST_PAGE) {
+		cJSON_AddNumberToObject(d, "total", (double)total);
+		cJSON_AddNumberToObject(d, "limit", (double)limit);
+		cJSON_AddNumberToObject(d, "offset", (double)offset);
+	} else {
+		cJSON_AddItemToObject(d, "next_cursor", next ? cJSON_CreateString(next)
+							     : cJSON_CreateNull());
+		if (res->flags & RES_LIST_TOTAL)
+			cJSON_AddNumberToObject(d, "total", (double)total);
+	}
+	reply_data(r, 200, d);
 }
 
 static err_t op_list(req_t *r, res_ctx_t *c)
 {
 	const resource_t *res = c->res;
-	long long limit, offset;
+	long long limit, offset, total = 0;
 	long long max = res->list_max ? res->list_max : LIST_MAX_DEFAULT;
 	long long def = res->list_default ? res->list_default : max;
 	err_t rc;
 	if ((rc = req_query_int(r, "limit", def, 1, max, &limit)) ||
 	    (rc = req_query_int(r, "offset", 0, 0, 1000000000, &offset)))
 		return rc;
-	if (res->hooks && res->hooks->list && (rc = res->hooks->list(r, c)))
+	query_t q;
+	res_scope(r, c, &q);
+	if (res->live && !flag_set(r, res->show_all))
+		query_and(r, &q, arena_printf(r->a, "(%s)", res->live));
+	c->list = &q;
+	query_order_t o;
+	if ((res->hooks && res->hooks->list && (rc = res->hooks->list(r, c))) ||
+	    (rc = list_order(r, c, &o)) || (rc = list_filters(r, c, &q)))
 		return rc;
-	const char *col;
-	bool desc;
-	if ((rc = list_sort(r, c, &col, &desc)))
-		return rc;
-	stmt_t s = { 0 };
-	select_from(r, c, &s);
-	if (res->live && !query_true(r, res->show_all))
-		sb_printf(&s.sql, " AND (%s)", res->live);
-	if ((rc = list_filters(r, c, &s))) {
-		free(s.sql.p);
-		return rc;
-	}
-	if (c->where)
-		sb_puts(&s.sql, c->where);
-	for (int i = 0; i < c->where_np; i++)
-		bind(&s, c->where_p[i]);
-	/* The total counts every page: the statement so far, without the
-	 * cursor. */
-	char *count_sql = NULL;
-	int count_np = s.np;
-	if (res->list_shape == LIST_PAGE || (res->flags & RES_LIST_TOTAL))
-		count_sql = arena_printf(r->a, "SELECT COUNT(*) FROM (%.*s) AS page",
-					 (int)s.sql.len, s.sql.p);
-	if ((rc = list_cursor(r, col, desc, &s))) {
-		free(s.sql.p);
-		return rc;
-	}
-	const char *dir = desc ? "DESC" : "ASC";
-	if (!strcmp(col, "id"))
-		sb_printf(&s.sql, " ORDER BY id %s", dir);
-	else
-		sb_printf(&s.sql, " ORDER BY `%s` %s, id %s", col, dir, dir);
-	/* One more row than the page says whether there is a next page. */
-	sb_puts(&s.sql, " LIMIT ? OFFSET ?");
-	bind(&s, db_int(limit + 1));
-	bind(&s, db_int(req_query(r, "cursor") ? 0 : offset));
+	/* The total counts every page: the conditions so far, without the
+	 * cursor (what q binds later lies past all.np or in a new array). */
+	query_t all = q;
+	const char *cursor = req_query(r, "cursor"), *table = resource_table(r, res);
 	db_result *rows;
-	enum db_status st = db_exec(r->db, r->a, stmt_text(&s, r->a), s.p, s.np, &rows);
-	if (st)
-		return req_db_error(r, st);
-	db_result *cnt = NULL;
-	if (count_sql && (st = db_exec(r->db, r->a, count_sql, s.p, count_np, &cnt)))
-		return req_db_error(r, st);
-	int n = rows->nrows > limit ? (int)limit : rows->nrows;
-	cJSON *list = cJSON_CreateArray();
-	for (int i = 0; i < n; i++) {
-		cJSON *o;
-		if ((rc = resource_render(r, c, rows, i, &o))) {
-			cJSON_Delete(list);
-			return rc;
-		}
-		cJSON_AddItemToArray(list, o);
-	}
-	const char *next = NULL;
-	if (rows->nrows > limit) {
-		cJSON *cj = req_own(r, cJSON_CreateObject());
-		const char *last = db_get(rows, n - 1, strcmp(col, "id") ? col : "id");
-		/* Sort columns render under their field name. */
-		for (const res_field_t *f = res->fields; f->name && strcmp(col, "id"); f++)
-			if (!strcmp(col_of(f), col))
-				last = db_get(rows, n - 1, f->name);
-		cJSON_AddItemToObject(cj, "v", last ? cJSON_CreateString(last) : cJSON_CreateNull());
-		cJSON_AddStringToObject(cj, "i", db_get(rows, n - 1, "id"));
-		next = req_cursor_make(r, cj);
-	}
-	if (res->list_shape == LIST_ARRAY) {
-		if (next)
-			reply_header(r, "X-Next-Cursor", next);
-		reply_data(r, 200, list);
-		return E_OK;
-	}
-	cJSON *d = cJSON_CreateObject();
-	cJSON_AddItemToObject(d, res->list_key, list);
-	if (res->list_shape == LIST_PAGE) {
-		cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
-		cJSON_AddNumberToObject(d, "limit", (double)limit);
-		cJSON_AddNumberToObject(d, "offset", (double)offset);
-	} else {
-		if (next)
-			cJSON_AddStringToObject(d, "next_cursor", next);
-		else
-			cJSON_AddNullToObject(d, "next_cursor");
-		if (count_sql)
-			cJSON_AddNumberToObject(d, "total", (double)strtoll(db_cell(cnt, 0, 0), NULL, 10));
-	}
-	reply_data(r, 200, d);
+	if ((rc = query_rows(r, arena_printf(r->a, "%s, `%s` AS _sortv", derive(res)->select, o.col),
+			     table, &q, &o, cursor, limit, cursor ? 0 : offset, &rows)))
+		return rc;
+	if ((res->list_shape == LIST_PAGE || (res->flags & RES_LIST_TOTAL)) &&
+	    (rc = query_count(r, table, &all, &total)))
+		return rc;
+	cJSON *list;
+	if ((rc = list_render(r, c, rows, limit, &list)))
+		return rc;
+	list_reply(r, res, list, query_next_cursor(r, &o, rows, limit, "_sortv"), total, limit,
+		   offset);
 	return E_OK;
 }
 
@@ -689,9 +635,7 @@ static err_t write_ddl(req_t *r, res_ctx_t *c, stmt_t *s, const char *verb)
 	} else if (c->op == OP_CREATE) {
 		stmt_t d = { 0 };
 		sb_printf(&d.sql, "DELETE FROM %s", resource_table(r, c->res));
-		res_scope(r, c, &d);
-		sb_puts(&d.sql, " AND id = ?");
-		bind(&d, db_str(c->id));
+		row_where(r, c, c->id, false, &d);
 		db_exec(r->db, r->a, stmt_text(&d, r->a), d.p, d.np, NULL);
 	}
 	if (rc && c->res->hooks->after_commit)
@@ -866,11 +810,7 @@ static err_t op_update(req_t *r, res_ctx_t *c)
 		/* RES_TOUCH without columns to touch: a no-op write. */
 		sb_puts(&s.sql, "id = id");
 	}
-	res_scope(r, c, &s);
-	sb_puts(&s.sql, " AND id = ?");
-	bind(&s, db_str(c->id));
-	if (res->live)
-		sb_printf(&s.sql, " AND (%s)", res->live);
+	row_where(r, c, c->id, true, &s);
 	if (res->version_column && (rc = version_match(r, c, &s))) {
 		free(s.sql.p);
 		return rc;
@@ -898,11 +838,7 @@ static err_t op_delete(req_t *r, res_ctx_t *c)
 	} else {
 		sb_printf(&s.sql, "DELETE FROM %s", resource_table(r, res));
 	}
-	res_scope(r, c, &s);
-	sb_puts(&s.sql, " AND id = ?");
-	bind(&s, db_str(c->id));
-	if (res->live)
-		sb_printf(&s.sql, " AND (%s)", res->live);
+	row_where(r, c, c->id, true, &s);
 	const char *verb = res->deleted_verb ? res->deleted_verb : "deleted";
 	if ((rc = write_tx(r, c, &s, verb, res->del == DEL_MARK)))
 		return rc;

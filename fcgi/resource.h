@@ -26,6 +26,7 @@
 
 #include "../common/rowjson.h"
 #include "../common/schema.h"
+#include "query.h"
 #include "request.h"
 
 struct resource;
@@ -128,7 +129,8 @@ typedef struct res_hooks {
 	 * transaction: meaning checks across fields, quotas; may add columns
 	 * to write with resource_set(). */
 	err_t (*validate)(req_t *r, struct res_ctx *c);
-	/* List: adds conditions from the query with resource_where(). */
+	/* List: adds conditions from the query string to c->list, which
+	 * holds the scope already (query.h: query_and_bind()). */
 	err_t (*list)(req_t *r, struct res_ctx *c);
 	/* Delete, before the transaction: dependents (409), protections. */
 	err_t (*before_delete)(req_t *r, struct res_ctx *c);
@@ -216,9 +218,7 @@ typedef struct res_ctx {
 	bool in_tx;                  /* a write inside the caller's open transaction (a
 				      * batch): no commit, no after_commit, no reply */
 	void *data;                  /* the hooks' own state for this operation */
-	char *where;                 /* list conditions added by the list hook */
-	db_param where_p[8];
-	int where_np;
+	query_t *list;               /* list: the rows listed (the list hook narrows it) */
 } res_ctx_t;
 
 /* Dispatches the route's operation on the route's descriptor. */
@@ -245,9 +245,6 @@ void resource_set_expr(res_ctx_t *c, const char *column, const char *expr, const
 /* The engine's own reply to a write: the row, or {id, deleted} (for a
  * reply hook that changes only some operations); see deleted_id. */
 err_t resource_reply_default(req_t *r, res_ctx_t *c);
-
-/* List hook: adds " AND (cond)" with its np parameters to the list. */
-void resource_where(req_t *r, res_ctx_t *c, const char *cond, const db_param *p, int np);
 
 /* Row row of res (selected with the descriptor's fields) as the API shows
  * it, through the render hook, into *out (the caller's); an error of the

@@ -21,9 +21,9 @@
 #include "../common/ids.h"
 #include "../common/jsonx.h"
 #include "../common/rowjson.h"
+#include "../fcgi/query.h"
 #include "associations.h"
 #include "objmodel.h"
-#include "query.h"
 #include "routes.h"
 
 #define META_MAX 10240      /* bytes of meta, serialised */

@@ -25,10 +25,10 @@
 #include "../common/ids.h"
 #include "../common/jsonx.h"
 #include "../common/timefmt.h"
+#include "../fcgi/query.h"
 #include "audit.h"
 #include "comments.h"
 #include "objmodel.h"
-#include "query.h"
 #include "routes.h"
 
 #define COMMENT_MAX 10000

@@ -11,8 +11,8 @@
 #include "../common/jsonx.h"
 #include "../common/rowjson.h"
 #include "../fcgi/jobs.h"
+#include "../fcgi/query.h"
 #include "audit.h"
-#include "query.h"
 #include "replies.h"
 #include "routes.h"
 
@@ -102,18 +102,6 @@ err_t dlq_retry(req_t *r)
 	return reply_done(r, "retried", "id", id, "job_id", job, NULL);
 }
 
-/* body.name as an RFC 3339 time in *out (NULL when absent); 400 naming
- * it when it is not one. */
-static err_t body_time(req_t *r, const char *name, db_param *out)
-{
-	const char *v = json_str_of(r->json, name);
-	*out = db_null();
-	if (v && !query_sql_time(r->a, v, out))
-		return req_fail_field(r, E_VALIDATION, name,
-				      "%s must be an RFC 3339 time such as 2026-01-31T12:00:00Z", name);
-	return E_OK;
-}
-
 /* The bulk retry's filters that name things: a known job kind, a webhook
  * of this tenant (its deliveries only). */
 static err_t bulk_check(req_t *r, const char *kind, const char *wid)
@@ -146,8 +134,11 @@ static err_t dlq_retry_bulk(req_t *r)
 	const char *kind = json_str_of(r->json, "kind"), *wid = json_str_of(r->json, "webhook_id");
 	db_param after, before;
 	err_t rc;
-	if ((rc = body_time(r, "created_after", &after)) ||
-	    (rc = body_time(r, "created_before", &before)) || (rc = bulk_check(r, kind, wid)))
+	if ((rc = query_time_arg(r, "created_after", json_str_of(r->json, "created_after"),
+				 "2026-01-31T12:00:00Z", &after)) ||
+	    (rc = query_time_arg(r, "created_before", json_str_of(r->json, "created_before"),
+				 "2026-01-31T12:00:00Z", &before)) ||
+	    (rc = bulk_check(r, kind, wid)))
 		return rc;
 	enum db_status st = db_begin(r->db);
 	if (st)

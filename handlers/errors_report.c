@@ -17,7 +17,7 @@
 #include "../common/ids.h"
 #include "../common/jsonx.h"
 #include "../common/rowjson.h"
-#include "query.h"
+#include "../fcgi/query.h"
 #include "routes.h"
 
 #define REPORTS_PER_MINUTE 60

@@ -25,7 +25,7 @@
 #include "../common/rowjson.h"
 #include "../fcgi/fanout.h"
 #include "../fcgi/journal.h"
-#include "query.h"
+#include "../fcgi/query.h"
 #include "replies.h"
 #include "routes.h"
 
@@ -414,21 +414,20 @@ err_t events_list(req_t *r)
 	if (rc || (rc = query_id_cursor(r, "events", "evt_", &last)) || (rc = feed_query(r, &q)))
 		return rc;
 	const char *table = tenant_table(r, "_events");
-	db_result *cnt, *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s WHERE %s",
-							      table, q.sql), q.p, q.np, &cnt);
-	if (st)
-		return req_db_error(r, st);
+	long long total;
+	if ((rc = query_count(r, table, &q, &total)))
+		return rc;
 	if (last)
 		query_and_bind(r, &q, "id < ?", db_str(last));
 	query_bind(r, &q, db_int(pg.limit + 1));
 	query_bind(r, &q, db_int(pg.offset));
-	st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT " FEED_SELECT " FROM %s WHERE %s "
-					       "ORDER BY id DESC LIMIT ? OFFSET ?", table, q.sql),
-		     q.p, q.np, &res);
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT " FEED_SELECT " FROM %s WHERE %s ORDER BY id DESC LIMIT ? OFFSET ?", table,
+		q.sql), q.p, q.np, &res);
 	if (st)
 		return req_db_error(r, st);
-	reply_data(r, 200, feed_page(r, res, &pg, strtoll(db_cell(cnt, 0, 0), NULL, 10)));
+	reply_data(r, 200, feed_page(r, res, &pg, total));
 	return E_OK;
 }
 

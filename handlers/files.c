@@ -22,8 +22,8 @@
 #include "../common/rowjson.h"
 #include "../common/storage.h"
 #include "../fcgi/jobs.h"
+#include "../fcgi/query.h"
 #include "objmodel.h"
-#include "query.h"
 #include "replies.h"
 #include "routes.h"
 
@@ -449,22 +449,12 @@ static cJSON *file_row(req_t *r, const db_result *res, int i, const void *ctx)
 static err_t files_page(req_t *r, query_t *q, const query_order_t *o, long long limit,
 			const char *cursor)
 {
-	db_result *cnt, *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT COUNT(*) AS n FROM %s WHERE %s", files_table(r), q->sql), q->p, q->np, &cnt);
-	if (st)
-		return req_db_error(r, st);
-	err_t rc;
-	if (cursor && *cursor && (rc = query_cursor_apply(r, o, q, cursor)))
+	db_result *res;
+	long long total;
+	err_t rc = query_count(r, files_table(r), q, &total);
+	if (rc || (rc = query_rows(r, FILE_COLS, files_table(r), q, o, cursor, limit, 0, &res)))
 		return rc;
-	query_bind(r, q, db_int(limit + 1));
-	st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT " FILE_COLS " FROM %s WHERE %s%s LIMIT ?",
-					       files_table(r), q->sql, query_order_sql(r, o)),
-		     q->p, q->np, &res);
-	if (st)
-		return req_db_error(r, st);
-	reply_data(r, 200, query_page(r, o, res, limit, db_get_int(cnt, 0, "n", 0), o->col, file_row,
-				      NULL));
+	reply_data(r, 200, query_page(r, o, res, limit, total, o->col, file_row, NULL));
 	return E_OK;
 }
 
@@ -591,12 +581,12 @@ static err_t search_filters(req_t *r, query_t *q)
 		query_and_bind(r, q, "filename LIKE ?", db_str(query_like_pattern(r->a, v, true)));
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
 		db_param tp;
-		if (!(v = json_str_of(r->json, times[i].field)))
-			continue;
-		if (!query_sql_time(r->a, v, &tp))
-			return req_fail_field(r, E_VALIDATION, times[i].field,
-					      "%s must be an RFC 3339 time", times[i].field);
-		query_and_bind(r, q, times[i].cond, tp);
+		v = json_str_of(r->json, times[i].field);
+		err_t rc = query_time_arg(r, times[i].field, v, NULL, &tp);
+		if (rc)
+			return rc;
+		if (v)
+			query_and_bind(r, q, times[i].cond, tp);
 	}
 	return E_OK;
 }

@@ -119,7 +119,7 @@ static err_t ntf_list(req_t *r, res_ctx_t *c)
 	if (unread && strcmp(unread, "true") && strcmp(unread, "false"))
 		return req_fail_field(r, E_VALIDATION, "unread_only", "unread_only must be true or false");
 	if (unread && !strcmp(unread, "true"))
-		resource_where(r, c, "is_read = 0", NULL, 0);
+		query_and(r, c->list, "is_read = 0");
 	return E_OK;
 }
 

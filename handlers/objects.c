@@ -27,7 +27,7 @@
 #include "comments.h"
 #include "objects.h"
 #include "policies.h"
-#include "query.h"
+#include "objquery.h"
 #include "views.h"
 #include "routes.h"
 
@@ -786,13 +786,10 @@ static err_t count_filtered(req_t *r, const objtype_t *t, const query_t *w, long
 		*total = strtoll(rep->str, NULL, 10);
 		return E_OK;
 	}
-	db_result *cnt;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT COUNT(*) FROM %s WHERE %s",
-					t->table, w->sql), w->p, w->np, &cnt);
-	if (st)
-		return req_db_error(r, st);
-	*total = strtoll(db_cell(cnt, 0, 0), NULL, 10);
-	const char *set[] = { "HSET", key, field, db_cell(cnt, 0, 0) };
+	err_t rc = query_count(r, t->table, w, total);
+	if (rc)
+		return rc;
+	const char *set[] = { "HSET", key, field, arena_printf(r->a, "%lld", *total) };
 	const char *exp[] = { "EXPIRE", key, TOTALS_TTL, "NX" };
 	const char **argvs[] = { set, exp };
 	int argcs[] = { 4, 4 };
@@ -839,16 +836,10 @@ static err_t list_objects(req_t *r, bool trash)
 	long long total = 0;
 	if ((rc = count_filtered(r, t, &w, &total)))
 		return rc;
-	const char *cursor = req_query(r, "cursor");
-	if (cursor && *cursor && (rc = query_cursor_apply(r, &o, &w, cursor)))
-		return rc;
-	query_bind(r, &w, db_int(limit + 1));
 	db_result *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT " OBJ_COLS ", `%s` AS _sortv FROM %s WHERE %s%s LIMIT ?", o.col, t->table,
-		w.sql, query_order_sql(r, &o)), w.p, w.np, &res);
-	if (st)
-		return req_db_error(r, st);
+	if ((rc = query_rows(r, arena_printf(r->a, OBJ_COLS ", `%s` AS _sortv", o.col), t->table, &w,
+			     &o, req_query(r, "cursor"), limit, 0, &res)))
+		return rc;
 	reply_data(r, 200, query_page(r, &o, res, limit, total, "_sortv", object_row, t));
 	return E_OK;
 }

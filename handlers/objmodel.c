@@ -15,7 +15,7 @@
 #include "../fcgi/credentials.h"
 #include "../fcgi/fanout.h"
 #include "../common/rowjson.h"
-#include "query.h"
+#include "objquery.h"
 
 char *display_name_from(arena_t *a, const char *name)
 {

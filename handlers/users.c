@@ -20,10 +20,10 @@
 
 #include "../common/jsonx.h"
 #include "../common/password.h"
+#include "../fcgi/query.h"
 #include "../fcgi/securedel.h"
 #include "enduser.h"
 #include "identity.h"
-#include "query.h"
 #include "routes.h"
 
 #define ROLE_MAX 64
@@ -136,13 +136,12 @@ static err_t user_list(req_t *r, res_ctx_t *c)
 	const char *search = req_query(r, "search"), *role = req_query(r, "role");
 	if (search && *search && strlen(search) <= SEARCH_MAX) {
 		const char *like = query_like_pattern(r->a, search, true);
-		db_param p[] = { db_str(like), db_str(like), db_str(like) };
-		resource_where(r, c, "email LIKE ? OR phone LIKE ? OR id LIKE ?", p, 3);
+		query_and(r, c->list, "(email LIKE ? OR phone LIKE ? OR id LIKE ?)");
+		for (int i = 0; i < 3; i++)
+			query_bind(r, c->list, db_str(like));
 	}
-	if (role && *role) {
-		db_param p[] = { db_str(role) };
-		resource_where(r, c, "role = ?", p, 1);
-	}
+	if (role && *role)
+		query_and_bind(r, c->list, "role = ?", db_str(role));
 	return E_OK;
 }
 

@@ -34,10 +34,10 @@
 #include "../common/timefmt.h"
 #include "../fcgi/fanout.h"
 #include "../fcgi/jobs.h"
+#include "../fcgi/query.h"
 #include "../fcgi/webhook_send.h"
 #include "audit.h"
 #include "objmodel.h"
-#include "query.h"
 #include "replies.h"
 #include "routes.h"
 
@@ -485,18 +485,6 @@ static const col_t delivery_cols[] = {
 	{ NULL, 0, 0 },
 };
 
-/* ?name= as an RFC 3339 time in *out (NULL when absent); 400 naming it
- * when it is not one. */
-static err_t query_time(req_t *r, const char *name, db_param *out)
-{
-	const char *v = req_query(r, name);
-	*out = db_null();
-	if (v && !query_sql_time(r->a, v, out))
-		return req_fail_field(r, E_VALIDATION, name,
-				      "%s must be an RFC 3339 time such as 2026-01-31T12:00:00Z", name);
-	return E_OK;
-}
-
 /* Newest first; optional filters webhook_id, status, event_type, event_id
  * and created_after / created_before (RFC 3339, as in the file search). */
 static err_t deliveries_list(req_t *r)
@@ -512,8 +500,10 @@ static err_t deliveries_list(req_t *r)
 	if (evt && !id_valid(evt, "evt_"))
 		return req_fail_field(r, E_VALIDATION, "event_id", "event_id must be an event id (evt_…)");
 	db_param after, before;
-	if ((rc = query_time(r, "created_after", &after)) ||
-	    (rc = query_time(r, "created_before", &before)))
+	if ((rc = query_time_arg(r, "created_after", req_query(r, "created_after"),
+				 "2026-01-31T12:00:00Z", &after)) ||
+	    (rc = query_time_arg(r, "created_before", req_query(r, "created_before"),
+				 "2026-01-31T12:00:00Z", &before)))
 		return rc;
 	db_param p[] = { db_str(wid), db_str(wid), db_str(status), db_str(status), db_str(type),
 			 db_str(type), db_str(evt), db_str(evt), after, after, before, before };
