@@ -485,8 +485,13 @@ long long db_get_int(const db_result *r, int row, const char *name, long long de
 char *db_placeholders(arena_t *a, int n)
 {
 	char *s = arena_alloc(a, (size_t)(n > 0 ? n : 0) * 3 + 1), *p = s;
-	for (int i = 0; i < n; i++)
-		p += sprintf(p, i ? ", ?" : "?");
+	for (int i = 0; i < n; i++) {
+		if (i) {
+			memcpy(p, ", ", 2);
+			p += 2;
+		}
+		*p++ = '?';
+	}
 	*p = '\0';
 	return s;
 }

@@ -340,7 +340,7 @@ int fanout_requeue_job(db_t *db, cache_t *cache, arena_t *a, const char *tenant_
 		snprintf(err, errlen, "%s", db_last_error(db));
 		return -1;
 	}
-	fanout_wake(cache, a);
+	fanout_wake(cache);
 	return 0;
 }
 
@@ -403,9 +403,8 @@ out_rollback:
 static const char wake_lua[] =
 	"redis.call('lpush', KEYS[1], '1') redis.call('ltrim', KEYS[1], 0, 0) return 1";
 
-void fanout_wake(cache_t *cache, arena_t *a)
+void fanout_wake(cache_t *cache)
 {
-	(void)a;
 	const char *argv[] = { "EVAL", wake_lua, "1", FANOUT_WAKE_KEY };
 	cache_send(cache, 4, argv);    /* nothing to wait for */
 }

@@ -85,7 +85,7 @@ int fanout_requeue_job(db_t *db, cache_t *cache, arena_t *a, const char *tenant_
 
 /* Wakes one idle runner (after a commit that wrote outbox rows).  Errors
  * are ignored: the runner polls anyway. */
-void fanout_wake(cache_t *cache, arena_t *a);
+void fanout_wake(cache_t *cache);
 
 /* Waits up to ms (at most 1.5 s: the caller's loop comes back for the
  * rest) for a wake-up.  Returns false when Redis is unavailable: the

@@ -74,6 +74,6 @@ err_t outbox_add(req_t *r, const char *event, const char *resource_type,
 	if (db_in_transaction(r->db))
 		r->outbox_pending = true;
 	else
-		fanout_wake(r->cache, r->a);
+		fanout_wake(r->cache);
 	return E_OK;
 }

@@ -260,7 +260,7 @@ err_t req_tx_end(req_t *r, err_t rc)
 	if (st)
 		return req_db_error(r, st);
 	if (events)
-		fanout_wake(r->cache, r->a);
+		fanout_wake(r->cache);
 	return E_OK;
 }
 

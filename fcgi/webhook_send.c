@@ -487,7 +487,7 @@ int wh_deliver_finish(db_t *db, cache_t *cache, arena_t *a, const char *tenant_i
 		return -1;
 	}
 	if (o.disabled_now)
-		fanout_wake(cache, a);    /* the webhook.disabled event */
+		fanout_wake(cache);    /* the webhook.disabled event */
 	if (o.succeeded || o.disabled || o.disabled_now)
 		return 0;
 	jobs_retry_after(wh_retry_delay_ms(attempt));

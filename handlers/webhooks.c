@@ -550,7 +550,7 @@ static err_t deliveries_retry(req_t *r)
 	}
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	fanout_wake(r->cache, r->a);
+	fanout_wake(r->cache);
 	return reply_done(r, "retried", "delivery_id", id, "job_id", jid, NULL);
 }
 
