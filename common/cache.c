@@ -59,10 +59,9 @@ static void drain(cache_t *c)
 	}
 }
 
-static enum cache_status ensure(cache_t *c)
+/* Connects if not connected; replies of cache_send() stay unread. */
+static enum cache_status connected(cache_t *c)
 {
-	if (c->ctx && c->unread)
-		drain(c);
 	if (c->ctx)
 		return CACHE_OK;
 	struct timeval tv = { 1, 0 };
@@ -83,6 +82,17 @@ static enum cache_status ensure(cache_t *c)
 	c->ctx = ctx;
 	return CACHE_OK;
 }
+
+/* Connected, with no reply of cache_send() in the way of the next one. */
+static enum cache_status ensure(cache_t *c)
+{
+	if (c->ctx && c->unread)
+		drain(c);
+	return connected(c);
+}
+
+/* Most replies cache_send() leaves unread before it reads them itself. */
+#define SEND_UNREAD_MAX 32
 
 static void reply_cleanup(void *p)
 {
@@ -123,7 +133,11 @@ enum cache_status cache_cmd(cache_t *c, arena_t *a, redisReply **reply,
 
 enum cache_status cache_send(cache_t *c, int argc, const char **argv)
 {
-	if (ensure(c))
+	/* Sent commands queue up behind each other: their replies are read
+	 * by the next command that waits for its own (or past the bound). */
+	if (c->ctx && c->unread >= SEND_UNREAD_MAX)
+		drain(c);
+	if (connected(c))
 		return CACHE_UNAVAILABLE;
 	int done = 0;
 	if (redisAppendCommandArgv(c->ctx, argc, argv, NULL) != REDIS_OK)

@@ -33,7 +33,8 @@ enum cache_status cache_cmd(cache_t *c, arena_t *a, redisReply **reply,
 /*
  * Sends one command whose reply nobody waits for (a wake-up, dropping a
  * cached value): it is written now and its reply read, and thrown away,
- * before the next command on the connection; a failure is logged there.
+ * by the next command on the connection that waits for its own reply
+ * (sent commands queue up behind each other); a failure is logged there.
  * Saves the request a round trip.  CACHE_UNAVAILABLE if it could not be
  * sent.
  */
