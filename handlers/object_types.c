@@ -236,15 +236,10 @@ static err_t type_delete_rows(req_t *r, res_ctx_t *c)
 	err_t rc;
 	if ((rc = associations_delete_for_type(r, c->id)) || (rc = comments_delete_for_type(r, c->id)))
 		return rc;
-	static const char *const tables[] = { "_objects", "_object_versions" };
 	db_param p[] = { db_str(c->id) };
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-			"DELETE FROM %s WHERE object_type_id = ?", tenant_table(r, tables[i])), p, 1, NULL);
-		if (st)
-			return req_db_error(r, st);
-	}
-	return E_OK;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"DELETE FROM %s WHERE object_type_id = ?", tenant_table(r, "_object_versions")), p, 1, NULL);
+	return st ? req_db_error(r, st) : E_OK;
 }
 
 static const res_hooks_t type_hooks = {

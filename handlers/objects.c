@@ -275,14 +275,9 @@ enum db_status obj_insert_row(req_t *r, const objtype_t *t, const char *id, cons
 			      const char *now)
 {
 	db_param p[] = { db_str(id), db_str(props), db_str(now), db_str(now), db_str(obj_actor(r)) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+	return db_exec(r->db, r->a, arena_printf(r->a,
 		"INSERT INTO %s (id, properties, created_at, updated_at, created_by, version) "
 		"VALUES (?, ?, ?, ?, ?, 1)", t->table), p, 5, NULL);
-	if (st)
-		return st;
-	db_param q[] = { db_str(id), db_str(t->id) };
-	return db_exec(r->db, r->a, arena_printf(r->a, "INSERT INTO %s (id, object_type_id) VALUES (?, ?)",
-						 tenant_table(r, "_objects")), q, 2, NULL);
 }
 
 /* Inserts one validated object inside the open transaction; *out (if not
@@ -527,12 +522,8 @@ static err_t delete(req_t *r, objtype_t *t)
 	else if (res->affected == 0)
 		rc = req_fail(r, E_NOT_FOUND, "Object not found");
 	if (!rc && permanent) {
-		const char *more[] = {
-			arena_printf(r->a, "DELETE FROM %s WHERE id = ?", tenant_table(r, "_objects")),
-			arena_printf(r->a, "DELETE FROM %s WHERE object_id = ?", tenant_table(r, "_object_versions")),
-		};
-		for (size_t i = 0; i < 2 && !st; i++)
-			st = db_exec(r->db, r->a, more[i], p, 1, NULL);
+		st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE object_id = ?",
+			tenant_table(r, "_object_versions")), p, 1, NULL);
 		rc = st ? req_db_error(r, st) : E_OK;
 		if (!rc && !(rc = associations_delete_for(r, id)))
 			rc = comments_delete_for(r, id);

@@ -16,8 +16,8 @@ cJSON *object_json(req_t *r, const objtype_t *t, const db_result *res, int row);
 cJSON *object_json_new(req_t *r, const objtype_t *t, const char *id, const char *props,
 			const char *now);
 /* Inserts the object row id (properties JSON text props, version 1,
- * created now by the request's actor) and its entry in _objects, in the
- * open transaction; DB_DUPLICATE when a unique property is taken. */
+ * created now by the request's actor) in the open transaction;
+ * DB_DUPLICATE when a unique property is taken. */
 enum db_status obj_insert_row(req_t *r, const objtype_t *t, const char *id, const char *props,
 			      const char *now);
 /* Who writes: the end user, or the API key. */

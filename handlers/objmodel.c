@@ -15,6 +15,7 @@
 #include "../fcgi/credentials.h"
 #include "../fcgi/fanout.h"
 #include "../common/rowjson.h"
+#include "../common/strbuf.h"
 #include "objquery.h"
 
 char *display_name_from(arena_t *a, const char *name)
@@ -233,23 +234,49 @@ const char *prop_target_noun(const prop_t *p)
 	return strcmp(p->type->name, "file") ? "object" : "file";
 }
 
+/* Whether id names an object of any of the tenant's types: one lookup
+ * by primary key in each type's table (a reference is written far less
+ * often than an object is created, which then needs no id registry). */
+static enum db_status object_exists(req_t *r, const char *id, bool *found)
+{
+	db_result *types;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT name FROM %s",
+		tenant_table(r, "_object_types")), NULL, 0, &types);
+	if (st || types->nrows == 0)
+		return st;
+	strbuf_t sql = { 0 };
+	db_param *p = arena_alloc(r->a, sizeof(*p) * (size_t)types->nrows);
+	for (int i = 0; i < types->nrows; i++) {
+		sb_printf(&sql, "%sSELECT 1 FROM %s WHERE id = ?", i ? " UNION ALL " : "",
+			  tenant_table(r, db_cell(types, i, 0)));
+		p[i] = db_str(id);
+	}
+	sb_puts(&sql, " LIMIT 1");
+	db_result *res;
+	if ((st = db_exec(r->db, r->a, sb_take(&sql, r->a), p, types->nrows, &res)))
+		return st;
+	*found = res->nrows > 0;
+	return DB_OK;
+}
+
 err_t prop_target_exists(req_t *r, const prop_t *p, const char *id, bool *found)
 {
 	*found = true;
-	bool file = !strcmp(p->type->name, "file");
-	if (!file && strcmp(p->type->name, "reference"))
+	enum db_status st;
+	if (!strcmp(p->type->name, "reference")) {
+		*found = false;
+		st = object_exists(r, id, found);
+	} else if (!strcmp(p->type->name, "file")) {
+		db_result *res;
+		db_param prm[] = { db_str(id) };
+		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ? AND "
+			"is_deleted = 0 AND status = 'ready'", tenant_table(r, "_files")), prm, 1, &res);
+		if (!st)
+			*found = res->nrows > 0;
+	} else {
 		return E_OK;
-	db_result *res;
-	db_param prm[] = { db_str(id) };
-	enum db_status st = db_exec(r->db, r->a, file
-		? arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ? AND is_deleted = 0 AND status = 'ready'",
-			       tenant_table(r, "_files"))
-		: arena_printf(r->a, "SELECT 1 FROM %s WHERE id = ?", tenant_table(r, "_objects")),
-		prm, 1, &res);
-	if (st)
-		return req_db_error(r, st);
-	*found = res->nrows > 0;
-	return E_OK;
+	}
+	return st ? req_db_error(r, st) : E_OK;
 }
 
 /* --- filter validation --------------------------------------------------- */
