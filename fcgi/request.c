@@ -115,6 +115,15 @@ err_t req_query_int(req_t *r, const char *name, long long def, long long min,
 	return E_OK;
 }
 
+err_t req_query_bool(req_t *r, const char *name, bool def, bool *out)
+{
+	const char *v = req_query(r, name);
+	*out = v ? !strcmp(v, "true") : def;
+	if (v && strcmp(v, "true") && strcmp(v, "false"))
+		return req_fail_field(r, E_VALIDATION, name, "%s must be true or false", name);
+	return E_OK;
+}
+
 void reply_header(req_t *r, const char *name, const char *value)
 {
 	r->out_headers = arena_printf(r->a, "%s%s: %s\r\n",

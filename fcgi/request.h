@@ -112,6 +112,9 @@ const char *req_query(req_t *r, const char *name);
  */
 err_t req_query_int(req_t *r, const char *name, long long def, long long min,
 		    long long max, long long *out);
+/* Boolean query parameter: "true" or "false"; absent gives def.  Any
+ * other value records a VALIDATION_ERROR naming it and returns it. */
+err_t req_query_bool(req_t *r, const char *name, bool def, bool *out);
 /* Request header by its CGI name, e.g. "HTTP_X_TENANT_ID". */
 const char *req_env(const req_t *r, const char *name);
 

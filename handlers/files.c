@@ -23,6 +23,7 @@
 #include "../common/storage.h"
 #include "../fcgi/jobs.h"
 #include "../fcgi/query.h"
+#include "../fcgi/securedel.h"
 #include "objmodel.h"
 #include "replies.h"
 #include "routes.h"
@@ -316,6 +317,14 @@ void file_publish(req_t *r, const db_result *res, int row)
 		log_error("%s: cannot publish file %s in storage", r->request_id, id);
 }
 
+int file_publish_version(req_t *r, const char *id, int version, const db_result *row)
+{
+	char *meta = arena_printf(r->a, "%s\n%s\n", db_get(row, 0, "mime_type"),
+				  content_disposition(r->a, db_get(row, 0, "filename")));
+	return storage_put(r->a, arena_printf(r->a, "%s/meta.%d",
+		storage_file_dir(r->a, r->tenant.id, id), version), meta, strlen(meta));
+}
+
 void files_download_headers(req_t *r, const db_result *res)
 {
 	reply_header(r, "Content-Disposition", content_disposition(r->a, db_get(res, 0, "filename")));
@@ -426,6 +435,200 @@ err_t files_restore(req_t *r)
 	resource_set_expr(&c, "is_deleted", "0", NULL, 0);
 	resource_set_expr(&c, "deleted_at", "NULL", NULL, 0);
 	return resource_run(r, &c);
+}
+
+/* ------------------------------------------------------------ deleting for good */
+
+/*
+ * Deleting for good (DELETE ?permanent=true, on a file in the trash or
+ * not, and emptying the trash): the rows in one transaction with the
+ * file.deleted event (the file, with "permanent": true), the stored bytes
+ * given back to the quota at once, then after the commit the bytes and
+ * what nginx serves.  A purge job still queued for the file later finds
+ * nothing to do.
+ */
+
+/* In the open transaction: erases the locked file row `row` of f. */
+static void owner_only(req_t *r, query_t *q);
+
+static err_t file_erase_rows(req_t *r, const db_result *f, int row)
+{
+	const char *id = db_get(f, row, "id");
+	cJSON *o = req_own(r, file_json(r, f, row));
+	cJSON_AddBoolToObject(o, "permanent", true);
+	db_param p[] = { db_str(id) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE id = ?",
+							      files_table(r)), p, 1, NULL);
+	if (!st)
+		st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE file_id = ?",
+						       file_versions_table(r)), p, 1, NULL);
+	if (!st)
+		st = files_usage_release(r->db, r->a, r->tenant.id,
+					 db_get_int(f, row, "stored_bytes", 0));
+	return st ? req_db_error(r, st) : outbox_add(r, "file.deleted", "file", id, o);
+}
+
+/* After the commit: the bytes of the erased files of f. */
+static void file_erase_bytes(req_t *r, const db_result *f)
+{
+	for (int i = 0; i < f->nrows; i++) {
+		const char *id = db_get(f, i, "id");
+		storage_unpublish(r->a, r->tenant.id, id);
+		if (storage_remove_file(r->a, r->tenant.id, id))
+			log_error("%s: cannot remove the bytes of file %s", r->request_id, id);
+	}
+}
+
+static err_t file_delete_permanent(req_t *r, const char *id)
+{
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	db_result *f;
+	err_t rc = file_load(r, id, FL_ANY | FL_PENDING | FL_LOCK, &f);
+	if (!rc)
+		rc = file_erase_rows(r, f, 0);
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	file_erase_bytes(r, f);
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "file_id", id);
+	cJSON_AddBoolToObject(d, "deleted", true);
+	cJSON_AddBoolToObject(d, "permanent", true);
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+/* DELETE /v1/files/:file_id: to the trash (the engine's delete), or for
+ * good with ?permanent=true. */
+err_t files_delete(req_t *r)
+{
+	bool permanent;
+	err_t rc = req_query_bool(r, "permanent", false, &permanent);
+	if (rc)
+		return rc;
+	return permanent ? file_delete_permanent(r, req_param(r, "file_id"))
+			 : resource_op(r, &file_res, OP_DELETE);
+}
+
+/* The most files one request erases from the trash; the reply says how
+ * many are left. */
+#define EMPTY_TRASH_MAX 10000
+#define EMPTY_TRASH_BATCH 100
+
+/* DELETE /v1/files/trash: the caller's trash (an end user's own files, an
+ * API key's all), for good, after the secure-delete confirmation. */
+err_t files_trash_empty(req_t *r)
+{
+	const char *owner = files_owner(r);
+	query_t q;
+	query_init(r, &q, "is_deleted = 1");
+	owner_only(r, &q);
+	long long total;
+	bool confirmed;
+	err_t rc = query_count(r, files_table(r), &q, &total);
+	dependency_t deps[] = { { "files", "Files in the trash", total } };
+	if (rc || (total && (rc = securedel_check(r, "files_trash", owner ? owner : r->tenant.id,
+						  deps, 1, &confirmed))))
+		return rc;
+	long long done = 0, freed = 0;
+	while (done < EMPTY_TRASH_MAX) {
+		enum db_status st = db_begin(r->db);
+		if (st)
+			return req_db_error(r, st);
+		db_result *f;
+		query_bind(r, &q, db_int(EMPTY_TRASH_BATCH));
+		st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT " FILE_COLS " FROM %s WHERE %s "
+			"ORDER BY id LIMIT ? FOR UPDATE", files_table(r), q.sql), q.p, q.np, &f);
+		q.np--;
+		rc = st ? req_db_error(r, st) : E_OK;
+		for (int i = 0; i < (st ? 0 : f->nrows) && !rc; i++) {
+			rc = file_erase_rows(r, f, i);
+			freed += db_get_int(f, i, "stored_bytes", 0);
+		}
+		if ((rc = req_tx_end(r, rc)))
+			return rc;
+		file_erase_bytes(r, f);
+		done += f->nrows;
+		if (f->nrows < EMPTY_TRASH_BATCH)
+			break;
+	}
+	long long left = 0;
+	if ((rc = query_count(r, files_table(r), &q, &left)))
+		return rc;
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "deleted", (double)done);
+	cJSON_AddNumberToObject(d, "freed_bytes", (double)freed);
+	cJSON_AddNumberToObject(d, "remaining", (double)left);
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+/* DELETE /v1/files/:file_id/versions/:version: an old version and its
+ * bytes, given back to the quota; the current one goes only with the
+ * file. */
+err_t files_version_delete(req_t *r)
+{
+	const char *id = req_param(r, "file_id");
+	long long v;
+	err_t rc = file_version_param(r, req_param(r, "version"), &v);
+	if (rc)
+		return rc;
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	db_result *f, *res = NULL;
+	long long size = 0;
+	db_param p[] = { db_str(id), db_int(v) };
+	if ((rc = file_load(r, id, FL_ANY | FL_PENDING | FL_LOCK, &f)))
+		goto out;
+	if (db_get_int(f, 0, "version", 0) == v) {
+		rc = req_fail(r, E_CONFLICT, "Version %lld is the file's current version: delete the "
+			      "file instead, or upload a new version first", v);
+		goto out;
+	}
+	st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT size_bytes FROM %s WHERE file_id = ? "
+		"AND version = ? FOR UPDATE", file_versions_table(r)), p, 2, &res);
+	if (!st && res->nrows == 0) {
+		rc = req_fail(r, E_NOT_FOUND, "The file has no version %lld", v);
+		goto out;
+	}
+	if (!st)
+		size = db_get_int(res, 0, "size_bytes", 0);
+	db_param q[] = { db_int(size), db_str(id) };
+	if (!st)
+		st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE file_id = ? AND "
+			"version = ?", file_versions_table(r)), p, 2, NULL);
+	if (!st)
+		st = db_exec(r->db, r->a, arena_printf(r->a, "UPDATE %s SET stored_bytes = "
+			"GREATEST(CAST(stored_bytes AS SIGNED) - ?, 0) WHERE id = ?", files_table(r)),
+			q, 2, NULL);
+	if (!st)
+		st = files_usage_release(r->db, r->a, r->tenant.id, size);
+	rc = st ? req_db_error(r, st) : E_OK;
+out:
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	storage_remove(r->a, storage_version_key(r->a, r->tenant.id, id, (int)v));
+	storage_remove(r->a, arena_printf(r->a, "%s/meta.%lld", storage_file_dir(r->a, r->tenant.id, id), v));
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "file_id", id);
+	cJSON_AddNumberToObject(d, "version", (double)v);
+	cJSON_AddNumberToObject(d, "freed_bytes", (double)size);
+	cJSON_AddBoolToObject(d, "deleted", true);
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+err_t file_version_param(req_t *r, const char *text, long long *v)
+{
+	char *end;
+	long long n = text ? strtoll(text, &end, 10) : 0;
+	if (!text || !*text || *end || n < 1 || n > 1000000000 || text[0] == '+' || text[0] == '0')
+		return req_fail_field(r, E_VALIDATION, "version",
+				      "version must be a whole number from 1 (a version of the file)");
+	*v = n;
+	return E_OK;
 }
 
 /* ------------------------------------------------------------ lists */
@@ -803,7 +1006,9 @@ const route_t files_routes[] = {
 	ROUTE("POST", "/v1/files/batch/update", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_batch_update, files_batch_update_body, "Batch update file metadata"),
 	CRUD("GET", "/v1/files/:file_id", "Files", "files", "files:read", R_USER, file_res, OP_GET, "Get file metadata"),
 	CRUD("PATCH", "/v1/files/:file_id", "Files", "files", "files:write", R_USER, file_res, OP_UPDATE, "Update file metadata"),
-	CRUD("DELETE", "/v1/files/:file_id", "Files", "files", "files:write", R_USER, file_res, OP_DELETE, "Delete file"),
+	ROUTE("DELETE", "/v1/files/:file_id", "Files", AUTH_BEARER, "files", "files:write", R_USER, files_delete, NULL, "Delete file"),
+	ROUTE("DELETE", "/v1/files/trash", "Files", AUTH_BEARER, "files", "files:write", R_USER | R_EXTENSION, files_trash_empty, NULL, "Empty the trash"),
+	ROUTE("DELETE", "/v1/files/:file_id/versions/:version", "Files", AUTH_BEARER, "files", "files:write", R_USER | R_EXTENSION, files_version_delete, NULL, "Delete an old file version"),
 	ROUTE("GET", "/v1/files/stats", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_stats, NULL, "Storage statistics"),
 	ROUTE("GET", "/v1/files/trash", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_trash, NULL, "List trashed files"),
 	ROUTE("GET", "/v1/files/:file_id/versions", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_versions, NULL, "List file versions"),

@@ -57,6 +57,9 @@ const char *mime_category(const char *mime);
 
 /* Adds bytes to the tenant's used storage unless the plan's quota would be
  * exceeded (403 QUOTA_EXCEEDED), in the open transaction. */
+/* Parses a version number of a file from text (a path or query value);
+ * 400 naming "version" otherwise. */
+err_t file_version_param(req_t *r, const char *text, long long *v);
 err_t files_quota_reserve(req_t *r, long long bytes);
 /* Refuses a single file above the plan's max_file_size_bytes (403). */
 err_t files_plan_file_limit(req_t *r, long long bytes);
@@ -70,6 +73,9 @@ void files_download_headers(req_t *r, const db_result *res);
 
 /* Makes the stored current version servable by nginx (meta, links). */
 void file_publish(req_t *r, const db_result *res, int row);
+/* Writes what nginx needs to serve an older version by a signed URL
+ * (`meta.<version>`, from row's filename and mime_type).  0 or -1. */
+int file_publish_version(req_t *r, const char *id, int version, const db_result *row);
 
 /* HMAC-SHA256 token (base64url) over "<purpose>\n<tenant>\n<file>\n<expires>"
  * with the files signing key (see files_serve.c). out >= 44 bytes. */

@@ -92,15 +92,44 @@ static err_t on_file(req_t *r, err_t (*serve)(req_t *r, const char *id, const db
 	return rc ? rc : serve(r, id, res);
 }
 
+/* The version want of file (0: the current one): its number and a row
+ * with its filename and mime_type; 404 when the file has no such
+ * version. */
+static err_t version_of(req_t *r, const char *id, const db_result *file, long long want,
+			int *version, const db_result **row)
+{
+	*version = (int)db_get_int(file, 0, "version", 1);
+	*row = file;
+	if (!want || want == *version)
+		return E_OK;
+	db_result *res;
+	db_param p[] = { db_str(id), db_int(want) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT filename, mime_type "
+		"FROM %s WHERE file_id = ? AND version = ?", file_versions_table(r)), p, 2, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows == 0)
+		return req_fail(r, E_NOT_FOUND, "The file has no version %lld", want);
+	*version = (int)want;
+	*row = res;
+	return E_OK;
+}
+
 static err_t content(req_t *r, const char *id, const db_result *res)
 {
-	char *key = storage_version_key(r->a, r->tenant.id, id, (int)db_get_int(res, 0, "version", 1));
+	long long want;
+	int version;
+	const db_result *row;
+	err_t rc = req_query_int(r, "version", 0, 1, 1000000000, &want);
+	if (rc || (rc = version_of(r, id, res, want, &version, &row)))
+		return rc;
+	char *key = storage_version_key(r->a, r->tenant.id, id, version);
 	if (!storage_exists(r->a, key)) {
 		log_error("%s: file %s has no bytes at %s", r->request_id, id, key);
 		return req_fail(r, E_NOT_FOUND, "The file's content is missing");
 	}
-	files_download_headers(r, res);
-	accel(r, key, db_get(res, 0, "mime_type"));
+	files_download_headers(r, row);
+	accel(r, key, db_get(row, 0, "mime_type"));
 	return E_OK;
 }
 
@@ -111,23 +140,42 @@ err_t files_content(req_t *r)
 
 const field_t files_signed_url_body[] = {
 	{ "expires_in", FT_INT, 0, 60, 86400 },
+	{ "version", FT_INT, 0, 1, 1000000000 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
+/* A signed URL of the current version, or of the body's "version" (its
+ * token signs "<file id>/<version>", so one cannot stand in for the
+ * other). */
 static err_t signed_url(req_t *r, const char *id, const db_result *res)
 {
-	(void)res;
 	const cJSON *ttl_j = cJSON_GetObjectItemCaseSensitive(r->json, "expires_in");
+	const cJSON *v_j = cJSON_GetObjectItemCaseSensitive(r->json, "version");
 	long long ttl = ttl_j ? (long long)ttl_j->valuedouble : 3600;
 	long long expires = (long long)time(NULL) + ttl;
+	int version;
+	const db_result *row;
+	err_t rc = version_of(r, id, res, v_j ? (long long)v_j->valuedouble : 0, &version, &row);
+	if (rc)
+		return rc;
+	const char *signed_id = id, *suffix = "";
+	if (v_j) {
+		signed_id = arena_printf(r->a, "%s/%d", id, version);
+		suffix = arena_printf(r->a, "&version=%d", version);
+		if (file_publish_version(r, id, version, row))
+			return req_fail(r, E_INTERNAL, "The version cannot be published for download");
+	}
 	char token[64], when[RFC3339_LEN];
-	files_sign(token, sizeof(token), "get", r->tenant.id, id, expires);
+	files_sign(token, sizeof(token), "get", r->tenant.id, signed_id, expires);
 	cJSON *d = cJSON_CreateObject();
-	cJSON_AddStringToObject(d, "url", arena_printf(r->a, "%s/v1/files/%s/content?token=%s&expires=%lld&t=%s",
-						       g_config.public_url, id, token, expires, r->tenant.id));
+	cJSON_AddStringToObject(d, "url", arena_printf(r->a,
+		"%s/v1/files/%s/content?token=%s&expires=%lld&t=%s%s", g_config.public_url, id, token,
+		expires, r->tenant.id, suffix));
 	cJSON_AddStringToObject(d, "expires_at", time_rfc3339(when, (time_t)expires));
 	cJSON_AddNumberToObject(d, "ttl", (double)ttl);
 	cJSON_AddStringToObject(d, "file_id", id);
+	if (v_j)
+		cJSON_AddNumberToObject(d, "version", version);
 	reply_data(r, 200, d);
 	return E_OK;
 }

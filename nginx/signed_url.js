@@ -5,6 +5,8 @@
 //   GET /v1/files/<file id>/content?token=<t>&expires=<unix s>&t=<tenant id>
 //     token = base64url(HMAC-SHA256(key, "get\n<tenant>\n<file>\n<expires>"))
 //   GET /v1/files/<file id>/content?t=<tenant id>       (public files only)
+//   GET /v1/files/<file id>/content?token=<t>&expires=<s>&t=<tenant>&version=<n>
+//     an older version: the token signs "<file id>/<n>" in place of the id
 //
 // The key is $files_hmac_key, set from a 0600 include the master process
 // reads at load (workers could not read it later).  njs 0.7.9 has no
@@ -39,11 +41,14 @@ function decide(r) {
     memo = { path: '', type: '', disposition: '' };
     var file = r.variables.tessera_file;
     var t = arg(r, 't'), token = arg(r, 'token'), exp = arg(r, 'expires');
+    var v = arg(r, 'version');
     if (!file || !FILE.test(file) || !t || !TENANT.test(t)) return memo;
-    if (token === undefined || exp === undefined) return memo;
+    if (token === undefined || exp === undefined || v === undefined) return memo;
+    if (v !== null && !/^[1-9][0-9]{0,8}$/.test(v)) return memo;
     var dir = t + '/files/' + file;
-    var rel;
+    var rel, meta = dir + (v ? '/meta.' + v : '/meta');
     if (token === null && exp === null) {
+        if (v !== null) return memo;
         rel = dir + '/public';
     } else {
         if (!token || !exp || !/^[0-9]{1,12}$/.test(exp)) return memo;
@@ -51,19 +56,27 @@ function decide(r) {
         var key = r.variables.files_hmac_key;
         if (!key) return memo;
         var mac = crypto.createHmac('sha256', key)
-            .update('get\n' + t + '\n' + file + '\n' + exp).digest('base64url');
+            .update('get\n' + t + '\n' + file + (v ? '/' + v : '') + '\n' + exp)
+            .digest('base64url');
         if (!sameText(mac, token)) return memo;
-        rel = dir + '/current';
+        rel = dir + '/' + (v ? v : 'current');
     }
+    // meta exists while the file is live (not in the trash): an older
+    // version is served only then, with its own meta.<n>.
+    var root = r.variables.files_root + '/';
     memo.path = rel;
+    memo.type = 'application/octet-stream';
+    memo.disposition = 'attachment';
     try {
-        var meta = fs.readFileSync(r.variables.files_root + '/' + dir + '/meta', 'utf8').split('\n');
-        memo.type = meta[0] || 'application/octet-stream';
-        memo.disposition = meta[1] || 'attachment';
+        var m = fs.readFileSync(root + dir + '/meta', 'utf8');
+        if (v) m = fs.readFileSync(root + meta, 'utf8');
+        m = m.split('\n');
+        memo.type = m[0] || memo.type;
+        memo.disposition = m[1] || memo.disposition;
     } catch (e) {
-        // No meta: the file is gone; alias then answers 404.
-        memo.type = 'application/octet-stream';
-        memo.disposition = 'attachment';
+        // The file is gone (or the version has no meta): alias then
+        // answers 404 for a path that no longer exists.
+        if (v) memo.path = dir + '/gone';
     }
     return memo;
 }

@@ -767,6 +767,176 @@ START_TEST(patch_versions_trash_restore_and_the_purge_job)
 }
 END_TEST
 
+/* A file with two versions: "first" (5 bytes), then "second!" (7). */
+static char *two_versions(const char *key)
+{
+	char *id = file_make(key, "v.txt", "first", NULL);
+	struct field f[] = { { "file_id", id }, { NULL, NULL } };
+	http_resp *r = upload(key, "v2.txt", "second!", 7, f);
+	assert_envelope(r, 201, NULL);
+	assert_json_eq(resp_data(r), "version", "2");
+	http_free(r);
+	return id;
+}
+
+START_TEST(older_versions_are_downloaded_signed_and_deleted_one_by_one)
+{
+	struct tenant t;
+	tenant_make(&t);
+	char *id = two_versions(t.key);
+
+	/* ?version= names the bytes: the old ones with their own name. */
+	http_resp *r = call("GET", t.key, NULL, "/v1/files/%s/content?version=1", id);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert(r->body_len == 5 && !memcmp(r->body, "first", 5));
+	ck_assert_ptr_nonnull(strstr(resp_header(r, "Content-Disposition"), "filename=\"v.txt\""));
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/content?version=2", id);
+	ck_assert(r->body_len == 7 && !memcmp(r->body, "second!", 7));
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/content?version=3", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/content?version=first", id);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "version");
+	http_free(r);
+
+	/* A signed URL of version 1, served by nginx; its token does not
+	 * stand for another version or for the current bytes. */
+	r = call("POST", t.key, "{\"version\":1,\"expires_in\":300}", "/v1/files/%s/signed-url", id);
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "version", "1");
+	char *url = strdup(path_of(json_str(resp_data(r), "url")));
+	http_free(r);
+	ck_assert_ptr_nonnull(strstr(url, "&version=1"));
+	r = http_get(url, NULL);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert(r->body_len == 5 && !memcmp(r->body, "first", 5));
+	ck_assert_str_eq(resp_header(r, "Content-Type"), "text/plain");
+	http_free(r);
+	char *other = strdup(url);
+	*strstr(other, "&version=1") = '\0';
+	r = http_get(other, NULL);
+	assert_envelope(r, 403, "FORBIDDEN");
+	http_free(r);
+	r = http_get(strf("%s&version=2", other), NULL);
+	assert_envelope(r, 403, "FORBIDDEN");
+	http_free(r);
+	r = call("POST", t.key, "{\"version\":9}", "/v1/files/%s/signed-url", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("POST", t.key, "{\"version\":0}", "/v1/files/%s/signed-url", id);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "version");
+	http_free(r);
+
+	/* The current version goes only with the file; an old one alone,
+	 * with its bytes and its quota. */
+	ck_assert_int_eq(used_storage(t.key), 12);
+	r = call("DELETE", t.key, NULL, "/v1/files/%s/versions/2", id);
+	assert_envelope(r, 409, "CONFLICT");
+	http_free(r);
+	r = call("DELETE", t.key, NULL, "/v1/files/%s/versions/x", id);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "version");
+	http_free(r);
+	r = call("DELETE", t.key, NULL, "/v1/files/%s/versions/1", id);
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "freed_bytes", "5");
+	http_free(r);
+	ck_assert_int_eq(used_storage(t.key), 7);
+	ck_assert(!storage_has(t.id, strf("%s/1", id)));
+	r = call("DELETE", t.key, NULL, "/v1/files/%s/versions/1", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/versions", id);
+	ck_assert_int_eq(cJSON_GetArraySize(resp_data(r)), 1);
+	http_free(r);
+	r = http_get(url, NULL);
+	ck_assert_int_eq(r->status, 404);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/content?version=1", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+
+	/* Another tenant reaches none of it. */
+	struct tenant o;
+	tenant_make(&o);
+	r = call("DELETE", o.key, NULL, "/v1/files/%s/versions/1", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("GET", o.key, NULL, "/v1/files/%s/content?version=2", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	tenant_drop(&o);
+	tenant_drop(&t);
+}
+END_TEST
+
+START_TEST(permanent_delete_and_emptying_the_trash_free_the_quota_at_once)
+{
+	struct tenant t;
+	tenant_make(&t);
+	char *id = two_versions(t.key);
+	http_resp *r = call("DELETE", t.key, NULL, "/v1/files/%s?permanent=maybe", id);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "permanent");
+	http_free(r);
+	ck_assert_int_eq(used_storage(t.key), 12);
+
+	/* A live file, for good: rows, bytes and quota at once. */
+	r = call("DELETE", t.key, NULL, "/v1/files/%s?permanent=true", id);
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "permanent", "true");
+	ck_assert_str_eq(json_str(resp_data(r), "file_id"), id);
+	http_free(r);
+	ck_assert_int_eq(used_storage(t.key), 0);
+	ck_assert(!storage_has(t.id, id));
+	ck_assert_str_eq(tenant_sql(t.id, "SELECT COUNT(*) FROM _file_versions WHERE file_id='%s'", id), "0");
+	r = http_get("/v1/files/trash", t.key);
+	assert_json_eq(resp_data(r), "total", "0");
+	http_free(r);
+	r = call("DELETE", t.key, NULL, "/v1/files/%s?permanent=true", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	ck_assert_str_eq(events_of(id), "file.uploaded file.uploaded file.deleted");
+
+	/* Emptying the trash asks for confirmation, then erases the trash
+	 * only: the live file stays. */
+	char *a = file_make(t.key, "a.txt", "aaa", NULL), *b = file_make(t.key, "b.txt", "bb", NULL);
+	char *keep = file_make(t.key, "keep.txt", "k", NULL);
+	r = call("DELETE", t.key, NULL, "/v1/files/trash");
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "deleted", "0");
+	http_free(r);
+	for (int i = 0; i < 2; i++) {
+		r = call("DELETE", t.key, NULL, "/v1/files/%s", i ? b : a);
+		assert_envelope(r, 200, NULL);
+		http_free(r);
+	}
+	ck_assert_int_eq(used_storage(t.key), 6);
+	r = call("DELETE", t.key, NULL, "/v1/files/trash");
+	assert_envelope(r, 409, "DEPENDENCY_EXISTS");
+	const cJSON *err = item(r->json, "error");
+	char *ct = strdup(json_str(err, "confirm_token"));
+	http_free(r);
+	r = call("DELETE", t.key, NULL, "/v1/files/trash?force=true&confirm_token=%s", ct);
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "deleted", "2");
+	assert_json_eq(resp_data(r), "freed_bytes", "5");
+	assert_json_eq(resp_data(r), "remaining", "0");
+	http_free(r);
+	ck_assert_int_eq(used_storage(t.key), 1);
+	ck_assert(!storage_has(t.id, a) && !storage_has(t.id, b) && storage_has(t.id, keep));
+	r = call("GET", t.key, NULL, "/v1/files/%s/content", keep);
+	ck_assert_int_eq(r->status, 200);
+	http_free(r);
+	/* Nothing left in the trash: nothing to confirm. */
+	r = call("DELETE", t.key, NULL, "/v1/files/trash?force=true&confirm_token=%s", ct);
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "deleted", "0");
+	http_free(r);
+	tenant_drop(&t);
+}
+END_TEST
+
 START_TEST(batch_search_folders_and_stats)
 {
 	struct tenant t;
@@ -1015,6 +1185,8 @@ Suite *suite_files(void)
 	tcase_add_test(tc, a_presigned_upload_larger_than_25_mb_goes_pending_put_complete_ready);
 	tcase_add_test(tc, stale_pending_uploads_are_cleaned_and_their_quota_returned);
 	tcase_add_test(tc, patch_versions_trash_restore_and_the_purge_job);
+	tcase_add_test(tc, older_versions_are_downloaded_signed_and_deleted_one_by_one);
+	tcase_add_test(tc, permanent_delete_and_emptying_the_trash_free_the_quota_at_once);
 	tcase_add_test(tc, batch_search_folders_and_stats);
 	tcase_add_test(tc, another_tenants_file_is_not_found_on_every_endpoint);
 	tcase_add_test(tc, end_users_see_and_change_only_the_files_they_uploaded);
