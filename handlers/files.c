@@ -157,7 +157,7 @@ err_t filename_check(req_t *r, const char *name, const char *field)
 	return E_OK;
 }
 
-static bool folder_valid(const char *f)
+bool file_folder_valid(const char *f)
 {
 	size_t n = strlen(f);
 	if (n == 0 || n > 255 ||
@@ -207,7 +207,7 @@ err_t file_fields_check(req_t *r, const cJSON *in)
 	if ((v && (rc = filename_check(r, v, "filename"))) ||
 	    (rc = one_of_or_reply(r, "access", json_str_of(in, "access"), file_access)))
 		return rc;
-	if ((v = json_str_of(in, "folder")) && !folder_valid(v))
+	if ((v = json_str_of(in, "folder")) && !file_folder_valid(v))
 		return req_fail_field(r, E_VALIDATION, "folder",
 				      "folder must be up to 255 characters: names of letters, digits, "
 				      "space, _ . - separated by /");

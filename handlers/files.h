@@ -50,6 +50,19 @@ err_t file_event(req_t *r, const char *event, const char *id);
  */
 err_t file_fields_check(req_t *r, const cJSON *in);
 /* The filename rules alone (field names the error's field). */
+/* Whether f is a folder path: names of letters, digits, space, _ . -
+ * separated by single /, at most 255 bytes. */
+bool file_folder_valid(const char *f);
+/*
+ * The rules of the bucket folder falls in (the longest bucket name equal
+ * to it or a parent of it), for mime bytes of size more: the allowed MIME
+ * types, the file size and the bucket's total (its live files' stored
+ * bytes, without file exclude_id, plus size).  A broken rule is a 400
+ * naming it.  *is_public (when not NULL) receives the bucket's default
+ * access.
+ */
+err_t bucket_enforce(req_t *r, const char *folder, const char *mime, long long size,
+		     const char *exclude_id, bool *is_public);
 err_t filename_check(req_t *r, const char *name, const char *field);
 
 /* image video audio document archive other, from a MIME type. */

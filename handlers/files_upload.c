@@ -142,6 +142,7 @@ struct newfile {
 	const char *id;
 	int version;
 	const char *name, *mime, *sha;
+	const char *folder;    /* a new version's file's folder */
 	long long size;
 	bool is_new;
 };
@@ -217,6 +218,7 @@ static err_t upload_prepare(req_t *r, cJSON *in, const mp_part_t *file, struct n
 		if ((rc = file_load(r, f->id, FL_LOCK, &res)))
 			return req_fail_field(r, E_NOT_FOUND, "file_id", "File %s not found", f->id);
 		f->version = (int)db_get_int(res, 0, "version", 1) + 1;
+		f->folder = db_get(res, 0, "folder") ? arena_strdup(r->a, db_get(res, 0, "folder")) : NULL;
 		if (!f->name)
 			f->name = arena_strdup(r->a, db_get(res, 0, "filename"));
 	}
@@ -271,6 +273,14 @@ err_t files_upload(req_t *r)
 	sha256_hex(sha, file->data, file->len);
 	f.sha = sha;
 	f.mime = mime_detect(r, file->data, file->len);
+	/* The bucket's rules, on the folder the file will be in. */
+	const cJSON *fj = cJSON_GetObjectItemCaseSensitive(in, "folder");
+	bool pub;
+	if ((rc = bucket_enforce(r, fj ? (cJSON_IsString(fj) ? fj->valuestring : NULL) : f.folder,
+				 f.mime, f.size, NULL, &pub)))
+		return req_tx_end(r, rc);
+	if (pub && f.is_new && !json_str_of(in, "access"))
+		cJSON_AddStringToObject(in, "access", "public");
 	char *key = storage_version_key(r->a, r->tenant.id, f.id, f.version);
 	if (storage_put(r->a, key, file->data, file->len) != 0) {
 		log_error("%s: cannot store %s: %m", r->request_id, key);
@@ -351,6 +361,14 @@ err_t files_upload_url(req_t *r)
 						       : "application/octet-stream";
 	const cJSON *folder = cJSON_GetObjectItemCaseSensitive(in, "folder");
 	const char *owner = r->who.kind == PRINCIPAL_USER ? r->who.user_id : r->who.key_id;
+	/* The bucket's rules on what is declared; the sniffed type is checked
+	 * again at upload-complete. */
+	bool pub;
+	if ((rc = bucket_enforce(r, cJSON_IsString(folder) ? folder->valuestring : NULL,
+				 json_str_of(in, "mime_type"), size, NULL, &pub)))
+		return rc;
+	const char *access = json_str_of(in, "access") ? json_str_of(in, "access")
+						       : pub ? "public" : "private";
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
@@ -358,8 +376,7 @@ err_t files_upload_url(req_t *r)
 		return req_tx_end(r, rc);
 	db_param p[] = {
 		db_str(id), db_str(json_str_of(in, "filename")), db_str(hint),
-		db_str(mime_category(hint)), db_int(size),
-		db_str(json_str_of(in, "access") ? json_str_of(in, "access") : "private"),
+		db_str(mime_category(hint)), db_int(size), db_str(access),
 		db_str(cJSON_IsString(folder) ? folder->valuestring : NULL),
 		db_str(req_json_text(r, cJSON_GetObjectItemCaseSensitive(in, "meta"))),
 		db_str(json_str_of(in, "object_type_id")), db_str(json_str_of(in, "object_id")),
@@ -483,6 +500,9 @@ err_t files_upload_complete(req_t *r)
 	err_t rc = file_load(r, id, FL_LOCK | FL_PENDING, &res);
 	if (!rc)
 		rc = complete_check(r, res);
+	if (!rc)
+		rc = bucket_enforce(r, db_get(res, 0, "folder"), db_get(res, 0, "upload_mime"),
+				    db_get_int(res, 0, "upload_size", 0), id, NULL);
 	if (!rc) {
 		const char *mime = db_get(res, 0, "upload_mime");
 		const char *owner = r->who.kind == PRINCIPAL_USER ? r->who.user_id : r->who.key_id;

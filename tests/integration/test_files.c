@@ -937,6 +937,88 @@ START_TEST(permanent_delete_and_emptying_the_trash_free_the_quota_at_once)
 }
 END_TEST
 
+START_TEST(bucket_rules_are_enforced_on_every_upload_path)
+{
+	struct tenant t;
+	tenant_make(&t);
+	http_resp *r = http_json("POST", "/v1/files/buckets", t.key, "{\"name\":\"../up\"}");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "name");
+	http_free(r);
+	r = http_json("POST", "/v1/files/buckets", t.key,
+		      "{\"name\":\"docs\",\"allowed_mime_types\":[\"text\"]}");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "allowed_mime_types");
+	http_free(r);
+	r = http_json("POST", "/v1/files/buckets", t.key,
+		      "{\"name\":\"docs\",\"public\":true,\"allowed_mime_types\":[\"text/*\"],"
+		      "\"max_file_size\":10,\"max_total_bytes\":15}");
+	assert_envelope(r, 201, NULL);
+	char *bid = strdup(json_str(resp_data(r), "id"));
+	ck_assert(strncmp(bid, "bkt_", 4) == 0);
+	http_free(r);
+	r = http_json("POST", "/v1/files/buckets", t.key, "{\"name\":\"docs\"}");
+	assert_fail_field(r, 409, "CONFLICT", "name");
+	http_free(r);
+
+	/* Direct uploads into the bucket and a folder under it. */
+	struct field in_docs[] = { { "folder", "docs" }, { NULL, NULL } };
+	struct field in_sub[] = { { "folder", "docs/sub" }, { NULL, NULL } };
+	r = upload(t.key, "big.txt", "12345678901", 11, in_docs);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "size_bytes");
+	ck_assert_ptr_nonnull(strstr(json_str(item(r->json, "error"), "message"), "docs"));
+	http_free(r);
+	size_t plen;
+	char *png = image_bytes(".png", 2, 2, &plen);
+	r = upload(t.key, "p.png", png, plen, in_sub);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "mime_type");
+	http_free(r);
+	ck_assert_int_eq(used_storage(t.key), 0);
+	r = upload(t.key, "a.txt", "123456789", 9, in_sub);
+	assert_envelope(r, 201, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "access"), "public");
+	http_free(r);
+	r = upload(t.key, "b.txt", "123456789", 9, in_docs);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "size_bytes");
+	http_free(r);
+	/* Outside the bucket: no rules. */
+	struct field in_other[] = { { "folder", "docsx" }, { NULL, NULL } };
+	r = upload(t.key, "c.txt", "12345678901", 11, in_other);
+	assert_envelope(r, 201, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "access"), "private");
+	http_free(r);
+
+	/* Presigned: the declared size and type at upload-url. */
+	r = http_json("POST", "/v1/files/upload-url", t.key,
+		      "{\"filename\":\"d.txt\",\"size_bytes\":11,\"folder\":\"docs\"}");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "size_bytes");
+	http_free(r);
+	r = http_json("POST", "/v1/files/upload-url", t.key,
+		      "{\"filename\":\"d.png\",\"size_bytes\":5,\"folder\":\"docs\",\"mime_type\":\"image/png\"}");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "mime_type");
+	http_free(r);
+
+	/* Rules change with the bucket. */
+	r = call("PATCH", t.key, "{\"max_total_bytes\":null}", "/v1/files/buckets/%s", bid);
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "max_total_bytes", "null");
+	http_free(r);
+	r = upload(t.key, "b.txt", "123456789", 9, in_docs);
+	assert_envelope(r, 201, NULL);
+	http_free(r);
+	r = http_get("/v1/files/buckets", t.key);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(cJSON_GetArraySize(resp_data(r)), 1);
+	http_free(r);
+	r = call("DELETE", t.key, NULL, "/v1/files/buckets/%s", bid);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = upload(t.key, "e.txt", "12345678901", 11, in_docs);
+	assert_envelope(r, 201, NULL);
+	http_free(r);
+	free(png);
+	tenant_drop(&t);
+}
+END_TEST
+
 START_TEST(batch_search_folders_and_stats)
 {
 	struct tenant t;
@@ -1187,6 +1269,7 @@ Suite *suite_files(void)
 	tcase_add_test(tc, patch_versions_trash_restore_and_the_purge_job);
 	tcase_add_test(tc, older_versions_are_downloaded_signed_and_deleted_one_by_one);
 	tcase_add_test(tc, permanent_delete_and_emptying_the_trash_free_the_quota_at_once);
+	tcase_add_test(tc, bucket_rules_are_enforced_on_every_upload_path);
 	tcase_add_test(tc, batch_search_folders_and_stats);
 	tcase_add_test(tc, another_tenants_file_is_not_found_on_every_endpoint);
 	tcase_add_test(tc, end_users_see_and_change_only_the_files_they_uploaded);
