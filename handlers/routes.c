@@ -54,6 +54,9 @@
 	X(auth_mfa_routes) \
 	X(auth_portal_routes) \
 	X(notifications_routes) \
+	X(ai_providers_routes) \
+	X(ai_routes) \
+	X(ai_vectors_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];

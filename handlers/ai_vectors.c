@@ -1,0 +1,451 @@
+/*
+ * ai_vectors.c - embeddings and vector search over objects: POST
+ * /v1/ai/embeddings, /v1/ai/index and /v1/ai/search, and the object text
+ * and object access the other AI endpoints share (ai.h).
+ *
+ * Vectors live in the tenant's _ai_vectors, one per indexed object, as
+ * contiguous little-endian float32 arrays, L2-normalised, so cosine
+ * similarity is a dot product.  Search is exact: the query is embedded
+ * with the model the tenant indexes with (ai_embedding_provider), every
+ * stored vector of that model (and type, when asked) is scored in one
+ * tight loop, and the best are read back as objects in score order.  An
+ * object the caller may not read (an end user's role or row-level
+ * policies), deleted since it was indexed, or of another model is simply
+ * not a result.  Indexing also records each object's keyword counts
+ * (_ai_doc_terms): the document frequencies auto-tag weighs with.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/ailocal.h"
+#include "../common/jsonx.h"
+#include "../common/log.h"
+#include "../common/strbuf.h"
+#include "../fcgi/gate.h"
+#include "ai.h"
+#include "objects.h"
+#include "policies.h"
+#include "routes.h"
+
+#define VEC_OBJ_COLS "id, properties, created_at, updated_at, created_by, version, is_deleted, deleted_at"
+#define AI_TEXTS_MAX 100
+#define AI_TEXT_MAX (32 * 1024)
+#define AI_OBJECT_TEXT_MAX (64 * 1024)
+#define AI_SEARCH_MAX 100
+#define AI_TERMS_PER_DOC 200
+
+/* --- objects as text --------------------------------------------------------- */
+
+static bool text_type(const char *t)
+{
+	static const char *const types[] = { "string", "text", "rich_text", "email", "url", "enum",
+					     "phone", "multi_enum", "array", NULL };
+	for (const char *const *n = types; *n; n++)
+		if (!strcmp(*n, t))
+			return true;
+	return false;
+}
+
+char *ai_object_text(req_t *r, const objtype_t *t, const cJSON *props, size_t max)
+{
+	strbuf_t sb = { .max = max };
+	for (int i = 0; i < t->nprops; i++) {
+		const prop_t *p = &t->props[i];
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, p->name);
+		if (!v || !text_type(p->type->name))
+			continue;
+		if (cJSON_IsString(v) && v->valuestring[0]) {
+			sb_printf(&sb, "%s: ", p->name);
+			sb_puts(&sb, v->valuestring);
+			sb_puts(&sb, "\n");
+		} else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
+			sb_printf(&sb, "%s:", p->name);
+			const cJSON *e;
+			cJSON_ArrayForEach(e, v)
+				if (cJSON_IsString(e)) {
+					sb_puts(&sb, " ");
+					sb_puts(&sb, e->valuestring);
+				}
+			sb_puts(&sb, "\n");
+		}
+	}
+	return sb.len ? sb_take(&sb, r->a) : arena_strdup(r->a, "");
+}
+
+/* Whether an end user's role and read policies let them see the row; API
+ * keys see every row. */
+static err_t may_read(req_t *r, const cJSON *conds, const cJSON *props,
+		      const char *id, const char *created_by, bool *ok)
+{
+	*ok = true;
+	if (r->who.kind != PRINCIPAL_USER)
+		return E_OK;
+	authctx_t a = policy_auth(r);
+	const cJSON *c;
+	*ok = false;
+	cJSON_ArrayForEach(c, conds)
+		if (policy_eval(r, c, props, id, created_by, &a, NULL, 0)) {
+			*ok = true;
+			break;
+		}
+	return E_OK;
+}
+
+/* The read policies of t for the caller (NULL for an API key), and
+ * whether their role may read t at all. */
+static err_t read_rules(req_t *r, const objtype_t *t, cJSON **conds, bool *allowed)
+{
+	*conds = NULL;
+	*allowed = true;
+	if (r->who.kind != PRINCIPAL_USER)
+		return E_OK;
+	err_t rc = identity_user_may(r, "objects", t->name, t->id, "read", allowed);
+	if (rc || !*allowed)
+		return rc;
+	return policies_for(r, t, "read", conds);
+}
+
+/* Live objects of t among ids (n of them), as SELECT VEC_OBJ_COLS rows. */
+static err_t objects_fetch(req_t *r, const objtype_t *t, const char *const *ids, int n,
+			   db_result **res)
+{
+	db_param *p = arena_alloc(r->a, (size_t)n * sizeof(*p));
+	for (int i = 0; i < n; i++)
+		p[i] = db_str(ids[i]);
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT " VEC_OBJ_COLS " FROM %s WHERE is_deleted = 0 AND id IN (%s)", t->table,
+		db_placeholders(r->a, n)), p, n, res);
+	return st ? req_db_error(r, st) : E_OK;
+}
+
+static cJSON *props_of(req_t *r, const db_result *res, int i)
+{
+	cJSON *j = req_own(r, cJSON_Parse(db_get(res, i, "properties")));
+	return cJSON_IsObject(j) ? j : req_own(r, cJSON_CreateObject());
+}
+
+err_t ai_object_load(req_t *r, const objtype_t *t, const char *id, const char *field,
+		     cJSON **props)
+{
+	cJSON *conds;
+	bool ok;
+	db_result *res;
+	err_t rc = read_rules(r, t, &conds, &ok);
+	if (!rc && ok)
+		rc = objects_fetch(r, t, &id, 1, &res);
+	if (rc)
+		return rc;
+	if (ok && res->nrows == 1) {
+		*props = props_of(r, res, 0);
+		if ((rc = may_read(r, conds, *props, id, db_get(res, 0, "created_by"), &ok)))
+			return rc;
+	}
+	if (!ok || res->nrows != 1)
+		return req_fail_field(r, E_NOT_FOUND, field, "Object %.64s of %s not found", id, t->name);
+	return E_OK;
+}
+
+/* --- embeddings ----------------------------------------------------------------- */
+
+/* The texts of body[field]: a string or an array of 1 to AI_TEXTS_MAX
+ * strings, each at most AI_TEXT_MAX bytes. */
+static err_t texts_of(req_t *r, const char *field, const char ***texts, int *n)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->json, field);
+	if (cJSON_IsString(v)) {
+		*texts = arena_alloc(r->a, sizeof(**texts));
+		(*texts)[0] = v->valuestring;
+		*n = 1;
+	} else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) >= 1 &&
+		   cJSON_GetArraySize(v) <= AI_TEXTS_MAX) {
+		*n = cJSON_GetArraySize(v);
+		*texts = arena_alloc(r->a, (size_t)*n * sizeof(**texts));
+		int i = 0;
+		const cJSON *e;
+		cJSON_ArrayForEach(e, v) {
+			if (!cJSON_IsString(e))
+				return req_fail_field(r, E_VALIDATION, field, "%s must hold strings", field);
+			(*texts)[i++] = e->valuestring;
+		}
+	} else {
+		return req_fail_field(r, E_VALIDATION, field,
+				      "%s must be a string or an array of 1 to %d strings", field,
+				      AI_TEXTS_MAX);
+	}
+	for (int i = 0; i < *n; i++)
+		if (strlen((*texts)[i]) > AI_TEXT_MAX)
+			return req_fail_field(r, E_VALIDATION, field, "each text is at most %d bytes",
+					      AI_TEXT_MAX);
+	return E_OK;
+}
+
+/* A float as JSON with six decimals at most (the vectors' precision is
+ * that of float32 anyway, and the answer stays short). */
+static cJSON *vector_json(const float *v, int dims)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (int d = 0; d < dims; d++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)(long long)(v[d] * 1e6 +
+							   (v[d] < 0 ? -0.5f : 0.5f)) / 1e6));
+	return a;
+}
+
+/* Embeds texts with the tenant's embedding model (or the one body names),
+ * metering the call. */
+static err_t embed_metered(req_t *r, const char *model, const char *const *texts, int n,
+			   float **vecs, int *dims, const char **used)
+{
+	ai_provider_t p;
+	err_t rc = ai_embedding_provider(r, model, &p, used);
+	if (!rc && strcmp(p.type, AI_LOCAL))
+		rc = ai_budget_check(r);
+	long tokens = 0;
+	if (!rc)
+		rc = ai_embed(r, &p, *used, texts, n, vecs, dims, &tokens);
+	if (rc)
+		return rc;
+	if (!tokens)
+		for (int i = 0; i < n; i++)
+			tokens += (long)(strlen(texts[i]) + 3) / 4;
+	ai_meter(r, &p, *used, tokens, 0);
+	return E_OK;
+}
+
+static const field_t embeddings_body[] = {
+	{ "text", FT_ANY, FF_REQUIRED, 0, 0 },
+	{ "model", FT_STRING, FF_NULLABLE, 1, 100 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+static err_t ai_embeddings(req_t *r)
+{
+	const char **texts = NULL, *used = NULL;
+	int n = 0, dims = 0;
+	float *vecs = NULL;
+	err_t rc = texts_of(r, "text", &texts, &n);
+	if (!rc)
+		rc = embed_metered(r, json_str_of(r->json, "model"), texts, n, &vecs, &dims, &used);
+	if (rc)
+		return rc;
+	cJSON *d = cJSON_CreateObject(), *all = cJSON_AddArrayToObject(d, "embeddings");
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(all, vector_json(vecs + (size_t)i * (size_t)dims, dims));
+	cJSON_AddStringToObject(d, "model", used);
+	cJSON_AddNumberToObject(d, "dimensions", dims);
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+/* --- index ------------------------------------------------------------------------ */
+
+static const field_t index_body[] = {
+	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 100 },
+	{ "object_ids", FT_STRING_ARRAY, FF_REQUIRED, 0, AI_TEXTS_MAX },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+/* Stores the vector and keyword counts of one object (in the open
+ * transaction), replacing what it had. */
+static err_t vector_store(req_t *r, const objtype_t *t, const char *id, const char *model,
+			  const float *v, int dims, const char *text)
+{
+	db_param p[] = { db_str(id), db_str(t->id), db_str(model), db_int(dims),
+			 db_strn((const char *)v, (size_t)dims * sizeof(float)) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"REPLACE INTO %s (object_id, object_type_id, model, dims, vec, updated_at) "
+		"VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", tenant_table(r, "_ai_vectors")), p, 5, NULL);
+	if (!st)
+		st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE object_id = ?",
+			tenant_table(r, "_ai_doc_terms")), p, 1, NULL);
+	ailocal_term_t *terms;
+	int n = ailocal_terms(r->a, text, strlen(text), AI_TERMS_PER_DOC, &terms);
+	if (st || n == 0)
+		return st ? req_db_error(r, st) : E_OK;
+	db_param *q = arena_alloc(r->a, (size_t)n * 3 * sizeof(*q));
+	strbuf_t sql = { 0 };
+	sb_printf(&sql, "INSERT INTO %s (object_id, term, n) VALUES ", tenant_table(r, "_ai_doc_terms"));
+	for (int i = 0; i < n; i++) {
+		sb_puts(&sql, i ? ", (?, ?, ?)" : "(?, ?, ?)");
+		q[3 * i] = db_str(id);
+		q[3 * i + 1] = db_str(terms[i].term);
+		q[3 * i + 2] = db_int(terms[i].count);
+	}
+	st = db_exec(r->db, r->a, sb_take(&sql, r->a), q, 3 * n, NULL);
+	return st ? req_db_error(r, st) : E_OK;
+}
+
+static err_t ai_index(req_t *r)
+{
+	objtype_t *t;
+	err_t rc = objtype_load(r, json_str_of(r->json, "object_type_id"), &t);
+	if (rc == E_NOT_FOUND)
+		return req_fail_field(r, E_NOT_FOUND, "object_type_id", "Object type not found");
+	if (rc)
+		return rc;
+	const cJSON *ids = cJSON_GetObjectItemCaseSensitive(r->json, "object_ids");
+	int n = cJSON_GetArraySize(ids);
+	if (n == 0)
+		return req_fail_field(r, E_VALIDATION, "object_ids", "object_ids must name 1 to %d objects",
+				      AI_TEXTS_MAX);
+	const char **texts = arena_alloc(r->a, (size_t)n * sizeof(*texts));
+	const char **idv = arena_alloc(r->a, (size_t)n * sizeof(*idv));
+	int i = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, ids) {
+		cJSON *props;
+		for (int k = 0; k < i; k++)
+			if (!strcmp(idv[k], e->valuestring))
+				return req_fail_field(r, E_VALIDATION, "object_ids",
+						      "object %.64s is listed twice", e->valuestring);
+		if ((rc = ai_object_load(r, t, e->valuestring, "object_ids", &props)))
+			return rc;
+		idv[i] = e->valuestring;
+		texts[i++] = ai_object_text(r, t, props, AI_OBJECT_TEXT_MAX);
+	}
+	float *vecs;
+	int dims;
+	const char *model;
+	if ((rc = embed_metered(r, NULL, texts, n, &vecs, &dims, &model)))
+		return rc;
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	for (i = 0; i < n && !rc; i++)
+		rc = vector_store(r, t, idv[i], model, vecs + (size_t)i * (size_t)dims, dims, texts[i]);
+	if ((rc = req_tx_end(r, rc)))
+		return rc;
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "indexed", n);
+	cJSON_AddStringToObject(d, "model", model);
+	cJSON_AddNumberToObject(d, "dimensions", dims);
+	cJSON_AddStringToObject(d, "object_type_id", t->id);
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+/* --- search ------------------------------------------------------------------------ */
+
+static const field_t search_body[] = {
+	{ "query", FT_STRING, FF_REQUIRED, 1, AI_TEXT_MAX },
+	{ "limit", FT_INT, FF_NULLABLE, 1, AI_SEARCH_MAX },
+	{ "object_type_id", FT_STRING, FF_NULLABLE, 1, 100 },
+	{ "min_score", FT_NUMBER, FF_NULLABLE, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+typedef struct hit {
+	float score;
+	int row;
+} hit_t;
+
+static int hit_cmp(const void *x, const void *y)
+{
+	const hit_t *a = x, *b = y;
+	if (a->score != b->score)
+		return a->score < b->score ? 1 : -1;
+	return a->row - b->row;
+}
+
+/* Scores every stored vector against q: the tight loop over contiguous
+ * floats.  Rows whose dims differ from the query's are left out. */
+static hit_t *score_all(req_t *r, const db_result *res, const float *q, int dims, int *nhits)
+{
+	hit_t *h = arena_alloc(r->a, ((size_t)res->nrows + 1) * sizeof(*h));
+	size_t want = (size_t)dims * sizeof(float);
+	int k = 0;
+	float *tmp = arena_alloc(r->a, want);
+	for (int i = 0; i < res->nrows; i++) {
+		const char *blob = db_cell(res, i, 2);
+		if (!blob || res->lens[i * res->ncols + 2] != want)
+			continue;
+		memcpy(tmp, blob, want);   /* the cell need not be aligned */
+		h[k].score = ailocal_dot(q, tmp, dims);
+		h[k++].row = i;
+	}
+	*nhits = k;
+	return h;
+}
+
+/* One result, if the caller may read the object: {object_id,
+ * object_type_id, score, object}. */
+static err_t search_take(req_t *r, const objtype_t *t, const char *id, float score, cJSON *out,
+			 bool *taken)
+{
+	*taken = false;
+	cJSON *conds;
+	bool ok;
+	db_result *res;
+	err_t rc = read_rules(r, t, &conds, &ok);
+	if (rc || !ok)
+		return rc;
+	if ((rc = objects_fetch(r, t, &id, 1, &res)) || res->nrows != 1)
+		return rc;
+	if ((rc = may_read(r, conds, props_of(r, res, 0), id, db_get(res, 0, "created_by"), &ok)) ||
+	    !ok)
+		return rc;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "object_id", id);
+	cJSON_AddStringToObject(o, "object_type_id", t->id);
+	cJSON_AddStringToObject(o, "object_type", t->name);
+	cJSON_AddNumberToObject(o, "score", (double)(long long)(score * 1e6f + 0.5f) / 1e6);
+	cJSON_AddItemToObject(o, "object", object_json(r, t, res, 0));
+	cJSON_AddItemToArray(out, o);
+	*taken = true;
+	return E_OK;
+}
+
+static err_t ai_search(req_t *r)
+{
+	const char *type_arg = json_str_of(r->json, "object_type_id");
+	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(r->json, "limit");
+	const cJSON *min = cJSON_GetObjectItemCaseSensitive(r->json, "min_score");
+	int limit = cJSON_IsNumber(lim) ? lim->valueint : 10;
+	double min_score = cJSON_IsNumber(min) ? min->valuedouble : -1.0;
+	objtype_t *only = NULL;
+	err_t rc;
+	if (type_arg && (rc = objtype_load(r, type_arg, &only)))
+		return rc == E_NOT_FOUND ? req_fail_field(r, E_NOT_FOUND, "object_type_id",
+							  "Object type not found") : rc;
+	const char *query = json_str_of(r->json, "query"), *model;
+	float *q;
+	int dims;
+	if ((rc = embed_metered(r, NULL, &query, 1, &q, &dims, &model)))
+		return rc;
+	db_param p[] = { db_str(model), db_str(only ? only->id : NULL), db_str(only ? only->id : NULL) };
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT object_id, object_type_id, vec FROM %s WHERE model = ? "
+		"AND (? IS NULL OR object_type_id = ?)", tenant_table(r, "_ai_vectors")), p, 3, &res);
+	if (st)
+		return req_db_error(r, st);
+	int nhits;
+	hit_t *h = score_all(r, res, q, dims, &nhits);
+	qsort(h, (size_t)nhits, sizeof(*h), hit_cmp);
+	cJSON *d = cJSON_CreateObject(), *out = cJSON_AddArrayToObject(d, "results");
+	req_own(r, d);
+	int found = 0;
+	for (int i = 0; i < nhits && found < limit && h[i].score >= min_score; i++) {
+		const char *tid = db_cell(res, h[i].row, 1);
+		objtype_t *t = only;
+		if (!t && (rc = objtype_load(r, tid, &t)) == E_NOT_FOUND) {
+			r->err_message = NULL;
+			r->err_details = NULL;
+			continue;   /* the type was deleted since */
+		}
+		bool taken;
+		if (rc || (rc = search_take(r, t, db_cell(res, h[i].row, 0), h[i].score, out, &taken)))
+			return rc;
+		found += taken;
+	}
+	cJSON_AddStringToObject(d, "model", model);
+	cJSON_AddNumberToObject(d, "dimensions", dims);
+	reply_data(r, 200, cJSON_Duplicate(d, true));
+	return E_OK;
+}
+
+const route_t ai_vectors_routes[] = {
+	ROUTE("POST", "/v1/ai/embeddings", "AI", AUTH_BEARER, "ai", "ai:use", R_USER, ai_embeddings, embeddings_body, "Generate embeddings"),
+	ROUTE("POST", "/v1/ai/index", "AI", AUTH_BEARER, "ai", "ai:use", R_USER, ai_index, index_body, "Index objects for vector search"),
+	ROUTE("POST", "/v1/ai/search", "AI", AUTH_BEARER, "ai", "ai:use", R_USER, ai_search, search_body, "Vector similarity search"),
+	ROUTES_END,
+};
