@@ -107,10 +107,11 @@ err_t ai_budget_check(req_t *r);
 void ai_meter(req_t *r, const ai_provider_t *p, const char *model, long input_tokens,
 	      long output_tokens);
 
-/* The text of an object for embeddings, summaries and tags: its text
- * properties (string, text, email, url, enum, …) as "name: value" lines,
- * in the type's property order; at most max bytes.  In r->a. */
-char *ai_object_text(req_t *r, const objtype_t *t, const cJSON *props, size_t max);
+/* The text of an object for embeddings: its string properties (and
+ * arrays of strings) as "name: value" lines, in their stored order,
+ * leaving out ids and dates; at most max bytes.  In a.  The same at index
+ * time and when the outbox re-embeds a changed object. */
+char *ai_object_text(arena_t *a, const cJSON *props, size_t max);
 
 /* The object id of type t as a caller may read it (API keys: any live
  * object; end users: only through their read policies), its properties in

@@ -21,7 +21,9 @@
 #include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../common/strbuf.h"
+#include "../fcgi/fanout.h"
 #include "../fcgi/gate.h"
+#include "../fcgi/jobs.h"
 #include "ai.h"
 #include "objects.h"
 #include "policies.h"
@@ -36,30 +38,26 @@
 
 /* --- objects as text --------------------------------------------------------- */
 
-static bool text_type(const char *t)
+/* Ids ("obj_01…") and dates say nothing a search could use. */
+static bool text_worth(const char *v)
 {
-	static const char *const types[] = { "string", "text", "rich_text", "email", "url", "enum",
-					     "phone", "multi_enum", "array", NULL };
-	for (const char *const *n = types; *n; n++)
-		if (!strcmp(*n, t))
-			return true;
-	return false;
+	size_t n = strlen(v), u = strcspn(v, "_");
+	if (n == 0 || (u < n && n - u - 1 == 26 && strspn(v + u + 1, "0123456789ABCDEFGHJKMNPQRSTVWXYZ") == 26))
+		return false;
+	return !(n >= 10 && strspn(v, "0123456789") == 4 && v[4] == '-');
 }
 
-char *ai_object_text(req_t *r, const objtype_t *t, const cJSON *props, size_t max)
+char *ai_object_text(arena_t *a, const cJSON *props, size_t max)
 {
 	strbuf_t sb = { .max = max };
-	for (int i = 0; i < t->nprops; i++) {
-		const prop_t *p = &t->props[i];
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, p->name);
-		if (!v || !text_type(p->type->name))
-			continue;
-		if (cJSON_IsString(v) && v->valuestring[0]) {
-			sb_printf(&sb, "%s: ", p->name);
+	const cJSON *v;
+	cJSON_ArrayForEach(v, props) {
+		if (cJSON_IsString(v) && text_worth(v->valuestring)) {
+			sb_printf(&sb, "%s: ", v->string);
 			sb_puts(&sb, v->valuestring);
 			sb_puts(&sb, "\n");
-		} else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
-			sb_printf(&sb, "%s:", p->name);
+		} else if (cJSON_IsArray(v) && cJSON_IsString(v->child)) {
+			sb_printf(&sb, "%s:", v->string);
 			const cJSON *e;
 			cJSON_ArrayForEach(e, v)
 				if (cJSON_IsString(e)) {
@@ -69,7 +67,7 @@ char *ai_object_text(req_t *r, const objtype_t *t, const cJSON *props, size_t ma
 			sb_puts(&sb, "\n");
 		}
 	}
-	return sb.len ? sb_take(&sb, r->a) : arena_strdup(r->a, "");
+	return sb.len ? sb_take(&sb, a) : arena_strdup(a, "");
 }
 
 /* Whether an end user's role and read policies let them see the row; API
@@ -244,34 +242,45 @@ static const field_t index_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-/* Stores the vector and keyword counts of one object (in the open
- * transaction), replacing what it had. */
-static err_t vector_store(req_t *r, const objtype_t *t, const char *id, const char *model,
-			  const float *v, int dims, const char *text)
+/* Stores the vector and keyword counts of object id of type type_id in
+ * the tenant database db_name (in the open transaction), replacing what
+ * it had. */
+static enum db_status vector_store(db_t *db, arena_t *a, const char *db_name, const char *type_id,
+				   const char *id, const char *model, const float *v, int dims,
+				   const char *text)
 {
-	db_param p[] = { db_str(id), db_str(t->id), db_str(model), db_int(dims),
+	db_param p[] = { db_str(id), db_str(type_id), db_str(model), db_int(dims),
 			 db_strn((const char *)v, (size_t)dims * sizeof(float)) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"REPLACE INTO %s (object_id, object_type_id, model, dims, vec, updated_at) "
-		"VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", tenant_table(r, "_ai_vectors")), p, 5, NULL);
+	enum db_status st = db_exec(db, a, arena_printf(a,
+		"REPLACE INTO `%s`.`_ai_vectors` (object_id, object_type_id, model, dims, vec, "
+		"updated_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", db_name), p, 5, NULL);
 	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE object_id = ?",
-			tenant_table(r, "_ai_doc_terms")), p, 1, NULL);
+		st = db_exec(db, a, arena_printf(a, "DELETE FROM `%s`.`_ai_doc_terms` WHERE object_id = ?",
+			db_name), p, 1, NULL);
 	ailocal_term_t *terms;
-	int n = ailocal_terms(r->a, text, strlen(text), AI_TERMS_PER_DOC, &terms);
+	int n = ailocal_terms(a, text, strlen(text), AI_TERMS_PER_DOC, &terms);
 	if (st || n == 0)
-		return st ? req_db_error(r, st) : E_OK;
-	db_param *q = arena_alloc(r->a, (size_t)n * 3 * sizeof(*q));
+		return st;
+	db_param *q = arena_alloc(a, (size_t)n * 3 * sizeof(*q));
 	strbuf_t sql = { 0 };
-	sb_printf(&sql, "INSERT INTO %s (object_id, term, n) VALUES ", tenant_table(r, "_ai_doc_terms"));
+	sb_printf(&sql, "INSERT INTO `%s`.`_ai_doc_terms` (object_id, term, n) VALUES ", db_name);
 	for (int i = 0; i < n; i++) {
 		sb_puts(&sql, i ? ", (?, ?, ?)" : "(?, ?, ?)");
 		q[3 * i] = db_str(id);
 		q[3 * i + 1] = db_str(terms[i].term);
 		q[3 * i + 2] = db_int(terms[i].count);
 	}
-	st = db_exec(r->db, r->a, sb_take(&sql, r->a), q, 3 * n, NULL);
-	return st ? req_db_error(r, st) : E_OK;
+	return db_exec(db, a, sb_take(&sql, a), q, 3 * n, NULL);
+}
+
+/* Drops what object id had in the index. */
+static enum db_status vector_drop(db_t *db, arena_t *a, const char *db_name, const char *id)
+{
+	db_param p[] = { db_str(id) };
+	enum db_status st = db_exec(db, a, arena_printf(a,
+		"DELETE FROM `%s`.`_ai_vectors` WHERE object_id = ?", db_name), p, 1, NULL);
+	return st ? st : db_exec(db, a, arena_printf(a,
+		"DELETE FROM `%s`.`_ai_doc_terms` WHERE object_id = ?", db_name), p, 1, NULL);
 }
 
 static err_t ai_index(req_t *r)
@@ -300,7 +309,7 @@ static err_t ai_index(req_t *r)
 		if ((rc = ai_object_load(r, t, e->valuestring, "object_ids", &props)))
 			return rc;
 		idv[i] = e->valuestring;
-		texts[i++] = ai_object_text(r, t, props, AI_OBJECT_TEXT_MAX);
+		texts[i++] = ai_object_text(r->a, props, AI_OBJECT_TEXT_MAX);
 	}
 	float *vecs;
 	int dims;
@@ -310,9 +319,10 @@ static err_t ai_index(req_t *r)
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
-	for (i = 0; i < n && !rc; i++)
-		rc = vector_store(r, t, idv[i], model, vecs + (size_t)i * (size_t)dims, dims, texts[i]);
-	if ((rc = req_tx_end(r, rc)))
+	for (i = 0; i < n && !st; i++)
+		st = vector_store(r->db, r->a, r->tenant.db_name, t->id, idv[i], model,
+				  vecs + (size_t)i * (size_t)dims, dims, texts[i]);
+	if ((rc = req_tx_end(r, st ? req_db_error(r, st) : E_OK)))
 		return rc;
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "indexed", n);
@@ -442,6 +452,85 @@ static err_t ai_search(req_t *r)
 	reply_data(r, 200, cJSON_Duplicate(d, true));
 	return E_OK;
 }
+
+/* --- following changes through the outbox ------------------------------------- */
+
+/* A change to an object that has a vector: the re-embed job follows it. */
+static bool reembed_follows(db_t *db, arena_t *a, const char *db_name, const char *event,
+			    const cJSON *data)
+{
+	if (strcmp(event, "object.updated") && strcmp(event, "object.deleted"))
+		return false;
+	const char *id = json_str_of(data, "object_id");
+	db_param p[] = { db_str(id) };
+	db_result *res;
+	return id && db_exec(db, a, arena_printf(a, "SELECT 1 FROM `%s`.`_ai_vectors` WHERE "
+		"object_id = ?", db_name), p, 1, &res) == DB_OK && res->nrows == 1;
+}
+
+static void json_free(void *j)
+{
+	cJSON_Delete(j);
+}
+
+static int job_db_error(db_t *db, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", db_last_error(db));
+	return -1;
+}
+
+/* Embeds the object again from what it now is (or drops its vector once
+ * it is deleted).  Vectors of the built-in model only: a provider's are
+ * refreshed by indexing again (the runner holds no request to call a
+ * provider with, nor its budget). */
+static int reembed_run(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		       const cJSON *payload, char *err, size_t errlen)
+{
+	(void)cache;
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(payload, "data");
+	const char *id = json_str_of(data, "object_id"), *type = json_str_of(data, "object_type");
+	const char *db_name;
+	if (!id || !type || strspn(type, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(type)) {
+		snprintf(err, errlen, "the event names no object");
+		return -1;
+	}
+	if (tenant_db_of(db, a, tenant_id, &db_name))
+		return job_db_error(db, err, errlen);
+	if (!db_name)
+		return 0;   /* the tenant is gone */
+	db_param p[] = { db_str(id) };
+	db_result *v, *o;
+	if (db_exec(db, a, arena_printf(a, "SELECT model FROM `%s`.`_ai_vectors` WHERE object_id = ?",
+		    db_name), p, 1, &v) ||
+	    db_exec(db, a, arena_printf(a, "SELECT properties FROM `%s`.`%s` WHERE id = ? AND "
+		    "is_deleted = 0", db_name, type), p, 1, &o))
+		return job_db_error(db, err, errlen);
+	if (v->nrows == 0 || (o->nrows == 1 && strcmp(db_cell(v, 0, 0), AILOCAL_EMBED_MODEL)))
+		return 0;
+	enum db_status st;
+	if (o->nrows == 0) {
+		st = vector_drop(db, a, db_name, id);
+	} else {
+		cJSON *props = cJSON_Parse(db_cell(o, 0, 0));
+		arena_defer(a, json_free, props);
+		char *text = ai_object_text(a, props, AI_OBJECT_TEXT_MAX);
+		float vec[AILOCAL_DIMS];
+		ailocal_embed(text, strlen(text), vec);
+		if (!(st = db_begin(db))) {
+			st = vector_store(db, a, db_name, json_str_of(data, "object_type_id"), id,
+					  AILOCAL_EMBED_MODEL, vec, AILOCAL_DIMS, text);
+			st = st ? st : db_commit(db);
+		}
+		if (st && db_in_transaction(db))
+			db_rollback(db);
+	}
+	return st ? job_db_error(db, err, errlen) : 0;
+}
+
+const job_kind_t ai_jobs[] = {
+	{ .name = "ai.reembed", .run = reembed_run, .follows = reembed_follows },
+	{ NULL },
+};
 
 const route_t ai_vectors_routes[] = {
 	ROUTE("POST", "/v1/ai/embeddings", "AI", AUTH_BEARER, "ai", "ai:use", R_USER, ai_embeddings, embeddings_body, "Generate embeddings"),

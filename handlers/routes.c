@@ -65,6 +65,7 @@ ROUTE_FILES(DECLARE)
 
 /* Every file's job kinds. */
 #define JOB_FILES(X) \
+	X(ai_jobs) \
 	X(audit_jobs) \
 	X(email_jobs) \
 	X(files_jobs)
