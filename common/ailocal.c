@@ -167,6 +167,70 @@ float ailocal_dot(const float *restrict a, const float *restrict b, int n)
 	return (s0 + s1) + (s2 + s3);
 }
 
+/* --- exact ranking -------------------------------------------------------- */
+
+/* a ranks before b: a higher score, or the same and a lower row. */
+static bool hit_before(const ailocal_hit_t *a, const ailocal_hit_t *b)
+{
+	return a->score > b->score || (a->score == b->score && a->row < b->row);
+}
+
+static int hit_cmp(const void *x, const void *y)
+{
+	return hit_before(x, y) ? -1 : hit_before(y, x) ? 1 : 0;
+}
+
+/* Restores the min-heap (the worst of the kept at the root) below i. */
+static void heap_down(ailocal_hit_t *h, int m, int i)
+{
+	for (;;) {
+		int w = i, l = 2 * i + 1, r = l + 1;
+		if (l < m && hit_before(&h[w], &h[l]))
+			w = l;
+		if (r < m && hit_before(&h[w], &h[r]))
+			w = r;
+		if (w == i)
+			return;
+		ailocal_hit_t t = h[i];
+		h[i] = h[w];
+		h[w] = t;
+		i = w;
+	}
+}
+
+int ailocal_rank(const float *vecs, int n, int dims, const float *q, const bool *keep, int m,
+		 ailocal_hit_t *hits)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		if (keep && !keep[i])
+			continue;
+		hits[k].score = ailocal_dot(q, vecs + (size_t)i * (size_t)dims, dims);
+		hits[k++].row = i;
+	}
+	if (m > k)
+		m = k;
+	/* The best m in a min-heap at the front; every other hit is swapped
+	 * behind it, so the tail holds the rest. */
+	for (int i = m / 2 - 1; i >= 0; i--)
+		heap_down(hits, m, i);
+	for (int i = m; i < k; i++)
+		if (m > 0 && hit_before(&hits[i], &hits[0])) {
+			ailocal_hit_t t = hits[0];
+			hits[0] = hits[i];
+			hits[i] = t;
+			heap_down(hits, m, 0);
+		}
+	qsort(hits, (size_t)m, sizeof(*hits), hit_cmp);
+	return k;
+}
+
+void ailocal_rank_rest(ailocal_hit_t *hits, int from, int n)
+{
+	if (n > from)
+		qsort(hits + from, (size_t)(n - from), sizeof(*hits), hit_cmp);
+}
+
 /* --- keyword counts --------------------------------------------------------- */
 
 typedef struct tally {

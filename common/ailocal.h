@@ -34,6 +34,26 @@ void ailocal_embed(const char *text, size_t len, float *out);
  * when both are normalised). */
 float ailocal_dot(const float *a, const float *b, int n);
 
+/* A vector's score against a query and its row. */
+typedef struct ailocal_hit {
+	float score;
+	int row;
+} ailocal_hit_t;
+
+/*
+ * Exact nearest neighbours: scores the n vectors of vecs (n * dims
+ * contiguous floats, normalised) against q by dot product, leaving out
+ * rows whose keep[row] is false (keep may be NULL), into hits (room for
+ * n).  The best m come first, best first (ties: lower row first); the
+ * others follow in no order, none better than the m-th.  Returns how many
+ * were scored.
+ */
+int ailocal_rank(const float *vecs, int n, int dims, const float *q, const bool *keep, int m,
+		 ailocal_hit_t *hits);
+
+/* Orders hits[from..n) best first too (when the first m ran out). */
+void ailocal_rank_rest(ailocal_hit_t *hits, int from, int n);
+
 /* One keyword of a text and how often it occurs. */
 typedef struct ailocal_term {
 	char *term;

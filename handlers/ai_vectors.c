@@ -242,6 +242,13 @@ static const field_t index_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
+/* Raises the index's generation (see ai_search's cache). */
+static enum db_status index_bump(db_t *db, arena_t *a, const char *db_name)
+{
+	return db_exec(db, a, arena_printf(a, "INSERT INTO `%s`.`_ai_index_state` (id, gen) "
+		"VALUES (1, 1) ON DUPLICATE KEY UPDATE gen = gen + 1", db_name), NULL, 0, NULL);
+}
+
 /* Stores the vector and keyword counts of object id of type type_id in
  * the tenant database db_name (in the open transaction), replacing what
  * it had. */
@@ -251,9 +258,11 @@ static enum db_status vector_store(db_t *db, arena_t *a, const char *db_name, co
 {
 	db_param p[] = { db_str(id), db_str(type_id), db_str(model), db_int(dims),
 			 db_strn((const char *)v, (size_t)dims * sizeof(float)) };
-	enum db_status st = db_exec(db, a, arena_printf(a,
-		"REPLACE INTO `%s`.`_ai_vectors` (object_id, object_type_id, model, dims, vec, "
-		"updated_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", db_name), p, 5, NULL);
+	enum db_status st = index_bump(db, a, db_name);
+	if (!st)
+		st = db_exec(db, a, arena_printf(a,
+			"REPLACE INTO `%s`.`_ai_vectors` (object_id, object_type_id, model, dims, vec, "
+			"updated_at) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", db_name), p, 5, NULL);
 	if (!st)
 		st = db_exec(db, a, arena_printf(a, "DELETE FROM `%s`.`_ai_doc_terms` WHERE object_id = ?",
 			db_name), p, 1, NULL);
@@ -277,8 +286,10 @@ static enum db_status vector_store(db_t *db, arena_t *a, const char *db_name, co
 static enum db_status vector_drop(db_t *db, arena_t *a, const char *db_name, const char *id)
 {
 	db_param p[] = { db_str(id) };
-	enum db_status st = db_exec(db, a, arena_printf(a,
-		"DELETE FROM `%s`.`_ai_vectors` WHERE object_id = ?", db_name), p, 1, NULL);
+	enum db_status st = index_bump(db, a, db_name);
+	if (!st)
+		st = db_exec(db, a, arena_printf(a,
+			"DELETE FROM `%s`.`_ai_vectors` WHERE object_id = ?", db_name), p, 1, NULL);
 	return st ? st : db_exec(db, a, arena_printf(a,
 		"DELETE FROM `%s`.`_ai_doc_terms` WHERE object_id = ?", db_name), p, 1, NULL);
 }
@@ -343,37 +354,98 @@ static const field_t search_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
-typedef struct hit {
-	float score;
-	int row;
-} hit_t;
+/*
+ * The vectors of one model of one tenant as a search scans them: n rows of
+ * dims contiguous floats with their object and type ids.  Each worker
+ * keeps the last set it loaded (AI_CACHE_MAX bytes at most) and reads the
+ * table again only when _ai_index_state's generation has moved.
+ */
+#define AI_CACHE_MAX (512u << 20)
+#define AI_ID_LEN 41
 
-static int hit_cmp(const void *x, const void *y)
+typedef struct vec_set {
+	char *key;               /* "<db>/<model>", malloc'd */
+	long long gen;
+	int n, dims;
+	float *vecs;
+	char *ids, *types;       /* n * AI_ID_LEN each */
+} vec_set_t;
+
+static vec_set_t vcache;
+
+static void vec_set_free(vec_set_t *s)
 {
-	const hit_t *a = x, *b = y;
-	if (a->score != b->score)
-		return a->score < b->score ? 1 : -1;
-	return a->row - b->row;
+	free(s->key);
+	free(s->vecs);
+	free(s->ids);
+	free(s->types);
+	memset(s, 0, sizeof(*s));
 }
 
-/* Scores every stored vector against q: the tight loop over contiguous
- * floats.  Rows whose dims differ from the query's are left out. */
-static hit_t *score_all(req_t *r, const db_result *res, const float *q, int dims, int *nhits)
+static void vec_set_release(void *p)
 {
-	hit_t *h = arena_alloc(r->a, ((size_t)res->nrows + 1) * sizeof(*h));
-	size_t want = (size_t)dims * sizeof(float);
-	int k = 0;
-	float *tmp = arena_alloc(r->a, want);
+	vec_set_free(p);
+	free(p);
+}
+
+static err_t vec_set_load(req_t *r, const char *model, int dims, vec_set_t *s)
+{
+	db_param p[] = { db_str(model) };
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT object_id, object_type_id, vec FROM %s WHERE model = ? AND dims = %d",
+		tenant_table(r, "_ai_vectors"), dims), p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	size_t want = (size_t)dims * sizeof(float), n = (size_t)res->nrows;
+	s->vecs = malloc(n * want + 1);
+	s->ids = calloc(n + 1, AI_ID_LEN);
+	s->types = calloc(n + 1, AI_ID_LEN);
+	if (!s->vecs || !s->ids || !s->types)
+		abort();
+	s->dims = dims;
 	for (int i = 0; i < res->nrows; i++) {
-		const char *blob = db_cell(res, i, 2);
-		if (!blob || res->lens[i * res->ncols + 2] != want)
+		if (res->lens[i * res->ncols + 2] != want)
 			continue;
-		memcpy(tmp, blob, want);   /* the cell need not be aligned */
-		h[k].score = ailocal_dot(q, tmp, dims);
-		h[k++].row = i;
+		memcpy(s->vecs + (size_t)s->n * (size_t)dims, db_cell(res, i, 2), want);
+		snprintf(s->ids + (size_t)s->n * AI_ID_LEN, AI_ID_LEN, "%s", db_cell(res, i, 0));
+		snprintf(s->types + (size_t)s->n * AI_ID_LEN, AI_ID_LEN, "%s", db_cell(res, i, 1));
+		s->n++;
 	}
-	*nhits = k;
-	return h;
+	return E_OK;
+}
+
+/* The vectors of model for this request: the worker's cached set when
+ * its generation is current, else a new read (cached when small enough). */
+static err_t vec_set_get(req_t *r, const char *model, int dims, vec_set_t **out)
+{
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT gen FROM %s WHERE id = 1", tenant_table(r, "_ai_index_state")), NULL, 0, &res);
+	if (st)
+		return req_db_error(r, st);
+	long long gen = res->nrows ? strtoll(db_cell(res, 0, 0), NULL, 10) : 0;
+	char *key = arena_printf(r->a, "%s/%s", r->tenant.db_name, model);
+	if (vcache.key && !strcmp(vcache.key, key) && vcache.gen == gen && vcache.dims == dims) {
+		*out = &vcache;
+		return E_OK;
+	}
+	vec_set_t *s = calloc(1, sizeof(*s));
+	if (!s)
+		abort();
+	err_t rc = vec_set_load(r, model, dims, s);
+	if (!rc && (size_t)s->n * (size_t)dims * sizeof(float) <= AI_CACHE_MAX) {
+		vec_set_free(&vcache);
+		vcache = *s;
+		free(s);
+		vcache.key = strdup(key);
+		vcache.gen = gen;
+		*out = &vcache;
+		return E_OK;
+	}
+	arena_defer(r->a, vec_set_release, s);
+	*out = s;
+	return rc;
 }
 
 /* One result, if the caller may read the object: {object_id,
@@ -404,6 +476,13 @@ static err_t search_take(req_t *r, const objtype_t *t, const char *id, float sco
 	return E_OK;
 }
 
+/* The candidates a search reads objects for before ordering the rest:
+ * enough for the results after some are hidden from the caller. */
+static int search_batch(int limit)
+{
+	return limit * 4 > 64 ? limit * 4 : 64;
+}
+
 static err_t ai_search(req_t *r)
 {
 	const char *type_arg = json_str_of(r->json, "object_type_id");
@@ -417,25 +496,28 @@ static err_t ai_search(req_t *r)
 		return rc == E_NOT_FOUND ? req_fail_field(r, E_NOT_FOUND, "object_type_id",
 							  "Object type not found") : rc;
 	const char *query = json_str_of(r->json, "query"), *model;
-	float *q;
-	int dims;
-	if ((rc = embed_metered(r, NULL, &query, 1, &q, &dims, &model)))
+	float *q = NULL;
+	int dims = 0;
+	vec_set_t *set = NULL;
+	if ((rc = embed_metered(r, NULL, &query, 1, &q, &dims, &model)) ||
+	    (rc = vec_set_get(r, model, dims, &set)))
 		return rc;
-	db_param p[] = { db_str(model), db_str(only ? only->id : NULL), db_str(only ? only->id : NULL) };
-	db_result *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT object_id, object_type_id, vec FROM %s WHERE model = ? "
-		"AND (? IS NULL OR object_type_id = ?)", tenant_table(r, "_ai_vectors")), p, 3, &res);
-	if (st)
-		return req_db_error(r, st);
-	int nhits;
-	hit_t *h = score_all(r, res, q, dims, &nhits);
-	qsort(h, (size_t)nhits, sizeof(*h), hit_cmp);
+	bool *keep = NULL;
+	if (only) {
+		keep = arena_alloc(r->a, (size_t)set->n + 1);
+		for (int i = 0; i < set->n; i++)
+			keep[i] = !strcmp(set->types + (size_t)i * AI_ID_LEN, only->id);
+	}
+	ailocal_hit_t *h = arena_alloc(r->a, ((size_t)set->n + 1) * sizeof(*h));
+	int batch = search_batch(limit);
+	int nhits = ailocal_rank(set->vecs, set->n, set->dims, q, keep, batch, h);
 	cJSON *d = cJSON_CreateObject(), *out = cJSON_AddArrayToObject(d, "results");
 	req_own(r, d);
 	int found = 0;
 	for (int i = 0; i < nhits && found < limit && h[i].score >= min_score; i++) {
-		const char *tid = db_cell(res, h[i].row, 1);
+		if (i == batch)
+			ailocal_rank_rest(h, batch, nhits);
+		const char *tid = set->types + (size_t)h[i].row * AI_ID_LEN;
 		objtype_t *t = only;
 		if (!t && (rc = objtype_load(r, tid, &t)) == E_NOT_FOUND) {
 			r->err_message = NULL;
@@ -443,7 +525,8 @@ static err_t ai_search(req_t *r)
 			continue;   /* the type was deleted since */
 		}
 		bool taken;
-		if (rc || (rc = search_take(r, t, db_cell(res, h[i].row, 0), h[i].score, out, &taken)))
+		if (rc || (rc = search_take(r, t, set->ids + (size_t)h[i].row * AI_ID_LEN, h[i].score,
+					    out, &taken)))
 			return rc;
 		found += taken;
 	}

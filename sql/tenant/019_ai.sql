@@ -60,6 +60,14 @@ CREATE TABLE IF NOT EXISTS _ai_vectors (
   KEY ix_ai_vectors_model (model)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- A counter every change to _ai_vectors raises (in its transaction):
+-- workers keep the vectors they searched in memory and read them again
+-- only when it moved.
+CREATE TABLE IF NOT EXISTS _ai_index_state (
+  id TINYINT NOT NULL PRIMARY KEY,
+  gen BIGINT NOT NULL
+) ENGINE=InnoDB;
+
 -- The keywords of each indexed object and their counts: document
 -- frequencies for TF-IDF tagging (auto-tag) against the indexed corpus.
 CREATE TABLE IF NOT EXISTS _ai_doc_terms (

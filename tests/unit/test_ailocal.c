@@ -139,6 +139,40 @@ START_TEST(clean_text_is_not_flagged)
 }
 END_TEST
 
+START_TEST(rank_puts_the_best_first_like_a_full_sort)
+{
+	enum { N = 500, D = 16, M = 10 };
+	static float v[N * D], q[D];
+	unsigned seed = 7;
+	for (int i = 0; i < N * D; i++)
+		v[i] = (float)((seed = seed * 1103515245u + 12345u) >> 16 & 0x7fff) / 32768.0f - 0.5f;
+	for (int d = 0; d < D; d++)
+		q[d] = v[d];
+	static ailocal_hit_t h[N];
+	static bool keep[N];
+	for (int i = 0; i < N; i++)
+		keep[i] = i % 3 != 0;
+	int k = ailocal_rank(v, N, D, q, keep, M, h);
+	ck_assert_int_eq(k, N - (N + 2) / 3);
+	for (int i = 0; i + 1 < M; i++)
+		ck_assert(h[i].score >= h[i + 1].score);
+	for (int i = M; i < k; i++) {
+		ck_assert(h[i].score <= h[M - 1].score);
+		ck_assert(keep[h[i].row]);
+	}
+	ailocal_rank_rest(h, M, k);
+	for (int i = 0; i + 1 < k; i++)
+		ck_assert(h[i].score >= h[i + 1].score);
+	/* The best overall, by brute force. */
+	float best = -2;
+	for (int i = 0; i < N; i++)
+		if (keep[i] && ailocal_dot(q, v + i * D, D) > best)
+			best = ailocal_dot(q, v + i * D, D);
+	ck_assert_float_eq(h[0].score, best);
+	ck_assert_int_eq(ailocal_rank(v, N, D, q, NULL, 0, h), N);
+}
+END_TEST
+
 Suite *suite_ailocal(void)
 {
 	Suite *s = suite_create("ailocal");
@@ -146,6 +180,7 @@ Suite *suite_ailocal(void)
 	tcase_add_test(tc, embedding_is_deterministic_and_unit_length);
 	tcase_add_test(tc, a_paraphrase_scores_closer_than_an_unrelated_text);
 	tcase_add_test(tc, empty_and_stop_word_texts_do_not_break_the_embedder);
+	tcase_add_test(tc, rank_puts_the_best_first_like_a_full_sort);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("text");
 	tcase_add_test(tc, summary_keeps_central_sentences_within_max_length);
