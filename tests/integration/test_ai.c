@@ -750,6 +750,53 @@ START_TEST(conversation_chat_stores_messages_and_sends_the_history)
 }
 END_TEST
 
+/* A 1x1 PNG. */
+static const unsigned char tiny_png[] = {
+	0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+	0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f,
+	0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8,
+	0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00,
+	0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+};
+
+START_TEST(describe_sends_a_stored_image_to_the_vision_model)
+{
+	struct ai_env e;
+	env_up(&e, "vi", "openai", ",\"vision_model\":\"gpt-4o-mini\"");
+	static const char head[] = "--aiB0undary\r\nContent-Disposition: form-data; name=\"file\"; "
+				   "filename=\"dot.png\"\r\nContent-Type: image/png\r\n\r\n";
+	static const char tail[] = "\r\n--aiB0undary--\r\n";
+	size_t n = sizeof(head) - 1 + sizeof(tiny_png) + sizeof(tail) - 1;
+	char *body = malloc(n);
+	memcpy(body, head, sizeof(head) - 1);
+	memcpy(body + sizeof(head) - 1, tiny_png, sizeof(tiny_png));
+	memcpy(body + sizeof(head) - 1 + sizeof(tiny_png), tail, sizeof(tail) - 1);
+	http_resp *r = http_req("POST", "/v1/files/upload", e.t.key, "multipart/form-data; boundary=aiB0undary",
+				body, n, NULL);
+	assert_envelope(r, 201, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "mime_type"), "image/png");
+	char *fid = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	free(body);
+	body = strf("{\"file_id\":\"%s\",\"prompt\":\"What is this?\"}", fid);
+	r = call("POST", e.t.key, body, "/v1/ai/describe");
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "description"), "echo: What is this? [image]");
+	ck_assert_str_eq(json_str(resp_data(r), "filename"), "dot.png");
+	http_free(r);
+	cJSON *got = recv_got(&e.fake, "vi");
+	const cJSON *b = got_body(got, 0);
+	ck_assert_str_eq(json_str(b, "model"), "gpt-4o-mini");
+	const cJSON *parts = item(cJSON_GetArrayItem(item(b, "messages"), 0), "content");
+	const char *url = json_str(item(cJSON_GetArrayItem(parts, 0), "image_url"), "url");
+	ck_assert_msg(url && !strncmp(url, "data:image/png;base64,iVBORw0KGgo", 33), "image: %s", url);
+	cJSON_Delete(got);
+	free(body);
+	free(fid);
+	env_down(&e);
+}
+END_TEST
+
 START_TEST(usage_is_metered_per_provider_and_model_and_the_budget_is_enforced)
 {
 	struct ai_env e;
@@ -806,6 +853,7 @@ Suite *suite_ai(void)
 	tcase_add_test(tc, stream_true_answers_server_sent_events_from_both_formats);
 	tcase_add_test(tc, rate_limits_are_retried_after_retry_after_and_failures_map_to_ai_errors);
 	tcase_add_test(tc, conversation_chat_stores_messages_and_sends_the_history);
+	tcase_add_test(tc, describe_sends_a_stored_image_to_the_vision_model);
 	tcase_add_test(tc, usage_is_metered_per_provider_and_model_and_the_budget_is_enforced);
 	return s;
 }
