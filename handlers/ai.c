@@ -418,9 +418,16 @@ static err_t ai_conversation_chat(req_t *r)
 	ai_msg_t *msgs = NULL;
 	int n = 0;
 	ai_provider_t p;
-	if ((rc = conv_history(r, id, message, &msgs, &n)) ||
-	    (rc = chat_target(r, json_str_of(conv, "provider_id"),
-			      model ? model : json_str_of(conv, "model"), "chat", &p, &model)))
+	const char *pid = json_str_of(conv, "provider_id");
+	if ((rc = conv_history(r, id, message, &msgs, &n)))
+		return rc;
+	if (pid && ai_provider_pick(r, pid, "provider_id", &p) == E_NOT_FOUND) {
+		/* Its provider was deleted since: the default serves it. */
+		r->err_message = NULL;
+		r->err_details = NULL;
+		pid = NULL;
+	}
+	if ((rc = chat_target(r, pid, model ? model : json_str_of(conv, "model"), "chat", &p, &model)))
 		return rc;
 	ai_chat_req_t q = { .model = model, .system = json_str_of(conv, "system_prompt"),
 			    .msgs = msgs, .nmsgs = n, .max_tokens = body_int(r->json, "max_tokens", 0) };
