@@ -25,8 +25,10 @@
 #include "../common/log.h"
 #include "../common/storage.h"
 #include "../common/strbuf.h"
+#include "../fcgi/gate.h"
 #include "ai.h"
 #include "files.h"
+#include "objects.h"
 #include "routes.h"
 
 #define AI_HISTORY_MAX 20
@@ -709,6 +711,7 @@ static const field_t autotag_body[] = {
 	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 100 },
 	{ "object_id", FT_STRING, FF_REQUIRED, 1, 64 },
 	{ "max_tags", FT_INT, FF_NULLABLE, 1, AI_TAGS_MAX },
+	{ "property", FT_STRING, FF_NULLABLE, 1, 100 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -743,7 +746,7 @@ static err_t body_object_text(req_t *r, const objtype_t **type, char **text)
 /* What summarise and auto-tag share: the object's text in, the answer
  * filled by fn, metered and labelled with the model and the object. */
 static err_t object_text_run(req_t *r, const char *model,
-			     err_t (*fn)(req_t *r, const char *text, cJSON *d))
+			     err_t (*fn)(req_t *r, const objtype_t *t, const char *text, cJSON *d))
 {
 	const objtype_t *t = NULL;
 	char *text = NULL;
@@ -751,7 +754,7 @@ static err_t object_text_run(req_t *r, const char *model,
 	if (rc)
 		return rc;
 	cJSON *d = req_own(r, cJSON_CreateObject());
-	if ((rc = fn(r, text, d)))
+	if ((rc = fn(r, t, text, d)))
 		return rc;
 	meter_local(r, model, text);
 	cJSON_AddStringToObject(d, "model", model);
@@ -761,8 +764,9 @@ static err_t object_text_run(req_t *r, const char *model,
 	return E_OK;
 }
 
-static err_t summary_of(req_t *r, const char *text, cJSON *d)
+static err_t summary_of(req_t *r, const objtype_t *t, const char *text, cJSON *d)
 {
+	(void)t;
 	size_t max = (size_t)body_int(r->json, "max_length", 500);
 	cJSON_AddStringToObject(d, "summary", ailocal_summarise(r->a, text, strlen(text), max));
 	return E_OK;
@@ -819,7 +823,44 @@ static int tag_cmp(const void *x, const void *y)
 /* Tags: the object's keywords weighted by TF-IDF against the indexed
  * corpus (an object's own terms count once in it, so tags of an indexed
  * object and of a new one come out alike). */
-static err_t tags_of(req_t *r, const char *text, cJSON *d)
+/* Writes tags to the body's property (an array property gets the list, a
+ * string or text one the tags joined with ", ") through the object's own
+ * PATCH path: validated, policies applied, versioned, its event sent. */
+static err_t tags_write(req_t *r, const objtype_t *t, const cJSON *tags)
+{
+	const char *name = json_str_of(r->json, "property");
+	const prop_t *p = name ? objtype_prop(t, name) : NULL;
+	if (!name)
+		return E_OK;
+	const char *dt = p ? p->type->name : "";
+	bool list = !strcmp(dt, "array");
+	if (!list && strcmp(dt, "string") && strcmp(dt, "text"))
+		return req_fail_field(r, E_VALIDATION, "property",
+				      p ? "property must be an array, string or text property to hold tags"
+					: "property names no property of this type");
+	bool may = true;
+	err_t rc = identity_user_may(r, "objects", t->name, t->id, "update", &may);
+	if (rc)
+		return rc;
+	if (!may)
+		return req_fail(r, E_FORBIDDEN, "Your role may not update %s objects", t->name);
+	cJSON *props = req_own(r, cJSON_CreateObject());
+	if (list) {
+		cJSON_AddItemToObject(props, name, cJSON_Duplicate(tags, true));
+	} else {
+		strbuf_t sb = { .max = 255 };
+		const cJSON *e;
+		cJSON_ArrayForEach(e, tags) {
+			if (sb.len)
+				sb_puts(&sb, ", ");
+			sb_puts(&sb, e->valuestring);
+		}
+		cJSON_AddStringToObject(props, name, sb.len ? sb_take(&sb, r->a) : "");
+	}
+	return objects_patch(r, t, json_str_of(r->json, "object_id"), props);
+}
+
+static err_t tags_of(req_t *r, const objtype_t *t, const char *text, cJSON *d)
 {
 	ailocal_term_t *terms;
 	int n = ailocal_terms(r->a, text, strlen(text), 100, &terms);
@@ -837,6 +878,10 @@ static err_t tags_of(req_t *r, const char *text, cJSON *d)
 	cJSON *list = cJSON_AddArrayToObject(d, "tags");
 	for (int i = 0; i < n && i < max; i++)
 		cJSON_AddItemToArray(list, cJSON_CreateString(tags[i].term));
+	if ((rc = tags_write(r, t, list)))
+		return rc;
+	if (json_str_of(r->json, "property"))
+		cJSON_AddStringToObject(d, "property", json_str_of(r->json, "property"));
 	return E_OK;
 }
 

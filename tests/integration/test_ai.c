@@ -350,8 +350,30 @@ START_TEST(summarise_auto_tag_and_moderate_run_on_the_built_in_models)
 	ck_assert_msg(cJSON_GetArraySize(tags) >= 3, "tags: %s", r->body);
 	ck_assert_msg(strstr(r->body, "\"objects\"") && strstr(r->body, "\"tenants\""), "tags: %s", r->body);
 	ck_assert_msg(!strstr(r->body, "\"the\""), "a stop word as a tag: %s", r->body);
+	char *want = cJSON_PrintUnformatted(tags);
 	http_free(r);
 	free(body);
+	/* Asked to, the tags are written to a property through the object's
+	 * own update path (a new version). */
+	prop_make(t.key, "notes", "{\"name\":\"labels\",\"data_type\":\"array\"}");
+	body = strf("{\"object_type_id\":\"notes\",\"object_id\":\"%s\",\"max_tags\":6,"
+		    "\"property\":\"labels\"}", id);
+	r = call("POST", t.key, body, "/v1/ai/auto-tag");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/objects/notes/%s", id);
+	char *labels = cJSON_PrintUnformatted(prop_of(resp_data(r), "labels"));
+	ck_assert_str_eq(labels, want);
+	ck_assert_int_eq(item(resp_data(r), "version")->valueint, 2);
+	http_free(r);
+	free(body);
+	body = strf("{\"object_type_id\":\"notes\",\"object_id\":\"%s\",\"property\":\"nope\"}", id);
+	r = call("POST", t.key, body, "/v1/ai/auto-tag");
+	assert_invalid(r, "property");
+	http_free(r);
+	free(body);
+	free(labels);
+	free(want);
 
 	r = call("POST", t.key, "{\"text\":[\"Mail me at jane@example.com, card 4111 1111 1111 1111\","
 		 "\"Thanks, it ships on Monday.\"]}", "/v1/ai/moderate");
