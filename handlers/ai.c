@@ -704,6 +704,8 @@ static const field_t summarise_body[] = {
 	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 100 },
 	{ "object_id", FT_STRING, FF_REQUIRED, 1, 64 },
 	{ "max_length", FT_INT, FF_NULLABLE, 20, 10000 },
+	{ "model", FT_STRING, FF_NULLABLE, 1, 100 },
+	{ "provider_id", FT_STRING, FF_NULLABLE, 1, 100 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -756,11 +758,35 @@ static err_t object_text_run(req_t *r, const char *model,
 	cJSON *d = req_own(r, cJSON_CreateObject());
 	if ((rc = fn(r, t, text, d)))
 		return rc;
-	meter_local(r, model, text);
-	cJSON_AddStringToObject(d, "model", model);
+	if (!cJSON_HasObjectItem(d, "model")) {   /* not a provider's answer */
+		meter_local(r, model, text);
+		cJSON_AddStringToObject(d, "model", model);
+	}
 	cJSON_AddStringToObject(d, "object_id", json_str_of(r->json, "object_id"));
 	cJSON_AddStringToObject(d, "object_type_id", t->id);
 	reply_data(r, 200, cJSON_Duplicate(d, true));
+	return E_OK;
+}
+
+/* A summary by a provider's chat model, asked for by naming it (model
+ * or provider_id): the built-in extractive one stays the default. */
+static err_t summary_by_provider(req_t *r, const char *text, size_t max, cJSON *d)
+{
+	ai_provider_t p;
+	const char *model;
+	err_t rc = chat_target(r, json_str_of(r->json, "provider_id"), json_str_of(r->json, "model"),
+			       "chat", &p, &model);
+	if (rc)
+		return rc;
+	ai_msg_t msg = { "user", arena_printf(r->a, "Summarise the following text in at most %zu "
+					     "characters. Answer with the summary only.\n\n%s", max, text) };
+	ai_chat_req_t q = { .model = model, .msgs = &msg, .nmsgs = 1 };
+	sse_out_t sse = { .r = r };
+	ai_chat_out_t out;
+	if ((rc = chat_call(r, &p, &q, &sse, &out)))
+		return rc;
+	cJSON_AddStringToObject(d, "summary", out.text);
+	cJSON_AddStringToObject(d, "model", out.model);
 	return E_OK;
 }
 
@@ -768,6 +794,9 @@ static err_t summary_of(req_t *r, const objtype_t *t, const char *text, cJSON *d
 {
 	(void)t;
 	size_t max = (size_t)body_int(r->json, "max_length", 500);
+	const char *model = json_str_of(r->json, "model");
+	if (json_str_of(r->json, "provider_id") || (model && strcmp(model, AILOCAL_SUMMARY_MODEL)))
+		return summary_by_provider(r, text, max, d);
 	cJSON_AddStringToObject(d, "summary", ailocal_summarise(r->a, text, strlen(text), max));
 	return E_OK;
 }

@@ -806,6 +806,19 @@ START_TEST(describe_sends_a_stored_image_to_the_vision_model)
 	ck_assert_str_eq(json_str(resp_data(r), "description"), "echo: What is this? [image]");
 	ck_assert_str_eq(json_str(resp_data(r), "filename"), "dot.png");
 	http_free(r);
+	/* Naming a provider's model, summarise asks it instead of the built-in one. */
+	free(type_make(e.t.key, "memos"));
+	prop_make(e.t.key, "memos", "{\"name\":\"text\",\"data_type\":\"text\"}");
+	char *mid = obj_make(e.t.key, "memos", "{\"text\":\"Ship it on Monday.\"}");
+	char *sb = strf("{\"object_type_id\":\"memos\",\"object_id\":\"%s\",\"model\":\"gpt-test\","
+			"\"max_length\":200}", mid);
+	r = call("POST", e.t.key, sb, "/v1/ai/summarise");
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "model"), "gpt-test-0001");
+	ck_assert_msg(strstr(json_str(resp_data(r), "summary"), "Ship it on Monday."), "%s", r->body);
+	http_free(r);
+	free(sb);
+	free(mid);
 	cJSON *got = recv_got(&e.fake, "vi");
 	const cJSON *b = got_body(got, 0);
 	ck_assert_str_eq(json_str(b, "model"), "gpt-4o-mini");
