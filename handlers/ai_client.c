@@ -316,6 +316,14 @@ static char *chat_body(req_t *r, const ai_provider_t *p, const ai_chat_req_t *q,
 	return req_json_text(r, b);
 }
 
+/* A token count the provider gave: a number from 0 to 10^12, else 0. */
+static long token_count(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e12 ? (long)v->valuedouble
+										     : 0;
+}
+
 /* The answer of a plain call in either format. */
 static err_t chat_parse(req_t *r, const ai_provider_t *p, const char *body, ai_chat_out_t *out)
 {
@@ -332,8 +340,8 @@ static err_t chat_parse(req_t *r, const ai_provider_t *p, const char *body, ai_c
 				found = true;
 			}
 		}
-		out->input_tokens = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(usage, "input_tokens"));
-		out->output_tokens = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(usage, "output_tokens"));
+		out->input_tokens = token_count(usage, "input_tokens");
+		out->output_tokens = token_count(usage, "output_tokens");
 		out->finish_reason = json_str_of(j, "stop_reason");
 	} else {
 		const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "choices"), 0);
@@ -343,8 +351,8 @@ static err_t chat_parse(req_t *r, const ai_provider_t *p, const char *body, ai_c
 			sb_puts(&text, t);
 			found = true;
 		}
-		out->input_tokens = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens"));
-		out->output_tokens = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens"));
+		out->input_tokens = token_count(usage, "prompt_tokens");
+		out->output_tokens = token_count(usage, "completion_tokens");
 		out->finish_reason = json_str_of(ch, "finish_reason");
 	}
 	out->text = sb_take(&text, r->a);
@@ -376,9 +384,8 @@ static bool delta(exchange_t *x, chat_stream_t *s, const char *t)
 
 static void take_number(const cJSON *o, const char *name, long *into)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (cJSON_IsNumber(v))
-		*into = (long)v->valuedouble;
+	if (token_count(o, name))
+		*into = token_count(o, name);
 }
 
 static bool chat_event(exchange_t *x, const char *data, size_t len)
@@ -534,13 +541,17 @@ static err_t embed_remote(req_t *r, const ai_provider_t *p, const char *model,
 			return req_fail(r, E_AI_PROVIDER, "The AI provider %s gave malformed embeddings", p->name);
 		int i = 0;
 		const cJSON *v;
-		cJSON_ArrayForEach(v, e)
-			(*vecs)[(size_t)at * (size_t)m + (size_t)i++] = (float)cJSON_GetNumberValue(v);
+		cJSON_ArrayForEach(v, e) {
+			if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) < 1e30))
+				return req_fail(r, E_AI_PROVIDER, "The AI provider %s gave malformed embeddings",
+						p->name);
+			(*vecs)[(size_t)at * (size_t)m + (size_t)i++] = (float)v->valuedouble;
+		}
 		normalise(*vecs + (size_t)at * (size_t)m, m);
 		k++;
 	}
 	const cJSON *usage = cJSON_GetObjectItemCaseSensitive(j, "usage");
-	*tokens = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens"));
+	*tokens = token_count(usage, "prompt_tokens");
 	if (*tokens <= 0)
 		for (int i = 0; i < n; i++)
 			*tokens += tokens_guess(texts[i]);

@@ -34,6 +34,7 @@
 #define AI_KEY_MAX 512
 #define AI_MODEL_MAX 100
 #define AI_WORDS_MAX 200
+#define AI_PRICE_DIGITS 9
 
 static const char *const provider_types[] = { "openai", "anthropic", AI_LOCAL, NULL };
 
@@ -56,14 +57,16 @@ static err_t check_prices(req_t *r, const cJSON *prices)
 		const cJSON *v;
 		cJSON_ArrayForEach(v, m) {
 			bool known = !strcmp(v->string, "input_per_1k") || !strcmp(v->string, "output_per_1k");
-			bool number = (cJSON_IsNumber(v) && v->valuedouble >= 0) ||
-				      (cJSON_IsString(v) && strtod(v->valuestring, NULL) >= 0 &&
+			bool number = (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e9) ||
+				      (cJSON_IsString(v) && v->valuestring[0] &&
 				       strspn(v->valuestring, "0123456789.") == strlen(v->valuestring) &&
-				       v->valuestring[0]);
+				       strcspn(v->valuestring, ".") <= AI_PRICE_DIGITS &&
+				       strlen(v->valuestring) <= 20 &&
+				       strchr(v->valuestring, '.') == strrchr(v->valuestring, '.'));
 			if (!known || !number)
 				return config_fail(r, "prices",
 						   "holds per model input_per_1k and output_per_1k, each a "
-						   "price (a decimal string or a number, not negative)");
+						   "price under 10^9 (a decimal string or a number, not negative)");
 		}
 	}
 	return E_OK;
@@ -366,19 +369,22 @@ static long long price_micro(const cJSON *per_1k, long long n)
 		json_number_text(buf, sizeof(buf), per_1k->valuedouble);
 	else
 		return -1;
-	/* per_1k as an integer of 1e-9 units */
+	/* per_1k as an integer of 1e-9 units (check_prices allows at most
+	 * AI_PRICE_DIGITS digits before the point) */
 	long long whole = 0, frac = 0;
 	int digits = 0;
 	const char *s = buf;
-	for (; *s >= '0' && *s <= '9'; s++)
-		whole = whole * 10 + (*s - '0');
+	for (int k = 0; *s >= '0' && *s <= '9'; s++)
+		if (k++ < AI_PRICE_DIGITS)
+			whole = whole * 10 + (*s - '0');
 	if (*s == '.')
 		for (s++; *s >= '0' && *s <= '9' && digits < 9; s++, digits++)
 			frac = frac * 10 + (*s - '0');
 	for (; digits < 9; digits++)
 		frac *= 10;
-	long long nano = whole * 1000000000LL + frac;         /* per 1k tokens */
-	return (nano / 1000) * n / 1000;                     /* millionths */
+	__int128 nano = (__int128)whole * 1000000000 + frac;  /* per 1k tokens */
+	__int128 micro = nano / 1000 * n / 1000;               /* millionths */
+	return micro > (__int128)1e18 ? (long long)1e18 : (long long)micro;
 }
 
 /* The tenant's prices: model -> {input_per_1k, output_per_1k}, merged over
