@@ -562,14 +562,48 @@ static int job_db_error(db_t *db, char *err, size_t errlen)
 	return -1;
 }
 
-/* Embeds the object again from what it now is (or drops its vector once
- * it is deleted).  Vectors of the built-in model only: a provider's are
- * refreshed by indexing again (the runner holds no request to call a
- * provider with, nor its budget). */
+/*
+ * text embedded again with model in the runner: the built-in model right
+ * here, a provider's through the same client as requests (a request of
+ * the runner's own, without a client, carries the tenant).  1: the model
+ * is no longer the tenant's embedding model (the vector stays as it is);
+ * -1 with err: the provider failed (the job is retried).
+ */
+static int job_embed(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
+		     const char *db_name, const char *model, const char *text, float **vec,
+		     int *dims, char *err, size_t errlen)
+{
+	req_t r;
+	memset(&r, 0, sizeof(r));
+	r.a = a;
+	r.db = db;
+	r.cache = cache;
+	r.method = "POST";
+	r.path = r.query = "";
+	r.tenant.id = arena_strdup(a, tenant_id);
+	r.tenant.db_name = arena_strdup(a, db_name);
+	r.who.kind = PRINCIPAL_KEY;
+	snprintf(r.request_id, sizeof(r.request_id), "job_ai_reembed");
+	ai_provider_t p;
+	const char *use;
+	long tokens = 0;
+	err_t rc = ai_embedding_provider(&r, model, &p, &use);
+	if (rc || strcmp(use, model))
+		return rc == E_VALIDATION || !rc ? 1 : -1;
+	if ((rc = ai_embed(&r, &p, use, &text, 1, vec, dims, &tokens))) {
+		snprintf(err, errlen, "%s", r.err_message ? r.err_message : err_message(rc));
+		return -1;
+	}
+	if (strcmp(p.type, AI_LOCAL))
+		ai_meter(&r, &p, use, tokens, 0);
+	return 0;
+}
+
+/* Embeds the object again from what it now is, with the model of its
+ * vector (or drops the vector once the object is deleted). */
 static int reembed_run(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 		       const cJSON *payload, char *err, size_t errlen)
 {
-	(void)cache;
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(payload, "data");
 	const char *id = json_str_of(data, "object_id"), *type = json_str_of(data, "object_type");
 	const char *db_name;
@@ -588,7 +622,7 @@ static int reembed_run(db_t *db, cache_t *cache, arena_t *a, const char *tenant_
 	    db_exec(db, a, arena_printf(a, "SELECT properties FROM `%s`.`%s` WHERE id = ? AND "
 		    "is_deleted = 0", db_name, type), p, 1, &o))
 		return job_db_error(db, err, errlen);
-	if (v->nrows == 0 || (o->nrows == 1 && strcmp(db_cell(v, 0, 0), AILOCAL_EMBED_MODEL)))
+	if (v->nrows == 0)
 		return 0;
 	enum db_status st;
 	if (o->nrows == 0) {
@@ -597,11 +631,15 @@ static int reembed_run(db_t *db, cache_t *cache, arena_t *a, const char *tenant_
 		cJSON *props = cJSON_Parse(db_cell(o, 0, 0));
 		arena_defer(a, json_free, props);
 		char *text = ai_object_text(a, props, AI_OBJECT_TEXT_MAX);
-		float vec[AILOCAL_DIMS];
-		ailocal_embed(text, strlen(text), vec);
+		const char *model = arena_strdup(a, db_cell(v, 0, 0));
+		float *vec;
+		int dims, rc = job_embed(db, cache, a, tenant_id, db_name, model, text, &vec, &dims,
+					 err, errlen);
+		if (rc)
+			return rc < 0 ? -1 : 0;
 		if (!(st = db_begin(db))) {
-			st = vector_store(db, a, db_name, json_str_of(data, "object_type_id"), id,
-					  AILOCAL_EMBED_MODEL, vec, AILOCAL_DIMS, text);
+			st = vector_store(db, a, db_name, json_str_of(data, "object_type_id"), id, model,
+					  vec, dims, text);
 			st = st ? st : db_commit(db);
 		}
 		if (st && db_in_transaction(db))

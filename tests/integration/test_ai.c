@@ -746,6 +746,23 @@ START_TEST(conversation_chat_stores_messages_and_sends_the_history)
 	ck_assert_ptr_nonnull(find_by(resp_data(r), "id", cid));
 	http_free(r);
 
+	/* Streamed, the exchange is stored all the same. */
+	r = call("POST", e.t.key, "{\"message\":\"third\",\"stream\":true}",
+		 "/v1/ai/conversations/%s/chat", cid);
+	ck_assert_int_eq(r->status, 200);
+	cJSON *done;
+	char *streamed = sse_text(r->body, &done);
+	ck_assert_str_eq(streamed, "echo: third");
+	ck_assert_str_eq(json_str(done, "conversation_id"), cid);
+	cJSON_Delete(done);
+	free(streamed);
+	http_free(r);
+	r = call("GET", e.t.key, NULL, "/v1/ai/conversations/%s", cid);
+	ck_assert_int_eq(item(resp_data(r), "message_count")->valueint, 6);
+	ck_assert_str_eq(json_str(cJSON_GetArrayItem(item(resp_data(r), "messages"), 5), "content"),
+			 "echo: third");
+	http_free(r);
+
 	/* An end user has their own conversations only. */
 	char *eve = jwt_mint(e.t.id, "usr_eve", "authenticated", 3600, NULL);
 	ck_assert_int_eq(status_of(call("GET", eve, NULL, "/v1/ai/conversations/%s", cid)), 404);
@@ -768,6 +785,73 @@ START_TEST(conversation_chat_stores_messages_and_sends_the_history)
 	free(left);
 	free(eve);
 	free(cid);
+	env_down(&e);
+}
+END_TEST
+
+/* Whether the fake's box received an /embeddings request whose input
+ * holds needle. */
+static bool embedded(const struct receiver *fake, const char *box, const char *needle)
+{
+	cJSON *got = recv_got(fake, box);
+	bool seen = false;
+	const cJSON *q;
+	cJSON_ArrayForEach(q, item(got, "received")) {
+		char *in = cJSON_PrintUnformatted(item(item(q, "body"), "input"));
+		seen |= !strcmp(json_str(q, "path"), "/embeddings") && in && strstr(in, needle);
+		free(in);
+	}
+	cJSON_Delete(got);
+	return seen;
+}
+
+START_TEST(a_providers_embedding_model_indexes_searches_and_re_embeds_changes)
+{
+	struct ai_env e;
+	env_up(&e, "em", "openai", ",\"embedding_model\":\"text-embedding-test\"");
+	free(type_make(e.t.key, "memos"));
+	prop_make(e.t.key, "memos", "{\"name\":\"text\",\"data_type\":\"text\"}");
+	char *id = obj_make(e.t.key, "memos", "{\"text\":\"first words\"}");
+	char *body = strf("{\"object_type_id\":\"memos\",\"object_ids\":[\"%s\"]}", id);
+	http_resp *r = call("POST", e.t.key, body, "/v1/ai/index");
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "model"), "text-embedding-test");
+	ck_assert_int_eq(item(resp_data(r), "dimensions")->valueint, 8);
+	http_free(r);
+	ck_assert(embedded(&e.fake, "em", "first words"));
+	cJSON *got = recv_got(&e.fake, "em");
+	ck_assert_str_eq(got_header(got, 0, "authorization"), "Bearer " KEY);
+	cJSON_Delete(got);
+	/* The fake's vectors hash the text: the same text is a perfect match. */
+	r = call("POST", e.t.key, "{\"query\":\"text: first words\\n\"}", "/v1/ai/search");
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "model"), "text-embedding-test");
+	const cJSON *hit = cJSON_GetArrayItem(item(resp_data(r), "results"), 0);
+	ck_assert_str_eq(json_str(hit, "object_id"), id);
+	ck_assert_msg(item(hit, "score")->valuedouble > 0.999, "%s", r->body);
+	http_free(r);
+	/* A change is embedded again by the provider, through the outbox. */
+	r = call("PATCH", e.t.key, "{\"properties\":{\"text\":\"second words\"}}", "/v1/objects/memos/%s", id);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	double deadline = now_s() + 30;
+	while (!embedded(&e.fake, "em", "second words")) {
+		ck_assert_msg(now_s() < deadline, "the change was not embedded again");
+		sleep_ms(200);
+	}
+	deadline = now_s() + 10;
+	for (;;) {
+		r = call("POST", e.t.key, "{\"query\":\"text: second words\\n\"}", "/v1/ai/search");
+		hit = cJSON_GetArrayItem(item(resp_data(r), "results"), 0);
+		bool done = hit && item(hit, "score")->valuedouble > 0.999;
+		http_free(r);
+		if (done)
+			break;
+		ck_assert_msg(now_s() < deadline, "the new vector is not searched");
+		sleep_ms(200);
+	}
+	free(body);
+	free(id);
 	env_down(&e);
 }
 END_TEST
@@ -889,6 +973,7 @@ Suite *suite_ai(void)
 	tcase_add_test(tc, rate_limits_are_retried_after_retry_after_and_failures_map_to_ai_errors);
 	tcase_add_test(tc, conversation_chat_stores_messages_and_sends_the_history);
 	tcase_add_test(tc, describe_sends_a_stored_image_to_the_vision_model);
+	tcase_add_test(tc, a_providers_embedding_model_indexes_searches_and_re_embeds_changes);
 	tcase_add_test(tc, usage_is_metered_per_provider_and_model_and_the_budget_is_enforced);
 	return s;
 }
