@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -182,14 +183,21 @@ static err_t provider_fail(req_t *r, const ai_provider_t *p, const outhttp_resul
 							"(private and loopback addresses need "
 							"http_allow_private)"
 						      : arena_strdup(r->a, res->error));
-	err_t e = limited ? E_AI_RATE_LIMITED : E_AI_PROVIDER;
-	if (limited)
+	/* A model the provider does not know is the caller's to fix: 400
+	 * naming model, as for any other unknown name. */
+	bool unknown_model = res->status == 404 && strcasestr(msg, "model");
+	err_t e = limited ? E_AI_RATE_LIMITED : unknown_model ? E_VALIDATION : E_AI_PROVIDER;
+	if (unknown_model)
+		req_fail_field(r, e, "model", "The AI provider %s does not know this model: %s",
+			       p->name, msg);
+	else if (limited)
 		req_fail(r, e, "The AI provider %s is rate limiting requests; retry later", p->name);
 	else if (res->status)
 		req_fail(r, e, "The AI provider %s failed with HTTP %ld", p->name, res->status);
 	else
 		req_fail(r, e, "The AI provider %s could not be reached: %s", p->name, msg);
-	r->err_details = req_own(r, cJSON_CreateObject());
+	if (!unknown_model)
+		r->err_details = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(r->err_details, "provider_id", p->id);
 	cJSON_AddStringToObject(r->err_details, "provider_type", p->type);
 	if (res->status)

@@ -117,6 +117,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(status, {"error": {"type": "server_error",
                                               "message": "the fake provider failed on purpose"}})
             return
+        model = (body or {}).get("model")
+        if model == "no-such-model":
+            self.send_json(404, {"error": {"type": "invalid_request_error", "code": "model_not_found",
+                                           "message": "The model `no-such-model` does not exist"}})
+            return
         if rest == "/models":
             ids = ["claude-3-test"] if "x-api-key" in self.headers else \
                 ["gpt-test", "text-embedding-test", "gpt-4o-mini"]

@@ -545,6 +545,11 @@ START_TEST(chat_reaches_an_openai_compatible_provider_with_its_key_model_and_his
 	r = call("POST", e.t.key, "{\"message\":\"x\",\"provider_id\":\"prov_nope\"}", "/v1/ai/chat");
 	assert_fail_field(r, 404, "NOT_FOUND", "provider_id");
 	http_free(r);
+	/* A model the provider does not know: 400 naming model, its words in details. */
+	r = call("POST", e.t.key, "{\"message\":\"x\",\"model\":\"no-such-model\"}", "/v1/ai/chat");
+	assert_invalid(r, "model");
+	ck_assert_msg(strstr(r->body, "does not exist") && !strstr(r->body, KEY), "%s", r->body);
+	http_free(r);
 
 	/* The models of the provider, grouped, with the built-in ones. */
 	r = call("GET", e.t.key, NULL, "/v1/ai/models");
