@@ -8,9 +8,10 @@ and streamed (Server-Sent Events in each format's own chunk shapes), on
 base URL is http://127.0.0.1:<port>/<box>/v1, so one server serves many
 tests; each box records what it received and answers by its plan:
 
-  PUT /control/<box>   {"statuses": [429, 200], "retry_after": 1}: answers in
-                       order (the last one repeats; default 200), a 429 with
-                       that Retry-After
+  PUT /control/<box>   {"statuses": [429, 200], "retry_after": 1,
+                       "event_delay_ms": 50}: answers in order (the last one
+                       repeats; default 200), a 429 with that Retry-After;
+                       streamed events that far apart
   GET /control/<box>   {"received": [{"method", "path", "headers", "body"}]}
 
 The answer's text is "echo: <the last user message>" (with "[image]" when
@@ -30,7 +31,7 @@ BOXES = {}
 
 def box(name):
     return BOXES.setdefault(name, {"statuses": [200], "retry_after": None, "received": [],
-                                   "answered": 0})
+                                   "answered": 0, "event_delay_ms": 50})
 
 
 def last_user_text(messages):
@@ -80,7 +81,8 @@ class Handler(BaseHTTPRequestHandler):
         plan = json.loads(self.read_body() or b"{}")
         with LOCK:
             b = box(name)
-            b.update({k: v for k, v in plan.items() if k in ("statuses", "retry_after")})
+            b.update({k: v for k, v in plan.items()
+                      if k in ("statuses", "retry_after", "event_delay_ms")})
             b["answered"] = 0
         self.send_json(200, {"ok": True})
 
@@ -148,7 +150,9 @@ class Handler(BaseHTTPRequestHandler):
     def event(self, text):
         self.wfile.write(text.encode())
         self.wfile.flush()
-        time.sleep(0.05)
+        with LOCK:
+            delay = box(self.path.split("/")[1])["event_delay_ms"]
+        time.sleep(delay / 1000.0)
 
     def openai_chat(self, body):
         text = "echo: " + last_user_text(body["messages"])

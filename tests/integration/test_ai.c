@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "harness.h"
 #include "peers.h"
 
@@ -667,6 +669,50 @@ START_TEST(stream_true_answers_server_sent_events_from_both_formats)
 }
 END_TEST
 
+/* When the first delta and the whole answer arrived at the client. */
+struct arrival {
+	double start, first, end;
+};
+
+static size_t arrival_sink(char *d, size_t s, size_t n, void *u)
+{
+	struct arrival *a = u;
+	if (!a->first && memmem(d, s * n, "\"delta\"", 7))
+		a->first = now_s();
+	return s * n;
+}
+
+START_TEST(streamed_deltas_reach_the_client_as_the_provider_sends_them)
+{
+	struct ai_env e;
+	env_up(&e, "sl", "openai", NULL);
+	recv_plan(&e.fake, "sl", "{\"event_delay_ms\":400}");
+	CURL *c = curl_easy_init();
+	char *url = strf("%s/v1/ai/chat", env_or("TESSERA_TEST_URL", "http://127.0.0.1:8080"));
+	char *auth = strf("Authorization: Bearer %s", e.t.key);
+	struct curl_slist *h = curl_slist_append(NULL, auth);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	struct arrival a = { .start = now_s() };
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{\"message\":\"one two three four\",\"stream\":true}");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, arrival_sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+	a.end = now_s();
+	/* Five words, 400 ms apart: the first is out long before the last. */
+	ck_assert_msg(a.first > 0 && a.end - a.first > 1.0,
+		      "first delta at %.2f s, end at %.2f s: nginx held the stream back",
+		      a.first - a.start, a.end - a.start);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	free(url);
+	free(auth);
+	env_down(&e);
+}
+END_TEST
+
 START_TEST(rate_limits_are_retried_after_retry_after_and_failures_map_to_ai_errors)
 {
 	struct ai_env e;
@@ -975,6 +1021,7 @@ Suite *suite_ai(void)
 	tcase_add_test(tc, chat_reaches_an_openai_compatible_provider_with_its_key_model_and_history);
 	tcase_add_test(tc, chat_reaches_anthropic_in_the_messages_format);
 	tcase_add_test(tc, stream_true_answers_server_sent_events_from_both_formats);
+	tcase_add_test(tc, streamed_deltas_reach_the_client_as_the_provider_sends_them);
 	tcase_add_test(tc, rate_limits_are_retried_after_retry_after_and_failures_map_to_ai_errors);
 	tcase_add_test(tc, conversation_chat_stores_messages_and_sends_the_history);
 	tcase_add_test(tc, describe_sends_a_stored_image_to_the_vision_model);
