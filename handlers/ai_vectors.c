@@ -266,6 +266,9 @@ static enum db_status vector_store(db_t *db, arena_t *a, const char *db_name, co
 	if (!st)
 		st = db_exec(db, a, arena_printf(a, "DELETE FROM `%s`.`_ai_doc_terms` WHERE object_id = ?",
 			db_name), p, 1, NULL);
+	if (!st)
+		st = db_exec(db, a, arena_printf(a, "DELETE FROM `%s`.`_ai_dropped` WHERE object_id = ?",
+			db_name), p, 1, NULL);
 	ailocal_term_t *terms;
 	int n = ailocal_terms(a, text, strlen(text), AI_TERMS_PER_DOC, &terms);
 	if (st || n == 0)
@@ -282,11 +285,18 @@ static enum db_status vector_store(db_t *db, arena_t *a, const char *db_name, co
 	return db_exec(db, a, sb_take(&sql, a), q, 3 * n, NULL);
 }
 
-/* Drops what object id had in the index. */
+/* Drops what object id had in the index, remembering its type and model
+ * (_ai_dropped) for a restore. */
 static enum db_status vector_drop(db_t *db, arena_t *a, const char *db_name, const char *id)
 {
 	db_param p[] = { db_str(id) };
 	enum db_status st = index_bump(db, a, db_name);
+	if (!st)
+		st = db_exec(db, a, arena_printf(a,
+			"INSERT INTO `%s`.`_ai_dropped` (object_id, object_type_id, model, dropped_at) "
+			"SELECT object_id, object_type_id, model, UTC_TIMESTAMP(3) FROM `%s`.`_ai_vectors` "
+			"WHERE object_id = ? ON DUPLICATE KEY UPDATE model = VALUES(model), "
+			"dropped_at = VALUES(dropped_at)", db_name, db_name), p, 1, NULL);
 	if (!st)
 		st = db_exec(db, a, arena_printf(a,
 			"DELETE FROM `%s`.`_ai_vectors` WHERE object_id = ?", db_name), p, 1, NULL);
@@ -542,13 +552,15 @@ static err_t ai_search(req_t *r)
 static bool reembed_follows(db_t *db, arena_t *a, const char *db_name, const char *event,
 			    const cJSON *data)
 {
-	if (strcmp(event, "object.updated") && strcmp(event, "object.deleted"))
+	bool restored = !strcmp(event, "object.restored");
+	if (strcmp(event, "object.updated") && strcmp(event, "object.deleted") && !restored)
 		return false;
 	const char *id = json_str_of(data, "object_id");
 	db_param p[] = { db_str(id) };
 	db_result *res;
-	return id && db_exec(db, a, arena_printf(a, "SELECT 1 FROM `%s`.`_ai_vectors` WHERE "
-		"object_id = ?", db_name), p, 1, &res) == DB_OK && res->nrows == 1;
+	return id && db_exec(db, a, arena_printf(a, "SELECT 1 FROM `%s`.`%s` WHERE object_id = ?",
+		db_name, restored ? "_ai_dropped" : "_ai_vectors"), p, 1, &res) == DB_OK &&
+	       res->nrows == 1;
 }
 
 static void json_free(void *j)
@@ -587,9 +599,17 @@ static int job_embed(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id
 	ai_provider_t p;
 	const char *use;
 	long tokens = 0;
+	db_param t[] = { db_str(tenant_id) };
+	db_result *res;
+	if (db_exec(db, a, "SELECT plan FROM tenants WHERE id = ?", t, 1, &res) || res->nrows == 0)
+		return job_db_error(db, err, errlen);
+	r.tenant.plan = arena_strdup(a, db_cell(res, 0, 0));
 	err_t rc = ai_embedding_provider(&r, model, &p, &use);
 	if (rc || strcmp(use, model))
 		return rc == E_VALIDATION || !rc ? 1 : -1;
+	/* Past the month's budget a provider's vector stays as it was. */
+	if (strcmp(p.type, AI_LOCAL) && (rc = ai_budget_check(&r)))
+		return rc == E_QUOTA_EXCEEDED ? 1 : -1;
 	if ((rc = ai_embed(&r, &p, use, &text, 1, vec, dims, &tokens))) {
 		snprintf(err, errlen, "%s", r.err_message ? r.err_message : err_message(rc));
 		return -1;
@@ -600,7 +620,8 @@ static int job_embed(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id
 }
 
 /* Embeds the object again from what it now is, with the model of its
- * vector (or drops the vector once the object is deleted). */
+ * vector (or of the vector it had before it was deleted, once restored),
+ * or drops the vector once the object is deleted. */
 static int reembed_run(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 		       const cJSON *payload, char *err, size_t errlen)
 {
@@ -617,16 +638,23 @@ static int reembed_run(db_t *db, cache_t *cache, arena_t *a, const char *tenant_
 		return 0;   /* the tenant is gone */
 	db_param p[] = { db_str(id) };
 	db_result *v, *o;
-	if (db_exec(db, a, arena_printf(a, "SELECT model FROM `%s`.`_ai_vectors` WHERE object_id = ?",
-		    db_name), p, 1, &v) ||
+	if (db_exec(db, a, arena_printf(a, "SELECT model, 1 FROM `%s`.`_ai_vectors` WHERE object_id = ? "
+		    "UNION ALL SELECT model, 0 FROM `%s`.`_ai_dropped` WHERE object_id = ?",
+		    db_name, db_name), (db_param[]){ p[0], p[0] }, 2, &v) ||
 	    db_exec(db, a, arena_printf(a, "SELECT properties FROM `%s`.`%s` WHERE id = ? AND "
 		    "is_deleted = 0", db_name, type), p, 1, &o))
 		return job_db_error(db, err, errlen);
 	if (v->nrows == 0)
 		return 0;
-	enum db_status st;
+	enum db_status st = DB_OK;
 	if (o->nrows == 0) {
-		st = vector_drop(db, a, db_name, id);
+		if (strcmp(db_cell(v, 0, 1), "1"))
+			return 0;   /* deleted, and dropped already */
+		if (!(st = db_begin(db)))
+			st = vector_drop(db, a, db_name, id);
+		st = st ? st : db_commit(db);
+		if (st && db_in_transaction(db))
+			db_rollback(db);
 	} else {
 		cJSON *props = cJSON_Parse(db_cell(o, 0, 0));
 		arena_defer(a, json_free, props);

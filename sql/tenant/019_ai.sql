@@ -60,6 +60,15 @@ CREATE TABLE IF NOT EXISTS _ai_vectors (
   KEY ix_ai_vectors_model (model)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- What a deleted object had in the index (its vector is dropped with the
+-- delete): restoring the object embeds it again with the same model.
+CREATE TABLE IF NOT EXISTS _ai_dropped (
+  object_id VARCHAR(40) NOT NULL PRIMARY KEY,
+  object_type_id VARCHAR(40) NOT NULL,
+  model VARCHAR(100) NOT NULL,
+  dropped_at DATETIME(3) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- A counter every change to _ai_vectors raises (in its transaction):
 -- workers keep the vectors they searched in memory and read them again
 -- only when it moved.

@@ -198,7 +198,7 @@ static char *search_ids(const char *token, const char *query)
 	return out;
 }
 
-START_TEST(index_then_search_finds_the_nearest_and_follows_changes_through_the_outbox)
+START_TEST(index_then_search_finds_the_nearest_and_follows_changes_deletes_and_restores)
 {
 	struct tenant t;
 	tenant_make(&t);
@@ -245,6 +245,18 @@ START_TEST(index_then_search_finds_the_nearest_and_follows_changes_through_the_o
 		if (gone)
 			break;
 		ck_assert_msg(now_s() < deadline, "the deleted object's vector stays");
+		sleep_ms(200);
+	}
+	/* Restored, it is embedded again and found. */
+	ck_assert_int_eq(status_of(call("POST", t.key, NULL, "/v1/objects/notes/%s/restore", ids[1])), 200);
+	deadline = now_s() + 30;
+	for (;;) {
+		found = search_ids(t.key, "invoice reminder");
+		bool back = !strncmp(found, ids[1], strlen(ids[1]));
+		free(found);
+		if (back)
+			break;
+		ck_assert_msg(now_s() < deadline, "the restored object was not indexed again");
 		sleep_ms(200);
 	}
 	for (int i = 0; i < 3; i++)
@@ -1011,7 +1023,7 @@ Suite *suite_ai(void)
 	Suite *s = suite_create("ai");
 	TCase *tc = tcase_new_slow(s, "local");
 	tcase_add_test(tc, local_embeddings_are_deterministic_and_limited_to_100_texts);
-	tcase_add_test(tc, index_then_search_finds_the_nearest_and_follows_changes_through_the_outbox);
+	tcase_add_test(tc, index_then_search_finds_the_nearest_and_follows_changes_deletes_and_restores);
 	tcase_add_test(tc, index_refuses_unknown_and_foreign_objects_naming_the_field);
 	tcase_add_test(tc, an_end_users_search_hides_rows_their_policy_hides);
 	tcase_add_test(tc, summarise_auto_tag_and_moderate_run_on_the_built_in_models);
