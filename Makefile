@@ -29,7 +29,7 @@ INT_SRC  := $(wildcard tests/integration/*.c)
 SQL      := $(wildcard sql/control/*.sql sql/tenant/*.sql)
 HDR      := $(wildcard common/*.h common/*.def handlers/*.h fcgi/*.h)
 
-.PHONY: all deps run test check-layers test-unit test-integration bench docs clean
+.PHONY: all deps run test check-layers test-unit test-integration bench bench-ai docs clean
 
 all: build/tessera build/tessera-media
 
@@ -98,8 +98,16 @@ check-layers: all
 	tools/check-layers
 
 bench: deps
-	$(MAKE) all docs
+	$(MAKE) all docs build/bench-ai
 	tools/bench
+
+# The built-in AI's embedding and exact search, in process (tools/bench-ai.c).
+build/bench-ai: tools/bench-ai.c common/ailocal.c common/ailocal.h
+	@mkdir -p build
+	$(CC) $(ALL_CFLAGS) -o $@ tools/bench-ai.c common/ailocal.c common/arena.c -lm
+
+bench-ai: build/bench-ai
+	build/bench-ai
 
 clean:
 	rm -rf build

@@ -197,6 +197,8 @@ struct sink {
 	outhttp_result_t *res;
 	size_t kept;
 	size_t total;
+	outhttp_body_fn on_data;        /* NULL: keep the excerpt only */
+	void *user;
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
@@ -212,6 +214,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 		s->res->excerpt[s->kept] = '\0';
 	}
 	s->total += n;
+	if (s->on_data)
+		return s->on_data(s->user, data, n) ? n : 0;
 	return s->total > BODY_READ_MAX ? 0 : n;
 }
 
@@ -276,6 +280,7 @@ static int call_setup(struct outhttp_call *k, const char *method, const char *ur
 		      int timeout_s, bool allow_private, outhttp_result_t *res)
 {
 	memset(res, 0, sizeof(*res));
+	res->retry_after = -1;
 	k->res = res;
 	k->t0 = time_now_ms();
 	char host[300], entry[RESOLVE_MAX] = "";
@@ -329,6 +334,9 @@ static int call_finish(struct outhttp_call *k, CURLcode cc)
 	outhttp_result_t *res = k->res;
 	if (k->c) {
 		curl_easy_getinfo(k->c, CURLINFO_RESPONSE_CODE, &res->status);
+		curl_off_t wait = -1;
+		if (curl_easy_getinfo(k->c, CURLINFO_RETRY_AFTER, &wait) == CURLE_OK && wait >= 0)
+			res->retry_after = (long)wait;
 		if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && res->status > 0)) {
 			snprintf(res->error, sizeof(res->error), "%s",
 				 k->cerr[0] ? k->cerr : curl_easy_strerror(cc));
@@ -349,11 +357,21 @@ int outhttp_request(const char *method, const char *url, const char *const *head
 		    const char *body, size_t body_len, int timeout_s, bool allow_private,
 		    outhttp_result_t *res)
 {
+	return outhttp_request_to(method, url, headers, body, body_len, timeout_s, allow_private,
+				  NULL, NULL, res);
+}
+
+int outhttp_request_to(const char *method, const char *url, const char *const *headers,
+		       const char *body, size_t body_len, int timeout_s, bool allow_private,
+		       outhttp_body_fn on_data, void *user, outhttp_result_t *res)
+{
 	struct outhttp_call k = { 0 };
 	if (call_setup(&k, method, url, headers, body, body_len, timeout_s, allow_private, res)) {
 		call_finish(&k, CURLE_OK);
 		return -1;
 	}
+	k.sink.on_data = on_data;
+	k.sink.user = user;
 	return call_finish(&k, curl_easy_perform(k.c));
 }
 

@@ -28,6 +28,7 @@ typedef struct outhttp_result {
 	char excerpt[OUTHTTP_EXCERPT_MAX + 1]; /* start of the response body, NUL-terminated */
 	long duration_ms;                     /* resolve + connect + exchange */
 	bool refused;                         /* the target address was not allowed */
+	long retry_after;                     /* Retry-After in seconds, -1 when absent */
 	char error[256];                      /* why there was no response, else "" */
 } outhttp_result_t;
 
@@ -41,6 +42,18 @@ typedef struct outhttp_result {
 int outhttp_request(const char *method, const char *url, const char *const *headers,
 		    const char *body, size_t body_len, int timeout_s, bool allow_private,
 		    outhttp_result_t *res);
+
+/*
+ * The same, handing every piece of the response body to on_data(user,
+ * data, len) as it arrives (the excerpt keeps its start all the same);
+ * on_data returns false to stop reading, which ends the exchange (the
+ * status stays what the server said).  No cap on the body's size but the
+ * one on_data applies.
+ */
+typedef bool (*outhttp_body_fn)(void *user, const char *data, size_t len);
+int outhttp_request_to(const char *method, const char *url, const char *const *headers,
+		       const char *body, size_t body_len, int timeout_s, bool allow_private,
+		       outhttp_body_fn on_data, void *user, outhttp_result_t *res);
 
 /*
  * Many requests at once on one thread (libcurl's multi interface), with the

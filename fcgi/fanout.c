@@ -215,6 +215,27 @@ static enum db_status enqueue_deliveries(db_t *db, arena_t *a, const struct outb
 	return st;
 }
 
+/* Enqueues the jobs of the kinds that follow o (jobs.h: follows). */
+static enum db_status enqueue_followers(db_t *db, arena_t *a, const struct outbox_row *o,
+					const char *db_name, bool *wrote)
+{
+	enum db_status st = DB_OK;
+	for (const job_kind_t *k = handler_job_kinds; db_name && k && k->name && !st; k++) {
+		if (!k->follows || !k->follows(db, a, db_name, o->event, o->payload))
+			continue;
+		if (!*wrote && (st = db_exec_text(db, "SAVEPOINT fanout_event")))
+			break;
+		*wrote = true;
+		cJSON *job = cJSON_CreateObject();
+		cJSON_AddStringToObject(job, "event", o->event);
+		cJSON_AddItemReferenceToObject(job, "data", o->payload);
+		char jid[40];
+		st = jobs_enqueue(db, a, o->tenant_id, k->name, job, 0, 0, jid);
+		cJSON_Delete(job);
+	}
+	return st;
+}
+
 static void json_cleanup(void *p)
 {
 	cJSON_Delete(p);
@@ -279,7 +300,8 @@ static int fanout_one(db_t *db, arena_t *a, const struct outbox_row *o, struct t
 	realtime_down = false;
 	db_result *hooks;
 	if ((*st = tenant_hooks(db, a, o, tm, &hooks)) ||
-	    (*st = enqueue_deliveries(db, a, o, hooks, wrote)))
+	    (*st = enqueue_deliveries(db, a, o, hooks, wrote)) ||
+	    (*st = enqueue_followers(db, a, o, tm->db_name, wrote)))
 		return -1;
 	return 1;
 }

@@ -92,6 +92,13 @@ typedef struct job_kind {
 	job_http_start_fn http_start;
 	job_http_finish_fn http_finish;
 	const char *endpoint_field;
+	/* Kinds that follow outbox events: for each event whose fan-out
+	 * follows(db, a, the tenant's database, event type, event data)
+	 * approves, the fan-out enqueues a job of this kind, payload {event,
+	 * data}, in the transaction that marks the event processed.  NULL:
+	 * none.  It runs once per event: keep it to one indexed query. */
+	bool (*follows)(db_t *db, arena_t *a, const char *db_name, const char *event,
+			const cJSON *data);
 	/* Attempts of a job enqueued without its own count (a DLQ retry, …);
 	 * NULL: jobs_max_attempts. */
 	const int *max_attempts;

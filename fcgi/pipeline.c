@@ -173,8 +173,37 @@ static const char *reason_phrase(int status)
 	return "Status";
 }
 
+void reply_stream_start(req_t *r, int status, const char *type)
+{
+	r->status = status;
+	r->content_type = type;
+	r->replied = r->streamed = true;
+	if (!r->fcgi)
+		return;
+	FCGX_Stream *out = r->fcgi->out;
+	FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: %s\r\nX-Request-Id: %s\r\n"
+		     "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n",
+		     status, reason_phrase(status), type, r->request_id);
+	if (r->out_headers)
+		FCGX_PutS(r->out_headers, out);
+	FCGX_PutS("\r\n", out);
+	FCGX_FFlush(out);
+}
+
+bool reply_stream_write(req_t *r, const char *data, size_t len)
+{
+	if (!r->fcgi)
+		return true;
+	FCGX_Stream *out = r->fcgi->out;
+	if (FCGX_PutStr(data, (int)len, out) != (int)len || FCGX_FFlush(out) != 0)
+		return false;
+	return true;
+}
+
 static void write_response(req_t *r)
 {
+	if (r->streamed)
+		return;
 	FCGX_Stream *out = r->fcgi->out;
 	FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: %s\r\nX-Request-Id: %s\r\n",
 		     r->status, reason_phrase(r->status),

@@ -100,6 +100,7 @@ typedef struct req {
 	cJSON *err_extra;          /* members merged into "error" (e.g. dependencies) */
 
 	bool outbox_pending;       /* the open transaction wrote outbox events */
+	bool streamed;             /* the reply went out piece by piece (reply_stream_start) */
 } req_t;
 
 /* Path parameter by name (decoded), or NULL. */
@@ -124,6 +125,15 @@ void reply_header(req_t *r, const char *name, const char *value);
 void reply_data(req_t *r, int status, cJSON *data);
 /* Answers with a raw body of the given type (no envelope). */
 void reply_raw(req_t *r, int status, const char *type, const char *body, size_t len);
+/*
+ * A reply sent as it is made (Server-Sent Events): reply_stream_start
+ * writes the status line and headers now, with X-Accel-Buffering: no so
+ * that nginx passes each piece on as it comes, and the pipeline writes
+ * nothing after the handler; reply_stream_write sends len bytes at once.
+ * It returns false once the client has gone.
+ */
+void reply_stream_start(req_t *r, int status, const char *type);
+bool reply_stream_write(req_t *r, const char *data, size_t len);
 /* Renders the error envelope for e (using any req_fail detail). */
 void reply_error(req_t *r, err_t e);
 

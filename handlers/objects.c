@@ -481,6 +481,15 @@ static err_t update(req_t *r, objtype_t *t)
 	return finish_reply(r, t, id, update_object(r, t, id, in ? in : empty, want, "", &version));
 }
 
+err_t objects_patch(req_t *r, const objtype_t *t, const char *id, const cJSON *props)
+{
+	long long version;
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	return finish(r, t, update_object(r, t, id, props, 0, "", &version));
+}
+
 err_t objects_update(req_t *r)
 {
 	return on_type(r, update);

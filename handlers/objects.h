@@ -26,6 +26,11 @@ const char *obj_actor(const req_t *r);
 char *obj_sql_now(req_t *r);
 /* The property behind the last duplicate-key error, or NULL. */
 const char *obj_unique_prop(req_t *r, const objtype_t *t);
+/* Merges props (a JSON object of property values) into object id of t as
+ * a PATCH does: validated, the caller's update policies applied, a new
+ * version, the object.updated event, in one transaction.  Replies only
+ * on failure. */
+err_t objects_patch(req_t *r, const objtype_t *t, const char *id, const cJSON *props);
 /* Drops the type's cached list totals (after a committed write). */
 void obj_totals_drop(req_t *r, const objtype_t *t);
 

@@ -55,6 +55,9 @@
 	X(auth_mfa_routes) \
 	X(auth_portal_routes) \
 	X(notifications_routes) \
+	X(ai_providers_routes) \
+	X(ai_routes) \
+	X(ai_vectors_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];
@@ -63,6 +66,7 @@ ROUTE_FILES(DECLARE)
 
 /* Every file's job kinds. */
 #define JOB_FILES(X) \
+	X(ai_jobs) \
 	X(audit_jobs) \
 	X(email_jobs) \
 	X(files_jobs)

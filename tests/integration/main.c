@@ -36,6 +36,8 @@ Suite *suite_files(void);
 Suite *suite_identity(void);
 /* end to end */
 Suite *suite_e2e(void);
+/* AI */
+Suite *suite_ai(void);
 
 int main(void)
 {
@@ -75,6 +77,8 @@ int main(void)
 	/* end to end */
 	srunner_add_suite(sr, suite_e2e());
 	srunner_add_suite(sr, suite_resilience());
+	/* AI */
+	srunner_add_suite(sr, suite_ai());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -195,15 +195,20 @@ cJSON *mail_parse(const char *path)
 /* Starts webhook_receiver.py on a free loopback port; it dies with the test. */
 void recv_start(struct receiver *rv)
 {
+	peer_start(rv, "webhook_receiver");
+}
+
+void peer_start(struct receiver *rv, const char *name)
+{
 	char portfile[512];
-	snprintf(portfile, sizeof(portfile), "%s/tmp/whrecv-%d-%ld.port", stack_dir(), (int)getpid(),
+	snprintf(portfile, sizeof(portfile), "%s/tmp/%s-%d-%ld.port", stack_dir(), name, (int)getpid(),
 		 (long)time(NULL));
 	unlink(portfile);
 	char script[1024];
-	snprintf(script, sizeof(script), "%s/tests/integration/webhook_receiver.py",
-		 env_or("TESSERA_TEST_REPO", "."));
+	snprintf(script, sizeof(script), "%s/tests/integration/%s.py",
+		 env_or("TESSERA_TEST_REPO", "."), name);
 	char log[600];
-	snprintf(log, sizeof(log), "%s/log/webhook-receiver.out", stack_dir());
+	snprintf(log, sizeof(log), "%s/log/%s.out", stack_dir(), name);
 	const char *argv[] = { "/usr/bin/python3", script, "--port-file", portfile, NULL };
 	pid_t pid = proc_spawn(NULL, argv, log);
 	rv->pid = pid;
@@ -219,7 +224,7 @@ void recv_start(struct receiver *rv)
 			sleep_ms(50);
 	}
 	unlink(portfile);
-	ck_assert_msg(rv->port > 0, "webhook receiver did not start");
+	ck_assert_msg(rv->port > 0, "%s did not start (see %s)", name, log);
 }
 
 void recv_stop(struct receiver *rv)

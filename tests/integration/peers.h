@@ -74,6 +74,11 @@ struct receiver {
 };
 /* Starts webhook_receiver.py on a free loopback port; it dies with the test. */
 void recv_start(struct receiver *rv);
+/* Starts tests/integration/<name>.py the same way: a loopback server that
+ * writes its port to --port-file and answers the receiver's control
+ * protocol (PUT and GET /control/<box>), so recv_plan and recv_got serve
+ * it too (ai_provider.py). */
+void peer_start(struct receiver *rv, const char *name);
 void recv_stop(struct receiver *rv);
 /* The delivery URL of one box of the receiver (malloc'd). */
 char *hook_url(const struct receiver *rv, const char *box);

@@ -20,7 +20,7 @@ int main(void)
 		suite_schema, suite_securedel, suite_timefmt, suite_jobs_backoff, suite_channels,
 		suite_totp, suite_enduser,
 		suite_multipart,
-		suite_outhttp, suite_webhook_send,
+		suite_outhttp, suite_webhook_send, suite_ailocal,
 	};
 	SRunner *sr = srunner_create(NULL);
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)

@@ -119,6 +119,9 @@ static const struct {
 	{ E_UNAVAILABLE, 503, "SERVICE_UNAVAILABLE", "A backing service is unavailable; try again shortly" },
 	{ E_NOT_ACCEPTABLE, 406, "NOT_ACCEPTABLE", "The response cannot be given in a type the client accepts" },
 	{ E_UPGRADE_REQUIRED, 426, "UPGRADE_REQUIRED", "This endpoint needs a protocol upgrade" },
+	{ E_AI_PROVIDER, 502, "AI_PROVIDER_ERROR", "The AI provider failed to answer" },
+	{ E_AI_RATE_LIMITED, 429, "AI_RATE_LIMITED", "The AI provider is rate limiting requests; retry later" },
+	{ E_AI_PROVIDER_REQUIRED, 409, "AI_PROVIDER_REQUIRED", "This needs an AI provider; add one with POST /v1/ai-providers" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))

@@ -39,6 +39,7 @@ Suite *suite_enduser(void);      /* test_enduser.c: handlers/enduser.c helpers *
 Suite *suite_multipart(void);
 Suite *suite_outhttp(void);
 Suite *suite_webhook_send(void);   /* also fcgi/fanout.c's event vocabulary */
+Suite *suite_ailocal(void);        /* test_ailocal.c: common/ailocal.c */
 
 #define UNIT_REQUEST_ID "req_unit_0123456789"
 
