@@ -144,6 +144,11 @@ const field_t files_signed_url_body[] = {
 	{ NULL, 0, 0, 0, 0 },
 };
 
+static const field_t files_variant_signed_url_body[] = {
+	{ "expires_in", FT_INT, 0, 60, 86400 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
 /* A signed URL of the current version, or of the body's "version" (its
  * token signs "<file id>/<version>", so one cannot stand in for the
  * other). */
@@ -403,27 +408,42 @@ static err_t variant_make(req_t *r, const char *helper, const char *src,
 	return E_OK;
 }
 
-static err_t variant(req_t *r, const char *id, const db_result *res)
+/* Makes (or finds) the variant the request asks for: *key (its storage
+ * key, whose last part names it) and *mime. */
+static err_t variant_ready(req_t *r, const char *id, const db_result *res, char **key,
+			   const char **mime)
 {
-	const char *mime = db_get(res, 0, "mime_type");
+	const char *src = db_get(res, 0, "mime_type");
 	if (strcmp(db_get(res, 0, "category"), "image"))
-		return req_fail(r, E_VALIDATION, "Variants exist only for images; this file is %s", mime);
+		return req_fail(r, E_VALIDATION, "Variants exist only for images; this file is %s", src);
 	const char *helper = media_helper();
 	if (!helper)
 		return req_fail(r, E_UNAVAILABLE, "Image processing is unavailable (tessera-media is missing)");
 	struct variant v;
 	err_t rc;
-	if ((rc = variant_parse(r, mime, &v)))
+	if ((rc = variant_parse(r, src, &v)))
 		return rc;
 	int version = (int)db_get_int(res, 0, "version", 1);
-	char *key = arena_printf(r->a, "%s/files/%s/variants/%d-%lldx%lld-%s.%s", r->tenant.id, id,
-				 version, v.w, v.h, v.fit, v.format);
-	if (!storage_exists(r->a, key) &&
+	int f = format_index(v.format);
+	*key = arena_printf(r->a, "%s/files/%s/variants/%d-%lldx%lld-%s%s", r->tenant.id, id,
+			    version, v.w, v.h, v.fit, formats[f].suffix);
+	*mime = formats[f].mime;
+	if (!storage_exists(r->a, *key) &&
 	    (rc = variant_make(r, helper,
 			       storage_path(r->a, storage_version_key(r->a, r->tenant.id, id, version)),
-			       &v, key)))
+			       &v, *key)))
 		return rc;
-	accel(r, key, formats[format_index(v.format)].mime);
+	return E_OK;
+}
+
+static err_t variant(req_t *r, const char *id, const db_result *res)
+{
+	char *key;
+	const char *mime;
+	err_t rc = variant_ready(r, id, res, &key, &mime);
+	if (rc)
+		return rc;
+	accel(r, key, mime);
 	return E_OK;
 }
 
@@ -432,11 +452,52 @@ err_t files_variant(req_t *r)
 	return on_file(r, variant);
 }
 
+/* A signed URL of a variant, made now, which nginx serves (into an <img>);
+ * a public file's variant also has a URL without a token. */
+static err_t variant_signed_url(req_t *r, const char *id, const db_result *res)
+{
+	char *key;
+	const char *mime;
+	err_t rc = variant_ready(r, id, res, &key, &mime);
+	if (rc)
+		return rc;
+	const char *vk = strrchr(key, '/') + 1, *name = req_param(r, "variant");
+	const cJSON *ttl_j = cJSON_GetObjectItemCaseSensitive(r->json, "expires_in");
+	long long ttl = ttl_j ? (long long)ttl_j->valuedouble : 3600;
+	long long expires = (long long)time(NULL) + ttl;
+	char token[64], when[RFC3339_LEN];
+	files_sign(token, sizeof(token), "get", r->tenant.id,
+		   arena_printf(r->a, "%s/variants/%s", id, vk), expires);
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "url", arena_printf(r->a,
+		"%s/v1/files/%s/variants/%s?token=%s&expires=%lld&t=%s&vk=%s", g_config.public_url,
+		id, name, token, expires, r->tenant.id, vk));
+	cJSON_AddStringToObject(d, "expires_at", time_rfc3339(when, (time_t)expires));
+	cJSON_AddNumberToObject(d, "ttl", (double)ttl);
+	cJSON_AddStringToObject(d, "file_id", id);
+	cJSON_AddStringToObject(d, "variant", name);
+	cJSON_AddStringToObject(d, "mime_type", mime);
+	if (!strcmp(db_get(res, 0, "access"), "public"))
+		cJSON_AddStringToObject(d, "public_url", arena_printf(r->a,
+			"%s/v1/files/%s/variants/%s?t=%s&vk=%s", g_config.public_url, id, name,
+			r->tenant.id, vk));
+	else
+		cJSON_AddNullToObject(d, "public_url");
+	reply_data(r, 200, d);
+	return E_OK;
+}
+
+err_t files_variant_signed_url(req_t *r)
+{
+	return on_file(r, variant_signed_url);
+}
+
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t files_serve_routes[] = {
 	ROUTE("POST", "/v1/files/:file_id/signed-url", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_signed_url, files_signed_url_body, "Generate signed URL"),
 	ROUTE("GET", "/v1/files/:file_id/content", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_content, NULL, "Download file content"),
 	ROUTE("GET", "/v1/files/:file_id/variants/:variant", "Files", AUTH_BEARER, "files", "files:read", R_USER, files_variant, NULL, "Get image variant"),
+	ROUTE("POST", "/v1/files/:file_id/variants/:variant/signed-url", "Files", AUTH_BEARER, "files", "files:read", R_USER | R_EXTENSION, files_variant_signed_url, files_variant_signed_url_body, "Generate a signed URL of an image variant"),
 	ROUTES_END,
 };

@@ -7,6 +7,13 @@
 //   GET /v1/files/<file id>/content?t=<tenant id>       (public files only)
 //   GET /v1/files/<file id>/content?token=<t>&expires=<s>&t=<tenant>&version=<n>
 //     an older version: the token signs "<file id>/<n>" in place of the id
+//   GET /v1/files/<file id>/variants/<name>?token=…&expires=…&t=…&vk=<key>
+//     a made image variant (vk: its stored name, "2-150x150-cover.jpg"):
+//     the token signs "<file id>/variants/<key>"; public files' variants
+//     are served with t and vk alone
+//
+// Public files are served with a public Cache-Control (a CDN may keep
+// them); everything signed stays private.
 //
 // The key is $files_hmac_key, set from a 0600 include the master process
 // reads at load (workers could not read it later).  njs 0.7.9 has no
@@ -18,6 +25,10 @@ var fs = require('fs');
 
 var TENANT = /^tn_[0-9A-Z]{26}$/;
 var FILE = /^file_[0-9A-Z]{26}$/;
+var VARIANT = /^[0-9]{1,9}-[0-9]{1,4}x[0-9]{1,4}-[a-z]{1,8}\.(jpg|png|webp|avif)$/;
+var VARIANT_TYPES = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', avif: 'image/avif' };
+var PRIVATE = 'private, max-age=0, must-revalidate';
+var PUBLIC = 'public, max-age=3600';
 
 // One result per request (njs runs each request in its own VM copy).
 var memo = null;
@@ -38,28 +49,40 @@ function sameText(a, b) {
 
 function decide(r) {
     if (memo !== null) return memo;
-    memo = { path: '', type: '', disposition: '' };
+    memo = { path: '', type: '', disposition: '', cache: PRIVATE };
     var file = r.variables.tessera_file;
     var t = arg(r, 't'), token = arg(r, 'token'), exp = arg(r, 'expires');
-    var v = arg(r, 'version');
+    var v = arg(r, 'version'), vk = arg(r, 'vk');
     if (!file || !FILE.test(file) || !t || !TENANT.test(t)) return memo;
-    if (token === undefined || exp === undefined || v === undefined) return memo;
+    if (token === undefined || exp === undefined || v === undefined || vk === undefined)
+        return memo;
     if (v !== null && !/^[1-9][0-9]{0,8}$/.test(v)) return memo;
+    // A variant's URL names its stored variant; a content URL names none.
+    var isVariant = /\/variants\/[a-z]+$/.test(r.uri);
+    if (isVariant !== (vk !== null) || (vk !== null && (v !== null || !VARIANT.test(vk))))
+        return memo;
     var dir = t + '/files/' + file;
+    var signed = file + (v ? '/' + v : '') + (vk ? '/variants/' + vk : '');
     var rel, meta = dir + (v ? '/meta.' + v : '/meta');
     if (token === null && exp === null) {
         if (v !== null) return memo;
-        rel = dir + '/public';
+        rel = vk ? dir + '/variants/' + vk : dir + '/public';
+        memo.cache = PUBLIC;
+        // A variant is public while its file is (the public link exists).
+        if (vk) {
+            try { fs.accessSync(r.variables.files_root + '/' + dir + '/public'); }
+            catch (e) { return memo; }
+        }
     } else {
         if (!token || !exp || !/^[0-9]{1,12}$/.test(exp)) return memo;
         if (Number(exp) <= Math.floor(Date.now() / 1000)) return memo;
         var key = r.variables.files_hmac_key;
         if (!key) return memo;
         var mac = crypto.createHmac('sha256', key)
-            .update('get\n' + t + '\n' + file + (v ? '/' + v : '') + '\n' + exp)
+            .update('get\n' + t + '\n' + signed + '\n' + exp)
             .digest('base64url');
         if (!sameText(mac, token)) return memo;
-        rel = dir + '/' + (v ? v : 'current');
+        rel = vk ? dir + '/variants/' + vk : dir + '/' + (v ? v : 'current');
     }
     // meta exists while the file is live (not in the trash): an older
     // version is served only then, with its own meta.<n>.
@@ -73,10 +96,14 @@ function decide(r) {
         m = m.split('\n');
         memo.type = m[0] || memo.type;
         memo.disposition = m[1] || memo.disposition;
+        if (vk) {
+            memo.type = VARIANT_TYPES[vk.split('.').pop()];
+            memo.disposition = 'inline';
+        }
     } catch (e) {
         // The file is gone (or the version has no meta): alias then
         // answers 404 for a path that no longer exists.
-        if (v) memo.path = dir + '/gone';
+        if (v || vk) memo.path = dir + '/gone';
     }
     return memo;
 }
@@ -84,5 +111,6 @@ function decide(r) {
 function path(r) { return decide(r).path; }
 function type(r) { return decide(r).type; }
 function disposition(r) { return decide(r).disposition; }
+function cache(r) { return decide(r).cache; }
 
-export default { path, type, disposition };
+export default { path, type, disposition, cache };

@@ -469,6 +469,13 @@ START_TEST(public_files_are_served_without_a_token_until_made_private)
 	r = http_get(url, NULL);
 	ck_assert_int_eq(r->status, 200);
 	ck_assert(memcmp(r->body, "for everyone", 12) == 0);
+	/* Cacheable by a CDN in front; revalidated by its ETag. */
+	ck_assert_str_eq(resp_header(r, "Cache-Control"), "public, max-age=3600");
+	char *etag = strdup(resp_header(r, "ETag"));
+	http_free(r);
+	const char *inm[] = { strf("If-None-Match: %s", etag), NULL };
+	r = http_req("GET", url, NULL, NULL, NULL, 0, inm);
+	ck_assert_int_eq(r->status, 304);
 	http_free(r);
 	r = call("PATCH", t.key, "{\"access\":\"private\"}", "/v1/files/%s", id);
 	assert_envelope(r, 200, NULL);
@@ -552,6 +559,78 @@ START_TEST(variants_have_the_asked_dimensions_and_are_cached)
 END_TEST
 
 /* ------------------------------------------------------------ presigned */
+
+START_TEST(variants_have_signed_urls_and_public_files_public_ones)
+{
+	struct tenant t;
+	tenant_make(&t);
+	size_t len;
+	char *png = image_bytes(".png", 64, 48, &len);
+	http_resp *r = upload(t.key, "photo.png", png, len, NULL);
+	assert_envelope(r, 201, NULL);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	r = call("POST", t.key, "{\"expires_in\":300}", "/v1/files/%s/variants/thumb/signed-url?format=jpeg", id);
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "mime_type"), "image/jpeg");
+	ck_assert(cJSON_IsNull(item(resp_data(r), "public_url")));
+	char *url = strdup(path_of(json_str(resp_data(r), "url")));
+	http_free(r);
+	r = http_get(url, NULL);
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	ck_assert_str_eq(resp_header(r, "Content-Type"), "image/jpeg");
+	ck_assert_str_eq(resp_header(r, "Cache-Control"), "private, max-age=0, must-revalidate");
+	ck_assert_ptr_nonnull(strstr(resp_header(r, "Content-Disposition"), "inline"));
+	char *size = vips_size(r);
+	ck_assert_str_eq(size, "150x150");
+	http_free(r);
+	/* The token covers the variant it names: another one is refused,
+	 * and so is the content URL with it. */
+	char *other = strdup(url);
+	char *vk = strstr(other, "cover.jpg");
+	ck_assert_ptr_nonnull(vk);
+	memcpy(vk, "cover.png", 9);
+	r = http_get(other, NULL);
+	assert_envelope(r, 403, "FORBIDDEN");
+	http_free(r);
+	char *as_content = strf("/v1/files/%s/content%s", id, strchr(url, '?'));
+	r = http_get(as_content, NULL);
+	assert_envelope(r, 403, "FORBIDDEN");
+	http_free(r);
+	r = call("POST", t.key, NULL, "/v1/files/%s/variants/huge/signed-url", id);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "variant");
+	http_free(r);
+
+	/* A public file's variants are public, until it is private again. */
+	r = call("PATCH", t.key, "{\"access\":\"public\"}", "/v1/files/%s", id);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = call("POST", t.key, NULL, "/v1/files/%s/variants/small/signed-url", id);
+	assert_envelope(r, 200, NULL);
+	char *pub = strdup(path_of(json_str(resp_data(r), "public_url")));
+	http_free(r);
+	r = http_get(pub, NULL);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_str_eq(resp_header(r, "Content-Type"), "image/png");
+	ck_assert_str_eq(resp_header(r, "Cache-Control"), "public, max-age=3600");
+	http_free(r);
+	r = call("PATCH", t.key, "{\"access\":\"private\"}", "/v1/files/%s", id);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = http_get(pub, NULL);
+	assert_envelope(r, 403, "FORBIDDEN");
+	http_free(r);
+	/* Deleted: the signed variant URL is gone too. */
+	r = call("DELETE", t.key, NULL, "/v1/files/%s", id);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = http_get(url, NULL);
+	ck_assert_int_eq(r->status, 404);
+	http_free(r);
+	free(png);
+	tenant_drop(&t);
+}
+END_TEST
 
 START_TEST(a_presigned_upload_larger_than_25_mb_goes_pending_put_complete_ready)
 {
@@ -1270,6 +1349,7 @@ Suite *suite_files(void)
 	tcase_add_test(tc, older_versions_are_downloaded_signed_and_deleted_one_by_one);
 	tcase_add_test(tc, permanent_delete_and_emptying_the_trash_free_the_quota_at_once);
 	tcase_add_test(tc, bucket_rules_are_enforced_on_every_upload_path);
+	tcase_add_test(tc, variants_have_signed_urls_and_public_files_public_ones);
 	tcase_add_test(tc, batch_search_folders_and_stats);
 	tcase_add_test(tc, another_tenants_file_is_not_found_on_every_endpoint);
 	tcase_add_test(tc, end_users_see_and_change_only_the_files_they_uploaded);
