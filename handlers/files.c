@@ -284,9 +284,20 @@ enum db_status files_usage_release(db_t *db, arena_t *a, const char *tenant_id, 
 
 /* ------------------------------------------------------------ publish */
 
-/* attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>
- * (RFC 6266): downloads never render inline on the API's origin. */
-static char *content_disposition(arena_t *a, const char *name)
+bool file_inline_safe(const char *mime)
+{
+	static const char *const safe[] = { "image/png", "image/jpeg", "image/gif", "image/webp",
+					    "image/avif", "application/pdf", "text/plain" };
+	for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+		if (!strcmp(mime, safe[i]))
+			return true;
+	return !strncmp(mime, "audio/", 6) || !strncmp(mime, "video/", 6);
+}
+
+/* <kind>; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>
+ * (RFC 6266); kind is attachment unless the caller checked that the type is
+ * safe to render inline (file_inline_safe). */
+static char *content_disposition(arena_t *a, const char *name, const char *kind)
 {
 	size_t n = strlen(name);
 	char *ascii = arena_alloc(a, n + 1), *pct = arena_alloc(a, 3 * n + 1);
@@ -302,7 +313,7 @@ static char *content_disposition(arena_t *a, const char *name)
 	}
 	ascii[n] = '\0';
 	pct[o] = '\0';
-	return arena_printf(a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, pct);
+	return arena_printf(a, "%s; filename=\"%s\"; filename*=UTF-8''%s", kind, ascii, pct);
 }
 
 void file_publish(req_t *r, const db_result *res, int row)
@@ -311,7 +322,7 @@ void file_publish(req_t *r, const db_result *res, int row)
 	if (strcmp(db_get(res, row, "status"), "ready") || strcmp(db_get(res, row, "is_deleted"), "0"))
 		return;
 	char *meta = arena_printf(r->a, "%s\n%s\n", db_get(res, row, "mime_type"),
-				  content_disposition(r->a, db_get(res, row, "filename")));
+				  content_disposition(r->a, db_get(res, row, "filename"), "attachment"));
 	if (storage_publish(r->a, r->tenant.id, id, (int)db_get_int(res, row, "version", 1), meta,
 			    !strcmp(db_get(res, row, "access"), "public")))
 		log_error("%s: cannot publish file %s in storage", r->request_id, id);
@@ -320,14 +331,31 @@ void file_publish(req_t *r, const db_result *res, int row)
 int file_publish_version(req_t *r, const char *id, int version, const db_result *row)
 {
 	char *meta = arena_printf(r->a, "%s\n%s\n", db_get(row, 0, "mime_type"),
-				  content_disposition(r->a, db_get(row, 0, "filename")));
+				  content_disposition(r->a, db_get(row, 0, "filename"), "attachment"));
 	return storage_put(r->a, arena_printf(r->a, "%s/meta.%d",
 		storage_file_dir(r->a, r->tenant.id, id), version), meta, strlen(meta));
 }
 
-void files_download_headers(req_t *r, const db_result *res)
+err_t file_inline_asked(req_t *r, bool *inline_)
 {
-	reply_header(r, "Content-Disposition", content_disposition(r->a, db_get(res, 0, "filename")));
+	bool download;
+	err_t rc = req_query_bool(r, "download", true, &download);
+	const char *d = req_query(r, "disposition");
+	if (rc)
+		return rc;
+	if (d && strcmp(d, "inline") && strcmp(d, "attachment"))
+		return req_fail_field(r, E_VALIDATION, "disposition",
+				      "disposition must be inline or attachment");
+	*inline_ = d ? !strcmp(d, "inline") : !download;
+	return E_OK;
+}
+
+void files_download_headers(req_t *r, const db_result *res, bool inline_)
+{
+	const char *kind = inline_ && file_inline_safe(db_get(res, 0, "mime_type")) ? "inline" :
+			   "attachment";
+	reply_header(r, "Content-Disposition",
+		     content_disposition(r->a, db_get(res, 0, "filename"), kind));
 }
 
 /* ------------------------------------------------------------ updates */
