@@ -595,6 +595,44 @@ err_t files_trash_empty(req_t *r)
 /* DELETE /v1/files/:file_id/versions/:version: an old version and its
  * bytes, given back to the quota; the current one goes only with the
  * file. */
+/* Deletes versions lo..hi of file id in the open transaction (the caller
+ * keeps the current one out of the range): the rows, their bytes from the
+ * file's stored_bytes and the tenant's usage.  *gone lists the versions
+ * dropped (their bytes go with versions_unlink after the commit), *freed
+ * their size. */
+static enum db_status versions_drop(req_t *r, const char *id, long long lo, long long hi,
+				    db_result **gone, long long *freed)
+{
+	db_param p[] = { db_str(id), db_int(lo), db_int(hi) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT version, size_bytes "
+		"FROM %s WHERE file_id = ? AND version BETWEEN ? AND ? FOR UPDATE",
+		file_versions_table(r)), p, 3, gone);
+	*freed = 0;
+	if (st || (*gone)->nrows == 0)
+		return st;
+	for (int i = 0; i < (*gone)->nrows; i++)
+		*freed += db_get_int(*gone, i, "size_bytes", 0);
+	db_param q[] = { db_int(*freed), db_str(id) };
+	if (!(st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE file_id = ? AND "
+			   "version BETWEEN ? AND ?", file_versions_table(r)), p, 3, NULL)) &&
+	    !(st = db_exec(r->db, r->a, arena_printf(r->a, "UPDATE %s SET stored_bytes = "
+			   "GREATEST(CAST(stored_bytes AS SIGNED) - ?, 0) WHERE id = ?", files_table(r)),
+			   q, 2, NULL)))
+		st = files_usage_release(r->db, r->a, r->tenant.id, *freed);
+	return st;
+}
+
+/* Removes the bytes (and the signed-URL meta) of the versions in gone. */
+static void versions_unlink(req_t *r, const char *id, const db_result *gone)
+{
+	const char *dir = storage_file_dir(r->a, r->tenant.id, id);
+	for (int i = 0; gone && i < gone->nrows; i++) {
+		int v = (int)db_get_int(gone, i, "version", 0);
+		storage_remove(r->a, storage_version_key(r->a, r->tenant.id, id, v));
+		storage_remove(r->a, arena_printf(r->a, "%s/meta.%d", dir, v));
+	}
+}
+
 err_t files_version_delete(req_t *r)
 {
 	const char *id = req_param(r, "file_id");
@@ -605,9 +643,8 @@ err_t files_version_delete(req_t *r)
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
-	db_result *f, *res = NULL;
+	db_result *f, *gone = NULL;
 	long long size = 0;
-	db_param p[] = { db_str(id), db_int(v) };
 	if ((rc = file_load(r, id, FL_ANY | FL_PENDING | FL_LOCK, &f)))
 		goto out;
 	if (db_get_int(f, 0, "version", 0) == v) {
@@ -615,30 +652,15 @@ err_t files_version_delete(req_t *r)
 			      "file instead, or upload a new version first", v);
 		goto out;
 	}
-	st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT size_bytes FROM %s WHERE file_id = ? "
-		"AND version = ? FOR UPDATE", file_versions_table(r)), p, 2, &res);
-	if (!st && res->nrows == 0) {
+	st = versions_drop(r, id, v, v, &gone, &size);
+	if (!st && gone->nrows == 0)
 		rc = req_fail(r, E_NOT_FOUND, "The file has no version %lld", v);
-		goto out;
-	}
-	if (!st)
-		size = db_get_int(res, 0, "size_bytes", 0);
-	db_param q[] = { db_int(size), db_str(id) };
-	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE file_id = ? AND "
-			"version = ?", file_versions_table(r)), p, 2, NULL);
-	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "UPDATE %s SET stored_bytes = "
-			"GREATEST(CAST(stored_bytes AS SIGNED) - ?, 0) WHERE id = ?", files_table(r)),
-			q, 2, NULL);
-	if (!st)
-		st = files_usage_release(r->db, r->a, r->tenant.id, size);
-	rc = st ? req_db_error(r, st) : E_OK;
+	else
+		rc = st ? req_db_error(r, st) : E_OK;
 out:
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	storage_remove(r->a, storage_version_key(r->a, r->tenant.id, id, (int)v));
-	storage_remove(r->a, arena_printf(r->a, "%s/meta.%lld", storage_file_dir(r->a, r->tenant.id, id), v));
+	versions_unlink(r, id, gone);
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "file_id", id);
 	cJSON_AddNumberToObject(d, "version", (double)v);
@@ -646,6 +668,31 @@ out:
 	cJSON_AddBoolToObject(d, "deleted", true);
 	reply_data(r, 200, d);
 	return E_OK;
+}
+
+void files_versions_prune(req_t *r, const char *id, long long current)
+{
+	db_result *res, *gone = NULL;
+	long long freed;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT CAST(JSON_VALUE(value, '$.files_keep_versions') AS SIGNED) AS keep "
+		"FROM %s WHERE name = 'governance'", tenant_table(r, "_identity_settings")),
+		NULL, 0, &res);
+	long long keep = !st && res->nrows ? db_get_int(res, 0, "keep", 0) : 0;
+	if (keep <= 0 || current <= keep)
+		return;
+	db_param p[] = { db_str(id) };
+	if (!(st = db_begin(r->db)) &&
+	    !(st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT id FROM %s WHERE id = ? "
+			   "FOR UPDATE", files_table(r)), p, 1, NULL)) &&
+	    !(st = versions_drop(r, id, 1, current - keep, &gone, &freed)))
+		st = db_commit(r->db);
+	if (st) {
+		db_rollback(r->db);
+		log_warn("%s: cannot prune the old versions of %s (kept)", r->request_id, id);
+		return;
+	}
+	versions_unlink(r, id, gone);
 }
 
 err_t file_version_param(req_t *r, const char *text, long long *v)

@@ -79,6 +79,11 @@ err_t files_plan_file_limit(req_t *r, long long bytes);
 /* Gives bytes back (purges, abandoned uploads). */
 enum db_status files_usage_release(db_t *db, arena_t *a, const char *tenant_id, long long bytes);
 
+/* After a new version `current` of file id is committed: deletes the
+ * versions beyond the tenant's governance files_keep_versions (0: keep all),
+ * oldest first, freeing their bytes and quota.  Best effort (logged). */
+void files_versions_prune(req_t *r, const char *id, long long current);
+
 /* UPDATEs the writable members present in in (validated) on file id. */
 err_t file_set_fields(req_t *r, const char *id, const cJSON *in);
 /* Content-Disposition (RFC 6266) for a download of res row 0: attachment,

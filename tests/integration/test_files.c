@@ -1088,6 +1088,60 @@ static char *two_versions(const char *key)
 	return id;
 }
 
+/* The governance setting files_keep_versions prunes the oldest versions
+ * when a new one arrives, bytes and quota with them. */
+START_TEST(files_keep_versions_prunes_the_oldest_versions)
+{
+	struct tenant t;
+	tenant_make(&t);
+	http_resp *r = http_json("PATCH", "/v1/governance", t.key, "{\"files_keep_versions\":2}");
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "files_keep_versions", "2");
+	http_free(r);
+	char *id = file_make(t.key, "k.txt", "v1", NULL);           /* 2 bytes */
+	struct field f[] = { { "file_id", id }, { NULL, NULL } };
+	const char *bodies[] = { "v2-", "v3--", "v4---" };          /* 3, 4, 5 bytes */
+	for (size_t i = 0; i < 3; i++) {
+		r = upload(t.key, "k.txt", bodies[i], strlen(bodies[i]), f);
+		assert_envelope(r, 201, NULL);
+		http_free(r);
+	}
+	r = call("GET", t.key, NULL, "/v1/files/%s/versions", id);
+	assert_envelope(r, 200, NULL);
+	const cJSON *list = resp_data(r);
+	ck_assert_int_eq(cJSON_GetArraySize(list), 2);
+	ck_assert_int_eq(item(cJSON_GetArrayItem(list, 0), "version")->valueint, 4);
+	ck_assert_int_eq(item(cJSON_GetArrayItem(list, 1), "version")->valueint, 3);
+	http_free(r);
+	ck_assert_int_eq(used_storage(t.key), 4 + 5);
+	ck_assert(!storage_has(t.id, strf("%s/1", id)));
+	ck_assert(!storage_has(t.id, strf("%s/2", id)));
+	ck_assert(storage_has(t.id, strf("%s/3", id)));
+	r = call("GET", t.key, NULL, "/v1/files/%s/content?version=2", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/content?version=3", id);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_uint_eq(r->body_len, 4);
+	http_free(r);
+	/* 0 keeps every version again. */
+	r = http_json("PATCH", "/v1/governance", t.key, "{\"files_keep_versions\":0}");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = upload(t.key, "k.txt", "v5", 2, f);
+	assert_envelope(r, 201, NULL);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/versions", id);
+	ck_assert_int_eq(cJSON_GetArraySize(resp_data(r)), 3);
+	http_free(r);
+	r = http_json("PATCH", "/v1/governance", t.key, "{\"files_keep_versions\":-1}");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "files_keep_versions");
+	http_free(r);
+	free(id);
+	tenant_drop(&t);
+}
+END_TEST
+
 START_TEST(older_versions_are_downloaded_signed_and_deleted_one_by_one)
 {
 	struct tenant t;
@@ -1577,6 +1631,7 @@ Suite *suite_files(void)
 	tcase_add_test(tc, stale_pending_uploads_are_cleaned_and_their_quota_returned);
 	tcase_add_test(tc, patch_versions_trash_restore_and_the_purge_job);
 	tcase_add_test(tc, older_versions_are_downloaded_signed_and_deleted_one_by_one);
+	tcase_add_test(tc, files_keep_versions_prunes_the_oldest_versions);
 	tcase_add_test(tc, permanent_delete_and_emptying_the_trash_free_the_quota_at_once);
 	tcase_add_test(tc, bucket_rules_are_enforced_on_every_upload_path);
 	tcase_add_test(tc, variants_have_signed_urls_and_public_files_public_ones);
