@@ -160,12 +160,12 @@ static const char *reason_phrase(int status)
 		{ 206, "Partial Content" }, { 301, "Moved Permanently" }, { 302, "Found" },
 		{ 304, "Not Modified" }, { 400, "Bad Request" }, { 401, "Unauthorized" },
 		{ 403, "Forbidden" }, { 404, "Not Found" }, { 405, "Method Not Allowed" },
-		{ 406, "Not Acceptable" }, { 409, "Conflict" }, { 410, "Gone" },
+		{ 406, "Not Acceptable" }, { 409, "Conflict" }, { 410, "Gone" }, { 412, "Precondition Failed" },
 		{ 413, "Payload Too Large" }, { 415, "Unsupported Media Type" },
 		{ 422, "Unprocessable Entity" }, { 426, "Upgrade Required" },
 		{ 429, "Too Many Requests" }, { 500, "Internal Server Error" },
 		{ 501, "Not Implemented" }, { 502, "Bad Gateway" }, { 503, "Service Unavailable" },
-		{ 504, "Gateway Timeout" },
+		{ 504, "Gateway Timeout" }, { 460, "Checksum Mismatch" },
 	};
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (reasons[i].status == status)

@@ -79,6 +79,27 @@ err_t files_plan_file_limit(req_t *r, long long bytes);
 /* Gives bytes back (purges, abandoned uploads). */
 enum db_status files_usage_release(db_t *db, arena_t *a, const char *tenant_id, long long bytes);
 
+/* A pending upload still pending this long after its creation is removed
+ * (its quota returned) by the runner's files.stale_cleanup. */
+#define FILES_STALE_AFTER_S 86400
+/* Opens the transaction, reserves size bytes of quota and inserts the
+ * pending file id with in's fields (filename, folder, meta, the object
+ * link, checksum_sha256), type hint and access, and queues its cleanup;
+ * tus_metadata non-NULL makes it a tus upload (files_tus.c).  The caller
+ * ends the transaction. */
+err_t file_pending_create(req_t *r, const char *id, const cJSON *in, const char *hint,
+			  long long size, const char *access, const char *tus_metadata);
+/* Queues that cleanup for pending file id, in the open transaction. */
+enum db_status file_stale_job(req_t *r, const char *id);
+
+/* The content's MIME type by libmagic (one handle per worker). */
+const char *file_mime_detect(req_t *r, const unsigned char *data, size_t len);
+/* Makes a pending upload (res row 0, locked in the open transaction) the
+ * ready file version 1 with what was received: the bucket's rules on the
+ * sniffed type, the row, the version row and file.uploaded. */
+err_t file_pending_finish(req_t *r, const char *id, const db_result *res, const char *mime,
+			  long long size, const char *sha);
+
 /* After a new version `current` of file id is committed: deletes the
  * versions beyond the tenant's governance files_keep_versions (0: keep all),
  * oldest first, freeing their bytes and quota.  Best effort (logged). */

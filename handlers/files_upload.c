@@ -30,7 +30,6 @@
 #include "objmodel.h"
 #include "routes.h"
 
-#define STALE_AFTER_S 86400
 
 /* ------------------------------------------------------------ body, MIME */
 
@@ -50,8 +49,7 @@ static err_t body_get(req_t *r, const unsigned char **data, size_t *len)
 	return E_OK;
 }
 
-/* The content's MIME type by libmagic (one handle per worker). */
-static const char *mime_detect(req_t *r, const unsigned char *data, size_t len)
+const char *file_mime_detect(req_t *r, const unsigned char *data, size_t len)
 {
 	static magic_t m;
 	static bool tried;
@@ -272,7 +270,7 @@ err_t files_upload(req_t *r)
 	char sha[65];
 	sha256_hex(sha, file->data, file->len);
 	f.sha = sha;
-	f.mime = mime_detect(r, file->data, file->len);
+	f.mime = file_mime_detect(r, file->data, file->len);
 	/* The bucket's rules, on the folder the file will be in. */
 	const cJSON *fj = cJSON_GetObjectItemCaseSensitive(in, "folder");
 	bool pub;
@@ -362,7 +360,6 @@ err_t files_upload_url(req_t *r)
 	const char *hint = json_str_of(in, "mime_type") ? json_str_of(in, "mime_type")
 						       : "application/octet-stream";
 	const cJSON *folder = cJSON_GetObjectItemCaseSensitive(in, "folder");
-	const char *owner = r->who.kind == PRINCIPAL_USER ? r->who.user_id : r->who.key_id;
 	/* The bucket's rules on what is declared; the sniffed type is checked
 	 * again at upload-complete. */
 	bool pub;
@@ -371,32 +368,7 @@ err_t files_upload_url(req_t *r)
 		return rc;
 	const char *access = json_str_of(in, "access") ? json_str_of(in, "access")
 						       : pub ? "public" : "private";
-	enum db_status st = db_begin(r->db);
-	if (st)
-		return req_db_error(r, st);
-	if ((rc = files_quota_reserve(r, size)))
-		return req_tx_end(r, rc);
-	db_param p[] = {
-		db_str(id), db_str(json_str_of(in, "filename")), db_str(hint),
-		db_str(mime_category(hint)), db_int(size), db_str(access),
-		db_str(cJSON_IsString(folder) ? folder->valuestring : NULL),
-		db_str(req_json_text(r, cJSON_GetObjectItemCaseSensitive(in, "meta"))),
-		db_str(json_str_of(in, "object_type_id")), db_str(json_str_of(in, "object_id")),
-		db_int(size), db_str(sum ? lower(r->a, sum) : NULL), db_str(owner),
-	};
-	st = db_exec(r->db, r->a, arena_printf(r->a,
-		"INSERT INTO %s (id, filename, mime_type, category, size_bytes, access, status, folder, "
-		"meta, object_type_id, object_id, version, stored_bytes, expected_sha256, created_by, "
-		"created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, 1, ?, ?, ?, "
-		"UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", files_table(r)), p, 13, NULL);
-	/* The runner removes the upload if it is still pending in 24 h. */
-	cJSON *payload = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(payload, "file_id", id);
-	char job[40];
-	if (!st)
-		st = jobs_enqueue(r->db, r->a, r->tenant.id, "files.stale_cleanup", payload, 0,
-				  (STALE_AFTER_S + 60) * 1000L, job);
-	if ((rc = req_tx_end(r, st ? req_db_error(r, st) : E_OK)))
+	if ((rc = req_tx_end(r, file_pending_create(r, id, in, hint, size, access, NULL))))
 		return rc;
 	long long expires = (long long)time(NULL) + g_config.files_upload_url_ttl;
 	char token[64], when[RFC3339_LEN];
@@ -413,6 +385,48 @@ err_t files_upload_url(req_t *r)
 	cJSON_AddStringToObject(d, "status", "pending");
 	reply_data(r, 201, d);
 	return E_OK;
+}
+
+enum db_status file_stale_job(req_t *r, const char *id)
+{
+	cJSON *payload = req_own(r, cJSON_CreateObject());
+	cJSON_AddStringToObject(payload, "file_id", id);
+	char job[40];
+	return jobs_enqueue(r->db, r->a, r->tenant.id, "files.stale_cleanup", payload, 0,
+			    (FILES_STALE_AFTER_S + 60) * 1000L, job);
+}
+
+err_t file_pending_create(req_t *r, const char *id, const cJSON *in, const char *hint,
+			  long long size, const char *access, const char *tus_metadata)
+{
+	const cJSON *folder = cJSON_GetObjectItemCaseSensitive(in, "folder");
+	const char *sum = json_str_of(in, "checksum_sha256");
+	const char *owner = r->who.kind == PRINCIPAL_USER ? r->who.user_id : r->who.key_id;
+	enum db_status st = db_begin(r->db);
+	if (st)
+		return req_db_error(r, st);
+	err_t rc = files_quota_reserve(r, size);
+	if (rc)
+		return rc;
+	db_param p[] = {
+		db_str(id), db_str(json_str_of(in, "filename")), db_str(hint),
+		db_str(mime_category(hint)), db_int(size), db_str(access),
+		db_str(cJSON_IsString(folder) ? folder->valuestring : NULL),
+		db_str(req_json_text(r, cJSON_GetObjectItemCaseSensitive(in, "meta"))),
+		db_str(json_str_of(in, "object_type_id")), db_str(json_str_of(in, "object_id")),
+		db_int(size), db_str(sum ? lower(r->a, sum) : NULL), db_str(owner),
+		tus_metadata ? db_int(0) : db_null(), db_int(tus_metadata != NULL),
+		db_str(tus_metadata && *tus_metadata ? tus_metadata : NULL),
+	};
+	st = db_exec(r->db, r->a, arena_printf(r->a,
+		"INSERT INTO %s (id, filename, mime_type, category, size_bytes, access, status, folder, "
+		"meta, object_type_id, object_id, version, stored_bytes, expected_sha256, created_by, "
+		"upload_size, tus, tus_metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, "
+		"'pending', ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+		files_table(r)), p, 16, NULL);
+	if (!st)
+		st = file_stale_job(r, id);
+	return st ? req_db_error(r, st) : E_OK;
 }
 
 /* The row's tenant is the signed URL's t (loaded by the pipeline). */
@@ -444,7 +458,7 @@ err_t files_upload_put(req_t *r)
 				len, declared);
 	char sha[65];
 	sha256_hex(sha, body, len);
-	const char *mime = mime_detect(r, body, len);
+	const char *mime = file_mime_detect(r, body, len);
 	char *key = storage_version_key(r->a, t, id, 1);
 	if (storage_put(r->a, key, body, len) != 0) {
 		log_error("%s: cannot store %s: %m", r->request_id, key);
@@ -492,6 +506,29 @@ static err_t complete_check(req_t *r, const db_result *res)
 	return E_OK;
 }
 
+err_t file_pending_finish(req_t *r, const char *id, const db_result *res, const char *mime,
+			  long long size, const char *sha)
+{
+	err_t rc = bucket_enforce(r, db_get(res, 0, "folder"), mime, size, id, NULL);
+	if (rc)
+		return rc;
+	const char *owner = r->who.kind == PRINCIPAL_USER ? r->who.user_id : r->who.key_id;
+	db_param p[] = { db_str(mime), db_str(mime_category(mime)), db_int(size), db_str(sha),
+			 db_str(id) };
+	db_param v[] = { db_str(id), db_str(db_get(res, 0, "filename")), db_str(mime), db_int(size),
+			 db_str(sha), db_str(owner) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"UPDATE %s SET status = 'ready', mime_type = ?, category = ?, upload_size = ?, "
+		"checksum_sha256 = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ?", files_table(r)),
+		p, 5, NULL);
+	if (!st)
+		st = db_exec(r->db, r->a, arena_printf(r->a,
+			"INSERT INTO %s (file_id, version, filename, mime_type, size_bytes, "
+			"checksum_sha256, created_by, created_at) VALUES (?, 1, ?, ?, ?, ?, ?, "
+			"UTC_TIMESTAMP(3))", file_versions_table(r)), v, 6, NULL);
+	return st ? req_db_error(r, st) : file_event(r, "file.uploaded", id);
+}
+
 err_t files_upload_complete(req_t *r)
 {
 	const char *id = req_param(r, "file_id");
@@ -503,26 +540,8 @@ err_t files_upload_complete(req_t *r)
 	if (!rc)
 		rc = complete_check(r, res);
 	if (!rc)
-		rc = bucket_enforce(r, db_get(res, 0, "folder"), db_get(res, 0, "upload_mime"),
-				    db_get_int(res, 0, "upload_size", 0), id, NULL);
-	if (!rc) {
-		const char *mime = db_get(res, 0, "upload_mime");
-		const char *owner = r->who.kind == PRINCIPAL_USER ? r->who.user_id : r->who.key_id;
-		db_param p[] = { db_str(mime), db_str(mime_category(mime)), db_str(id) };
-		db_param v[] = { db_str(id), db_str(db_get(res, 0, "filename")), db_str(mime),
-				 db_int(db_get_int(res, 0, "upload_size", 0)),
-				 db_str(db_get(res, 0, "upload_sha256")), db_str(owner) };
-		st = db_exec(r->db, r->a, arena_printf(r->a,
-			"UPDATE %s SET status = 'ready', mime_type = ?, category = ?, "
-			"checksum_sha256 = upload_sha256, updated_at = UTC_TIMESTAMP(3) WHERE id = ?",
-			files_table(r)), p, 3, NULL);
-		if (!st)
-			st = db_exec(r->db, r->a, arena_printf(r->a,
-				"INSERT INTO %s (file_id, version, filename, mime_type, size_bytes, "
-				"checksum_sha256, created_by, created_at) VALUES (?, 1, ?, ?, ?, ?, ?, "
-				"UTC_TIMESTAMP(3))", file_versions_table(r)), v, 6, NULL);
-		rc = st ? req_db_error(r, st) : file_event(r, "file.uploaded", id);
-	}
+		rc = file_pending_finish(r, id, res, db_get(res, 0, "upload_mime"),
+					 db_get_int(res, 0, "upload_size", 0), db_get(res, 0, "upload_sha256"));
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	if ((rc = file_load(r, id, 0, &res)))
@@ -542,7 +561,7 @@ long long files_stale_cleanup(db_t *db, arena_t *a, const char *tenant_id, const
 	enum db_status st = db_exec(db, a, arena_printf(a,
 		"SELECT id, stored_bytes FROM `%s`.`_files` WHERE status = 'pending' "
 		"AND created_at < UTC_TIMESTAMP(3) - INTERVAL %d SECOND AND (? IS NULL OR id = ?) "
-		"ORDER BY id LIMIT 1000", db_name, STALE_AFTER_S), p, 2, &res);
+		"ORDER BY id LIMIT 1000", db_name, FILES_STALE_AFTER_S), p, 2, &res);
 	if (st)
 		return -1;
 	long long cleaned = 0;

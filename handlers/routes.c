@@ -45,6 +45,7 @@
 	X(files_upload_routes) \
 	X(files_serve_routes) \
 	X(files_buckets_routes) \
+	X(files_tus_routes) \
 	X(events_routes) \
 	X(errors_report_routes) \
 	X(dataio_routes) \

@@ -122,6 +122,8 @@ static const struct {
 	{ E_AI_PROVIDER, 502, "AI_PROVIDER_ERROR", "The AI provider failed to answer" },
 	{ E_AI_RATE_LIMITED, 429, "AI_RATE_LIMITED", "The AI provider is rate limiting requests; retry later" },
 	{ E_AI_PROVIDER_REQUIRED, 409, "AI_PROVIDER_REQUIRED", "This needs an AI provider; add one with POST /v1/ai-providers" },
+	{ E_PRECONDITION_FAILED, 412, "PRECONDITION_FAILED", "A precondition of the request does not hold" },
+	{ E_CHECKSUM_MISMATCH, 460, "CHECKSUM_MISMATCH", "The content does not match its checksum" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))
