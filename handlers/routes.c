@@ -58,6 +58,9 @@
 	X(ai_providers_routes) \
 	X(ai_routes) \
 	X(ai_vectors_routes) \
+	X(accounting_routes) \
+	X(accounting_ledger_routes) \
+	X(accounting_reports_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];

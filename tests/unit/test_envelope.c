@@ -122,6 +122,8 @@ static const struct {
 	{ E_AI_PROVIDER, 502, "AI_PROVIDER_ERROR", "The AI provider failed to answer" },
 	{ E_AI_RATE_LIMITED, 429, "AI_RATE_LIMITED", "The AI provider is rate limiting requests; retry later" },
 	{ E_AI_PROVIDER_REQUIRED, 409, "AI_PROVIDER_REQUIRED", "This needs an AI provider; add one with POST /v1/ai-providers" },
+	{ E_ENTRY_POSTED, 409, "ENTRY_POSTED", "A posted entry cannot be changed; reverse it instead" },
+	{ E_PERIOD_CLOSED, 409, "PERIOD_CLOSED", "The accounting period of this date is closed" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))
