@@ -854,6 +854,304 @@ START_TEST(another_tenant_sees_none_of_the_ledger)
 }
 END_TEST
 
+/* POST path (printf) with body as key, asserting status; the response. */
+static http_resp *post_ok(const char *key, long status, const char *body, const char *path)
+{
+	http_resp *r = call("POST", key, body, "%s", path);
+	assert_envelope(r, status, NULL);
+	return r;
+}
+
+static char *id_of(http_resp *r)
+{
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	return id;
+}
+
+START_TEST(invoices_compute_totals_approve_into_the_ledger_and_take_payments)
+{
+	struct tenant t;
+	tenant_make(&t);
+	char *vat = id_of(post_ok(t.key, 201, "{\"code\":\"VAT10\",\"name\":\"VAT 10%\",\"rate\":10}",
+				  "/v1/accounting/tax-codes"));
+	char *vin = id_of(post_ok(t.key, 201, "{\"code\":\"VAT10I\",\"name\":\"VAT 10% incl\","
+				  "\"rate\":\"10\",\"type\":\"inclusive\"}", "/v1/accounting/tax-codes"));
+	/* Bad lines name the field and make nothing. */
+	struct {
+		const char *lines, *field;
+	} bad[] = {
+		{ "[{\"unit_price\":\"abc\",\"account_code\":\"4000\"}]", "lines[0].unit_price" },
+		{ "[{\"unit_price\":\"1.00\",\"quantity\":\"-1\",\"account_code\":\"4000\"}]", "lines[0].quantity" },
+		{ "[{\"unit_price\":\"1.00001\",\"account_code\":\"4000\"}]", "lines[0].unit_price" },
+		{ "[{\"unit_price\":\"1\",\"account_code\":\"4000\",\"tax_code_id\":\"tax_x\"}]", "lines[0].tax_code_id" },
+		{ "[{\"unit_price\":\"1\"}]", "lines[0].account_code" },
+		{ "[{\"unit_price\":\"1\",\"account_code\":\"4000\",\"price\":1}]", "lines[0].price" },
+		{ "[]", "lines" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *body = strf("{\"type\":\"sales\",\"contact_name\":\"Acme\",\"date\":\"2026-01-10\","
+				  "\"lines\":%s}", bad[i].lines);
+		http_resp *r = call("POST", t.key, body, "/v1/accounting/invoices");
+		ck_assert_msg(r->status == 400, "case %zu: %s", i, r->body);
+		assert_fail_field(r, 400, "VALIDATION_ERROR", bad[i].field);
+		http_free(r);
+		free(body);
+	}
+	http_resp *r = call("POST", t.key, "{\"type\":\"sales\",\"contact_name\":\"Acme\",\"date\":\"2026-01-10\","
+				"\"due_date\":\"2026-01-09\",\"lines\":[{\"unit_price\":\"1\",\"account_code\":\"4000\"}]}",
+			    "/v1/accounting/invoices");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "due_date");
+	http_free(r);
+
+	char *body = strf("{\"type\":\"sales\",\"contact_name\":\"Acme\",\"date\":\"2026-01-10\","
+			  "\"due_date\":\"2026-01-20\",\"lines\":["
+			  "{\"description\":\"Widgets\",\"quantity\":\"2\",\"unit_price\":\"150.00\","
+			  "\"account_code\":\"4000\",\"tax_code_id\":\"%s\"}]}", vat);
+	r = post_ok(t.key, 201, body, "/v1/accounting/invoices");
+	free(body);
+	const cJSON *d = resp_data(r);
+	ck_assert_str_eq(json_str(d, "status"), "draft");
+	ck_assert_str_eq(json_str(d, "total"), "330.0000");
+	char *inv = id_of(r);
+	/* A draft is edited: the totals follow the lines. */
+	body = strf("{\"lines\":[{\"description\":\"Widgets\",\"quantity\":\"2\",\"unit_price\":\"150.00\","
+		    "\"account_code\":\"4000\",\"tax_code_id\":\"%s\"},"
+		    "{\"description\":\"Shipping\",\"unit_price\":\"19.99\",\"account_code\":\"4000\"}]}", vat);
+	r = call("PATCH", t.key, body, "/v1/accounting/invoices/%s", inv);
+	free(body);
+	assert_envelope(r, 200, NULL);
+	d = resp_data(r);
+	ck_assert_str_eq(json_str(d, "subtotal"), "319.9900");
+	ck_assert_str_eq(json_str(d, "tax_total"), "30.0000");
+	ck_assert_str_eq(json_str(d, "total"), "349.9900");
+	ck_assert_str_eq(json_str(d, "balance_due"), "349.9900");
+	ck_assert_int_eq(cJSON_GetArraySize(item(d, "lines")), 2);
+	ck_assert_str_eq(json_str(cJSON_GetArrayItem(item(d, "lines"), 0), "tax_amount"), "30.0000");
+	http_free(r);
+
+	r = post_ok(t.key, 200, NULL, strf("/v1/accounting/invoices/%s/approve", inv));
+	d = resp_data(r);
+	ck_assert_str_eq(json_str(d, "status"), "approved");
+	ck_assert_str_eq(json_str(d, "number"), "INV-000001");
+	ck_assert_str_eq(json_str(d, "exchange_rate"), "1.00000000");
+	ck_assert(cJSON_IsTrue(item(d, "overdue")));
+	char *entry = strdup(json_str(d, "entry_id"));
+	http_free(r);
+	r = call("POST", t.key, NULL, "/v1/accounting/invoices/%s/approve", inv);
+	assert_envelope(r, 409, "CONFLICT");
+	http_free(r);
+	r = call("PATCH", t.key, "{\"notes\":\"x\"}", "/v1/accounting/invoices/%s", inv);
+	assert_envelope(r, 409, "CONFLICT");
+	http_free(r);
+	r = call("DELETE", t.key, NULL, "/v1/accounting/invoices/%s", inv);
+	assert_envelope(r, 409, "CONFLICT");
+	http_free(r);
+	r = get_ok(t.key, strf("/v1/accounting/journal-entries/%s", entry));
+	d = resp_data(r);
+	ck_assert_str_eq(json_str(d, "status"), "posted");
+	ck_assert_str_eq(json_str(d, "source"), "invoice");
+	ck_assert_str_eq(json_str(d, "reference"), "INV-000001");
+	ck_assert_int_eq(cJSON_GetArraySize(item(d, "lines")), 4);
+	http_free(r);
+
+	/* A bill with tax inside the price: 110.00 is 100.00 + 10.00. */
+	body = strf("{\"type\":\"purchase\",\"contact_name\":\"Supplies Co\",\"date\":\"2026-01-12\","
+		    "\"due_date\":\"2026-02-11\",\"lines\":[{\"unit_price\":\"110.00\","
+		    "\"account_code\":\"5000\",\"tax_code_id\":\"%s\"}]}", vin);
+	r = post_ok(t.key, 201, body, "/v1/accounting/invoices");
+	free(body);
+	ck_assert_str_eq(json_str(resp_data(r), "subtotal"), "100.0000");
+	ck_assert_str_eq(json_str(resp_data(r), "tax_total"), "10.0000");
+	char *bill = id_of(r);
+	r = post_ok(t.key, 200, NULL, strf("/v1/accounting/invoices/%s/approve", bill));
+	ck_assert_str_eq(json_str(resp_data(r), "number"), "BILL-000001");
+	http_free(r);
+
+	r = get_ok(t.key, "/v1/accounting/reports/trial-balance?as_of=2026-01-31");
+	d = resp_data(r);
+	ck_assert_str_eq(tb_of(d, "1100", "debit"), "349.9900");
+	ck_assert_str_eq(tb_of(d, "4000", "credit"), "319.9900");
+	ck_assert_str_eq(tb_of(d, "2100", "credit"), "20.0000");
+	ck_assert_str_eq(tb_of(d, "5000", "debit"), "100.0000");
+	ck_assert_str_eq(tb_of(d, "2000", "credit"), "110.0000");
+	ck_assert(cJSON_IsTrue(item(d, "balanced")));
+	http_free(r);
+
+	/* Payments: allocations at most the balance and the amount. */
+	body = strf("{\"type\":\"receipt\",\"contact_name\":\"Acme\",\"date\":\"2026-01-15\","
+		    "\"amount\":\"200.00\",\"allocations\":[{\"invoice_id\":\"%s\",\"amount\":\"250\"}]}", inv);
+	r = call("POST", t.key, body, "/v1/accounting/payments");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "allocations");
+	http_free(r);
+	free(body);
+	body = strf("{\"type\":\"receipt\",\"date\":\"2026-01-15\",\"amount\":\"500.00\","
+		    "\"allocations\":[{\"invoice_id\":\"%s\",\"amount\":\"400\"}]}", inv);
+	r = call("POST", t.key, body, "/v1/accounting/payments");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "allocations[0].amount");
+	http_free(r);
+	free(body);
+	body = strf("{\"type\":\"receipt\",\"date\":\"2026-01-15\",\"amount\":\"10.00\","
+		    "\"allocations\":[{\"invoice_id\":\"%s\",\"amount\":\"10\"}]}", bill);
+	r = call("POST", t.key, body, "/v1/accounting/payments");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "allocations[0].invoice_id");
+	http_free(r);
+	free(body);
+	r = call("POST", t.key, "{\"type\":\"receipt\",\"date\":\"2026-01-15\",\"amount\":\"-5\"}",
+		 "/v1/accounting/payments");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "amount");
+	http_free(r);
+	r = call("POST", t.key, "{\"type\":\"receipt\",\"date\":\"2026-01-15\",\"amount\":\"5\","
+				"\"bank_account_id\":\"bnk_nope\"}", "/v1/accounting/payments");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "bank_account_id");
+	http_free(r);
+
+	body = strf("{\"type\":\"receipt\",\"contact_name\":\"Acme\",\"date\":\"2026-01-15\","
+		    "\"amount\":\"200.00\",\"method\":\"card\",\"allocations\":[{\"invoice_id\":\"%s\","
+		    "\"amount\":\"200.00\"}]}", inv);
+	r = post_ok(t.key, 201, body, "/v1/accounting/payments");
+	free(body);
+	ck_assert_str_eq(json_str(resp_data(r), "unapplied"), "0.0000");
+	ck_assert_str_eq(json_str(cJSON_GetArrayItem(item(resp_data(r), "allocations"), 0), "amount"),
+			 "200.0000");
+	http_free(r);
+	r = get_ok(t.key, strf("/v1/accounting/invoices/%s", inv));
+	ck_assert_str_eq(json_str(resp_data(r), "status"), "partially_paid");
+	ck_assert_str_eq(json_str(resp_data(r), "balance_due"), "149.9900");
+	http_free(r);
+	/* The rest and 50.00 more: paid, 50.00 unapplied. */
+	body = strf("{\"type\":\"receipt\",\"contact_name\":\"Acme\",\"date\":\"2026-01-25\","
+		    "\"amount\":199.99,\"allocations\":[{\"invoice_id\":\"%s\",\"amount\":\"149.99\"}]}", inv);
+	r = post_ok(t.key, 201, body, "/v1/accounting/payments");
+	free(body);
+	ck_assert_str_eq(json_str(resp_data(r), "unapplied"), "50.0000");
+	char *pay2 = id_of(r);
+	r = get_ok(t.key, strf("/v1/accounting/invoices/%s", inv));
+	ck_assert_str_eq(json_str(resp_data(r), "status"), "paid");
+	ck_assert(cJSON_IsFalse(item(resp_data(r), "overdue")));
+	http_free(r);
+	r = call("POST", t.key, NULL, "/v1/accounting/invoices/%s/void", inv);
+	assert_envelope(r, 409, "CONFLICT");
+	http_free(r);
+	r = get_ok(t.key, "/v1/accounting/reports/trial-balance?as_of=2026-01-31");
+	d = resp_data(r);
+	/* cash 399.99; receivable 349.99 - 399.99 = -50.00 (the unapplied credit) */
+	ck_assert_str_eq(tb_of(d, "1000", "debit"), "399.9900");
+	ck_assert_str_eq(tb_of(d, "1100", "credit"), "50.0000");
+	http_free(r);
+
+	/* Voiding the payment reopens the invoice and reverses its entry. */
+	r = post_ok(t.key, 200, NULL, strf("/v1/accounting/payments/%s/void", pay2));
+	ck_assert_str_eq(json_str(resp_data(r), "status"), "void");
+	ck_assert_ptr_nonnull(json_str(resp_data(r), "void_entry_id"));
+	http_free(r);
+	r = call("POST", t.key, NULL, "/v1/accounting/payments/%s/void", pay2);
+	assert_envelope(r, 409, "CONFLICT");
+	http_free(r);
+	r = get_ok(t.key, strf("/v1/accounting/invoices/%s", inv));
+	ck_assert_str_eq(json_str(resp_data(r), "status"), "partially_paid");
+	ck_assert_str_eq(json_str(resp_data(r), "amount_paid"), "200.0000");
+	http_free(r);
+	r = get_ok(t.key, "/v1/accounting/payments?type=receipt");
+	ck_assert_int_eq((int)item(resp_data(r), "total")->valuedouble, 2);
+	http_free(r);
+
+	/* Aged: 149.99 is 40 days past due on 1 March; the bill is current. */
+	r = get_ok(t.key, "/v1/accounting/reports/aged-receivables?as_of=2026-03-01");
+	d = resp_data(r);
+	const cJSON *acme = find_by(item(d, "contacts"), "contact_name", "Acme");
+	ck_assert_ptr_nonnull(acme);
+	ck_assert_str_eq(json_str(acme, "31_60"), "149.9900");
+	ck_assert_str_eq(json_str(item(d, "totals"), "total"), "149.9900");
+	http_free(r);
+	r = get_ok(t.key, "/v1/accounting/reports/aged-payables?as_of=2026-02-01");
+	ck_assert_str_eq(json_str(item(resp_data(r), "totals"), "current"), "110.0000");
+	http_free(r);
+
+	/* The tax report: 30 collected on 300, 10 paid on 100. */
+	r = get_ok(t.key, "/v1/accounting/reports/tax?from=2026-01-01&to=2026-01-31");
+	d = item(resp_data(r), "totals");
+	ck_assert_str_eq(json_str(d, "taxable_sales"), "300.0000");
+	ck_assert_str_eq(json_str(d, "tax_collected"), "30.0000");
+	ck_assert_str_eq(json_str(d, "taxable_purchases"), "100.0000");
+	ck_assert_str_eq(json_str(d, "tax_paid"), "10.0000");
+	ck_assert_str_eq(json_str(d, "net_tax"), "20.0000");
+	http_free(r);
+
+	/* A bill without payments is voided: its entry reversed. */
+	r = post_ok(t.key, 200, NULL, strf("/v1/accounting/invoices/%s/void", bill));
+	ck_assert_str_eq(json_str(resp_data(r), "status"), "void");
+	http_free(r);
+	r = get_ok(t.key, "/v1/accounting/reports/trial-balance?as_of=2026-01-31");
+	ck_assert_ptr_null(tb_of(resp_data(r), "2000", "credit"));
+	ck_assert_ptr_null(tb_of(resp_data(r), "5000", "debit"));
+	http_free(r);
+	r = get_ok(t.key, "/v1/accounting/invoices?type=purchase&status=void");
+	ck_assert_int_eq((int)item(resp_data(r), "total")->valuedouble, 1);
+	http_free(r);
+
+	/* A draft is deleted. */
+	r = post_ok(t.key, 201, "{\"type\":\"sales\",\"contact_name\":\"X\",\"date\":\"2026-01-10\","
+				"\"lines\":[{\"unit_price\":\"1\",\"account_code\":\"4000\"}]}",
+		    "/v1/accounting/invoices");
+	char *draft = id_of(r);
+	r = call("DELETE", t.key, NULL, "/v1/accounting/invoices/%s", draft);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	free(draft);
+	free(pay2);
+	free(bill);
+	free(entry);
+	free(inv);
+	free(vin);
+	free(vat);
+	tenant_drop(&t);
+}
+END_TEST
+
+START_TEST(a_foreign_currency_invoice_posts_at_the_rate_of_its_date)
+{
+	struct tenant t;
+	tenant_make(&t);
+	http_free(post_ok(t.key, 201, "{\"from_currency\":\"EUR\",\"to_currency\":\"USD\",\"rate\":\"1.1\","
+				      "\"effective_date\":\"2026-01-01\"}", "/v1/accounting/exchange-rates"));
+	char *inv = id_of(post_ok(t.key, 201, "{\"type\":\"sales\",\"contact_name\":\"Bonn GmbH\","
+				  "\"date\":\"2026-01-10\",\"currency\":\"EUR\",\"lines\":[{\"quantity\":\"3\","
+				  "\"unit_price\":\"33.33\",\"account_code\":\"4000\"}]}", "/v1/accounting/invoices"));
+	http_resp *r = post_ok(t.key, 200, NULL, strf("/v1/accounting/invoices/%s/approve", inv));
+	ck_assert_str_eq(json_str(resp_data(r), "total"), "99.9900");
+	ck_assert_str_eq(json_str(resp_data(r), "exchange_rate"), "1.10000000");
+	http_free(r);
+	/* 99.99 EUR * 1.1 = 109.989 -> 109.99 USD */
+	r = get_ok(t.key, "/v1/accounting/reports/trial-balance?as_of=2026-01-31");
+	ck_assert_str_eq(tb_of(resp_data(r), "1100", "debit"), "109.9900");
+	ck_assert_str_eq(tb_of(resp_data(r), "4000", "credit"), "109.9900");
+	http_free(r);
+	/* A payment in USD cannot settle a EUR invoice. */
+	char *body = strf("{\"type\":\"receipt\",\"date\":\"2026-01-15\",\"amount\":\"10\","
+			  "\"allocations\":[{\"invoice_id\":\"%s\",\"amount\":\"10\"}]}", inv);
+	r = call("POST", t.key, body, "/v1/accounting/payments");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "allocations[0].invoice_id");
+	http_free(r);
+	free(body);
+	/* No GBP rate: approving a GBP invoice names the currency. */
+	http_free(post_ok(t.key, 201, "{\"code\":\"GBP\",\"name\":\"Pound\"}", "/v1/accounting/currencies"));
+	char *gbp = id_of(post_ok(t.key, 201, "{\"type\":\"sales\",\"contact_name\":\"Leeds Ltd\","
+				  "\"date\":\"2026-01-10\",\"currency\":\"GBP\",\"lines\":[{"
+				  "\"unit_price\":\"10\",\"account_code\":\"4000\"}]}", "/v1/accounting/invoices"));
+	r = call("POST", t.key, NULL, "/v1/accounting/invoices/%s/approve", gbp);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "currency");
+	http_free(r);
+	r = get_ok(t.key, strf("/v1/accounting/invoices/%s", gbp));
+	ck_assert_str_eq(json_str(resp_data(r), "status"), "draft");
+	ck_assert(cJSON_IsNull(item(resp_data(r), "number")));
+	http_free(r);
+	free(gbp);
+	free(inv);
+	tenant_drop(&t);
+}
+END_TEST
+
 Suite *suite_accounting(void)
 {
 	Suite *s = suite_create("accounting");
@@ -864,6 +1162,9 @@ Suite *suite_accounting(void)
 	tcase_add_test(tc, a_closed_period_refuses_postings_until_reopened);
 	tcase_add_test(tc, foreign_currency_lines_take_the_rate_of_their_date);
 	tcase_add_test(tc, another_tenant_sees_none_of_the_ledger);
+	tc = tcase_new_slow(s, "documents");
+	tcase_add_test(tc, invoices_compute_totals_approve_into_the_ledger_and_take_payments);
+	tcase_add_test(tc, a_foreign_currency_invoice_posts_at_the_rate_of_its_date);
 	tc = tcase_new_slow(s, "reports");
 	tcase_add_test(tc, a_month_of_business_reports_to_the_cent);
 	tcase_add_test(tc, hledger_agrees_with_the_trial_balance);
