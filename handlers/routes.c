@@ -62,6 +62,7 @@
 	X(accounting_ledger_routes) \
 	X(accounting_reports_routes) \
 	X(accounting_docs_routes) \
+	X(accounting_bank_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];
