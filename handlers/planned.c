@@ -99,11 +99,5 @@ const route_t planned_routes[] = {
 	ROUTE("GET", "/v1/short-urls/:slug", "Short URLs", AUTH_BEARER, "read", "short_urls:read", R_USER, NULL, NULL, "Get short URL details"),
 	ROUTE("PATCH", "/v1/short-urls/:slug", "Short URLs", AUTH_BEARER, "write", "short_urls:write", R_USER, NULL, NULL, "Update a short URL"),
 	ROUTE("DELETE", "/v1/short-urls/:slug", "Short URLs", AUTH_BEARER, "write", "short_urls:write", R_USER, NULL, NULL, "Delete a short URL"),
-	ROUTE("GET", "/v1/accounting/recurring", "Accounting", AUTH_BEARER, "read", NULL, 0, NULL, NULL, "List recurring entries"),
-	ROUTE("POST", "/v1/accounting/recurring", "Accounting", AUTH_BEARER, "write", NULL, 0, NULL, NULL, "Create recurring entry"),
-	ROUTE("GET", "/v1/accounting/recurring/:recurring_id", "Accounting", AUTH_BEARER, "read", NULL, 0, NULL, NULL, "Get recurring entry"),
-	ROUTE("PATCH", "/v1/accounting/recurring/:recurring_id", "Accounting", AUTH_BEARER, "write", NULL, 0, NULL, NULL, "Update recurring entry"),
-	ROUTE("DELETE", "/v1/accounting/recurring/:recurring_id", "Accounting", AUTH_BEARER, "write", NULL, 0, NULL, NULL, "Delete recurring entry"),
-	ROUTE("POST", "/v1/accounting/recurring/:recurring_id/execute", "Accounting", AUTH_BEARER, "write", NULL, 0, NULL, NULL, "Execute recurring entry now"),
 	ROUTES_END,
 };

@@ -1287,6 +1287,92 @@ START_TEST(bank_statements_import_once_match_and_reconcile)
 }
 END_TEST
 
+START_TEST(recurring_entries_run_once_per_occurrence_and_keep_month_ends)
+{
+	struct tenant t;
+	tenant_make(&t);
+	const char *tpl = "\"template\":{\"description\":\"Rent\",\"lines\":[{\"account_code\":\"6100\","
+			  "\"debit\":\"800\"},{\"account_code\":\"1000\",\"credit\":\"800\"}]}";
+	http_resp *r = call("POST", t.key, strf("{\"name\":\"Rent\",\"frequency\":\"fortnightly\","
+						"\"next_run\":\"2026-01-31\",%s}", tpl),
+			    "/v1/accounting/recurring");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "frequency");
+	http_free(r);
+	r = call("POST", t.key, "{\"name\":\"Rent\",\"frequency\":\"monthly\",\"next_run\":\"2026-01-31\","
+				"\"template\":{\"lines\":[{\"account_code\":\"9999\",\"debit\":\"1\"}]}}",
+		 "/v1/accounting/recurring");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "template.lines[0].account_code");
+	http_free(r);
+	r = call("POST", t.key, strf("{\"name\":\"Rent\",\"frequency\":\"monthly\",\"next_run\":\"2026-01-31\","
+				     "\"end_date\":\"2026-01-01\",%s}", tpl), "/v1/accounting/recurring");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "end_date");
+	http_free(r);
+	char *rec = id_of(post_ok(t.key, 201, strf("{\"name\":\"Rent\",\"frequency\":\"monthly\","
+						   "\"next_run\":\"2026-01-31\",\"end_date\":\"2026-03-31\",%s}", tpl),
+				  "/v1/accounting/recurring"));
+	/* 31 January, then the last day of February, then 31 March, then ended. */
+	const char *want[] = { "2026-02-28", "2026-03-31" };
+	for (int i = 0; i < 2; i++) {
+		r = post_ok(t.key, 200, NULL, strf("/v1/accounting/recurring/%s/execute", rec));
+		ck_assert_str_eq(json_str(resp_data(r), "next_run"), want[i]);
+		ck_assert(cJSON_IsTrue(item(resp_data(r), "is_active")));
+		http_free(r);
+	}
+	r = post_ok(t.key, 200, NULL, strf("/v1/accounting/recurring/%s/execute", rec));
+	ck_assert_str_eq(json_str(resp_data(r), "last_run"), "2026-03-31");
+	ck_assert(cJSON_IsFalse(item(resp_data(r), "is_active")));
+	http_free(r);
+	r = call("POST", t.key, NULL, "/v1/accounting/recurring/%s/execute", rec);
+	assert_envelope(r, 409, "CONFLICT");
+	http_free(r);
+	r = get_ok(t.key, strf("/v1/accounting/journal-entries?source=recurring&status=posted"));
+	ck_assert_int_eq((int)item(resp_data(r), "total")->valuedouble, 3);
+	http_free(r);
+	r = get_ok(t.key, "/v1/accounting/reports/trial-balance?as_of=2026-03-31");
+	ck_assert_str_eq(tb_of(resp_data(r), "6100", "debit"), "2400.0000");
+	http_free(r);
+
+	/* The runner makes what is due by today, once: a weekly template
+	 * started three weeks ago has four occurrences. */
+	time_t now = time(NULL) - 21 * 86400;
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char start[11];
+	strftime(start, sizeof(start), "%Y-%m-%d", &tm);
+	char *weekly = id_of(post_ok(t.key, 201, strf("{\"name\":\"Cleaning\",\"frequency\":\"weekly\","
+						      "\"next_run\":\"%s\",%s}", start, tpl),
+				     "/v1/accounting/recurring"));
+	now += 28 * 86400;
+	gmtime_r(&now, &tm);
+	char next[11];
+	strftime(next, sizeof(next), "%Y-%m-%d", &tm);
+	for (int pass = 0; pass < 2; pass++) {
+		int rc;
+		char *out = run_cmd(&rc, "%s jobs enqueue --kind accounting.recurring --config %s 2>&1",
+				    bin(), conf_path());
+		ck_assert_msg(rc == 0, "enqueue: %s", out);
+		free(out);
+	}
+	double deadline = now_s() + 30;
+	bool done = false;
+	while (!done && now_s() < deadline) {
+		r = get_ok(t.key, strf("/v1/accounting/recurring/%s", weekly));
+		done = !strcmp(json_str(resp_data(r), "next_run"), next);
+		http_free(r);
+		if (!done)
+			usleep(300 * 1000);
+	}
+	ck_assert_msg(done, "the runner did not reach %s", next);
+	usleep(1500 * 1000);
+	r = get_ok(t.key, "/v1/accounting/journal-entries?source=recurring&status=posted");
+	ck_assert_int_eq((int)item(resp_data(r), "total")->valuedouble, 3 + 4);
+	http_free(r);
+	free(weekly);
+	free(rec);
+	tenant_drop(&t);
+}
+END_TEST
+
 Suite *suite_accounting(void)
 {
 	Suite *s = suite_create("accounting");
@@ -1301,6 +1387,7 @@ Suite *suite_accounting(void)
 	tcase_add_test(tc, invoices_compute_totals_approve_into_the_ledger_and_take_payments);
 	tcase_add_test(tc, a_foreign_currency_invoice_posts_at_the_rate_of_its_date);
 	tcase_add_test(tc, bank_statements_import_once_match_and_reconcile);
+	tcase_add_test(tc, recurring_entries_run_once_per_occurrence_and_keep_month_ends);
 	tc = tcase_new_slow(s, "reports");
 	tcase_add_test(tc, a_month_of_business_reports_to_the_cent);
 	tcase_add_test(tc, hledger_agrees_with_the_trial_balance);
