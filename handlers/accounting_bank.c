@@ -1,6 +1,6 @@
 /*
  * accounting_bank.c - bank accounts, their statement lines (imported as
- * JSON or CSV), matching a line to a posted entry or payment (or posting
+ * JSON, CSV or OFX), matching a line to a posted entry or payment (or posting
  * one for it), and reconciliation against a statement's closing balance.
  *
  * A statement line's amount is signed: positive is money in.  Imports are
@@ -315,6 +315,64 @@ static err_t csv_rows(req_t *r, int places, stmt_row_t **rows, int *nrows)
 	return E_OK;
 }
 
+/* The value of <tag> in the OFX block [s, end): the text after it up to
+ * the next tag or line end, trimmed (SGML OFX closes no elements); NULL
+ * when absent. */
+static const char *ofx_value(req_t *r, const char *s, const char *end, const char *tag)
+{
+	const char *open = arena_printf(r->a, "<%s>", tag);
+	const char *at = strcasestr(s, open);
+	if (!at || at >= end)
+		return NULL;
+	at += strlen(open);
+	while (at < end && (*at == ' ' || *at == '\t'))
+		at++;
+	size_t n = 0;
+	while (at + n < end && at[n] != '<' && at[n] != '\r' && at[n] != '\n')
+		n++;
+	while (n && (at[n - 1] == ' ' || at[n - 1] == '\t'))
+		n--;
+	return arena_strndup(r->a, at, n);
+}
+
+/* body.data as OFX (1.x SGML or 2.x XML): each <STMTTRN>'s DTPOSTED,
+ * TRNAMT (signed: positive is money in), FITID, NAME or MEMO. */
+static err_t ofx_rows(req_t *r, int places, stmt_row_t **rows, int *nrows)
+{
+	const char *s = json_str_of(r->json, "data");
+	if (!s)
+		return req_fail_field(r, E_VALIDATION, "data", "data (the OFX text) is required");
+	*rows = arena_calloc(r->a, IMPORT_ROWS_MAX, sizeof(stmt_row_t));
+	*nrows = 0;
+	for (const char *at = strcasestr(s, "<STMTTRN>"); at; ) {
+		const char *next = strcasestr(at + 9, "<STMTTRN>");
+		const char *end = next ? next : at + strlen(at);
+		if (*nrows == IMPORT_ROWS_MAX)
+			return req_fail_field(r, E_VALIDATION, "data", "At most %d transactions per import",
+					      IMPORT_ROWS_MAX);
+		stmt_row_t *row = &(*rows)[(*nrows)++];
+		const char *dt = ofx_value(r, at, end, "DTPOSTED");
+		const char *amt = ofx_value(r, at, end, "TRNAMT");
+		if (dt && strlen(dt) >= 8)
+			row->date = arena_printf(r->a, "%.4s-%.2s-%.2s", dt, dt + 4, dt + 6);
+		if (!row->date || !acct_date_valid(row->date))
+			return req_fail_field(r, E_VALIDATION, "data",
+					      "Transaction %d: DTPOSTED is not a date YYYYMMDD", *nrows);
+		if (!amt || !dec_parse(amt, DEC_MONEY, DEC_MONEY_MAX, &row->amount) ||
+		    !dec_fits(row->amount, DEC_MONEY, places))
+			return req_fail_field(r, E_VALIDATION, "data", "Transaction %d: TRNAMT is not a "
+					      "decimal in the account's currency", *nrows);
+		row->external_id = ofx_value(r, at, end, "FITID");
+		row->description = ofx_value(r, at, end, "NAME");
+		if (!row->description)
+			row->description = ofx_value(r, at, end, "MEMO");
+		at = next;
+	}
+	if (*nrows == 0)
+		return req_fail_field(r, E_VALIDATION, "data", "The OFX has no <STMTTRN> transactions");
+	return E_OK;
+}
+
 /* body.transactions: [{date, description, amount, type (debit: money out,
  * credit: money in; without it the amount's sign says), id}]. */
 static err_t json_rows(req_t *r, int places, stmt_row_t **rows, int *nrows)
@@ -390,10 +448,11 @@ static err_t bank_import(req_t *r)
 	if (rc || (rc = bank_load(r, bank, &b)) ||
 	    (rc = acct_currency_places(r, db_get(b, 0, "currency"), "currency", &places)))
 		return rc;
-	if (format && strcmp(format, "json") && strcmp(format, "csv"))
-		return req_fail_field(r, E_VALIDATION, "format", "format must be json or csv");
-	if ((rc = format && !strcmp(format, "csv") ? csv_rows(r, places, &rows, &n)
-						     : json_rows(r, places, &rows, &n)))
+	if (format && strcmp(format, "json") && strcmp(format, "csv") && strcmp(format, "ofx"))
+		return req_fail_field(r, E_VALIDATION, "format", "format must be json, csv or ofx");
+	if ((rc = !format || !strcmp(format, "json") ? json_rows(r, places, &rows, &n)
+		  : !strcmp(format, "csv") ? csv_rows(r, places, &rows, &n)
+		  : ofx_rows(r, places, &rows, &n)))
 		return rc;
 	enum db_status st = db_begin(r->db);
 	if (st)

@@ -252,13 +252,15 @@ err_t acct_entry_insert(req_t *r, acct_entry_t *e)
 
 /* ------------------------------------------------------------- posting */
 
-/* The posting checks on the stored lines of entry id dated date. */
-static err_t post_checks(req_t *r, const char *id, const char *date)
+/* The posting checks on the stored lines of entry id dated date; *lines
+ * gets them (id, account_id, debit, credit). */
+static err_t post_checks(req_t *r, const char *id, const char *date, db_result **lines)
 {
 	db_param p[] = { db_str(id) };
 	db_result *res;
 	err_t rc = acct_exec(r, arena_printf(r->a,
-		"SELECT l.line_no, l.debit, l.credit, a.is_active FROM %s l LEFT JOIN %s a "
+		"SELECT l.id, l.account_id, l.line_no, l.debit, l.credit, a.is_active FROM %s l "
+		"LEFT JOIN %s a "
 		"ON a.id = l.account_id WHERE l.entry_id = ? ORDER BY l.line_no",
 		tenant_table(r, "_acct_lines"), tenant_table(r, "_acct_accounts")), p, 1, &res);
 	if (rc)
@@ -283,6 +285,7 @@ static err_t post_checks(req_t *r, const char *id, const char *date)
 				      "currency (difference %s)", acct_money_text(r, dr),
 				      acct_money_text(r, cr), acct_money_text(r, diff));
 	}
+	*lines = res;
 	/* The period's row is share-locked: a close waits for this posting,
 	 * and this posting for a close. */
 	db_param q[] = { db_str(date) };
@@ -332,21 +335,36 @@ err_t acct_entry_post(req_t *r, const char *id, const char **number)
 	if (strcmp(db_get(e, 0, "status"), "draft"))
 		return req_fail(r, E_ENTRY_POSTED, "The journal entry is already posted");
 	const char *date = db_get(e, 0, "date");
-	if ((rc = post_checks(r, id, date)) || (rc = acct_next_number(r, "entry_seq", "JE", number)))
+	db_result *lines = NULL;
+	if ((rc = post_checks(r, id, date, &lines)) ||
+	    (rc = acct_next_number(r, "entry_seq", "JE", number)))
 		return rc;
 	db_param p[] = { db_str(*number), db_str(id) };
-	db_param q[] = { db_str(id) };
 	if ((rc = acct_exec(r, arena_printf(r->a,
 		"UPDATE %s SET status = 'posted', number = ?, posted_at = UTC_TIMESTAMP(3), "
-		"updated_at = UTC_TIMESTAMP(3) WHERE id = ?", tenant_table(r, "_acct_entries")), p, 2, NULL)) ||
-	    (rc = acct_exec(r, arena_printf(r->a, "UPDATE %s SET posted = 1 WHERE entry_id = ?",
-				       tenant_table(r, "_acct_lines")), q, 1, NULL)) ||
-	    (rc = acct_exec(r, arena_printf(r->a,
-		"INSERT INTO %s (account_id, date, debit, credit) "
-		"SELECT * FROM (SELECT account_id AS a, date AS d, SUM(debit) AS sd, SUM(credit) AS sc "
-		"FROM %s WHERE entry_id = ? GROUP BY account_id, date) t "
+		"updated_at = UTC_TIMESTAMP(3) WHERE id = ?", tenant_table(r, "_acct_entries")), p, 2,
+		NULL)))
+		return rc;
+	/*
+	 * Lines are changed by primary key and the daily totals from the
+	 * values read, never by a range of the entry index: a range lock there
+	 * would also take the next entry's lines, whose writer may be waiting
+	 * for the settings row this posting holds (a deadlock).
+	 */
+	const char *mark = arena_printf(r->a, "UPDATE %s SET posted = 1 WHERE id = ?",
+					tenant_table(r, "_acct_lines"));
+	const char *daily = arena_printf(r->a,
+		"INSERT INTO %s (account_id, date, debit, credit) VALUES (?, ?, ?, ?) "
 		"ON DUPLICATE KEY UPDATE debit = debit + VALUES(debit), credit = credit + VALUES(credit)",
-		tenant_table(r, "_acct_daily"), tenant_table(r, "_acct_lines")), q, 1, NULL)))
+		tenant_table(r, "_acct_daily"));
+	for (int i = 0; !rc && i < lines->nrows; i++) {
+		db_param m[] = { db_str(db_get(lines, i, "id")) };
+		db_param d[] = { db_str(db_get(lines, i, "account_id")), db_str(date),
+				 db_str(db_get(lines, i, "debit")), db_str(db_get(lines, i, "credit")) };
+		if (!(rc = acct_exec(r, mark, m, 1, NULL)))
+			rc = acct_exec(r, daily, d, 4, NULL);
+	}
+	if (rc)
 		return rc;
 	cJSON *details = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(details, "number", *number);

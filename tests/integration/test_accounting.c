@@ -1191,6 +1191,26 @@ START_TEST(bank_statements_import_once_match_and_reconcile)
 	ck_assert_int_eq((int)item(resp_data(r), "imported")->valuedouble, 1);
 	ck_assert_int_eq((int)item(resp_data(r), "duplicates")->valuedouble, 1);
 	http_free(r);
+	/* OFX (SGML, unclosed elements): one new line, T1 again a duplicate. */
+	const char *ofx = "{\"format\":\"ofx\",\"data\":\"OFXHEADER:100\\nDATA:OFXSGML\\n<OFX><BANKMSGSRSV1>"
+		"<STMTTRNRS><STMTRS><BANKTRANLIST>\\n<STMTTRN>\\n<TRNTYPE>DEBIT\\n<DTPOSTED>20260109120000\\n"
+		"<TRNAMT>-45.50\\n<FITID>OFX9\\n<NAME>Stationery\\n</STMTTRN>\\n<STMTTRN>\\n<TRNTYPE>CREDIT\\n"
+		"<DTPOSTED>20260105\\n<TRNAMT>500.00\\n<FITID>T1\\n<NAME>Deposit\\n</STMTTRN>\\n"
+		"</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\"}";
+	r = post_ok(t.key, 201, ofx, path);
+	ck_assert_int_eq((int)item(resp_data(r), "imported")->valuedouble, 1);
+	ck_assert_int_eq((int)item(resp_data(r), "duplicates")->valuedouble, 1);
+	char *t_ofx = strdup(cJSON_GetArrayItem(item(resp_data(r), "transaction_ids"), 0)->valuestring);
+	http_free(r);
+	r = get_ok(t.key, strf("/v1/accounting/bank-transactions/%s", t_ofx));
+	ck_assert_str_eq(json_str(resp_data(r), "date"), "2026-01-09");
+	ck_assert_str_eq(json_str(resp_data(r), "amount"), "-45.5000");
+	ck_assert_str_eq(json_str(resp_data(r), "description"), "Stationery");
+	ck_assert_str_eq(json_str(resp_data(r), "external_id"), "OFX9");
+	http_free(r);
+	r = call("POST", t.key, "{\"format\":\"ofx\",\"data\":\"<OFX></OFX>\"}", "%s", path);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "data");
+	http_free(r);
 	r = call("POST", t.key, "{\"format\":\"csv\",\"data\":\"Date,Amount\\n2026-13-01,5\\n\"}", "%s", path);
 	assert_fail_field(r, 400, "VALIDATION_ERROR", "data");
 	http_free(r);
@@ -1201,7 +1221,7 @@ START_TEST(bank_statements_import_once_match_and_reconcile)
 
 	r = get_ok(t.key, strf("/v1/accounting/bank-accounts/%s/transactions?status=unmatched", bank));
 	const cJSON *txs = item(resp_data(r), "transactions");
-	ck_assert_int_eq((int)item(resp_data(r), "total")->valuedouble, 4);
+	ck_assert_int_eq((int)item(resp_data(r), "total")->valuedouble, 5);
 	const cJSON *rent = find_by(txs, "description", "Rent, January");
 	ck_assert_ptr_nonnull(rent);
 	ck_assert_str_eq(json_str(rent, "amount"), "-800.0000");
@@ -1271,6 +1291,7 @@ START_TEST(bank_statements_import_once_match_and_reconcile)
 	r = call("DELETE", t.key, NULL, "/v1/accounting/bank-accounts/%s", bank);
 	assert_envelope(r, 409, "DEPENDENCY_EXISTS");
 	http_free(r);
+	free(t_ofx);
 	free(rec);
 	free(pay);
 	free(fee);
