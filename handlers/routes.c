@@ -59,6 +59,12 @@
 	X(ai_providers_routes) \
 	X(ai_routes) \
 	X(ai_vectors_routes) \
+	X(accounting_routes) \
+	X(accounting_ledger_routes) \
+	X(accounting_reports_routes) \
+	X(accounting_docs_routes) \
+	X(accounting_bank_routes) \
+	X(accounting_recurring_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];
@@ -67,6 +73,7 @@ ROUTE_FILES(DECLARE)
 
 /* Every file's job kinds. */
 #define JOB_FILES(X) \
+	X(accounting_jobs) \
 	X(ai_jobs) \
 	X(audit_jobs) \
 	X(email_jobs) \

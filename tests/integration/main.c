@@ -39,6 +39,8 @@ Suite *suite_e2e(void);
 /* AI */
 Suite *suite_ai(void);
 Suite *suite_tus(void);
+/* accounting */
+Suite *suite_accounting(void);
 
 int main(void)
 {
@@ -81,6 +83,8 @@ int main(void)
 	/* AI */
 	srunner_add_suite(sr, suite_ai());
 	srunner_add_suite(sr, suite_tus());
+	/* accounting */
+	srunner_add_suite(sr, suite_accounting());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

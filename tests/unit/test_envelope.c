@@ -124,6 +124,8 @@ static const struct {
 	{ E_AI_PROVIDER_REQUIRED, 409, "AI_PROVIDER_REQUIRED", "This needs an AI provider; add one with POST /v1/ai-providers" },
 	{ E_PRECONDITION_FAILED, 412, "PRECONDITION_FAILED", "A precondition of the request does not hold" },
 	{ E_CHECKSUM_MISMATCH, 460, "CHECKSUM_MISMATCH", "The content does not match its checksum" },
+	{ E_ENTRY_POSTED, 409, "ENTRY_POSTED", "A posted entry cannot be changed; reverse it instead" },
+	{ E_PERIOD_CLOSED, 409, "PERIOD_CLOSED", "The accounting period of this date is closed" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))
