@@ -790,6 +790,9 @@ static void sched_pass(struct runner *r)
 {
 	sched_requeue_expired(r);
 	sched_enqueue_cleanup(r);
+	for (const job_kind_t *k = handler_job_kinds; k && k->name; k++)
+		if (k->schedule)
+			k->schedule(r->db, r->cache, r->a);
 }
 
 /* --- process plumbing ------------------------------------------------------ */

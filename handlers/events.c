@@ -26,6 +26,7 @@
 #include "../fcgi/fanout.h"
 #include "../fcgi/journal.h"
 #include "../fcgi/query.h"
+#include "events.h"
 #include "replies.h"
 #include "routes.h"
 

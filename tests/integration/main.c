@@ -38,6 +38,9 @@ Suite *suite_identity(void);
 Suite *suite_e2e(void);
 /* AI */
 Suite *suite_ai(void);
+/* automation */
+Suite *suite_automations(void);
+Suite *suite_scheduled_jobs(void);
 
 int main(void)
 {
@@ -79,6 +82,9 @@ int main(void)
 	srunner_add_suite(sr, suite_resilience());
 	/* AI */
 	srunner_add_suite(sr, suite_ai());
+	/* automation */
+	srunner_add_suite(sr, suite_automations());
+	srunner_add_suite(sr, suite_scheduled_jobs());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

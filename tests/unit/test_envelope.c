@@ -122,6 +122,10 @@ static const struct {
 	{ E_AI_PROVIDER, 502, "AI_PROVIDER_ERROR", "The AI provider failed to answer" },
 	{ E_AI_RATE_LIMITED, 429, "AI_RATE_LIMITED", "The AI provider is rate limiting requests; retry later" },
 	{ E_AI_PROVIDER_REQUIRED, 409, "AI_PROVIDER_REQUIRED", "This needs an AI provider; add one with POST /v1/ai-providers" },
+	{ E_FUNCTION_NOT_FOUND, 404, "FUNCTION_NOT_FOUND", "No such function" },
+	{ E_REPORT_NOT_FOUND, 404, "REPORT_NOT_FOUND", "No such saved report" },
+	{ E_CHAIN_DEPTH_EXCEEDED, 409, "CHAIN_DEPTH_EXCEEDED", "Too many automations led to this event; no further automation runs" },
+	{ E_ACTION_FAILED, 502, "ACTION_FAILED", "An action of the run failed" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))
