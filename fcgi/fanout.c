@@ -29,6 +29,7 @@ const char *const event_types[] = {
 	"file.uploaded", "file.updated", "file.deleted",
 	"user.created", "user.updated", "user.deleted", "user.signed_in",
 	"webhook.disabled",
+	"workflow.submitted", "workflow.approved", "workflow.rejected", "workflow.stage_advanced",
 	"custom.*", "*",
 	NULL,
 };

@@ -60,6 +60,7 @@
 	X(ai_vectors_routes) \
 	X(automations_routes) \
 	X(scheduled_jobs_routes) \
+	X(workflows_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];

@@ -41,6 +41,7 @@ Suite *suite_ai(void);
 /* automation */
 Suite *suite_automations(void);
 Suite *suite_scheduled_jobs(void);
+Suite *suite_workflows(void);
 
 int main(void)
 {
@@ -85,6 +86,7 @@ int main(void)
 	/* automation */
 	srunner_add_suite(sr, suite_automations());
 	srunner_add_suite(sr, suite_scheduled_jobs());
+	srunner_add_suite(sr, suite_workflows());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
