@@ -29,6 +29,7 @@ const char *const event_types[] = {
 	"file.uploaded", "file.updated", "file.deleted",
 	"user.created", "user.updated", "user.deleted", "user.signed_in",
 	"webhook.disabled",
+	"workflow.submitted", "workflow.approved", "workflow.rejected", "workflow.stage_advanced",
 	"custom.*", "*",
 	NULL,
 };
@@ -87,6 +88,7 @@ enum db_status tenant_db_of(db_t *db, arena_t *a, const char *tenant_id, const c
 struct outbox_row {
 	const char *id, *tenant_id, *event, *resource_type, *resource_id, *created_at;
 	int attempts; /* failed fan-outs so far (fanout_set_aside) */
+	int chain_depth;
 	cJSON *payload;
 };
 
@@ -181,6 +183,15 @@ static enum db_status tenant_hooks(db_t *db, arena_t *a, const struct outbox_row
 	return DB_OK;
 }
 
+enum db_status fanout_savepoint(db_t *db, bool *wrote)
+{
+	if (*wrote)
+		return DB_OK;
+	enum db_status st = db_exec_text(db, "SAVEPOINT fanout_event");
+	*wrote = st == DB_OK;
+	return st;
+}
+
 /* Enqueues one webhook.deliver job per active webhook of the tenant that
  * subscribed to the event, in the open transaction; *wrote tells whether
  * it wrote anything (a savepoint precedes the first write). */
@@ -197,9 +208,8 @@ static enum db_status enqueue_deliveries(db_t *db, arena_t *a, const struct outb
 		if (!match)
 			continue;
 		/* One event's failure must not undo or block the others. */
-		if (!*wrote && (st = db_exec_text(db, "SAVEPOINT fanout_event")))
+		if ((st = fanout_savepoint(db, wrote)))
 			break;
-		*wrote = true;
 		if (!body)
 			body = event_body(o);
 		cJSON *job = cJSON_CreateObject();
@@ -215,17 +225,22 @@ static enum db_status enqueue_deliveries(db_t *db, arena_t *a, const struct outb
 	return st;
 }
 
-/* Enqueues the jobs of the kinds that follow o (jobs.h: follows). */
+/* Enqueues the jobs of the kinds that follow o (jobs.h: follows, fan_out). */
 static enum db_status enqueue_followers(db_t *db, arena_t *a, const struct outbox_row *o,
 					const char *db_name, bool *wrote)
 {
 	enum db_status st = DB_OK;
+	job_event_t ev = { o->id, o->tenant_id, db_name, o->event, o->resource_type, o->resource_id,
+			   o->created_at, o->payload, o->chain_depth };
 	for (const job_kind_t *k = handler_job_kinds; db_name && k && k->name && !st; k++) {
+		if (k->fan_out) {
+			st = k->fan_out(db, a, &ev, wrote);
+			continue;
+		}
 		if (!k->follows || !k->follows(db, a, db_name, o->event, o->payload))
 			continue;
-		if (!*wrote && (st = db_exec_text(db, "SAVEPOINT fanout_event")))
+		if ((st = fanout_savepoint(db, wrote)))
 			break;
-		*wrote = true;
 		cJSON *job = cJSON_CreateObject();
 		cJSON_AddStringToObject(job, "event", o->event);
 		cJSON_AddItemReferenceToObject(job, "data", o->payload);
@@ -249,6 +264,7 @@ static void outbox_row_read(arena_t *a, const db_result *res, int i, struct outb
 	o->resource_type = db_get(res, i, "resource_type");
 	o->resource_id = db_get(res, i, "resource_id");
 	o->attempts = atoi(db_get(res, i, "attempts"));
+	o->chain_depth = atoi(db_get(res, i, "chain_depth"));
 	char *t = arena_alloc(a, RFC3339_LEN + 8);
 	o->created_at = time_from_sql(t, db_get(res, i, "created_at"));
 	o->payload = cJSON_Parse(db_get(res, i, "payload") ? db_get(res, i, "payload") : "{}");
@@ -377,7 +393,7 @@ int fanout_pass(db_t *db, arena_t *a, bool *more)
 	db_result *res;
 	enum db_status st = db_exec(db, a,
 		"SELECT id, tenant_id, event, resource_type, resource_id, payload, created_at, "
-		"attempts FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT "
+		"attempts, chain_depth FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT "
 		BATCH_SQL " FOR UPDATE SKIP LOCKED", NULL, 0, &res);
 	if (st || res->nrows == 0)
 		goto out_rollback;

@@ -83,6 +83,11 @@ int fanout_pass(db_t *db, arena_t *a, bool *more);
 int fanout_requeue_job(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 		       const cJSON *payload, char *err, size_t errlen);
 
+/* Before the first write of an event's fan-out (a fan_out hook's, see
+ * jobs.h): sets the savepoint that undoes that event's work alone if the
+ * database refuses it, once (*wrote says it is set). */
+enum db_status fanout_savepoint(db_t *db, bool *wrote);
+
 /* Wakes one idle runner (after a commit that wrote outbox rows).  Errors
  * are ignored: the runner polls anyway. */
 void fanout_wake(cache_t *cache);

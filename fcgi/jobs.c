@@ -790,6 +790,9 @@ static void sched_pass(struct runner *r)
 {
 	sched_requeue_expired(r);
 	sched_enqueue_cleanup(r);
+	for (const job_kind_t *k = handler_job_kinds; k && k->name; k++)
+		if (k->schedule)
+			k->schedule(r->db, r->cache, r->a);
 }
 
 /* --- process plumbing ------------------------------------------------------ */
@@ -1071,6 +1074,16 @@ static void children_tend(const struct runner *r, struct child *ch, int n, int n
 			child_start(r, &ch[i], notify);
 }
 
+/* Wakes the workers that sleep between polls of an empty queue (SIGUSR1
+ * ends their wait; SA_RESTART keeps any other call going), so a job the
+ * fan-out enqueued (an automation run) starts now, not after jobs_poll_ms. */
+static void workers_wake(const struct child *ch, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ch[i].role == ROLE_WORKER && ch[i].pid > 0)
+			kill(ch[i].pid, SIGUSR1);
+}
+
 /* Stops the children: SIGTERM (each finishes what it has in hand), then
  * waits for them. */
 static void children_stop(struct child *ch, int n)
@@ -1111,6 +1124,8 @@ int jobs_run(void)
 	}
 	sig_handle(SIGTERM, on_signal);
 	sig_handle(SIGINT, on_signal);
+	/* Only wakes a sleeping worker (see workers_wake). */
+	sig_handle(SIGUSR1, on_signal);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -1152,6 +1167,7 @@ int jobs_run(void)
 		if (fanned > 0) {
 			ssize_t w = write(notify[1], "x", 1);   /* deliveries may be due */
 			(void)w;
+			workers_wake(ch, n);                    /* and automation runs */
 		}
 		children_tend(&r, ch, n, notify);
 		arena_reset(r.a);

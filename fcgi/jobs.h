@@ -81,6 +81,14 @@ typedef int (*job_http_finish_fn)(db_t *db, cache_t *cache, arena_t *a, const ch
 				  const cJSON *payload, const job_http_t *req,
 				  const outhttp_result_t *res, char *err, size_t errlen);
 
+/* An outbox event as the fan-out hands it to a kind's fan_out hook
+ * (strings and data live in the fan-out's arena). */
+typedef struct job_event {
+	const char *id, *tenant_id, *db_name, *type, *resource_type, *resource_id, *created_at;
+	const cJSON *data;
+	int chain_depth;        /* see req_t.chain_depth */
+} job_event_t;
+
 typedef struct job_kind {
 	const char *name;
 	job_fn run;      /* NULL for an HTTP kind */
@@ -99,6 +107,14 @@ typedef struct job_kind {
 	 * none.  It runs once per event: keep it to one indexed query. */
 	bool (*follows)(db_t *db, arena_t *a, const char *db_name, const char *event,
 			const cJSON *data);
+	/* Kinds that decide per event what to enqueue (one job per matching
+	 * automation): called for every event the fan-out processes, in its
+	 * transaction; before its first write it calls fanout_savepoint(db,
+	 * wrote) (fanout.h).  Returns a db_status.  NULL: none. */
+	enum db_status (*fan_out)(db_t *db, arena_t *a, const job_event_t *ev, bool *wrote);
+	/* Run by every scheduler pass of the runner holding the lease (cron
+	 * work of the tenants); errors are its own to log.  NULL: none. */
+	void (*schedule)(db_t *db, cache_t *cache, arena_t *a);
 	/* Attempts of a job enqueued without its own count (a DLQ retry, …);
 	 * NULL: jobs_max_attempts. */
 	const int *max_attempts;

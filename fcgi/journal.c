@@ -62,10 +62,10 @@ err_t outbox_add(req_t *r, const char *event, const char *resource_type,
 	char *copy = arena_strdup(r->a, pj ? pj : "{}");
 	cJSON_free(pj);
 	db_param p[] = { db_str(id), db_str(r->tenant.id), db_str(event), db_str(resource_type),
-			 db_str(resource_id), db_str(copy) };
+			 db_str(resource_id), db_str(copy), db_int(r->chain_depth) };
 	enum db_status st = db_exec(r->db, r->a,
 		"INSERT INTO outbox (id, tenant_id, event, resource_type, resource_id, payload, "
-		"created_at) VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", p, 6, NULL);
+		"chain_depth, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", p, 7, NULL);
 	if (!st)
 		st = feed_add(r, id, event, resource_type, resource_id, copy);
 	if (st)

@@ -100,6 +100,9 @@ typedef struct req {
 	cJSON *err_extra;          /* members merged into "error" (e.g. dependencies) */
 
 	bool outbox_pending;       /* the open transaction wrote outbox events */
+	int chain_depth;           /* events it writes carry this depth: 0 for a client's
+				    * change, n + 1 for an automation's action run on an
+				    * event of depth n (loop protection) */
 	bool streamed;             /* the reply went out piece by piece (reply_stream_start) */
 } req_t;
 

@@ -26,6 +26,7 @@
 #include "../fcgi/fanout.h"
 #include "../fcgi/journal.h"
 #include "../fcgi/query.h"
+#include "events.h"
 #include "replies.h"
 #include "routes.h"
 
@@ -110,6 +111,19 @@ static const struct event_doc {
 	  "anonymous sign-in); not sent on refresh.",
 	  "{" USER ",\"session_id\":\"sess_01JD8Z8F8H0K2M4P6R8T0V2X4Z\",\"aal\":\"aal1\",\"amr\":\"password\"}" },
 #undef USER
+#define REVIEW "\"object_type_id\":\"ot_01JD8Z1K9M1P3R5T7V9X1Z3B5D\",\"object_type\":\"invoices\"," \
+	       "\"object_id\":\"obj_01JD8Z1K9M1P3R5T7V9X1Z3B5E\",\"workflow_id\":\"wf_01JD8Z1K9M1P3R5T7V9X1Z3B5F\"," \
+	       "\"review_id\":\"rev_01JD8Z1K9M1P3R5T7V9X1Z3B5G\",\"actor\":\"usr_01JD8Z1K9M1P3R5T7V9X1Z3B5H\""
+	{ "workflow.submitted", "object", "An object was submitted for review (stage 1 of its "
+	  "type's workflow).", "{" REVIEW ",\"stage\":\"Manager\",\"stage_index\":0}" },
+	{ "workflow.approved", "object", "An approver approved an object at its stage; final is true "
+	  "when that approved the whole review.", "{" REVIEW ",\"stage\":\"Finance\",\"stage_index\":1,"
+	  "\"comment\":\"ok\",\"approvals\":1,\"required\":1,\"final\":true}" },
+	{ "workflow.stage_advanced", "object", "A stage had enough approvals and the review moved "
+	  "to the next.", "{" REVIEW ",\"stage\":\"Finance\",\"stage_index\":1}" },
+	{ "workflow.rejected", "object", "An approver rejected an object; the review ended.",
+	  "{" REVIEW ",\"stage\":\"Manager\",\"stage_index\":0,\"reason\":\"Missing receipt\"}" },
+#undef REVIEW
 	{ "custom.<event_type>", "custom_event", "An event the tenant tracked with POST /v1/events; "
 	  "data is the event's data.", "{\"plan\":\"pro\",\"amount_cents\":4900}" },
 	{ "webhook.disabled", "webhook", "A webhook was disabled: every delivery failed for "

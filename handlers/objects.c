@@ -29,6 +29,7 @@
 #include "policies.h"
 #include "objquery.h"
 #include "views.h"
+#include "workflows.h"
 #include "routes.h"
 
 #define BATCH_MAX 100
@@ -424,7 +425,7 @@ static err_t update_object(req_t *r, const objtype_t *t, const char *id, const c
 {
 	db_result *cur;
 	err_t rc = fetch(r, t, id, "update", true, false, &cur);
-	if (rc)
+	if (rc || (rc = workflow_guard(r, id)))
 		return rc;
 	long long v = db_get_int(cur, 0, "version", 1);
 	if (want_version && want_version != v)

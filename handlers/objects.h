@@ -31,6 +31,12 @@ const char *obj_unique_prop(req_t *r, const objtype_t *t);
  * version, the object.updated event, in one transaction.  Replies only
  * on failure. */
 err_t objects_patch(req_t *r, const objtype_t *t, const char *id, const cJSON *props);
+/* The route handlers of one object (path parameters object_type_id and
+ * object_id, the body in r->json), for automations' actions, which run
+ * them on a request of the runner's own. */
+err_t objects_create(req_t *r);
+err_t objects_update(req_t *r);
+err_t objects_delete(req_t *r);
 /* Drops the type's cached list totals (after a committed write). */
 void obj_totals_drop(req_t *r, const objtype_t *t);
 

@@ -65,6 +65,9 @@
 	X(accounting_docs_routes) \
 	X(accounting_bank_routes) \
 	X(accounting_recurring_routes) \
+	X(automations_routes) \
+	X(scheduled_jobs_routes) \
+	X(workflows_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];
@@ -77,7 +80,9 @@ ROUTE_FILES(DECLARE)
 	X(ai_jobs) \
 	X(audit_jobs) \
 	X(email_jobs) \
-	X(files_jobs)
+	X(files_jobs) \
+	X(automations_jobs) \
+	X(scheduled_jobs_jobs)
 
 #define DECLARE_JOBS(name) extern const job_kind_t name[];
 JOB_FILES(DECLARE_JOBS)

@@ -41,6 +41,10 @@ Suite *suite_ai(void);
 Suite *suite_tus(void);
 /* accounting */
 Suite *suite_accounting(void);
+/* automation */
+Suite *suite_automations(void);
+Suite *suite_scheduled_jobs(void);
+Suite *suite_workflows(void);
 
 int main(void)
 {
@@ -85,6 +89,10 @@ int main(void)
 	srunner_add_suite(sr, suite_tus());
 	/* accounting */
 	srunner_add_suite(sr, suite_accounting());
+	/* automation */
+	srunner_add_suite(sr, suite_automations());
+	srunner_add_suite(sr, suite_scheduled_jobs());
+	srunner_add_suite(sr, suite_workflows());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -171,13 +171,13 @@ END_TEST
 
 START_TEST(unimplemented_route_is_501)
 {
-	http_resp *r = http_get("/v1/automations", NULL);
-	assert_501_for(r, "GET", "/v1/automations");
+	http_resp *r = http_get("/v1/analytics", NULL);
+	assert_501_for(r, "GET", "/v1/analytics");
 	ck_assert_ptr_null(resp_data(r));
 	http_free(r);
 	/* Before authentication: a bad token does not turn it into a 401. */
-	r = http_json("POST", "/v1/automations/aut_1/trigger", "tsk_not_a_key", "{}");
-	assert_501_for(r, "POST", "/v1/automations/:automation_id/trigger");
+	r = http_json("POST", "/v1/forms/frm_1/duplicate", "tsk_not_a_key", "{}");
+	assert_501_for(r, "POST", "/v1/forms/:form_id/duplicate");
 	http_free(r);
 }
 END_TEST

@@ -126,6 +126,11 @@ static const struct {
 	{ E_CHECKSUM_MISMATCH, 460, "CHECKSUM_MISMATCH", "The content does not match its checksum" },
 	{ E_ENTRY_POSTED, 409, "ENTRY_POSTED", "A posted entry cannot be changed; reverse it instead" },
 	{ E_PERIOD_CLOSED, 409, "PERIOD_CLOSED", "The accounting period of this date is closed" },
+	{ E_FUNCTION_NOT_FOUND, 404, "FUNCTION_NOT_FOUND", "No such function" },
+	{ E_REPORT_NOT_FOUND, 404, "REPORT_NOT_FOUND", "No such saved report" },
+	{ E_CHAIN_DEPTH_EXCEEDED, 409, "CHAIN_DEPTH_EXCEEDED", "Too many automations led to this event; no further automation runs" },
+	{ E_ACTION_FAILED, 502, "ACTION_FAILED", "An action of the run failed" },
+	{ E_IN_REVIEW, 409, "IN_REVIEW", "The object is in review and cannot be changed until it is approved or rejected" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))

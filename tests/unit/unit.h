@@ -41,6 +41,7 @@ Suite *suite_outhttp(void);
 Suite *suite_webhook_send(void);   /* also fcgi/fanout.c's event vocabulary */
 Suite *suite_ailocal(void);        /* test_ailocal.c: common/ailocal.c */
 Suite *suite_decimal(void);        /* test_decimal.c: common/decimal.c */
+Suite *suite_cron(void);           /* test_cron.c: common/cron.c */
 
 #define UNIT_REQUEST_ID "req_unit_0123456789"
 
