@@ -58,6 +58,8 @@
 	X(ai_providers_routes) \
 	X(ai_routes) \
 	X(ai_vectors_routes) \
+	X(passkeys_routes) \
+	X(oauth_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];

@@ -38,6 +38,8 @@ Suite *suite_identity(void);
 Suite *suite_e2e(void);
 /* AI */
 Suite *suite_ai(void);
+/* external identity */
+Suite *suite_passkeys(void);
 
 int main(void)
 {
@@ -79,6 +81,8 @@ int main(void)
 	srunner_add_suite(sr, suite_resilience());
 	/* AI */
 	srunner_add_suite(sr, suite_ai());
+	/* external identity */
+	srunner_add_suite(sr, suite_passkeys());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
