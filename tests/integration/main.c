@@ -40,6 +40,7 @@ Suite *suite_e2e(void);
 Suite *suite_ai(void);
 /* external identity */
 Suite *suite_passkeys(void);
+Suite *suite_oauth(void);
 
 int main(void)
 {
@@ -83,6 +84,7 @@ int main(void)
 	srunner_add_suite(sr, suite_ai());
 	/* external identity */
 	srunner_add_suite(sr, suite_passkeys());
+	srunner_add_suite(sr, suite_oauth());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
