@@ -163,8 +163,9 @@ err_t refresh_insert(req_t *r, const char *sid, const char *user_id, char **toke
 	return st ? req_db_error(r, st) : E_OK;
 }
 
-err_t session_answer(req_t *r, const db_result *user, const char *sid, const char *aal,
-		     const char *amr, long long session_end, const char *refresh, int status)
+/* The answer that hands out a session: tokens, session and user. */
+static err_t session_json(req_t *r, const db_result *user, const char *sid, const char *aal,
+			  const char *amr, long long session_end, const char *refresh, cJSON **out)
 {
 	char *access;
 	long long ttl;
@@ -180,8 +181,18 @@ err_t session_answer(req_t *r, const db_result *user, const char *sid, const cha
 	cJSON_AddStringToObject(d, "session_id", sid);
 	cJSON_AddStringToObject(d, "aal", aal);
 	cJSON_AddItemToObject(d, "user", user_json(user, 0));
-	reply_data(r, status, d);
+	*out = d;
 	return E_OK;
+}
+
+err_t session_answer(req_t *r, const db_result *user, const char *sid, const char *aal,
+		     const char *amr, long long session_end, const char *refresh, int status)
+{
+	cJSON *d;
+	err_t rc = session_json(r, user, sid, aal, amr, session_end, refresh, &d);
+	if (!rc)
+		reply_data(r, status, d);
+	return rc;
 }
 
 static bool tx_own(req_t *r, err_t *rc)
@@ -194,6 +205,15 @@ static bool tx_own(req_t *r, err_t *rc)
 }
 
 err_t session_open(req_t *r, const db_result *user, const char *aal, const char *amr, int status)
+{
+	cJSON *d;
+	err_t rc = session_issue(r, user, aal, amr, &d);
+	if (!rc)
+		reply_data(r, status, d);
+	return rc;
+}
+
+err_t session_issue(req_t *r, const db_result *user, const char *aal, const char *amr, cJSON **out)
 {
 	auth_settings_t s;
 	err_t rc = auth_settings_load(r, &s);
@@ -241,7 +261,7 @@ err_t session_open(req_t *r, const db_result *user, const char *aal, const char 
 	db_result *fresh;
 	if ((rc = user_need(r, uid, false, &fresh)))
 		return rc;
-	return session_answer(r, fresh, sid, aal, amr, end, refresh, status);
+	return session_json(r, fresh, sid, aal, amr, end, refresh, out);
 }
 
 /* The MFA ticket of a password (or link, or code) sign-in that still needs

@@ -67,6 +67,10 @@ err_t password_check(req_t *r, const auth_settings_t *s, const char *field, cons
 err_t signin_finish(req_t *r, const db_result *user, const char *amr, int status);
 /* Opens a session for user (row 0) at assurance aal and answers it. */
 err_t session_open(req_t *r, const db_result *user, const char *aal, const char *amr, int status);
+/* The same without answering: *out (the caller's) receives what
+ * session_open would answer (tokens, session_id, user), for a flow that
+ * hands it out another way (the OAuth redirect's fragment). */
+err_t session_issue(req_t *r, const db_result *user, const char *aal, const char *amr, cJSON **out);
 /* Issues access + refresh tokens for an existing session row and answers
  * them (used by refresh). */
 err_t session_answer(req_t *r, const db_result *user, const char *sid, const char *aal,

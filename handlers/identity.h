@@ -39,6 +39,11 @@ typedef struct auth_settings {
 	const char *site_url;         /* default redirect target, may be NULL */
 } auth_settings_t;
 
+/* The OAuth / OpenID Connect providers a tenant may configure under
+ * "oauth" in its auth config (handlers/oauth.c): presets and "oidc", the
+ * generic OpenID provider named by its issuer. */
+#define OAUTH_PROVIDER_NAMES(X) X("google") X("microsoft") X("apple") X("gitlab") X("oidc")
+
 /* Loads the tenant's settings, defaults filled in for everything never set.
  * The strings and arrays live in r->a.  Returns E_OK or a reply-ready error. */
 err_t auth_settings_load(req_t *r, auth_settings_t *out);

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/config.h"
+#include "../common/crypto.h"
 #include "../common/jsonx.h"
 #include "../common/schema.h"
 #include "audit.h"
@@ -101,8 +103,43 @@ static const doc_spec_t branding_spec[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
+/* Passkeys (handlers/passkeys.c): the relying party's id and name
+ * (default: the host of public_url, the tenant's name) and the origins
+ * allowed to use them (default: public_url's and site_url's). */
+static const doc_spec_t passkeys_spec[] = {
+	{ "enabled", DS_BOOL, 0, 0, 0, "true", NULL },
+	{ "rp_id", DS_STR, DSF_NULLABLE, 1, 253, NULL, NULL },
+	{ "rp_name", DS_STR, DSF_NULLABLE, 1, 100, NULL, NULL },
+	{ "origins", DS_URLS, 0, 0, 20, "[]", NULL },
+	{ "require_user_verification", DS_BOOL, 0, 0, 0, "false", NULL },
+	{ "request_attestation", DS_BOOL, 0, 0, 0, "false", NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+/* One OAuth / OpenID Connect provider (handlers/oauth.c).  client_secret
+ * is sealed under the master key when written and never shown again
+ * (client_secret_set says whether there is one); issuer names the OpenID
+ * provider whose discovery document is used (each preset has its own
+ * default). */
+static const doc_spec_t oauth_provider_spec[] = {
+	{ "enabled", DS_BOOL, 0, 0, 0, "false", NULL },
+	{ "client_id", DS_STR, DSF_NULLABLE, 1, 500, NULL, NULL },
+	{ "client_secret", DS_STR, DSF_NULLABLE, 1, 4000, NULL, NULL },
+	{ "issuer", DS_URL, DSF_NULLABLE, 0, 2000, NULL, NULL },
+	{ "scopes", DS_STR, DSF_NULLABLE, 1, 500, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+#define OAUTH_MEMBER(name) { name, DS_OBJ, 0, 0, 0, NULL, oauth_provider_spec },
+static const doc_spec_t oauth_spec[] = {
+	OAUTH_PROVIDER_NAMES(OAUTH_MEMBER)
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
 static const doc_spec_t auth_config_spec[] = {
 	{ "providers", DS_OBJ, 0, 0, 0, NULL, providers_spec },
+	{ "passkeys", DS_OBJ, 0, 0, 0, NULL, passkeys_spec },
+	{ "oauth", DS_OBJ, 0, 0, 0, NULL, oauth_spec },
 	{ "require_email_verification", DS_BOOL, 0, 0, 0, "false", NULL },
 	{ "password_policy", DS_OBJ, 0, 0, 0, NULL, password_spec },
 	{ "site_url", DS_URL, DSF_NULLABLE, 0, 2000, NULL, NULL },
@@ -241,6 +278,13 @@ err_t auth_public_config(req_t *r, cJSON **out)
 	for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pv, providers[i].setting)))
 			cJSON_AddItemToArray(list, cJSON_CreateString(providers[i].name));
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "passkeys"),
+							  "enabled")))
+		cJSON_AddItemToArray(list, cJSON_CreateString("passkey"));
+	const cJSON *op;
+	cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(e, "oauth"))
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "enabled")))
+			cJSON_AddItemToArray(list, cJSON_CreateString(op->string));
 	static const char *const copied[] = { "password_policy", "require_email_verification",
 					      "site_url", "branding" };
 	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
@@ -252,6 +296,38 @@ err_t auth_public_config(req_t *r, cJSON **out)
 	cJSON_AddNumberToObject(o, "password_min_length", cJSON_IsNumber(min) ? min->valuedouble : 8);
 	*out = o;
 	return E_OK;
+}
+
+/* --- sealed secrets --------------------------------------------------------- */
+
+/* In a patch of the auth config, each OAuth client_secret becomes
+ * client_secret_sealed (null stays null: it removes the secret). */
+static void secrets_seal(req_t *r, cJSON *patch)
+{
+	cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(patch, "oauth")) {
+		cJSON *sec = cJSON_DetachItemFromObjectCaseSensitive(p, "client_secret");
+		if (!sec)
+			continue;
+		cJSON_AddItemToObject(p, "client_secret_sealed", cJSON_IsString(sec) ?
+			cJSON_CreateString(secret_seal(r->a, g_config.master_key_bin, sec->valuestring,
+						       strlen(sec->valuestring))) : cJSON_CreateNull());
+		cJSON_Delete(sec);
+	}
+}
+
+/* An effective auth config as the API shows it: client_secret_set
+ * instead of any secret. */
+static cJSON *secrets_hide(cJSON *doc)
+{
+	cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, "oauth")) {
+		bool set = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(p, "client_secret_sealed"));
+		cJSON_DeleteItemFromObjectCaseSensitive(p, "client_secret_sealed");
+		cJSON_DeleteItemFromObjectCaseSensitive(p, "client_secret");
+		cJSON_AddBoolToObject(p, "client_secret_set", set);
+	}
+	return doc;
 }
 
 /* --- handlers ------------------------------------------------------------ */
@@ -268,7 +344,7 @@ err_t identity_settings_get(req_t *r)
 	err_t rc = docs_read(r, false, &d);
 	if (rc)
 		return rc;
-	reply_data(r, 200, cJSON_Duplicate(doc_effective(r, &d, route_is_auth_config(r)), true));
+	reply_data(r, 200, secrets_hide(cJSON_Duplicate(doc_effective(r, &d, route_is_auth_config(r)), true)));
 	return E_OK;
 }
 
@@ -301,6 +377,7 @@ err_t identity_settings_update(req_t *r)
 		cJSON *min = cJSON_DetachItemFromObjectCaseSensitive(pp, "min_length");
 		if (min)
 			cJSON_AddItemToObject(gov_patch, "password_min_length", min);
+		secrets_seal(r, patch);
 	}
 	enum db_status st = db_begin(r->db);
 	if (st)
@@ -324,7 +401,7 @@ err_t identity_settings_update(req_t *r)
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	identity_invalidate(r);
-	reply_data(r, 200, cJSON_Duplicate(doc_effective(r, &d, auth), true));
+	reply_data(r, 200, secrets_hide(cJSON_Duplicate(doc_effective(r, &d, auth), true)));
 	return E_OK;
 }
 

@@ -68,6 +68,8 @@
 	X(automations_routes) \
 	X(scheduled_jobs_routes) \
 	X(workflows_routes) \
+	X(passkeys_routes) \
+	X(oauth_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];

@@ -45,6 +45,9 @@ Suite *suite_accounting(void);
 Suite *suite_automations(void);
 Suite *suite_scheduled_jobs(void);
 Suite *suite_workflows(void);
+/* external identity */
+Suite *suite_passkeys(void);
+Suite *suite_oauth(void);
 
 int main(void)
 {
@@ -93,6 +96,9 @@ int main(void)
 	srunner_add_suite(sr, suite_automations());
 	srunner_add_suite(sr, suite_scheduled_jobs());
 	srunner_add_suite(sr, suite_workflows());
+	/* external identity */
+	srunner_add_suite(sr, suite_passkeys());
+	srunner_add_suite(sr, suite_oauth());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -251,7 +251,8 @@ START_TEST(tenant_config_by_query_and_header)
 	assert_tenant_config(r, tid);
 	const cJSON *prov = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(resp_data(r), "auth"),
 							     "providers");
-	ck_assert_int_eq(cJSON_GetArraySize(prov), 4);  /* every sign-in method by default */
+	ck_assert_int_eq(cJSON_GetArraySize(prov), 5);  /* every sign-in method by default */
+	ck_assert_str_eq(cJSON_GetArrayItem(prov, 4)->valuestring, "passkey");
 	http_free(r);
 
 	/* The public view follows the auth config, and shows none of its
@@ -260,20 +261,25 @@ START_TEST(tenant_config_by_query_and_header)
 		      "{\"providers\":{\"anonymous\":false,\"phone_otp\":false},"
 		      "\"branding\":{\"site_name\":\"Acme Portal\"},"
 		      "\"redirect_urls\":[\"https://private-allowlist.example.com\"],"
-		      "\"email_templates\":{\"recovery\":{\"subject\":\"Secret subject\"}}}");
+		      "\"email_templates\":{\"recovery\":{\"subject\":\"Secret subject\"}},"
+		      "\"oauth\":{\"oidc\":{\"enabled\":true,\"client_id\":\"app\","
+		      "\"issuer\":\"https://idp.example.com\",\"client_secret\":\"oidc-secret-value\"}}}");
 	assert_envelope(r, 200, NULL);
 	http_free(r);
 	r = http_get(path, NULL);
 	assert_tenant_config(r, tid);
 	const cJSON *auth = cJSON_GetObjectItemCaseSensitive(resp_data(r), "auth");
 	prov = cJSON_GetObjectItemCaseSensitive(auth, "providers");
-	ck_assert_int_eq(cJSON_GetArraySize(prov), 2);
+	ck_assert_int_eq(cJSON_GetArraySize(prov), 4);
 	ck_assert_str_eq(cJSON_GetArrayItem(prov, 0)->valuestring, "email");
 	ck_assert_str_eq(cJSON_GetArrayItem(prov, 1)->valuestring, "magic_link");
+	ck_assert_str_eq(cJSON_GetArrayItem(prov, 2)->valuestring, "passkey");
+	ck_assert_str_eq(cJSON_GetArrayItem(prov, 3)->valuestring, "oidc");
 	ck_assert_int_eq((int)cJSON_GetObjectItemCaseSensitive(auth, "password_min_length")->valuedouble, 8);
 	ck_assert_str_eq(json_str(cJSON_GetObjectItemCaseSensitive(resp_data(r), "branding"), "site_name"),
 			 "Acme Portal");
-	ck_assert_msg(!strstr(r->body, "private-allowlist") && !strstr(r->body, "Secret subject"),
+	ck_assert_msg(!strstr(r->body, "private-allowlist") && !strstr(r->body, "Secret subject") &&
+		      !strstr(r->body, "oidc-secret-value"),
 		      "private auth config leaked: %s", r->body);
 	http_free(r);
 	free(tid);

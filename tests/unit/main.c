@@ -23,6 +23,7 @@ int main(void)
 		suite_outhttp, suite_webhook_send, suite_ailocal,
 		suite_decimal,
 		suite_cron,
+		suite_webauthn,
 	};
 	SRunner *sr = srunner_create(NULL);
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)

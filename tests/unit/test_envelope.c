@@ -131,6 +131,7 @@ static const struct {
 	{ E_CHAIN_DEPTH_EXCEEDED, 409, "CHAIN_DEPTH_EXCEEDED", "Too many automations led to this event; no further automation runs" },
 	{ E_ACTION_FAILED, 502, "ACTION_FAILED", "An action of the run failed" },
 	{ E_IN_REVIEW, 409, "IN_REVIEW", "The object is in review and cannot be changed until it is approved or rejected" },
+	{ E_IDP, 502, "IDENTITY_PROVIDER_ERROR", "The identity provider failed to answer" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))

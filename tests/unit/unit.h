@@ -42,6 +42,7 @@ Suite *suite_webhook_send(void);   /* also fcgi/fanout.c's event vocabulary */
 Suite *suite_ailocal(void);        /* test_ailocal.c: common/ailocal.c */
 Suite *suite_decimal(void);        /* test_decimal.c: common/decimal.c */
 Suite *suite_cron(void);           /* test_cron.c: common/cron.c */
+Suite *suite_webauthn(void);       /* test_webauthn.c: common/webauthn.c */
 
 #define UNIT_REQUEST_ID "req_unit_0123456789"
 
