@@ -38,6 +38,7 @@ Suite *suite_identity(void);
 Suite *suite_e2e(void);
 /* AI */
 Suite *suite_ai(void);
+Suite *suite_apps(void);
 
 int main(void)
 {
@@ -79,6 +80,8 @@ int main(void)
 	srunner_add_suite(sr, suite_resilience());
 	/* AI */
 	srunner_add_suite(sr, suite_ai());
+	/* apps and analytics */
+	srunner_add_suite(sr, suite_apps());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
