@@ -28,12 +28,15 @@
 #include "objquery.h"
 #include "reports.h"
 #include "routes.h"
+#include "views.h"
 
 #define LEADERBOARD_MAX 100
 #define LEADERBOARD_DEFAULT 10
 #define FUNNEL_STEPS_MAX 10
 #define BUCKETS_MAX 10000
 #define BUCKETS_DEFAULT 30
+#define OBJECTS_MAX 100
+#define OBJECTS_DEFAULT 20
 
 const field_t report_funnel_body[] = {
 	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 64 },
@@ -70,6 +73,26 @@ const field_t report_timeseries_body[] = {
 	{ "filters", FT_ARRAY, FF_NULLABLE, 0, OBJ_FILTERS_MAX },
 	{ "start_date", FT_STRING, FF_NULLABLE, 1, 40 },
 	{ "end_date", FT_STRING, FF_NULLABLE, 1, 40 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+/* The kinds dashboards and saved reports add (no endpoint of their own):
+ * one aggregate, and a page of objects (a view's filters, or the
+ * request's). */
+const field_t report_metric_body[] = {
+	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 64 },
+	{ "aggregation", FT_STRING, 0, 1, 16 },
+	{ "value_property", FT_STRING, FF_NULLABLE, 1, 64 },
+	{ "filters", FT_ARRAY, FF_NULLABLE, 0, OBJ_FILTERS_MAX },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const field_t report_objects_body[] = {
+	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 64 },
+	{ "view_id", FT_STRING, FF_NULLABLE, 1, 64 },
+	{ "columns", FT_STRING_ARRAY, FF_NULLABLE, 0, 100 },
+	{ "limit", FT_INT, 0, 1, OBJECTS_MAX },
+	{ "filters", FT_ARRAY, FF_NULLABLE, 0, OBJ_FILTERS_MAX },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -682,6 +705,88 @@ static err_t timeseries(rep_t *p, cJSON **out)
 	return E_OK;
 }
 
+/* --- metric and objects ------------------------------------------------------ */
+
+static err_t metric(rep_t *p, cJSON **out)
+{
+	const char *agg;
+	const prop_t *vp;
+	err_t rc = spec_agg(p, &agg, &vp);
+	if (rc)
+		return rc;
+	db_result *res;
+	enum db_status st = db_exec(p->r->db, p->r->a, arena_printf(p->r->a,
+		"SELECT COUNT(*) AS n, %s AS v FROM %s WHERE %s", agg, p->t->table, p->w.sql), p->w.p,
+		p->w.np, &res);
+	if (st)
+		return req_db_error(p->r, st);
+	*out = req_own(p->r, cJSON_CreateObject());
+	cJSON_AddItemToObject(*out, "value", vp ? agg_json(db_get(res, 0, "v"), vp)
+					       : cJSON_CreateNumber((double)db_get_int(res, 0, "n", 0)));
+	cJSON_AddNumberToObject(*out, "count", (double)db_get_int(res, 0, "n", 0));
+	return E_OK;
+}
+
+/* columns: names of the type's properties (all of them when absent). */
+static err_t spec_columns(rep_t *p, const cJSON **cols)
+{
+	*cols = cJSON_GetObjectItemCaseSensitive(p->spec, "columns");
+	int i = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, (cJSON_IsArray(*cols) ? *cols : NULL)) {
+		if (!objtype_prop(p->t, c->valuestring))
+			return req_fail_field(p->r, E_VALIDATION, fld(p, arena_printf(p->r->a, "columns[%d]", i)),
+					      "%.64s is not a property of %s", c->valuestring, p->t->name);
+		i++;
+	}
+	return E_OK;
+}
+
+/* The newest objects that pass the filters (and the view's), with the
+ * chosen properties; never who created them. */
+static err_t objects(rep_t *p, cJSON **out)
+{
+	const char *view = json_str_of(p->spec, "view_id"), *sort, *order;
+	const cJSON *cols, *jl = cJSON_GetObjectItemCaseSensitive(p->spec, "limit");
+	cJSON *vf;
+	err_t rc;
+	if (view && ((rc = views_get_for_list(p->r, p->t, view, &vf, &sort, &order)) ||
+		     (rc = query_filters(p->r, p->t, &p->w, vf, fld(p, "view_id"), 0))))
+		return rc == E_NOT_FOUND ? req_fail_field(p->r, E_NOT_FOUND, fld(p, "view_id"),
+							  "View not found") : rc;
+	long long total, limit = jl ? jl->valueint : OBJECTS_DEFAULT;
+	db_result *res;
+	if ((rc = spec_columns(p, &cols)) || (rc = query_count(p->r, p->t->table, &p->w, &total)))
+		return rc;
+	enum db_status st = db_exec(p->r->db, p->r->a, arena_printf(p->r->a,
+		"SELECT id, properties, created_at FROM %s WHERE %s ORDER BY created_at DESC, id DESC "
+		"LIMIT %lld", p->t->table, p->w.sql, limit), p->w.p, p->w.np, &res);
+	if (st)
+		return req_db_error(p->r, st);
+	*out = req_own(p->r, cJSON_CreateObject());
+	cJSON *rows = cJSON_AddArrayToObject(*out, "rows");
+	for (int i = 0; i < res->nrows; i++) {
+		char ts[RFC3339_LEN];
+		cJSON *o = cJSON_CreateObject(), *props = cJSON_Parse(db_get(res, i, "properties"));
+		cJSON_AddStringToObject(o, "id", db_get(res, i, "id"));
+		cJSON_AddStringToObject(o, "created_at", time_from_sql(ts, db_get(res, i, "created_at")));
+		cJSON *shown = cJSON_AddObjectToObject(o, "properties");
+		const cJSON *v;
+		cJSON_ArrayForEach(v, props) {
+			bool wanted = !cJSON_IsArray(cols);
+			const cJSON *c;
+			cJSON_ArrayForEach(c, (cJSON_IsArray(cols) ? cols : NULL))
+				wanted |= !strcmp(c->valuestring, v->string);
+			if (wanted)
+				cJSON_AddItemToObject(shown, v->string, cJSON_Duplicate(v, true));
+		}
+		cJSON_Delete(props);
+		cJSON_AddItemToArray(rows, o);
+	}
+	cJSON_AddNumberToObject(*out, "total", (double)total);
+	return E_OK;
+}
+
 /* --- the entry point and the endpoints ------------------------------------- */
 
 static const struct report_kind {
@@ -693,6 +798,8 @@ static const struct report_kind {
 	{ "leaderboard", report_leaderboard_body, leaderboard },
 	{ "pipeline", report_pipeline_body, pipeline },
 	{ "timeseries", report_timeseries_body, timeseries },
+	{ "metric", report_metric_body, metric },
+	{ "objects", report_objects_body, objects },
 };
 
 static const struct report_kind *kind_of(const char *type)
@@ -713,13 +820,28 @@ err_t report_run(req_t *r, const char *type, const cJSON *spec, const char *pref
 	const struct report_kind *k = kind_of(type);
 	if (!k)
 		return req_fail_field(r, E_VALIDATION, "type",
-				      "type must be one of funnel, leaderboard, pipeline, timeseries");
+				      "type must be one of funnel, leaderboard, pipeline, timeseries, "
+				      "metric, objects");
 	rep_t p;
 	err_t rc = rep_begin(r, k->schema, spec, prefix, &p);
 	if (rc || (rc = k->run(&p, out)))
 		return rc;
 	cJSON_AddStringToObject(*out, "object_type_id", p.t->id);
 	return E_OK;
+}
+
+err_t report_check_request(req_t *r, const res_ctx_t *c, const char *(*kind)(const char *type))
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(c->body, "type");
+	const cJSON *config = cJSON_GetObjectItemCaseSensitive(c->body, "config_json");
+	if (!type)
+		type = cJSON_GetObjectItemCaseSensitive(c->before, "type");
+	if (!config)
+		config = cJSON_GetObjectItemCaseSensitive(c->before, "config_json");
+	/* Stored JSON renders numbers as raw text: the report reads parsed. */
+	cJSON *spec = req_own(r, cJSON_Parse(req_json_text(r, config))), *out;
+	const char *t = cJSON_IsString(type) ? type->valuestring : NULL;
+	return report_run(r, kind ? kind(t) : t, spec, "config_json.", &out);
 }
 
 /* POST /v1/reports/<type>: the type is the path's last segment. */

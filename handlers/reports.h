@@ -14,8 +14,11 @@
 #include <cJSON.h>
 
 #include "../fcgi/request.h"
+#include "../fcgi/resource.h"
 
-/* True if type names a report: funnel, leaderboard, pipeline, timeseries. */
+/* True if type names a report: funnel, leaderboard, pipeline, timeseries,
+ * and the two without an endpoint: metric (one aggregate) and objects (the
+ * newest objects passing the filters or a saved view's). */
 bool report_type_valid(const char *type);
 
 /*
@@ -27,5 +30,14 @@ bool report_type_valid(const char *type);
  * object type.
  */
 err_t report_run(req_t *r, const char *type, const cJSON *spec, const char *prefix, cJSON **out);
+
+/*
+ * Create and update hook of a resource that holds a report request (a
+ * dashboard widget, a saved report): runs the request made of the body's
+ * type and config_json (each else the row's), so that one that cannot run
+ * is refused naming config_json.<member>.  kind maps the type to the
+ * report kind (NULL: the type is the kind).
+ */
+err_t report_check_request(req_t *r, const res_ctx_t *c, const char *(*kind)(const char *type));
 
 #endif

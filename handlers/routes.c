@@ -59,6 +59,10 @@
 	X(ai_routes) \
 	X(ai_vectors_routes) \
 	X(reports_routes) \
+	X(forms_routes) \
+	X(branding_routes) \
+	X(dashboards_routes) \
+	X(saved_reports_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];

@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "peers.h"
 
 Suite *suite_apps(void);
 
@@ -333,6 +336,751 @@ START_TEST(bad_report_requests_name_the_field_and_other_tenants_types_are_not_fo
 }
 END_TEST
 
+/* ------------------------------------------------------------ forms */
+
+/* A type "leads" and a form on it: name (required), email, age, a
+ * newsletter checkbox and a hidden source. */
+static char *leads_make(const char *key)
+{
+	char *ty = type_make(key, "leads");
+	prop_make(key, ty, "{\"name\":\"name\",\"data_type\":\"string\",\"is_required\":true}");
+	prop_make(key, ty, "{\"name\":\"email\",\"data_type\":\"email\"}");
+	prop_make(key, ty, "{\"name\":\"age\",\"data_type\":\"integer\"}");
+	prop_make(key, ty, "{\"name\":\"newsletter\",\"data_type\":\"boolean\"}");
+	prop_make(key, ty, "{\"name\":\"source\",\"data_type\":\"string\"}");
+	return ty;
+}
+
+#define LEAD_FIELDS "[{\"property\":\"name\",\"label\":\"Your name\",\"required\":true,\"order\":1}," \
+	"{\"property\":\"email\",\"label\":\"Email\",\"placeholder\":\"you@example.com\"}," \
+	"{\"property\":\"age\",\"label\":\"Age\"},{\"property\":\"newsletter\",\"label\":\"News\"}," \
+	"{\"property\":\"source\",\"hidden\":true,\"default_value\":\"web-form\"}]"
+
+/* Creates an active form with settings (JSON text), asserting 201. */
+static char *form_make(const char *key, const char *settings)
+{
+	char *body = strf("{\"name\":\"Contact\",\"object_type_id\":\"leads\",\"fields\":" LEAD_FIELDS
+			  ",\"settings\":%s,\"status\":\"active\"}", settings);
+	http_resp *r = call("POST", key, body, "/v1/forms");
+	assert_envelope(r, 201, NULL);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	ck_assert_msg(!strncmp(id, "form_", 5), "id: %s", r->body);
+	http_free(r);
+	free(body);
+	return id;
+}
+
+static http_resp *submit_json(const char *tenant, const char *form, const char *body)
+{
+	return call("POST", NULL, body, "/v1/forms/%s/submit?tenant_id=%s", form, tenant);
+}
+
+static int submissions_total(const char *key, const char *form)
+{
+	http_resp *r = call("GET", key, NULL, "/v1/forms/%s/submissions", form);
+	assert_envelope(r, 200, NULL);
+	int n = item(resp_data(r), "total")->valueint;
+	http_free(r);
+	return n;
+}
+
+START_TEST(forms_are_checked_against_their_type_and_stay_in_their_tenant)
+{
+	struct tenant t, o;
+	tenant_make(&t);
+	tenant_make(&o);
+	free(leads_make(t.key));
+	struct { const char *body, *field; } bad[] = {
+		{ "{\"name\":\"F\",\"object_type_id\":\"nope\"}", "object_type_id" },
+		{ "{\"name\":\"F\",\"object_type_id\":\"leads\",\"fields\":[{\"property\":\"zip\"}]}", "fields[0].property" },
+		{ "{\"name\":\"F\",\"object_type_id\":\"leads\",\"fields\":[{\"property\":\"age\",\"default_value\":\"old\"}]}", "fields[0].default_value" },
+		{ "{\"name\":\"F\",\"object_type_id\":\"leads\",\"fields\":[{\"property\":\"age\"},{\"property\":\"age\"}]}", "fields[1].property" },
+		{ "{\"name\":\"F\",\"object_type_id\":\"leads\",\"fields\":[{\"property\":\"source\",\"hidden\":true}]}", "fields[0].default_value" },
+		{ "{\"name\":\"F\",\"object_type_id\":\"leads\",\"settings\":{\"redirect_url\":\"https://evil.example.net/\"}}", "settings.redirect_url" },
+		{ "{\"name\":\"F\",\"object_type_id\":\"leads\",\"settings\":{\"captcha\":{\"provider\":\"hcaptcha\"}}}", "settings.captcha.secret" },
+		{ "{\"name\":\"F\",\"object_type_id\":\"leads\",\"settings\":{\"captcha\":{\"provider\":\"recaptcha\",\"secret\":\"x\"}}}", "settings.captcha.provider" },
+		{ "{\"name\":\"F\",\"object_type_id\":\"leads\",\"settings\":{\"notification_emails\":[\"not-an-address\"]}}", "settings.notification_emails[0]" },
+		{ "{\"name\":\"F\",\"object_type_id\":\"leads\",\"settings\":{\"rate_limit_per_hour\":0}}", "settings.rate_limit_per_hour" },
+		{ "{\"name\":\"F\",\"object_type_id\":\"leads\",\"settings\":{\"colour\":\"red\"}}", "settings.colour" },
+		{ "{\"name\":\"F\",\"object_type_id\":\"leads\",\"status\":\"published\"}", "status" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		http_resp *r = call("POST", t.key, bad[i].body, "/v1/forms");
+		assert_fail_field(r, 400, "VALIDATION_ERROR", bad[i].field);
+		http_free(r);
+	}
+	/* A redirect on the tenant's allowlist is fine. */
+	http_resp *r = call("POST", t.key, "{\"redirect_urls\":[\"https://app.example.com\"]}", "/v1/auth-config");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	char *id = form_make(t.key, "{\"redirect_url\":\"https://app.example.com/thanks\"}");
+	r = call("GET", t.key, NULL, "/v1/forms?status=active");
+	assert_envelope(r, 200, NULL);
+	ck_assert_msg(find_by(resp_data(r), "id", id) != NULL, "listed: %s", r->body);
+	http_free(r);
+	/* The other tenant sees none of it. */
+	r = call("GET", o.key, NULL, "/v1/forms");
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(cJSON_GetArraySize(resp_data(r)), 0);
+	http_free(r);
+	const char *paths[] = { "PATCH /v1/forms/%s", "DELETE /v1/forms/%s", "POST /v1/forms/%s/duplicate",
+				"GET /v1/forms/%s/submissions", "GET /v1/forms/%s/analytics",
+				"GET /v1/forms/%s/submissions/export" };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		char method[8];
+		sscanf(paths[i], "%7s", method);
+		r = call(method, o.key, !strcmp(method, "PATCH") ? "{\"name\":\"x\"}" : NULL,
+			 strchr(paths[i], '/'), id);
+		assert_envelope(r, 404, "NOT_FOUND");
+		http_free(r);
+	}
+	r = call("GET", NULL, NULL, "/v1/forms/%s?tenant_id=%s", id, o.id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	/* A read-only key cannot change forms. */
+	char *ro = key_new(t.key, "{\"name\":\"ro\",\"scopes\":[\"read\"]}", NULL);
+	r = call("PATCH", ro, "{\"name\":\"x\"}", "/v1/forms/%s", id);
+	assert_envelope(r, 403, "INSUFFICIENT_SCOPE");
+	http_free(r);
+	free(ro);
+	free(id);
+	tenant_drop(&t);
+	tenant_drop(&o);
+}
+END_TEST
+
+START_TEST(a_public_form_is_read_and_submitted_as_json_creating_the_object_and_event)
+{
+	struct tenant t;
+	tenant_make(&t);
+	free(leads_make(t.key));
+	char *body = strf("{\"name\":\"Contact\",\"object_type_id\":\"leads\",\"fields\":" LEAD_FIELDS
+			  ",\"settings\":{\"success_message\":\"Merci\",\"honeypot\":\"website\"}}");
+	http_resp *r = call("POST", t.key, body, "/v1/forms");
+	assert_envelope(r, 201, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "status"), "draft");
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	free(body);
+	/* A draft is not public. */
+	r = call("GET", NULL, NULL, "/v1/forms/%s?tenant_id=%s", id, t.id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("PATCH", t.key, "{\"status\":\"active\"}", "/v1/forms/%s", id);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = call("PATCH", t.key, "{\"brand_name\":\"Acme\",\"primary_color\":\"#112233\"}", "/v1/branding");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+
+	r = call("GET", NULL, NULL, "/v1/forms/%s?tenant_id=%s", id, t.id);
+	assert_envelope(r, 200, NULL);
+	const cJSON *d = resp_data(r);
+	ck_assert_str_eq(json_str(d, "form_id"), id);
+	/* The hidden field is not shown; its value is the server's. */
+	ck_assert_int_eq(cJSON_GetArraySize(item(d, "fields")), 4);
+	ck_assert_ptr_null(find_by(item(d, "fields"), "property", "source"));
+	ck_assert_str_eq(json_str(item(d, "branding"), "brand_name"), "Acme");
+	ck_assert_str_eq(json_str(item(d, "branding"), "primary_color"), "#112233");
+	ck_assert_msg(cJSON_IsFalse(item(d, "require_captcha")), "%s", r->body);
+	http_free(r);
+
+	r = submit_json(t.id, id, "{\"name\":\"Ann\",\"email\":\"ann@example.com\",\"age\":41,"
+			"\"source\":\"forged\"}");
+	assert_envelope(r, 200, NULL);
+	ck_assert_msg(cJSON_IsTrue(item(resp_data(r), "submitted")), "%s", r->body);
+	ck_assert_str_eq(json_str(resp_data(r), "message"), "Merci");
+	char *obj = strdup(json_str(resp_data(r), "object_id"));
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/objects/leads/%s", obj);
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(prop_of(resp_data(r), "name") ? item(resp_data(r), "properties") : NULL, "name"), "Ann");
+	ck_assert_int_eq(prop_of(resp_data(r), "age")->valueint, 41);
+	ck_assert_str_eq(prop_of(resp_data(r), "source")->valuestring, "web-form");
+	http_free(r);
+	char *events = events_of(id);
+	ck_assert_msg(strstr(events, "form.submitted") != NULL, "events: %s", events);
+	free(events);
+
+	/* Bad values: the property's own check, required, unknown names. */
+	r = submit_json(t.id, id, "{\"name\":\"Bob\",\"age\":\"old\"}");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "properties.age");
+	http_free(r);
+	r = submit_json(t.id, id, "{\"email\":\"bob@example.com\"}");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "name");
+	http_free(r);
+	r = submit_json(t.id, id, "{\"name\":\"Bob\",\"salary\":1}");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "salary");
+	http_free(r);
+	r = call("POST", NULL, "{\"name\":\"Bob\"}", "/v1/forms/%s/submit", id);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "tenant_id");
+	http_free(r);
+	/* A filled honeypot looks accepted and stores nothing. */
+	r = submit_json(t.id, id, "{\"name\":\"Bot\",\"website\":\"http://spam.example\"}");
+	assert_envelope(r, 200, NULL);
+	ck_assert_ptr_null(item(resp_data(r), "object_id"));
+	http_free(r);
+	ck_assert_int_eq(submissions_total(t.key, id), 1);
+
+	/* Closed: gone. */
+	r = call("PATCH", t.key, "{\"status\":\"closed\"}", "/v1/forms/%s", id);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = submit_json(t.id, id, "{\"name\":\"Late\"}");
+	assert_envelope(r, 410, "GONE");
+	http_free(r);
+	ck_assert_int_eq(submissions_total(t.key, id), 1);
+	free(obj);
+	free(id);
+	tenant_drop(&t);
+}
+END_TEST
+
+START_TEST(a_plain_html_form_posts_urlencoded_and_is_redirected_with_303)
+{
+	struct tenant t;
+	tenant_make(&t);
+	free(leads_make(t.key));
+	http_resp *r = call("POST", t.key, "{\"redirect_urls\":[\"https://app.example.com\"]}", "/v1/auth-config");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	char *id = form_make(t.key, "{\"redirect_url\":\"https://app.example.com/thanks\"}");
+	int rc;
+	char *out = run_cmd(&rc, "curl -s -o /dev/null -w '%%{http_code} %%{redirect_url}' "
+			    "--data-urlencode 'name=Zoë & Co' --data-urlencode 'email=zoe@example.com' "
+			    "--data-urlencode 'age=33' --data-urlencode 'newsletter=on' "
+			    "'%s/v1/forms/%s/submit?tenant_id=%s'", env_or("TESSERA_TEST_URL", ""), id, t.id);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_str_eq(out, "303 https://app.example.com/thanks");
+	free(out);
+	r = call("GET", t.key, NULL, "/v1/forms/%s/submissions", id);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(item(resp_data(r), "total")->valueint, 1);
+	const cJSON *sub = cJSON_GetArrayItem(item(resp_data(r), "submissions"), 0);
+	const cJSON *data = item(sub, "data");
+	ck_assert_str_eq(json_str(data, "name"), "Zoë & Co");
+	ck_assert_int_eq(item(data, "age")->valueint, 33);
+	ck_assert_msg(cJSON_IsTrue(item(data, "newsletter")), "%s", r->body);
+	ck_assert_str_eq(json_str(data, "source"), "web-form");
+	http_free(r);
+	/* A bad value in a plain form is a 400 like any other. */
+	out = run_cmd(&rc, "curl -s -o /dev/null -w '%%{http_code}' --data-urlencode 'name=Y' "
+		      "--data-urlencode 'age=many' '%s/v1/forms/%s/submit?tenant_id=%s'",
+		      env_or("TESSERA_TEST_URL", ""), id, t.id);
+	ck_assert_str_eq(out, "400");
+	free(out);
+	/* Neither JSON nor a form: 415. */
+	r = http_req("POST", strf("/v1/forms/%s/submit?tenant_id=%s", id, t.id), NULL, "text/plain",
+		     "name=x", 6, NULL);
+	assert_envelope(r, 415, "UNSUPPORTED_MEDIA_TYPE");
+	http_free(r);
+	free(id);
+	tenant_drop(&t);
+}
+END_TEST
+
+START_TEST(captcha_tokens_are_verified_with_the_siteverify_api_and_the_secret_is_sealed)
+{
+	struct tenant t;
+	tenant_make(&t);
+	free(leads_make(t.key));
+	struct receiver fake;
+	peer_start(&fake, "captcha_verify");
+	char *settings = strf("{\"captcha\":{\"provider\":\"hcaptcha\",\"site_key\":\"site-1\","
+			      "\"secret\":\"test-secret\",\"verify_url\":\"http://127.0.0.1:%d/b1/siteverify\"}}",
+			      fake.port);
+	char *id = form_make(t.key, settings);
+	http_resp *r = call("GET", t.key, NULL, "/v1/forms");
+	assert_envelope(r, 200, NULL);
+	ck_assert_msg(strstr(r->body, "test-secret") == NULL, "secret shown: %s", r->body);
+	const cJSON *c = item(item(find_by(resp_data(r), "id", id), "settings"), "captcha");
+	ck_assert_msg(cJSON_IsTrue(item(c, "secret_set")), "%s", r->body);
+	http_free(r);
+	r = call("GET", NULL, NULL, "/v1/forms/%s?tenant_id=%s", id, t.id);
+	assert_envelope(r, 200, NULL);
+	ck_assert_msg(cJSON_IsTrue(item(resp_data(r), "require_captcha")), "%s", r->body);
+	ck_assert_str_eq(json_str(item(item(resp_data(r), "settings"), "captcha"), "site_key"), "site-1");
+	ck_assert_msg(strstr(r->body, "test-secret") == NULL && strstr(r->body, "sealed") == NULL, "%s", r->body);
+	http_free(r);
+
+	r = submit_json(t.id, id, "{\"name\":\"Ann\"}");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "captcha_token");
+	http_free(r);
+	r = submit_json(t.id, id, "{\"name\":\"Ann\",\"h-captcha-response\":\"wrong\"}");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "captcha_token");
+	http_free(r);
+	ck_assert_int_eq(submissions_total(t.key, id), 0);
+	r = submit_json(t.id, id, "{\"name\":\"Ann\",\"h-captcha-response\":\"pass-token\"}");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	ck_assert_int_eq(submissions_total(t.key, id), 1);
+	cJSON *got = recv_got(&fake, "b1");
+	const cJSON *forms = item(got, "received");
+	ck_assert_int_eq(cJSON_GetArraySize(forms), 2);
+	ck_assert_str_eq(json_str(cJSON_GetArrayItem(forms, 1), "secret"), "test-secret");
+	ck_assert_str_eq(json_str(cJSON_GetArrayItem(forms, 1), "response"), "pass-token");
+	cJSON_Delete(got);
+	/* Changing other settings keeps the sealed secret. */
+	char *patch = strf("{\"settings\":{\"captcha\":{\"provider\":\"hcaptcha\",\"verify_url\":"
+			   "\"http://127.0.0.1:%d/b1/siteverify\"}}}", fake.port);
+	r = call("PATCH", t.key, patch, "/v1/forms/%s", id);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = submit_json(t.id, id, "{\"name\":\"Bea\",\"captcha_token\":\"pass-token\"}");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	free(patch);
+	recv_stop(&fake);
+	free(settings);
+	free(id);
+	tenant_drop(&t);
+}
+END_TEST
+
+START_TEST(submissions_are_rate_limited_per_address_and_hour)
+{
+	struct tenant t;
+	tenant_make(&t);
+	free(leads_make(t.key));
+	char *id = form_make(t.key, "{\"rate_limit_per_hour\":2}");
+	char *addr = loopback_addr_random();
+	http_source_addr(addr);
+	for (int i = 0; i < 2; i++) {
+		http_resp *r = submit_json(t.id, id, "{\"name\":\"Ann\"}");
+		assert_envelope(r, 200, NULL);
+		http_free(r);
+	}
+	http_resp *r = submit_json(t.id, id, "{\"name\":\"Ann\"}");
+	assert_envelope(r, 429, "RATE_LIMITED");
+	char *ra = resp_header(r, "Retry-After");
+	ck_assert_msg(ra && atoi(ra) > 0 && atoi(ra) <= 3600, "Retry-After: %s", ra ? ra : "none");
+	free(ra);
+	http_free(r);
+	/* Another address is not limited. */
+	char *other = loopback_addr_random();
+	http_source_addr(other);
+	r = submit_json(t.id, id, "{\"name\":\"Bob\"}");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	http_source_addr(NULL);
+	ck_assert_int_eq(submissions_total(t.key, id), 3);
+	free(addr);
+	free(other);
+	free(id);
+	tenant_drop(&t);
+}
+END_TEST
+
+START_TEST(submissions_export_as_csv_and_json_analytics_count_and_duplicates_are_drafts)
+{
+	struct tenant t;
+	tenant_make(&t);
+	free(leads_make(t.key));
+	char *id = form_make(t.key, "{}");
+	http_resp *r = call("GET", NULL, NULL, "/v1/forms/%s?tenant_id=%s", id, t.id);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = submit_json(t.id, id, "{\"name\":\"Ann, \\\"the\\\" first\",\"age\":30}");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = submit_json(t.id, id, "{\"name\":\"Bob\",\"newsletter\":true}");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+
+	r = call("GET", t.key, NULL, "/v1/forms/%s/submissions/export?format=csv", id);
+	ck_assert_int_eq(r->status, 200);
+	char *ct = resp_header(r, "Content-Type");
+	ck_assert_msg(ct && !strncmp(ct, "text/csv", 8), "type %s", ct ? ct : "none");
+	free(ct);
+	ck_assert_msg(!strncmp(r->body, "submission_id,object_id,submitted_at,name,email,age,newsletter,source\r\n",
+			       71), "header: %s", r->body);
+	ck_assert_msg(strstr(r->body, ",\"Ann, \"\"the\"\" first\",,30,,web-form\r\n") != NULL, "csv: %s", r->body);
+	ck_assert_msg(strstr(r->body, ",Bob,,,true,web-form\r\n") != NULL, "csv: %s", r->body);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/forms/%s/submissions/export?format=json", id);
+	ck_assert_int_eq(r->status, 200);
+	cJSON *arr = cJSON_Parse(r->body);
+	ck_assert_msg(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) == 2, "json: %s", r->body);
+	ck_assert_str_eq(json_str(item(cJSON_GetArrayItem(arr, 1), "data"), "name"), "Bob");
+	cJSON_Delete(arr);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/forms/%s/submissions/export?format=xml", id);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "format");
+	http_free(r);
+
+	r = call("GET", t.key, NULL, "/v1/forms/%s/analytics?days=7", id);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(cJSON_GetArraySize(item(resp_data(r), "by_day")), 7);
+	ck_assert_int_eq(item(resp_data(r), "views")->valueint, 1);
+	ck_assert_int_eq(item(resp_data(r), "submissions")->valueint, 2);
+	const cJSON *today = cJSON_GetArrayItem(item(resp_data(r), "by_day"), 6);
+	ck_assert_int_eq(item(today, "submissions")->valueint, 2);
+	ck_assert_int_eq((int)(item(resp_data(r), "conversion_rate")->valuedouble), 2);
+	http_free(r);
+
+	r = call("POST", t.key, NULL, "/v1/forms/%s/duplicate", id);
+	assert_envelope(r, 201, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "name"), "Contact (copy)");
+	ck_assert_str_eq(json_str(resp_data(r), "status"), "draft");
+	ck_assert_int_eq(cJSON_GetArraySize(item(resp_data(r), "fields")), 5);
+	ck_assert_str_ne(json_str(resp_data(r), "id"), id);
+	http_free(r);
+	free(id);
+	tenant_drop(&t);
+}
+END_TEST
+
+/* ------------------------------------------------------------ branding */
+
+START_TEST(branding_checks_urls_colours_css_and_domains_unique_across_tenants)
+{
+	struct tenant t, o;
+	tenant_make(&t);
+	tenant_make(&o);
+	http_resp *r = call("GET", t.key, NULL, "/v1/branding");
+	assert_envelope(r, 200, NULL);
+	ck_assert_msg(cJSON_IsNull(item(resp_data(r), "logo_url")), "%s", r->body);
+	http_free(r);
+	char *domain = strf("forms-%s.example.com", t.id + 3);
+	for (char *p = domain; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	char *body = strf("{\"brand_name\":\"Acme\",\"logo_url\":\"https://cdn.example.com/l.png\","
+			  "\"primary_color\":\"#AABBCC\",\"custom_css\":\"body{background:url(https://cdn.example.com/bg.png)}\","
+			  "\"custom_domain\":\"%s\"}", domain);
+	r = call("PATCH", t.key, body, "/v1/branding");
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "custom_domain"), domain);
+	ck_assert_str_eq(json_str(resp_data(r), "primary_color"), "#AABBCC");
+	http_free(r);
+	free(body);
+	r = call("GET", t.key, NULL, "/v1/branding");
+	ck_assert_str_eq(json_str(resp_data(r), "logo_url"), "https://cdn.example.com/l.png");
+	ck_assert_str_eq(json_str(resp_data(r), "brand_name"), "Acme");
+	http_free(r);
+	struct { const char *body, *field; } bad[] = {
+		{ "{\"logo_url\":\"http://cdn.example.com/l.png\"}", "logo_url" },
+		{ "{\"favicon_url\":\"javascript:alert(1)\"}", "favicon_url" },
+		{ "{\"primary_color\":\"red\"}", "primary_color" },
+		{ "{\"custom_css\":\"@import url(https://x.example.com/a.css);\"}", "custom_css" },
+		{ "{\"custom_css\":\"@IM/**/PORT 'x.css';\"}", "custom_css" },
+		{ "{\"custom_css\":\"a{background:url(http://x.example.com/a.png)}\"}", "custom_css" },
+		{ "{\"custom_css\":\"a{width:expression(alert(1))}\"}", "custom_css" },
+		{ "{\"custom_css\":\"a{background:url(javascript:alert(1))}\"}", "custom_css" },
+		{ "{\"custom_css\":\"</style><script>alert(1)</script>\"}", "custom_css" },
+		{ "{\"custom_domain\":\"not a host\"}", "custom_domain" },
+		{ "{\"custom_domain\":\"10.0.0.1\"}", "custom_domain" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = call("PATCH", t.key, bad[i].body, "/v1/branding");
+		assert_fail_field(r, 400, "VALIDATION_ERROR", bad[i].field);
+		http_free(r);
+	}
+	/* 32 KB of CSS at most. */
+	char *big = malloc(40000);
+	strcpy(big, "{\"custom_css\":\"");
+	memset(big + 15, 'a', 33000);
+	strcpy(big + 15 + 33000, "\"}");
+	r = call("PATCH", t.key, big, "/v1/branding");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "custom_css");
+	http_free(r);
+	free(big);
+	/* Nothing changed by the refusals. */
+	r = call("GET", t.key, NULL, "/v1/branding");
+	ck_assert_str_eq(json_str(resp_data(r), "primary_color"), "#AABBCC");
+	http_free(r);
+	/* The other tenant cannot take the domain. */
+	body = strf("{\"custom_domain\":\"%s\"}", domain);
+	r = call("PATCH", o.key, body, "/v1/branding");
+	assert_fail_field(r, 409, "CONFLICT", "custom_domain");
+	http_free(r);
+	r = call("GET", o.key, NULL, "/v1/branding");
+	ck_assert_msg(cJSON_IsNull(item(resp_data(r), "custom_domain")), "%s", r->body);
+	http_free(r);
+	free(body);
+	/* Clearing with null. */
+	r = call("PATCH", t.key, "{\"custom_domain\":null,\"custom_css\":null}", "/v1/branding");
+	assert_envelope(r, 200, NULL);
+	ck_assert_msg(cJSON_IsNull(item(resp_data(r), "custom_domain")), "%s", r->body);
+	http_free(r);
+	free(domain);
+	tenant_drop(&t);
+	tenant_drop(&o);
+}
+END_TEST
+
+/* ------------------------------------------------------------ dashboards */
+
+static char *dashboard_make(const char *key, const char *body)
+{
+	http_resp *r = call("POST", key, body, "/v1/dashboards");
+	assert_envelope(r, 201, NULL);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	return id;
+}
+
+static char *widget_make(const char *key, const char *dash, const char *body)
+{
+	http_resp *r = call("POST", key, body, "/v1/dashboards/%s/widgets", dash);
+	assert_envelope(r, 201, NULL);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	return id;
+}
+
+START_TEST(a_dashboard_shows_its_widgets_with_cached_data_refreshed_on_demand)
+{
+	struct tenant t, o;
+	tenant_make(&t);
+	tenant_make(&o);
+	free(deals_make(t.key));
+	char *d = dashboard_make(t.key, "{\"name\":\"Sales\",\"layout_json\":{\"columns\":12}}");
+	char *w1 = widget_make(t.key, d, "{\"type\":\"metric\",\"title\":\"Deals\",\"config_json\":"
+			       "{\"object_type_id\":\"deals\"},\"position_json\":{\"x\":0,\"y\":0}}");
+	char *w2 = widget_make(t.key, d, "{\"type\":\"leaderboard\",\"config_json\":{\"object_type_id\":"
+			       "\"deals\",\"group_by\":\"owner\",\"aggregation\":\"sum\",\"value_property\":\"amount\",\"limit\":1}}");
+	char *w3 = widget_make(t.key, d, "{\"type\":\"table\",\"config_json\":{\"object_type_id\":\"deals\","
+			       "\"columns\":[\"owner\"],\"limit\":2,\"filters\":[{\"property\":\"stage\",\"operator\":\"eq\",\"value\":\"won\"}]}}");
+	/* A widget whose report cannot run is refused, naming the member. */
+	http_resp *r = call("POST", t.key, "{\"type\":\"leaderboard\",\"config_json\":{\"object_type_id\":"
+			    "\"deals\",\"group_by\":\"nope\"}}", "/v1/dashboards/%s/widgets", d);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "config_json.group_by");
+	http_free(r);
+	r = call("POST", t.key, "{\"type\":\"gauge\",\"config_json\":{}}", "/v1/dashboards/%s/widgets", d);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "type");
+	http_free(r);
+
+	r = call("GET", t.key, NULL, "/v1/dashboards/%s", d);
+	assert_envelope(r, 200, NULL);
+	const cJSON *ws = item(resp_data(r), "widgets");
+	ck_assert_int_eq(cJSON_GetArraySize(ws), 3);
+	ck_assert_int_eq(item(item(find_by(ws, "id", w1), "data"), "value")->valueint, DEALS);
+	const cJSON *top = cJSON_GetArrayItem(item(item(find_by(ws, "id", w2), "data"), "entries"), 0);
+	ck_assert_str_eq(json_str(top, "group"), "cyd");
+	const cJSON *table = item(find_by(ws, "id", w3), "data");
+	int won = 0;
+	for (int i = 0; i < DEALS; i++)
+		won += !strcmp(deals[i].stage, "won");
+	ck_assert_int_eq(item(table, "total")->valueint, won);
+	ck_assert_int_eq(cJSON_GetArraySize(item(table, "rows")), 2);
+	const cJSON *props = item(cJSON_GetArrayItem(item(table, "rows"), 0), "properties");
+	ck_assert_int_eq(cJSON_GetArraySize(props), 1);
+	ck_assert_ptr_nonnull(item(props, "owner"));
+	http_free(r);
+
+	/* Cached for a minute; ?refresh=true recomputes. */
+	free(obj_make(t.key, "deals", "{\"owner\":\"zed\",\"stage\":\"won\"}"));
+	r = call("GET", t.key, NULL, "/v1/dashboards/%s", d);
+	ck_assert_int_eq(item(item(find_by(item(resp_data(r), "widgets"), "id", w1), "data"), "value")->valueint, DEALS);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/dashboards/%s?refresh=true", d);
+	ck_assert_int_eq(item(item(find_by(item(resp_data(r), "widgets"), "id", w1), "data"), "value")->valueint, DEALS + 1);
+	http_free(r);
+	/* Changing a widget changes its data at once. */
+	r = call("PATCH", t.key, "{\"config_json\":{\"object_type_id\":\"deals\",\"filters\":[{\"property\":"
+		 "\"owner\",\"operator\":\"eq\",\"value\":\"zed\"}]}}", "/v1/dashboards/%s/widgets/%s", d, w1);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/dashboards/%s", d);
+	ck_assert_int_eq(item(item(find_by(item(resp_data(r), "widgets"), "id", w1), "data"), "value")->valueint, 1);
+	http_free(r);
+	r = call("DELETE", t.key, NULL, "/v1/dashboards/%s/widgets/%s", d, w3);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/dashboards/%s", d);
+	ck_assert_int_eq(cJSON_GetArraySize(item(resp_data(r), "widgets")), 2);
+	http_free(r);
+
+	/* The other tenant reaches neither the dashboard nor its widgets. */
+	r = call("GET", o.key, NULL, "/v1/dashboards/%s", d);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("PATCH", o.key, "{\"title\":\"x\"}", "/v1/dashboards/%s/widgets/%s", d, w1);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("POST", o.key, "{\"type\":\"metric\",\"config_json\":{\"object_type_id\":\"deals\"}}",
+		 "/v1/dashboards/%s/widgets", d);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	/* Deleting the dashboard takes its widgets. */
+	r = call("DELETE", t.key, NULL, "/v1/dashboards/%s", d);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = call("DELETE", t.key, NULL, "/v1/dashboards/%s/widgets/%s", d, w2);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	free(w1);
+	free(w2);
+	free(w3);
+	free(d);
+	tenant_drop(&t);
+	tenant_drop(&o);
+}
+END_TEST
+
+static http_resp *public_dashboard(const char *token)
+{
+	return call("GET", NULL, NULL, "/v1/dashboards/public/%s", token);
+}
+
+START_TEST(a_shared_dashboard_is_read_without_credentials_until_unshared_or_expired)
+{
+	struct tenant t;
+	tenant_make(&t);
+	free(deals_make(t.key));
+	char *d = dashboard_make(t.key, "{\"name\":\"Board\",\"description\":\"Public numbers\"}");
+	free(widget_make(t.key, d, "{\"type\":\"pipeline\",\"title\":\"Stages\",\"config_json\":"
+			 "{\"object_type_id\":\"deals\",\"stage_property\":\"stage\"}}"));
+	free(widget_make(t.key, d, "{\"type\":\"table\",\"config_json\":{\"object_type_id\":\"deals\"}}"));
+	http_resp *r = call("PATCH", t.key, "{\"is_public\":true}", "/v1/dashboards/%s", d);
+	assert_envelope(r, 200, NULL);
+	char *token = strdup(json_str(resp_data(r), "share_token"));
+	ck_assert_msg(strlen(token) > 40, "token: %s", r->body);
+	ck_assert_msg(strstr(json_str(resp_data(r), "share_url"), token) != NULL, "%s", r->body);
+	http_free(r);
+	/* Shown once: a read does not repeat it. */
+	r = call("GET", t.key, NULL, "/v1/dashboards/%s", d);
+	ck_assert_msg(cJSON_IsTrue(item(resp_data(r), "is_public")) && !strstr(r->body, token), "%s", r->body);
+	http_free(r);
+
+	r = public_dashboard(token);
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "name"), "Board");
+	const cJSON *ws = item(resp_data(r), "widgets");
+	ck_assert_int_eq(cJSON_GetArraySize(ws), 2);
+	ck_assert_int_eq(item(item(cJSON_GetArrayItem(ws, 0), "data"), "total_count")->valueint, DEALS);
+	/* Data only: no ids of the dashboard, widgets, keys or users. */
+	const char *ids[] = { d, "wdg_", "key_", "usr_", "created_by", "config_json" };
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		ck_assert_msg(!strstr(r->body, ids[i]), "%s shown: %s", ids[i], r->body);
+	http_free(r);
+	r = public_dashboard("dsh_unknown");
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+
+	/* Unshared: gone.  Shared again: a new token; the old stays gone. */
+	r = call("PATCH", t.key, "{\"is_public\":false}", "/v1/dashboards/%s", d);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = public_dashboard(token);
+	assert_envelope(r, 410, "GONE");
+	http_free(r);
+	char *exp = strf("{\"is_public\":true,\"share_expires_at\":\"%s\"}", "2020-01-01T00:00:00Z");
+	r = call("PATCH", t.key, exp, "/v1/dashboards/%s", d);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "share_expires_at");
+	http_free(r);
+	free(exp);
+	time_t soon = time(NULL) + 3;
+	char ts[32];
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&soon));
+	exp = strf("{\"is_public\":true,\"share_expires_at\":\"%s\"}", ts);
+	r = call("PATCH", t.key, exp, "/v1/dashboards/%s", d);
+	assert_envelope(r, 200, NULL);
+	char *token2 = strdup(json_str(resp_data(r), "share_token"));
+	http_free(r);
+	free(exp);
+	ck_assert_str_ne(token, token2);
+	r = public_dashboard(token);
+	assert_envelope(r, 410, "GONE");
+	http_free(r);
+	r = public_dashboard(token2);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	sleep(4);
+	r = public_dashboard(token2);
+	assert_envelope(r, 410, "GONE");
+	http_free(r);
+	free(token);
+	free(token2);
+	free(d);
+	tenant_drop(&t);
+}
+END_TEST
+
+/* ------------------------------------------------------------ saved reports */
+
+START_TEST(saved_reports_run_store_a_snapshot_and_export_csv_json_and_xlsx)
+{
+	struct tenant t, o;
+	tenant_make(&t);
+	tenant_make(&o);
+	free(deals_make(t.key));
+	http_resp *r = call("POST", t.key, "{\"name\":\"Top\",\"type\":\"leaderboard\",\"config_json\":"
+			    "{\"object_type_id\":\"deals\",\"group_by\":\"nope\"}}", "/v1/saved-reports");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "config_json.group_by");
+	http_free(r);
+	r = call("POST", t.key, "{\"name\":\"Top\",\"type\":\"leaderboard\",\"config_json\":"
+		 "{\"object_type_id\":\"deals\",\"group_by\":\"owner\"},\"schedule\":\"0 8 * * 1\"}",
+		 "/v1/saved-reports");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "schedule");
+	http_free(r);
+	r = call("POST", t.key, "{\"name\":\"Top\",\"type\":\"leaderboard\",\"config_json\":"
+		 "{\"object_type_id\":\"deals\",\"group_by\":\"owner\",\"aggregation\":\"sum\","
+		 "\"value_property\":\"amount\",\"limit\":2}}", "/v1/saved-reports");
+	assert_envelope(r, 201, NULL);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	ck_assert_msg(cJSON_IsNull(item(resp_data(r), "last_run_at")), "%s", r->body);
+	http_free(r);
+
+	r = call("POST", t.key, NULL, "/v1/saved-reports/%s/run", id);
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(cJSON_GetArrayItem(item(item(resp_data(r), "result"), "entries"), 0), "group"), "cyd");
+	assert_rfc3339(resp_data(r), "ran_at");
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/saved-reports/%s", id);
+	assert_envelope(r, 200, NULL);
+	assert_rfc3339(resp_data(r), "last_run_at");
+	ck_assert_int_eq(cJSON_GetArraySize(item(item(resp_data(r), "last_result"), "entries")), 2);
+	http_free(r);
+
+	/* ann 60075 cents, cyd 100000: the top two. */
+	r = call("GET", t.key, NULL, "/v1/saved-reports/%s/export?format=csv", id);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_str_eq(r->body, "rank,group,value,count\r\n1,cyd,1000.0000,2\r\n2,ann,600.7500,3\r\n");
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/saved-reports/%s/export?format=json", id);
+	ck_assert_int_eq(r->status, 200);
+	cJSON *j = cJSON_Parse(r->body);
+	ck_assert_str_eq(json_str(cJSON_GetArrayItem(item(j, "entries"), 1), "value"), "600.7500");
+	cJSON_Delete(j);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/saved-reports/%s/export?format=pdf", id);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "format");
+	http_free(r);
+
+	/* XLSX opened by openpyxl, cell by cell: numbers are numbers. */
+	r = call("GET", t.key, NULL, "/v1/saved-reports/%s/export?format=xlsx", id);
+	ck_assert_int_eq(r->status, 200);
+	char *path = strf("%s/tmp/report-%d.xlsx", stack_dir(), (int)getpid());
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	fwrite(r->body, 1, r->body_len, f);
+	fclose(f);
+	http_free(r);
+	int rc;
+	char *cells = run_cmd(&rc, "/usr/bin/python3 -c 'import openpyxl,sys\n"
+			      "ws = openpyxl.load_workbook(sys.argv[1]).active\n"
+			      "for row in ws.iter_rows(values_only=True): print(\"|\".join(repr(v) for v in row))' %s",
+			      path);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_str_eq(cells, "'rank'|'group'|'value'|'count'\n1|'cyd'|1000|2\n2|'ann'|600.75|3\n");
+	free(cells);
+	unlink(path);
+	free(path);
+
+	/* Another tenant: not found. */
+	r = call("POST", o.key, NULL, "/v1/saved-reports/%s/run", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("GET", o.key, NULL, "/v1/saved-reports/%s/export", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	free(id);
+	tenant_drop(&t);
+	tenant_drop(&o);
+}
+END_TEST
+
 Suite *suite_apps(void)
 {
 	Suite *s = suite_create("apps");
@@ -342,5 +1090,19 @@ Suite *suite_apps(void)
 	tcase_add_test(tc, funnel_counts_each_step_within_the_previous_and_converts);
 	tcase_add_test(tc, timeseries_zero_fills_buckets_in_the_requested_time_zone);
 	tcase_add_test(tc, bad_report_requests_name_the_field_and_other_tenants_types_are_not_found);
+	tc = tcase_new_slow(s, "forms");
+	tcase_add_test(tc, forms_are_checked_against_their_type_and_stay_in_their_tenant);
+	tcase_add_test(tc, a_public_form_is_read_and_submitted_as_json_creating_the_object_and_event);
+	tcase_add_test(tc, a_plain_html_form_posts_urlencoded_and_is_redirected_with_303);
+	tcase_add_test(tc, captcha_tokens_are_verified_with_the_siteverify_api_and_the_secret_is_sealed);
+	tcase_add_test(tc, submissions_are_rate_limited_per_address_and_hour);
+	tcase_add_test(tc, submissions_export_as_csv_and_json_analytics_count_and_duplicates_are_drafts);
+	tc = tcase_new_slow(s, "dashboards");
+	tcase_add_test(tc, a_dashboard_shows_its_widgets_with_cached_data_refreshed_on_demand);
+	tcase_add_test(tc, a_shared_dashboard_is_read_without_credentials_until_unshared_or_expired);
+	tc = tcase_new_slow(s, "saved reports");
+	tcase_add_test(tc, saved_reports_run_store_a_snapshot_and_export_csv_json_and_xlsx);
+	tc = tcase_new_slow(s, "branding");
+	tcase_add_test(tc, branding_checks_urls_colours_css_and_domains_unique_across_tenants);
 	return s;
 }

@@ -122,6 +122,7 @@ static const struct {
 	{ E_AI_PROVIDER, 502, "AI_PROVIDER_ERROR", "The AI provider failed to answer" },
 	{ E_AI_RATE_LIMITED, 429, "AI_RATE_LIMITED", "The AI provider is rate limiting requests; retry later" },
 	{ E_AI_PROVIDER_REQUIRED, 409, "AI_PROVIDER_REQUIRED", "This needs an AI provider; add one with POST /v1/ai-providers" },
+	{ E_GONE, 410, "GONE", "This link has expired or was revoked" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))

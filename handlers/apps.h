@@ -1,0 +1,17 @@
+/*
+ * apps.h - what the apps handlers (forms, dashboards, saved reports,
+ * short URLs, branding) share: the tenant's public branding.
+ */
+#ifndef TESSERA_APPS_H
+#define TESSERA_APPS_H
+
+#include <cJSON.h>
+
+#include "../fcgi/request.h"
+
+/* The tenant's branding as public pages show it (brand name, logo,
+ * favicon, colours, footer, custom CSS; no domain), into *out (owned by
+ * r). */
+err_t branding_public(req_t *r, cJSON **out);
+
+#endif
