@@ -723,8 +723,7 @@ static err_t submission_store(req_t *r, const objtype_t *t, const cJSON *form,
 	return E_OK;
 }
 
-/* The client's address as a keyed hash: counted, never stored. */
-static char *address_hash(req_t *r)
+char *client_address_hash(req_t *r)
 {
 	const char *addr = r->remote_addr ? r->remote_addr : "";
 	unsigned char mac[32];
@@ -742,7 +741,7 @@ static err_t forms_submit(req_t *r)
 	if (rc || (rc = submission_body(r, &in, &html)))
 		return rc;
 	const char *form_id = json_str_of(form, "id");
-	char *addr = address_hash(r);
+	char *addr = client_address_hash(r);
 	if ((rc = submission_rate(r, form_id, settings, addr)))
 		return rc;
 	const char *hp = json_str_of(settings, "honeypot");

@@ -63,6 +63,8 @@
 	X(branding_routes) \
 	X(dashboards_routes) \
 	X(saved_reports_routes) \
+	X(short_urls_routes) \
+	X(analytics_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];

@@ -75,9 +75,9 @@ CREATE TABLE IF NOT EXISTS _saved_reports (
   updated_at DATETIME(3) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- A short URL's id is its slug (case matters: ascii_bin).
 CREATE TABLE IF NOT EXISTS _short_urls (
-  id VARCHAR(40) NOT NULL PRIMARY KEY,
-  slug VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
   url VARCHAR(2048) NOT NULL,
   title VARCHAR(255) NULL,
   tags JSON NULL,
@@ -86,8 +86,7 @@ CREATE TABLE IF NOT EXISTS _short_urls (
   clicks BIGINT NOT NULL DEFAULT 0,
   created_by VARCHAR(64) NULL,
   created_at DATETIME(3) NOT NULL,
-  updated_at DATETIME(3) NOT NULL,
-  UNIQUE KEY uq_short_urls_slug (slug)
+  updated_at DATETIME(3) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS _short_url_clicks (

@@ -1081,6 +1081,195 @@ START_TEST(saved_reports_run_store_a_snapshot_and_export_csv_json_and_xlsx)
 }
 END_TEST
 
+/* ------------------------------------------------------------ short URLs */
+
+static http_resp *follow(const char *tenant, const char *slug, const char *referrer)
+{
+	char *h = strf("Referer: %s", referrer ? referrer : "");
+	const char *headers[] = { h, NULL };
+	http_resp *r = call_h("GET", NULL, NULL, referrer ? headers : NULL, "/s/%s?tenant_id=%s", slug, tenant);
+	free(h);
+	return r;
+}
+
+START_TEST(short_urls_redirect_count_clicks_and_expire)
+{
+	struct tenant t, o;
+	tenant_make(&t);
+	tenant_make(&o);
+	struct { const char *body, *field; long status; } bad[] = {
+		{ "{\"url\":\"ftp://example.com/x\"}", "url", 400 },
+		{ "{\"url\":\"javascript:alert(1)\"}", "url", 400 },
+		{ "{\"url\":\"https://example.com\",\"slug\":\"a!\"}", "slug", 400 },
+		{ "{\"url\":\"https://example.com\",\"slug\":\"ab\"}", "slug", 400 },
+		{ "{\"url\":\"https://example.com\",\"expires_at\":\"2020-01-01T00:00:00Z\"}", "expires_at", 400 },
+		{ "{\"url\":\"https://example.com\",\"max_clicks\":0}", "max_clicks", 400 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		http_resp *r = call("POST", t.key, bad[i].body, "/v1/short-urls");
+		assert_fail_field(r, bad[i].status, "VALIDATION_ERROR", bad[i].field);
+		http_free(r);
+	}
+	http_resp *r = call("POST", t.key, "{\"url\":\"https://example.com/launch?a=1\",\"slug\":\"Launch-2026\","
+			    "\"title\":\"Launch\",\"tags\":[\"news\"]}", "/v1/short-urls");
+	assert_envelope(r, 201, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "slug"), "Launch-2026");
+	ck_assert_msg(strstr(json_str(resp_data(r), "short_url"), "/s/Launch-2026") != NULL, "%s", r->body);
+	http_free(r);
+	r = call("POST", t.key, "{\"url\":\"https://example.com/other\",\"slug\":\"Launch-2026\"}", "/v1/short-urls");
+	assert_fail_field(r, 409, "CONFLICT", "slug");
+	http_free(r);
+	r = call("POST", t.key, "{\"url\":\"https://example.com/random\"}", "/v1/short-urls");
+	assert_envelope(r, 201, NULL);
+	const char *rs = json_str(resp_data(r), "slug");
+	ck_assert_msg(strlen(rs) == 7 && strspn(rs, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == 7,
+		      "random slug %s", rs);
+	http_free(r);
+
+	/* Three clicks from two addresses, two through one referrer. */
+	char *a1 = loopback_addr_random(), *a2 = loopback_addr_random();
+	const char *addrs[] = { a1, a1, a2 };
+	const char *refs[] = { "https://news.example.com/", "https://news.example.com/", "https://blog.example.com/" };
+	for (int i = 0; i < 3; i++) {
+		http_source_addr(addrs[i]);
+		r = follow(t.id, "Launch-2026", refs[i]);
+		ck_assert_msg(r->status == 302, "click %d: %ld %s", i, r->status, r->body);
+		char *loc = resp_header(r, "Location");
+		ck_assert_str_eq(loc, "https://example.com/launch?a=1");
+		free(loc);
+		http_free(r);
+	}
+	http_source_addr(NULL);
+	/* The slug is case-sensitive, unknown ones are 404, other tenants have none. */
+	r = follow(t.id, "launch-2026", NULL);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = follow(o.id, "Launch-2026", NULL);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("GET", o.key, NULL, "/v1/short-urls/Launch-2026");
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+
+	r = call("GET", t.key, NULL, "/v1/short-urls/Launch-2026");
+	assert_envelope(r, 200, NULL);
+	const cJSON *st = item(resp_data(r), "stats");
+	ck_assert_int_eq(item(resp_data(r), "clicks")->valueint, 3);
+	ck_assert_int_eq(item(st, "total")->valueint, 3);
+	ck_assert_int_eq(item(st, "unique")->valueint, 2);
+	const cJSON *top = cJSON_GetArrayItem(item(st, "top_referrers"), 0);
+	ck_assert_str_eq(json_str(top, "referrer"), "https://news.example.com/");
+	ck_assert_int_eq(item(top, "clicks")->valueint, 2);
+	const cJSON *days = item(st, "by_day");
+	ck_assert_int_eq(item(cJSON_GetArrayItem(days, cJSON_GetArraySize(days) - 1), "clicks")->valueint, 3);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/short-urls");
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(item(resp_data(r), "total")->valueint, 2);
+	ck_assert_int_eq(item(find_by(item(resp_data(r), "results"), "slug", "Launch-2026"), "clicks")->valueint, 3);
+	http_free(r);
+
+	/* max_clicks: the fourth is the last. */
+	r = call("PATCH", t.key, "{\"max_clicks\":4}", "/v1/short-urls/Launch-2026");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = follow(t.id, "Launch-2026", NULL);
+	ck_assert_int_eq(r->status, 302);
+	http_free(r);
+	r = follow(t.id, "Launch-2026", NULL);
+	assert_envelope(r, 410, "GONE");
+	http_free(r);
+
+	/* Expiry. */
+	time_t soon = time(NULL) + 2;
+	char ts[32];
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&soon));
+	char *body = strf("{\"url\":\"https://example.com/soon\",\"slug\":\"soon\",\"expires_at\":\"%s\"}", ts);
+	r = call("POST", t.key, body, "/v1/short-urls");
+	assert_envelope(r, 201, NULL);
+	http_free(r);
+	free(body);
+	r = follow(t.id, "soon", NULL);
+	ck_assert_int_eq(r->status, 302);
+	http_free(r);
+	sleep(3);
+	r = follow(t.id, "soon", NULL);
+	assert_envelope(r, 410, "GONE");
+	http_free(r);
+
+	/* Deleted: the redirect stops at once. */
+	r = call("DELETE", t.key, NULL, "/v1/short-urls/Launch-2026");
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "slug"), "Launch-2026");
+	http_free(r);
+	r = follow(t.id, "Launch-2026", NULL);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	free(a1);
+	free(a2);
+	tenant_drop(&t);
+	tenant_drop(&o);
+}
+END_TEST
+
+/* ------------------------------------------------------------ analytics */
+
+START_TEST(the_analytics_engine_counts_unique_users_and_sums_custom_events)
+{
+	struct tenant t, o;
+	tenant_make(&t);
+	tenant_make(&o);
+	const char *events[] = {
+		"{\"event_type\":\"purchase\",\"data\":{\"user_id\":\"u1\",\"plan\":\"pro\",\"amount\":\"10.50\"}}",
+		"{\"event_type\":\"purchase\",\"data\":{\"user_id\":\"u1\",\"plan\":\"pro\",\"amount\":\"4.25\"}}",
+		"{\"event_type\":\"purchase\",\"data\":{\"user_id\":\"u2\",\"plan\":\"free\",\"amount\":1}}",
+		"{\"event_type\":\"signup\",\"data\":{\"user_id\":\"u3\"}}",
+	};
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		http_resp *r = call("POST", t.key, events[i], "/v1/events");
+		ck_assert_msg(r->status == 201 || r->status == 200, "event: %ld %s", r->status, r->body);
+		http_free(r);
+	}
+	http_resp *r = call("GET", t.key, NULL, "/v1/analytics/engine?event_type=purchase&interval=none");
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(cJSON_GetArraySize(item(resp_data(r), "results")), 1);
+	ck_assert_int_eq(item(cJSON_GetArrayItem(item(resp_data(r), "results"), 0), "value")->valueint, 3);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/analytics/engine?event_type=purchase&metric=unique_users&period=24h");
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(item(cJSON_GetArrayItem(item(resp_data(r), "results"), 0), "value")->valueint, 2);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/analytics/engine?event_type=purchase&metric=sum&field=amount"
+		 "&group_by=plan&interval=month");
+	assert_envelope(r, 200, NULL);
+	const cJSON *res = item(resp_data(r), "results");
+	ck_assert_int_eq(cJSON_GetArraySize(res), 2);
+	ck_assert_str_eq(json_str(find_by(res, "group", "pro"), "value"), "14.7500");
+	ck_assert_str_eq(json_str(find_by(res, "group", "free"), "value"), "1.0000");
+	http_free(r);
+	struct { const char *q, *field; } bad[] = {
+		{ "metric=count", "event_type" },
+		{ "event_type=purchase&metric=median", "metric" },
+		{ "event_type=purchase&metric=sum", "field" },
+		{ "event_type=purchase&group_by=a.b", "group_by" },
+		{ "event_type=purchase&period=1y", "period" },
+		{ "event_type=purchase&interval=minute", "interval" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = call("GET", t.key, NULL, "/v1/analytics/engine?%s", bad[i].q);
+		assert_fail_field(r, 400, "VALIDATION_ERROR", bad[i].field);
+		http_free(r);
+	}
+	/* Another tenant's events are not counted. */
+	r = call("GET", o.key, NULL, "/v1/analytics/engine?event_type=purchase");
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(cJSON_GetArraySize(item(resp_data(r), "results")), 0);
+	http_free(r);
+	tenant_drop(&t);
+	tenant_drop(&o);
+}
+END_TEST
+
 Suite *suite_apps(void)
 {
 	Suite *s = suite_create("apps");
@@ -1102,6 +1291,10 @@ Suite *suite_apps(void)
 	tcase_add_test(tc, a_shared_dashboard_is_read_without_credentials_until_unshared_or_expired);
 	tc = tcase_new_slow(s, "saved reports");
 	tcase_add_test(tc, saved_reports_run_store_a_snapshot_and_export_csv_json_and_xlsx);
+	tc = tcase_new_slow(s, "short urls");
+	tcase_add_test(tc, short_urls_redirect_count_clicks_and_expire);
+	tc = tcase_new_slow(s, "analytics");
+	tcase_add_test(tc, the_analytics_engine_counts_unique_users_and_sums_custom_events);
 	tc = tcase_new_slow(s, "branding");
 	tcase_add_test(tc, branding_checks_urls_colours_css_and_domains_unique_across_tenants);
 	return s;
