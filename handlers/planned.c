@@ -8,7 +8,6 @@
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t planned_routes[] = {
-	ROUTE("POST", "/webhooks/stripe", "Billing", AUTH_NONE, "", NULL, 0, NULL, NULL, "Stripe webhook"),
 	ROUTE("GET", "/v1/analytics", "Analytics", AUTH_BEARER, "*", NULL, 0, NULL, NULL, "Get tenant analytics"),
 	ROUTE("GET", "/v1/automations", "Automations", AUTH_BEARER, "*", NULL, 0, NULL, NULL, "List automations"),
 	ROUTE("POST", "/v1/automations", "Automations", AUTH_BEARER, "*", NULL, 0, NULL, NULL, "Create automation"),

@@ -65,6 +65,7 @@
 	X(saved_reports_routes) \
 	X(short_urls_routes) \
 	X(analytics_routes) \
+	X(billing_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];

@@ -1270,6 +1270,146 @@ START_TEST(the_analytics_engine_counts_unique_users_and_sums_custom_events)
 }
 END_TEST
 
+/* ------------------------------------------------------------ billing */
+
+#define STRIPE_PKG "stripe@17.7.0"
+
+/* The Stripe-Signature of payload as the official stripe package makes it
+ * (installed once under build/npm-stripe), at time t (0: now). */
+static char *stripe_header(const char *payload, const char *secret, long t)
+{
+	const char *repo = env_or("TESSERA_TEST_REPO", ".");
+	int rc;
+	char *out = run_cmd(&rc, "test -d %s/build/npm-stripe/node_modules/stripe || npm install "
+			    "--no-audit --no-fund --prefix %s/build/npm-stripe " STRIPE_PKG " >/dev/null 2>&1",
+			    repo, repo);
+	ck_assert_msg(rc == 0, "npm install " STRIPE_PKG " failed");
+	free(out);
+	char *file = strf("%s/tmp/stripe-%d.json", stack_dir(), (int)getpid());
+	FILE *f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(payload, f);
+	fclose(f);
+	char *ts = t ? strf("%ld", t) : strf("%s", "");
+	out = run_cmd(&rc, "node %s/tests/integration/stripe_sign.js %s/build/npm-stripe %s '%s' %s", repo,
+		      repo, file, secret, ts);
+	ck_assert_msg(rc == 0 && !strncmp(out, "t=", 2), "stripe_sign.js: %s", out);
+	unlink(file);
+	free(file);
+	free(ts);
+	return out;
+}
+
+static http_resp *stripe_post(const char *payload, const char *header)
+{
+	char *h = strf("Stripe-Signature: %s", header ? header : "");
+	const char *headers[] = { h, NULL };
+	http_resp *r = call_h("POST", NULL, payload, header ? headers : NULL, "/webhooks/stripe");
+	free(h);
+	return r;
+}
+
+static char *plan_of(const char *tenant)
+{
+	char *sql = strf("SELECT plan FROM tenants WHERE id='%s'", tenant);
+	char *plan = control_sql(sql);
+	free(sql);
+	return plan;
+}
+
+START_TEST(stripe_events_are_verified_applied_once_and_change_the_plan)
+{
+	struct tenant t;
+	tenant_make(&t);
+	char *secret = conf_value("stripe_webhook_secret");
+	ck_assert_msg(secret && !strncmp(secret, "whsec_", 6), "no signing secret in the stack's config");
+	char *checkout = strf("{\"id\":\"evt_co_%s\",\"type\":\"checkout.session.completed\",\"data\":{\"object\":"
+			      "{\"id\":\"cs_1\",\"client_reference_id\":\"%s\",\"customer\":\"cus_%s\","
+			      "\"subscription\":\"sub_1\",\"metadata\":{\"price_id\":\"price_test_enterprise\"}}}}",
+			      t.id, t.id, t.id);
+	char *sig = stripe_header(checkout, secret, 0);
+	http_resp *r = stripe_post(checkout, sig);
+	assert_envelope(r, 200, NULL);
+	ck_assert_msg(cJSON_IsTrue(item(resp_data(r), "handled")), "%s", r->body);
+	http_free(r);
+	char *plan = plan_of(t.id);
+	ck_assert_str_eq(plan, "enterprise");
+	free(plan);
+	/* The plan applies at once to the tenant's own key. */
+	r = call("GET", t.key, NULL, "/v1/usage");
+	ck_assert_str_eq(json_str(item(resp_data(r), "plan_tier"), "id"), "enterprise");
+	http_free(r);
+	/* Replayed: acknowledged, not applied again. */
+	r = stripe_post(checkout, sig);
+	assert_envelope(r, 200, NULL);
+	ck_assert_msg(cJSON_IsTrue(item(resp_data(r), "duplicate")), "%s", r->body);
+	http_free(r);
+	free(sig);
+
+	/* Refused: a changed body, another secret, no header, a stale time. */
+	char *tampered = strf("%s", checkout);
+	tampered[strlen(tampered) - 5] = 'X';
+	sig = stripe_header(checkout, secret, 0);
+	r = stripe_post(tampered, sig);
+	assert_fail_field(r, 400, "BAD_REQUEST", "Stripe-Signature");
+	http_free(r);
+	free(sig);
+	sig = stripe_header(checkout, "whsec_other", 0);
+	r = stripe_post(checkout, sig);
+	assert_fail_field(r, 400, "BAD_REQUEST", "Stripe-Signature");
+	http_free(r);
+	free(sig);
+	r = stripe_post(checkout, NULL);
+	assert_fail_field(r, 400, "BAD_REQUEST", "Stripe-Signature");
+	http_free(r);
+	sig = stripe_header(checkout, secret, (long)time(NULL) - 600);
+	r = stripe_post(checkout, sig);
+	assert_fail_field(r, 400, "BAD_REQUEST", "Stripe-Signature");
+	http_free(r);
+	free(sig);
+	free(tampered);
+
+	/* Subscription updated to the pro price, an unknown type ignored, then
+	 * deleted: back to free. */
+	char *upd = strf("{\"id\":\"evt_up_%s\",\"type\":\"customer.subscription.updated\",\"data\":{\"object\":"
+			 "{\"id\":\"sub_1\",\"customer\":\"cus_%s\",\"status\":\"active\",\"items\":{\"data\":"
+			 "[{\"price\":{\"id\":\"price_test_pro\"}}]}}}}", t.id, t.id);
+	sig = stripe_header(upd, secret, 0);
+	r = stripe_post(upd, sig);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	free(sig);
+	plan = plan_of(t.id);
+	ck_assert_str_eq(plan, "pro");
+	free(plan);
+	const char *other = "{\"id\":\"evt_other_1\",\"type\":\"invoice.paid\",\"data\":{\"object\":{\"id\":\"in_1\"}}}";
+	sig = stripe_header(other, secret, 0);
+	r = stripe_post(other, sig);
+	assert_envelope(r, 200, NULL);
+	ck_assert_msg(cJSON_IsFalse(item(resp_data(r), "handled")), "%s", r->body);
+	http_free(r);
+	free(sig);
+	char *del = strf("{\"id\":\"evt_del_%s\",\"type\":\"customer.subscription.deleted\",\"data\":{\"object\":"
+			 "{\"id\":\"sub_1\",\"customer\":\"cus_%s\",\"status\":\"canceled\"}}}", t.id, t.id);
+	sig = stripe_header(del, secret, 0);
+	r = stripe_post(del, sig);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	free(sig);
+	plan = plan_of(t.id);
+	ck_assert_str_eq(plan, "free");
+	free(plan);
+	r = call("GET", t.key, NULL, "/v1/usage");
+	ck_assert_str_eq(json_str(item(resp_data(r), "plan_tier"), "id"), "free");
+	http_free(r);
+	free(del);
+	free(upd);
+	free(checkout);
+	free(secret);
+	tenant_drop(&t);
+}
+END_TEST
+
 Suite *suite_apps(void)
 {
 	Suite *s = suite_create("apps");
@@ -1295,6 +1435,8 @@ Suite *suite_apps(void)
 	tcase_add_test(tc, short_urls_redirect_count_clicks_and_expire);
 	tc = tcase_new_slow(s, "analytics");
 	tcase_add_test(tc, the_analytics_engine_counts_unique_users_and_sums_custom_events);
+	tc = tcase_new_slow(s, "billing");
+	tcase_add_test(tc, stripe_events_are_verified_applied_once_and_change_the_plan);
 	tc = tcase_new_slow(s, "branding");
 	tcase_add_test(tc, branding_checks_urls_colours_css_and_domains_unique_across_tenants);
 	return s;
