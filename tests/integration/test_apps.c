@@ -1410,6 +1410,42 @@ START_TEST(stripe_events_are_verified_applied_once_and_change_the_plan)
 }
 END_TEST
 
+START_TEST(end_users_report_only_the_rows_their_policies_allow_and_their_widget_data_is_their_own)
+{
+	struct tenant t;
+	tenant_make(&t);
+	char *ty = deals_make(t.key);
+	http_resp *r = call("POST", t.key, "{\"name\":\"own deals\",\"action\":\"all\",\"condition_json\":"
+			    "{\"property\":\"owner\",\"operator\":\"eq\",\"value\":{\"auth\":\"uid\"}}}",
+			    "/v1/object-types/deals/policies");
+	assert_envelope(r, 201, NULL);
+	http_free(r);
+	char *ann = jwt_mint(t.id, "ann", "authenticated", 3600, NULL);
+	r = call("POST", ann, "{\"object_type_id\":\"deals\",\"group_by\":\"owner\"}", "/v1/reports/leaderboard");
+	assert_envelope(r, 200, NULL);
+	const cJSON *entries = item(resp_data(r), "entries");
+	ck_assert_int_eq(cJSON_GetArraySize(entries), 1);
+	ck_assert_str_eq(json_str(cJSON_GetArrayItem(entries, 0), "group"), "ann");
+	ck_assert_int_eq(item(cJSON_GetArrayItem(entries, 0), "value")->valueint, 3);
+	http_free(r);
+	/* A dashboard's metric: the key's data is not served to her from the cache. */
+	char *d = dashboard_make(t.key, "{\"name\":\"Mine\"}");
+	char *w = widget_make(t.key, d, "{\"type\":\"metric\",\"config_json\":{\"object_type_id\":\"deals\"}}");
+	r = call("GET", t.key, NULL, "/v1/dashboards/%s", d);
+	ck_assert_int_eq(item(item(cJSON_GetArrayItem(item(resp_data(r), "widgets"), 0), "data"), "value")->valueint, DEALS);
+	http_free(r);
+	r = call("GET", ann, NULL, "/v1/dashboards/%s", d);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(item(item(cJSON_GetArrayItem(item(resp_data(r), "widgets"), 0), "data"), "value")->valueint, 3);
+	http_free(r);
+	free(w);
+	free(d);
+	free(ann);
+	free(ty);
+	tenant_drop(&t);
+}
+END_TEST
+
 Suite *suite_apps(void)
 {
 	Suite *s = suite_create("apps");
@@ -1435,6 +1471,7 @@ Suite *suite_apps(void)
 	tcase_add_test(tc, short_urls_redirect_count_clicks_and_expire);
 	tc = tcase_new_slow(s, "analytics");
 	tcase_add_test(tc, the_analytics_engine_counts_unique_users_and_sums_custom_events);
+	tcase_add_test(tc, end_users_report_only_the_rows_their_policies_allow_and_their_widget_data_is_their_own);
 	tc = tcase_new_slow(s, "billing");
 	tcase_add_test(tc, stripe_events_are_verified_applied_once_and_change_the_plan);
 	tc = tcase_new_slow(s, "branding");
