@@ -87,6 +87,9 @@ static const struct opt opts[] = {
 	S(sms_from, ""),
 	S(sms_dir, "./var/sms"),
 	I(email_rate_limit, "60", 1, 1000000),
+	/* billing */
+	S(stripe_webhook_secret, ""),
+	S(stripe_price_plans, ""),
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

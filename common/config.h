@@ -71,6 +71,8 @@ typedef struct config {
 	char *sms_from;
 	char *sms_dir;         /* file driver: one .json per message */
 	int email_rate_limit;  /* POST /v1/email/send per tenant per minute */
+	char *stripe_webhook_secret; /* Stripe's whsec_… signing secret; "" = webhook off */
+	char *stripe_price_plans;    /* "price_id:plan,…": the plan each Stripe price buys */
 } config_t;
 
 /*

@@ -479,6 +479,35 @@ static err_t tenant_of_host(req_t *r, const char **id)
 
 #define SIGNED_URL_BAD "The upload URL is invalid or has expired"
 
+/* The tenant of a dashboard share token (stored as its SHA-256 only):
+ * unknown 404, revoked or past its expiry 410 GONE, as a dead link. */
+static err_t tenant_of_share(req_t *r)
+{
+	const char *token = req_param(r, "share_token");
+	char hash[65];
+	sha256_hex(hash, token ? token : "", token ? strlen(token) : 0);
+	db_result *res;
+	db_param p[] = { db_str(hash) };
+	enum db_status st = db_exec(r->db, r->a,
+		"SELECT tenant_id, revoked_at IS NOT NULL AS revoked, "
+		"expires_at IS NOT NULL AND expires_at <= UTC_TIMESTAMP(3) AS expired "
+		"FROM dashboard_shares WHERE token_hash = ?", p, 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows == 0)
+		return req_fail(r, E_NOT_FOUND, "Shared dashboard not found");
+	if (db_get_int(res, 0, "revoked", 0))
+		return req_fail(r, E_GONE, "This share link was revoked");
+	if (db_get_int(res, 0, "expired", 0))
+		return req_fail(r, E_GONE, "This share link has expired");
+	err_t rc = tenant_load(r, db_get(res, 0, "tenant_id"));
+	if (rc == E_NOT_FOUND) {
+		r->err_details = NULL;
+		return req_fail(r, E_NOT_FOUND, "Shared dashboard not found");
+	}
+	return rc;
+}
+
 err_t tenant_resolve(req_t *r)
 {
 	const char *id = NULL, *given;
@@ -518,6 +547,8 @@ err_t tenant_resolve(req_t *r)
 			return req_fail(r, E_NOT_FOUND, "Tenant not found");
 		}
 		return E_OK;
+	case TENANT_SHARED:
+		return tenant_of_share(r);
 	case TENANT_SIGNED:
 		id = req_query(r, "t");
 		if (!id || !id_valid(id, "tn_"))

@@ -158,6 +158,7 @@ static const char *reason_phrase(int status)
 	static const struct { int status; const char *text; } reasons[] = {
 		{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" }, { 204, "No Content" },
 		{ 206, "Partial Content" }, { 301, "Moved Permanently" }, { 302, "Found" },
+		{ 303, "See Other" },
 		{ 304, "Not Modified" }, { 400, "Bad Request" }, { 401, "Unauthorized" },
 		{ 403, "Forbidden" }, { 404, "Not Found" }, { 405, "Method Not Allowed" },
 		{ 406, "Not Acceptable" }, { 409, "Conflict" }, { 410, "Gone" }, { 412, "Precondition Failed" },

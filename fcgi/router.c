@@ -338,6 +338,8 @@ const char *route_tenant_name(const route_t *rt)
 		return "tenant_id or custom domain";
 	case TENANT_SIGNED:
 		return "signed URL";
+	case TENANT_SHARED:
+		return "share token";
 	}
 	return "none";
 }

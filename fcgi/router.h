@@ -46,6 +46,8 @@ enum tenant_from {
 	TENANT_NAMED_OR_HOST,   /* the same, or the tenant whose custom domain is Host;
 				 * any status (public tenant configuration) */
 	TENANT_SIGNED,          /* ?t= of a signed URL (the handler checks the signature) */
+	TENANT_SHARED,          /* the share token in the path (:share_token) of a public
+				 * dashboard: 404 unknown, 410 GONE revoked or expired */
 };
 
 /* Largest body of rows without a credential, unless the row says more. */

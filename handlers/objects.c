@@ -1018,3 +1018,16 @@ const route_t objects_routes[] = {
 	ROUTE("GET", "/v1/objects/:object_type_id/:object_id/versions", "Versions", AUTH_BEARER, "read", "objects:{type}:read", R_USER, objects_versions, NULL, "List object version history"),
 	ROUTES_END,
 };
+
+/* --- for other handlers (reports, forms) ---------------------------------- */
+
+err_t objects_policy_where(req_t *r, const objtype_t *t, const char *action, query_t *w)
+{
+	return policy_where(r, t, action, w);
+}
+
+err_t objects_insert(req_t *r, const objtype_t *t, const cJSON *props, char *id, size_t idlen,
+		     cJSON **out)
+{
+	return insert_object(r, t, props, "", id, idlen, out);
+}

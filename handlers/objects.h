@@ -7,6 +7,7 @@
 #define TESSERA_OBJECTS_H
 
 #include "../common/db.h"
+#include "../fcgi/query.h"
 #include "objmodel.h"
 
 /* Row `row` of a SELECT of an object table as the API renders it. */
@@ -39,5 +40,15 @@ err_t objects_update(req_t *r);
 err_t objects_delete(req_t *r);
 /* Drops the type's cached list totals (after a committed write). */
 void obj_totals_drop(req_t *r, const objtype_t *t);
+/* Narrows w to the rows of t the caller's row-level policies allow for
+ * action ("select", …): end users only, API keys see every row. */
+err_t objects_policy_where(req_t *r, const objtype_t *t, const char *action, query_t *w);
+/* Validates props (a JSON object of property values, errors naming
+ * "properties.<name>") and inserts the object in the open transaction
+ * with its object.created event; its id into id, *out (if not NULL) the
+ * object as the API renders it.  The caller commits and then drops the
+ * type's totals (obj_totals_drop). */
+err_t objects_insert(req_t *r, const objtype_t *t, const cJSON *props, char *id, size_t idlen,
+		     cJSON **out);
 
 #endif

@@ -70,6 +70,14 @@
 	X(workflows_routes) \
 	X(passkeys_routes) \
 	X(oauth_routes) \
+	X(reports_routes) \
+	X(forms_routes) \
+	X(branding_routes) \
+	X(dashboards_routes) \
+	X(saved_reports_routes) \
+	X(short_urls_routes) \
+	X(analytics_routes) \
+	X(billing_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];

@@ -48,6 +48,7 @@ Suite *suite_workflows(void);
 /* external identity */
 Suite *suite_passkeys(void);
 Suite *suite_oauth(void);
+Suite *suite_apps(void);
 
 int main(void)
 {
@@ -99,6 +100,8 @@ int main(void)
 	/* external identity */
 	srunner_add_suite(sr, suite_passkeys());
 	srunner_add_suite(sr, suite_oauth());
+	/* apps and analytics */
+	srunner_add_suite(sr, suite_apps());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -14,7 +14,9 @@
  * A resource only end users write (RES_USER_WRITES: comments) is left to
  * its own suite, which uses end-user tokens.
  *
- * Parents named in the path (an object type) are made in each tenant.
+ * Parents named in the path are made in each tenant: an object type, or a
+ * row of the parent's own resource from its example (a dashboard's
+ * widgets); an object type "probe" too when an example names it.
  */
 #include "harness.h"
 
@@ -90,22 +92,49 @@ static const cJSON *row_for(const cJSON *routes, const char *type, const char *o
 	return NULL;
 }
 
-/* One tenant's side: a tenant, its parent (an object type) if the
- * resource has one. */
+/* One tenant's side: a tenant, its parent if the resource has one. */
 struct side {
 	struct tenant t;
 	char *parent;
 };
 
-static void side_make(struct side *s, const char *parent_param, const char *type)
+/* The create row of the resource whose rows id_param names, or NULL. */
+static const cJSON *creator_of(const cJSON *routes, const char *id_param)
+{
+	const cJSON *rt;
+	cJSON_ArrayForEach(rt, routes)
+		if (res_of(rt) && !strcmp(res_str(rt, "op"), "create") && res_str(rt, "id_param") &&
+		    !strcmp(res_str(rt, "id_param"), id_param))
+			return rt;
+	return NULL;
+}
+
+/* A new tenant with what the resource's example needs: an object type
+ * "probe" when the example names it (forms, widgets), and the parent: a
+ * row of the parent resource made from its own example (a dashboard), or
+ * an object type. */
+static void side_make(struct side *s, const cJSON *routes, const char *parent_param,
+		      const char *type, const char *body)
 {
 	tenant_make(&s->t);
 	s->parent = NULL;
-	if (parent_param) {
-		char *name = strf("probe_%s", type);
-		s->parent = type_make(s->t.key, name);
-		free(name);
+	if (strstr(body, "\"object_type_id\":\"probe\""))
+		free(type_make(s->t.key, "probe"));
+	if (!parent_param)
+		return;
+	const cJSON *pc = strcmp(parent_param, "object_type_id") ? creator_of(routes, parent_param) : NULL;
+	if (pc) {
+		char *pbody = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(res_of(pc), "example"));
+		http_resp *r = call("POST", s->t.key, pbody, "%s", json_str(pc, "path"));
+		ck_assert_msg(r->status == 201, "parent of %s: %ld %s", type, r->status, r->body);
+		s->parent = strf("%s", json_str(resp_data(r), "id"));
+		http_free(r);
+		free(pbody);
+		return;
 	}
+	char *name = strf("probe_%s", type);
+	s->parent = type_make(s->t.key, name);
+	free(name);
 }
 
 static void check_resource(const cJSON *routes, const cJSON *create)
@@ -118,8 +147,8 @@ static void check_resource(const cJSON *routes, const cJSON *create)
 	char *body = cJSON_PrintUnformatted(example);
 
 	struct side a, b;
-	side_make(&a, parent_param, type);
-	side_make(&b, parent_param, type);
+	side_make(&a, routes, parent_param, type, body);
+	side_make(&b, routes, parent_param, type, body);
 	const char *pattern = json_str(create, "path");
 	char *path = path_fill(pattern, NULL, NULL, parent_param, a.parent);
 	http_resp *r = call("POST", a.t.key, body, "%s", path);

@@ -132,6 +132,7 @@ static const struct {
 	{ E_ACTION_FAILED, 502, "ACTION_FAILED", "An action of the run failed" },
 	{ E_IN_REVIEW, 409, "IN_REVIEW", "The object is in review and cannot be changed until it is approved or rejected" },
 	{ E_IDP, 502, "IDENTITY_PROVIDER_ERROR", "The identity provider failed to answer" },
+	{ E_GONE, 410, "GONE", "This link has expired or was revoked" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))
