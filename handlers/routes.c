@@ -58,6 +58,7 @@
 	X(ai_providers_routes) \
 	X(ai_routes) \
 	X(ai_vectors_routes) \
+	X(functions_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];

@@ -38,6 +38,8 @@ Suite *suite_identity(void);
 Suite *suite_e2e(void);
 /* AI */
 Suite *suite_ai(void);
+/* extensibility */
+Suite *suite_functions(void);
 
 int main(void)
 {
@@ -79,6 +81,7 @@ int main(void)
 	srunner_add_suite(sr, suite_resilience());
 	/* AI */
 	srunner_add_suite(sr, suite_ai());
+	srunner_add_suite(sr, suite_functions());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -122,6 +122,9 @@ static const struct {
 	{ E_AI_PROVIDER, 502, "AI_PROVIDER_ERROR", "The AI provider failed to answer" },
 	{ E_AI_RATE_LIMITED, 429, "AI_RATE_LIMITED", "The AI provider is rate limiting requests; retry later" },
 	{ E_AI_PROVIDER_REQUIRED, 409, "AI_PROVIDER_REQUIRED", "This needs an AI provider; add one with POST /v1/ai-providers" },
+	{ E_FUNCTION_ERROR, 422, "FUNCTION_ERROR", "The function failed" },
+	{ E_FUNCTION_TIMEOUT, 504, "FUNCTION_TIMEOUT", "The function ran past its time limit" },
+	{ E_FUNCTION_MEMORY, 507, "FUNCTION_MEMORY", "The function used more memory than its limit" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))

@@ -40,6 +40,7 @@ Suite *suite_multipart(void);
 Suite *suite_outhttp(void);
 Suite *suite_webhook_send(void);   /* also fcgi/fanout.c's event vocabulary */
 Suite *suite_ailocal(void);        /* test_ailocal.c: common/ailocal.c */
+Suite *suite_luabox(void);         /* test_luabox.c: common/luabox.c */
 
 #define UNIT_REQUEST_ID "req_unit_0123456789"
 
