@@ -204,6 +204,8 @@ err_t pipeline_subrequest(req_t *r, const principal_t *who, const char *method, 
 		rc = req_fail(&s, E_INTERNAL, "The call gave no reply");
 	if (rc) {
 		*msg = s.err_message ? s.err_message : err_message(rc);
+		r->err_details = s.err_details;
+		r->err_extra = s.err_extra;
 		return rc;
 	}
 	cJSON *env = cJSON_ParseWithLength(s.out_body, s.out_len);

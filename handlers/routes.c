@@ -59,6 +59,7 @@
 	X(ai_routes) \
 	X(ai_vectors_routes) \
 	X(functions_routes) \
+	X(plugins_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];

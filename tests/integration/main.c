@@ -40,6 +40,7 @@ Suite *suite_e2e(void);
 Suite *suite_ai(void);
 /* extensibility */
 Suite *suite_functions(void);
+Suite *suite_plugins(void);
 
 int main(void)
 {
@@ -82,6 +83,7 @@ int main(void)
 	/* AI */
 	srunner_add_suite(sr, suite_ai());
 	srunner_add_suite(sr, suite_functions());
+	srunner_add_suite(sr, suite_plugins());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -21,7 +21,7 @@ int main(void)
 		suite_totp, suite_enduser,
 		suite_multipart,
 		suite_outhttp, suite_webhook_send, suite_ailocal,
-		suite_luabox,
+		suite_luabox, suite_jschema,
 	};
 	SRunner *sr = srunner_create(NULL);
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)

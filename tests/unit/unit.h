@@ -41,6 +41,7 @@ Suite *suite_outhttp(void);
 Suite *suite_webhook_send(void);   /* also fcgi/fanout.c's event vocabulary */
 Suite *suite_ailocal(void);        /* test_ailocal.c: common/ailocal.c */
 Suite *suite_luabox(void);         /* test_luabox.c: common/luabox.c */
+Suite *suite_jschema(void);        /* test_jschema.c: common/jschema.c */
 
 #define UNIT_REQUEST_ID "req_unit_0123456789"
 
