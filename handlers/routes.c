@@ -60,6 +60,7 @@
 	X(ai_vectors_routes) \
 	X(functions_routes) \
 	X(plugins_routes) \
+	X(integrations_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];
@@ -71,7 +72,8 @@ ROUTE_FILES(DECLARE)
 	X(ai_jobs) \
 	X(audit_jobs) \
 	X(email_jobs) \
-	X(files_jobs)
+	X(files_jobs) \
+	X(integrations_jobs)
 
 #define DECLARE_JOBS(name) extern const job_kind_t name[];
 JOB_FILES(DECLARE_JOBS)

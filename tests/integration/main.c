@@ -41,6 +41,7 @@ Suite *suite_ai(void);
 /* extensibility */
 Suite *suite_functions(void);
 Suite *suite_plugins(void);
+Suite *suite_integrations(void);
 
 int main(void)
 {
@@ -84,6 +85,7 @@ int main(void)
 	srunner_add_suite(sr, suite_ai());
 	srunner_add_suite(sr, suite_functions());
 	srunner_add_suite(sr, suite_plugins());
+	srunner_add_suite(sr, suite_integrations());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
