@@ -574,13 +574,7 @@ static int sync_run(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,
 {
 	const char *id = json_str_of(payload, "integration_id"), *run = json_str_of(payload, "run_id");
 	req_t r;
-	memset(&r, 0, sizeof(r));
-	r.a = a;
-	r.db = db;
-	r.cache = cache;
-	r.method = "POST";
-	r.path = r.query = "";
-	snprintf(r.request_id, sizeof(r.request_id), "job_integration_sync");
+	req_job_init(&r, a, db, cache, "job_integration_sync");
 	if (!id || !run || tenant_load(&r, tenant_id))
 		return 0;  /* nothing to do: the tenant is gone or suspended */
 	db_param p[] = { db_str(tenant_id), db_str(id), db_str(run) };
