@@ -432,8 +432,15 @@ static int l_call(lua_State *L)
 		}
 		cJSON_AddItemToArray(args, v);
 	}
-	int rc = frame_send_json(g_box->fd, f);
+	char *text = cJSON_PrintUnformatted(f);
 	cJSON_Delete(f);
+	size_t len = text ? strlen(text) : 0;
+	if (len > LUABOX_FRAME_MAX) {
+		free(text);
+		return luaL_error(L, "%s: the arguments are over %d bytes as JSON", name, LUABOX_FRAME_MAX);
+	}
+	int rc = text ? frame_send(g_box->fd, text, len) : -1;
+	free(text);
 	cJSON *reply = rc ? NULL : frame_recv(g_box->fd, -1, &rc);
 	if (!reply)
 		_exit(1);  /* the parent has gone or given up */
@@ -676,6 +683,11 @@ static void __attribute__((noreturn)) child_main(int fd, const char *code, size_
 		snprintf(msg, sizeof(msg), "The return value cannot be JSON: %s", err);
 		child_done(LUABOX_ERROR, NULL, msg, 0);
 	}
+	char *text = cJSON_PrintUnformatted(value);
+	size_t n = text ? strlen(text) : 0;
+	free(text);
+	if (n > LUABOX_RESULT_MAX)
+		child_done(LUABOX_ERROR, NULL, "The return value is over 1 MB as JSON", 0);
 	child_done(LUABOX_OK, value, NULL, 0);
 }
 

@@ -33,6 +33,7 @@
 /* Largest code, input, result or call message. */
 #define LUABOX_CODE_MAX (256 * 1024)
 #define LUABOX_FRAME_MAX (2 * 1024 * 1024)
+#define LUABOX_RESULT_MAX (1024 * 1024)
 /* At most this many log lines of at most this many bytes are kept. */
 #define LUABOX_LOG_LINES 200
 #define LUABOX_LOG_LINE_MAX 2000

@@ -186,6 +186,10 @@ START_TEST(values_that_are_not_json_are_refused)
 	ck_assert_int_eq(res.status, LUABOX_ERROR);
 	ck_assert_ptr_nonnull(strstr(res.error, "cannot be JSON"));
 	luabox_result_free(&res);
+	run("local t = {} for i = 1, 3 do t[i] = string.rep('x', 500000) end return t", NULL, NULL, &res);
+	ck_assert_int_eq(res.status, LUABOX_ERROR);
+	ck_assert_ptr_nonnull(strstr(res.error, "over 1 MB"));
+	luabox_result_free(&res);
 	run("return tessera.json.decode(tessera.json.encode({a = {1, 2}, b = 'c'}))", NULL, NULL, &res);
 	ck_assert_int_eq(res.status, LUABOX_OK);
 	char *v = value_text(&res);
