@@ -15,6 +15,7 @@ enum media_exit {
 	MEDIA_NOT_IMAGE = 2,   /* not an image libvips can read, or transform failed */
 	MEDIA_TOO_LARGE = 3,   /* more than MEDIA_MAX_PIXELS */
 	MEDIA_NO_FORMAT = 4,   /* this libvips cannot write the format */
+	MEDIA_BAD_CROP = 5,    /* the crop region lies outside the image */
 };
 
 #endif

@@ -284,9 +284,20 @@ enum db_status files_usage_release(db_t *db, arena_t *a, const char *tenant_id, 
 
 /* ------------------------------------------------------------ publish */
 
-/* attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>
- * (RFC 6266): downloads never render inline on the API's origin. */
-static char *content_disposition(arena_t *a, const char *name)
+bool file_inline_safe(const char *mime)
+{
+	static const char *const safe[] = { "image/png", "image/jpeg", "image/gif", "image/webp",
+					    "image/avif", "application/pdf", "text/plain" };
+	for (size_t i = 0; i < sizeof(safe) / sizeof(safe[0]); i++)
+		if (!strcmp(mime, safe[i]))
+			return true;
+	return !strncmp(mime, "audio/", 6) || !strncmp(mime, "video/", 6);
+}
+
+/* <kind>; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>
+ * (RFC 6266); kind is attachment unless the caller checked that the type is
+ * safe to render inline (file_inline_safe). */
+static char *content_disposition(arena_t *a, const char *name, const char *kind)
 {
 	size_t n = strlen(name);
 	char *ascii = arena_alloc(a, n + 1), *pct = arena_alloc(a, 3 * n + 1);
@@ -302,7 +313,7 @@ static char *content_disposition(arena_t *a, const char *name)
 	}
 	ascii[n] = '\0';
 	pct[o] = '\0';
-	return arena_printf(a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, pct);
+	return arena_printf(a, "%s; filename=\"%s\"; filename*=UTF-8''%s", kind, ascii, pct);
 }
 
 void file_publish(req_t *r, const db_result *res, int row)
@@ -311,7 +322,7 @@ void file_publish(req_t *r, const db_result *res, int row)
 	if (strcmp(db_get(res, row, "status"), "ready") || strcmp(db_get(res, row, "is_deleted"), "0"))
 		return;
 	char *meta = arena_printf(r->a, "%s\n%s\n", db_get(res, row, "mime_type"),
-				  content_disposition(r->a, db_get(res, row, "filename")));
+				  content_disposition(r->a, db_get(res, row, "filename"), "attachment"));
 	if (storage_publish(r->a, r->tenant.id, id, (int)db_get_int(res, row, "version", 1), meta,
 			    !strcmp(db_get(res, row, "access"), "public")))
 		log_error("%s: cannot publish file %s in storage", r->request_id, id);
@@ -320,14 +331,31 @@ void file_publish(req_t *r, const db_result *res, int row)
 int file_publish_version(req_t *r, const char *id, int version, const db_result *row)
 {
 	char *meta = arena_printf(r->a, "%s\n%s\n", db_get(row, 0, "mime_type"),
-				  content_disposition(r->a, db_get(row, 0, "filename")));
+				  content_disposition(r->a, db_get(row, 0, "filename"), "attachment"));
 	return storage_put(r->a, arena_printf(r->a, "%s/meta.%d",
 		storage_file_dir(r->a, r->tenant.id, id), version), meta, strlen(meta));
 }
 
-void files_download_headers(req_t *r, const db_result *res)
+err_t file_inline_asked(req_t *r, bool *inline_)
 {
-	reply_header(r, "Content-Disposition", content_disposition(r->a, db_get(res, 0, "filename")));
+	bool download;
+	err_t rc = req_query_bool(r, "download", true, &download);
+	const char *d = req_query(r, "disposition");
+	if (rc)
+		return rc;
+	if (d && strcmp(d, "inline") && strcmp(d, "attachment"))
+		return req_fail_field(r, E_VALIDATION, "disposition",
+				      "disposition must be inline or attachment");
+	*inline_ = d ? !strcmp(d, "inline") : !download;
+	return E_OK;
+}
+
+void files_download_headers(req_t *r, const db_result *res, bool inline_)
+{
+	const char *kind = inline_ && file_inline_safe(db_get(res, 0, "mime_type")) ? "inline" :
+			   "attachment";
+	reply_header(r, "Content-Disposition",
+		     content_disposition(r->a, db_get(res, 0, "filename"), kind));
 }
 
 /* ------------------------------------------------------------ updates */
@@ -567,6 +595,44 @@ err_t files_trash_empty(req_t *r)
 /* DELETE /v1/files/:file_id/versions/:version: an old version and its
  * bytes, given back to the quota; the current one goes only with the
  * file. */
+/* Deletes versions lo..hi of file id in the open transaction (the caller
+ * keeps the current one out of the range): the rows, their bytes from the
+ * file's stored_bytes and the tenant's usage.  *gone lists the versions
+ * dropped (their bytes go with versions_unlink after the commit), *freed
+ * their size. */
+static enum db_status versions_drop(req_t *r, const char *id, long long lo, long long hi,
+				    db_result **gone, long long *freed)
+{
+	db_param p[] = { db_str(id), db_int(lo), db_int(hi) };
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT version, size_bytes "
+		"FROM %s WHERE file_id = ? AND version BETWEEN ? AND ? FOR UPDATE",
+		file_versions_table(r)), p, 3, gone);
+	*freed = 0;
+	if (st || (*gone)->nrows == 0)
+		return st;
+	for (int i = 0; i < (*gone)->nrows; i++)
+		*freed += db_get_int(*gone, i, "size_bytes", 0);
+	db_param q[] = { db_int(*freed), db_str(id) };
+	if (!(st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE file_id = ? AND "
+			   "version BETWEEN ? AND ?", file_versions_table(r)), p, 3, NULL)) &&
+	    !(st = db_exec(r->db, r->a, arena_printf(r->a, "UPDATE %s SET stored_bytes = "
+			   "GREATEST(CAST(stored_bytes AS SIGNED) - ?, 0) WHERE id = ?", files_table(r)),
+			   q, 2, NULL)))
+		st = files_usage_release(r->db, r->a, r->tenant.id, *freed);
+	return st;
+}
+
+/* Removes the bytes (and the signed-URL meta) of the versions in gone. */
+static void versions_unlink(req_t *r, const char *id, const db_result *gone)
+{
+	const char *dir = storage_file_dir(r->a, r->tenant.id, id);
+	for (int i = 0; gone && i < gone->nrows; i++) {
+		int v = (int)db_get_int(gone, i, "version", 0);
+		storage_remove(r->a, storage_version_key(r->a, r->tenant.id, id, v));
+		storage_remove(r->a, arena_printf(r->a, "%s/meta.%d", dir, v));
+	}
+}
+
 err_t files_version_delete(req_t *r)
 {
 	const char *id = req_param(r, "file_id");
@@ -577,9 +643,8 @@ err_t files_version_delete(req_t *r)
 	enum db_status st = db_begin(r->db);
 	if (st)
 		return req_db_error(r, st);
-	db_result *f, *res = NULL;
+	db_result *f, *gone = NULL;
 	long long size = 0;
-	db_param p[] = { db_str(id), db_int(v) };
 	if ((rc = file_load(r, id, FL_ANY | FL_PENDING | FL_LOCK, &f)))
 		goto out;
 	if (db_get_int(f, 0, "version", 0) == v) {
@@ -587,30 +652,15 @@ err_t files_version_delete(req_t *r)
 			      "file instead, or upload a new version first", v);
 		goto out;
 	}
-	st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT size_bytes FROM %s WHERE file_id = ? "
-		"AND version = ? FOR UPDATE", file_versions_table(r)), p, 2, &res);
-	if (!st && res->nrows == 0) {
+	st = versions_drop(r, id, v, v, &gone, &size);
+	if (!st && gone->nrows == 0)
 		rc = req_fail(r, E_NOT_FOUND, "The file has no version %lld", v);
-		goto out;
-	}
-	if (!st)
-		size = db_get_int(res, 0, "size_bytes", 0);
-	db_param q[] = { db_int(size), db_str(id) };
-	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "DELETE FROM %s WHERE file_id = ? AND "
-			"version = ?", file_versions_table(r)), p, 2, NULL);
-	if (!st)
-		st = db_exec(r->db, r->a, arena_printf(r->a, "UPDATE %s SET stored_bytes = "
-			"GREATEST(CAST(stored_bytes AS SIGNED) - ?, 0) WHERE id = ?", files_table(r)),
-			q, 2, NULL);
-	if (!st)
-		st = files_usage_release(r->db, r->a, r->tenant.id, size);
-	rc = st ? req_db_error(r, st) : E_OK;
+	else
+		rc = st ? req_db_error(r, st) : E_OK;
 out:
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
-	storage_remove(r->a, storage_version_key(r->a, r->tenant.id, id, (int)v));
-	storage_remove(r->a, arena_printf(r->a, "%s/meta.%lld", storage_file_dir(r->a, r->tenant.id, id), v));
+	versions_unlink(r, id, gone);
 	cJSON *d = cJSON_CreateObject();
 	cJSON_AddStringToObject(d, "file_id", id);
 	cJSON_AddNumberToObject(d, "version", (double)v);
@@ -618,6 +668,31 @@ out:
 	cJSON_AddBoolToObject(d, "deleted", true);
 	reply_data(r, 200, d);
 	return E_OK;
+}
+
+void files_versions_prune(req_t *r, const char *id, long long current)
+{
+	db_result *res, *gone = NULL;
+	long long freed;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT CAST(JSON_VALUE(value, '$.files_keep_versions') AS SIGNED) AS keep "
+		"FROM %s WHERE name = 'governance'", tenant_table(r, "_identity_settings")),
+		NULL, 0, &res);
+	long long keep = !st && res->nrows ? db_get_int(res, 0, "keep", 0) : 0;
+	if (keep <= 0 || current <= keep)
+		return;
+	db_param p[] = { db_str(id) };
+	if (!(st = db_begin(r->db)) &&
+	    !(st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT id FROM %s WHERE id = ? "
+			   "FOR UPDATE", files_table(r)), p, 1, NULL)) &&
+	    !(st = versions_drop(r, id, 1, current - keep, &gone, &freed)))
+		st = db_commit(r->db);
+	if (st) {
+		db_rollback(r->db);
+		log_warn("%s: cannot prune the old versions of %s (kept)", r->request_id, id);
+		return;
+	}
+	versions_unlink(r, id, gone);
 }
 
 err_t file_version_param(req_t *r, const char *text, long long *v)

@@ -79,10 +79,21 @@ err_t files_plan_file_limit(req_t *r, long long bytes);
 /* Gives bytes back (purges, abandoned uploads). */
 enum db_status files_usage_release(db_t *db, arena_t *a, const char *tenant_id, long long bytes);
 
+/* After a new version `current` of file id is committed: deletes the
+ * versions beyond the tenant's governance files_keep_versions (0: keep all),
+ * oldest first, freeing their bytes and quota.  Best effort (logged). */
+void files_versions_prune(req_t *r, const char *id, long long current);
+
 /* UPDATEs the writable members present in in (validated) on file id. */
 err_t file_set_fields(req_t *r, const char *id, const cJSON *in);
-/* Content-Disposition (RFC 6266, attachment) for a download of res row 0. */
-void files_download_headers(req_t *r, const db_result *res);
+/* Content-Disposition (RFC 6266) for a download of res row 0: attachment,
+ * or inline when asked and the type is safe to display (file_inline_safe). */
+void files_download_headers(req_t *r, const db_result *res, bool inline_);
+/* Whether ?download=false or ?disposition=inline asks for inline. */
+err_t file_inline_asked(req_t *r, bool *inline_);
+/* Types a browser may render on the API's origin: raster images, PDF, plain
+ * text (served with nosniff), audio and video; never HTML or SVG. */
+bool file_inline_safe(const char *mime);
 
 /* Makes the stored current version servable by nginx (meta, links). */
 void file_publish(req_t *r, const db_result *res, int row);

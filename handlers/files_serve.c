@@ -120,15 +120,17 @@ static err_t content(req_t *r, const char *id, const db_result *res)
 	long long want;
 	int version;
 	const db_result *row;
+	bool inline_;
 	err_t rc = req_query_int(r, "version", 0, 1, 1000000000, &want);
-	if (rc || (rc = version_of(r, id, res, want, &version, &row)))
+	if (rc || (rc = file_inline_asked(r, &inline_)) ||
+	    (rc = version_of(r, id, res, want, &version, &row)))
 		return rc;
 	char *key = storage_version_key(r->a, r->tenant.id, id, version);
 	if (!storage_exists(r->a, key)) {
 		log_error("%s: file %s has no bytes at %s", r->request_id, id, key);
 		return req_fail(r, E_NOT_FOUND, "The file's content is missing");
 	}
-	files_download_headers(r, row);
+	files_download_headers(r, row, inline_);
 	accel(r, key, db_get(row, 0, "mime_type"));
 	return E_OK;
 }
@@ -141,6 +143,8 @@ err_t files_content(req_t *r)
 const field_t files_signed_url_body[] = {
 	{ "expires_in", FT_INT, 0, 60, 86400 },
 	{ "version", FT_INT, 0, 1, 1000000000 },
+	{ "download", FT_BOOL, 0, 0, 0 },
+	{ "disposition", FT_STRING, 0, 1, 16 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -151,11 +155,19 @@ static const field_t files_variant_signed_url_body[] = {
 
 /* A signed URL of the current version, or of the body's "version" (its
  * token signs "<file id>/<version>", so one cannot stand in for the
- * other). */
+ * other).  "download": false or "disposition": "inline" adds d=inline,
+ * signed as a "/inline" suffix; nginx then serves types safe to display
+ * inline (as file_inline_safe) with Content-Disposition inline. */
 static err_t signed_url(req_t *r, const char *id, const db_result *res)
 {
 	const cJSON *ttl_j = cJSON_GetObjectItemCaseSensitive(r->json, "expires_in");
 	const cJSON *v_j = cJSON_GetObjectItemCaseSensitive(r->json, "version");
+	const cJSON *dl_j = cJSON_GetObjectItemCaseSensitive(r->json, "download");
+	const cJSON *disp_j = cJSON_GetObjectItemCaseSensitive(r->json, "disposition");
+	if (disp_j && strcmp(disp_j->valuestring, "inline") && strcmp(disp_j->valuestring, "attachment"))
+		return req_fail_field(r, E_VALIDATION, "disposition",
+				      "disposition must be inline or attachment");
+	bool inline_ = disp_j ? !strcmp(disp_j->valuestring, "inline") : cJSON_IsFalse(dl_j);
 	long long ttl = ttl_j ? (long long)ttl_j->valuedouble : 3600;
 	long long expires = (long long)time(NULL) + ttl;
 	int version;
@@ -169,6 +181,10 @@ static err_t signed_url(req_t *r, const char *id, const db_result *res)
 		suffix = arena_printf(r->a, "&version=%d", version);
 		if (file_publish_version(r, id, version, row))
 			return req_fail(r, E_INTERNAL, "The version cannot be published for download");
+	}
+	if (inline_) {
+		signed_id = arena_printf(r->a, "%s/inline", signed_id);
+		suffix = arena_printf(r->a, "%s&d=inline", suffix);
 	}
 	char token[64], when[RFC3339_LEN];
 	files_sign(token, sizeof(token), "get", r->tenant.id, signed_id, expires);
@@ -196,6 +212,7 @@ struct variant {
 	long long w, h;
 	const char *fit;      /* cover contain fill inside outside */
 	const char *format;   /* jpeg png webp avif */
+	const char *opts;     /* the transforms, as tessera-media reads them; "" for none */
 };
 
 static const struct {
@@ -246,6 +263,76 @@ static const char *media_helper(void)
 	return access(path, X_OK) == 0 ? path : NULL;
 }
 
+/*
+ * The transforms beyond size (all optional, each bounded): crop=x,y,w,h (a
+ * region of the source, taken first), autorotate=false (EXIF orientation
+ * is applied by default), gravity (where cover cuts), rotate, blur (sigma)
+ * and quality.  They become v->opts, which tessera-media reads and which
+ * also names the cached variant (fcgi/media.c has the grammar).
+ */
+static err_t variant_opts(req_t *r, struct variant *v)
+{
+	static const char *const gravities[] = { "centre", "center", "north", "south", "east", "west",
+						 "attention", "entropy" };
+	char o[128];    /* at most "_c<4 x 6 digits>_n_gattention_r270_b500_q100" */
+	size_t on = 0;
+#define OPT(...) (on += (size_t)snprintf(o + on, sizeof(o) - on, __VA_ARGS__))
+	const char *crop = req_query(r, "crop");
+	if (crop) {
+		long long x, y, w, h;
+		int n = -1;
+		if (sscanf(crop, "%lld,%lld,%lld,%lld%n", &x, &y, &w, &h, &n) != 4 ||
+		    crop[n] || strchr(crop, ' ') || strchr(crop, '+') || x < 0 || y < 0 ||
+		    w < 1 || h < 1 || x > 100000 || y > 100000 || w > 100000 || h > 100000)
+			return req_fail_field(r, E_VALIDATION, "crop",
+				"crop must be x,y,width,height in pixels of the source");
+		OPT("_c%lld.%lld.%lld.%lld", x, y, w, h);
+	}
+	bool autorotate;
+	err_t rc = req_query_bool(r, "autorotate", true, &autorotate);
+	if (rc)
+		return rc;
+	if (!autorotate)
+		OPT("_n");
+	const char *g = req_query(r, "gravity");
+	if (g) {
+		size_t i = 0, n = sizeof(gravities) / sizeof(gravities[0]);
+		while (i < n && strcmp(gravities[i], g))
+			i++;
+		if (i == n)
+			return req_fail_field(r, E_VALIDATION, "gravity", "gravity must be centre, north, "
+					      "south, east, west, attention or entropy");
+		if (strcmp(v->fit, "cover"))
+			return req_fail_field(r, E_VALIDATION, "gravity",
+					      "gravity applies to fit=cover only");
+		if (i > 1)
+			OPT("_g%s", g);
+	}
+	long long rot, q;
+	if ((rc = req_query_int(r, "rotate", 0, 0, 270, &rot)))
+		return rc;
+	if (rot % 90)
+		return req_fail_field(r, E_VALIDATION, "rotate", "rotate must be 0, 90, 180 or 270");
+	if (rot)
+		OPT("_r%lld", rot);
+	const char *blur = req_query(r, "blur");
+	if (blur) {
+		char *end;
+		double sigma = strtod(blur, &end);
+		if (end == blur || *end || !(sigma >= 0.3 && sigma <= 50))
+			return req_fail_field(r, E_VALIDATION, "blur",
+					      "blur must be a sigma from 0.3 to 50");
+		OPT("_b%d", (int)(sigma * 10 + 0.5));
+	}
+	if ((rc = req_query_int(r, "quality", 0, 1, 100, &q)))
+		return rc;
+	if (q)
+		OPT("_q%lld", q);
+#undef OPT
+	v->opts = on ? arena_strdup(r->a, o + 1) : "";
+	return E_OK;
+}
+
 /* The variant asked for: the named preset, overridden by the query. */
 static err_t variant_parse(req_t *r, const char *source_mime, struct variant *v)
 {
@@ -284,7 +371,7 @@ static err_t variant_parse(req_t *r, const char *source_mime, struct variant *v)
 	if (f < 0)
 		return req_fail_field(r, E_VALIDATION, "format", "format must be jpeg, png, webp or avif");
 	v->format = formats[f].name;
-	return E_OK;
+	return variant_opts(r, v);
 }
 
 /*
@@ -315,7 +402,7 @@ static int media_run(req_t *r, const char *helper, const char *src, const struct
 	snprintf(w, sizeof(w), "%lld", v->w);
 	snprintf(h, sizeof(h), "%lld", v->h);
 	char *argv[] = { (char *)helper, "variant", (char *)src, (char *)v->fit, w, h,
-			 (char *)v->format, NULL };
+			 (char *)v->format, (char *)v->opts, NULL };
 	extern char **environ;
 	pid_t pid;
 	int err = posix_spawn(&pid, helper, &fa, &at, argv, environ);
@@ -395,6 +482,8 @@ static err_t variant_make(req_t *r, const char *helper, const char *src,
 		return req_fail(r, E_VALIDATION, "This file is not an image that can be transformed");
 	case MEDIA_TOO_LARGE:
 		return req_fail(r, E_VALIDATION, "The image is larger than %lld pixels", MEDIA_MAX_PIXELS);
+	case MEDIA_BAD_CROP:
+		return req_fail_field(r, E_VALIDATION, "crop", "The crop region lies outside the image");
 	case MEDIA_NO_FORMAT:
 		return req_fail_field(r, E_VALIDATION, "format", "This server's libvips cannot write %s",
 				      v->format);
@@ -425,8 +514,8 @@ static err_t variant_ready(req_t *r, const char *id, const db_result *res, char 
 		return rc;
 	int version = (int)db_get_int(res, 0, "version", 1);
 	int f = format_index(v.format);
-	*key = arena_printf(r->a, "%s/files/%s/variants/%d-%lldx%lld-%s%s", r->tenant.id, id,
-			    version, v.w, v.h, v.fit, formats[f].suffix);
+	*key = arena_printf(r->a, "%s/files/%s/variants/%d-%lldx%lld-%s%s%s%s", r->tenant.id, id,
+			    version, v.w, v.h, v.fit, *v.opts ? "-" : "", v.opts, formats[f].suffix);
 	*mime = formats[f].mime;
 	if (!storage_exists(r->a, *key) &&
 	    (rc = variant_make(r, helper,

@@ -290,6 +290,8 @@ err_t files_upload(req_t *r)
 		storage_remove(r->a, key);
 		return rc;
 	}
+	if (!f.is_new)
+		files_versions_prune(r, f.id, f.version);
 	db_result *res;
 	if ((rc = file_load(r, f.id, 0, &res)))
 		return rc;

@@ -118,6 +118,7 @@ static const doc_spec_t governance_spec[] = {
 	{ "access_token_ttl_secs", DS_INT, 0, 60, 86400, "3600", NULL },
 	{ "password_min_length", DS_INT, 0, PASSWORD_MIN_LO, PASSWORD_MIN_HI, PASSWORD_MIN_DEFAULT, NULL },
 	{ "ip_allowlist", DS_CIDRS, 0, 0, 100, "[]", NULL },
+	{ "files_keep_versions", DS_INT, 0, 0, 1000, "0", NULL },
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 

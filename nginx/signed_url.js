@@ -10,7 +10,11 @@
 //   GET /v1/files/<file id>/variants/<name>?token=…&expires=…&t=…&vk=<key>
 //     a made image variant (vk: its stored name, "2-150x150-cover.jpg"):
 //     the token signs "<file id>/variants/<key>"; public files' variants
-//     are served with t and vk alone
+//     are served with t and vk alone; the key names the transforms too
+//     ("2-150x150-cover-gnorth_q60.jpg", see fcgi/media.c)
+//   ...&d=inline  on a content URL: Content-Disposition inline for types
+//     safe to display (SAFE_INLINE, as file_inline_safe in handlers/files.c;
+//     never HTML or SVG); a signed URL signs it as a "/inline" suffix
 //
 // Public files are served with a public Cache-Control (a CDN may keep
 // them); everything signed stays private.
@@ -25,7 +29,8 @@ var fs = require('fs');
 
 var TENANT = /^tn_[0-9A-Z]{26}$/;
 var FILE = /^file_[0-9A-Z]{26}$/;
-var VARIANT = /^[0-9]{1,9}-[0-9]{1,4}x[0-9]{1,4}-[a-z]{1,8}\.(jpg|png|webp|avif)$/;
+var VARIANT = /^[0-9]{1,9}-[0-9]{1,4}x[0-9]{1,4}-[a-z]{1,8}(-[a-z0-9._]{1,100})?\.(jpg|png|webp|avif)$/;
+var SAFE_INLINE = /^(image\/(png|jpeg|gif|webp|avif)|application\/pdf|text\/plain|audio\/[!-~]+|video\/[!-~]+)$/;
 var VARIANT_TYPES = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', avif: 'image/avif' };
 var PRIVATE = 'private, max-age=0, must-revalidate';
 var PUBLIC = 'public, max-age=3600';
@@ -52,17 +57,18 @@ function decide(r) {
     memo = { path: '', type: '', disposition: '', cache: PRIVATE };
     var file = r.variables.tessera_file;
     var t = arg(r, 't'), token = arg(r, 'token'), exp = arg(r, 'expires');
-    var v = arg(r, 'version'), vk = arg(r, 'vk');
+    var v = arg(r, 'version'), vk = arg(r, 'vk'), d = arg(r, 'd');
     if (!file || !FILE.test(file) || !t || !TENANT.test(t)) return memo;
-    if (token === undefined || exp === undefined || v === undefined || vk === undefined)
+    if (token === undefined || exp === undefined || v === undefined || vk === undefined ||
+        (d !== null && d !== 'inline'))
         return memo;
     if (v !== null && !/^[1-9][0-9]{0,8}$/.test(v)) return memo;
     // A variant's URL names its stored variant; a content URL names none.
     var isVariant = /\/variants\/[a-z]+$/.test(r.uri);
-    if (isVariant !== (vk !== null) || (vk !== null && (v !== null || !VARIANT.test(vk))))
+    if (isVariant !== (vk !== null) || (vk !== null && (v !== null || d !== null || !VARIANT.test(vk))))
         return memo;
     var dir = t + '/files/' + file;
-    var signed = file + (v ? '/' + v : '') + (vk ? '/variants/' + vk : '');
+    var signed = file + (v ? '/' + v : '') + (vk ? '/variants/' + vk : '') + (d ? '/inline' : '');
     var rel, meta = dir + (v ? '/meta.' + v : '/meta');
     if (token === null && exp === null) {
         if (v !== null) return memo;
@@ -96,6 +102,8 @@ function decide(r) {
         m = m.split('\n');
         memo.type = m[0] || memo.type;
         memo.disposition = m[1] || memo.disposition;
+        if (d && SAFE_INLINE.test(memo.type))
+            memo.disposition = memo.disposition.replace(/^attachment/, 'inline');
         if (vk) {
             memo.type = VARIANT_TYPES[vk.split('.').pop()];
             memo.disposition = 'inline';

@@ -93,8 +93,9 @@ static char *image_bytes(const char *suffix, int w, int h, size_t *len)
 	return buf;
 }
 
-/* "WxH" of an image body as vipsheader (an independent tool) reads it. */
-static char *vips_size(const http_resp *r)
+/* What the vips command line (an independent reader) prints for an image
+ * body: cmd has one %s for the image's path ("vipsheader -f width %s"). */
+static char *vips_read(const http_resp *r, const char *cmd)
 {
 	char *path = strf("/tmp/tessera-variant-%d", (int)getpid());
 	FILE *f = fopen(path, "wb");
@@ -102,15 +103,50 @@ static char *vips_size(const http_resp *r)
 	fwrite(r->body, 1, r->body_len, f);
 	fclose(f);
 	int rc;
-	char *out = run_cmd(&rc, "echo $(vipsheader -f width %s)x$(vipsheader -f height %s)", path, path);
+	char *out = run_cmd(&rc, cmd, path, path);
 	unlink(path);
 	free(path);
-	ck_assert_msg(rc == 0, "vipsheader: %s", out);
+	ck_assert_msg(rc == 0, "%s: %s", cmd, out);
 	out[strcspn(out, "\n")] = '\0';
 	return out;
 }
 
-/* The URL's path and query (the harness prefixes the stack's base URL). */
+/* "WxH" of an image body. */
+static char *vips_size(const http_resp *r)
+{
+	return vips_read(r, "echo $(vipsheader -f width %s)x$(vipsheader -f height %s)");
+}
+
+/* The mean of an image body's pixels (0 black .. 255 white). */
+static double vips_mean(const http_resp *r)
+{
+	char *out = vips_read(r, "vips avg %s");
+	double v = atof(out);
+	free(out);
+	return v;
+}
+
+/* An image made by a shell command writing to %1$s (its path). */
+static char *image_made(const char *cmd, size_t *len)
+{
+	int rc;
+	char *path = strf("/tmp/tessera-made-%d.png", (int)getpid());
+	char *out = run_cmd(&rc, cmd, path);
+	ck_assert_msg(rc == 0, "%s: %s", cmd, out);
+	free(out);
+	FILE *f = fopen(path, "rb");
+	ck_assert(f != NULL);
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc(*len);
+	ck_assert(fread(buf, 1, *len, f) == *len);
+	fclose(f);
+	unlink(path);
+	free(path);
+	return buf;
+}
+
 static const char *path_of(const char *url)
 {
 	const char *p = strstr(url, "://");
@@ -558,6 +594,200 @@ START_TEST(variants_have_the_asked_dimensions_and_are_cached)
 }
 END_TEST
 
+/* Transforms beyond size: crop, gravity, rotate, blur, quality, each
+ * measured on the image that comes back, each bounded. */
+START_TEST(variant_transforms_crop_gravity_rotate_blur_quality)
+{
+	struct tenant t;
+	tenant_make(&t);
+	size_t len;
+	/* 640x200: white on the left half, black on the right. */
+	char *png = image_made("d=$(mktemp -d) && vips black $d/b.v 320 200 --bands 3 && "
+			       "vips linear $d/b.v $d/w.v 1 255 --uchar && "
+			       "vips join $d/w.v $d/b.v %1$s horizontal && rm -r $d", &len);
+	http_resp *r = upload(t.key, "halves.png", png, len, NULL);
+	assert_envelope(r, 201, NULL);
+	char *id = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	static const struct {
+		const char *q, *size;
+		double lo, hi;   /* the mean pixel value expected */
+	} cases[] = {
+		{ "custom?w=100&h=100&fit=cover&gravity=west", "100x100", 250, 256 },
+		{ "custom?w=100&h=100&fit=cover&gravity=east", "100x100", 0, 5 },
+		{ "custom?w=100&h=100&fit=cover", "100x100", 100, 155 },
+		{ "custom?w=50&crop=0,0,100,100", "50x50", 250, 256 },
+		{ "custom?w=50&crop=540,100,100,100", "50x50", 0, 5 },
+		{ "custom?w=64&h=20&fit=fill&rotate=90", "20x64", 100, 155 },
+		{ "custom?w=64&h=20&fit=fill&rotate=270&format=jpeg&quality=90", "20x64", 100, 155 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = call("GET", t.key, NULL, "/v1/files/%s/variants/%s", id, cases[i].q);
+		ck_assert_msg(r->status == 200, "%s: %ld %s", cases[i].q, r->status, r->body);
+		char *size = vips_size(r);
+		ck_assert_msg(!strcmp(size, cases[i].size), "%s: %s, want %s", cases[i].q, size,
+			      cases[i].size);
+		double m = vips_mean(r);
+		ck_assert_msg(m >= cases[i].lo && m <= cases[i].hi, "%s: mean %f", cases[i].q, m);
+		free(size);
+		http_free(r);
+	}
+	/* A blur spreads the edge: the middle column turns grey. */
+	r = call("GET", t.key, NULL, "/v1/files/%s/variants/custom?w=640&h=200&fit=fill&blur=8&crop=300,0,40,200", id);
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/variants/custom?w=40&h=200&fit=fill&crop=300,0,40,200", id);
+	char *sharp = vips_read(r, "vips deviate %s");
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/variants/custom?w=40&h=200&fit=fill&crop=300,0,40,200&blur=8", id);
+	ck_assert_int_eq(r->status, 200);
+	char *soft = vips_read(r, "vips deviate %s");
+	http_free(r);
+	ck_assert_msg(atof(soft) < atof(sharp) * 0.9, "blur: deviation %s, sharp %s", soft, sharp);
+	/* Quality trades bytes: the same noise at 10 is far smaller than at 95. */
+	char *noise = image_made("vips gaussnoise %1$s 300 300 --sigma 60 --mean 128", &len);
+	r = upload(t.key, "noise.png", noise, len, NULL);
+	char *nid = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/variants/custom?w=300&format=jpeg&quality=10", nid);
+	ck_assert_int_eq(r->status, 200);
+	size_t low = r->body_len;
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/variants/custom?w=300&format=jpeg&quality=95", nid);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_msg(low * 3 < r->body_len, "quality 10: %zu bytes, 95: %zu", low, r->body_len);
+	http_free(r);
+	/* Every transform names the cached variant, and has a signed URL. */
+	r = call("POST", t.key, NULL, "/v1/files/%s/variants/thumb/signed-url?gravity=north&rotate=180&"
+		 "blur=1.5&quality=70&autorotate=false&crop=0,0,320,200", id);
+	assert_envelope(r, 200, NULL);
+	char *url = strdup(path_of(json_str(resp_data(r), "url")));
+	ck_assert_ptr_nonnull(strstr(url, "-cover-c0.0.320.200_n_gnorth_r180_b15_q70.png"));
+	http_free(r);
+	r = http_get(url, NULL);
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	ck_assert_str_eq(vips_size(r), "150x150");
+	http_free(r);
+
+	static const struct {
+		const char *q, *field;
+	} bad[] = {
+		{ "thumb?crop=1,2,3", "crop" }, { "thumb?crop=-1,0,10,10", "crop" },
+		{ "thumb?crop=0,0,0,10", "crop" }, { "thumb?crop=600,0,100,100", "crop" },
+		{ "thumb?gravity=up", "gravity" }, { "small?gravity=north", "gravity" },
+		{ "thumb?rotate=45", "rotate" }, { "thumb?rotate=360", "rotate" },
+		{ "thumb?blur=0", "blur" }, { "thumb?blur=51", "blur" }, { "thumb?blur=x", "blur" },
+		{ "thumb?quality=0", "quality" }, { "thumb?quality=101", "quality" },
+		{ "thumb?autorotate=maybe", "autorotate" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = call("GET", t.key, NULL, "/v1/files/%s/variants/%s", id, bad[i].q);
+		ck_assert_msg(r->status == 400, "%s: %ld", bad[i].q, r->status);
+		assert_fail_field(r, 400, "VALIDATION_ERROR", bad[i].field);
+		http_free(r);
+	}
+	free(sharp);
+	free(soft);
+	free(url);
+	free(png);
+	free(noise);
+	free(id);
+	free(nid);
+	tenant_drop(&t);
+}
+END_TEST
+
+/* Inline display, asked for with ?download=false or "disposition":
+ * "inline", only for types a browser may render safely on our origin. */
+START_TEST(inline_disposition_only_for_types_safe_to_display)
+{
+	struct tenant t;
+	tenant_make(&t);
+	size_t len;
+	char *png = image_bytes(".png", 8, 8, &len);
+	http_resp *r = upload(t.key, "dot.png", png, len, NULL);
+	char *img = strdup(json_str(resp_data(r), "id"));
+	http_free(r);
+	char *html = file_make(t.key, "page.html", "<html><script>alert(1)</script></html>", NULL);
+	char *txt = file_make(t.key, "note.txt", "plain words", NULL);
+
+	r = call("GET", t.key, NULL, "/v1/files/%s/content", img);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_ptr_nonnull(strstr(resp_header(r, "Content-Disposition"), "attachment; filename=\"dot.png\""));
+	http_free(r);
+	const char *asks[] = { "download=false", "disposition=inline" };
+	for (size_t i = 0; i < 2; i++) {
+		r = call("GET", t.key, NULL, "/v1/files/%s/content?%s", img, asks[i]);
+		ck_assert_int_eq(r->status, 200);
+		ck_assert_str_eq(resp_header(r, "Content-Disposition"),
+				 "inline; filename=\"dot.png\"; filename*=UTF-8''dot.png");
+		http_free(r);
+		r = call("GET", t.key, NULL, "/v1/files/%s/content?%s", txt, asks[i]);
+		ck_assert_ptr_nonnull(strstr(resp_header(r, "Content-Disposition"), "inline;"));
+		ck_assert_str_eq(resp_header(r, "X-Content-Type-Options"), "nosniff");
+		http_free(r);
+		/* HTML never renders inline on the API's origin. */
+		r = call("GET", t.key, NULL, "/v1/files/%s/content?%s", html, asks[i]);
+		ck_assert_int_eq(r->status, 200);
+		ck_assert_ptr_nonnull(strstr(resp_header(r, "Content-Disposition"), "attachment;"));
+		http_free(r);
+	}
+	r = call("GET", t.key, NULL, "/v1/files/%s/content?disposition=embed", img);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "disposition");
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/content?download=no", img);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "download");
+	http_free(r);
+
+	/* Signed URLs: the choice is signed, nginx applies it by type. */
+	r = call("POST", t.key, "{\"download\":false}", "/v1/files/%s/signed-url", img);
+	assert_envelope(r, 200, NULL);
+	char *url = strdup(path_of(json_str(resp_data(r), "url")));
+	http_free(r);
+	ck_assert_ptr_nonnull(strstr(url, "&d=inline"));
+	r = http_get(url, NULL);
+	ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+	ck_assert_ptr_nonnull(strstr(resp_header(r, "Content-Disposition"), "inline;"));
+	http_free(r);
+	/* Dropping d= (or adding it to a plain URL) breaks the signature. */
+	char *cut = strdup(url);
+	*strstr(cut, "&d=inline") = '\0';
+	r = http_get(cut, NULL);
+	assert_envelope(r, 403, "FORBIDDEN");
+	http_free(r);
+	r = call("POST", t.key, "{\"disposition\":\"inline\"}", "/v1/files/%s/signed-url", html);
+	assert_envelope(r, 200, NULL);
+	char *hurl = strdup(path_of(json_str(resp_data(r), "url")));
+	http_free(r);
+	r = http_get(hurl, NULL);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_ptr_nonnull(strstr(resp_header(r, "Content-Disposition"), "attachment;"));
+	http_free(r);
+	r = http_get(strf("%s&d=attachment", hurl), NULL);
+	assert_envelope(r, 403, "FORBIDDEN");
+	http_free(r);
+	r = call("POST", t.key, "{\"disposition\":\"embed\"}", "/v1/files/%s/signed-url", img);
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "disposition");
+	http_free(r);
+	/* A public file: d=inline needs no signature. */
+	r = call("PATCH", t.key, "{\"access\":\"public\"}", "/v1/files/%s", img);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = http_get(strf("/v1/files/%s/content?t=%s&d=inline", img, t.id), NULL);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_ptr_nonnull(strstr(resp_header(r, "Content-Disposition"), "inline;"));
+	http_free(r);
+	r = http_get(strf("/v1/files/%s/content?t=%s", img, t.id), NULL);
+	ck_assert_ptr_nonnull(strstr(resp_header(r, "Content-Disposition"), "attachment;"));
+	http_free(r);
+	free(cut);
+	free(url);
+	free(hurl);
+	free(png);
+	tenant_drop(&t);
+}
+END_TEST
+
 /* ------------------------------------------------------------ presigned */
 
 START_TEST(variants_have_signed_urls_and_public_files_public_ones)
@@ -857,6 +1087,60 @@ static char *two_versions(const char *key)
 	http_free(r);
 	return id;
 }
+
+/* The governance setting files_keep_versions prunes the oldest versions
+ * when a new one arrives, bytes and quota with them. */
+START_TEST(files_keep_versions_prunes_the_oldest_versions)
+{
+	struct tenant t;
+	tenant_make(&t);
+	http_resp *r = http_json("PATCH", "/v1/governance", t.key, "{\"files_keep_versions\":2}");
+	assert_envelope(r, 200, NULL);
+	assert_json_eq(resp_data(r), "files_keep_versions", "2");
+	http_free(r);
+	char *id = file_make(t.key, "k.txt", "v1", NULL);           /* 2 bytes */
+	struct field f[] = { { "file_id", id }, { NULL, NULL } };
+	const char *bodies[] = { "v2-", "v3--", "v4---" };          /* 3, 4, 5 bytes */
+	for (size_t i = 0; i < 3; i++) {
+		r = upload(t.key, "k.txt", bodies[i], strlen(bodies[i]), f);
+		assert_envelope(r, 201, NULL);
+		http_free(r);
+	}
+	r = call("GET", t.key, NULL, "/v1/files/%s/versions", id);
+	assert_envelope(r, 200, NULL);
+	const cJSON *list = resp_data(r);
+	ck_assert_int_eq(cJSON_GetArraySize(list), 2);
+	ck_assert_int_eq(item(cJSON_GetArrayItem(list, 0), "version")->valueint, 4);
+	ck_assert_int_eq(item(cJSON_GetArrayItem(list, 1), "version")->valueint, 3);
+	http_free(r);
+	ck_assert_int_eq(used_storage(t.key), 4 + 5);
+	ck_assert(!storage_has(t.id, strf("%s/1", id)));
+	ck_assert(!storage_has(t.id, strf("%s/2", id)));
+	ck_assert(storage_has(t.id, strf("%s/3", id)));
+	r = call("GET", t.key, NULL, "/v1/files/%s/content?version=2", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/content?version=3", id);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_uint_eq(r->body_len, 4);
+	http_free(r);
+	/* 0 keeps every version again. */
+	r = http_json("PATCH", "/v1/governance", t.key, "{\"files_keep_versions\":0}");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = upload(t.key, "k.txt", "v5", 2, f);
+	assert_envelope(r, 201, NULL);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/files/%s/versions", id);
+	ck_assert_int_eq(cJSON_GetArraySize(resp_data(r)), 3);
+	http_free(r);
+	r = http_json("PATCH", "/v1/governance", t.key, "{\"files_keep_versions\":-1}");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "files_keep_versions");
+	http_free(r);
+	free(id);
+	tenant_drop(&t);
+}
+END_TEST
 
 START_TEST(older_versions_are_downloaded_signed_and_deleted_one_by_one)
 {
@@ -1347,9 +1631,12 @@ Suite *suite_files(void)
 	tcase_add_test(tc, stale_pending_uploads_are_cleaned_and_their_quota_returned);
 	tcase_add_test(tc, patch_versions_trash_restore_and_the_purge_job);
 	tcase_add_test(tc, older_versions_are_downloaded_signed_and_deleted_one_by_one);
+	tcase_add_test(tc, files_keep_versions_prunes_the_oldest_versions);
 	tcase_add_test(tc, permanent_delete_and_emptying_the_trash_free_the_quota_at_once);
 	tcase_add_test(tc, bucket_rules_are_enforced_on_every_upload_path);
 	tcase_add_test(tc, variants_have_signed_urls_and_public_files_public_ones);
+	tcase_add_test(tc, variant_transforms_crop_gravity_rotate_blur_quality);
+	tcase_add_test(tc, inline_disposition_only_for_types_safe_to_display);
 	tcase_add_test(tc, batch_search_folders_and_stats);
 	tcase_add_test(tc, another_tenants_file_is_not_found_on_every_endpoint);
 	tcase_add_test(tc, end_users_see_and_change_only_the_files_they_uploaded);
