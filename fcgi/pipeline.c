@@ -150,6 +150,72 @@ static err_t run(req_t *r)
 	return r->route->handler(r);
 }
 
+/* The checks of run() that make sense for a call from inside a request:
+ * the row, its scope and its body. */
+static err_t sub_run(req_t *s, const char *method, const char *path)
+{
+	if (router_match(s, method, path, NULL) != MATCH_OK)
+		return req_fail(s, E_NOT_FOUND, "No endpoint at %s %s", method, path);
+	if (!s->route->handler || s->route->auth != AUTH_BEARER)
+		return req_fail(s, E_FORBIDDEN, "%s %s cannot be called from here", method,
+				s->route->path);
+	unsigned need = route_scope_bits(s->route);
+	if (need && !(s->who.scopes & (need | SCOPE_ALL)))
+		return req_fail(s, E_INSUFFICIENT_SCOPE, "This call needs the \"%s\" scope",
+				s->route->scope);
+	const field_t *schema = route_body(s->route);
+	const char *field = NULL;
+	char msg[256];
+	if (schema && !schema_check(schema, s->json, &field, msg, sizeof(msg)))
+		return field ? req_fail_field(s, E_VALIDATION, field, "%s", msg)
+			     : req_fail(s, E_VALIDATION, "%s", msg);
+	if (!s->json)
+		s->json = req_own(s, cJSON_CreateObject());
+	return s->route->handler(s);
+}
+
+err_t pipeline_subrequest(req_t *r, const principal_t *who, const char *method, const char *path,
+			  cJSON *body, cJSON **data, const char **msg)
+{
+	req_t s = *r;
+	s.route = NULL;
+	s.nparams = 0;
+	s.body = NULL;
+	s.body_len = 0;
+	s.json = body;
+	s.who = *who;
+	s.status = 0;
+	s.replied = false;
+	s.out_headers = s.out_body = NULL;
+	s.out_len = 0;
+	s.err_message = NULL;
+	s.err_details = s.err_extra = NULL;
+	s.outbox_pending = s.streamed = false;
+	const char *q = strchr(path, '?');
+	s.path = q ? arena_strndup(r->a, path, (size_t)(q - path)) : path;
+	s.query = q ? q + 1 : "";
+	s.method = method;
+	*data = NULL;
+	*msg = NULL;
+	err_t rc = sub_run(&s, method, s.path);
+	if (db_in_transaction(s.db))
+		db_rollback(s.db);
+	if (rc == E_OK && (!s.replied || !s.out_body))
+		rc = req_fail(&s, E_INTERNAL, "The call gave no reply");
+	if (rc) {
+		*msg = s.err_message ? s.err_message : err_message(rc);
+		r->err_details = s.err_details;
+		r->err_extra = s.err_extra;
+		return rc;
+	}
+	cJSON *env = cJSON_ParseWithLength(s.out_body, s.out_len);
+	*data = req_own(r, cJSON_DetachItemFromObjectCaseSensitive(env, "data"));
+	cJSON_Delete(env);
+	if (!*data)
+		*data = req_own(r, cJSON_CreateNull());
+	return E_OK;
+}
+
 /* The reason phrase: nginx copies the Status line as it is, and a status
  * line without one ("HTTP/1.1 401") is refused by strict clients (Python's
  * websockets, for one). */
@@ -167,6 +233,7 @@ static const char *reason_phrase(int status)
 		{ 429, "Too Many Requests" }, { 500, "Internal Server Error" },
 		{ 501, "Not Implemented" }, { 502, "Bad Gateway" }, { 503, "Service Unavailable" },
 		{ 504, "Gateway Timeout" }, { 460, "Checksum Mismatch" },
+		{ 504, "Gateway Timeout" }, { 507, "Insufficient Storage" },
 	};
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (reasons[i].status == status)

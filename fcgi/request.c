@@ -273,6 +273,18 @@ err_t req_tx_end(req_t *r, err_t rc)
 	return E_OK;
 }
 
+void req_job_init(req_t *r, arena_t *a, db_t *db, cache_t *cache, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	r->a = a;
+	r->db = db;
+	r->cache = cache;
+	r->method = "POST";
+	r->path = r->query = "";
+	r->who.kind = PRINCIPAL_KEY;
+	snprintf(r->request_id, sizeof(r->request_id), "%s", name);
+}
+
 char *req_json_text(req_t *r, const cJSON *j)
 {
 	if (!j || cJSON_IsNull(j))

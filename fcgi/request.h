@@ -167,6 +167,11 @@ char *req_cursor_make(req_t *r, const cJSON *c);
  * or NULL when it is malformed or longer than max characters. */
 cJSON *req_cursor_read(req_t *r, const char *cursor, size_t max);
 
+/* A request of the jobs runner's own, without a client (for handler code
+ * a job reuses): arena, database and cache set, an API key principal
+ * without scopes, request_id name; the caller fills the tenant. */
+void req_job_init(req_t *r, arena_t *a, db_t *db, cache_t *cache, const char *name);
+
 /* Ties a cJSON tree's lifetime to the request arena. */
 cJSON *req_own(req_t *r, cJSON *j);
 

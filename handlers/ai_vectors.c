@@ -586,16 +586,9 @@ static int job_embed(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id
 		     int *dims, char *err, size_t errlen)
 {
 	req_t r;
-	memset(&r, 0, sizeof(r));
-	r.a = a;
-	r.db = db;
-	r.cache = cache;
-	r.method = "POST";
-	r.path = r.query = "";
+	req_job_init(&r, a, db, cache, "job_ai_reembed");
 	r.tenant.id = arena_strdup(a, tenant_id);
 	r.tenant.db_name = arena_strdup(a, db_name);
-	r.who.kind = PRINCIPAL_KEY;
-	snprintf(r.request_id, sizeof(r.request_id), "job_ai_reembed");
 	ai_provider_t p;
 	const char *use;
 	long tokens = 0;

@@ -78,6 +78,9 @@
 	X(short_urls_routes) \
 	X(analytics_routes) \
 	X(billing_routes) \
+	X(functions_routes) \
+	X(plugins_routes) \
+	X(integrations_routes) \
 	X(planned_routes)
 
 #define DECLARE(name) extern const route_t name[];
@@ -93,6 +96,7 @@ ROUTE_FILES(DECLARE)
 	X(files_jobs) \
 	X(automations_jobs) \
 	X(scheduled_jobs_jobs)
+	X(integrations_jobs)
 
 #define DECLARE_JOBS(name) extern const job_kind_t name[];
 JOB_FILES(DECLARE_JOBS)

@@ -49,6 +49,10 @@ Suite *suite_workflows(void);
 Suite *suite_passkeys(void);
 Suite *suite_oauth(void);
 Suite *suite_apps(void);
+/* extensibility */
+Suite *suite_functions(void);
+Suite *suite_plugins(void);
+Suite *suite_integrations(void);
 
 int main(void)
 {
@@ -102,6 +106,9 @@ int main(void)
 	srunner_add_suite(sr, suite_oauth());
 	/* apps and analytics */
 	srunner_add_suite(sr, suite_apps());
+	srunner_add_suite(sr, suite_functions());
+	srunner_add_suite(sr, suite_plugins());
+	srunner_add_suite(sr, suite_integrations());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -24,6 +24,7 @@ int main(void)
 		suite_decimal,
 		suite_cron,
 		suite_webauthn,
+		suite_luabox, suite_jschema,
 	};
 	SRunner *sr = srunner_create(NULL);
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)

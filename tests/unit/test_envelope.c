@@ -133,6 +133,9 @@ static const struct {
 	{ E_IN_REVIEW, 409, "IN_REVIEW", "The object is in review and cannot be changed until it is approved or rejected" },
 	{ E_IDP, 502, "IDENTITY_PROVIDER_ERROR", "The identity provider failed to answer" },
 	{ E_GONE, 410, "GONE", "This link has expired or was revoked" },
+	{ E_FUNCTION_ERROR, 422, "FUNCTION_ERROR", "The function failed" },
+	{ E_FUNCTION_TIMEOUT, 504, "FUNCTION_TIMEOUT", "The function ran past its time limit" },
+	{ E_FUNCTION_MEMORY, 507, "FUNCTION_MEMORY", "The function used more memory than its limit" },
 };
 
 #define NCATALOGUE ((int)(sizeof(catalogue) / sizeof(catalogue[0])))

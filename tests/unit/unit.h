@@ -43,6 +43,8 @@ Suite *suite_ailocal(void);        /* test_ailocal.c: common/ailocal.c */
 Suite *suite_decimal(void);        /* test_decimal.c: common/decimal.c */
 Suite *suite_cron(void);           /* test_cron.c: common/cron.c */
 Suite *suite_webauthn(void);       /* test_webauthn.c: common/webauthn.c */
+Suite *suite_luabox(void);         /* test_luabox.c: common/luabox.c */
+Suite *suite_jschema(void);        /* test_jschema.c: common/jschema.c */
 
 #define UNIT_REQUEST_ID "req_unit_0123456789"
 
