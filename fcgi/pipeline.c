@@ -232,8 +232,7 @@ static const char *reason_phrase(int status)
 		{ 422, "Unprocessable Entity" }, { 426, "Upgrade Required" },
 		{ 429, "Too Many Requests" }, { 500, "Internal Server Error" },
 		{ 501, "Not Implemented" }, { 502, "Bad Gateway" }, { 503, "Service Unavailable" },
-		{ 504, "Gateway Timeout" }, { 460, "Checksum Mismatch" },
-		{ 504, "Gateway Timeout" }, { 507, "Insufficient Storage" },
+		{ 504, "Gateway Timeout" }, { 460, "Checksum Mismatch" }, { 507, "Insufficient Storage" },
 	};
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (reasons[i].status == status)

@@ -95,7 +95,7 @@ ROUTE_FILES(DECLARE)
 	X(email_jobs) \
 	X(files_jobs) \
 	X(automations_jobs) \
-	X(scheduled_jobs_jobs)
+	X(scheduled_jobs_jobs) \
 	X(integrations_jobs)
 
 #define DECLARE_JOBS(name) extern const job_kind_t name[];
