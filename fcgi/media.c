@@ -66,9 +66,10 @@ static int opts_parse(const char *text, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	if (!text || !*text)
 		return 0;
-	if (strlen(text) >= sizeof(buf))
+	size_t n = strlen(text);
+	if (n >= sizeof(buf))
 		return -1;
-	strcpy(buf, text);
+	memcpy(buf, text, n + 1);
 	for (char *save, *t = strtok_r(buf, "_", &save); t; t = strtok_r(NULL, "_", &save)) {
 		int n = 0;
 		switch (t[0]) {

@@ -71,15 +71,10 @@ static char *file_make(const char *key, const char *filename, const char *text,
 }
 
 /* The bytes of an image made by the vips CLI (format from the suffix). */
-static char *image_bytes(const char *suffix, int w, int h, size_t *len)
+/* The bytes of the file at path (malloc'd, *len), which is then removed;
+ * path is freed. */
+static char *file_take(char *path, size_t *len)
 {
-	int rc;
-	char *path = strf("/tmp/tessera-files-%d%s", (int)getpid(), suffix);
-	char *out = run_cmd(&rc, "vips black /tmp/tessera-files-%d.v %d %d --bands 3 && "
-			    "vips linear /tmp/tessera-files-%d.v %s 1 120 --uchar 2>&1", (int)getpid(), w, h,
-			    (int)getpid(), path);
-	ck_assert_msg(rc == 0, "vips: %s", out);
-	free(out);
 	FILE *f = fopen(path, "rb");
 	ck_assert(f != NULL);
 	fseek(f, 0, SEEK_END);
@@ -91,6 +86,18 @@ static char *image_bytes(const char *suffix, int w, int h, size_t *len)
 	unlink(path);
 	free(path);
 	return buf;
+}
+
+static char *image_bytes(const char *suffix, int w, int h, size_t *len)
+{
+	int rc;
+	char *path = strf("/tmp/tessera-files-%d%s", (int)getpid(), suffix);
+	char *out = run_cmd(&rc, "vips black /tmp/tessera-files-%d.v %d %d --bands 3 && "
+			    "vips linear /tmp/tessera-files-%d.v %s 1 120 --uchar 2>&1", (int)getpid(), w, h,
+			    (int)getpid(), path);
+	ck_assert_msg(rc == 0, "vips: %s", out);
+	free(out);
+	return file_take(path, len);
 }
 
 /* What the vips command line (an independent reader) prints for an image
@@ -134,17 +141,7 @@ static char *image_made(const char *cmd, size_t *len)
 	char *out = run_cmd(&rc, cmd, path);
 	ck_assert_msg(rc == 0, "%s: %s", cmd, out);
 	free(out);
-	FILE *f = fopen(path, "rb");
-	ck_assert(f != NULL);
-	fseek(f, 0, SEEK_END);
-	*len = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc(*len);
-	ck_assert(fread(buf, 1, *len, f) == *len);
-	fclose(f);
-	unlink(path);
-	free(path);
-	return buf;
+	return file_take(path, len);
 }
 
 static const char *path_of(const char *url)
