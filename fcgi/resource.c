@@ -286,6 +286,18 @@ err_t resource_fetch(req_t *r, res_ctx_t *c, const char *id, bool live_only, cJS
 	return rc;
 }
 
+/* Every resource id (generated or a slug) is 1 to 128 printable ASCII
+ * characters; anything else names no row, and must not reach an ASCII
+ * column, where MariaDB refuses the bytes with an error. */
+static bool id_plausible(const char *id)
+{
+	size_t n = 0;
+	for (; id[n]; n++)
+		if ((unsigned char)id[n] <= 0x20 || (unsigned char)id[n] >= 0x7f || n >= 128)
+			return false;
+	return n > 0;
+}
+
 err_t resource_ctx(req_t *r, const resource_t *res, enum res_op op, res_ctx_t *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -295,6 +307,8 @@ err_t resource_ctx(req_t *r, const resource_t *res, enum res_op op, res_ctx_t *c
 	c->status = op == OP_CREATE ? 201 : 200;
 	if (res->id_param)
 		c->id = req_param(r, res->id_param);
+	if (c->id && !id_plausible(c->id))
+		return req_fail(r, E_NOT_FOUND, "%s not found", res->name);
 	if (res->hooks && res->hooks->parent)
 		return res->hooks->parent(r, c);
 	return E_OK;
