@@ -63,6 +63,8 @@
 #define RL_SAML 30, 0
 #define CERT_DAYS 3650L
 #define ACS_BODY_MAX (256 * 1024)
+/* The refusal of a form that holds no SAML Response: 400, not 401. */
+#define MALFORMED "malformed_response"
 
 #define NS_MD "urn:oasis:names:tc:SAML:2.0:metadata"
 #define NS_DS "http://www.w3.org/2000/09/xmldsig#"
@@ -477,6 +479,9 @@ static int lasso_refusal(extid_failure_t *f, int rc, req_t *r)
 	case LASSO_LOGIN_ERROR_REQUEST_DENIED:
 	case LASSO_LOGIN_ERROR_UNKNOWN_PRINCIPAL:
 		return extid_fail(f, "access_denied", "the IdP did not authenticate the user");
+	case LASSO_PROFILE_ERROR_INVALID_MSG:
+	case LASSO_PROFILE_ERROR_UNSUPPORTED_PROFILE:
+		return extid_fail(f, MALFORMED, "the SAMLResponse is not a base64-encoded SAML Response");
 	case LASSO_SERVER_ERROR_PROVIDER_NOT_FOUND:
 	case LASSO_PROFILE_ERROR_MISSING_ISSUER:
 		return extid_fail(f, "invalid_response", "the response is not from the provider's IdP");
@@ -646,8 +651,8 @@ static err_t saml_acs(req_t *r)
 	err_t arc = extid_refused_audit(r, "saml", name, &f);
 	if (arc)
 		return arc;
-	return req_fail_field(r, E_UNAUTHORIZED, "SAMLResponse", "SAML sign-in refused (%s): %s", f.code,
-			      f.desc ? f.desc : "");
+	return req_fail_field(r, strcmp(f.code, MALFORMED) ? E_UNAUTHORIZED : E_VALIDATION, "SAMLResponse",
+			      "SAML sign-in refused (%s): %s", f.code, f.desc ? f.desc : "");
 }
 
 const route_t saml_routes[] = {
