@@ -114,6 +114,15 @@ int extid_fail(extid_failure_t *f, const char *code, const char *desc);
 err_t extid_redirect(req_t *r, const char *url);
 /* The app's URL base with the session d in its fragment, as Supabase does. */
 const char *extid_session_url(req_t *r, const char *base, const char *provider, const cJSON *d);
+/* Keeps st (which names the "provider") for ten minutes under the state
+ * token state, with "redirect_to" (the allowlisted one given, else
+ * site_url, else public_url). */
+err_t extid_state_put(req_t *r, const char *kind, const auth_settings_t *s, const char *redirect_to,
+		      cJSON *st, const char *state);
+/* Takes the state once: *st (the request's) when it was kept for
+ * provider; else the refusal is audited and answered 401 naming field. */
+err_t extid_state_take(req_t *r, const char *kind, const char *state, const char *provider,
+		       const char *field, cJSON **st);
 /* The audit entry of a refused sign-in (<kind>.signin_refused). */
 err_t extid_refused_audit(req_t *r, const char *kind, const char *provider, const extid_failure_t *f);
 /*

@@ -197,11 +197,41 @@ static const char *callback_url(req_t *r, const char *provider)
 			    url_component(r->a, provider), url_component(r->a, r->tenant.id));
 }
 
-static const char *state_key(req_t *r, const char *state)
+static const char *state_key(req_t *r, const char *kind, const char *state)
 {
 	char hash[65];
 	sha256_hex(hash, state, strlen(state));
-	return arena_printf(r->a, "oauth:state:%s:%s", r->tenant.id, hash);
+	return arena_printf(r->a, "%s:state:%s:%s", kind, r->tenant.id, hash);
+}
+
+err_t extid_state_put(req_t *r, const char *kind, const auth_settings_t *s, const char *redirect_to,
+		      cJSON *st, const char *state)
+{
+	cJSON_AddStringToObject(st, "redirect_to", redirect_to ? redirect_to :
+				s->site_url ? s->site_url : g_config.public_url);
+	redisReply *rep;
+	const char *set[] = { "SET", state_key(r, kind, state), req_json_text(r, st), "EX", STATE_TTL };
+	if (cache_cmd(r->cache, r->a, &rep, 5, set))
+		return req_fail(r, E_UNAVAILABLE, "The sign-in state is unavailable; try again shortly");
+	return E_OK;
+}
+
+err_t extid_state_take(req_t *r, const char *kind, const char *state, const char *provider,
+		       const char *field, cJSON **st)
+{
+	redisReply *rep;
+	const char *take[] = { "GETDEL", state_key(r, kind, state) };
+	if (cache_cmd(r->cache, r->a, &rep, 2, take))
+		return req_fail(r, E_UNAVAILABLE, "The sign-in state is unavailable; try again shortly");
+	*st = rep->type == REDIS_REPLY_STRING ? req_own(r, cJSON_Parse(rep->str)) : NULL;
+	if (*st && json_str_of(*st, "provider") && !strcmp(json_str_of(*st, "provider"), provider) &&
+	    json_str_of(*st, "redirect_to"))
+		return E_OK;
+	extid_failure_t f;
+	extid_fail(&f, "invalid_state", "the state is unknown, used or expired");
+	err_t rc = extid_refused_audit(r, kind, provider, &f);
+	return rc ? rc : req_fail_field(r, E_UNAUTHORIZED, field,
+					"The sign-in state (%s) is unknown, used or expired; sign in again", field);
 }
 
 err_t extid_redirect(req_t *r, const char *url)
@@ -236,12 +266,8 @@ err_t oauth_authorize(req_t *r)
 	cJSON_AddStringToObject(st, "provider", p.name);
 	cJSON_AddStringToObject(st, "verifier", verifier);
 	cJSON_AddStringToObject(st, "nonce", nonce);
-	cJSON_AddStringToObject(st, "redirect_to", redirect_to ? redirect_to :
-				s.site_url ? s.site_url : g_config.public_url);
-	redisReply *rep;
-	const char *set[] = { "SET", state_key(r, state), req_json_text(r, st), "EX", STATE_TTL };
-	if (cache_cmd(r->cache, r->a, &rep, 5, set))
-		return req_fail(r, E_UNAVAILABLE, "OAuth state is unavailable; try again shortly");
+	if ((rc = extid_state_put(r, "oauth", &s, redirect_to, st, state)))
+		return rc;
 	return extid_redirect(r, arena_printf(r->a,
 		"%s%sresponse_type=code&client_id=%s&redirect_uri=%s&scope=%s&state=%s&nonce=%s"
 		"&code_challenge=%s&code_challenge_method=S256", p.authorize_url,
@@ -537,19 +563,10 @@ err_t oauth_callback(req_t *r)
 	err_t rc = auth_rate(r, "oauth_callback", NULL, RL_OAUTH);
 	if (rc)
 		return rc;
-	redisReply *rep;
-	const char *take[] = { "GETDEL", state_key(r, state) };
-	if (cache_cmd(r->cache, r->a, &rep, 2, take))
-		return req_fail(r, E_UNAVAILABLE, "OAuth state is unavailable; try again shortly");
-	cJSON *st = rep->type == REDIS_REPLY_STRING ? req_own(r, cJSON_Parse(rep->str)) : NULL;
+	cJSON *st;
+	if ((rc = extid_state_take(r, "oauth", state, provider, "state", &st)))
+		return rc;
 	extid_failure_t f = { 0 };
-	if (!st || !json_str_of(st, "provider") || strcmp(json_str_of(st, "provider"), provider)) {
-		extid_fail(&f, "invalid_state", "the state is unknown, used or expired");
-		if ((rc = extid_refused_audit(r, "oauth", provider, &f)))
-			return rc;
-		return req_fail_field(r, E_UNAUTHORIZED, "state",
-				      "The OAuth state is unknown, used or expired; sign in again");
-	}
 	const char *app = json_str_of(st, "redirect_to");
 	cJSON *d = NULL;
 	rc = callback_finish(r, provider, st, &d, &f);

@@ -58,7 +58,6 @@
 #include "enduser.h"
 #include "routes.h"
 
-#define STATE_TTL "600"
 #define CLOCK_SKEW 120
 #define RL_SAML 30, 0
 #define CERT_DAYS 3650L
@@ -126,14 +125,6 @@ static EVP_PKEY *key_read(const char *pem)
 	return k;
 }
 
-static X509 *cert_read(const char *pem)
-{
-	BIO *b = BIO_new_mem_buf(pem, -1);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-	BIO_free(b);
-	return x;
-}
-
 /* One provider's key and certificate made or checked (o: its stored
  * settings, the key already sealed). */
 static err_t provider_keys(req_t *r, const char *name, cJSON *o)
@@ -165,8 +156,11 @@ static err_t provider_keys(req_t *r, const char *name, cJSON *o)
 		cert = NULL;   /* a certificate given without its key cannot be used */
 	}
 	if (cert) {
+		BIO *b = BIO_new_mem_buf(cert, -1);
+		x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+		BIO_free(b);
 		field = arena_printf(r->a, "saml.%s.sp_certificate", name);
-		if (!(x = cert_read(cert)))
+		if (!x)
 			rc = req_fail_field(r, E_VALIDATION, field, "%s must be a PEM certificate", field);
 		else if (X509_check_private_key(x, key) != 1)
 			rc = req_fail_field(r, E_VALIDATION, field, "%s does not match sp_private_key", field);
@@ -343,13 +337,6 @@ static err_t server_make(req_t *r, const provider_t *p, LassoServer **out, const
 	return E_OK;
 }
 
-static const char *state_key(req_t *r, const char *state)
-{
-	char hash[65];
-	sha256_hex(hash, state, strlen(state));
-	return arena_printf(r->a, "saml:state:%s:%s", r->tenant.id, hash);
-}
-
 /* --- GET /v1/auth/saml/:provider/metadata ------------------------------------------ */
 
 static err_t saml_metadata(req_t *r)
@@ -404,13 +391,8 @@ static err_t saml_login(req_t *r)
 	cJSON *st = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(st, "provider", p.name);
 	cJSON_AddStringToObject(st, "request_id", request_id);
-	cJSON_AddStringToObject(st, "redirect_to", redirect_to ? redirect_to :
-				s.site_url ? s.site_url : g_config.public_url);
-	redisReply *rep;
-	const char *set[] = { "SET", state_key(r, state), req_json_text(r, st), "EX", STATE_TTL };
-	if (cache_cmd(r->cache, r->a, &rep, 5, set))
-		return req_fail(r, E_UNAVAILABLE, "SAML state is unavailable; try again shortly");
-	return extid_redirect(r, url);
+	rc = extid_state_put(r, "saml", &s, redirect_to, st, state);
+	return rc ? rc : extid_redirect(r, url);
 }
 
 /* --- POST /v1/auth/saml/:provider/acs ---------------------------------------------- */
@@ -621,20 +603,11 @@ static err_t saml_acs(req_t *r)
 	err_t rc = auth_rate(r, "saml_acs", NULL, RL_SAML);
 	if (rc)
 		return rc;
-	redisReply *rep;
-	const char *take[] = { "GETDEL", state_key(r, relay) };
-	if (cache_cmd(r->cache, r->a, &rep, 2, take))
-		return req_fail(r, E_UNAVAILABLE, "SAML state is unavailable; try again shortly");
-	cJSON *st = rep->type == REDIS_REPLY_STRING ? req_own(r, cJSON_Parse(rep->str)) : NULL;
+	cJSON *st;
+	if ((rc = extid_state_take(r, "saml", relay, name, "RelayState", &st)))
+		return rc;
 	extid_failure_t f = { 0 };
 	provider_t p;
-	if (!st || !json_str_of(st, "provider") || strcmp(json_str_of(st, "provider"), name)) {
-		extid_fail(&f, "invalid_state", "the RelayState is unknown, used or expired");
-		if ((rc = extid_refused_audit(r, "saml", name, &f)))
-			return rc;
-		return req_fail_field(r, E_UNAUTHORIZED, "RelayState",
-				      "The SAML RelayState is unknown, used or expired; sign in again");
-	}
 	if ((rc = provider_load(r, name, true, &p)))
 		extid_fail(&f, "provider_disabled", "the provider is no longer enabled");
 	cJSON *d = NULL;
