@@ -27,6 +27,7 @@
 
 #include "harness.h"
 #include "peers.h"
+#include "signin.h"
 
 #define APP "http://app.example.com/welcome"
 #define PROVIDER "corp"
@@ -105,13 +106,6 @@ static void idp_control(const struct idp *p, const char *json)
 
 /* --- the stack ---------------------------------------------------------------- */
 
-static void fresh_client(void)
-{
-	char *ip = loopback_addr_random();
-	http_source_addr(ip);
-	free(ip);
-}
-
 static char *metadata_path(const struct tenant *t)
 {
 	return strf("/v1/auth/saml/" PROVIDER "/metadata?tenant_id=%s", t->id);
@@ -177,36 +171,12 @@ static void teardown(struct tenant *t, struct idp *p)
 	tenant_drop(t);
 }
 
-/* The Location of a 302 from the stack (asserting it). */
-static char *stack_redirect(const char *path)
-{
-	http_resp *r = http_get(path, NULL);
-	ck_assert_msg(r->status == 302, "GET %s: %ld %s", path, r->status, r->body);
-	char *loc = resp_header(r, "Location");
-	ck_assert_ptr_nonnull(loc);
-	http_free(r);
-	return loc;
-}
-
 static char *login_url(const struct tenant *t)
 {
 	char *path = strf("/v1/auth/saml/" PROVIDER "/login?tenant_id=%s&redirect_to=%s", t->id, APP);
 	char *loc = stack_redirect(path);
 	free(path);
 	return loc;
-}
-
-/* The value of name in a query or fragment string (malloc'd), or NULL. */
-static char *param_of(const char *s, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = s; (p = strstr(p, name)); p += n) {
-		if ((p == s || strchr("?&#", p[-1])) && p[n] == '=') {
-			p += n + 1;
-			return strndup(p, strcspn(p, "&#"));
-		}
-	}
-	return NULL;
 }
 
 /* What the IdP's page posts: the ACS and the two fields (HTML-unescaped). */
@@ -286,27 +256,6 @@ static char *saml_sign_in(const struct tenant *t)
 	post_free(&p);
 	free(login);
 	return app;
-}
-
-static char *user_of(const char *token, char **email)
-{
-	http_resp *me = call("GET", token, NULL, "/v1/auth/user");
-	assert_envelope(me, 200, NULL);
-	char *id = strdup(json_str(resp_data(me), "id"));
-	if (email)
-		*email = strdup(json_str(resp_data(me), "email"));
-	http_free(me);
-	return id;
-}
-
-static long long users_count(const struct tenant *t)
-{
-	http_resp *r = call("GET", t->key, NULL, "/v1/users?limit=1");
-	assert_envelope(r, 200, NULL);
-	const cJSON *total = item(resp_data(r), "total");
-	long long n = cJSON_IsNumber(total) ? (long long)total->valuedouble : -1;
-	http_free(r);
-	return n;
 }
 
 /* --- tests ---------------------------------------------------------------------- */
@@ -433,7 +382,7 @@ START_TEST(sign_in_creates_links_and_reuses_users)
 	char *app2 = saml_sign_in(&t);
 	char *access2 = param_of(app2, "access_token");
 	char *email2;
-	char *uid2 = user_of(access2, &email2);
+	char *uid2 = user_id_of(access2, &email2);
 	ck_assert_str_eq(uid2, uid);
 	ck_assert_str_eq(email2, email);
 
@@ -441,16 +390,13 @@ START_TEST(sign_in_creates_links_and_reuses_users)
 	 * and the password nobody proved is dropped */
 	char *email3 = strf("link%d.%ld@example.com", getpid(), (long)time(NULL));
 	char *body = strf("{\"email\":\"%s\",\"password\":\"correct horse battery\"}", email3);
-	http_resp *su = call("POST", t.key, body, "/v1/auth/signup");
-	assert_envelope(su, 201, NULL);
-	char *signup_uid = strdup(json_str(item(resp_data(su), "user"), "id"));
-	http_free(su);
+	char *signup_uid = signup_user(&t, body);
 	free(ctl);
 	ctl = strf("{\"user\":\"emp-3\",\"email\":\"%s\"}", email3);
 	idp_control(&p, ctl);
 	char *app3 = saml_sign_in(&t);
 	char *access3 = param_of(app3, "access_token");
-	char *uid3 = user_of(access3, NULL);
+	char *uid3 = user_id_of(access3, NULL);
 	ck_assert_str_eq(uid3, signup_uid);
 	http_resp *pw = call("POST", t.key, body, "/v1/auth/login");
 	assert_envelope(pw, 401, "UNAUTHORIZED");
@@ -587,6 +533,17 @@ START_TEST(spoiled_responses_are_refused_by_their_checks)
 }
 END_TEST
 
+/* GET /v1/auth/saml/<printf'd rest> refused with status, code, field. */
+static void saml_get_fails(long status, const char *code, const char *field, const char *fmt, const char *arg)
+{
+	char *rest = strf(fmt, arg), *path = strf("/v1/auth/saml/%s", rest);
+	http_resp *r = http_get(path, NULL);
+	assert_fail_field(r, status, code, field);
+	http_free(r);
+	free(path);
+	free(rest);
+}
+
 /* No IdP needed: what is refused before anyone signs in. */
 START_TEST(unknown_provider_tenant_redirect_and_malformed_form_are_4xx)
 {
@@ -597,35 +554,18 @@ START_TEST(unknown_provider_tenant_redirect_and_malformed_form_are_4xx)
 			    "\"saml\":{\"half\":{\"enabled\":true}}}", "/v1/auth-config");
 	assert_envelope(r, 200, NULL);
 	http_free(r);
-	char *path = strf("/v1/auth/saml/nosuch/login?tenant_id=%s", t.id);
-	r = http_get(path, NULL);
-	assert_fail_field(r, 404, "NOT_FOUND", "provider");
-	http_free(r);
-	free(path);
-	path = strf("/v1/auth/saml/nosuch/metadata?tenant_id=%s", t.id);
-	r = http_get(path, NULL);
-	assert_fail_field(r, 404, "NOT_FOUND", "provider");
-	http_free(r);
-	free(path);
+	saml_get_fails(404, "NOT_FOUND", "provider", "nosuch/login?tenant_id=%s", t.id);
+	saml_get_fails(404, "NOT_FOUND", "provider", "nosuch/metadata?tenant_id=%s", t.id);
 	/* enabled without an IdP: metadata to register with, but no sign-in */
-	path = strf("/v1/auth/saml/half/metadata?tenant_id=%s", t.id);
+	char *path = strf("/v1/auth/saml/half/metadata?tenant_id=%s", t.id);
 	r = http_get(path, NULL);
 	ck_assert_int_eq(r->status, 200);
 	http_free(r);
 	free(path);
-	path = strf("/v1/auth/saml/half/login?tenant_id=%s", t.id);
-	r = http_get(path, NULL);
-	assert_fail_field(r, 404, "NOT_FOUND", "provider");
-	http_free(r);
-	free(path);
-	r = http_get("/v1/auth/saml/half/login", NULL);
-	assert_fail_field(r, 400, "VALIDATION_ERROR", "tenant_id");
-	http_free(r);
-	path = strf("/v1/auth/saml/half/login?tenant_id=%s&redirect_to=https://evil.example.net/", t.id);
-	r = http_get(path, NULL);
-	assert_fail_field(r, 400, "VALIDATION_ERROR", "redirect_to");
-	http_free(r);
-	free(path);
+	saml_get_fails(404, "NOT_FOUND", "provider", "half/login?tenant_id=%s", t.id);
+	saml_get_fails(400, "VALIDATION_ERROR", "tenant_id", "half/login%s", "");
+	saml_get_fails(400, "VALIDATION_ERROR", "redirect_to",
+		       "half/login?tenant_id=%s&redirect_to=https://evil.example.net/", t.id);
 	/* the ACS: a form with both fields, a known state */
 	path = strf("/v1/auth/saml/half/acs?tenant_id=%s", t.id);
 	r = http_req("POST", path, NULL, "application/x-www-form-urlencoded", "RelayState=x", 12, NULL);
