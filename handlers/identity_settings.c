@@ -308,6 +308,9 @@ err_t auth_public_config(req_t *r, cJSON **out)
 	cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(e, "oauth"))
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "enabled")))
 			cJSON_AddItemToArray(list, cJSON_CreateString(op->string));
+	cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(e, "saml"))
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "enabled")))
+			cJSON_AddItemToArray(list, cJSON_CreateString(arena_printf(r->a, "saml:%s", op->string)));
 	static const char *const copied[] = { "password_policy", "require_email_verification",
 					      "site_url", "branding" };
 	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {

@@ -69,30 +69,11 @@ static char *idp_http(const char *url, const char *body, long *status)
 
 static void idp_start(struct idp *p)
 {
-	char *portfile = strf("%s/tmp/saml_idp-%d-%ld.port", stack_dir(), (int)getpid(), (long)time(NULL));
-	char *script = strf("%s/tests/integration/saml_idp.py", env_or("TESSERA_TEST_REPO", "."));
-	char *log = strf("%s/log/saml_idp.out", stack_dir());
-	const char *argv[] = { "/usr/bin/python3", script, "--port-file", portfile, NULL };
-	unlink(portfile);
-	p->pid = proc_spawn(NULL, argv, log);
-	p->port = 0;
-	/* pysaml2 takes seconds to import on a busy machine */
-	for (int i = 0; i < 600 && !p->port; i++) {
-		FILE *f = fopen(portfile, "r");
-		if (f) {
-			if (fscanf(f, "%d", &p->port) != 1)
-				p->port = 0;
-			fclose(f);
-		}
-		if (!p->port)
-			sleep_ms(50);
-	}
-	ck_assert_msg(p->port > 0, "saml_idp.py did not start (see %s)", log);
+	struct receiver rv;
+	peer_start(&rv, "saml_idp");
+	p->pid = rv.pid;
+	p->port = rv.port;
 	p->base = strf("http://127.0.0.1:%d", p->port);
-	unlink(portfile);
-	free(portfile);
-	free(script);
-	free(log);
 }
 
 static void idp_control(const struct idp *p, const char *json)
@@ -303,6 +284,17 @@ START_TEST(metadata_names_entity_acs_and_certificate)
 	ck_assert_str_eq(shown, cert);
 	ck_assert_ptr_null(strstr(r->body, "PRIVATE KEY"));
 	http_free(r);
+	/* sign-in pages learn of the provider from the public config */
+	char *pub = strf("/v1/tenant-config?tenant_id=%s", t.id);
+	r = http_get(pub, NULL);
+	assert_envelope(r, 200, NULL);
+	bool listed = false;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, item(item(resp_data(r), "auth"), "providers"))
+		listed |= cJSON_IsString(it) && !strcmp(it->valuestring, "saml:" PROVIDER);
+	ck_assert_msg(listed, "tenant-config: %s", r->body);
+	http_free(r);
+	free(pub);
 	/* writing the provider again keeps its key */
 	r = call("POST", t.key, "{\"saml\":{\"" PROVIDER "\":{\"name_attribute\":\"cn\"}}}", "/v1/auth-config");
 	assert_envelope(r, 200, NULL);
