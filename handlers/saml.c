@@ -308,31 +308,62 @@ static void lasso_once(void)
 	}
 }
 
-/* This SP with the provider's IdP, for lasso (*out, the caller's);
- * *idp_id receives the IdP's entity id (owned by the server).  An error
- * when the IdP's metadata cannot be used. */
+/* The entity id of the one IdP a server knows (owned by it), or NULL. */
+static const char *server_idp(LassoServer *s)
+{
+	GHashTableIter it;
+	gpointer key, value;
+	g_hash_table_iter_init(&it, s->providers);
+	return g_hash_table_iter_next(&it, &key, &value) ? LASSO_PROVIDER(value)->ProviderID : NULL;
+}
+
+/* The servers this worker made, by the digest of what made them (the SP's
+ * metadata, key and certificate, the IdP's metadata): making one parses
+ * keys and metadata, tens of milliseconds (mod_auth_mellon keeps its
+ * LassoServer across requests the same way). */
+#define SERVER_CACHE 8
+static struct {
+	char digest[65];
+	LassoServer *server;
+} server_cache[SERVER_CACHE];
+static unsigned server_cache_next;
+
+/* This SP with the provider's IdP, for lasso (*out, a reference the
+ * caller drops with g_object_unref); *idp_id receives the IdP's entity id
+ * (owned by the server).  An error when the IdP's metadata cannot be used. */
 static err_t server_make(req_t *r, const provider_t *p, LassoServer **out, const char **idp_id)
 {
-	lasso_once();
-	LassoServer *s = lasso_server_new_from_buffers(sp_metadata(r, p), p->key_pem, NULL, p->cert_pem);
+	const char *md = sp_metadata(r, p);
+	const char *seed = arena_printf(r->a, "%s\x01%s\x01%s\x01%s", md, p->key_pem, p->cert_pem,
+					p->idp_metadata);
+	char digest[65];
+	sha256_hex(digest, seed, strlen(seed));
 	*out = NULL;
+	for (unsigned i = 0; i < SERVER_CACHE; i++) {
+		if (server_cache[i].server && !strcmp(server_cache[i].digest, digest)) {
+			*out = g_object_ref(server_cache[i].server);
+			*idp_id = server_idp(*out);
+			return E_OK;
+		}
+	}
+	lasso_once();
+	LassoServer *s = lasso_server_new_from_buffers(md, p->key_pem, NULL, p->cert_pem);
 	if (!s) {
 		log_error("%s: lasso refused the SP of SAML provider %s", r->request_id, p->name);
 		return req_fail(r, E_INTERNAL, "The SAML service provider cannot be set up");
 	}
 	s->signature_method = LASSO_SIGNATURE_METHOD_RSA_SHA256;
 	int rc = lasso_server_add_provider_from_buffer(s, LASSO_PROVIDER_ROLE_IDP, p->idp_metadata, NULL, NULL);
-	GHashTableIter it;
-	gpointer key, value;
-	*idp_id = NULL;
-	g_hash_table_iter_init(&it, s->providers);
-	if (!rc && g_hash_table_iter_next(&it, &key, &value))
-		*idp_id = LASSO_PROVIDER(value)->ProviderID;
-	if (rc || !*idp_id) {
+	if (rc || !(*idp_id = server_idp(s))) {
 		g_object_unref(s);
 		return req_fail(r, E_IDP, "The IdP metadata of SAML provider %s cannot be used: %s", p->name,
 				rc ? lasso_strerror(rc) : "it names no identity provider");
 	}
+	unsigned slot = server_cache_next++ % SERVER_CACHE;
+	if (server_cache[slot].server)
+		g_object_unref(server_cache[slot].server);
+	memcpy(server_cache[slot].digest, digest, sizeof(digest));
+	server_cache[slot].server = g_object_ref(s);
 	*out = s;
 	return E_OK;
 }
