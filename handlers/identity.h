@@ -49,10 +49,11 @@ typedef struct auth_settings {
  * provider is "saml:<name>"). */
 #define SAML_PROVIDER_NAME_MAX 26
 
-/* For each SAML provider of the stored auth config auth without a key of
- * its own: a new RSA key (sealed, sp_private_key_sealed) and a self-signed
- * certificate (sp_certificate).  E_OK or a reply-ready error. */
-err_t saml_keys_ensure(req_t *r, cJSON *auth);
+/* For each SAML provider of the stored auth config auth: without a key of
+ * its own, a new RSA key (sealed, sp_private_key_sealed) and a self-signed
+ * certificate (sp_certificate); a key, certificate and IdP metadata given
+ * are checked.  E_OK or a reply-ready error (400 naming the member). */
+err_t saml_providers_prepare(req_t *r, cJSON *auth);
 
 /* Loads the tenant's settings, defaults filled in for everything never set.
  * The strings and arrays live in r->a.  Returns E_OK or a reply-ready error. */

@@ -424,7 +424,7 @@ err_t identity_settings_update(req_t *r)
 	err_t rc = docs_read(r, true, &d);
 	if (!rc && auth) {
 		doc_merge(d.auth, patch, true);
-		rc = saml_keys_ensure(r, d.auth);
+		rc = saml_providers_prepare(r, d.auth);
 		if (!rc)
 			rc = doc_write(r, "auth_config", d.auth);
 	}

@@ -14,7 +14,7 @@
  *
  * Providers are named by the tenant under "saml" in its auth config
  * (identity_settings.c).  Each has a key and certificate of its own, made
- * when the provider is first written unless given (saml_keys_ensure); the
+ * when the provider is first written unless given (saml_providers_prepare); the
  * key is sealed with the master key.
  *
  * What the ACS checks: the signature (lasso, against the certificate of
@@ -72,13 +72,32 @@
 typedef struct provider {
 	const char *name;
 	const char *ident;             /* "saml:<name>", the identity's provider */
-	const cJSON *cfg;
 	const char *entity_id, *acs_url;
 	const char *key_pem, *cert_pem;
 	const char *idp_metadata;      /* NULL when no IdP is configured */
 	const char *email_attr, *name_attr;
 	bool enabled, require_signed;
 } provider_t;
+
+/* lasso's own messages (glib's log) into ours, at debug level: a refused
+ * message is already answered and audited. */
+static void lasso_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer user)
+{
+	(void)level;
+	(void)user;
+	log_debug("%s: %s", domain ? domain : "lasso", msg);
+}
+
+static void lasso_once(void)
+{
+	static bool done;
+	if (!done) {
+		lasso_init();
+		g_log_set_handler("Lasso", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION, lasso_log, NULL);
+		g_log_set_handler("lasso", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION, lasso_log, NULL);
+		done = true;
+	}
+}
 
 /* --- keys and certificates --------------------------------------------------- */
 
@@ -136,8 +155,8 @@ static err_t provider_keys(req_t *r, const char *name, cJSON *o)
 	err_t rc = E_OK;
 	if (sealed) {
 		const char *pem = secret_open(r->a, g_config.master_key_bin, sealed, NULL);
-		if (!pem || !(key = key_read(pem))) {
-			rc = req_fail_field(r, E_VALIDATION, field, "%s must be a PEM private key", field);
+		if (!pem || !(key = key_read(pem)) || EVP_PKEY_base_id(key) != EVP_PKEY_RSA) {
+			rc = req_fail_field(r, E_VALIDATION, field, "%s must be an RSA private key in PEM", field);
 			goto done;
 		}
 	} else {
@@ -177,17 +196,6 @@ done:
 	X509_free(x);
 	EVP_PKEY_free(key);
 	return rc;
-}
-
-err_t saml_keys_ensure(req_t *r, cJSON *auth)
-{
-	cJSON *o;
-	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(auth, "saml")) {
-		err_t rc = cJSON_IsObject(o) ? provider_keys(r, o->string, o) : E_OK;
-		if (rc)
-			return rc;
-	}
-	return E_OK;
 }
 
 /* --- metadata ------------------------------------------------------------------ */
@@ -251,6 +259,39 @@ static const char *idp_metadata(req_t *r, const cJSON *o)
 		xml_attr(r, sso));
 }
 
+/* The IdP of a provider's stored settings, when it has one, loaded by
+ * lasso once to see that it is the metadata of an identity provider. */
+static err_t provider_idp_check(req_t *r, const char *name, const cJSON *o)
+{
+	const char *md = idp_metadata(r, o);
+	if (!md)
+		return E_OK;
+	lasso_once();
+	LassoProvider *idp = lasso_provider_new_from_buffer(LASSO_PROVIDER_ROLE_IDP, md, NULL, NULL);
+	bool ok = idp && idp->ProviderID;
+	if (idp)
+		g_object_unref(idp);
+	if (ok)
+		return E_OK;
+	const char *field = arena_printf(r->a, "saml.%s.%s", name,
+					 json_str_of(o, "idp_metadata") ? "idp_metadata" : "idp_certificate");
+	return req_fail_field(r, E_VALIDATION, field, "%s does not make SAML metadata of an identity provider "
+			      "lasso can load", field);
+}
+
+err_t saml_providers_prepare(req_t *r, cJSON *auth)
+{
+	cJSON *o;
+	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(auth, "saml")) {
+		err_t rc = cJSON_IsObject(o) ? provider_keys(r, o->string, o) : E_OK;
+		if (!rc && cJSON_IsObject(o))
+			rc = provider_idp_check(r, o->string, o);
+		if (rc)
+			return rc;
+	}
+	return E_OK;
+}
+
 /* --- the provider ----------------------------------------------------------------- */
 
 /* The provider's settings (404 when the tenant has none of that name);
@@ -264,7 +305,6 @@ static err_t provider_load(req_t *r, const char *name, bool need_idp, provider_t
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "saml"), name);
 	memset(p, 0, sizeof(*p));
 	p->name = name;
-	p->cfg = o;
 	p->enabled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "enabled"));
 	p->idp_metadata = idp_metadata(r, o);
 	if (!cJSON_IsObject(o) || (need_idp && (!p->enabled || !p->idp_metadata)))
@@ -297,15 +337,6 @@ static void gstr_set(char **dst, const char *v)
 {
 	g_free(*dst);
 	*dst = g_strdup(v);
-}
-
-static void lasso_once(void)
-{
-	static bool done;
-	if (!done) {
-		lasso_init();
-		done = true;
-	}
 }
 
 /* The entity id of the one IdP a server knows (owned by it), or NULL. */

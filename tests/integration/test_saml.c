@@ -581,6 +581,31 @@ START_TEST(unknown_provider_tenant_redirect_and_malformed_form_are_4xx)
 	r = call("POST", t.key, "{\"saml\":{\"x\":{\"sp_private_key\":\"not a key\"}}}", "/v1/auth-config");
 	assert_fail_field(r, 400, "VALIDATION_ERROR", "saml.x.sp_private_key");
 	http_free(r);
+	r = call("POST", t.key, "{\"saml\":{\"x\":{\"idp_metadata\":\"<x/>\"}}}", "/v1/auth-config");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "saml.x.idp_metadata");
+	http_free(r);
+	/* an IdP given by entity id, SSO URL and certificate instead of metadata
+	 * (any certificate will do to be sent there: half's own) */
+	r = call("GET", t.key, NULL, "/v1/auth-config");
+	cJSON *body = cJSON_CreateObject();
+	cJSON *parts = cJSON_AddObjectToObject(cJSON_AddObjectToObject(body, "saml"), "parts");
+	cJSON_AddBoolToObject(parts, "enabled", true);
+	cJSON_AddStringToObject(parts, "idp_entity_id", "https://idp.example.com/entity");
+	cJSON_AddStringToObject(parts, "idp_sso_url", "https://idp.example.com/sso");
+	cJSON_AddStringToObject(parts, "idp_certificate",
+				json_str(item(item(resp_data(r), "saml"), "half"), "sp_certificate"));
+	http_free(r);
+	char *text = cJSON_PrintUnformatted(body);
+	r = call("POST", t.key, text, "/v1/auth-config");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	path = strf("/v1/auth/saml/parts/login?tenant_id=%s", t.id);
+	char *loc = stack_redirect(path);
+	ck_assert_msg(!strncmp(loc, "https://idp.example.com/sso?SAMLRequest=", 40), "login: %s", loc);
+	free(loc);
+	free(path);
+	free(text);
+	cJSON_Delete(body);
 	tenant_drop(&t);
 }
 END_TEST
