@@ -11,7 +11,7 @@ Listens on 127.0.0.1 (port 0: the kernel picks one, written to
                         schema: 400 with the reason when it does not)
   POST /control         {"user": "...", "email": "...", "name": "...",
                         "mode": "ok" | "tamper" | "expired" | "wrong_audience" |
-                        "unsigned_assertion"}:
+                        "wrong_destination" | "unsigned_assertion"}:
                         whom the next responses sign in, and how they are
                         spoiled (default: ok)
   GET  /sso?SAMLRequest=&RelayState=&SigAlg=&Signature=
@@ -129,8 +129,9 @@ def build_response(idp, req, sp, ctl):
     audience = OTHER_SP if mode == "wrong_audience" else sp["entity_id"]
     identity = {"mail": [ctl["email"]], "displayName": [ctl["name"]]}
     policy = Policy({"default": {"lifetime": lifetime, "attribute_restrictions": None}})
+    destination = "https://elsewhere.example/acs" if mode == "wrong_destination" else sp["acs"]
     resp = idp.create_authn_response(
-        identity, req.id, sp["acs"], audience,
+        identity, req.id, destination, audience,
         name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=ctl["user"]),
         authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
         sign_response=True, sign_assertion=mode != "unsigned_assertion", release_policy=policy)

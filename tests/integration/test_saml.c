@@ -12,8 +12,8 @@
  * email says later), linking to an existing user by email, the session in
  * the redirect fragment (tokens that work, user.signed_in, audit), and the
  * refusals, each by the check meant for it: a response altered after
- * signing, an expired assertion, another audience, an assertion not signed
- * itself, a replayed assertion, a response to another request, a used
+ * signing, an expired assertion, another audience, another destination,
+ * an assertion not signed itself, a replayed assertion, a response to another request, a used
  * RelayState, a form that holds no SAML (400); an unknown provider or
  * tenant, a redirect_to off the allowlist, a malformed form.
  */
@@ -452,6 +452,7 @@ START_TEST(spoiled_responses_are_refused_by_their_checks)
 	refused(&t, &p, "tamper", "invalid_signature");
 	refused(&t, &p, "expired", "expired");
 	refused(&t, &p, "wrong_audience", "audience");
+	refused(&t, &p, "wrong_destination", "wrong_destination");
 	/* only the response signed: each assertion must be signed itself */
 	refused(&t, &p, "unsigned_assertion", "invalid_signature");
 
@@ -509,7 +510,7 @@ START_TEST(spoiled_responses_are_refused_by_their_checks)
 	cJSON_ArrayForEach(e, ap.logs)
 		if (!strcmp(json_str(e, "action"), "saml.signin_refused"))
 			refusals++;
-	ck_assert_int_eq(refusals, 8);
+	ck_assert_int_eq(refusals, 9);
 	ck_assert_ptr_nonnull(audit_find(ap.logs, "saml.signin_refused", PROVIDER));
 	http_free(ap.r);
 
@@ -556,6 +557,11 @@ START_TEST(unknown_provider_tenant_redirect_and_malformed_form_are_4xx)
 	free(path);
 	saml_get_fails(404, "NOT_FOUND", "provider", "half/login?tenant_id=%s", t.id);
 	saml_get_fails(400, "VALIDATION_ERROR", "tenant_id", "half/login%s", "");
+	path = strf("/v1/auth/saml/half/login?tenant_id=%s", "tn_00000000000000000000000000");
+	r = http_get(path, NULL);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	free(path);
 	saml_get_fails(400, "VALIDATION_ERROR", "redirect_to",
 		       "half/login?tenant_id=%s&redirect_to=https://evil.example.net/", t.id);
 	/* the ACS: a form with both fields, a known state */
