@@ -6,7 +6,7 @@
 
 VERSION  := 0.1.0
 CC       ?= cc
-PKGS     := libmariadb hiredis libcjson libsodium libcurl libqrencode libmagic zlib libcrypto libcbor xlsxwriter lua5.4 libseccomp
+PKGS     := libmariadb hiredis libcjson libsodium libcurl libqrencode libmagic zlib libcrypto libcbor xlsxwriter lua5.4 libseccomp lasso gobject-2.0
 # libvips only in tessera-media, the image helper the workers spawn (fcgi/media.c)
 MEDIA_CFLAGS := $(shell pkg-config --cflags vips 2>/dev/null)
 MEDIA_LIBS   := $(shell pkg-config --libs vips 2>/dev/null) -lm

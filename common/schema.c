@@ -184,12 +184,13 @@ void doc_spec_fields(const doc_spec_t *spec, field_t *out)
 	static const enum field_type types[] = {
 		[DS_BOOL] = FT_BOOL, [DS_INT] = FT_INT, [DS_STR] = FT_STRING, [DS_URL] = FT_STRING,
 		[DS_COLOR] = FT_STRING, [DS_URLS] = FT_STRING_ARRAY, [DS_CIDRS] = FT_STRING_ARRAY,
-		[DS_OBJ] = FT_OBJECT,
+		[DS_OBJ] = FT_OBJECT, [DS_MAP] = FT_OBJECT,
 	};
 	for (; spec->name; spec++, out++) {
-		bool nullable = spec->type == DS_OBJ || (spec->flags & DSF_NULLABLE);
-		*out = (field_t){ spec->name, types[spec->type], nullable ? FF_NULLABLE : 0,
-				  spec->min, spec->max };
+		bool obj = spec->type == DS_OBJ || spec->type == DS_MAP;
+		*out = (field_t){ spec->name, types[spec->type],
+				  obj || (spec->flags & DSF_NULLABLE) ? FF_NULLABLE : 0,
+				  obj ? 0 : spec->min, obj ? 0 : spec->max };
 	}
 	*out = (field_t){ NULL, 0, 0, 0, 0 };
 }
@@ -202,6 +203,9 @@ cJSON *doc_spec_defaults(const doc_spec_t *spec)
 		switch (s->type) {
 		case DS_OBJ:
 			v = doc_spec_defaults(s->kids);
+			break;
+		case DS_MAP:
+			v = cJSON_CreateObject();
 			break;
 		case DS_STR:
 		case DS_URL:
@@ -279,9 +283,27 @@ static bool doc_check_list(const doc_spec_t *s, const cJSON *v, const char *path
 	return true;
 }
 
+/* A map: each member named [a-z0-9_-]{1,min}, null (removes it) or an
+ * object of s->kids. */
+static bool doc_check_map(const doc_spec_t *s, const cJSON *v, const char *path, doc_fail_t *f)
+{
+	if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) > s->max)
+		return fail(f, path, "%s must be an object of at most %ld members", path, s->max);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, v) {
+		size_t n = strlen(it->string);
+		const char *sub = arena_printf(f->a, "%s.%.100s", path, it->string);
+		if (n == 0 || (long)n > s->min || strspn(it->string, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n)
+			return fail(f, sub, "%s: names are 1 to %ld of a-z, 0-9, _ and -", sub, s->min);
+		if (!cJSON_IsNull(it) && !doc_check_obj(s->kids, it, sub, f))
+			return false;
+	}
+	return true;
+}
+
 static bool doc_check(const doc_spec_t *s, const cJSON *v, const char *path, doc_fail_t *f)
 {
-	if (cJSON_IsNull(v) && (s->flags & DSF_NULLABLE || s->type == DS_OBJ))
+	if (cJSON_IsNull(v) && (s->flags & DSF_NULLABLE || s->type == DS_OBJ || s->type == DS_MAP))
 		return true;    /* null clears a value (or resets an object to defaults) */
 	switch (s->type) {
 	case DS_BOOL:
@@ -308,6 +330,8 @@ static bool doc_check(const doc_spec_t *s, const cJSON *v, const char *path, doc
 		return doc_check_list(s, v, path, f);
 	case DS_OBJ:
 		return doc_check_obj(s->kids, v, path, f);
+	case DS_MAP:
+		return doc_check_map(s, v, path, f);
 	}
 	return true;
 }

@@ -60,7 +60,9 @@ size_t utf8_bad_at(const unsigned char *s, size_t n);
  * is checked member by member with doc_spec_check; doc_spec_defaults
  * gives the document a tenant has before changing anything.
  */
-enum doc_spec_type { DS_BOOL, DS_INT, DS_STR, DS_URL, DS_COLOR, DS_URLS, DS_CIDRS, DS_OBJ };
+/* DS_MAP: an object whose members the tenant names ([a-z0-9_-], 1 to
+ * min characters, at most max of them), each an object of kids. */
+enum doc_spec_type { DS_BOOL, DS_INT, DS_STR, DS_URL, DS_COLOR, DS_URLS, DS_CIDRS, DS_OBJ, DS_MAP };
 
 enum { DSF_NULLABLE = 1 };
 

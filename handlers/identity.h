@@ -44,6 +44,17 @@ typedef struct auth_settings {
  * generic OpenID provider named by its issuer. */
 #define OAUTH_PROVIDER_NAMES(X) X("google") X("microsoft") X("apple") X("gitlab") X("oidc")
 
+/* The SAML identity providers a tenant names under "saml" in its auth
+ * config (handlers/saml.c): at most this many characters (the identity's
+ * provider is "saml:<name>"). */
+#define SAML_PROVIDER_NAME_MAX 26
+
+/* For each SAML provider of the stored auth config auth: without a key of
+ * its own, a new RSA key (sealed, sp_private_key_sealed) and a self-signed
+ * certificate (sp_certificate); a key, certificate and IdP metadata given
+ * are checked.  E_OK or a reply-ready error (400 naming the member). */
+err_t saml_providers_prepare(req_t *r, cJSON *auth);
+
 /* Loads the tenant's settings, defaults filled in for everything never set.
  * The strings and arrays live in r->a.  Returns E_OK or a reply-ready error. */
 err_t auth_settings_load(req_t *r, auth_settings_t *out);
@@ -87,5 +98,42 @@ err_t auth_config_effective(req_t *r, cJSON **out);
  * "branding".  Never templates, redirect allowlist or governance.
  */
 err_t auth_public_config(req_t *r, cJSON **out);
+
+/*
+ * Sign-in with an external identity (oauth.c; saml.c uses the same).
+ * kind ("oauth", "saml") names the audit actions (<kind>.signed_in,
+ * <kind>.signin_refused on a <kind>_provider) and the session's amr.
+ */
+typedef struct extid_failure {
+	const char *code;       /* for the app: invalid_id_token, ... */
+	const char *desc;
+} extid_failure_t;
+
+/* Fills f; returns -1. */
+int extid_fail(extid_failure_t *f, const char *code, const char *desc);
+/* A 302 to url with an empty body. */
+err_t extid_redirect(req_t *r, const char *url);
+/* The app's URL base with the session d in its fragment, as Supabase does. */
+const char *extid_session_url(req_t *r, const char *base, const char *provider, const cJSON *d);
+/* Keeps st (which names the "provider") for ten minutes under the state
+ * token state, with "redirect_to" (the allowlisted one given, else
+ * site_url, else public_url). */
+err_t extid_state_put(req_t *r, const char *kind, const auth_settings_t *s, const char *redirect_to,
+		      cJSON *st, const char *state);
+/* Takes the state once: *st (the request's) when it was kept for
+ * provider; else the refusal is audited and answered 401 naming field. */
+err_t extid_state_take(req_t *r, const char *kind, const char *state, const char *provider,
+		       const char *field, cJSON **st);
+/* The audit entry of a refused sign-in (<kind>.signin_refused). */
+err_t extid_refused_audit(req_t *r, const char *kind, const char *provider, const extid_failure_t *f);
+/*
+ * In its own transaction: the user of (provider, claims.sub) — linked,
+ * else found by the email claims vouch for (email, email_verified) and
+ * linked, else created — the identity recorded, a session opened (*d, the
+ * caller's) and <kind>.signed_in audited.  A refusal (no verified email,
+ * banned user) fills f and returns E_UNAUTHORIZED.
+ */
+err_t extid_signin(req_t *r, const char *kind, const char *provider, const cJSON *claims, cJSON **d,
+		   extid_failure_t *f);
 
 #endif

@@ -136,10 +136,33 @@ static const doc_spec_t oauth_spec[] = {
 	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
+/* One SAML 2.0 identity provider (handlers/saml.c), under a name the
+ * tenant chooses: the IdP by its metadata (or entity id, SSO URL and
+ * certificate), this service provider's entity id (default: its metadata
+ * URL), key and certificate (made per provider when not given; the key is
+ * sealed like client_secret and never shown), the attributes holding the
+ * email and the name (default "email" and "name", matched against Name or
+ * FriendlyName), and whether each assertion must be signed itself. */
+static const doc_spec_t saml_provider_spec[] = {
+	{ "enabled", DS_BOOL, 0, 0, 0, "false", NULL },
+	{ "idp_metadata", DS_STR, DSF_NULLABLE, 1, 200000, NULL, NULL },
+	{ "idp_entity_id", DS_STR, DSF_NULLABLE, 1, 1024, NULL, NULL },
+	{ "idp_sso_url", DS_URL, DSF_NULLABLE, 0, 2000, NULL, NULL },
+	{ "idp_certificate", DS_STR, DSF_NULLABLE, 1, 20000, NULL, NULL },
+	{ "sp_entity_id", DS_STR, DSF_NULLABLE, 1, 1024, NULL, NULL },
+	{ "sp_private_key", DS_STR, DSF_NULLABLE, 1, 20000, NULL, NULL },
+	{ "sp_certificate", DS_STR, DSF_NULLABLE, 1, 20000, NULL, NULL },
+	{ "email_attribute", DS_STR, DSF_NULLABLE, 1, 200, NULL, NULL },
+	{ "name_attribute", DS_STR, DSF_NULLABLE, 1, 200, NULL, NULL },
+	{ "require_signed_assertions", DS_BOOL, 0, 0, 0, "true", NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
 static const doc_spec_t auth_config_spec[] = {
 	{ "providers", DS_OBJ, 0, 0, 0, NULL, providers_spec },
 	{ "passkeys", DS_OBJ, 0, 0, 0, NULL, passkeys_spec },
 	{ "oauth", DS_OBJ, 0, 0, 0, NULL, oauth_spec },
+	{ "saml", DS_MAP, 0, SAML_PROVIDER_NAME_MAX, 20, NULL, saml_provider_spec },
 	{ "require_email_verification", DS_BOOL, 0, 0, 0, "false", NULL },
 	{ "password_policy", DS_OBJ, 0, 0, 0, NULL, password_spec },
 	{ "site_url", DS_URL, DSF_NULLABLE, 0, 2000, NULL, NULL },
@@ -285,6 +308,9 @@ err_t auth_public_config(req_t *r, cJSON **out)
 	cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(e, "oauth"))
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "enabled")))
 			cJSON_AddItemToArray(list, cJSON_CreateString(op->string));
+	cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(e, "saml"))
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(op, "enabled")))
+			cJSON_AddItemToArray(list, cJSON_CreateString(arena_printf(r->a, "saml:%s", op->string)));
 	static const char *const copied[] = { "password_policy", "require_email_verification",
 					      "site_url", "branding" };
 	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
@@ -300,32 +326,44 @@ err_t auth_public_config(req_t *r, cJSON **out)
 
 /* --- sealed secrets --------------------------------------------------------- */
 
-/* In a patch of the auth config, each OAuth client_secret becomes
- * client_secret_sealed (null stays null: it removes the secret). */
+/* The secret of each provider under group: in a patch, name becomes
+ * name_sealed (null stays null: it removes the secret); in a document
+ * shown, name_set says whether there is one. */
+static const struct { const char *group, *name; } secret_members[] = {
+	{ "oauth", "client_secret" },
+	{ "saml", "sp_private_key" },
+};
+
 static void secrets_seal(req_t *r, cJSON *patch)
 {
-	cJSON *p;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(patch, "oauth")) {
-		cJSON *sec = cJSON_DetachItemFromObjectCaseSensitive(p, "client_secret");
-		if (!sec)
-			continue;
-		cJSON_AddItemToObject(p, "client_secret_sealed", cJSON_IsString(sec) ?
-			cJSON_CreateString(secret_seal(r->a, g_config.master_key_bin, sec->valuestring,
-						       strlen(sec->valuestring))) : cJSON_CreateNull());
-		cJSON_Delete(sec);
+	for (size_t i = 0; i < sizeof(secret_members) / sizeof(secret_members[0]); i++) {
+		const char *name = secret_members[i].name;
+		cJSON *p;
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(patch, secret_members[i].group)) {
+			cJSON *sec = cJSON_DetachItemFromObjectCaseSensitive(p, name);
+			if (!sec)
+				continue;
+			cJSON_AddItemToObject(p, arena_printf(r->a, "%s_sealed", name), cJSON_IsString(sec) ?
+				cJSON_CreateString(secret_seal(r->a, g_config.master_key_bin, sec->valuestring,
+							       strlen(sec->valuestring))) : cJSON_CreateNull());
+			cJSON_Delete(sec);
+		}
 	}
 }
 
-/* An effective auth config as the API shows it: client_secret_set
- * instead of any secret. */
-static cJSON *secrets_hide(cJSON *doc)
+/* An effective auth config as the API shows it: <secret>_set instead of
+ * any secret. */
+static cJSON *secrets_hide(req_t *r, cJSON *doc)
 {
-	cJSON *p;
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, "oauth")) {
-		bool set = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(p, "client_secret_sealed"));
-		cJSON_DeleteItemFromObjectCaseSensitive(p, "client_secret_sealed");
-		cJSON_DeleteItemFromObjectCaseSensitive(p, "client_secret");
-		cJSON_AddBoolToObject(p, "client_secret_set", set);
+	for (size_t i = 0; i < sizeof(secret_members) / sizeof(secret_members[0]); i++) {
+		const char *name = secret_members[i].name, *sealed = arena_printf(r->a, "%s_sealed", name);
+		cJSON *p;
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, secret_members[i].group)) {
+			bool set = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(p, sealed));
+			cJSON_DeleteItemFromObjectCaseSensitive(p, sealed);
+			cJSON_DeleteItemFromObjectCaseSensitive(p, name);
+			cJSON_AddBoolToObject(p, arena_printf(r->a, "%s_set", name), set);
+		}
 	}
 	return doc;
 }
@@ -344,7 +382,7 @@ err_t identity_settings_get(req_t *r)
 	err_t rc = docs_read(r, false, &d);
 	if (rc)
 		return rc;
-	reply_data(r, 200, secrets_hide(cJSON_Duplicate(doc_effective(r, &d, route_is_auth_config(r)), true)));
+	reply_data(r, 200, secrets_hide(r, cJSON_Duplicate(doc_effective(r, &d, route_is_auth_config(r)), true)));
 	return E_OK;
 }
 
@@ -386,7 +424,9 @@ err_t identity_settings_update(req_t *r)
 	err_t rc = docs_read(r, true, &d);
 	if (!rc && auth) {
 		doc_merge(d.auth, patch, true);
-		rc = doc_write(r, "auth_config", d.auth);
+		rc = saml_providers_prepare(r, d.auth);
+		if (!rc)
+			rc = doc_write(r, "auth_config", d.auth);
 	}
 	if (!rc && cJSON_GetArraySize(gov_patch) > 0) {
 		doc_merge(d.gov, gov_patch, true);
@@ -401,7 +441,7 @@ err_t identity_settings_update(req_t *r)
 	if ((rc = req_tx_end(r, rc)))
 		return rc;
 	identity_invalidate(r);
-	reply_data(r, 200, secrets_hide(cJSON_Duplicate(doc_effective(r, &d, auth), true)));
+	reply_data(r, 200, secrets_hide(r, cJSON_Duplicate(doc_effective(r, &d, auth), true)));
 	return E_OK;
 }
 

@@ -197,15 +197,44 @@ static const char *callback_url(req_t *r, const char *provider)
 			    url_component(r->a, provider), url_component(r->a, r->tenant.id));
 }
 
-static const char *state_key(req_t *r, const char *state)
+static const char *state_key(req_t *r, const char *kind, const char *state)
 {
 	char hash[65];
 	sha256_hex(hash, state, strlen(state));
-	return arena_printf(r->a, "oauth:state:%s:%s", r->tenant.id, hash);
+	return arena_printf(r->a, "%s:state:%s:%s", kind, r->tenant.id, hash);
 }
 
-/* A 302 to url with an empty body. */
-static err_t redirect(req_t *r, const char *url)
+err_t extid_state_put(req_t *r, const char *kind, const auth_settings_t *s, const char *redirect_to,
+		      cJSON *st, const char *state)
+{
+	cJSON_AddStringToObject(st, "redirect_to", redirect_to ? redirect_to :
+				s->site_url ? s->site_url : g_config.public_url);
+	redisReply *rep;
+	const char *set[] = { "SET", state_key(r, kind, state), req_json_text(r, st), "EX", STATE_TTL };
+	if (cache_cmd(r->cache, r->a, &rep, 5, set))
+		return req_fail(r, E_UNAVAILABLE, "The sign-in state is unavailable; try again shortly");
+	return E_OK;
+}
+
+err_t extid_state_take(req_t *r, const char *kind, const char *state, const char *provider,
+		       const char *field, cJSON **st)
+{
+	redisReply *rep;
+	const char *take[] = { "GETDEL", state_key(r, kind, state) };
+	if (cache_cmd(r->cache, r->a, &rep, 2, take))
+		return req_fail(r, E_UNAVAILABLE, "The sign-in state is unavailable; try again shortly");
+	*st = rep->type == REDIS_REPLY_STRING ? req_own(r, cJSON_Parse(rep->str)) : NULL;
+	if (*st && json_str_of(*st, "provider") && !strcmp(json_str_of(*st, "provider"), provider) &&
+	    json_str_of(*st, "redirect_to"))
+		return E_OK;
+	extid_failure_t f;
+	extid_fail(&f, "invalid_state", "the state is unknown, used or expired");
+	err_t rc = extid_refused_audit(r, kind, provider, &f);
+	return rc ? rc : req_fail_field(r, E_UNAUTHORIZED, field,
+					"The sign-in state (%s) is unknown, used or expired; sign in again", field);
+}
+
+err_t extid_redirect(req_t *r, const char *url)
 {
 	reply_header(r, "Location", url);
 	reply_header(r, "Cache-Control", "no-store");
@@ -237,13 +266,9 @@ err_t oauth_authorize(req_t *r)
 	cJSON_AddStringToObject(st, "provider", p.name);
 	cJSON_AddStringToObject(st, "verifier", verifier);
 	cJSON_AddStringToObject(st, "nonce", nonce);
-	cJSON_AddStringToObject(st, "redirect_to", redirect_to ? redirect_to :
-				s.site_url ? s.site_url : g_config.public_url);
-	redisReply *rep;
-	const char *set[] = { "SET", state_key(r, state), req_json_text(r, st), "EX", STATE_TTL };
-	if (cache_cmd(r->cache, r->a, &rep, 5, set))
-		return req_fail(r, E_UNAVAILABLE, "OAuth state is unavailable; try again shortly");
-	return redirect(r, arena_printf(r->a,
+	if ((rc = extid_state_put(r, "oauth", &s, redirect_to, st, state)))
+		return rc;
+	return extid_redirect(r, arena_printf(r->a,
 		"%s%sresponse_type=code&client_id=%s&redirect_uri=%s&scope=%s&state=%s&nonce=%s"
 		"&code_challenge=%s&code_challenge_method=S256", p.authorize_url,
 		strchr(p.authorize_url, '?') ? "&" : "?", url_component(r->a, p.client_id),
@@ -253,13 +278,7 @@ err_t oauth_authorize(req_t *r)
 
 /* --- GET /v1/auth/oauth/:provider/callback ------------------------------------ */
 
-/* Why a callback failed: an error code for the app and a description. */
-typedef struct failure {
-	const char *code;
-	const char *desc;
-} failure_t;
-
-static int fail(failure_t *f, const char *code, const char *desc)
+int extid_fail(extid_failure_t *f, const char *code, const char *desc)
 {
 	f->code = code;
 	f->desc = desc;
@@ -268,7 +287,7 @@ static int fail(failure_t *f, const char *code, const char *desc)
 
 /* The code exchanged for the provider's token response. */
 static int code_exchange(req_t *r, const provider_t *p, const cJSON *st, const char *code,
-			 cJSON **tokens, failure_t *f)
+			 cJSON **tokens, extid_failure_t *f)
 {
 	const char *body = arena_printf(r->a,
 		"grant_type=authorization_code&code=%s&redirect_uri=%s&client_id=%s&code_verifier=%s%s%s",
@@ -281,9 +300,9 @@ static int code_exchange(req_t *r, const provider_t *p, const cJSON *st, const c
 	const char *why = NULL;
 	fetch_json(r, "POST", p->token_url, headers, body, tokens, &why);
 	if (!*tokens)
-		return fail(f, "token_exchange_failed", why);
+		return extid_fail(f, "token_exchange_failed", why);
 	if (!json_str_of(*tokens, "id_token"))
-		return fail(f, "token_exchange_failed", "the provider's token response has no id_token");
+		return extid_fail(f, "token_exchange_failed", "the provider's token response has no id_token");
 	return 0;
 }
 
@@ -301,23 +320,23 @@ static bool aud_has(const cJSON *aud, const char *client_id)
 /* The ID token verified: signature by the provider's key, iss, aud,
  * exp, iat and nonce.  *claims is owned by the request. */
 static int id_token_verify(req_t *r, const provider_t *p, const cJSON *st, const char *token,
-			   cJSON **claims, failure_t *f)
+			   cJSON **claims, extid_failure_t *f)
 {
 	cJSON *jwks;
 	const char *why, *kid;
 	fetch_cached(r, "jwks", p->jwks_uri, false, &jwks, &why);
 	if (!jwks)
-		return fail(f, "provider_unavailable", why);
+		return extid_fail(f, "provider_unavailable", why);
 	enum jose_status js = jose_verify(r->a, token, jwks, claims, &kid);
 	if (js == JOSE_NO_KEY) {
 		/* The provider may have rotated its keys since the set was cached. */
 		fetch_cached(r, "jwks", p->jwks_uri, true, &jwks, &why);
 		if (!jwks)
-			return fail(f, "provider_unavailable", why);
+			return extid_fail(f, "provider_unavailable", why);
 		js = jose_verify(r->a, token, jwks, claims, &kid);
 	}
 	if (js)
-		return fail(f, "invalid_id_token", jose_status_str(js));
+		return extid_fail(f, "invalid_id_token", jose_status_str(js));
 	req_own(r, *claims);
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(*claims, "exp");
 	const cJSON *iat = cJSON_GetObjectItemCaseSensitive(*claims, "iat");
@@ -325,17 +344,17 @@ static int id_token_verify(req_t *r, const provider_t *p, const cJSON *st, const
 	const char *iss = json_str_of(*claims, "iss"), *nonce = json_str_of(*claims, "nonce");
 	const char *sub = json_str_of(*claims, "sub");
 	if (!iss || strcmp(iss, p->issuer))
-		return fail(f, "invalid_id_token", "the ID token's issuer is not the provider's");
+		return extid_fail(f, "invalid_id_token", "the ID token's issuer is not the provider's");
 	if (!aud_has(cJSON_GetObjectItemCaseSensitive(*claims, "aud"), p->client_id))
-		return fail(f, "invalid_id_token", "the ID token is not for this client (aud)");
+		return extid_fail(f, "invalid_id_token", "the ID token is not for this client (aud)");
 	if (!cJSON_IsNumber(exp) || exp->valuedouble < now - CLOCK_SKEW)
-		return fail(f, "invalid_id_token", "the ID token has expired");
+		return extid_fail(f, "invalid_id_token", "the ID token has expired");
 	if (cJSON_IsNumber(iat) && iat->valuedouble > now + CLOCK_SKEW)
-		return fail(f, "invalid_id_token", "the ID token was issued in the future");
+		return extid_fail(f, "invalid_id_token", "the ID token was issued in the future");
 	if (!nonce || !ct_streq(nonce, json_str_of(st, "nonce")))
-		return fail(f, "invalid_id_token", "the ID token's nonce does not match the request's");
+		return extid_fail(f, "invalid_id_token", "the ID token's nonce does not match the request's");
 	if (!sub || !*sub || strlen(sub) > 255)
-		return fail(f, "invalid_id_token", "the ID token has no usable subject (sub)");
+		return extid_fail(f, "invalid_id_token", "the ID token has no usable subject (sub)");
 	return 0;
 }
 
@@ -420,7 +439,7 @@ static err_t identity_record(req_t *r, const char *provider, const char *sub, co
 /* The user of the identity (found, linked or created), in the open
  * transaction; a refusal fills f and returns E_UNAUTHORIZED. */
 static err_t identity_user(req_t *r, const char *provider, const cJSON *claims, db_result **u,
-			   failure_t *f)
+			   extid_failure_t *f)
 {
 	const char *sub = json_str_of(claims, "sub"), *email = verified_email(claims);
 	db_result *idn;
@@ -435,7 +454,7 @@ static err_t identity_user(req_t *r, const char *provider, const cJSON *claims, 
 	if (found) {
 		rc = user_need(r, db_cell(idn, 0, 0), true, u);
 	} else if (!email) {
-		fail(f, "email_not_verified", "the provider did not say the account's email is verified");
+		extid_fail(f, "email_not_verified", "the provider did not say the account's email is verified");
 		return E_UNAUTHORIZED;
 	} else if (!(rc = user_find(r, "email", email, true, u)) && (*u)->nrows) {
 		rc = user_link_email(r, *u);
@@ -443,7 +462,7 @@ static err_t identity_user(req_t *r, const char *provider, const cJSON *claims, 
 		rc = user_create(r, provider, email, claims, u);
 	}
 	if (!rc && db_get_int(*u, 0, "banned", 0)) {
-		fail(f, "user_banned", "this user may not sign in");
+		extid_fail(f, "user_banned", "this user may not sign in");
 		return E_UNAUTHORIZED;
 	}
 	if (!rc)
@@ -452,15 +471,14 @@ static err_t identity_user(req_t *r, const char *provider, const cJSON *claims, 
 }
 
 /* The app's URL with the failure in its query. */
-static const char *error_url(req_t *r, const char *base, const failure_t *f)
+static const char *error_url(req_t *r, const char *base, const extid_failure_t *f)
 {
 	size_t q = strcspn(base, "#");
 	return arena_printf(r->a, "%.*s%serror=%s&error_description=%s", (int)q, base,
 			    memchr(base, '?', q) ? "&" : "?", f->code, url_component(r->a, f->desc));
 }
 
-/* The app's URL with the session in its fragment, as Supabase does. */
-static const char *session_url(req_t *r, const char *base, const char *provider, const cJSON *d)
+const char *extid_session_url(req_t *r, const char *base, const char *provider, const cJSON *d)
 {
 	char num[32];
 	snprintf(num, sizeof(num), "%.0f", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(d, "expires_in")));
@@ -470,64 +488,71 @@ static const char *session_url(req_t *r, const char *base, const char *provider,
 			    json_str_of(d, "session_id"), provider);
 }
 
-static err_t refused_audit(req_t *r, const char *provider, const failure_t *f)
+err_t extid_refused_audit(req_t *r, const char *kind, const char *provider, const extid_failure_t *f)
 {
 	cJSON *d = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(d, "provider", provider);
 	cJSON_AddStringToObject(d, "error", f->code);
 	cJSON_AddStringToObject(d, "reason", f->desc ? f->desc : "");
 	cJSON_AddStringToObject(d, "ip", r->remote_addr ? r->remote_addr : "");
-	return req_audit(r, "oauth.signin_refused", "oauth_provider", provider, d);
+	return req_audit(r, arena_printf(r->a, "%s.signin_refused", kind),
+			 arena_printf(r->a, "%s_provider", kind), provider, d);
+}
+
+err_t extid_signin(req_t *r, const char *kind, const char *provider, const cJSON *claims, cJSON **d,
+		   extid_failure_t *f)
+{
+	enum db_status dst = db_begin(r->db);
+	if (dst)
+		return req_db_error(r, dst);
+	db_result *u;
+	err_t rc = identity_user(r, provider, claims, &u, f);
+	if (!rc)
+		rc = session_issue(r, u, "aal1", kind, d);
+	if (!rc) {
+		cJSON *det = req_own(r, cJSON_CreateObject());
+		cJSON_AddStringToObject(det, "provider", provider);
+		cJSON_AddStringToObject(det, "user_id", db_get(u, 0, "id"));
+		rc = req_audit(r, arena_printf(r->a, "%s.signed_in", kind), "user", db_get(u, 0, "id"), det);
+	}
+	return req_tx_end(r, rc);
 }
 
 /* Verifies the callback of a known state and opens the session (*d);
  * a refusal fills f. */
-static err_t callback_finish(req_t *r, const char *provider, const cJSON *st, cJSON **d, failure_t *f)
+static err_t callback_finish(req_t *r, const char *provider, const cJSON *st, cJSON **d, extid_failure_t *f)
 {
 	provider_t p;
 	cJSON *tokens, *claims;
 	const char *code = req_query(r, "code"), *perr = req_query(r, "error"), *iss = req_query(r, "iss");
 	err_t rc = provider_load(r, provider, &p);
 	if (rc) {
-		fail(f, "provider_disabled", "the provider is no longer enabled");
+		extid_fail(f, "provider_disabled", "the provider is no longer enabled");
 		return E_UNAUTHORIZED;
 	}
 	const char *why = perr ? "" : provider_discover(r, &p);
 	if (perr) {
 		const char *desc = req_query(r, "error_description");
-		fail(f, "access_denied", arena_printf(r->a, "the provider answered %.100s%s%.300s", perr,
+		extid_fail(f, "access_denied", arena_printf(r->a, "the provider answered %.100s%s%.300s", perr,
 						      desc ? ": " : "", desc ? desc : ""));
 		return E_UNAUTHORIZED;
 	}
 	if (*why) {
-		fail(f, "provider_unavailable", why);
+		extid_fail(f, "provider_unavailable", why);
 		return E_UNAUTHORIZED;
 	}
 	if (!code || !*code || strlen(code) > 2048) {
-		fail(f, "invalid_request", "the callback has no code");
+		extid_fail(f, "invalid_request", "the callback has no code");
 		return E_UNAUTHORIZED;
 	}
 	if (iss && strcmp(iss, p.issuer)) {
-		fail(f, "invalid_request", "the callback's iss is not the provider's issuer");
+		extid_fail(f, "invalid_request", "the callback's iss is not the provider's issuer");
 		return E_UNAUTHORIZED;
 	}
 	if (code_exchange(r, &p, st, code, &tokens, f) ||
 	    id_token_verify(r, &p, st, json_str_of(tokens, "id_token"), &claims, f))
 		return E_UNAUTHORIZED;
-	enum db_status dst = db_begin(r->db);
-	if (dst)
-		return req_db_error(r, dst);
-	db_result *u;
-	rc = identity_user(r, provider, claims, &u, f);
-	if (!rc)
-		rc = session_issue(r, u, "aal1", "oauth", d);
-	if (!rc) {
-		cJSON *det = req_own(r, cJSON_CreateObject());
-		cJSON_AddStringToObject(det, "provider", provider);
-		cJSON_AddStringToObject(det, "user_id", db_get(u, 0, "id"));
-		rc = req_audit(r, "oauth.signed_in", "user", db_get(u, 0, "id"), det);
-	}
-	return req_tx_end(r, rc);
+	return extid_signin(r, "oauth", provider, claims, d, f);
 }
 
 err_t oauth_callback(req_t *r)
@@ -538,33 +563,24 @@ err_t oauth_callback(req_t *r)
 	err_t rc = auth_rate(r, "oauth_callback", NULL, RL_OAUTH);
 	if (rc)
 		return rc;
-	redisReply *rep;
-	const char *take[] = { "GETDEL", state_key(r, state) };
-	if (cache_cmd(r->cache, r->a, &rep, 2, take))
-		return req_fail(r, E_UNAVAILABLE, "OAuth state is unavailable; try again shortly");
-	cJSON *st = rep->type == REDIS_REPLY_STRING ? req_own(r, cJSON_Parse(rep->str)) : NULL;
-	failure_t f = { 0 };
-	if (!st || !json_str_of(st, "provider") || strcmp(json_str_of(st, "provider"), provider)) {
-		fail(&f, "invalid_state", "the state is unknown, used or expired");
-		if ((rc = refused_audit(r, provider, &f)))
-			return rc;
-		return req_fail_field(r, E_UNAUTHORIZED, "state",
-				      "The OAuth state is unknown, used or expired; sign in again");
-	}
+	cJSON *st;
+	if ((rc = extid_state_take(r, "oauth", state, provider, "state", &st)))
+		return rc;
+	extid_failure_t f = { 0 };
 	const char *app = json_str_of(st, "redirect_to");
 	cJSON *d = NULL;
 	rc = callback_finish(r, provider, st, &d, &f);
 	if (rc == E_OK) {
 		req_own(r, d);
-		return redirect(r, session_url(r, app, provider, d));
+		return extid_redirect(r, extid_session_url(r, app, provider, d));
 	}
 	if (!f.code)
-		fail(&f, "server_error", "the sign-in could not be completed; try again");
+		extid_fail(&f, "server_error", "the sign-in could not be completed; try again");
 	r->err_message = NULL;
 	r->err_details = NULL;
-	if ((rc = refused_audit(r, provider, &f)))
+	if ((rc = extid_refused_audit(r, "oauth", provider, &f)))
 		return rc;
-	return redirect(r, error_url(r, app, &f));
+	return extid_redirect(r, error_url(r, app, &f));
 }
 
 const route_t oauth_routes[] = {

@@ -70,6 +70,7 @@
 	X(workflows_routes) \
 	X(passkeys_routes) \
 	X(oauth_routes) \
+	X(saml_routes) \
 	X(reports_routes) \
 	X(forms_routes) \
 	X(branding_routes) \

@@ -48,6 +48,7 @@ Suite *suite_workflows(void);
 /* external identity */
 Suite *suite_passkeys(void);
 Suite *suite_oauth(void);
+Suite *suite_saml(void);
 Suite *suite_apps(void);
 /* extensibility */
 Suite *suite_functions(void);
@@ -104,6 +105,7 @@ int main(void)
 	/* external identity */
 	srunner_add_suite(sr, suite_passkeys());
 	srunner_add_suite(sr, suite_oauth());
+	srunner_add_suite(sr, suite_saml());
 	/* apps and analytics */
 	srunner_add_suite(sr, suite_apps());
 	srunner_add_suite(sr, suite_functions());

@@ -213,7 +213,8 @@ void peer_start(struct receiver *rv, const char *name)
 	pid_t pid = proc_spawn(NULL, argv, log);
 	rv->pid = pid;
 	rv->port = 0;
-	for (int i = 0; i < 100 && !rv->port; i++) {
+	/* up to 30 s: some peers (pysaml2) take seconds to import on a busy machine */
+	for (int i = 0; i < 600 && !rv->port; i++) {
 		FILE *f = fopen(portfile, "r");
 		if (f) {
 			if (fscanf(f, "%d", &rv->port) != 1)

@@ -25,6 +25,7 @@
 
 #include "harness.h"
 #include "peers.h"
+#include "signin.h"
 
 #define APP "http://app.example.com/welcome"
 #define CLIENT_SECRET "oidc-client-secret-value"
@@ -116,17 +117,6 @@ static void idp_control(const struct idp *p, const char *json)
 	free(url);
 }
 
-/* The Location of a 302 from the stack (asserting it). */
-static char *stack_redirect(const char *path)
-{
-	http_resp *r = http_get(path, NULL);
-	ck_assert_msg(r->status == 302, "GET %s: %ld %s", path, r->status, r->body);
-	char *loc = resp_header(r, "Location");
-	ck_assert_ptr_nonnull(loc);
-	http_free(r);
-	return loc;
-}
-
 /* The authorization URL the stack sends the browser to. */
 static char *authorize_url(const struct tenant *t)
 {
@@ -168,19 +158,6 @@ static char *browser_walk(const struct idp *p, const char *url)
 	return out;
 }
 
-/* The value of name in a query or fragment string (malloc'd), or NULL. */
-static char *param_of(const char *s, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = s; (p = strstr(p, name)); p += n) {
-		if ((p == s || strchr("?&#", p[-1])) && p[n] == '=') {
-			p += n + 1;
-			return strndup(p, strcspn(p, "&#"));
-		}
-	}
-	return NULL;
-}
-
 /* A whole sign-in: the app URL the stack finally redirects to (malloc'd);
  * *callback (may be NULL) receives the callback path used. */
 static char *oidc_sign_in(const struct idp *p, const struct tenant *t, char **callback)
@@ -194,22 +171,6 @@ static char *oidc_sign_in(const struct idp *p, const struct tenant *t, char **ca
 		free(cb);
 	free(auth);
 	return app;
-}
-
-static void fresh_client(void)
-{
-	char *ip = loopback_addr_random();
-	http_source_addr(ip);
-	free(ip);
-}
-
-static char *user_of(const char *token)
-{
-	http_resp *me = call("GET", token, NULL, "/v1/auth/user");
-	assert_envelope(me, 200, NULL);
-	char *id = strdup(json_str(resp_data(me), "id"));
-	http_free(me);
-	return id;
 }
 
 /* A tenant with the provider running for it; false when skipped. */
@@ -276,23 +237,20 @@ START_TEST(oidc_sign_in_creates_links_and_reuses_users)
 	/* the same subject again: the same user */
 	char *app2 = oidc_sign_in(&p, &t, NULL);
 	char *access2 = param_of(app2, "access_token");
-	char *uid2 = user_of(access2);
+	char *uid2 = user_id_of(access2, NULL);
 	ck_assert_str_eq(uid2, uid);
 
 	/* a password user with the same (unverified) email as another subject:
 	 * linked, and the password nobody proved is dropped */
 	char *email3 = strf("link%d.%ld@example.com", getpid(), (long)time(NULL));
 	char *body = strf("{\"email\":\"%s\",\"password\":\"correct horse battery\"}", email3);
-	http_resp *su = call("POST", t.key, body, "/v1/auth/signup");
-	assert_envelope(su, 201, NULL);
-	char *signup_uid = strdup(json_str(item(resp_data(su), "user"), "id"));
-	http_free(su);
+	char *signup_uid = signup_user(&t, body);
 	free(ctl);
 	ctl = strf("{\"sub\":\"sub-c\",\"email\":\"%s\",\"email_verified\":true}", email3);
 	idp_control(&p, ctl);
 	char *app3 = oidc_sign_in(&p, &t, NULL);
 	char *access3 = param_of(app3, "access_token");
-	char *uid3 = user_of(access3);
+	char *uid3 = user_id_of(access3, NULL);
 	ck_assert_str_eq(uid3, signup_uid);
 	http_resp *login = call("POST", t.key, strstr(body, "{"), "/v1/auth/login");
 	assert_envelope(login, 401, "UNAUTHORIZED");
@@ -332,16 +290,6 @@ static char *app_error(const char *app)
 	ck_assert_msg(!strncmp(app, APP "?", strlen(APP) + 1), "redirected to %s", app);
 	ck_assert_ptr_null(strstr(app, "access_token"));
 	return param_of(app, "error");
-}
-
-static long long users_count(const struct tenant *t)
-{
-	http_resp *r = call("GET", t->key, NULL, "/v1/users?limit=1");
-	assert_envelope(r, 200, NULL);
-	const cJSON *total = item(resp_data(r), "total");
-	long long n = cJSON_IsNumber(total) ? (long long)total->valuedouble : -1;
-	http_free(r);
-	return n;
 }
 
 START_TEST(tampered_token_wrong_nonce_and_unverified_email_are_refused)

@@ -176,8 +176,8 @@ START_TEST(unimplemented_route_is_501)
 	ck_assert_ptr_null(resp_data(r));
 	http_free(r);
 	/* Before authentication: a bad token does not turn it into a 401. */
-	r = http_json("POST", "/v1/auth/saml/acme/acs", "tsk_not_a_key", "{}");
-	assert_501_for(r, "POST", "/v1/auth/saml/:provider/acs");
+	r = http_get("/v1/analytics", "tsk_not_a_key");
+	assert_501_for(r, "GET", "/v1/analytics");
 	http_free(r);
 }
 END_TEST

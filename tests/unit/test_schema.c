@@ -176,6 +176,50 @@ START_TEST(string_lengths_count_characters_not_bytes)
 }
 END_TEST
 
+/* A settings document with a map (DS_MAP): members the tenant names. */
+static const doc_spec_t map_member[] = {
+	{ "enabled", DS_BOOL, 0, 0, 0, "false", NULL },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+static const doc_spec_t map_doc[] = {
+	{ "things", DS_MAP, 0, 8, 2, NULL, map_member },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
+};
+
+START_TEST(a_map_checks_member_names_counts_and_values)
+{
+	static const struct { const char *doc, *field, *msg; } maps[] = {
+		{ "{\"things\":{\"a-1_b\":{\"enabled\":true},\"c\":null}}", NULL, NULL },
+		{ "{\"things\":null}", NULL, NULL },
+		{ "{\"things\":{\"Bad\":{}}}", "things.Bad", "things.Bad: names are 1 to 8 of a-z, 0-9, _ and -" },
+		{ "{\"things\":{\"toolongname\":{}}}", "things.toolongname",
+		  "things.toolongname: names are 1 to 8 of a-z, 0-9, _ and -" },
+		{ "{\"things\":{\"a\":{},\"b\":{},\"c\":{}}}", "things", "things must be an object of at most 2 members" },
+		{ "{\"things\":{\"a\":{\"enabled\":1}}}", "things.a.enabled", "things.a.enabled must be true or false" },
+		{ "{\"things\":{\"a\":{\"other\":1}}}", "things.a.other", "unknown field things.a.other" },
+		{ "{\"things\":[]}", "things", "things must be an object of at most 2 members" },
+	};
+	arena_t *a = arena_new(4096);
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		cJSON *doc = cJSON_Parse(maps[i].doc);
+		const char *field = NULL;
+		char msg[256] = "";
+		bool ok = doc_spec_check(map_doc, doc, a, &field, msg, sizeof(msg));
+		cJSON_Delete(doc);
+		ck_assert_msg(ok == !maps[i].field, "case %zu: %s", i, msg);
+		if (!ok) {
+			ck_assert_str_eq(field, maps[i].field);
+			ck_assert_str_eq(msg, maps[i].msg);
+		}
+	}
+	cJSON *def = doc_spec_defaults(map_doc);
+	ck_assert(cJSON_IsObject(cJSON_GetObjectItem(def, "things")));
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(def, "things")), 0);
+	cJSON_Delete(def);
+	arena_free(a);
+}
+END_TEST
+
 Suite *suite_schema(void)
 {
 	Suite *s = suite_create("schema");
@@ -186,6 +230,7 @@ Suite *suite_schema(void)
 	tcase_add_test(tc, long_unknown_field_names_are_cut_in_the_message);
 	tcase_add_test(tc, message_is_truncated_to_the_buffer);
 	tcase_add_test(tc, string_lengths_count_characters_not_bytes);
+	tcase_add_test(tc, a_map_checks_member_names_counts_and_values);
 	suite_add_tcase(s, tc);
 	return s;
 }
