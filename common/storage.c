@@ -198,7 +198,10 @@ int storage_publish(arena_t *a, const char *tenant, const char *file_id, int ver
 {
 	char *dir_key = storage_file_dir(a, tenant, file_id);
 	char *dir = storage_path(a, dir_key);
-	if (storage_put_local(a, arena_printf(a, "%s/meta", dir_key), meta, strlen(meta)) != 0 ||
+	/* The version's number ends the meta text: njs names the bucket's
+	 * object by it (the `current` link points at no local file there). */
+	char *text = arena_printf(a, "%s%d\n", meta, version);
+	if (storage_put_local(a, arena_printf(a, "%s/meta", dir_key), text, strlen(text)) != 0 ||
 	    link_replace(a, dir, "current", arena_printf(a, "%d", version)) != 0)
 		return -1;
 	char *pub = arena_printf(a, "%s/public", dir);

@@ -63,8 +63,9 @@ bool storage_exists(arena_t *a, const char *key);
 int storage_remove(arena_t *a, const char *key);
 /*
  * Makes version the one nginx serves for the file (without FastCGI): the
- * `current` link, the `meta` text ("<content type>\n<content disposition>\n")
- * and the `public` link when is_public.  0 or -1.
+ * `current` link, the `meta` text (meta is "<content type>\n<content
+ * disposition>\n"; the version's number and "\n" are added) and the
+ * `public` link when is_public.  0 or -1.
  */
 int storage_publish(arena_t *a, const char *tenant, const char *file_id, int version,
 		    const char *meta, bool is_public);
