@@ -83,8 +83,18 @@ function decide(r) {
         rel = vk ? dir + '/variants/' + vk : dir + '/public';
         memo.cache = PUBLIC;
         // A variant is public while its file is (the public link exists).
-        if (vk) {
-            try { fs.accessSync(r.variables.files_root + '/' + dir + '/public'); }
+        // With S3 the link points at no local file, so the link itself is
+        // looked at (and the content needs the same check: no alias fails).
+        // A content URL then names no object (404, as a missing alias is).
+        var link = r.variables.files_root + '/' + dir + '/public';
+        if (r.variables.files_s3_base) {
+            try { fs.lstatSync(link); }
+            catch (e) {
+                if (vk) return memo;
+                rel = dir + '/gone';
+            }
+        } else if (vk) {
+            try { fs.accessSync(link); }
             catch (e) { return memo; }
         }
     } else {
