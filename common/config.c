@@ -195,6 +195,12 @@ static int validate_storage(const config_t *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "config: storage_backend = s3 needs %s", missing);
 		return -1;
 	}
+	/* One PUT an object (no multipart): S3 takes at most 5 GiB so. */
+	if (cfg->files_max_presigned_mb > 5120) {
+		snprintf(err, errlen, "config: files_max_presigned_mb must be at most 5120 with "
+			 "storage_backend = s3 (objects go up in one PUT)");
+		return -1;
+	}
 	return 0;
 }
 

@@ -315,6 +315,14 @@ START_TEST(range_requests_are_answered_206_with_the_exact_slice)
 	r = get_url(url, "Range: bytes=199000-");
 	assert_body(r, 206, data + 199000, 1000);
 	http_free(r);
+	/* HEAD of a signed URL: the GET's headers, no body. */
+	r = http_req("HEAD", url + strlen(S.url), NULL, NULL, NULL, 0, NULL);
+	ck_assert_int_eq(r->status, 200);
+	char *cl = resp_header(r, "Content-Length");
+	ck_assert_str_eq(cl, "200000");
+	ck_assert_uint_eq(r->body_len, 0);
+	free(cl);
+	http_free(r);
 	const char *h[] = { "Range: bytes=199990-", NULL };
 	char *path = strf("/v1/files/%s/content", id);
 	r = http_req("GET", path, t.key, NULL, NULL, 0, h);

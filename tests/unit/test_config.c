@@ -175,6 +175,9 @@ static const struct {
 	{ "storage_backend = s3\ns3_endpoint = https://s3\ns3_bucket = b\ns3_access_key = k\n"
 	  MINIMAL, "needs", "s3_secret_key" },
 	{ "s3_presign_ttl = 5\n" MINIMAL, "s3_presign_ttl", "between 10 and 604800" },
+	{ "storage_backend = s3\ns3_endpoint = https://s3\ns3_bucket = b\ns3_access_key = k\n"
+	  "s3_secret_key = s\nfiles_max_presigned_mb = 6000\n" MINIMAL, "files_max_presigned_mb",
+	  "at most 5120" },
 };
 
 START_TEST(bad_text_fails_with_a_message_naming_the_problem)
