@@ -7,6 +7,7 @@
  */
 #include "s3.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,7 @@ static int s3_failed(arena_t *a, const char *method, const char *key, long statu
 	if (status > 0)
 		log_error("s3: %s %s: HTTP %ld %.*s", method, key, status,
 			  code ? (int)strcspn(code + 6, "<") : 0, code ? code + 6 : "");
+	errno = EIO; /* for the callers' %m */
 	return -1;
 }
 

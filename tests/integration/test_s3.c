@@ -553,6 +553,64 @@ START_TEST(public_files_are_served_from_the_bucket_without_a_token)
 }
 END_TEST
 
+/* A new version of id (multipart with file_id), asserting 201. */
+static void version_upload(const struct tenant *t, const char *id, const char *data, size_t len)
+{
+	char *head = strf("--vb9\r\nContent-Disposition: form-data; name=\"file_id\"\r\n\r\n%s\r\n"
+			  "--vb9\r\nContent-Disposition: form-data; name=\"file\"; filename=\"v.bin\"\r\n"
+			  "Content-Type: application/octet-stream\r\n\r\n", id);
+	size_t hl = strlen(head);
+	char *body = malloc(hl + len + 10);
+	memcpy(body, head, hl);
+	memcpy(body + hl, data, len);
+	memcpy(body + hl + len, "\r\n--vb9--\r\n", 10);
+	http_resp *r = http_req("POST", "/v1/files/upload", t->key, "multipart/form-data; boundary=vb9",
+				body, hl + len + 10, NULL);
+	assert_envelope(r, 201, NULL);
+	http_free(r);
+	free(body), free(head);
+}
+
+START_TEST(versions_keep_their_own_objects_until_deleted)
+{
+	if (skipped())
+		return;
+	struct tenant t;
+	tenant_make(&t);
+	size_t len = 70000;
+	char *one = random_bytes(len), *two = random_bytes(len);
+	char *id = upload(&t, "v.bin", "application/octet-stream", one, len);
+	version_upload(&t, id, two, len);
+	char *k1 = strf("%s/files/%s/1", t.id, id), *k2 = strf("%s/files/%s/2", t.id, id);
+	assert_in_bucket(k1, one, len);
+	assert_in_bucket(k2, two, len);
+	/* The current version by a plain signed URL, the first by its own. */
+	char *url = signed_url(t.key, id);
+	http_resp *r = get_url(url, NULL);
+	assert_body(r, 200, two, len);
+	http_free(r);
+	r = call("POST", t.key, "{\"version\":1}", "/v1/files/%s/signed-url", id);
+	assert_envelope(r, 200, NULL);
+	char *old = strdup(json_str(resp_data(r), "url"));
+	http_free(r);
+	r = get_url(old, NULL);
+	assert_body(r, 200, one, len);
+	http_free(r);
+	r = call("DELETE", t.key, NULL, "/v1/files/%s/versions/1", id);
+	ck_assert_msg(r->status == 200 || r->status == 204, "%ld %s", r->status, r->body);
+	http_free(r);
+	size_t n;
+	char *gone = bucket_read(k1, &n);
+	ck_assert_msg(gone == NULL, "version 1 is still in the bucket");
+	assert_in_bucket(k2, two, len);
+	r = get_url(old, NULL);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	free(old), free(url), free(k1), free(k2), free(id), free(one), free(two);
+	tenant_drop(&t);
+}
+END_TEST
+
 START_TEST(permanent_delete_removes_every_object_from_the_bucket)
 {
 	if (skipped())
@@ -591,6 +649,7 @@ Suite *suite_s3(void)
 	tcase_add_test(tc, a_wrong_signature_is_refused_before_the_bucket);
 	tcase_add_test(tc, variants_are_made_from_the_bucket_and_stored_there);
 	tcase_add_test(tc, public_files_are_served_from_the_bucket_without_a_token);
+	tcase_add_test(tc, versions_keep_their_own_objects_until_deleted);
 	tcase_add_test(tc, permanent_delete_removes_every_object_from_the_bucket);
 	return s;
 }
