@@ -162,7 +162,9 @@ char *storage_accel_uri(arena_t *a, const char *key)
 	char *url = s3_presign(a, s3_config_target(), "GET", key, NULL, g_config.s3_presign_ttl,
 			       time(NULL));
 	const char *q = url ? strchr(url, '?') : NULL;
-	return q ? arena_printf(a, "/_tessera/s3data/%s%s", key, q) : NULL;
+	/* (No URL only with an endpoint config.c refuses: then a JSON 404.) */
+	return q ? arena_printf(a, "/_tessera/s3data/%s%s", key, q)
+		 : arena_strdup(a, "/_tessera/files/missing");
 }
 
 bool storage_exists(arena_t *a, const char *key)

@@ -55,7 +55,7 @@ int storage_promote(arena_t *a, const char *key);
 int storage_fetch(arena_t *a, const char *key, char **path);
 /* The X-Accel-Redirect URI that makes nginx stream object key: the
  * storage location, or the S3 proxy location with a presigned query
- * (nginx/tessera-locations.conf.in). */
+ * (nginx/tessera-locations.conf.in).  Never NULL. */
 char *storage_accel_uri(arena_t *a, const char *key);
 /* Whether key exists. */
 bool storage_exists(arena_t *a, const char *key);
