@@ -73,6 +73,14 @@ static const struct opt opts[] = {
 	I(files_max_presigned_mb, "5120", 1, 1048576),
 	I(files_upload_url_ttl, "3600", 60, 86400),
 	I(files_trash_days, "30", 1, 3650),
+	S(storage_backend, "local"),
+	S(s3_endpoint, ""),
+	S(s3_region, "us-east-1"),
+	S(s3_bucket, ""),
+	S(s3_access_key, ""),
+	S(s3_secret_key, ""),
+	B(s3_path_style, "true"),
+	I(s3_presign_ttl, "300", 10, 604800),
 	/* identity */
 	S(smtp_url, ""),
 	S(smtp_user, ""),
@@ -165,6 +173,37 @@ static int apply_env(config_t *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* storage_backend = s3 needs its bucket named in full (the secret is
+ * never echoed in a message). */
+static int validate_storage(const config_t *cfg, char *err, size_t errlen)
+{
+	if (!strcmp(cfg->storage_backend, "local"))
+		return 0;
+	if (strcmp(cfg->storage_backend, "s3")) {
+		snprintf(err, errlen, "config: storage_backend must be local or s3 (got \"%s\")",
+			 cfg->storage_backend);
+		return -1;
+	}
+	const char *ep = cfg->s3_endpoint;
+	const char *host = !strncmp(ep, "http://", 7) ? ep + 7 : !strncmp(ep, "https://", 8) ? ep + 8 : "";
+	const char *missing = !isalnum((unsigned char)*host) ? "s3_endpoint (an http:// or https:// URL)"
+			    : !*cfg->s3_bucket || strpbrk(cfg->s3_bucket, "/?#&%") ? "s3_bucket"
+			    : !*cfg->s3_region ? "s3_region"
+			    : !*cfg->s3_access_key ? "s3_access_key"
+			    : !*cfg->s3_secret_key ? "s3_secret_key" : NULL;
+	if (missing) {
+		snprintf(err, errlen, "config: storage_backend = s3 needs %s", missing);
+		return -1;
+	}
+	/* One PUT an object (no multipart): S3 takes at most 5 GiB so. */
+	if (cfg->files_max_presigned_mb > 5120) {
+		snprintf(err, errlen, "config: files_max_presigned_mb must be at most 5120 with "
+			 "storage_backend = s3 (objects go up in one PUT)");
+		return -1;
+	}
+	return 0;
+}
+
 static int validate(config_t *cfg, char *err, size_t errlen)
 {
 	if (!*cfg->master_key) {
@@ -197,7 +236,7 @@ static int validate(config_t *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "config: public_url must start with http:// or https://");
 		return -1;
 	}
-	return 0;
+	return validate_storage(cfg, err, errlen);
 }
 
 int config_parse(config_t *cfg, const char *text, bool use_env, char *err,

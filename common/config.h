@@ -57,6 +57,14 @@ typedef struct config {
 	int files_max_presigned_mb;   /* presigned upload (upload-url/upload-put) */
 	int files_upload_url_ttl;     /* seconds an upload_endpoint stays valid */
 	int files_trash_days;         /* soft-deleted files keep their bytes this long */
+	char *storage_backend;        /* local (storage_root) or s3 (common/s3.h) */
+	char *s3_endpoint;            /* http(s)://host[:port] of the S3-compatible API */
+	char *s3_region;
+	char *s3_bucket;
+	char *s3_access_key;
+	char *s3_secret_key;          /* secret: never logged */
+	bool s3_path_style;           /* endpoint/bucket/key, else bucket.endpoint/key */
+	int s3_presign_ttl;           /* seconds a download URL nginx proxies stays valid */
 	/* identity */
 	char *smtp_url;        /* smtp:// or smtps://host:port; empty = file driver */
 	char *smtp_user;

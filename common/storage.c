@@ -1,7 +1,9 @@
 /*
  * storage.c - the local storage driver (see storage.h): objects under
  * storage_root, each written atomically, directories 0750 and files 0640
- * (nginx's worker user reads them through the group, or as root).
+ * (nginx's worker user reads them through the group, or as root); with
+ * storage_backend = s3 the objects go to the bucket through s3.c and the
+ * disk keeps the publish state and staged uploads.
  */
 #include "storage.h"
 
@@ -12,10 +14,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "ids.h"
+#include "s3.h"
 
 char *storage_file_dir(arena_t *a, const char *tenant, const char *file_id)
 {
@@ -84,7 +88,17 @@ static char *temp_next_to(arena_t *a, const char *path)
 	return arena_printf(a, "%s.tmp-%d-%s", path, (int)getpid(), id);
 }
 
+bool storage_is_s3(void)
+{
+	return g_config.storage_backend && !strcmp(g_config.storage_backend, "s3");
+}
+
 int storage_put(arena_t *a, const char *key, const void *data, size_t len)
+{
+	return storage_is_s3() ? s3_put(a, key, data, len) : storage_put_local(a, key, data, len);
+}
+
+int storage_put_local(arena_t *a, const char *key, const void *data, size_t len)
 {
 	char *path = storage_path(a, key);
 	if (mkdirs_for(a, path) != 0)
@@ -110,15 +124,61 @@ int storage_put(arena_t *a, const char *key, const void *data, size_t len)
 	return 0;
 }
 
+int storage_promote(arena_t *a, const char *key)
+{
+	if (!storage_is_s3())
+		return 0;
+	char *path = storage_path(a, key);
+	if (s3_put_file(a, key, path))
+		return -1;
+	unlink(path);
+	return 0;
+}
+
+static void temp_release(void *data)
+{
+	unlink(data);
+}
+
+int storage_fetch(arena_t *a, const char *key, char **path)
+{
+	if (!storage_is_s3()) {
+		*path = storage_path(a, key);
+		return access(*path, R_OK) == 0 ? 0 : errno == ENOENT ? 1 : -1;
+	}
+	*path = temp_next_to(a, storage_path(a, ".fetch/object"));
+	if (mkdirs_for(a, *path))
+		return -1;
+	int rc = s3_get_file(a, key, *path);
+	if (rc == 0)
+		arena_defer(a, temp_release, *path);
+	return rc;
+}
+
+char *storage_accel_uri(arena_t *a, const char *key)
+{
+	if (!storage_is_s3())
+		return arena_printf(a, "/_tessera/filedata/%s", key);
+	char *url = s3_presign(a, s3_config_target(), "GET", key, NULL, g_config.s3_presign_ttl,
+			       time(NULL));
+	const char *q = url ? strchr(url, '?') : NULL;
+	/* (No URL only with an endpoint config.c refuses: then a JSON 404.) */
+	return q ? arena_printf(a, "/_tessera/s3data/%s%s", key, q)
+		 : arena_strdup(a, "/_tessera/files/missing");
+}
+
 bool storage_exists(arena_t *a, const char *key)
 {
+	if (storage_is_s3())
+		return s3_exists(a, key) == 1;
 	struct stat sb;
 	return stat(storage_path(a, key), &sb) == 0;
 }
 
 int storage_remove(arena_t *a, const char *key)
 {
-	return unlink(storage_path(a, key)) == 0 || errno == ENOENT ? 0 : -1;
+	int rc = unlink(storage_path(a, key)) == 0 || errno == ENOENT ? 0 : -1;
+	return storage_is_s3() ? s3_delete(a, key) | rc : rc;
 }
 
 /* Points link (a name in dir) at target, replacing it atomically. */
@@ -140,7 +200,10 @@ int storage_publish(arena_t *a, const char *tenant, const char *file_id, int ver
 {
 	char *dir_key = storage_file_dir(a, tenant, file_id);
 	char *dir = storage_path(a, dir_key);
-	if (storage_put(a, arena_printf(a, "%s/meta", dir_key), meta, strlen(meta)) != 0 ||
+	/* The version's number ends the meta text: njs names the bucket's
+	 * object by it (the `current` link points at no local file there). */
+	char *text = arena_printf(a, "%s%d\n", meta, version);
+	if (storage_put_local(a, arena_printf(a, "%s/meta", dir_key), text, strlen(text)) != 0 ||
 	    link_replace(a, dir, "current", arena_printf(a, "%d", version)) != 0)
 		return -1;
 	char *pub = arena_printf(a, "%s/public", dir);
@@ -181,15 +244,21 @@ static int remove_tree(arena_t *a, const char *dir)
 	return rc;
 }
 
+/* Removes the directory key on disk and, with S3, every object under it. */
+static int remove_prefix(arena_t *a, const char *key)
+{
+	int rc = remove_tree(a, storage_path(a, key));
+	return storage_is_s3() ? s3_delete_prefix(a, arena_printf(a, "%s/", key)) | rc : rc;
+}
+
 int storage_remove_file(arena_t *a, const char *tenant, const char *file_id)
 {
-	return remove_tree(a, storage_path(a, storage_file_dir(a, tenant, file_id)));
+	return remove_prefix(a, storage_file_dir(a, tenant, file_id));
 }
 
 void storage_remove_variants(arena_t *a, const char *tenant, const char *file_id)
 {
-	remove_tree(a, storage_path(a, arena_printf(a, "%s/variants",
-						     storage_file_dir(a, tenant, file_id))));
+	remove_prefix(a, arena_printf(a, "%s/variants", storage_file_dir(a, tenant, file_id)));
 }
 
 struct mapping {

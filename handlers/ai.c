@@ -548,8 +548,10 @@ static const field_t describe_body[] = {
 static err_t image_read(req_t *r, const db_result *res, char **b64)
 {
 	const char *id = db_get(res, 0, "id");
-	char *path = storage_path(r->a, storage_version_key(r->a, r->tenant.id, id,
-							    (int)db_get_int(res, 0, "version", 1)));
+	char *path;
+	if (storage_fetch(r->a, storage_version_key(r->a, r->tenant.id, id,
+						    (int)db_get_int(res, 0, "version", 1)), &path))
+		return req_fail_field(r, E_NOT_FOUND, "file_id", "The file's content is not stored");
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return req_fail_field(r, E_NOT_FOUND, "file_id", "The file's content is not stored");

@@ -332,7 +332,7 @@ int file_publish_version(req_t *r, const char *id, int version, const db_result 
 {
 	char *meta = arena_printf(r->a, "%s\n%s\n", db_get(row, 0, "mime_type"),
 				  content_disposition(r->a, db_get(row, 0, "filename"), "attachment"));
-	return storage_put(r->a, arena_printf(r->a, "%s/meta.%d",
+	return storage_put_local(r->a, arena_printf(r->a, "%s/meta.%d",
 		storage_file_dir(r->a, r->tenant.id, id), version), meta, strlen(meta));
 }
 

@@ -77,7 +77,7 @@ bool files_sign_check(const char *token, const char *purpose, const char *tenant
 /* Hands the stored object at key to nginx's internal location. */
 static void accel(req_t *r, const char *key, const char *type)
 {
-	reply_header(r, "X-Accel-Redirect", arena_printf(r->a, "/_tessera/filedata/%s", key));
+	reply_header(r, "X-Accel-Redirect", storage_accel_uri(r->a, key));
 	reply_header(r, "Cache-Control", "private, max-age=0, must-revalidate");
 	reply_raw(r, 200, type, "", 0);
 }
@@ -517,12 +517,15 @@ static err_t variant_ready(req_t *r, const char *id, const db_result *res, char 
 	*key = arena_printf(r->a, "%s/files/%s/variants/%d-%lldx%lld-%s%s%s%s", r->tenant.id, id,
 			    version, v.w, v.h, v.fit, *v.opts ? "-" : "", v.opts, formats[f].suffix);
 	*mime = formats[f].mime;
-	if (!storage_exists(r->a, *key) &&
-	    (rc = variant_make(r, helper,
-			       storage_path(r->a, storage_version_key(r->a, r->tenant.id, id, version)),
-			       &v, *key)))
-		return rc;
-	return E_OK;
+	if (storage_exists(r->a, *key))
+		return E_OK;
+	/* From the bucket the original is fetched to a local file first. */
+	char *orig;
+	if (storage_fetch(r->a, storage_version_key(r->a, r->tenant.id, id, version), &orig)) {
+		log_error("%s: cannot read the original of %s", r->request_id, id);
+		return req_fail(r, E_UNAVAILABLE, "The original image cannot be read; try again");
+	}
+	return variant_make(r, helper, orig, &v, *key);
 }
 
 static err_t variant(req_t *r, const char *id, const db_result *res)

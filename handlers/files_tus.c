@@ -168,7 +168,7 @@ err_t files_tus_create(req_t *r)
 	if ((rc = file_pending_create(r, id, in, hint, size, access, meta ? meta : "")))
 		return req_tx_end(r, rc);
 	const char *key = storage_version_key(r->a, r->tenant.id, id, 1);
-	if (storage_put(r->a, key, "", 0)) {
+	if (storage_put_local(r->a, key, "", 0)) {
 		log_error("%s: cannot create %s: %m", r->request_id, key);
 		return req_tx_end(r, req_fail(r, E_INTERNAL, "The upload could not be created"));
 	}
@@ -389,6 +389,9 @@ err_t files_tus_patch(req_t *r)
 			sha256_hex(sha, all, n);
 			rc = file_pending_finish(r, id, res, file_mime_detect(r, all, n), length, sha);
 		}
+		/* The bytes reach the bucket (S3) before the file is ready. */
+		if (!rc && storage_promote(r->a, storage_version_key(r->a, r->tenant.id, id, 1)))
+			rc = req_fail(r, E_INTERNAL, "The upload could not be stored");
 	}
 	if ((rc = req_tx_end(r, rc)))
 		return rc;

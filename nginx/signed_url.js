@@ -19,6 +19,14 @@
 // Public files are served with a public Cache-Control (a CDN may keep
 // them); everything signed stays private.
 //
+// With storage_backend = s3 ($files_s3_base set by the key include) the
+// decision is the same, made from the same publish state on disk; s3()
+// then turns the path into the object's key (the current version's number
+// is the third line of `meta`) and answers a GET of it presigned with
+// AWS Signature V4 (query string, UNSIGNED-PAYLOAD, valid
+// $files_s3_ttl seconds), which the location proxies to (s3-proxy.conf).
+// common/s3.c signs the same way for the app's own requests.
+//
 // The key is $files_hmac_key, set from a 0600 include the master process
 // reads at load (workers could not read it later).  njs 0.7.9 has no
 // timingSafeEqual, so the comparison is a constant-time loop.  Duplicated
@@ -54,7 +62,7 @@ function sameText(a, b) {
 
 function decide(r) {
     if (memo !== null) return memo;
-    memo = { path: '', type: '', disposition: '', cache: PRIVATE };
+    memo = { path: '', type: '', disposition: '', cache: PRIVATE, version: '' };
     var file = r.variables.tessera_file;
     var t = arg(r, 't'), token = arg(r, 'token'), exp = arg(r, 'expires');
     var v = arg(r, 'version'), vk = arg(r, 'vk'), d = arg(r, 'd');
@@ -75,8 +83,18 @@ function decide(r) {
         rel = vk ? dir + '/variants/' + vk : dir + '/public';
         memo.cache = PUBLIC;
         // A variant is public while its file is (the public link exists).
-        if (vk) {
-            try { fs.accessSync(r.variables.files_root + '/' + dir + '/public'); }
+        // With S3 the link points at no local file, so the link itself is
+        // looked at (and the content needs the same check: no alias fails).
+        // A content URL then names no object (404, as a missing alias is).
+        var link = r.variables.files_root + '/' + dir + '/public';
+        if (r.variables.files_s3_base) {
+            try { fs.lstatSync(link); }
+            catch (e) {
+                if (vk) return memo;
+                rel = dir + '/gone';
+            }
+        } else if (vk) {
+            try { fs.accessSync(link); }
             catch (e) { return memo; }
         }
     } else {
@@ -102,6 +120,7 @@ function decide(r) {
         m = m.split('\n');
         memo.type = m[0] || memo.type;
         memo.disposition = m[1] || memo.disposition;
+        memo.version = m[2];
         if (d && SAFE_INLINE.test(memo.type))
             memo.disposition = memo.disposition.replace(/^attachment/, 'inline');
         if (vk) {
@@ -116,9 +135,45 @@ function decide(r) {
     return memo;
 }
 
+// The object key of a decided path: in place of the `current` or `public`
+// link, the version's number, the third line of `meta` (storage_publish).
+function objectKey(rel, version) {
+    if (!/\/(current|public)$/.test(rel)) return rel;
+    return rel.replace(/[a-z]+$/, /^[0-9]{1,9}$/.test(version) ? version : 'gone');
+}
+
+function presign(r, base, key) {
+    var m = /^(https?):\/\/([^\/]+)(\/[^?#]*)?$/.exec(base);
+    if (!m) return '';
+    var host = m[2].replace(m[1] === 'https' ? /:443$/ : /:80$/, '');
+    var uri = (m[3] || '').replace(/\/$/, '') + '/' + key;
+    var now = new Date().toISOString().replace(/[-:]/g, '').replace(/\.[0-9]+Z$/, 'Z');
+    var day = now.slice(0, 8), region = r.variables.files_s3_region;
+    var scope = day + '/' + region + '/s3/aws4_request';
+    var q = 'X-Amz-Algorithm=AWS4-HMAC-SHA256' +
+        '&X-Amz-Credential=' + encodeURIComponent(r.variables.files_s3_access + '/' + scope) +
+        '&X-Amz-Date=' + now + '&X-Amz-Expires=' + r.variables.files_s3_ttl +
+        '&X-Amz-SignedHeaders=host';
+    var creq = 'GET\n' + uri + '\n' + q + '\nhost:' + host + '\n\nhost\nUNSIGNED-PAYLOAD';
+    var sts = 'AWS4-HMAC-SHA256\n' + now + '\n' + scope + '\n' +
+        crypto.createHash('sha256').update(creq).digest('hex');
+    var k = crypto.createHmac('sha256', 'AWS4' + r.variables.files_s3_secret).update(day).digest();
+    k = crypto.createHmac('sha256', k).update(region).digest();
+    k = crypto.createHmac('sha256', k).update('s3').digest();
+    k = crypto.createHmac('sha256', k).update('aws4_request').digest();
+    return m[1] + '://' + m[2] + uri + '?' + q + '&X-Amz-Signature=' +
+        crypto.createHmac('sha256', k).update(sts).digest('hex');
+}
+
+function s3(r) {
+    var d = decide(r), base = r.variables.files_s3_base;
+    if (!d.path || !base) return '';
+    return presign(r, base, objectKey(d.path, d.version));
+}
+
 function path(r) { return decide(r).path; }
 function type(r) { return decide(r).type; }
 function disposition(r) { return decide(r).disposition; }
 function cache(r) { return decide(r).cache; }
 
-export default { path, type, disposition, cache };
+export default { path, type, disposition, cache, s3 };

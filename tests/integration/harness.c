@@ -505,13 +505,28 @@ char *obj_make(const char *key, const char *type, const char *props)
 	return id;
 }
 
+http_resp *file_upload_bytes(const char *key, const char *filename, const char *type,
+			     const void *data, size_t len)
+{
+	char *head = strf("--hb7Qz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+			  "Content-Type: %s\r\n\r\n", filename, type);
+	static const char tail[] = "\r\n--hb7Qz--\r\n";
+	size_t hl = strlen(head), n = hl + len + sizeof(tail) - 1;
+	char *body = malloc(n);
+	ck_assert(body != NULL);
+	memcpy(body, head, hl);
+	memcpy(body + hl, data, len);
+	memcpy(body + hl + len, tail, sizeof(tail) - 1);
+	http_resp *r = http_req("POST", "/v1/files/upload", key, "multipart/form-data; boundary=hb7Qz",
+				body, n, NULL);
+	free(body);
+	free(head);
+	return r;
+}
+
 char *file_upload_text(const char *key, const char *filename, const char *text)
 {
-	char *body = strf("--hb7Qz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
-			  "Content-Type: text/plain\r\n\r\n%s\r\n--hb7Qz--\r\n", filename, text);
-	http_resp *r = http_req("POST", "/v1/files/upload", key, "multipart/form-data; boundary=hb7Qz",
-				body, strlen(body), NULL);
-	free(body);
+	http_resp *r = file_upload_bytes(key, filename, "text/plain", text, strlen(text));
 	ck_assert_msg(r->status == 201, "upload %s: %ld %s", filename, r->status, r->body);
 	char *id = strdup(json_str(resp_data(r), "id"));
 	http_free(r);

@@ -128,6 +128,10 @@ http_resp *obj_create(const char *key, const char *type, const char *props);
 /* Creates an object with properties props (JSON text, "{}" for none),
  * asserting 201; returns its id (malloc'd). */
 char *obj_make(const char *key, const char *type, const char *props);
+/* POST /v1/files/upload of len bytes as the multipart part "file"
+ * (filename, declared type); the response. */
+http_resp *file_upload_bytes(const char *key, const char *filename, const char *type,
+			     const void *data, size_t len);
 /* Uploads text as a file (POST /v1/files/upload, multipart), asserting
  * 201; returns the file's id (malloc'd). */
 char *file_upload_text(const char *key, const char *filename, const char *text);

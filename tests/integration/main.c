@@ -39,6 +39,7 @@ Suite *suite_e2e(void);
 /* AI */
 Suite *suite_ai(void);
 Suite *suite_tus(void);
+Suite *suite_s3(void);
 /* accounting */
 Suite *suite_accounting(void);
 /* automation */
@@ -96,6 +97,7 @@ int main(void)
 	/* AI */
 	srunner_add_suite(sr, suite_ai());
 	srunner_add_suite(sr, suite_tus());
+	srunner_add_suite(sr, suite_s3());
 	/* accounting */
 	srunner_add_suite(sr, suite_accounting());
 	/* automation */

@@ -25,6 +25,7 @@ int main(void)
 		suite_cron,
 		suite_webauthn,
 		suite_luabox, suite_jschema,
+		suite_s3,
 	};
 	SRunner *sr = srunner_create(NULL);
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)

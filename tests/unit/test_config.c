@@ -166,6 +166,18 @@ static const struct {
 	{ "db_name = \n" MINIMAL, "db_name", "lower-case" },
 	{ "db_host = \n" MINIMAL, "db_socket or db_host", "required" },
 	{ "public_url = ftp://example.com\n" MINIMAL, "public_url", "http://" },
+	{ "storage_backend = disk\n" MINIMAL, "storage_backend", "local or s3" },
+	{ "storage_backend = s3\n" MINIMAL, "s3_endpoint", "http://" },
+	{ "storage_backend = s3\ns3_endpoint = http://\n" MINIMAL, "s3_endpoint", "URL" },
+	{ "storage_backend = s3\ns3_endpoint = http://s3\n" MINIMAL, "needs", "s3_bucket" },
+	{ "storage_backend = s3\ns3_endpoint = http://s3\ns3_bucket = a/b\n" MINIMAL, "needs",
+	  "s3_bucket" },
+	{ "storage_backend = s3\ns3_endpoint = https://s3\ns3_bucket = b\ns3_access_key = k\n"
+	  MINIMAL, "needs", "s3_secret_key" },
+	{ "s3_presign_ttl = 5\n" MINIMAL, "s3_presign_ttl", "between 10 and 604800" },
+	{ "storage_backend = s3\ns3_endpoint = https://s3\ns3_bucket = b\ns3_access_key = k\n"
+	  "s3_secret_key = s\nfiles_max_presigned_mb = 6000\n" MINIMAL, "files_max_presigned_mb",
+	  "at most 5120" },
 };
 
 START_TEST(bad_text_fails_with_a_message_naming_the_problem)

@@ -38,6 +38,7 @@ Suite *suite_totp(void);           /* test_totp.c: common/totp.c, qr.c, password
 Suite *suite_enduser(void);      /* test_enduser.c: handlers/enduser.c helpers */
 Suite *suite_multipart(void);
 Suite *suite_outhttp(void);
+Suite *suite_s3(void);           /* test_s3.c: common/s3.c SigV4 presigning */
 Suite *suite_webhook_send(void);   /* also fcgi/fanout.c's event vocabulary */
 Suite *suite_ailocal(void);        /* test_ailocal.c: common/ailocal.c */
 Suite *suite_decimal(void);        /* test_decimal.c: common/decimal.c */
