@@ -8,7 +8,6 @@
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t planned_routes[] = {
-	ROUTE("GET", "/v1/analytics", "Analytics", AUTH_BEARER, "*", NULL, 0, NULL, NULL, "Get tenant analytics"),
 	ROUTE("POST", "/v1/auth/saml/:provider/acs", "SAML / SSO", AUTH_NONE, "", NULL, 0, NULL, NULL, "SAML ACS"),
 	ROUTE("GET", "/v1/auth/saml/:provider/login", "SAML / SSO", AUTH_NONE, "", NULL, 0, NULL, NULL, "SAML login redirect"),
 	ROUTE("GET", "/v1/auth/saml/:provider/metadata", "SAML / SSO", AUTH_NONE, "", NULL, 0, NULL, NULL, "SAML metadata"),
