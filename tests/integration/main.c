@@ -49,6 +49,7 @@ Suite *suite_workflows(void);
 Suite *suite_passkeys(void);
 Suite *suite_oauth(void);
 Suite *suite_apps(void);
+Suite *suite_analytics(void);
 /* extensibility */
 Suite *suite_functions(void);
 Suite *suite_plugins(void);
@@ -106,6 +107,7 @@ int main(void)
 	srunner_add_suite(sr, suite_oauth());
 	/* apps and analytics */
 	srunner_add_suite(sr, suite_apps());
+	srunner_add_suite(sr, suite_analytics());
 	srunner_add_suite(sr, suite_functions());
 	srunner_add_suite(sr, suite_plugins());
 	srunner_add_suite(sr, suite_integrations());
