@@ -171,8 +171,8 @@ END_TEST
 
 START_TEST(unimplemented_route_is_501)
 {
-	http_resp *r = http_get("/v1/analytics", NULL);
-	assert_501_for(r, "GET", "/v1/analytics");
+	http_resp *r = http_get("/v1/auth/saml/acme/login", NULL);
+	assert_501_for(r, "GET", "/v1/auth/saml/:provider/login");
 	ck_assert_ptr_null(resp_data(r));
 	http_free(r);
 	/* Before authentication: a bad token does not turn it into a 401. */
