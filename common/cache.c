@@ -117,13 +117,27 @@ static enum cache_status check_reply(cache_t *c, arena_t *a, redisReply *r,
 	return CACHE_OK;
 }
 
+/* After the command(s) of this call were appended: reads the replies of
+ * earlier cache_send() calls first.  The first read flushes the new
+ * command too, so the old replies and the new one come back in one round
+ * trip instead of two.  False if the connection broke (dropped). */
+static bool drain_behind(cache_t *c)
+{
+	if (c->unread)
+		drain(c);
+	return c->ctx != NULL;
+}
+
 enum cache_status cache_cmd(cache_t *c, arena_t *a, redisReply **reply,
 			    int argc, const char **argv)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (ensure(c))
+		if (connected(c))
 			return CACHE_UNAVAILABLE;
-		redisReply *r = redisCommandArgv(c->ctx, argc, argv, NULL);
+		void *r = NULL;
+		if (redisAppendCommandArgv(c->ctx, argc, argv, NULL) != REDIS_OK || !drain_behind(c) ||
+		    redisGetReply(c->ctx, &r) != REDIS_OK)
+			r = NULL;
 		enum cache_status st = check_reply(c, a, r, reply);
 		if (st != CACHE_UNAVAILABLE)
 			return st;
@@ -174,13 +188,15 @@ static enum cache_status pipeline_once(cache_t *c, arena_t *a, int n,
 				       const int *argcs, const char ***argvs,
 				       redisReply **replies)
 {
-	if (ensure(c))
+	if (connected(c))
 		return CACHE_UNAVAILABLE;
 	for (int i = 0; i < n; i++)
 		if (redisAppendCommandArgv(c->ctx, argcs[i], argvs[i], NULL) != REDIS_OK) {
 			drop(c);
 			return CACHE_UNAVAILABLE;
 		}
+	if (!drain_behind(c))
+		return CACHE_UNAVAILABLE;
 	enum cache_status worst = CACHE_OK;
 	for (int i = 0; i < n; i++) {
 		void *r = NULL;

@@ -156,6 +156,65 @@ static const char *jstr(const cJSON *o, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+static void new_boundary(char *out, size_t len)
+{
+	unsigned char rnd[12];
+	randombytes_buf(rnd, sizeof(rnd));
+	hex_encode(out, len, rnd, sizeof(rnd));
+}
+
+/* The text and HTML of a message: its Content-Type header onwards. */
+static void put_body(strbuf_t *b, const char *text, const char *html)
+{
+	if (text && html) {
+		char boundary[40];
+		new_boundary(boundary, sizeof(boundary));
+		sb_printf(b, "Content-Type: multipart/alternative; boundary=\"=_%s\"\r\n\r\n"
+			  "This is a multi-part message in MIME format.\r\n", boundary);
+		sb_printf(b, "--=_%s\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+			  "Content-Transfer-Encoding: quoted-printable\r\n\r\n", boundary);
+		put_qp(b, text);
+		sb_printf(b, "--=_%s\r\nContent-Type: text/html; charset=UTF-8\r\n"
+			  "Content-Transfer-Encoding: quoted-printable\r\n\r\n", boundary);
+		put_qp(b, html);
+		sb_printf(b, "--=_%s--\r\n", boundary);
+	} else {
+		sb_printf(b, "Content-Type: text/%s; charset=UTF-8\r\n"
+			  "Content-Transfer-Encoding: quoted-printable\r\n\r\n", text ? "plain" : "html");
+		put_qp(b, text ? text : html);
+	}
+}
+
+/* One attachment {filename, content_type, content: standard base64} as a
+ * part of the multipart/mixed message; false if a member is missing or
+ * malformed.  Names and types are reduced to safe characters, the
+ * base64 is re-wrapped into lines of 76. */
+static bool put_attachment(strbuf_t *b, const char *boundary, const cJSON *att)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+/";
+	const char *name = jstr(att, "filename"), *type = jstr(att, "content_type");
+	const char *data = jstr(att, "content");
+	if (!name || !*name || strlen(name) > 200 || !type || strlen(type) > 127 ||
+	    strspn(type, safe) != strlen(type) || !data)
+		return false;
+	size_t n = strlen(data);
+	if (strspn(data, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
+		return false;
+	char *clean = strdup(name);
+	if (!clean)
+		abort();
+	for (char *p = clean; *p; p++)
+		if (!strchr(safe, *p) || *p == '/')
+			*p = '_';
+	sb_printf(b, "--=_%s\r\nContent-Type: %s; name=\"%s\"\r\nContent-Disposition: attachment; "
+		  "filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n", boundary, type,
+		  clean, clean);
+	free(clean);
+	for (size_t at = 0; at < n; at += 76)
+		sb_printf(b, "%.*s\r\n", (int)(n - at < 76 ? n - at : 76), data + at);
+	return true;
+}
+
 char *mail_build(arena_t *a, const cJSON *payload)
 {
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(payload, "to");
@@ -192,24 +251,21 @@ char *mail_build(arena_t *a, const cJSON *payload)
 	sb_puts(&b, "\r\nSubject: ");
 	put_header_text(&b, subject);
 	sb_puts(&b, "\r\nMIME-Version: 1.0\r\n");
-	if (text && html) {
-		unsigned char rnd[12];
-		char boundary[40];
-		randombytes_buf(rnd, sizeof(rnd));
-		hex_encode(boundary, sizeof(boundary), rnd, sizeof(rnd));
-		sb_printf(&b, "Content-Type: multipart/alternative; boundary=\"=_%s\"\r\n\r\n"
-			  "This is a multi-part message in MIME format.\r\n", boundary);
-		sb_printf(&b, "--=_%s\r\nContent-Type: text/plain; charset=UTF-8\r\n"
-			  "Content-Transfer-Encoding: quoted-printable\r\n\r\n", boundary);
-		put_qp(&b, text);
-		sb_printf(&b, "--=_%s\r\nContent-Type: text/html; charset=UTF-8\r\n"
-			  "Content-Transfer-Encoding: quoted-printable\r\n\r\n", boundary);
-		put_qp(&b, html);
-		sb_printf(&b, "--=_%s--\r\n", boundary);
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(payload, "attachments");
+	if (cJSON_GetArraySize(files) > 0) {
+		char mixed[40];
+		new_boundary(mixed, sizeof(mixed));
+		sb_printf(&b, "Content-Type: multipart/mixed; boundary=\"=_%s\"\r\n\r\n"
+			  "This is a multi-part message in MIME format.\r\n--=_%s\r\n", mixed, mixed);
+		put_body(&b, text, html);
+		cJSON_ArrayForEach(it, files)
+			if (!put_attachment(&b, mixed, it)) {
+				sb_take(&b, a);
+				return NULL;
+			}
+		sb_printf(&b, "--=_%s--\r\n", mixed);
 	} else {
-		sb_printf(&b, "Content-Type: text/%s; charset=UTF-8\r\n"
-			  "Content-Transfer-Encoding: quoted-printable\r\n\r\n", text ? "plain" : "html");
-		put_qp(&b, text ? text : html);
+		put_body(&b, text, html);
 	}
 	return sb_take(&b, a);
 }

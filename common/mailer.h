@@ -29,8 +29,11 @@ char *mail_message_id(arena_t *a);
  * from? (default: mail_default_from), from_name?, reply_to?, subject, text, html?, message_id}.  Headers:
  * Date, Message-ID, From, To, Reply-To, Subject (RFC 2047 when not ASCII),
  * MIME-Version; the body is multipart/alternative text/plain + text/html,
- * quoted-printable UTF-8 (text/plain only when there is no html).  NULL if
- * the payload lacks a member.
+ * quoted-printable UTF-8 (text/plain only when there is no html).  With
+ * attachments ([{filename, content_type, content: standard base64}]) that
+ * body is the first part of a multipart/mixed message and each file a
+ * base64 part.  NULL if the payload lacks a member or an attachment is
+ * malformed.
  */
 char *mail_build(arena_t *a, const cJSON *payload);
 

@@ -20,6 +20,7 @@
 #include "router.h"
 #include "credentials.h"
 #include "request.h"
+#include "usage.h"
 
 static long long now_us(void)
 {
@@ -326,6 +327,8 @@ void pipeline_handle(FCGX_Request *f, db_t *db, cache_t *cache, arena_t *a)
 		reply_error(&r, E_INTERNAL);
 	}
 	write_response(&r);
+	if (r.tenant.id)
+		usage_count_request(cache, r.tenant.id, r.route ? r.route->group : NULL, r.status);
 	long long us = now_us() - r.start_us;
 	log_info("%s %s %s %d %lld.%03lldms tenant=%s", r.request_id, r.method, r.path,
 		 r.status, us / 1000, us % 1000, r.tenant.id ? r.tenant.id : "-");

@@ -8,6 +8,5 @@
 /* The endpoints this file serves; routes.c assembles the table from
  * every file's rows. */
 const route_t planned_routes[] = {
-	ROUTE("GET", "/v1/analytics", "Analytics", AUTH_BEARER, "*", NULL, 0, NULL, NULL, "Get tenant analytics"),
 	ROUTES_END,
 };

@@ -14,6 +14,7 @@
  * each row to its bucket with INTERVAL() over the bucket bounds, so the
  * zero-filled series costs one GROUP BY whatever the zone's DST rules.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ const field_t report_funnel_body[] = {
 	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 64 },
 	{ "steps", FT_ARRAY, FF_REQUIRED, 1, FUNNEL_STEPS_MAX },
 	{ "filters", FT_ARRAY, FF_NULLABLE, 0, OBJ_FILTERS_MAX },
+	{ "within", FT_ANY, FF_NULLABLE, 0, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -256,6 +258,59 @@ static err_t rep_begin(req_t *r, const field_t *schema, const cJSON *spec, const
 
 /* --- funnel ---------------------------------------------------------------- */
 
+static err_t time_expr(rep_t *p, const char **sql, bool *is_date);
+
+#define WITHIN_MAX_S (10LL * 366 * 86400)
+
+/* The funnel's within: seconds (an integer) or a duration such as "90s",
+ * "30m", "24h", "7d", "2w"; 0 when absent or null. */
+static err_t funnel_within(rep_t *p, long long *secs)
+{
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(p->spec, "within");
+	*secs = 0;
+	if (!w || cJSON_IsNull(w))
+		return E_OK;
+	long long n = -1;
+	if (cJSON_IsNumber(w) && w->valuedouble == (double)(long long)w->valuedouble) {
+		n = (long long)w->valuedouble;
+	} else if (cJSON_IsString(w)) {
+		char *end;
+		long long v = strtoll(w->valuestring, &end, 10);
+		static const struct { char unit; long long s; } units[] = {
+			{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 } };
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (end != w->valuestring && isdigit((unsigned char)w->valuestring[0]) &&
+			    end[0] == units[i].unit && !end[1] && v <= WITHIN_MAX_S)
+				n = v * units[i].s;
+	}
+	if (n < 1 || n > WITHIN_MAX_S)
+		return req_fail_field(p->r, E_VALIDATION, fld(p, "within"),
+				      "within must be a duration such as \"30m\", \"24h\" or \"7d\" "
+				      "(or seconds), at most 10 years");
+	*secs = n;
+	return E_OK;
+}
+
+/* The time step i (its index) reached the step, as SQL epoch seconds:
+ * the step's date_property (created_at, updated_at, a date or datetime
+ * property); without one the first step's is created_at and a later
+ * step has none (NULL: no within for it). */
+static err_t step_time(rep_t *p, const cJSON *step, int i, const char **sql)
+{
+	*sql = NULL;
+	const cJSON *dp = cJSON_GetObjectItemCaseSensitive(step, "date_property");
+	if (!dp && i > 0)
+		return E_OK;
+	rep_t q = *p;
+	q.spec = step;
+	q.prefix = arena_printf(p->r->a, "%ssteps[%d].", p->prefix, i);
+	bool is_date;
+	if (dp && !cJSON_IsString(dp))
+		return req_fail_field(p->r, E_VALIDATION, fld(&q, "date_property"),
+				      "date_property must name a date or datetime property");
+	return time_expr(&q, sql, &is_date);
+}
+
 static double ratio(long long n, long long d)
 {
 	return d > 0 ? (double)(n * 10000 / d) / 10000.0 : 0;
@@ -270,8 +325,12 @@ static err_t funnel(rep_t *p, cJSON **out)
 		return req_fail_field(p->r, E_VALIDATION, fld(p, "steps"),
 				      "steps must hold 1 to %d steps", FUNNEL_STEPS_MAX);
 	query_t q = p->w;
-	long long first = 0, prev = 0;
+	long long first = 0, prev = 0, within;
 	int i = 0;
+	const char *t0 = NULL;
+	err_t rc = funnel_within(p, &within);
+	if (rc)
+		return rc;
 	cJSON *arr = req_own(p->r, cJSON_CreateArray());
 	cJSON_ArrayForEach(s, steps) {
 		const char *field = fld(p, arena_printf(p->r->a, "steps[%d]", i));
@@ -279,11 +338,25 @@ static err_t funnel(rep_t *p, cJSON **out)
 		const cJSON *filters = cJSON_GetObjectItemCaseSensitive(s, "filters");
 		if (!cJSON_IsObject(s) || (name && !cJSON_IsString(name)) || !cJSON_IsArray(filters))
 			return req_fail_field(p->r, E_VALIDATION, field,
-					      "each step is {\"name\", \"filters\": [...]}");
-		err_t rc = query_filters(p->r, p->t, &q, filters,
-					 arena_printf(p->r->a, "%s.filters", field), 0);
+					      "each step is {\"name\", \"filters\": [...], "
+					      "\"date_property\"?}");
+		const char *t;
+		if ((rc = step_time(p, s, i, &t)) ||
+		    (rc = query_filters(p->r, p->t, &q, filters,
+					arena_printf(p->r->a, "%s.filters", field), 0)))
+			return rc;
+		if (within && i > 0 && !t && i == cJSON_GetArraySize(steps) - 1)
+			return req_fail_field(p->r, E_VALIDATION, arena_printf(p->r->a, "%s.date_property",
+					      field), "with within, the last step needs the date_property "
+					      "that says when an object reached it");
+		if (i == 0)
+			t0 = t;
+		/* Reached within the window opened by the first step. */
+		else if (within && t)
+			query_and_bind(p->r, &q, arena_printf(p->r->a, "(%s) - (%s) BETWEEN 0 AND ?", t,
+							      t0), db_int(within));
 		long long n;
-		if (rc || (rc = query_count(p->r, p->t->table, &q, &n)))
+		if ((rc = query_count(p->r, p->t->table, &q, &n)))
 			return rc;
 		if (i == 0)
 			first = prev = n;
@@ -305,6 +378,8 @@ static err_t funnel(rep_t *p, cJSON **out)
 	cJSON_AddItemToObject(*out, "steps", cJSON_Duplicate(arr, true));
 	cJSON_AddNumberToObject(*out, "entered", (double)first);
 	cJSON_AddNumberToObject(*out, "completed", (double)prev);
+	if (within)
+		cJSON_AddNumberToObject(*out, "within_seconds", (double)within);
 	return E_OK;
 }
 

@@ -97,7 +97,9 @@ ROUTE_FILES(DECLARE)
 	X(files_jobs) \
 	X(automations_jobs) \
 	X(scheduled_jobs_jobs) \
-	X(integrations_jobs)
+	X(integrations_jobs) \
+	X(analytics_jobs) \
+	X(saved_reports_jobs)
 
 #define DECLARE_JOBS(name) extern const job_kind_t name[];
 JOB_FILES(DECLARE_JOBS)

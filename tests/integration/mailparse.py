@@ -4,7 +4,9 @@ independent implementation) and prints what the identity tests check, as
 JSON: decoded headers, the text and HTML parts, whether every line ends in
 CRLF, and whether the required headers are present.
 
-Usage: mailparse.py FILE
+Usage: mailparse.py FILE [DIR]
+With DIR, each attachment is also written there under its filename;
+"attachments" lists them: filename, content_type and size in bytes.
 """
 import email
 import email.policy
@@ -31,4 +33,15 @@ text = msg.get_body(preferencelist=("plain",))
 html = msg.get_body(preferencelist=("html",))
 out["text"] = text.get_content() if text is not None else None
 out["html"] = html.get_content() if html is not None else None
+out["attachments"] = []
+for part in msg.iter_attachments():
+    data = part.get_content()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    name = part.get_filename() or ""
+    out["attachments"].append({"filename": name, "content_type": part.get_content_type(),
+                               "size": len(data)})
+    if len(sys.argv) > 2 and name and "/" not in name:
+        with open(sys.argv[2] + "/" + name, "wb") as f:
+            f.write(data)
 print(json.dumps(out))

@@ -51,6 +51,7 @@ Suite *suite_passkeys(void);
 Suite *suite_oauth(void);
 Suite *suite_saml(void);
 Suite *suite_apps(void);
+Suite *suite_analytics(void);
 /* extensibility */
 Suite *suite_functions(void);
 Suite *suite_plugins(void);
@@ -110,6 +111,7 @@ int main(void)
 	srunner_add_suite(sr, suite_saml());
 	/* apps and analytics */
 	srunner_add_suite(sr, suite_apps());
+	srunner_add_suite(sr, suite_analytics());
 	srunner_add_suite(sr, suite_functions());
 	srunner_add_suite(sr, suite_plugins());
 	srunner_add_suite(sr, suite_integrations());
