@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 typedef struct config {
-	char *listen;          /* FastCGI unix socket path, or "fd:0" */
+	char *listen;          /* FastCGI unix socket path, tcp:HOST:PORT, or "fd:0" */
 	int workers;
 	char *pid_file;
 	char *jobs_pid_file;

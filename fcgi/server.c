@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -298,6 +299,44 @@ static void runner_ended(int status, bool asked)
 
 static bool runner_reload;   /* the runner was told to stop for a reload */
 
+/* listen = tcp:HOST:PORT (HOST an address or name, [v6] in brackets):
+ * FastCGI over TCP, for pools on other hosts than nginx.  Only nginx
+ * should reach it: bind a private address and firewall the port. */
+static int bind_tcp(const char *spec)
+{
+	char host[256];
+	const char *colon = strrchr(spec, ':');
+	size_t hl = colon ? (size_t)(colon - spec) : 0;
+	if (hl && spec[0] == '[' && spec[hl - 1] == ']') {
+		spec++;
+		hl -= 2;
+	}
+	if (!colon || !hl || hl >= sizeof(host) || !colon[1]) {
+		fprintf(stderr, "config: listen tcp: wants tcp:HOST:PORT, not tcp:%s\n", spec);
+		return -1;
+	}
+	memcpy(host, spec, hl);
+	host[hl] = '\0';
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *ai;
+	int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (rc) {
+		fprintf(stderr, "config: listen tcp:%s: %s\n", spec, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM, 0), one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+		fprintf(stderr, "serve: cannot listen on tcp:%s: %s\n", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
 static int bind_listener(const char *path)
 {
 	if (strcmp(path, "fd:0") == 0)
@@ -307,9 +346,11 @@ static int bind_listener(const char *path)
 	if (!*path) {
 		if (getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &sl) == 0 && accepting)
 			return 0;
-		fprintf(stderr, "config: listen is required (a socket path, or fd:0)\n");
+		fprintf(stderr, "config: listen is required (a socket path, tcp:HOST:PORT or fd:0)\n");
 		return -1;
 	}
+	if (!strncmp(path, "tcp:", 4))
+		return bind_tcp(path + 4);
 	struct sockaddr_un sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -512,7 +553,7 @@ int server_run(const char *config_path)
 		while ((count_all() > 0 || runner.pid) && waitpid(-1, NULL, 0) > 0)
 			reap();
 	}
-	if (listen_fd != 0)
+	if (listen_fd != 0 && strncmp(g_config.listen, "tcp:", 4))
 		unlink(g_config.listen);
 	if (g_config.pid_file && *g_config.pid_file)
 		unlink(g_config.pid_file);

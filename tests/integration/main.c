@@ -50,6 +50,7 @@ Suite *suite_workflows(void);
 Suite *suite_passkeys(void);
 Suite *suite_oauth(void);
 Suite *suite_saml(void);
+Suite *suite_scaleout(void);
 Suite *suite_apps(void);
 Suite *suite_analytics(void);
 /* extensibility */
@@ -109,6 +110,7 @@ int main(void)
 	srunner_add_suite(sr, suite_passkeys());
 	srunner_add_suite(sr, suite_oauth());
 	srunner_add_suite(sr, suite_saml());
+	srunner_add_suite(sr, suite_scaleout());
 	/* apps and analytics */
 	srunner_add_suite(sr, suite_apps());
 	srunner_add_suite(sr, suite_analytics());
