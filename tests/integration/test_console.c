@@ -1,0 +1,117 @@
+/*
+ * test_console.c - the admin console (nginx/console/, served at /console)
+ * and the OpenAPI document clients are generated from, each with the tools
+ * their users have: npm's OpenAPI 3.1 validator, openapi-typescript and tsc
+ * (openapi_client.mjs), and Debian's Chromium driven by puppeteer-core
+ * (console_browser.mjs) through the console's pages against this stack.
+ * The npm packages come from tools/test-npm (skipped, saying why, when the
+ * registry is unreachable).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* build/test-npm/node_modules, or NULL (the test is skipped) when npm or
+ * its registry is unreachable. */
+static char *npm_modules(void)
+{
+	int rc;
+	char *mods = run_cmd(&rc, "%s/tools/test-npm/install 2>&1", env_or("TESSERA_TEST_REPO", "."));
+	if (rc == 2 << 8 || rc == 2) {
+		fprintf(stderr, "console test skipped: %s", mods);
+		free(mods);
+		return NULL;
+	}
+	ck_assert_msg(rc == 0, "tools/test-npm/install: %s", mods);
+	mods[strcspn(mods, "\n")] = '\0';
+	return mods;
+}
+
+/* Runs a node script of this directory with args; its JSON answer (the
+ * last line), asserted {"ok": true}. */
+static cJSON *node_script(const char *mods, const char *script, const char *args)
+{
+	int rc;
+	char *out = run_cmd(&rc, "NODE_PATH=%s node %s/tests/integration/%s %s 2>&1", mods,
+			    env_or("TESSERA_TEST_REPO", "."), script, args);
+	char *last = out + strlen(out);
+	while (last > out && last[-1] == '\n')
+		*--last = '\0';
+	while (last > out && last[-1] != '\n')
+		last--;
+	cJSON *j = cJSON_Parse(last);
+	ck_assert_msg(rc == 0 && j && cJSON_IsTrue(item(j, "ok")), "%s: %s", script, out);
+	free(out);
+	return j;
+}
+
+/* The document validates as OpenAPI 3.1, documents every parameter, body
+ * example and 4xx a generator needs, and openapi-typescript's types accept
+ * a program that creates a type, an object with {"properties": {"title":
+ * "x"}} and lists objects with filter (and refuse a function as a value). */
+START_TEST(openapi_generates_a_typescript_client_that_type_checks)
+{
+	char *mods = npm_modules();
+	if (!mods)
+		return;
+	struct tenant t;
+	tenant_make(&t);
+	char *work = strf("%s/openapi-client", env_or("TESSERA_TEST_DIR", "/tmp"));
+	char *args = strf("%s %s %s", getenv("TESSERA_TEST_URL"), t.key, work);
+	cJSON *j = node_script(mods, "openapi_client.mjs", args);
+	ck_assert_str_eq(json_str(j, "version"), "3.1");
+	ck_assert_int_ge((int)item(j, "operations")->valuedouble, 337);
+	ck_assert(cJSON_IsTrue(item(j, "typed")));
+	cJSON_Delete(j);
+	free(args);
+	free(work);
+	free(mods);
+	tenant_drop(&t);
+}
+END_TEST
+
+/* What the document says of the list parameters is what the server does:
+ * filter and view_id narrow the list, webhook deliveries filter by status,
+ * and a bad value names the parameter. */
+START_TEST(documented_list_parameters_work)
+{
+	struct tenant t;
+	tenant_make(&t);
+	char *type = type_make(t.key, "notes");
+	free(prop_new(t.key, type, "{\"name\":\"title\",\"data_type\":\"string\",\"is_indexed\":true}"));
+	for (int i = 0; i < 3; i++) {
+		http_resp *r = call("POST", t.key, i ? "{\"properties\":{\"title\":\"b\"}}"
+						    : "{\"properties\":{\"title\":\"a\"}}",
+				    "/v1/objects/%s", type);
+		assert_envelope(r, 201, NULL);
+		http_free(r);
+	}
+	http_resp *r = call("GET", t.key, NULL, "/v1/objects/%s/list?filter=%%5B%%7B%%22property%%22%%3A%%22title%%22%%2C%%22operator%%22%%3A%%22eq%%22%%2C%%22value%%22%%3A%%22b%%22%%7D%%5D", type);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(cJSON_GetArraySize(item(resp_data(r), "results")), 2);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/objects/%s/list?view_id=view_nope", type);
+	ck_assert_int_ge(r->status, 400);
+	ck_assert_int_lt(r->status, 500);
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/webhook-deliveries?status=failed&event_type=object.created");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	free(type);
+	tenant_drop(&t);
+}
+END_TEST
+
+Suite *suite_console(void)
+{
+	Suite *s = suite_create("console");
+	TCase *tc = tcase_create("console");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, openapi_generates_a_typescript_client_that_type_checks);
+	tcase_add_test(tc, documented_list_parameters_work);
+	suite_add_tcase(s, tc);
+	return s;
+}
