@@ -106,7 +106,7 @@ EXTRA_QUERY = {
     ("GET", "/v1/objects/:object_type_id/trash"): OBJECT_LIST,
     ("GET", "/v1/webhook-deliveries"): PAGE + [
         ("webhook_id", "string", "Deliveries of this webhook only."),
-        ("status", "string", "pending, delivered, failed or dead."),
+        ("status", "string", "succeeded or failed."),
         ("event_type", "string", "Deliveries of this event type only."),
         ("event_id", "string", "Deliveries of this event only."),
         ("created_after", "string", "RFC 3339 time."), ("created_before", "string", "RFC 3339 time.")],
