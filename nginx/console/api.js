@@ -25,6 +25,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = e.code || "HTTP_" + status;
     this.details = e.details;
+    this.error = e; // secure delete: dependencies and confirm_token are here
     this.field = e.details && e.details.field;
     this.requestId = body && body.request_id;
   }

@@ -1,6 +1,6 @@
 // app.js — the console shell: sign-in, navigation by location hash, pages.
 import { session, call } from "./api.js";
-import { h, form, say } from "./ui.js";
+import { h, form, say, errorText } from "./ui.js";
 
 const pages = {
   data: () => import("./data.js"),
@@ -39,7 +39,7 @@ function signIn(main) {
         { tenant_id: v.tenant_id.trim(), email: v.email, password: v.password }, { signIn: true });
       if (data.mfa_required) throw new Error("This account needs a second factor: sign in with an API key instead.");
       session.set(data.access_token, "user", v.email);
-      location.hash = "#/data";
+      location.hash = "#/files";
       route();
     },
   });
@@ -47,7 +47,8 @@ function signIn(main) {
     h("div", { class: "cols" },
       h("section", { class: "card", "aria-labelledby": "si-key" }, h("h2", { id: "si-key" }, "API key"), keyForm),
       h("section", { class: "card", "aria-labelledby": "si-pw" }, h("h2", { id: "si-pw" }, "Administrator email and password"),
-        h("p", { class: "muted" }, "For the tenant's own users with an admin role."), pwForm)));
+        h("p", { class: "muted" }, "For the tenant's own users. An end user's token reaches only what the API " +
+          "lets end users do (their objects under the policies, their files); administration needs an API key."), pwForm)));
   keyForm.querySelector("input").focus();
 }
 
@@ -74,7 +75,10 @@ async function route() {
   try {
     cleanup = (await mod.render(main, parts.slice(1))) || null;
   } catch (e) {
-    main.append(h("p", { class: "err", role: "alert" }, e.message));
+    main.append(h("p", { class: "err", role: "alert" }, errorText(e)));
+    if (session.kind() === "user" && e.code === "INSUFFICIENT_SCOPE")
+      main.append(h("p", {}, "You are signed in as an end user: the API lets end-user tokens reach only the routes " +
+        "meant for them (their objects under the policies, their files, their account). Sign in with an API key to administer the tenant."));
   }
   document.title = "Tessera console — " + name;
 }

@@ -1,7 +1,7 @@
 // data.js — the Data page: object types, their properties, and a table of
 // objects with a filter builder, sorting, cursor paging, inline edit (the
 // API's error on the field), version history, trash and CSV import/export.
-import { api, call, ApiError } from "./api.js";
+import { api, headers, ApiError } from "./api.js";
 import { h, form, table, act, say, short, when, showError, clearErrors, errorText, json, nextId } from "./ui.js";
 
 const DATA_TYPES = ["string", "text", "rich_text", "integer", "number", "decimal", "currency", "percent",
@@ -86,7 +86,7 @@ async function deleteType(btn, type) {
     try {
       await api("DELETE", "/v1/object-types/" + type.id);
     } catch (e) {
-      const d = e instanceof ApiError && e.details;
+      const d = e instanceof ApiError && e.error;
       if (!(d && d.confirm_token)) throw e;
       const what = (d.dependencies || []).map((x) => x.count + " " + (x.label || x.type)).join(", ");
       if (!confirm("Deleting " + type.name + " also deletes " + what + ". Delete everything?")) return;
@@ -302,7 +302,14 @@ async function history(btn, type, obj) {
     const dlg = h("section", { class: "card", role: "region", "aria-label": "History of " + obj.id },
       h("h3", {}, "History of " + obj.id),
       table([{ label: "Version", cell: (v) => String(v.version) }, { label: "When", cell: (v) => when(v.created_at) },
-        { label: "Properties", cell: (v) => json(v.properties || v.data || v) }], list),
+        { label: "By", cell: (v) => short(v.changed_by) },
+        { label: "Properties", cell: (v) => json(v.properties) },
+        { label: "Actions", cell: (v) => h("button", { type: "button", class: "secondary", "aria-label": "Restore version " + v.version,
+          onclick: (e) => act(e.target, async () => {
+            await api("PATCH", "/v1/objects/" + type.id + "/" + obj.id, { properties: v.properties });
+            window.dispatchEvent(new HashChangeEvent("hashchange"));
+          }, "Version " + v.version + " restored") }, "Restore these values") }],
+      list, { label: "Versions", empty: "No earlier versions: the object was never changed." }),
       h("button", { type: "button", class: "secondary", onclick: () => dlg.remove() }, "Close"));
     btn.closest("table").parentElement.after(dlg);
     dlg.querySelector("button").focus();
@@ -324,41 +331,28 @@ async function trashTab(body, type, props) {
 }
 
 function ioTab(body, type) {
-  const report = h("div");
+  const report = h("div", { id: "import-report", "aria-live": "polite" });
   body.append(h("h3", {}, "Import CSV"), form({
     label: "Import CSV", submit: "Import",
     fields: [{ name: "csv", label: "CSV (a header row of property names)", type: "textarea", placeholder: "title,priority\nFirst,1" }],
     reset: false,
     onSubmit: async (v) => {
       const r = await api("POST", "/v1/data/import", { object_type_id: type.id, format: "csv", csv: v.csv });
-      report.replaceChildren(h("p", {}, "Import report (rows with errors name the row and the field):"), json(r));
+      report.replaceChildren(h("p", { class: r.failed ? "err" : "ok" }, r.imported + " of " + r.total + " rows imported" +
+        (r.failed ? ", " + r.failed + " refused:" : ".")),
+      table([{ label: "Row", cell: (e) => String(e.row) }, { label: "Field", cell: (e) => e.field || "" },
+        { label: "Error", cell: (e) => e.message }], r.errors || [], { label: "Import errors", empty: "" }));
     },
   }), report);
-  const out = h("div");
-  body.append(h("h3", {}, "Export"), h("div", { class: "row" },
-    h("button", { type: "button", onclick: (e) => act(e.target, async () => {
-      const r = await api("POST", "/v1/data/export", { object_type_id: type.id, format: "csv" });
-      const id = r.export_id || r.id;
-      out.replaceChildren(json(r), h("button", { type: "button", class: "secondary", onclick: (e2) => act(e2.target, async () => {
-        const res = await call("GET", "/v1/data/export/" + id).catch((err) => { throw err; });
-        out.append(json(res.data));
-      }) }, "Check export"), downloadButton(id));
-    }) }, "Export CSV")), out);
-}
-
-function downloadButton(id) {
-  return h("button", { type: "button", class: "secondary", onclick: async (e) => {
-    const { headers } = await import("./api.js");
-    const res = await fetch("/v1/data/export/" + id, { headers: headers() });
-    if (!res.ok || (res.headers.get("Content-Type") || "").includes("json")) {
-      say("The export is not ready yet");
-      return;
-    }
+  body.append(h("h3", {}, "Export"), h("button", { type: "button", onclick: (e) => act(e.target, async () => {
+    const r = await api("POST", "/v1/data/export", { object_type_id: type.id, format: "csv" });
+    const res = await fetch(r.download_path || "/v1/data/export/" + r.export_id, { headers: headers() });
+    if (!res.ok) throw new Error("The export could not be downloaded (HTTP " + res.status + ")");
     const url = URL.createObjectURL(await res.blob());
-    const a = h("a", { href: url, download: "export-" + id + ".csv" });
+    const a = h("a", { href: url, download: type.name + ".csv" });
     document.body.append(a);
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 5000);
-  } }, "Download");
+  }, "Exported " + type.name) }, "Export CSV"));
 }

@@ -63,6 +63,7 @@ function card(f) {
 function dropZone(folder) {
   const input = h("input", { type: "file", id: "file-input", multiple: true, class: "visually-hidden" });
   const list = h("ul", { "aria-live": "polite", id: "upload-list" });
+  const target = h("input", { id: "upload-folder", value: folder, placeholder: "the root", autocomplete: "off" });
   const send = async (files) => {
     for (const file of files) {
       const bar = h("progress", { max: 1, value: 0, "aria-label": "Uploading " + file.name });
@@ -70,13 +71,13 @@ function dropZone(folder) {
       list.append(item);
       const fd = new FormData();
       fd.append("file", file, file.name);
-      if (folder) fd.append("folder", folder);
+      if (target.value.trim()) fd.append("folder", target.value.trim());
       try {
         const f = await upload("/v1/files/upload", fd, (p) => (bar.value = p));
         bar.value = 1;
         item.append(" done");
         const grid = document.getElementById("file-grid");
-        if (grid) {
+        if (grid && (!folder || f.folder === folder)) {
           grid.querySelector("p.muted")?.remove();
           grid.prepend(card(f));
         }
@@ -106,7 +107,8 @@ function dropZone(folder) {
     zone.classList.remove("over");
     send([...e.dataTransfer.files]);
   });
-  return h("div", { class: "card" }, zone, list);
+  return h("div", { class: "card" }, zone,
+    h("div", { class: "field" }, h("label", { for: "upload-folder" }, "Upload into folder"), target), list);
 }
 
 async function trash(box) {

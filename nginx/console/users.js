@@ -95,7 +95,7 @@ async function endUsers(box) {
             try {
               await api("DELETE", "/v1/users/" + u.id);
             } catch (err) {
-              const d = err instanceof ApiError && err.details;
+              const d = err instanceof ApiError && err.error;
               if (!(d && d.confirm_token)) throw err;
               if (!confirm("This user owns data; delete it all?")) return;
               await api("DELETE", "/v1/users/" + u.id, undefined, { query: { force: "true", confirm_token: d.confirm_token } });

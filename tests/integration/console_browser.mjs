@@ -197,6 +197,29 @@ try {
   }, { timeout: T });
   out.steps.push(step);
 
+  // History, the trash and back, a CSV import with a refused row.
+  step = "history, trash and import";
+  await page.click("::-p-text(Clear)");
+  await page.waitForSelector(`button[aria-label="History of ${objectId}"]`, { timeout: T });
+  await page.click(`button[aria-label="History of ${objectId}"]`);
+  await page.waitForFunction(() => /"priority": 3/.test(document.querySelector('table[aria-label="Versions"]')?.textContent || ""), { timeout: T });
+  await page.click(`button[aria-label="Delete ${objectId}"]`);
+  await page.waitForFunction((id) => !document.querySelector(`button[aria-label="Delete ${id}"]`), { timeout: T }, objectId);
+  await go("#/data/" + typeId + "/trash");
+  await page.waitForSelector(`button[aria-label="Restore ${objectId}"]`, { timeout: T });
+  await page.click(`button[aria-label="Restore ${objectId}"]`);
+  await page.waitForFunction((id) => !document.querySelector(`button[aria-label="Restore ${id}"]`), { timeout: T }, objectId);
+  if ((await apiCall("GET", `/v1/objects/${typeId}/${objectId}`)).status !== 200) throw new Error("the restored object is not back");
+  await go("#/data/" + typeId + "/io");
+  await page.waitForSelector('form[aria-label="Import CSV"] textarea', { timeout: T });
+  await page.type('form[aria-label="Import CSV"] textarea', "title,priority\nImported,4\n,5\n");
+  await submit("Import CSV");
+  await page.waitForFunction(() => {
+    const r = document.querySelector("#import-report");
+    return r && r.textContent.includes("1 of 2 rows imported") && r.querySelector('table[aria-label="Import errors"]')?.textContent.includes("title is required");
+  }, { timeout: T });
+  out.steps.push(step);
+
   // 4. A live event arrives after an object is created.
   step = "live event";
   await go("#/events");
@@ -280,6 +303,38 @@ try {
   await submit("Governance");
   await until("the saved governance", async () =>
     (await apiCall("GET", "/v1/governance")).body.data.audit_retention_days === 45);
+  out.steps.push(step);
+
+  // 9. Secure delete of the type: the console asks (the dialog is
+  // accepted), then cascades with the confirm token.
+  step = "delete the type";
+  await go("#/data/" + typeId);
+  await page.waitForSelector("::-p-text(Delete type)", { timeout: T });
+  await page.click("::-p-text(Delete type)");
+  await page.waitForFunction(() => location.hash === "#/data", { timeout: T });
+  await until("the type gone", async () => (await apiCall("GET", "/v1/object-types/" + typeId)).status === 404);
+  out.steps.push(step);
+
+  // 10. An end user signs in with email and password; the pages they may
+  // not reach say so.
+  step = "sign in with email and password";
+  const email = "admin-" + Date.now().toString(36) + "@example.com";
+  const made = await apiCall("POST", "/v1/users", { email, password: "correct horse battery staple", email_verified: true });
+  if (made.status !== 201) throw new Error("user: " + JSON.stringify(made.body));
+  const tenantId = (await apiCall("GET", "/v1/usage")).body.data.tenant_id;
+  await page.click("#signout");
+  await fill("Sign in with email and password", { tenant_id: tenantId, email, password: "wrong password!" });
+  await submit("Sign in with email and password");
+  await page.waitForSelector('form[aria-label="Sign in with email and password"] p.err', { timeout: T });
+  await fill("Sign in with email and password", { tenant_id: tenantId, email, password: "correct horse battery staple" });
+  await submit("Sign in with email and password");
+  await page.waitForSelector("#file-grid", { timeout: T });
+  if ((await page.evaluate(() => sessionStorage.getItem("tessera.console.token.kind"))) !== "user") throw new Error("not a user session");
+  await go("#/users");
+  await page.waitForFunction(() => /INSUFFICIENT_SCOPE/.test(document.querySelector("main").textContent), { timeout: T });
+  await page.click("#signout");
+  await page.waitForSelector('form[aria-label="Sign in with an API key"]', { timeout: T });
+  if (await page.evaluate(() => sessionStorage.length)) throw new Error("sign-out left something in sessionStorage");
   out.steps.push(step);
 
   if (consoleErrors.length) throw new Error("errors in the page: " + consoleErrors.join(" | "));
