@@ -177,6 +177,37 @@ EXTRA_QUERY = {
                                                  ("t", "string", "The tenant.")],
 }
 
+# The reference describes another vendor's platform in places; the
+# descriptions say what Tessera runs on instead (README: Files, Realtime, AI).
+DESCRIPTION_FIXES = [
+    ("Uses Durable Objects with WebSocket Hibernation.",
+     "The app checks the token and the channels, then nginx's nchan module holds the connection "
+     "(no worker does)."),
+    ("Generate embeddings for objects and insert them into the Vectorize index.",
+     "Generate embeddings for objects and store them in the tenant's vector index (its MariaDB "
+     "database: `_ai_vectors`)."),
+    ("Search the Vectorize index for objects", "Search the tenant's vector index (exact cosine) for objects"),
+    ("List available Cloudflare Workers AI models grouped by capability.",
+     "List the available AI models (the built-in local ones and each configured provider's) grouped "
+     "by capability."),
+    ("R2 object is cleaned up asynchronously.",
+     "The bytes (on local disk under `storage_root`) stay while the file is in the trash and are "
+     "removed by the runner after `files_trash_days`, or at once with `permanent=true`."),
+    ("an image file stored in R2", "an image file stored by Tessera"),
+    ("File storage on Cloudflare R2 with", "File storage on local disk (`storage_root`) with"),
+    ("Cloudflare Workers AI — ", "AI (built-in local models, or the providers you configure) — "),
+    ("direct client-side upload to R2, bypassing the Worker size limit.",
+     "direct client-side upload of the bytes to Tessera's storage (local disk under `storage_root`), "
+     "beyond the 25 MB direct-upload limit."),
+]
+
+
+def fix_description(text):
+    for old, new in DESCRIPTION_FIXES:
+        text = text.replace(old, new)
+    return text
+
+
 # Values of an object's properties: one JSON shape per data type (string,
 # text, email, url, date, datetime, enum, reference, file: string; integer,
 # number, decimal, currency, percent: number; boolean; multi_enum, array:
@@ -749,7 +780,7 @@ def build(routes, spec, version):
         fail("the route table is not a JSON array")
     spec_index = index_spec(spec)
     groups = spec.get("groups", []) if isinstance(spec, dict) else []
-    group_desc = {g.get("name"): g.get("description") for g in groups if isinstance(g, dict)}
+    group_desc = {g.get("name"): fix_description(g.get("description") or "") for g in groups if isinstance(g, dict)}
     tag_order = [g.get("name") for g in groups if isinstance(g, dict)]
 
     paths, keys_by_shape, seen, used_ids = {}, {}, set(), set()
@@ -786,7 +817,7 @@ def build(routes, spec, version):
         if group not in tags_used:
             tags_used.append(group)
         summary = route.get("summary") or (spec_row or {}).get("summary") or ""
-        description = (spec_row or {}).get("description") or summary
+        description = fix_description((spec_row or {}).get("description") or summary)
         if route.get("implemented") is False:
             description += ("\n\n**Not yet available:** this operation answers 501 "
                             "NOT_IMPLEMENTED for now (`x-implemented: false`).")

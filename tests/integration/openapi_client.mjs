@@ -51,6 +51,9 @@ const planned = ops.filter(([, , op]) => op["x-implemented"] === false);
 if (planned.some(([, , op]) => !/not yet available/i.test(op.description))) fail("a 501 route without its note");
 out.not_implemented = planned.length;
 if (!doc.info.license?.name) fail("no info.license");
+// The storage and services named are Tessera's own, not another vendor's.
+const vendor = /Cloudflare|\bR2\b|Vectorize|Durable Objects/.exec(text);
+if (vendor) fail("the document names another platform: " + text.slice(Math.max(0, vendor.index - 80), vendor.index + 80));
 const param = (m, p, name) => (ops.find(([om, op_]) => om === m && op_ === p)?.[2].parameters || [])
   .some((x) => x.name === name);
 for (const [m, p, names] of [
