@@ -47,6 +47,20 @@ const noExample = ops.filter(([, , op]) => op.requestBody?.content?.["applicatio
   op.requestBody.content["application/json"].example === undefined).map(([m, p]) => m + " " + p);
 if (noExample.length) fail("JSON bodies without an example: " + noExample.join(", "));
 out.bodies = ops.filter(([, , op]) => op.requestBody).length;
+// Every body's example is a request its schema accepts (JSON Schema 2020-12,
+// the components resolvable): what a generated client would send.
+const Ajv2020 = require("ajv/dist/2020").default;
+const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+ajv.addSchema({ $id: "doc", components: doc.components });
+const local = (s) => JSON.parse(JSON.stringify(s).replaceAll('"#/components/', '"doc#/components/'));
+const badExamples = [];
+for (const [m, p, op] of ops) {
+  const media = op.requestBody?.content?.["application/json"];
+  if (!media) continue;
+  const check = ajv.compile(local(media.schema));
+  if (!check(media.example)) badExamples.push(`${m} ${p}: ${ajv.errorsText(check.errors)}`);
+}
+if (badExamples.length) fail(badExamples.length + " body examples their schema refuses: " + badExamples.slice(0, 10).join("; "));
 const planned = ops.filter(([, , op]) => op["x-implemented"] === false);
 if (planned.some(([, , op]) => !/not yet available/i.test(op.description))) fail("a 501 route without its note");
 out.not_implemented = planned.length;
