@@ -213,6 +213,8 @@ cJSON *resource_json(const resource_t *res, enum res_op op)
 		if (sorts && (f->flags & RF_SORT))
 			cJSON_AddItemToArray(sorts, cJSON_CreateString(f->name));
 	}
+	if (res->hooks && res->hooks->reply)
+		cJSON_AddTrueToObject(o, "custom_reply");
 	if (op == OP_LIST && res->live && res->show_all)
 		cJSON_AddStringToObject(o, "show_all", res->show_all);
 	if (op == OP_LIST) {

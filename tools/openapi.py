@@ -250,6 +250,55 @@ OBJECT_ROUTES = {
     ("GET", "/v1/objects/:object_type_id/list"): "ObjectList",
     ("GET", "/v1/objects/:object_type_id/trash"): "ObjectList",
 }
+# What data holds on hand-written routes (and CRUD rows whose reply hook
+# reshapes a write), where it is not free-form.
+def _ref(name):
+    return {"$ref": "#/components/schemas/%s" % name}
+
+
+def _page(key, row, cursor=False):
+    props = {key: {"type": "array", "items": row}, "total": {"type": "integer"}}
+    if cursor:
+        props["next_cursor"] = {"type": ["string", "null"]}
+    else:
+        props.update({"limit": {"type": "integer"}, "offset": {"type": "integer"}})
+    return {"type": "object", "required": [key], "properties": props}
+
+
+WEBHOOK_DELIVERY_SCHEMA = {
+    "type": "object", "additionalProperties": True,
+    "properties": {"id": {"type": "string"}, "webhook_id": {"type": "string"}, "event_id": {"type": "string"},
+                   "event_type": {"type": "string"}, "trigger": {"type": "string", "description": "event, retry, replay or test"},
+                   "attempt": {"type": "integer"}, "status": {"type": "string", "description": "succeeded or failed"},
+                   "status_code": {"type": ["integer", "null"]}, "duration_ms": {"type": ["integer", "null"]},
+                   "response_excerpt": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]},
+                   "created_at": {"type": "string", "format": "date-time"}}}
+EVENT_SCHEMA = {
+    "type": "object", "additionalProperties": True,
+    "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "event_type": {"type": "string"},
+                   "resource_type": {"type": ["string", "null"]}, "resource_id": {"type": ["string", "null"]},
+                   "data": {}, "actor_type": {"type": "string"}, "actor_id": {"type": ["string", "null"]},
+                   "created_at": {"type": "string", "format": "date-time"}}}
+DATA_SCHEMAS = {
+    ("POST", "/v1/files/upload"): _ref("File"),
+    ("POST", "/v1/files/:file_id/restore"): _ref("File"),
+    ("POST", "/v1/files/search"): _page("results", _ref("File"), cursor=True),
+    ("GET", "/v1/files/trash"): _page("results", _ref("File"), cursor=True),
+    ("GET", "/v1/webhook-deliveries"): _page("deliveries", _ref("WebhookDelivery")),
+    ("GET", "/v1/events/list"): {"allOf": [_page("events", _ref("Event"), cursor=True),
+                                           {"type": "object", "properties": {"limit": {"type": "integer"},
+                                                                             "offset": {"type": "integer"}}}]},
+    ("POST", "/v1/keys"): {"type": "object", "required": ["key", "token"],
+                           "properties": {"key": _ref("ApiKey"),
+                                          "token": {"type": "string", "description": "The secret, shown this once."}}},
+    ("POST", "/v1/keys/:key_id/rotate"): {"type": "object", "required": ["old_key", "new_key", "token"],
+                                          "properties": {"old_key": _ref("ApiKey"), "new_key": _ref("ApiKey"),
+                                                         "token": {"type": "string", "description": "The new secret, shown this once."}}},
+    ("POST", "/v1/webhooks"): {"allOf": [_ref("Webhook"), {"type": "object", "required": ["secret"], "properties": {
+        "secret": {"type": "string", "description": "The signing secret, shown this once."}}}]},
+    ("GET", "/v1/object-types/:object_type_id"): _ref("ObjectType"),
+}
+
 COL_SCHEMA = {"string": {"type": "string"}, "integer": {"type": "integer"},
               "boolean": {"type": "boolean"},
               "date-time": {"type": ["string", "null"], "format": "date-time"},
@@ -625,8 +674,12 @@ def data_schema_of(route):
     key = (route["method"].upper(), route["path"])
     if key in OBJECT_ROUTES:
         return {"$ref": "#/components/schemas/%s" % OBJECT_ROUTES[key]}
+    if key in DATA_SCHEMAS:
+        return DATA_SCHEMAS[key]
     res = route.get("resource")
     if not res or res.get("op") in (None, "none", "delete"):
+        return None
+    if res.get("custom_reply") and res["op"] != "list" and res["op"] != "get":
         return None
     row = {"$ref": "#/components/schemas/%s" % component_name(res["type"])}
     if res["op"] != "list":
@@ -651,7 +704,12 @@ def resource_schemas(routes):
         schema = out.setdefault(name, {"type": "object", "properties": {},
                                        "additionalProperties": True})
         for f, col in res["fields"].items():
-            schema["properties"].setdefault(f, dict(COL_SCHEMA.get(col, {})))
+            prop = json.loads(json.dumps(COL_SCHEMA.get(col, {})))
+            # Any column but the id may be NULL, rendered null.
+            if f != "id" and isinstance(prop.get("type"), str):
+                prop["type"] = [prop["type"], "null"]
+            schema["properties"].setdefault(f, prop)
+        schema["required"] = ["id"] if "id" in res["fields"] else []
     return out
 
 
@@ -740,6 +798,7 @@ def components(routes=()):
                     "Page": PAGE_SCHEMA, "CursorPage": CURSOR_SCHEMA,
                     "PropertyValue": PROPERTY_VALUE, "ObjectProperties": OBJECT_PROPERTIES,
                     "Object": OBJECT_SCHEMA, "ObjectList": OBJECT_LIST_SCHEMA,
+                    "WebhookDelivery": WEBHOOK_DELIVERY_SCHEMA, "Event": EVENT_SCHEMA,
                     **resource_schemas(routes)},
         "responses": responses,
     }
@@ -787,9 +846,10 @@ def build(routes, spec, version):
     comps = components(routes)
     component_schemas = comps["schemas"]
     route_keys = {(r.get("method", "").upper(), r.get("path")) for r in routes}
-    for key in EXTRA_QUERY:
-        if key not in route_keys:
-            fail("EXTRA_QUERY names %s %s, which is not a route" % key)
+    for table, name in ((EXTRA_QUERY, "EXTRA_QUERY"), (DATA_SCHEMAS, "DATA_SCHEMAS"), (OBJECT_ROUTES, "OBJECT_ROUTES")):
+        for key in table:
+            if key not in route_keys:
+                fail("%s names %s %s, which is not a route" % ((name,) + key))
     matched, tags_used = 0, []
     for route in routes:
         for field in ("method", "path"):

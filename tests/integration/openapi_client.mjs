@@ -79,6 +79,47 @@ for (const [m, p, names] of [
 const tags = doc.tags.map((t) => t.name);
 if (tags[0] !== "Object Types" || tags.indexOf("Objects") > 3) fail("tag order: " + tags.slice(0, 5));
 
+// The responses are what the document says: real calls, their bodies
+// checked against the documented schema of their status.
+const respSchema = (m, p, status) => {
+  const op = ops.find(([om, op_]) => om === m && op_ === p)?.[2];
+  const r = op && (op.responses[String(status)] || op.responses.default);
+  return r && r.$ref ? doc.components.responses[r.$ref.split("/").pop()].content["application/json"].schema
+    : r?.content?.["application/json"]?.schema;
+};
+const hdr = { Authorization: "Bearer " + key };
+const real = async (m, p, url, body, form) => {
+  const res = await fetch(base + url, { method: m, headers: form ? hdr : { ...hdr, "Content-Type": "application/json" },
+    body: form || (body === undefined ? undefined : JSON.stringify(body)) });
+  const json = await res.json();
+  const schema = respSchema(m, p, res.status);
+  if (!schema) fail(`${m} ${url} answered ${res.status}, which the document does not list`);
+  const check = ajv.compile(local(schema));
+  if (!check(json)) fail(`${m} ${url} (${res.status}) does not match its schema: ${ajv.errorsText(check.errors)}: ${JSON.stringify(json).slice(0, 400)}`);
+  return json.data;
+};
+const tt = await real("POST", "/v1/object-types", "/v1/object-types", { name: "doc_" + Date.now().toString(36) });
+await real("POST", "/v1/object-types/{object_type_id}/properties", `/v1/object-types/${tt.id}/properties`, { name: "title", data_type: "string" });
+await real("GET", "/v1/object-types", "/v1/object-types");
+await real("GET", "/v1/object-types/{object_type_id}/properties", `/v1/object-types/${tt.id}/properties`);
+const oo = await real("POST", "/v1/objects/{object_type_id}", `/v1/objects/${tt.id}`, { properties: { title: "x" } });
+await real("PATCH", "/v1/objects/{object_type_id}/{object_id}", `/v1/objects/${tt.id}/${oo.id}`, { properties: { title: "y" } });
+await real("GET", "/v1/objects/{object_type_id}/list", `/v1/objects/${tt.id}/list?filter=` +
+  encodeURIComponent(JSON.stringify([{ property: "title", operator: "eq", value: "y" }])));
+await real("POST", "/v1/objects/{object_type_id}", `/v1/objects/${tt.id}`, { properties: { nope: 1 } });
+await real("POST", "/v1/keys", "/v1/keys", { label: "doc", scopes: ["read"] });
+await real("GET", "/v1/keys", "/v1/keys");
+await real("GET", "/v1/users", "/v1/users");
+await real("POST", "/v1/webhooks", "/v1/webhooks", { url: "http://127.0.0.1:9/doc", events: ["object.created"] });
+await real("GET", "/v1/webhooks", "/v1/webhooks");
+await real("GET", "/v1/webhook-deliveries", "/v1/webhook-deliveries");
+await real("GET", "/v1/events/list", "/v1/events/list");
+const fd = new FormData();
+fd.append("file", new Blob(["hello"], { type: "text/plain" }), "hello.txt");
+await real("POST", "/v1/files/upload", "/v1/files/upload", undefined, fd);
+await real("POST", "/v1/files/search", "/v1/files/search", {});
+out.responses_checked = 17;
+
 // 3. Types, and a program that type-checks against them.
 const ts = execFileSync(path.join(mods, ".bin/openapi-typescript"),
   [path.join(work, "openapi.json"), "-o", path.join(work, "api.d.ts")], { encoding: "utf8", stdio: "pipe" });
