@@ -44,9 +44,14 @@ export function errorText(e) {
 export function showError(formEl, box, e) {
   clearErrors(formEl);
   const field = e instanceof ApiError && e.field;
-  const ctl = field && formEl && [...formEl.querySelectorAll("[name]")].find((c) => c.name === field);
+  // The control the field names, or the one holding it ("policy" for
+  // "policy.condition_json", "scopes" for "scopes[2]").
+  const named = field && formEl ? [...formEl.querySelectorAll("[name]")] : [];
+  const ctl = named.find((c) => c.name === field) ||
+    named.find((c) => field.startsWith(c.name + ".") || field.startsWith(c.name + "["));
   if (ctl) {
-    const msg = h("p", { class: "err", id: nextId("err"), role: "alert", dataset: { fieldError: field } }, e.message);
+    const msg = h("p", { class: "err", id: nextId("err"), role: "alert", dataset: { fieldError: field } },
+      e.message + (ctl.name === field ? "" : " (" + field + ")"));
     ctl.setAttribute("aria-invalid", "true");
     ctl.setAttribute("aria-describedby", msg.id);
     (ctl.closest(".field") || ctl.parentElement).append(msg);

@@ -3,7 +3,7 @@
 // (create with scopes, allowlist and expiry; rotate; revoke; the secret
 // shown once).
 import { api, ApiError } from "./api.js";
-import { h, form, table, act, say, short, when, json, errorText } from "./ui.js";
+import { h, form, table, act, say, short, when, errorText } from "./ui.js";
 
 const SCOPES = ["read", "write", "schema", "files", "auth", "ai", "*"];
 const reload = () => window.dispatchEvent(new HashChangeEvent("hashchange"));
@@ -16,8 +16,8 @@ export async function render(main) {
   const sim = h("section", { class: "card", "aria-labelledby": "sim-h" });
   main.append(keys, users, roles, sim);
   const guard = (box, p) => p.catch((e) => box.append(h("p", { class: "err", role: "alert" }, errorText(e))));
-  await Promise.all([guard(keys, apiKeys(keys)), guard(users, endUsers(users)), guard(roles, roleList(roles))]);
-  simulator(sim);
+  await Promise.all([guard(keys, apiKeys(keys)), guard(users, endUsers(users)), guard(roles, roleList(roles)),
+    guard(sim, simulator(sim))]);
 }
 
 function secretBox(token, what) {
@@ -80,11 +80,7 @@ async function endUsers(box) {
       { label: "Last sign-in", cell: (u) => when(u.last_sign_in_at) },
       { label: "Actions", cell: (u) => h("div", { class: "row" },
         h("button", { type: "button", class: "secondary", "aria-label": "Details of " + (u.email || u.id),
-          onclick: (e) => act(e.target, async () => {
-            const [mfa, roles] = await Promise.all([api("GET", "/v1/users/" + u.id + "/mfa").catch((x) => ({ error: x.message })),
-              api("GET", "/v1/users/" + u.id + "/roles").catch((x) => ({ error: x.message }))]);
-            e.target.closest("tr").after(h("tr", {}, h("td", { colspan: 6 }, h("h4", {}, "MFA"), json(mfa), h("h4", {}, "Roles"), json(roles))));
-          }) }, "Details"),
+          onclick: (e) => act(e.target, () => details(e.target.closest("tr"), u)) }, "Details"),
         h("button", { type: "button", class: "secondary", "aria-label": (u.banned ? "Unban " : "Ban ") + (u.email || u.id),
           onclick: (e) => act(e.target, async () => {
             await api("PATCH", "/v1/users/" + u.id, { banned: !u.banned });
@@ -112,6 +108,40 @@ async function endUsers(box) {
   await load();
 }
 
+// A user's sessions (revocable), MFA factors and roles, under their row.
+async function details(tr, u) {
+  const q = { user_id: u.id };
+  const [sessions, mfa, roles] = await Promise.all([
+    api("GET", "/v1/auth/sessions", undefined, { query: q }).catch((x) => x),
+    api("GET", "/v1/users/" + u.id + "/mfa").catch((x) => x),
+    api("GET", "/v1/users/" + u.id + "/roles").catch((x) => x)]);
+  const part = (v, f) => (v instanceof Error ? h("p", { class: "err" }, errorText(v)) : f(v));
+  const cell = h("td", { colspan: 6 });
+  const refresh = () => details(tr, u).catch((x) => say(errorText(x)));
+  cell.append(h("h4", {}, "Sessions"), part(sessions, (list) => h("div", {},
+    table([{ label: "Started", cell: (s) => when(s.created_at) }, { label: "Last active", cell: (s) => when(s.last_active_at) },
+      { label: "Address", cell: (s) => s.ip || "" }, { label: "Client", cell: (s) => s.user_agent || "" },
+      { label: "Level", cell: (s) => s.aal || "" },
+      { label: "Actions", cell: (s) => h("button", { type: "button", class: "danger", "aria-label": "Revoke session " + s.id,
+        onclick: (e) => act(e.target, async () => {
+          await api("DELETE", "/v1/auth/sessions/" + s.id, undefined, { query: q });
+          refresh();
+        }, "Session revoked") }, "Revoke") }], list, { label: "Sessions", empty: "No active sessions." }),
+    list.length ? h("button", { type: "button", class: "danger", onclick: (e) => act(e.target, async () => {
+      await api("DELETE", "/v1/auth/sessions", undefined, { query: q });
+      refresh();
+    }, "Signed out everywhere") }, "Sign out everywhere") : null)),
+  h("h4", {}, "MFA factors"), part(mfa, (list) => table([{ label: "Type", cell: (f) => f.factor_type || f.type || "" },
+    { label: "Status", cell: (f) => f.status || (f.verified ? "verified" : "unverified") },
+    { label: "Added", cell: (f) => when(f.created_at) }], Array.isArray(list) ? list : list.factors || [],
+  { label: "MFA factors", empty: "No second factor." })),
+  h("h4", {}, "Roles"), part(roles, (list) => h("p", {}, (Array.isArray(list) ? list : list.roles || [])
+    .map((r) => r.name || r).join(", ") || "none")));
+  const next = tr.nextElementSibling;
+  if (next && next.classList.contains("details")) next.remove();
+  tr.after(h("tr", { class: "details" }, cell));
+}
+
 async function roleList(box) {
   const roles = await api("GET", "/v1/roles");
   box.append(h("h2", { id: "roles-h" }, "Roles"), table([
@@ -134,25 +164,32 @@ async function roleList(box) {
 }
 
 // "Can this user read this row?": POST /v1/policies/simulate.
-function simulator(box) {
+async function simulator(box) {
   const out = h("div", { "aria-live": "polite" });
-  box.append(h("h2", { id: "sim-h" }, "Policy simulator"), form({
-    label: "Policy simulator", submit: "Simulate", reset: false,
-    fields: [{ name: "object_type_id", label: "Object type id", required: true },
-      { name: "policy", label: "Policy (JSON)", type: "textarea", value: '{"action": "select", "condition": {"owner_id": "{{auth.uid}}"}}' },
-      { name: "auth_context", label: "Auth context (JSON)", type: "textarea", value: '{"uid": "usr_1", "role": "member"}' },
-      { name: "sample_data", label: "Rows (JSON array)", type: "textarea", value: '[{"owner_id": "usr_1"}, {"owner_id": "usr_2"}]' }],
-    onSubmit: async (v) => {
-      const parse = (name) => {
-        try {
-          return JSON.parse(v[name]);
-        } catch {
-          throw new ApiError(400, { error: { code: "INVALID_JSON", message: name + " is not valid JSON", details: { field: name } } });
-        }
-      };
-      const r = await api("POST", "/v1/policies/simulate", { object_type_id: v.object_type_id, policy: parse("policy"),
-        auth_context: parse("auth_context"), sample_data: parse("sample_data") });
-      out.replaceChildren(json(r));
-    },
-  }), out);
+  const types = await api("GET", "/v1/object-types").catch(() => []);
+  box.append(h("h2", { id: "sim-h" }, "Policy simulator"),
+    h("p", { class: "muted" }, "Would this policy let this user see these rows? Nothing is stored."), form({
+      label: "Policy simulator", submit: "Simulate", reset: false,
+      fields: [{ name: "object_type_id", label: "Object type", type: "select", options: types.map((t) => [t.id, t.name]) },
+        { name: "policy", label: "Policy (JSON)", type: "textarea",
+          value: '{"action": "select", "condition_json": {"property": "created_by", "operator": "eq", "value": {"auth": "uid"}}}' },
+        { name: "auth_context", label: "Auth context (JSON)", type: "textarea", value: '{"uid": "usr_1", "role": "authenticated"}' },
+        { name: "sample_data", label: "Rows (JSON array)", type: "textarea", value: '[{"created_by": "usr_1"}, {"created_by": "usr_2"}]' }],
+      onSubmit: async (v) => {
+        const parse = (name) => {
+          try {
+            return JSON.parse(v[name]);
+          } catch {
+            throw new ApiError(400, { error: { code: "INVALID_JSON", message: name + " is not valid JSON", details: { field: name } } });
+          }
+        };
+        const r = await api("POST", "/v1/policies/simulate", { object_type_id: v.object_type_id, policy: parse("policy"),
+          auth_context: parse("auth_context"), sample_data: parse("sample_data") });
+        out.replaceChildren(h("p", {}, r.allowed_count + " of " + r.total + " rows allowed" +
+          (r.role_applies === false ? " (the policy's role is not this user's)" : "")),
+        table([{ label: "Row", cell: (x) => String(x.index) },
+          { label: "Allowed", cell: (x) => h("span", { class: x.allowed ? "ok" : "err" }, x.allowed ? "yes" : "no") },
+          { label: "Why", cell: (x) => x.reason || "" }], r.results || [], { label: "Simulation", empty: "" }));
+      },
+    }), out);
 }

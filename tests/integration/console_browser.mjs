@@ -296,6 +296,18 @@ try {
   if (okNew.status !== 200 || okOld.status !== 401) throw new Error(`after rotation: new ${okNew.status}, old ${okOld.status}`);
   out.steps.push(step);
 
+  // The policy simulator: which sample rows the policy lets this user see;
+  // a malformed condition is refused on the policy's field.
+  step = "simulate a policy";
+  await page.waitForSelector('form[aria-label="Policy simulator"] select[name="object_type_id"]', { timeout: T });
+  await page.select('form[aria-label="Policy simulator"] select[name="object_type_id"]', typeId);
+  await submit("Policy simulator");
+  await page.waitForFunction(() => /1 of 2 rows allowed/.test(document.querySelector('#main').textContent), { timeout: T });
+  await fill("Policy simulator", { policy: '{"action": "select", "condition_json": {"x": 1}}' });
+  await submit("Policy simulator");
+  await page.waitForSelector('form[aria-label="Policy simulator"] [name="policy"][aria-invalid="true"]', { timeout: T });
+  out.steps.push(step);
+
   // 8. Settings: a value out of range is refused on its field; a good one
   // is saved.
   step = "settings";
@@ -340,6 +352,19 @@ try {
   await page.click("#signout");
   await page.waitForSelector('form[aria-label="Sign in with an API key"]', { timeout: T });
   if (await page.evaluate(() => sessionStorage.length)) throw new Error("sign-out left something in sessionStorage");
+  out.steps.push(step);
+
+  // 11. Back with the key: that user's session is listed and revoked.
+  step = "revoke a session";
+  await fill("Sign in with an API key", { api_key: key });
+  await submit("Sign in with an API key");
+  await page.waitForSelector("#nav:not([hidden])", { timeout: T });
+  await go("#/users");
+  await page.waitForSelector(`button[aria-label="Details of ${email}"]`, { timeout: T });
+  await page.click(`button[aria-label="Details of ${email}"]`);
+  await page.waitForSelector('table[aria-label="Sessions"] button', { timeout: T });
+  await page.click('table[aria-label="Sessions"] button');
+  await page.waitForFunction(() => /No active sessions/.test(document.querySelector("tr.details")?.textContent || ""), { timeout: T });
   out.steps.push(step);
 
   if (consoleErrors.length) throw new Error("errors in the page: " + consoleErrors.join(" | "));

@@ -127,7 +127,7 @@ START_TEST(console_in_a_real_browser)
 	tenant_make(&t);
 	char *args = strf("%s %s %s", getenv("TESSERA_TEST_URL"), t.key, env_or("TESSERA_TEST_DIR", "/tmp"));
 	cJSON *j = node_script(mods, "console_browser.mjs", args);
-	ck_assert_int_eq(cJSON_GetArraySize(item(j, "steps")), 11);
+	ck_assert_int_eq(cJSON_GetArraySize(item(j, "steps")), 13);
 	ck_assert_str_eq(json_str(j, "field_error"), "priority must be an integer");
 	ck_assert_int_gt((int)item(j, "preview_width")->valuedouble, 0);
 	ck_assert_int_lt((int)item(j, "gzip_bytes")->valuedouble, 300 * 1024);
