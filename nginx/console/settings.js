@@ -2,7 +2,7 @@
 // made from the document the API answers, saving only what changed), and
 // usage with the plan's limits.
 import { api, ApiError } from "./api.js";
-import { h, form, json, say, errorText } from "./ui.js";
+import { h, form, table, say, errorText } from "./ui.js";
 
 const SECTIONS = [
   { id: "auth", title: "Auth configuration", path: "/v1/auth-config", method: "POST",
@@ -18,6 +18,9 @@ export async function render(main) {
   const usage = h("section", { class: "card", "aria-labelledby": "usage-h" }, h("h2", { id: "usage-h" }, "Usage and plan limits"));
   main.append(usage);
   api("GET", "/v1/usage").then((u) => usage.append(usageTable(u)), (e) => usage.append(h("p", { class: "err" }, errorText(e))));
+  const mail = h("section", { class: "card", "aria-labelledby": "mail-h" }, h("h2", { id: "mail-h" }, "Mail inbox (development)"));
+  main.append(mail);
+  inbox(mail);
   for (const s of SECTIONS) {
     const box = h("section", { class: "card", "aria-labelledby": "set-" + s.id }, h("h2", { id: "set-" + s.id }, s.title));
     main.append(box);
@@ -27,6 +30,72 @@ export async function render(main) {
       box.append(h("p", { class: "err", role: "alert" }, errorText(e)));
     }
   }
+}
+
+// RFC 2047 words (=?UTF-8?B?…?=) and quoted-printable text, as mail
+// clients show them.
+function bytesText(bytes, charset) {
+  try {
+    return new TextDecoder(charset || "utf-8").decode(bytes);
+  } catch {
+    return new TextDecoder().decode(bytes);
+  }
+}
+const qpBytes = (s) => {
+  const out = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "=" && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      out.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out.push(...new TextEncoder().encode(s[i]));
+  }
+  return new Uint8Array(out);
+};
+export const decodeWords = (s) => (s || "").replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_, cs, enc, txt) =>
+  bytesText(enc.toUpperCase() === "B" ? Uint8Array.from(atob(txt), (c) => c.charCodeAt(0)) : qpBytes(txt.replace(/_/g, " ")), cs));
+export function mailText(raw) {
+  const split = (msg) => {
+    const i = msg.indexOf("\r\n\r\n");
+    return i < 0 ? [msg, ""] : [msg.slice(0, i), msg.slice(i + 4)];
+  };
+  let [head, body] = split(raw);
+  const boundary = /boundary="?([^";\r\n]+)"?/i.exec(head);
+  if (boundary) {
+    const parts = body.split("--" + boundary[1]).map(split);
+    const plain = parts.find(([h]) => /content-type:\s*text\/plain/i.test(h)) || parts[1] || ["", ""];
+    [head, body] = plain;
+  }
+  if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) body = bytesText(qpBytes(body.replace(/=\r\n/g, "")));
+  else if (/content-transfer-encoding:\s*base64/i.test(head)) body = bytesText(Uint8Array.from(atob(body.replace(/\s+/g, "")), (c) => c.charCodeAt(0)));
+  return body.replace(/\r\n/g, "\n");
+}
+
+// The development mail inbox (GET /v1/dev/mail): what the file driver
+// wrote for this tenant; 404 when the stack has it off.
+async function inbox(box) {
+  let page;
+  try {
+    page = await api("GET", "/v1/dev/mail", undefined, { query: { limit: 50 } });
+  } catch (e) {
+    box.append(h("p", { class: "muted" }, e.status === 404 ? e.message : errorText(e)));
+    return;
+  }
+  const shown = h("div", { "aria-live": "polite" });
+  box.append(table([
+    { label: "Date", cell: (m) => m.date || "" },
+    { label: "To", cell: (m) => m.to || "" },
+    { label: "Subject", cell: (m) => decodeWords(m.subject) },
+    { label: "Actions", cell: (m) => h("button", { type: "button", class: "secondary", "aria-label": "Open " + decodeWords(m.subject),
+      onclick: async (e) => {
+        try {
+          const full = await api("GET", "/v1/dev/mail/" + encodeURIComponent(m.id));
+          shown.replaceChildren(h("h3", {}, decodeWords(full.subject)), h("pre", { id: "mail-text" }, mailText(full.raw)),
+            h("details", {}, h("summary", {}, "Raw message"), h("pre", {}, full.raw)));
+        } catch (err) {
+          say(errorText(err));
+        }
+      } }, "Open") },
+  ], page.messages, { label: "Mail inbox", empty: "No mail yet." }), h("p", { class: "muted" }, page.total + " messages"), shown);
 }
 
 function usageTable(u) {

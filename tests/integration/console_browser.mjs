@@ -311,7 +311,17 @@ try {
   // 8. Settings: a value out of range is refused on its field; a good one
   // is saved.
   step = "settings";
+  const before = (await apiCall("GET", "/v1/dev/mail")).body.data.total;
+  const sent = await apiCall("POST", "/v1/email/send", { to: ["ada@example.com"], subject: "Héllo from the console",
+    text: "Line one\nLine two = done" });
+  if (sent.status !== 200 && sent.status !== 202) throw new Error("email: " + JSON.stringify(sent.body));
+  await until("the message in the inbox", async () =>
+    (await apiCall("GET", "/v1/dev/mail")).body.data.total > before);
   await go("#/settings");
+  // The development mail inbox shows it, decoded.
+  await page.waitForSelector('button[aria-label="Open Héllo from the console"]', { timeout: T });
+  await page.click('button[aria-label="Open Héllo from the console"]');
+  await page.waitForFunction(() => /Line two = done/.test(document.querySelector("#mail-text")?.textContent || ""), { timeout: T });
   await page.waitForSelector('form[aria-label="Governance"] [name="audit_retention_days"]', { timeout: T });
   await fill("Governance", { audit_retention_days: "0" });
   await submit("Governance");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "peers.h"
 
 /* build/test-npm/node_modules, or NULL (the test is skipped) when npm or
  * its registry is unreachable. */
@@ -204,6 +205,68 @@ START_TEST(readme_quick_start_runs)
 }
 END_TEST
 
+/* Polls the tenant's inbox until it holds n messages (10 s); its data. */
+static cJSON *inbox_wait(const char *key, int n)
+{
+	for (int i = 0; i < 100; i++) {
+		http_resp *r = call("GET", key, NULL, "/v1/dev/mail");
+		assert_envelope(r, 200, NULL);
+		if ((int)item(resp_data(r), "total")->valuedouble >= n) {
+			cJSON *d = cJSON_Duplicate(resp_data(r), true);
+			http_free(r);
+			return d;
+		}
+		http_free(r);
+		sleep_ms(100);
+	}
+	ck_abort_msg("the inbox never held %d messages", n);
+	return NULL;
+}
+
+/* The development mail inbox (on in the stacks tools/stack starts): a
+ * tenant sees the messages the file driver wrote for it, never another
+ * tenant's, with the file driver's tenant header left out. */
+START_TEST(dev_mail_inbox_shows_a_tenant_its_own_mail)
+{
+	struct tenant a, b;
+	tenant_make(&a);
+	tenant_make(&b);
+	http_resp *r = call("POST", a.key, "{\"to\":[\"ada@example.com\"],\"subject\":\"Inbox check\","
+			    "\"text\":\"Hello from A\"}", "/v1/email/send");
+	ck_assert_msg(r->status == 200 || r->status == 202, "%s", r->body);
+	http_free(r);
+	cJSON *d = inbox_wait(a.key, 1);
+	const cJSON *m = cJSON_GetArrayItem(item(d, "messages"), 0);
+	ck_assert_str_eq(json_str(m, "subject"), "Inbox check");
+	ck_assert_str_eq(json_str(m, "to"), "ada@example.com");
+	char *id = strdup(json_str(m, "id"));
+	cJSON_Delete(d);
+	r = call("GET", a.key, NULL, "/v1/dev/mail/%s", id);
+	assert_envelope(r, 200, NULL);
+	const char *raw = json_str(resp_data(r), "raw");
+	ck_assert_ptr_nonnull(strstr(raw, "Hello from A"));
+	ck_assert_ptr_null(strstr(raw, "X-Tessera-Tenant"));
+	http_free(r);
+	/* Tenant B: an empty inbox, and A's message is not found. */
+	r = call("GET", b.key, NULL, "/v1/dev/mail");
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq((int)item(resp_data(r), "total")->valuedouble, 0);
+	http_free(r);
+	r = call("GET", b.key, NULL, "/v1/dev/mail/%s", id);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	r = call("GET", a.key, NULL, "/v1/dev/mail/..%%2F..%%2Fetc%%2Fpasswd");
+	assert_envelope(r, 400, "VALIDATION_ERROR");
+	http_free(r);
+	r = call("GET", a.key, NULL, "/v1/dev/mail?limit=0");
+	assert_envelope(r, 400, "VALIDATION_ERROR");
+	http_free(r);
+	free(id);
+	tenant_drop(&a);
+	tenant_drop(&b);
+}
+END_TEST
+
 Suite *suite_console(void)
 {
 	Suite *s = suite_create("console");
@@ -213,6 +276,7 @@ Suite *suite_console(void)
 	tcase_add_test(tc, documented_list_parameters_work);
 	tcase_add_test(tc, nginx_serves_the_console);
 	tcase_add_test(tc, readme_quick_start_runs);
+	tcase_add_test(tc, dev_mail_inbox_shows_a_tenant_its_own_mail);
 	tcase_add_test(tc, console_in_a_real_browser);
 	suite_add_tcase(s, tc);
 	return s;
