@@ -89,6 +89,7 @@ static const struct opt opts[] = {
 	S(smtp_tls, "try"),
 	B(smtp_insecure, "false"),
 	S(mail_dir, "./var/mail"),
+	B(mail_inbox, "false"),
 	S(sms_url, ""),
 	S(sms_account_sid, ""),
 	S(sms_auth_token, ""),

@@ -73,6 +73,8 @@ typedef struct config {
 	char *smtp_tls;        /* try (STARTTLS when offered), starttls (required), none */
 	bool smtp_insecure;    /* accept any TLS certificate (tests, self-signed relays) */
 	char *mail_dir;        /* file driver: one .eml per message */
+	bool mail_inbox;       /* GET /v1/dev/mail: the file driver's messages of the
+				* caller's tenant (development stacks) */
 	char *sms_url;         /* Twilio-compatible Messages endpoint; empty = file driver */
 	char *sms_account_sid;
 	char *sms_auth_token;

@@ -389,7 +389,7 @@ static int smtp_send(arena_t *a, const cJSON *payload, const char *msg, char *er
 	return 0;
 }
 
-int mail_deliver(arena_t *a, const cJSON *payload, char *err, size_t errlen)
+int mail_deliver(arena_t *a, const char *tenant_id, const cJSON *payload, char *err, size_t errlen)
 {
 	char *msg = mail_build(a, payload);
 	if (!msg) {
@@ -406,6 +406,8 @@ int mail_deliver(arena_t *a, const cJSON *payload, char *err, size_t errlen)
 		snprintf(err, errlen, "malformed Message-ID");
 		return -1;
 	}
+	if (tenant_id && *tenant_id)
+		msg = arena_printf(a, "X-Tessera-Tenant: %s\r\n%s", tenant_id, msg);
 	return file_write(g_config.mail_dir, name, msg, strlen(msg), err, errlen);
 }
 

@@ -38,9 +38,10 @@ char *mail_message_id(arena_t *a);
 char *mail_build(arena_t *a, const cJSON *payload);
 
 /* Delivers a payload (see mail_build): SMTP when smtp_url is configured,
- * else an .eml file in mail_dir named after the Message-ID.  0 or -1 with
- * a message in err. */
-int mail_deliver(arena_t *a, const cJSON *payload, char *err, size_t errlen);
+ * else an .eml file in mail_dir named after the Message-ID, whose first
+ * header X-Tessera-Tenant names the tenant that sent it (the development
+ * mail inbox shows a tenant its own).  0 or -1 with a message in err. */
+int mail_deliver(arena_t *a, const char *tenant_id, const cJSON *payload, char *err, size_t errlen);
 
 /* Sends {to, body, from?}: a form POST to sms_url when configured, else a
  * JSON file in sms_dir.  0 or -1 with a message in err. */

@@ -191,6 +191,41 @@ cJSON *resource_json(const resource_t *res, enum res_op op)
 		cJSON_AddItemToObject(o, "example", cJSON_Parse(res->example));
 	if (res->flags & RES_USER_WRITES)
 		cJSON_AddTrueToObject(o, "user_writes");
+	/* The rendered row (the OpenAPI response schema) and, on a list, the
+	 * query parameters the engine reads: what the docs generator needs. */
+	static const char *const cols[] = { [COL_STR] = "string", [COL_INT] = "integer",
+		[COL_BOOL] = "boolean", [COL_TIME] = "date-time", [COL_JSON] = "json",
+		[COL_WORDS] = "words" };
+	cJSON *fields = cJSON_AddObjectToObject(o, "fields");
+	cJSON *filters = op == OP_LIST ? cJSON_AddArrayToObject(o, "filters") : NULL;
+	cJSON *sorts = op == OP_LIST ? cJSON_AddArrayToObject(o, "sorts") : NULL;
+	for (const res_field_t *f = res->fields; f->name; f++) {
+		if (!(f->flags & (RF_HIDDEN | RF_INPUT)) && !cJSON_HasObjectItem(fields, f->name) &&
+		    (size_t)f->type < sizeof(cols) / sizeof(cols[0]) && cols[f->type])
+			cJSON_AddStringToObject(fields, f->name, cols[f->type]);
+		if (filters && (f->flags & RF_FILTER)) {
+			cJSON *q = cJSON_CreateObject();
+			cJSON_AddStringToObject(q, "name", f->name);
+			cJSON_AddStringToObject(q, "type", f->type == COL_BOOL ? "boolean" :
+						f->type == COL_INT ? "integer" : "string");
+			cJSON_AddItemToArray(filters, q);
+		}
+		if (sorts && (f->flags & RF_SORT))
+			cJSON_AddItemToArray(sorts, cJSON_CreateString(f->name));
+	}
+	if (res->hooks && res->hooks->reply)
+		cJSON_AddTrueToObject(o, "custom_reply");
+	if (op == OP_LIST && res->live && res->show_all)
+		cJSON_AddStringToObject(o, "show_all", res->show_all);
+	if (op == OP_LIST) {
+		static const char *const shapes[] = { [LIST_ARRAY] = "array", [LIST_PAGE] = "page",
+			[LIST_CURSOR] = "cursor" };
+		cJSON_AddStringToObject(o, "list_shape", shapes[res->list_shape]);
+		if (res->list_shape != LIST_ARRAY)
+			cJSON_AddStringToObject(o, "list_key", res->list_key);
+		if (res->flags & RES_LIST_TOTAL)
+			cJSON_AddTrueToObject(o, "list_total");
+	}
 	return o;
 }
 

@@ -148,8 +148,7 @@ static int job_email_send(db_t *db, cache_t *cache, arena_t *a, const char *tena
 {
 	(void)db;
 	(void)cache;
-	(void)tenant_id;
-	return mail_deliver(a, payload, err, errlen);
+	return mail_deliver(a, tenant_id, payload, err, errlen);
 }
 
 static int job_sms_send(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id,

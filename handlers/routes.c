@@ -51,6 +51,7 @@
 	X(dataio_routes) \
 	X(comments_routes) \
 	X(email_routes) \
+	X(dev_mail_routes) \
 	X(auth_flows_routes) \
 	X(auth_sessions_routes) \
 	X(auth_mfa_routes) \

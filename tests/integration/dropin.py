@@ -225,6 +225,13 @@ http {{
         fail("realtime message: " + msg)
     ok("realtime")
 
+    st, body, hdrs = http("GET", "/console")
+    st2, body2, hdrs2 = http("GET", "/console/app.js")
+    if st != 200 or b'src="/console/app.js"' not in body or st2 != 200 \
+            or hdrs2.get("Content-Type") != "text/javascript":
+        fail("console: %d %d %s" % (st, st2, hdrs2.get("Content-Type")))
+    ok("console")
+
     st, body, hdrs = http("GET", "/docs/no-such-file.js")
     if st != 404 or not hdrs.get("Content-Type", "").startswith("application/json") \
             or json.loads(body)["success"] is not False:

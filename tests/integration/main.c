@@ -57,6 +57,7 @@ Suite *suite_analytics(void);
 Suite *suite_functions(void);
 Suite *suite_plugins(void);
 Suite *suite_integrations(void);
+Suite *suite_console(void);
 
 int main(void)
 {
@@ -117,6 +118,7 @@ int main(void)
 	srunner_add_suite(sr, suite_functions());
 	srunner_add_suite(sr, suite_plugins());
 	srunner_add_suite(sr, suite_integrations());
+	srunner_add_suite(sr, suite_console());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

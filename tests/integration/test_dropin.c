@@ -20,7 +20,7 @@ START_TEST(dropin_serves_the_api_files_and_realtime_from_a_debian_nginx)
 			    conf_path(), t.key, t.id);
 	static const char *const checks[] = { "nginx -t", "workers www-data", "health",
 					      "authenticated call", "upload", "signed download",
-					      "realtime", "json 404" };
+					      "realtime", "console", "json 404" };
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		char *line = strf("OK %s\n", checks[i]);
 		ck_assert_msg(strstr(out, line) != NULL, "drop-in check \"%s\" did not pass:\n%s", checks[i],
