@@ -68,6 +68,7 @@ static const struct opt opts[] = {
 	I(max_body_bytes, "26214400", 1024, INT_MAX),
 	/* realtime */
 	S(realtime_publisher, ""),
+	S(realtime_redis_url, ""),
 	/* files */
 	I(files_max_upload_mb, "25", 1, 25),
 	I(files_max_presigned_mb, "5120", 1, 1048576),

@@ -52,6 +52,8 @@ typedef struct config {
 	int max_body_bytes;
 	/* realtime */
 	char *realtime_publisher; /* nchan publisher: "unix:/path" or "http://host:port", "" = off */
+	char *realtime_redis_url; /* nchan's Redis (redis://[:PASS@]HOST[:PORT]), "" = nginx memory;
+				   * read by tools/stack into the nginx config, not by the app */
 	/* files */
 	int files_max_upload_mb;      /* direct multipart upload, file part */
 	int files_max_presigned_mb;   /* presigned upload (upload-url/upload-put) */
