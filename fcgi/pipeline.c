@@ -140,6 +140,8 @@ static err_t run(req_t *r)
 	err_t rc;
 	if (r->route->auth == AUTH_BEARER && (rc = credentials_check(r)))
 		return rc;
+	if (r->tenant.id && (rc = req_tenant_db(r)))
+		return rc;
 	if (r->who.kind != PRINCIPAL_NONE && (rc = identity_gate(r)))
 		return rc;
 	if ((rc = read_body(r)))
