@@ -47,6 +47,7 @@ struct db {
 };
 
 static void cache_clear(db_t *db);
+static void disconnect(db_t *db);
 
 db_t *db_new(const config_t *cfg)
 {
@@ -218,11 +219,8 @@ static void peers_close_idle(db_t *ctl, time_t now)
 {
 	for (int i = 0; i < ctl->npeers; i++) {
 		db_t *p = ctl->peers[i];
-		if (p->conn && !p->in_tx && now - p->used_at > DB_IDLE_CLOSE_S) {
-			cache_clear(p);
-			mysql_close(p->conn);
-			p->conn = NULL;
-		}
+		if (p->conn && !p->in_tx && now - p->used_at > DB_IDLE_CLOSE_S)
+			disconnect(p);
 	}
 }
 
@@ -340,6 +338,8 @@ static enum db_status classify(db_t *db, unsigned no)
 
 static enum db_status ensure(db_t *db)
 {
+	if (db->control)
+		db->used_at = time(NULL);
 	if (db->conn)
 		return DB_OK;
 	const config_t *c = db->cfg;
