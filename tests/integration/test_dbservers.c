@@ -81,6 +81,21 @@ static char *s2_sql(const char *sql)
 	return out;
 }
 
+/* Waits (10 s at most) until the query on s2 answers want. */
+static void s2_wait(const char *sql, const char *want)
+{
+	char *n = NULL;
+	for (int i = 0; i < 100; i++) {
+		free(n);
+		n = s2_sql(sql);
+		if (!strcmp(n, want))
+			break;
+		sleep_ms(100);
+	}
+	ck_assert_str_eq(n, want);
+	free(n);
+}
+
 /* A tenant made with `tessera tenant create` (--server when server). */
 static void tenant_on(struct tenant *t, const char *server)
 {
@@ -299,16 +314,7 @@ START_TEST(events_of_a_tenant_on_the_second_server_reach_its_webhooks)
 	/* the delivery job ran from s2's jobs table */
 	char *q = strf("SELECT COUNT(*) FROM jobs WHERE kind = 'webhook.deliver' AND tenant_id = '%s' "
 		       "AND status = 'done'", t.id);
-	char *n = NULL;
-	for (int i = 0; i < 100; i++) {
-		free(n);
-		n = s2_sql(q);
-		if (!strcmp(n, "1"))
-			break;
-		sleep_ms(100);
-	}
-	ck_assert_str_eq(n, "1");
-	free(n);
+	s2_wait(q, "1");
 	free(q);
 
 	/* An API key is a row on the primary: its audit entry is written
@@ -317,16 +323,7 @@ START_TEST(events_of_a_tenant_on_the_second_server_reach_its_webhooks)
 	free(key_new(t.key, "{\"label\":\"second\",\"scopes\":[\"read\"]}", &kid));
 	q = strf("SELECT COUNT(*) FROM audit_logs WHERE tenant_id = '%s' AND resource_id = '%s'",
 		 t.id, kid);
-	n = NULL;
-	for (int i = 0; i < 100; i++) {
-		free(n);
-		n = s2_sql(q);
-		if (!strcmp(n, "1"))
-			break;
-		sleep_ms(100);
-	}
-	ck_assert_str_eq(n, "1");
-	free(n);
+	s2_wait(q, "1");
 	free(q);
 	struct audit_page p;
 	audit_get(&p, t.key, NULL);
