@@ -43,6 +43,8 @@ static const struct opt opts[] = {
 	S(db_user, "tessera"),
 	S(db_password, ""),
 	S(db_name, "tessera"),
+	S(db_servers, ""),
+	S(db_server_name, "main"),
 	I(db_timeout, "10", 1, 3600),
 	S(redis_socket, ""),
 	S(redis_host, "127.0.0.1"),

@@ -25,6 +25,8 @@ typedef struct config {
 	char *db_user;
 	char *db_password;
 	char *db_name;
+	char *db_servers;      /* other data servers: NAME=unix:PATH | NAME=tcp:HOST:PORT[,user=U,password=P] ... */
+	char *db_server_name;  /* the primary's name in tenants.db_server */
 	int db_timeout;        /* seconds a read or write to MariaDB may block */
 	char *redis_socket;
 	char *redis_host;

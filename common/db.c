@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -23,9 +24,20 @@ struct stmt_slot {
 	MYSQL_STMT *stmt;
 };
 
+#define DB_SERVERS_MAX 16
+#define DB_IDLE_CLOSE_S 60
+
 struct db {
 	const config_t *cfg;
 	MYSQL *conn;
+	/* Where this handle connects: the config's primary (control) server,
+	 * or one named in db_servers. */
+	char *server, *sock, *host, *user, *password;
+	int port;
+	time_t used_at;
+	db_t *control;             /* the primary handle, for a peer; NULL on it */
+	db_t *peers[DB_SERVERS_MAX];
+	int npeers;
 	bool in_tx;
 	bool maybe_applied;        /* the last failure may have run the statement */
 	unsigned last_errno;
@@ -34,13 +46,206 @@ struct db {
 	struct stmt_slot cache[STMT_CACHE_SIZE];
 };
 
+static void cache_clear(db_t *db);
+static void disconnect(db_t *db);
+
 db_t *db_new(const config_t *cfg)
 {
 	db_t *db = calloc(1, sizeof(*db));
 	if (!db)
 		abort();
 	db->cfg = cfg;
+	db->server = strdup(cfg->db_server_name && *cfg->db_server_name ? cfg->db_server_name : "main");
+	db->sock = strdup(cfg->db_socket ? cfg->db_socket : "");
+	db->host = strdup(cfg->db_host ? cfg->db_host : "localhost");
+	db->user = strdup(cfg->db_user ? cfg->db_user : "");
+	db->password = strdup(cfg->db_password ? cfg->db_password : "");
+	db->port = cfg->db_port;
+	if (!db->server || !db->sock || !db->host || !db->user || !db->password)
+		abort();
 	return db;
+}
+
+/* One entry of db_servers: NAME=unix:/path or NAME=tcp:HOST:PORT, then
+ * optional ,user=U and ,password=P (else db_user and db_password). */
+static int server_parse(const char *entry, size_t len, db_t *d, char *err, size_t errlen)
+{
+	char *e = strndup(entry, len);
+	if (!e)
+		abort();
+	char *eq = strchr(e, '=');
+	int rc = -1;
+	if (!eq || eq == e || eq - e > 64) {
+		snprintf(err, errlen, "db_servers: \"%s\" must be NAME=unix:PATH or NAME=tcp:HOST:PORT", e);
+		goto out;
+	}
+	*eq = '\0';
+	for (const char *p = e; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-')) {
+			snprintf(err, errlen, "db_servers: server name \"%s\" may use only a-z, 0-9, _ and -", e);
+			goto out;
+		}
+	char *save = NULL, *addr = strtok_r(eq + 1, ",", &save);
+	if (addr && !strncmp(addr, "unix:", 5) && addr[5]) {
+		free(d->sock);
+		d->sock = strdup(addr + 5);
+	} else if (addr && !strncmp(addr, "tcp:", 4) && strrchr(addr + 4, ':')) {
+		char *colon = strrchr(addr + 4, ':');
+		*colon = '\0';
+		long port = strtol(colon + 1, NULL, 10);
+		if (port < 1 || port > 65535 || !addr[4]) {
+			snprintf(err, errlen, "db_servers: %s: bad tcp:HOST:PORT", e);
+			goto out;
+		}
+		free(d->sock);
+		d->sock = strdup("");
+		free(d->host);
+		d->host = strdup(addr + 4);
+		d->port = (int)port;
+	} else {
+		snprintf(err, errlen, "db_servers: %s: the address must be unix:PATH or tcp:HOST:PORT", e);
+		goto out;
+	}
+	for (char *kv = strtok_r(NULL, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(kv, "user=", 5)) {
+			free(d->user);
+			d->user = strdup(kv + 5);
+		} else if (!strncmp(kv, "password=", 9)) {
+			free(d->password);
+			d->password = strdup(kv + 9);
+		} else {
+			snprintf(err, errlen, "db_servers: %s: unknown option \"%s\" (user=, password=)", e, kv);
+			goto out;
+		}
+	}
+	free(d->server);
+	d->server = strdup(e);
+	rc = 0;
+out:
+	free(e);
+	return rc;
+}
+
+/* Calls fn for each entry of cfg->db_servers (separated by spaces). */
+static int servers_each(const config_t *cfg, int (*fn)(db_t *d, void *user), void *user, char *err, size_t errlen)
+{
+	const char *s = cfg->db_servers ? cfg->db_servers : "";
+	while (*s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		size_t n = strcspn(s, " \t");
+		if (!n)
+			break;
+		db_t *d = db_new(cfg);
+		if (server_parse(s, n, d, err, errlen)) {
+			db_free(d);
+			return -1;
+		}
+		int rc = fn(d, user);
+		if (rc)
+			return rc < 0 ? -1 : 0;
+		s += n;
+	}
+	return 0;
+}
+
+struct find_ctx { const char *name; db_t *found; int count; const char **names; int max; };
+
+static int find_one(db_t *d, void *user)
+{
+	struct find_ctx *f = user;
+	if (f->names && f->count < f->max)
+		f->names[f->count] = NULL;
+	f->count++;
+	if (f->name && !strcmp(d->server, f->name)) {
+		f->found = d;
+		return 1;
+	}
+	db_free(d);
+	return 0;
+}
+
+int db_servers_check(const config_t *cfg, char *err, size_t errlen)
+{
+	struct find_ctx f = { 0 };
+	if (servers_each(cfg, find_one, &f, err, errlen))
+		return -1;
+	if (f.count >= DB_SERVERS_MAX) {
+		snprintf(err, errlen, "db_servers: at most %d servers", DB_SERVERS_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int name_one(db_t *d, void *user)
+{
+	struct find_ctx *f = user;
+	if (f->count < f->max)
+		f->names[f->count++] = strdup(d->server);
+	db_free(d);
+	return 0;
+}
+
+int db_server_names(const config_t *cfg, char **names, int max)
+{
+	char err[256];
+	const char *primary = cfg->db_server_name && *cfg->db_server_name ? cfg->db_server_name : "main";
+	names[0] = strdup(primary);
+	struct find_ctx f = { .names = (const char **)names + 1, .max = max - 1 };
+	if (servers_each(cfg, name_one, &f, err, sizeof(err)))
+		return 1;
+	return 1 + f.count;
+}
+
+const char *db_server(const db_t *db)
+{
+	return db->server;
+}
+
+void db_address(const db_t *db, const char **sock, const char **host, int *port)
+{
+	*sock = *db->sock ? db->sock : NULL;
+	*host = db->host;
+	*port = db->port;
+}
+
+db_t *db_control(db_t *db)
+{
+	return db->control ? db->control : db;
+}
+
+/* Closes the connections of peers not used for DB_IDLE_CLOSE_S. */
+static void peers_close_idle(db_t *ctl, time_t now)
+{
+	for (int i = 0; i < ctl->npeers; i++) {
+		db_t *p = ctl->peers[i];
+		if (p->conn && !p->in_tx && now - p->used_at > DB_IDLE_CLOSE_S)
+			disconnect(p);
+	}
+}
+
+db_t *db_for_server(db_t *db, const char *server)
+{
+	db_t *ctl = db_control(db);
+	time_t now = time(NULL);
+	peers_close_idle(ctl, now);
+	if (!server || !*server || !strcmp(server, ctl->server))
+		return ctl;
+	for (int i = 0; i < ctl->npeers; i++)
+		if (!strcmp(ctl->peers[i]->server, server)) {
+			ctl->peers[i]->used_at = now;
+			return ctl->peers[i];
+		}
+	if (ctl->npeers >= DB_SERVERS_MAX)
+		return NULL;
+	char err[256];
+	struct find_ctx f = { .name = server };
+	if (servers_each(ctl->cfg, find_one, &f, err, sizeof(err)) || !f.found)
+		return NULL;
+	f.found->control = ctl;
+	f.found->used_at = now;
+	ctl->peers[ctl->npeers++] = f.found;
+	return f.found;
 }
 
 static void cache_clear(db_t *db)
@@ -67,7 +272,14 @@ void db_free(db_t *db)
 {
 	if (!db)
 		return;
+	for (int i = 0; i < db->npeers; i++)
+		db_free(db->peers[i]);
 	disconnect(db);
+	free(db->server);
+	free(db->sock);
+	free(db->host);
+	free(db->user);
+	free(db->password);
 	free(db);
 }
 
@@ -126,6 +338,8 @@ static enum db_status classify(db_t *db, unsigned no)
 
 static enum db_status ensure(db_t *db)
 {
+	if (db->control)
+		db->used_at = time(NULL);
 	if (db->conn)
 		return DB_OK;
 	const config_t *c = db->cfg;
@@ -139,9 +353,9 @@ static enum db_status ensure(db_t *db)
 	mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_optionsv(m, MYSQL_INIT_COMMAND,
 		       "SET time_zone='+00:00', sql_mode='STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'");
-	const char *sock = (c->db_socket && *c->db_socket) ? c->db_socket : NULL;
-	if (!mysql_real_connect(m, sock ? "localhost" : c->db_host, c->db_user,
-				c->db_password, NULL, sock ? 0 : (unsigned)c->db_port,
+	const char *sock = *db->sock ? db->sock : NULL;
+	if (!mysql_real_connect(m, sock ? "localhost" : db->host, db->user,
+				db->password, NULL, sock ? 0 : (unsigned)db->port,
 				sock, CLIENT_FOUND_ROWS)) {
 		set_error(db, mysql_errno(m), mysql_error(m));
 		mysql_close(m);

@@ -80,6 +80,29 @@ db_t *db_new(const config_t *cfg);
 void db_free(db_t *db);
 
 /*
+ * Several data servers (db_servers in the config; see README "Scaling").
+ * The handle from db_new is the primary: it holds the control DB and keeps
+ * one lazily connected handle per other server it was asked for (at most
+ * 16; connections idle for a minute are closed).  Every server has a
+ * schema named db_name holding the tenant-scoped control tables (outbox,
+ * jobs, audit_logs, ...) of its tenants; the global ones (tenants,
+ * api_keys, plans, ...) are read and written on the primary only.
+ */
+/* The handle for server (NULL, "" or the primary's name: the primary), or
+ * NULL if db_servers has no such server. */
+db_t *db_for_server(db_t *db, const char *server);
+/* The primary handle db belongs to (db itself for the primary). */
+db_t *db_control(db_t *db);
+/* This handle's server name. */
+const char *db_server(const db_t *db);
+/* Where it connects: *sock (NULL for TCP), else *host and *port. */
+void db_address(const db_t *db, const char **sock, const char **host, int *port);
+/* 0 if cfg->db_servers parses, else -1 with a message. */
+int db_servers_check(const config_t *cfg, char *err, size_t errlen);
+/* The primary's name, then db_servers' names (malloc'd); returns the count. */
+int db_server_names(const config_t *cfg, char **names, int max);
+
+/*
  * Runs sql with np parameters.  If res is not NULL it receives the result
  * (rows for a SELECT, affected for others), allocated in a.
  */

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -48,7 +49,10 @@ static int create_data_db(db_t *db, arena_t *a, const char *dbname, const char *
 {
 	if (migrate_tenant(db, a, dbname, g_config.db_name, err, errlen) < 0)
 		return -1;
-	const char *host = (g_config.db_socket && *g_config.db_socket) ? "localhost" : "%";
+	const char *sock, *tcp_host;
+	int port;
+	db_address(db, &sock, &tcp_host, &port);
+	const char *host = sock ? "localhost" : "%";
 	/* Identifiers and passwords are server-generated ([a-z0-9_] and hex). */
 	const char *stmts[] = {
 		arena_printf(a, "CREATE USER '%s'@'%s' IDENTIFIED BY '%s'", ro, host, ro_pw),
@@ -65,16 +69,61 @@ static int create_data_db(db_t *db, arena_t *a, const char *dbname, const char *
 
 static void drop_data_db(db_t *db, arena_t *a, const char *dbname, const char *ro, const char *rw)
 {
-	const char *host = (g_config.db_socket && *g_config.db_socket) ? "localhost" : "%";
+	const char *sock, *tcp_host;
+	int port;
+	db_address(db, &sock, &tcp_host, &port);
+	const char *host = sock ? "localhost" : "%";
 	db_exec_text(db, arena_printf(a, "DROP USER IF EXISTS '%s'@'%s'", ro, host));
 	db_exec_text(db, arena_printf(a, "DROP USER IF EXISTS '%s'@'%s'", rw, host));
 	db_exec_text(db, arena_printf(a, "DROP DATABASE IF EXISTS `%s`", dbname));
+}
+
+/* The server with the fewest tenants (the first configured on a tie). */
+static const char *least_used_server(db_t *db, arena_t *a, char *err, size_t errlen)
+{
+	char *names[16];
+	int n = db_server_names(&g_config, names, 16);
+	db_result *res;
+	const char *best = NULL;
+	long long best_count = 0;
+	if (db_exec(db, a, "SELECT COALESCE(db_server, ?) AS s, COUNT(*) AS n FROM tenants "
+		    "GROUP BY s", (db_param[]){ db_str(names[0]) }, 1, &res)) {
+		fail(err, errlen, "count tenants per server", db);
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		long long c = 0;
+		for (int row = 0; row < res->nrows; row++)
+			if (!strcmp(db_cell(res, row, 0), names[i]))
+				c = strtoll(db_cell(res, row, 1), NULL, 10);
+		if (!best || c < best_count) {
+			best = arena_strdup(a, names[i]);
+			best_count = c;
+		}
+	}
+out:
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	return best;
 }
 
 int tenant_create(db_t *db, arena_t *a, const tenant_new_t *t, char **tenant_id,
 		  char **api_key, char *err, size_t errlen)
 {
 	db_result *res;
+	const char *server = t->server ? t->server : least_used_server(db, a, err, errlen);
+	if (!server)
+		return -1;
+	db_t *ddb = db_for_server(db, server);
+	if (!ddb) {
+		snprintf(err, errlen, "unknown server \"%s\" (not %s and not in db_servers)", server,
+			 db_server(db));
+		return -1;
+	}
+	/* A server new to db_servers gets its control schema here (or by
+	 * `tessera migrate`). */
+	if (ddb != db && migrate_control(ddb, a, g_config.db_name, err, errlen) < 0)
+		return -1;
 	db_param pp[] = { db_str(t->plan) };
 	if (db_exec(db, a, "SELECT id FROM plans WHERE id = ?", pp, 1, &res))
 		return fail(err, errlen, "look up plan", db);
@@ -92,10 +141,12 @@ int tenant_create(db_t *db, arena_t *a, const tenant_new_t *t, char **tenant_id,
 		snprintf(err, errlen, "db_name \"%s\" is too long for tenant databases", g_config.db_name);
 		return -1;
 	}
-	if (create_data_db(db, a, dbname, ro, ro_pw, rw, rw_pw, err, errlen)) {
-		drop_data_db(db, a, dbname, ro, rw);
+	if (create_data_db(ddb, a, dbname, ro, ro_pw, rw, rw_pw, err, errlen)) {
+		drop_data_db(ddb, a, dbname, ro, rw);
 		return -1;
 	}
+	/* NULL for the primary: rows from before db_servers mean the same. */
+	const char *server_col = ddb == db ? NULL : db_server(ddb);
 
 	const unsigned char *mk = g_config.master_key_bin;
 	char *jwt_secret = random_token(a, "", 32);
@@ -108,15 +159,15 @@ int tenant_create(db_t *db, arena_t *a, const tenant_new_t *t, char **tenant_id,
 		db_str(id), db_str(t->name), db_str(t->email), db_str(t->plan), db_str(dbname),
 		db_str(secret_seal(a, mk, jwt_secret, strlen(jwt_secret))),
 		db_str(ro), db_str(secret_seal(a, mk, ro_pw, strlen(ro_pw))),
-		db_str(rw), db_str(secret_seal(a, mk, rw_pw, strlen(rw_pw))),
+		db_str(rw), db_str(secret_seal(a, mk, rw_pw, strlen(rw_pw))), db_str(server_col),
 	};
 	db_param kp[] = { db_str(key_id), db_str(id), db_strn(token, 12), db_str(hash) };
 	if (db_begin(db) ||
 	    db_exec(db, a, "INSERT INTO tenants (id, name, owner_email, plan, status, db_name, "
 		    "jwt_secret_enc, sql_ro_user, sql_ro_password_enc, sql_rw_user, "
-		    "sql_rw_password_enc, settings, created_at, updated_at) VALUES "
-		    "(?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, '{}', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
-		    tp, 10, NULL) ||
+		    "sql_rw_password_enc, db_server, settings, created_at, updated_at) VALUES "
+		    "(?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, '{}', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+		    tp, 11, NULL) ||
 	    db_exec(db, a, "INSERT INTO api_keys (id, tenant_id, label, key_prefix, key_hash, "
 		    "scopes, created_by, created_at, updated_at) VALUES "
 		    "(?, ?, 'admin', ?, ?, '*', 'cli', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
@@ -124,7 +175,7 @@ int tenant_create(db_t *db, arena_t *a, const tenant_new_t *t, char **tenant_id,
 	    db_commit(db)) {
 		fail(err, errlen, "insert tenant", db);
 		db_rollback(db);
-		drop_data_db(db, a, dbname, ro, rw);
+		drop_data_db(ddb, a, dbname, ro, rw);
 		return -1;
 	}
 	*tenant_id = arena_strdup(a, id);
@@ -138,6 +189,7 @@ static const col_t tenant_cols[] = {
 	{ "plan", COL_STR, 0 },
 	{ "status", COL_STR, 0 },
 	{ "db_name", COL_STR, 0 },
+	{ "db_server", COL_STR, 0 },
 	{ "created_at", COL_TIME, 0 },
 	{ NULL, 0, 0 },
 };
@@ -145,8 +197,9 @@ static const col_t tenant_cols[] = {
 cJSON *tenant_list(db_t *db, arena_t *a)
 {
 	db_result *res;
-	if (db_exec(db, a, "SELECT id AS tenant_id, name, plan, status, db_name, created_at "
-		    "FROM tenants ORDER BY id", NULL, 0, &res))
+	if (db_exec(db, a, "SELECT id AS tenant_id, name, plan, status, db_name, "
+		    "COALESCE(db_server, ?) AS db_server, created_at FROM tenants ORDER BY id",
+		    (db_param[]){ db_str(db_server(db)) }, 1, &res))
 		return NULL;
 	return rows_to_json(tenant_cols, res);
 }
@@ -167,13 +220,19 @@ int tenant_set_status(db_t *db, arena_t *a, const char *id, const char *status)
 int tenant_migrate_all(db_t *db, arena_t *a, char *err, size_t errlen)
 {
 	db_result *res;
-	if (db_exec(db, a, "SELECT db_name FROM tenants ORDER BY id", NULL, 0, &res)) {
+	if (db_exec(db, a, "SELECT db_name, db_server FROM tenants ORDER BY id", NULL, 0, &res)) {
 		snprintf(err, errlen, "%s", db_last_error(db));
 		return -1;
 	}
 	int total = 0;
 	for (int i = 0; i < res->nrows; i++) {
-		int n = migrate_tenant(db, a, db_cell(res, i, 0), g_config.db_name, err, errlen);
+		db_t *ddb = db_for_server(db, db_cell(res, i, 1));
+		if (!ddb) {
+			snprintf(err, errlen, "%s: server %s is not in db_servers", db_cell(res, i, 0),
+				 db_cell(res, i, 1));
+			return -1;
+		}
+		int n = migrate_tenant(ddb, a, db_cell(res, i, 0), g_config.db_name, err, errlen);
 		if (n < 0)
 			return -1;
 		total += n;

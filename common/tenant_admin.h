@@ -17,6 +17,7 @@ typedef struct tenant_new {
 	const char *name;
 	const char *plan;
 	const char *email;     /* owner email, may be NULL */
+	const char *server;    /* data server (db_servers); NULL: the one with fewest tenants */
 } tenant_new_t;
 
 /* Creates a tenant.  On success *tenant_id and *api_key (scope `*`, shown

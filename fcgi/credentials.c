@@ -54,11 +54,12 @@ static void fill_tenant(req_t *r, const db_result *res)
 	r->tenant.plan = (char *)db_get(res, 0, "plan");
 	r->tenant.status = (char *)db_get(res, 0, "status");
 	r->tenant.db_name = (char *)db_get(res, 0, "db_name");
+	r->tenant.db_server = (char *)db_get(res, 0, "db_server");
 	r->tenant.used_storage = db_get_int(res, 0, "used_storage_bytes", 0);
 	r->tenant.rate_limit = db_get_int(res, 0, "plan_rpm", 60);
 }
 
-#define TENANT_COLS "t.id AS tenant_id, t.name AS tenant_name, t.plan, t.status, t.db_name, " \
+#define TENANT_COLS "t.id AS tenant_id, t.name AS tenant_name, t.plan, t.status, t.db_name, t.db_server, " \
 	"t.used_storage_bytes, p.rate_limit_per_minute AS plan_rpm"
 
 /* The Redis key whose value changes whenever a credential or a tenant's
@@ -162,7 +163,7 @@ static bool ip_allowed(req_t *r, const char *list_json)
 static void key_mark_used(req_t *r)
 {
 	db_param p[] = { db_str(r->who.key_id) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"UPDATE api_keys SET last_used_at = UTC_TIMESTAMP(3) WHERE id = ? AND "
 		"(last_used_at IS NULL OR last_used_at < UTC_TIMESTAMP(3) - INTERVAL 60 SECOND)",
 		p, 1, NULL);
@@ -186,7 +187,7 @@ struct key_entry {
 	char hash[65];
 	char gen[32];
 	time_t loaded_at, used_marked_at;
-	char key_id[41], tenant_id[41], plan[33], status[17], db_name[65];
+	char key_id[41], tenant_id[41], plan[33], status[17], db_name[65], db_server[65];
 	char *tenant_name, *ip_allowlist;    /* malloc'd */
 	unsigned scopes;
 	long long rate_limit, plan_rpm, used_storage;
@@ -223,6 +224,7 @@ static void key_entry_fill(struct key_entry *e, const char *hash, const char *ge
 	copy_str(e->plan, sizeof(e->plan), db_get(res, 0, "plan"));
 	copy_str(e->status, sizeof(e->status), db_get(res, 0, "status"));
 	copy_str(e->db_name, sizeof(e->db_name), db_get(res, 0, "db_name"));
+	copy_str(e->db_server, sizeof(e->db_server), db_get(res, 0, "db_server"));
 	e->tenant_name = strdup(db_get(res, 0, "tenant_name") ? db_get(res, 0, "tenant_name") : "");
 	e->ip_allowlist = db_get(res, 0, "ip_allowlist") ? strdup(db_get(res, 0, "ip_allowlist")) : NULL;
 	long bits = scopes_parse_list(db_get(res, 0, "scopes") ? db_get(res, 0, "scopes") : "", NULL, a);
@@ -291,6 +293,7 @@ static err_t auth_key(req_t *r, const char *token)
 	r->tenant.plan = arena_strdup(r->a, e->plan);
 	r->tenant.status = arena_strdup(r->a, e->status);
 	r->tenant.db_name = arena_strdup(r->a, e->db_name);
+	r->tenant.db_server = *e->db_server ? arena_strdup(r->a, e->db_server) : NULL;
 	r->tenant.used_storage = e->used_storage;
 	r->tenant.rate_limit = e->plan_rpm;
 	r->who.kind = PRINCIPAL_KEY;
@@ -443,7 +446,7 @@ err_t tenant_load(req_t *r, const char *id)
 	fill_tenant(r, res);
 	if (strcmp(r->tenant.status, "active") != 0)
 		return req_fail(r, E_TENANT_SUSPENDED, "This tenant is suspended");
-	return E_OK;
+	return req_tenant_db(r);
 }
 
 /* tenant_id from the body, the query or X-Tenant-ID, in that order; NULL

@@ -14,6 +14,7 @@
 #include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../common/channels.h"
+#include "../common/strbuf.h"
 #include "../common/timefmt.h"
 #include "jobs.h"
 
@@ -77,10 +78,80 @@ enum db_status tenant_db_of(db_t *db, arena_t *a, const char *tenant_id, const c
 	*db_name = NULL;
 	db_param p[] = { db_str(tenant_id) };
 	db_result *res;
-	enum db_status st = db_exec(db, a, "SELECT db_name FROM tenants WHERE id = ?", p, 1, &res);
+	enum db_status st = db_exec(db_control(db), a, "SELECT db_name FROM tenants WHERE id = ?",
+				    p, 1, &res);
 	if (st == DB_OK && res->nrows)
 		*db_name = db_cell(res, 0, 0);
 	return st;
+}
+
+db_t *tenant_server_db(db_t *db, arena_t *a, const char *tenant_id)
+{
+	db_param p[] = { db_str(tenant_id) };
+	db_result *res;
+	if (db_exec(db_control(db), a, "SELECT db_server FROM tenants WHERE id = ?", p, 1, &res) ||
+	    res->nrows == 0)
+		return NULL;
+	return db_for_server(db, db_cell(res, 0, 0));
+}
+
+enum db_status tenants_here(db_t *db, arena_t *a, const char *cols, const char *cond,
+			    db_result **res)
+{
+	db_param p[] = { db_str(db_server(db_control(db))), db_str(db_server(db)) };
+	return db_exec(db_control(db), a, arena_printf(a,
+		"SELECT %s FROM tenants WHERE (%s) AND COALESCE(db_server, ?) = ?", cols, cond),
+		p, 2, res);
+}
+
+/* Copies the rows res (all columns, by name) into table on dst; a row
+ * already there (same id: a move interrupted after the copy) is kept. */
+static enum db_status rows_copy(db_t *dst, arena_t *a, const char *table, const db_result *res,
+				int row)
+{
+	strbuf_t sql = { 0 };
+	sb_printf(&sql, "INSERT IGNORE INTO %s (", table);
+	db_param *p = arena_alloc(a, sizeof(*p) * (size_t)res->ncols);
+	for (int c = 0; c < res->ncols; c++) {
+		sb_printf(&sql, "%s`%s`", c ? ", " : "", res->names[c]);
+		const char *v = db_cell(res, row, c);
+		p[c] = v ? db_strn(v, res->lens[row * res->ncols + c]) : db_null();
+	}
+	sb_printf(&sql, ") VALUES (%s)", db_placeholders(a, res->ncols));
+	char *text = sb_take(&sql, a);
+	return db_exec(dst, a, text, p, res->ncols, NULL);
+}
+
+int fanout_forward(db_t *primary, arena_t *a)
+{
+	static const char *const tables[] = { "outbox", "audit_logs" };
+	int moved = 0;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		db_result *res;
+		if (db_exec(primary, a, arena_printf(a,
+			    "SELECT x.*, tn.db_server AS fwd_server FROM %s x JOIN tenants tn ON "
+			    "tn.id = x.tenant_id WHERE tn.db_server IS NOT NULL ORDER BY x.id LIMIT 100",
+			    tables[t]), NULL, 0, &res))
+			return -1;
+		for (int i = 0; i < res->nrows; i++) {
+			db_t *dst = db_for_server(primary, db_get(res, i, "fwd_server"));
+			if (!dst)
+				continue;
+			res->ncols--; /* fwd_server is last */
+			enum db_status st = rows_copy(dst, a, tables[t], res, i);
+			res->ncols++;
+			if (st)
+				return -1;
+			/* Deleted only once copied: a crash between copies it
+			 * again, which INSERT IGNORE makes a no-op. */
+			db_param p[] = { db_str(db_get(res, i, "id")) };
+			if (db_exec(primary, a, arena_printf(a, "DELETE FROM %s WHERE id = ?", tables[t]),
+				    p, 1, NULL))
+				return -1;
+			moved++;
+		}
+	}
+	return moved;
 }
 
 /* --- the pass ------------------------------------------------------------------ */
@@ -276,11 +347,16 @@ static void outbox_row_read(arena_t *a, const db_result *res, int i, struct outb
 /* Deletes processed rows older than OUTBOX_KEEP_DAYS, at most hourly. */
 static void outbox_prune(db_t *db, arena_t *a)
 {
-	static long long next_ms;
+	/* per server (the runner passes over each) */
+	static struct { const db_t *db; long long next_ms; } due[16];
 	long long now = time_now_ms();
-	if (now < next_ms)
+	size_t i = 0;
+	while (i < 15 && due[i].db && due[i].db != db)
+		i++;
+	due[i].db = db;
+	if (now < due[i].next_ms)
 		return;
-	next_ms = now + PRUNE_EVERY_MS;
+	due[i].next_ms = now + PRUNE_EVERY_MS;
 	db_result *res;
 	if (db_exec(db, a, "DELETE FROM outbox WHERE processed_at IS NOT NULL AND processed_at < "
 		    "UTC_TIMESTAMP(3) - INTERVAL 7 DAY ORDER BY processed_at LIMIT 1000", NULL, 0,
@@ -391,7 +467,14 @@ int fanout_pass(db_t *db, arena_t *a, bool *more)
 	if (db_exec_text(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED") || db_begin(db))
 		return -1;
 	db_result *res;
-	enum db_status st = db_exec(db, a,
+	/* On the primary, rows of tenants on other servers wait for
+	 * fanout_forward. */
+	bool others = db == db_control(db) && g_config.db_servers && *g_config.db_servers;
+	enum db_status st = db_exec(db, a, others ?
+		"SELECT id, tenant_id, event, resource_type, resource_id, payload, created_at, "
+		"attempts, chain_depth FROM outbox WHERE processed_at IS NULL AND tenant_id NOT IN "
+		"(SELECT id FROM tenants WHERE db_server IS NOT NULL) ORDER BY id LIMIT "
+		BATCH_SQL " FOR UPDATE SKIP LOCKED" :
 		"SELECT id, tenant_id, event, resource_type, resource_id, payload, created_at, "
 		"attempts, chain_depth FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT "
 		BATCH_SQL " FOR UPDATE SKIP LOCKED", NULL, 0, &res);

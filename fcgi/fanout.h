@@ -60,6 +60,17 @@ cJSON *event_json(const char *id, const char *type, const char *timestamp, const
 /* The data DB of tenant_id (server-made name, safe to splice), or NULL in
  * *db_name when there is no such tenant. */
 enum db_status tenant_db_of(db_t *db, arena_t *a, const char *tenant_id, const char **db_name);
+/* SELECT cols FROM tenants WHERE cond, on the primary, of the tenants whose
+ * data DB is on db's server (the jobs runner's passes run per server). */
+enum db_status tenants_here(db_t *db, arena_t *a, const char *cols, const char *cond,
+			    db_result **res);
+/* On the primary, moves the outbox and audit rows written there for
+ * tenants on other servers (API key changes: README "Scaling") to their
+ * server.  Returns how many it moved, or -1. */
+int fanout_forward(db_t *primary, arena_t *a);
+/* The handle of tenant_id's data server (db's primary's), or NULL when the
+ * tenant is gone, its server unknown or the primary unreachable. */
+db_t *tenant_server_db(db_t *db, arena_t *a, const char *tenant_id);
 
 /*
  * One pass over pending outbox rows (at most FANOUT_BATCH).  Returns how

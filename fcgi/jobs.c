@@ -786,7 +786,7 @@ static void sched_enqueue_cleanup(struct runner *r)
 		snprintf(r->cleanup_key, sizeof(r->cleanup_key), "%s", key);
 }
 
-static void sched_pass(struct runner *r)
+static void sched_lane(struct runner *r)
 {
 	sched_requeue_expired(r);
 	sched_enqueue_cleanup(r);
@@ -893,7 +893,29 @@ static void runner_release(struct runner *r)
 {
 	arena_free(r->a);
 	cache_free(r->cache);
-	db_free(r->db);
+	db_free(db_control(r->db)); /* with the other servers' handles */
+}
+
+/* The data servers (README "Scaling"): the primary first.  Each has its
+ * jobs and outbox tables; the runner runs its processes and passes once
+ * per server ("lane"), with r->db on that server. */
+#define LANES_MAX 16
+static char *lane_names[LANES_MAX];
+static int nlanes;
+
+/* Runs fn(r) once per server with r->db on it. */
+static void lanes_each(struct runner *r, void (*fn)(struct runner *r))
+{
+	db_t *primary = db_control(r->db);
+	for (int l = 0; l < nlanes; l++) {
+		db_t *d = db_for_server(primary, lane_names[l]);
+		if (!d)
+			continue;
+		r->db = d;
+		fn(r);
+		arena_reset(r->a);
+	}
+	r->db = primary;
 }
 
 /* Tracks MariaDB outages: returns how long to wait after a step. */
@@ -982,6 +1004,7 @@ static void recover_dead_holders(struct runner *r)
 
 struct child {
 	enum role role;
+	int lane;               /* the server it works on (lane_names) */
 	pid_t pid;              /* 0: not running */
 	long long started_ms, restart_ms;
 	long backoff_ms;
@@ -990,7 +1013,7 @@ struct child {
 static const char *const role_names[] = { "main", "http", "worker" };
 
 /* The body of a child process: never returns. */
-static void child_main(enum role role, const char *id, pid_t parent, int notify_rd,
+static void child_main(enum role role, int lane, const char *id, pid_t parent, int notify_rd,
 		       int notify_wr)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -1010,6 +1033,8 @@ static void child_main(enum role role, const char *id, pid_t parent, int notify_
 	}
 	struct runner r;
 	runner_init(&r, role, id);
+	if (!(r.db = db_for_server(r.db, lane_names[lane])))
+		_exit(1);
 	if (role == ROLE_HTTP) {
 		http_loop(&r, wake_pipe[0]);
 	} else {
@@ -1032,7 +1057,7 @@ static void child_start(const struct runner *r, struct child *c, int notify[2])
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
-		child_main(c->role, r->id, parent, notify[0], notify[1]);
+		child_main(c->role, c->lane, r->id, parent, notify[0], notify[1]);
 	if (pid < 0) {
 		log_error("jobs: cannot start the %s process: %s", role_names[c->role], strerror(errno));
 		c->restart_ms = time_now_ms() + CHILD_BACKOFF_MAX_MS;
@@ -1129,6 +1154,7 @@ int jobs_run(void)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 
+	nlanes = db_server_names(&g_config, lane_names, LANES_MAX);
 	struct runner r;
 	runner_init(&r, ROLE_MAIN, NULL);
 	pid_file_write(g_config.jobs_pid_file);
@@ -1137,18 +1163,19 @@ int jobs_run(void)
 		 g_config.jobs_backoff_base_ms, g_config.jobs_concurrency,
 		 g_config.jobs_concurrency == 1 ? "" : "s", g_config.jobs_http_concurrency,
 		 g_config.jobs_http_per_endpoint);
-	recover_dead_holders(&r);
-	arena_reset(r.a);
+	lanes_each(&r, recover_dead_holders);
 
-	int n = 1 + g_config.jobs_concurrency;
+	/* One HTTP process and jobs_concurrency workers per server. */
+	int per = 1 + g_config.jobs_concurrency, n = per * nlanes;
 	struct child *ch = calloc((size_t)n, sizeof(*ch));
 	if (!ch) {
 		runner_release(&r);
 		return 1;
 	}
-	ch[0].role = ROLE_HTTP;
-	for (int i = 1; i < n; i++)
-		ch[i].role = ROLE_WORKER;
+	for (int i = 0; i < n; i++) {
+		ch[i].role = i % per ? ROLE_WORKER : ROLE_HTTP;
+		ch[i].lane = i / per;
+	}
 	/* The children open their own connections. */
 	for (int i = 0; i < n; i++)
 		child_start(&r, &ch[i], notify);
@@ -1157,15 +1184,25 @@ int jobs_run(void)
 		if (time_now_ms() >= r.next_lease_ms) {
 			lease_tick(&r);
 			if (r.lease_held)
-				sched_pass(&r);
+				lanes_each(&r, sched_lane);
 			arena_reset(r.a);
 			r.next_lease_ms = time_now_ms() + LEASE_RENEW_MS;
 		}
-		bool more;
-		int fanned = fanout_pass(r.db, r.a, &more);
-		arena_reset(r.a);
+		bool more = false;
+		int fanned = 0;
+		if (nlanes > 1 && fanout_forward(r.db, r.a) < 0)
+			log_warn("fanout: forwarding to other servers: %s", db_last_error(r.db));
+		for (int l = 0; l < nlanes; l++) {
+			bool m = false;
+			db_t *d = db_for_server(r.db, lane_names[l]);
+			int f = d ? fanout_pass(d, r.a, &m) : -1;
+			arena_reset(r.a);
+			fanned = f < 0 ? (fanned > 0 ? fanned : f) : fanned + f;
+			more = more || m;
+		}
 		if (fanned > 0) {
-			ssize_t w = write(notify[1], "x", 1);   /* deliveries may be due */
+			/* deliveries may be due: one wake-up per HTTP process */
+			ssize_t w = write(notify[1], "xxxxxxxxxxxxxxxx", (size_t)nlanes);
 			(void)w;
 			workers_wake(ch, n);                    /* and automation runs */
 		}
@@ -1186,6 +1223,9 @@ int jobs_run(void)
 	lease_release(&r);
 	runner_release(&r);
 	pid_file_remove(g_config.jobs_pid_file);
+	for (int l = 0; l < nlanes; l++)
+		free(lane_names[l]);
+	nlanes = 0;
 	log_info("jobs: runner stopped");
 	close(wake_pipe[0]);
 	close(wake_pipe[1]);

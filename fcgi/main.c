@@ -30,6 +30,7 @@
 #include "../common/timefmt.h"
 #include "router.h"
 #include "credentials.h"
+#include "fanout.h"
 #include "jobs.h"
 #include "server.h"
 
@@ -42,7 +43,7 @@ static const struct { const char *cmd, *text; } usage_lines[] = {
 	{ "jobs", "jobs enqueue --kind K [--tenant ID] [--payload JSON] [--max-attempts N]" },
 	{ "jobs", "jobs show ID [--json]         one job; exits 1 if there is no such job" },
 	{ "migrate", "migrate                       apply pending migrations" },
-	{ "tenant", "tenant create --name NAME [--plan PLAN] [--email EMAIL] [--json]" },
+	{ "tenant", "tenant create --name NAME [--plan PLAN] [--email EMAIL] [--server SERVER] [--json]" },
 	{ "tenant", "tenant list [--json]" },
 	{ "tenant", "tenant suspend ID | tenant resume ID" },
 	{ "token", "token mint --tenant ID --user ID --role ROLE [--ttl SECONDS] [--json]" },
@@ -86,7 +87,7 @@ static bool command_known(const char *cmd)
 }
 
 struct opts {
-	const char *name, *plan, *email, *tenant, *user, *role, *kind, *payload, *event;
+	const char *name, *plan, *email, *server, *tenant, *user, *role, *kind, *payload, *event;
 	long ttl;
 	int max_attempts;
 	int json;
@@ -102,6 +103,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "name", required_argument, NULL, 'n' },
 		{ "plan", required_argument, NULL, 'p' },
 		{ "email", required_argument, NULL, 'e' },
+		{ "server", required_argument, NULL, 'S' },
 		{ "tenant", required_argument, NULL, 't' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "role", required_argument, NULL, 'r' },
@@ -124,6 +126,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'n': o->name = optarg; break;
 		case 'p': o->plan = optarg; break;
 		case 'e': o->email = optarg; break;
+		case 'S': o->server = optarg; break;
 		case 't': o->tenant = optarg; break;
 		case 'u': o->user = optarg; break;
 		case 'r': o->role = optarg; break;
@@ -150,6 +153,10 @@ static int load_config(void)
 		if (!config_path && !getenv("TESSERA_CONFIG"))
 			fputs("tessera: `make run` writes var/tessera.conf: "
 			      "tessera --config var/tessera.conf COMMAND\n", stderr);
+		return -1;
+	}
+	if (db_servers_check(&g_config, err, sizeof(err))) {
+		fprintf(stderr, "tessera: config: %s\n", err);
 		return -1;
 	}
 	if (log_open(g_config.log_file, (enum log_level)log_level_parse(g_config.log_level)) != 0) {
@@ -265,6 +272,22 @@ static int cmd_migrate(void)
 		fprintf(stderr, "tessera migrate: control DB: %s\n", err);
 		goto out;
 	}
+	/* Every other data server gets the control schema too: it holds the
+	 * tenant-scoped control rows (outbox, jobs, ...) of its tenants. */
+	char *names[16];
+	int nn = db_server_names(&g_config, names, 16);
+	for (int i = 1; i < nn; i++) {
+		db_t *peer = db_for_server(db, names[i]);
+		if (!peer || migrate_control(peer, a, g_config.db_name, err, sizeof(err)) < 0) {
+			fprintf(stderr, "tessera migrate: control schema on server %s: %s\n", names[i],
+				peer ? err : "unknown server");
+			for (int j = 0; j < nn; j++)
+				free(names[j]);
+			goto out;
+		}
+	}
+	for (int j = 0; j < nn; j++)
+		free(names[j]);
 	int m = tenant_migrate_all(db, a, err, sizeof(err));
 	if (m < 0) {
 		fprintf(stderr, "tessera migrate: tenant DB: %s\n", err);
@@ -292,7 +315,8 @@ static int cmd_tenant(const struct opts *o)
 			fprintf(stderr, "tessera tenant create: --name is required\n");
 			goto out;
 		}
-		tenant_new_t t = { o->name, o->plan ? o->plan : g_config.default_plan, o->email };
+		tenant_new_t t = { o->name, o->plan ? o->plan : g_config.default_plan, o->email,
+				   o->server };
 		char *id, *key;
 		if (tenant_create(db, a, &t, &id, &key, err, sizeof(err))) {
 			fprintf(stderr, "tessera tenant create: %s\n", err);
@@ -403,7 +427,9 @@ static int cmd_jobs(const struct opts *o)
 		if (!job && st == DB_OK)
 			fprintf(stderr, "tessera jobs show: no job %s\n", o->args[1]);
 	} else {
-		st = jobs_enqueue(db, a, o->tenant, o->kind, payload, o->max_attempts, 0, id);
+		/* a tenant's jobs are on its data server */
+		db_t *jdb = o->tenant ? tenant_server_db(db, a, o->tenant) : db;
+		st = jobs_enqueue(jdb ? jdb : db, a, o->tenant, o->kind, payload, o->max_attempts, 0, id);
 		if (st == DB_OK)
 			puts(id);
 	}

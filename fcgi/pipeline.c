@@ -140,6 +140,8 @@ static err_t run(req_t *r)
 	err_t rc;
 	if (r->route->auth == AUTH_BEARER && (rc = credentials_check(r)))
 		return rc;
+	if (r->tenant.id && (rc = req_tenant_db(r)))
+		return rc;
 	if (r->who.kind != PRINCIPAL_NONE && (rc = identity_gate(r)))
 		return rc;
 	if ((rc = read_body(r)))
@@ -316,9 +318,12 @@ void pipeline_handle(FCGX_Request *f, db_t *db, cache_t *cache, arena_t *a)
 	r.remote_addr = req_env(&r, "REMOTE_ADDR");
 
 	err_t rc = run(&r);
-	if (db_in_transaction(db)) {
+	/* r.db: the tenant's server, or the primary */
+	if (db_in_transaction(r.db) || db_in_transaction(db)) {
 		log_error("%s: handler left a transaction open; rolled back", r.request_id);
-		db_rollback(db);
+		db_rollback(r.db);
+		if (db_in_transaction(db))
+			db_rollback(db);
 	}
 	if (rc != E_OK)
 		reply_error(&r, rc);

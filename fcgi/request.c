@@ -218,6 +218,18 @@ err_t req_fail_field(req_t *r, err_t e, const char *field, const char *fmt, ...)
 	return e;
 }
 
+err_t req_tenant_db(req_t *r)
+{
+	db_t *d = db_for_server(r->db, r->tenant.db_server);
+	if (!d) {
+		log_error("%s: tenant %s is on server %s, which db_servers does not name",
+			  r->request_id, r->tenant.id, r->tenant.db_server);
+		return req_fail(r, E_UNAVAILABLE, "The tenant's database is unavailable; try again shortly");
+	}
+	r->db = d;
+	return E_OK;
+}
+
 err_t req_db_error(req_t *r, enum db_status st)
 {
 	switch (st) {

@@ -42,6 +42,7 @@ typedef struct tenant {
 	char *plan;
 	char *status;
 	char *db_name;
+	char *db_server;           /* its data server (db_servers); NULL: the primary */
 	long long rate_limit;      /* plan requests per minute */
 	long long used_storage;
 	char *schema_gen;          /* schema generation read with the rate limit */
@@ -149,6 +150,9 @@ err_t req_fail_field(req_t *r, err_t e, const char *field, const char *fmt, ...)
 
 /* Maps a database failure to the API error (503, 409 or 500). */
 err_t req_db_error(req_t *r, enum db_status st);
+/* Points r->db at the tenant's data server (README "Scaling"); a server
+ * missing from db_servers is a 503. */
+err_t req_tenant_db(req_t *r);
 
 /* Ends the open transaction: commits when rc is E_OK (a failed commit
  * becomes the error), rolls back and returns rc otherwise.  A commit that

@@ -262,7 +262,7 @@ static char *stmt_text(stmt_t *s, arena_t *a)
 static void res_scope(req_t *r, const res_ctx_t *c, query_t *q)
 {
 	query_init(r, q, "1 = 1");
-	if (c->res->home == RES_CONTROL)
+	if (c->res->home != RES_TENANT)
 		query_and_bind(r, q, "tenant_id = ?", db_str(r->tenant.id));
 	if (c->res->parent_column)
 		query_and_bind(r, q, arena_printf(r->a, "`%s` = ?", c->res->parent_column),
@@ -338,6 +338,11 @@ err_t resource_ctx(req_t *r, const resource_t *res, enum res_op op, res_ctx_t *c
 	memset(c, 0, sizeof(*c));
 	c->res = res;
 	c->op = op;
+	/* Global rows (API keys) live on the primary server with the control
+	 * DB: the whole operation, its audit row and event included, runs there
+	 * (the fan-out finds the tenant's server; README "Scaling"). */
+	if (res->home == RES_PRIMARY)
+		r->db = db_control(r->db);
 	c->body = r->json;
 	c->status = op == OP_CREATE ? 201 : 200;
 	if (res->id_param)
@@ -737,7 +742,7 @@ static err_t op_create(req_t *r, res_ctx_t *c)
 	sb_printf(&s.sql, "INSERT INTO %s (id", resource_table(r, res));
 	sb_puts(&vals, "?");
 	bind(&s, db_str(c->id));
-	if (res->home == RES_CONTROL) {
+	if (res->home != RES_TENANT) {
 		sb_puts(&s.sql, ", tenant_id");
 		sb_puts(&vals, ", ?");
 		bind(&s, db_str(r->tenant.id));

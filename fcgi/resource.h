@@ -69,9 +69,10 @@ typedef struct res_field {
 	const char *alias;             /* another name accepted on input ("name" for "label") */
 } res_field_t;
 
-/* Where the rows live: a control-DB table with a tenant_id column, or a
+/* Where the rows live: a control-DB table with a tenant_id column (on
+ * the tenant's data server, or on the primary for global rows), or a
  * table in each tenant's own database. */
-enum res_home { RES_CONTROL, RES_TENANT };
+enum res_home { RES_CONTROL, RES_TENANT, RES_PRIMARY };
 
 /* How a delete is done. */
 enum res_delete {

@@ -17,6 +17,7 @@
 #include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../fcgi/jobs.h"
+#include "../fcgi/fanout.h"
 #include "../fcgi/journal.h"
 #include "accounting.h"
 #include "routes.h"
@@ -251,8 +252,7 @@ static int recurring_job(db_t *db, cache_t *cache, arena_t *a, const char *tenan
 	(void)tenant_id;
 	(void)payload;
 	db_result *tenants;
-	if (db_exec(db, a, "SELECT id, db_name FROM tenants WHERE status = 'active'", NULL, 0,
-		    &tenants) != DB_OK) {
+	if (tenants_here(db, a, "id, db_name", "status = 'active'", &tenants) != DB_OK) {
 		snprintf(err, errlen, "listing tenants: %s", db_last_error(db));
 		return -1;
 	}

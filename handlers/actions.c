@@ -758,7 +758,8 @@ static enum db_status run_req_init(req_t *r, db_t *db, cache_t *cache, arena_t *
 	snprintf(r->request_id, sizeof(r->request_id), "req_%s", source_id);
 	db_param t[] = { db_str(tenant_id) };
 	db_result *res;
-	enum db_status st = db_exec(db, a, "SELECT db_name, plan, name FROM tenants WHERE id = ?", t,
+	enum db_status st = db_exec(db_control(db), a,
+				    "SELECT db_name, plan, name, db_server FROM tenants WHERE id = ?", t,
 				    1, &res);
 	if (st == DB_OK && res->nrows == 0)
 		st = DB_ERROR;
@@ -767,6 +768,9 @@ static enum db_status run_req_init(req_t *r, db_t *db, cache_t *cache, arena_t *
 	r->tenant.db_name = arena_strdup(a, db_cell(res, 0, 0));
 	r->tenant.plan = arena_strdup(a, db_cell(res, 0, 1));
 	r->tenant.name = arena_strdup(a, db_cell(res, 0, 2));
+	r->tenant.db_server = db_cell(res, 0, 3) ? arena_strdup(a, db_cell(res, 0, 3)) : NULL;
+	if (!(r->db = db_for_server(db, r->tenant.db_server)))
+		return DB_UNAVAILABLE;
 	return DB_OK;
 }
 

@@ -326,7 +326,7 @@ err_t ai_budget_check(req_t *r)
 {
 	db_param p[] = { db_str(r->tenant.id), db_str(r->tenant.id), db_str(r->tenant.plan) };
 	db_result *res;
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"SELECT (SELECT COALESCE(SUM(input_tokens + output_tokens), 0) FROM ai_usage "
 		"WHERE tenant_id = ? AND provider_type <> 'local' "
 		"AND day >= DATE_FORMAT(UTC_DATE(), '%Y-%m-01')) AS used, "
@@ -348,14 +348,14 @@ void ai_meter(req_t *r, const ai_provider_t *p, const char *model, long input_to
 {
 	db_param v[] = { db_str(r->tenant.id), db_str(p->id), db_str(p->type),
 			 db_str(model ? model : "unknown"), db_int(input_tokens), db_int(output_tokens) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"INSERT INTO ai_usage (tenant_id, day, provider_id, provider_type, model, requests, "
 		"input_tokens, output_tokens) VALUES (?, UTC_DATE(), ?, ?, LEFT(?, 100), 1, ?, ?) "
 		"ON DUPLICATE KEY UPDATE requests = requests + 1, "
 		"input_tokens = input_tokens + VALUES(input_tokens), "
 		"output_tokens = output_tokens + VALUES(output_tokens)", v, 6, NULL);
 	if (st)
-		log_error("%s: AI usage not recorded (%s)", r->request_id, db_last_error(r->db));
+		log_error("%s: AI usage not recorded (%s)", r->request_id, db_last_error(db_control(r->db)));
 }
 
 /* The price of n tokens at per_1k (a decimal) in millionths, computed
@@ -447,7 +447,7 @@ static err_t ai_usage_get(req_t *r)
 	db_param p[] = { db_str(r->tenant.id), db_str(range ? (from ? from : "1970-01-01") : start),
 			 db_str(range ? (to ? to : "9999-12-31") : NULL), db_str(start) };
 	db_result *res;
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, provider_id, provider_type, model, "
 		"requests, input_tokens, output_tokens FROM ai_usage WHERE tenant_id = ? "
 		"AND day >= ? AND day <= COALESCE(?, LAST_DAY(?)) "

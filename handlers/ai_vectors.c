@@ -594,7 +594,7 @@ static int job_embed(db_t *db, cache_t *cache, arena_t *a, const char *tenant_id
 	long tokens = 0;
 	db_param t[] = { db_str(tenant_id) };
 	db_result *res;
-	if (db_exec(db, a, "SELECT plan FROM tenants WHERE id = ?", t, 1, &res) || res->nrows == 0)
+	if (db_exec(db_control(db), a, "SELECT plan FROM tenants WHERE id = ?", t, 1, &res) || res->nrows == 0)
 		return job_db_error(db, err, errlen);
 	r.tenant.plan = arena_strdup(a, db_cell(res, 0, 0));
 	err_t rc = ai_embedding_provider(&r, model, &p, &use);

@@ -28,6 +28,7 @@
 #include "../common/log.h"
 #include "../common/strbuf.h"
 #include "../common/timefmt.h"
+#include "../fcgi/fanout.h"
 #include "../fcgi/jobs.h"
 #include "../fcgi/usage.h"
 #include "routes.h"
@@ -339,7 +340,7 @@ static err_t tenant_counts(req_t *r, const char *start, cJSON *d)
 	db_param tp[] = { db_str(r->tenant.id) };
 	db_result *tr;
 	if (!st)
-		st = db_exec(r->db, r->a, "SELECT used_storage_bytes FROM tenants WHERE id = ?", tp, 1, &tr);
+		st = db_exec(db_control(r->db), r->a, "SELECT used_storage_bytes FROM tenants WHERE id = ?", tp, 1, &tr);
 	if (st)
 		return req_db_error(r, st);
 	long long deliveries = db_get_int(res, 0, "deliveries", 0);
@@ -610,17 +611,26 @@ static int rollup_run(db_t *db, cache_t *cache, arena_t *a, const char *tenant_i
 	int failed = 0;
 	const cJSON *t;
 	cJSON_ArrayForEach(t, set) {
-		int rc = roll_tenant(db, cache, a, t->string);
+		/* usage_requests is on the tenant's data server */
+		db_t *tdb = tenant_server_db(db, a, t->string);
+		int rc = tdb ? roll_tenant(tdb, cache, a, t->string) : -1;
 		if (rc == 1)    /* a leftover roll went first: the live counts now */
-			rc = roll_tenant(db, cache, a, t->string);
+			rc = roll_tenant(tdb, cache, a, t->string);
 		failed += rc < 0;
 	}
 	cJSON_Delete(set);
-	if (db_exec(db, a, "DELETE FROM usage_requests WHERE hour < UTC_TIMESTAMP() - INTERVAL 100 DAY "
-		    "LIMIT 10000", NULL, 0, NULL) ||
-	    db_exec(db, a, "DELETE FROM usage_rolls WHERE rolled_at < UTC_TIMESTAMP(3) - INTERVAL 7 DAY "
-		    "LIMIT 10000", NULL, 0, NULL))
-		failed++;
+	char *names[16];
+	int nn = db_server_names(&g_config, names, 16);
+	for (int i = 0; i < nn; i++) {
+		db_t *sdb = db_for_server(db, names[i]);
+		free(names[i]);
+		if (!sdb ||
+		    db_exec(sdb, a, "DELETE FROM usage_requests WHERE hour < UTC_TIMESTAMP() - "
+			    "INTERVAL 100 DAY LIMIT 10000", NULL, 0, NULL) ||
+		    db_exec(sdb, a, "DELETE FROM usage_rolls WHERE rolled_at < UTC_TIMESTAMP(3) - "
+			    "INTERVAL 7 DAY LIMIT 10000", NULL, 0, NULL))
+			failed++;
+	}
 	if (failed) {
 		snprintf(err, errlen, "%d tenant(s) not rolled up; retried", failed);
 		return -1;

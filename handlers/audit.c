@@ -9,6 +9,7 @@
 #include "../common/ids.h"
 #include "../common/rowjson.h"
 #include "../common/log.h"
+#include "../fcgi/fanout.h"
 #include "../fcgi/jobs.h"
 #include "audit.h"
 #include "routes.h"
@@ -99,7 +100,7 @@ static int audit_retention_job(db_t *db, cache_t *cache, arena_t *a, const char 
 	(void)tenant_id;
 	(void)payload;
 	db_result *tenants;
-	if (db_exec(db, a, "SELECT id, db_name FROM tenants", NULL, 0, &tenants) != DB_OK) {
+	if (tenants_here(db, a, "id, db_name", "1 = 1", &tenants) != DB_OK) {
 		snprintf(err, errlen, "listing tenants: %s", db_last_error(db));
 		return -1;
 	}

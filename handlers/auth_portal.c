@@ -40,7 +40,7 @@ err_t portal_identify(req_t *r)
 		return req_fail_field(r, E_VALIDATION, "email", "email must be a valid email address");
 	db_result *ts;
 	db_param lim[] = { db_int(IDENTIFY_MAX_TENANTS) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"SELECT id, name, db_name FROM tenants WHERE status = 'active' "
 		"ORDER BY id LIMIT ?", lim, 1, &ts);
 	if (st)

@@ -85,7 +85,7 @@ static const char *subscription_price(const cJSON *sub)
 static err_t plan_set(req_t *r, const char *tenant, const char *plan)
 {
 	db_param p[] = { db_str(plan), db_str(tenant), db_str(plan) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"UPDATE tenants SET plan = ?, updated_at = UTC_TIMESTAMP(3) WHERE id = ? AND "
 		"EXISTS (SELECT 1 FROM plans WHERE id = ?)", p, 3, NULL);
 	return st ? req_db_error(r, st) : E_OK;
@@ -111,7 +111,7 @@ static err_t on_checkout(req_t *r, const cJSON *obj, const char **tenant)
 							 "data"), 0), "price"), "id");
 	db_param p[] = { db_str(customer), db_str(json_str_of(obj, "subscription")), db_str(price),
 			 db_str(t) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"INSERT INTO billing_accounts (tenant_id, stripe_customer_id, stripe_subscription_id, "
 		"subscription_status, price_id, updated_at) SELECT id, ?, ?, 'active', ?, "
 		"UTC_TIMESTAMP(3) FROM tenants WHERE id = ? ON DUPLICATE KEY UPDATE "
@@ -132,7 +132,7 @@ static err_t on_subscription(req_t *r, const cJSON *sub, bool deleted, const cha
 {
 	db_result *res;
 	db_param p[] = { db_str(json_str_of(sub, "customer")) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"SELECT tenant_id FROM billing_accounts WHERE stripe_customer_id = ?", p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
@@ -142,7 +142,7 @@ static err_t on_subscription(req_t *r, const cJSON *sub, bool deleted, const cha
 	const char *status = deleted ? "canceled" : json_str_of(sub, "status");
 	const char *price = subscription_price(sub);
 	db_param q[] = { db_str(json_str_of(sub, "id")), db_str(status), db_str(price), db_str(*tenant) };
-	if ((st = db_exec(r->db, r->a,
+	if ((st = db_exec(db_control(r->db), r->a,
 		"UPDATE billing_accounts SET stripe_subscription_id = ?, subscription_status = ?, "
 		"price_id = COALESCE(?, price_id), updated_at = UTC_TIMESTAMP(3) WHERE tenant_id = ?",
 		q, 4, NULL)))
@@ -171,7 +171,7 @@ static err_t stripe_webhook(req_t *r)
 	if (st)
 		return req_db_error(r, st);
 	db_param p[] = { db_str(id), db_str(type) };
-	st = db_exec(r->db, r->a, "INSERT INTO stripe_events (id, type, received_at) "
+	st = db_exec(db_control(r->db), r->a, "INSERT INTO stripe_events (id, type, received_at) "
 		     "VALUES (?, ?, UTC_TIMESTAMP(3))", p, 2, NULL);
 	bool duplicate = st == DB_DUPLICATE;
 	err_t rc = st && !duplicate ? req_db_error(r, st) : E_OK;
@@ -190,7 +190,7 @@ static err_t stripe_webhook(req_t *r)
 	}
 	if (!rc && tenant) {
 		db_param q[] = { db_str(tenant), db_str(id) };
-		if ((st = db_exec(r->db, r->a, "UPDATE stripe_events SET tenant_id = ? WHERE id = ?", q,
+		if ((st = db_exec(db_control(r->db), r->a, "UPDATE stripe_events SET tenant_id = ? WHERE id = ?", q,
 				  2, NULL)))
 			rc = req_db_error(r, st);
 	}

@@ -142,7 +142,7 @@ static err_t branding_load(req_t *r, cJSON **out)
 {
 	db_result *res;
 	db_param p[] = { db_str(r->tenant.id) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"SELECT t.brand_name, t.domain AS custom_domain, b.logo_url, b.favicon_url, "
 		"b.primary_color, b.secondary_color, b.footer_text, b.custom_css FROM tenants t "
 		"LEFT JOIN branding b ON b.tenant_id = t.id WHERE t.id = ?", p, 1, &res);
@@ -191,7 +191,7 @@ static err_t tenant_columns_write(req_t *r, const cJSON *b)
 		if (!v)
 			continue;
 		db_param p[] = { db_str(cJSON_IsString(v) ? v->valuestring : NULL), db_str(r->tenant.id) };
-		enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+		enum db_status st = db_exec(db_control(r->db), r->a, arena_printf(r->a,
 			"UPDATE tenants SET %s = ? WHERE id = ?", cols[i].column), p, 2, NULL);
 		if (st == DB_DUPLICATE)
 			return req_fail_field(r, E_CONFLICT, "custom_domain",
@@ -207,7 +207,7 @@ static err_t tenant_columns_write(req_t *r, const cJSON *b)
 static err_t branding_row_write(req_t *r, const cJSON *b)
 {
 	db_param p[] = { db_str(r->tenant.id) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"INSERT IGNORE INTO branding (tenant_id, updated_at) VALUES (?, UTC_TIMESTAMP(3))",
 		p, 1, NULL);
 	for (int i = 0; !st && row_columns[i]; i++) {
@@ -215,7 +215,7 @@ static err_t branding_row_write(req_t *r, const cJSON *b)
 		if (!v)
 			continue;
 		db_param q[] = { db_str(cJSON_IsString(v) ? v->valuestring : NULL), db_str(r->tenant.id) };
-		st = db_exec(r->db, r->a, arena_printf(r->a,
+		st = db_exec(db_control(r->db), r->a, arena_printf(r->a,
 			"UPDATE branding SET %s = ?, updated_at = UTC_TIMESTAMP(3) WHERE tenant_id = ?",
 			row_columns[i]), q, 2, NULL);
 	}

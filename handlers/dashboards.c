@@ -124,7 +124,7 @@ static err_t widgets_with_data(req_t *r, const char *dashboard_id, bool refresh,
 static err_t share_revoke(req_t *r, const char *dashboard_id)
 {
 	db_param p[] = { db_str(r->tenant.id), db_str(dashboard_id) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"UPDATE dashboard_shares SET revoked_at = UTC_TIMESTAMP(3) WHERE tenant_id = ? AND "
 		"dashboard_id = ? AND revoked_at IS NULL", p, 2, NULL);
 	return st ? req_db_error(r, st) : E_OK;
@@ -140,7 +140,7 @@ static err_t share_issue(req_t *r, res_ctx_t *c, db_param expires)
 	char *token = random_token(r->a, "dsh_", 32), hash[65];
 	sha256_hex(hash, token, strlen(token));
 	db_param p[] = { db_str(hash), db_str(r->tenant.id), db_str(c->id), expires };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"INSERT INTO dashboard_shares (token_hash, tenant_id, dashboard_id, expires_at, "
 		"created_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3))", p, 4, NULL);
 	if (st)
@@ -182,7 +182,7 @@ static err_t dashboard_after_write(req_t *r, res_ctx_t *c)
 		return share_issue(r, c, share_expiry(r, c));
 	if (now && cJSON_GetObjectItemCaseSensitive(c->body, "share_expires_at")) {
 		db_param p[] = { share_expiry(r, c), db_str(r->tenant.id), db_str(c->id) };
-		enum db_status st = db_exec(r->db, r->a,
+		enum db_status st = db_exec(db_control(r->db), r->a,
 			"UPDATE dashboard_shares SET expires_at = ? WHERE tenant_id = ? AND "
 			"dashboard_id = ? AND revoked_at IS NULL", p, 3, NULL);
 		return st ? req_db_error(r, st) : E_OK;
@@ -350,12 +350,20 @@ static err_t dashboards_public(req_t *r)
 	const char *token = req_param(r, "share_token");
 	char hash[65];
 	sha256_hex(hash, token, strlen(token));
-	db_result *res;
+	db_result *sh, *res;
 	db_param p[] = { db_str(hash), db_str(r->tenant.id) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
-		"SELECT d.id, d.name, d.description, d.layout_json, s.expires_at FROM dashboard_shares s "
-		"JOIN %s d ON d.id = s.dashboard_id WHERE s.token_hash = ? AND s.tenant_id = ? "
-		"AND d.is_public = 1", tenant_table(r, "_dashboards")), p, 2, &res);
+	/* The share is on the primary, the dashboard on the tenant's server. */
+	enum db_status st = db_exec(db_control(r->db), r->a,
+		"SELECT dashboard_id, expires_at FROM dashboard_shares WHERE token_hash = ? AND "
+		"tenant_id = ?", p, 2, &sh);
+	if (st)
+		return req_db_error(r, st);
+	if (sh->nrows == 0)
+		return req_fail(r, E_NOT_FOUND, "Shared dashboard not found");
+	db_param q[] = { db_str(db_cell(sh, 0, 1)), db_str(db_cell(sh, 0, 0)) };
+	st = db_exec(r->db, r->a, arena_printf(r->a,
+		"SELECT d.id, d.name, d.description, d.layout_json, ? AS expires_at FROM %s d "
+		"WHERE d.id = ? AND d.is_public = 1", tenant_table(r, "_dashboards")), q, 2, &res);
 	if (st)
 		return req_db_error(r, st);
 	if (res->nrows == 0)

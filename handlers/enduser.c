@@ -94,7 +94,7 @@ static err_t tenant_secret(req_t *r, char **secret, size_t *len)
 {
 	db_result *res;
 	db_param p[] = { db_str(r->tenant.id) };
-	enum db_status st = db_exec(r->db, r->a, "SELECT jwt_secret_enc FROM tenants WHERE id = ?",
+	enum db_status st = db_exec(db_control(r->db), r->a, "SELECT jwt_secret_enc FROM tenants WHERE id = ?",
 				    p, 1, &res);
 	if (st)
 		return req_db_error(r, st);

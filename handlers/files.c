@@ -248,7 +248,7 @@ err_t files_quota_reserve(req_t *r, long long bytes)
 {
 	db_result *res;
 	db_param p[] = { db_int(bytes), db_str(r->tenant.id), db_int(bytes) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"UPDATE tenants t JOIN plans p ON p.id = t.plan "
 		"SET t.used_storage_bytes = t.used_storage_bytes + ? "
 		"WHERE t.id = ? AND t.used_storage_bytes + ? <= p.max_storage_bytes", p, 3, &res);
@@ -264,7 +264,7 @@ err_t files_plan_file_limit(req_t *r, long long bytes)
 {
 	db_result *res;
 	db_param p[] = { db_str(r->tenant.plan) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"SELECT max_file_size_bytes FROM plans WHERE id = ?", p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
@@ -278,7 +278,7 @@ err_t files_plan_file_limit(req_t *r, long long bytes)
 enum db_status files_usage_release(db_t *db, arena_t *a, const char *tenant_id, long long bytes)
 {
 	db_param p[] = { db_int(bytes), db_str(tenant_id) };
-	return db_exec(db, a, "UPDATE tenants SET used_storage_bytes = "
+	return db_exec(db_control(db), a, "UPDATE tenants SET used_storage_bytes = "
 		       "GREATEST(CAST(used_storage_bytes AS SIGNED) - ?, 0) WHERE id = ?", p, 2, NULL);
 }
 
@@ -903,7 +903,7 @@ err_t files_stats(req_t *r)
 		files_table(r)), p, 2, &res);
 	db_param tp[] = { db_str(r->tenant.id) };
 	if (!st)
-		st = db_exec(r->db, r->a, "SELECT t.used_storage_bytes, p.max_storage_bytes, "
+		st = db_exec(db_control(r->db), r->a, "SELECT t.used_storage_bytes, p.max_storage_bytes, "
 			     "p.max_file_size_bytes FROM tenants t JOIN plans p ON p.id = t.plan "
 			     "WHERE t.id = ?", tp, 1, &q);
 	if (st)

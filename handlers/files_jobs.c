@@ -21,7 +21,7 @@ static const char *tenant_db(db_t *db, arena_t *a, const char *tenant_id, enum d
 {
 	db_result *res;
 	db_param p[] = { db_str(tenant_id) };
-	*st = db_exec(db, a, "SELECT db_name FROM tenants WHERE id = ?", p, 1, &res);
+	*st = db_exec(db_control(db), a, "SELECT db_name FROM tenants WHERE id = ?", p, 1, &res);
 	return *st || res->nrows == 0 ? NULL : db_get(res, 0, "db_name");
 }
 

@@ -120,7 +120,7 @@ static err_t check_quota(req_t *r)
 {
 	db_result *res;
 	db_param p[] = { db_str(r->tenant.id), db_str(r->tenant.plan) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"SELECT (SELECT COUNT(*) FROM api_keys WHERE tenant_id = ? AND revoked_at IS NULL), "
 		"max_api_keys FROM plans WHERE id = ?", p, 2, &res);
 	if (st)
@@ -225,7 +225,7 @@ static err_t key_after_write(req_t *r, res_ctx_t *c)
 	db_param q[] = { db_str(m->id), db_str(label_of(c->body, NULL)), m->prefix, m->hash,
 			 scopes ? json_to_param(r->a, &words, scopes) : db_null(), db_str(creator),
 			 db_str(r->tenant.id), db_str(c->id) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"INSERT INTO api_keys (id, tenant_id, label, key_prefix, key_hash, scopes, "
 		"ip_allowlist, rate_limit, expires_at, created_by, rotated_from, created_at, "
 		"updated_at) SELECT ?, tenant_id, COALESCE(?, label), ?, ?, COALESCE(?, scopes), "
@@ -270,7 +270,7 @@ static const resource_t key_res = {
 	.name = "API key",
 	.type = "api_key",
 	.table = "api_keys",
-	.home = RES_CONTROL,
+	.home = RES_PRIMARY,
 	.id_param = "key_id",
 	.id_prefix = "key_",
 	.fields = key_fields,

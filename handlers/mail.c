@@ -104,7 +104,7 @@ static const char *site_name_of(req_t *r, const cJSON *brand)
 		return n;
 	db_result *res;
 	db_param p[] = { db_str(r->tenant.id) };
-	if (r->tenant.id && db_exec(r->db, r->a, "SELECT COALESCE(brand_name, name) AS n FROM tenants "
+	if (r->tenant.id && db_exec(db_control(r->db), r->a, "SELECT COALESCE(brand_name, name) AS n FROM tenants "
 				    "WHERE id = ?", p, 1, &res) == DB_OK && res->nrows && db_get(res, 0, "n"))
 		return db_get(res, 0, "n");
 	return r->tenant.name ? r->tenant.name : "Tessera";

@@ -90,7 +90,7 @@ err_t public_tenant_config(req_t *r)
 {
 	db_result *res;
 	db_param p[] = { db_str(r->tenant.id) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"SELECT brand_name, settings FROM tenants WHERE id = ?",
 		p, 1, &res);
 	if (st)
@@ -147,7 +147,7 @@ err_t public_tenants_lookup(req_t *r)
 		return req_fail_field(r, E_VALIDATION, "email", "email is not a valid address");
 	db_result *res;
 	db_param p[] = { db_str(email) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"SELECT id AS tenant_id, COALESCE(brand_name, name) AS brand_name FROM tenants "
 		"WHERE owner_email = ? AND status = 'active' ORDER BY id LIMIT 100", p, 1, &res);
 	if (st)

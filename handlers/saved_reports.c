@@ -41,6 +41,7 @@
 #include "../common/timefmt.h"
 #include "../fcgi/credentials.h"
 #include "../fcgi/jobs.h"
+#include "../fcgi/fanout.h"
 #include "../fcgi/journal.h"
 #include "identity_admin.h"
 #include "reports.h"
@@ -519,10 +520,17 @@ static void saved_schedule_tick(db_t *db, cache_t *cache, arena_t *a)
 {
 	(void)cache;
 	db_result *due;
-	if (db_exec(db, a, "SELECT s.tenant_id, s.report_id, s.next_run_at, t.db_name FROM "
-		    "report_schedules s LEFT JOIN tenants t ON t.id = s.tenant_id WHERE "
+	/* report_schedules is on each data server, tenants on the primary. */
+	if (db_exec(db, a, "SELECT s.tenant_id, s.report_id, s.next_run_at, NULL AS db_name FROM "
+		    "report_schedules s WHERE "
 		    "s.next_run_at <= UTC_TIMESTAMP(3) ORDER BY s.next_run_at LIMIT 100", NULL, 0, &due))
 		return;
+	for (int i = 0; i < due->nrows; i++) {
+		const char *dbn = NULL;
+		if (tenant_db_of(db, a, db_get(due, i, "tenant_id"), &dbn))
+			return;
+		due->cells[i * due->ncols + 3] = (char *)dbn;
+	}
 	for (int i = 0; i < due->nrows; i++)
 		if (tick_one(db, a, due, i))
 			log_warn("scheduler: saved report %s: %s", db_get(due, i, "report_id"),

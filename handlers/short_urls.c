@@ -217,7 +217,7 @@ static const char *short_link(req_t *r, res_ctx_t *c, const char *slug)
 		db_result *res;
 		db_param p[] = { db_str(r->tenant.id) };
 		const char *domain = NULL;
-		if (db_exec(r->db, r->a, "SELECT domain FROM tenants WHERE id = ?", p, 1, &res) == DB_OK &&
+		if (db_exec(db_control(r->db), r->a, "SELECT domain FROM tenants WHERE id = ?", p, 1, &res) == DB_OK &&
 		    res->nrows)
 			domain = db_get(res, 0, "domain");
 		c->data = domain ? arena_printf(r->a, "https://%s/s/%%s", domain)

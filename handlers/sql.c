@@ -82,7 +82,7 @@ static err_t account_load(req_t *r, bool rw, const char **user, const char **pas
 	};
 	db_param p[] = { db_str(r->tenant.id) };
 	db_result *res;
-	enum db_status st = db_exec(r->db, r->a, sql[rw], p, 1, &res);
+	enum db_status st = db_exec(db_control(r->db), r->a, sql[rw], p, 1, &res);
 	if (st)
 		return req_db_error(r, st);
 	const char *enc = res->nrows ? db_cell(res, 0, 1) : NULL;
@@ -114,9 +114,12 @@ static err_t conn_open(req_t *r, bool rw, MYSQL **out)
 	/* LOAD DATA LOCAL would read files off this machine. */
 	unsigned no_local = 0;
 	mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &no_local);
-	const char *sock = (g_config.db_socket && *g_config.db_socket) ? g_config.db_socket : NULL;
-	if (!mysql_real_connect(m, sock ? "localhost" : g_config.db_host, user, password,
-				r->tenant.db_name, sock ? 0 : (unsigned)g_config.db_port, sock, 0)) {
+	/* the tenant's data server (r->db points there) */
+	const char *sock, *host;
+	int port;
+	db_address(r->db, &sock, &host, &port);
+	if (!mysql_real_connect(m, sock ? "localhost" : host, user, password,
+				r->tenant.db_name, sock ? 0 : (unsigned)port, sock, 0)) {
 		log_error("sql: connect as %s: %s", user, mysql_error(m));
 		mysql_close(m);
 		return req_db_error(r, DB_UNAVAILABLE);

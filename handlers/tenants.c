@@ -19,7 +19,7 @@ err_t tenants_usage(req_t *r)
 {
 	db_result *res;
 	db_param p[] = { db_str(r->tenant.id), db_str(r->tenant.id), db_str(r->tenant.plan) };
-	enum db_status st = db_exec(r->db, r->a,
+	enum db_status st = db_exec(db_control(r->db), r->a,
 		"SELECT p.id, p.name, p.rate_limit_per_minute, p.max_storage_bytes, "
 		"p.max_file_size_bytes, p.max_api_keys, p.max_objects, p.max_users, "
 		"(SELECT COUNT(*) FROM api_keys k WHERE k.tenant_id = ? AND k.revoked_at IS NULL) AS api_keys, "

@@ -52,6 +52,7 @@ Suite *suite_oauth(void);
 Suite *suite_saml(void);
 Suite *suite_scaleout(void);
 Suite *suite_nchan_redis(void);
+Suite *suite_dbservers(void);
 Suite *suite_apps(void);
 Suite *suite_analytics(void);
 /* extensibility */
@@ -114,6 +115,7 @@ int main(void)
 	srunner_add_suite(sr, suite_saml());
 	srunner_add_suite(sr, suite_scaleout());
 	srunner_add_suite(sr, suite_nchan_redis());
+	srunner_add_suite(sr, suite_dbservers());
 	/* apps and analytics */
 	srunner_add_suite(sr, suite_apps());
 	srunner_add_suite(sr, suite_analytics());
