@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -26,6 +27,10 @@ struct cache {
 	struct sentinel sentinels[SENTINELS_MAX];
 	int nsentinels; /* 0: redis_socket or redis_host:redis_port */
 	int first;      /* the sentinel that answered last is asked first */
+	redisContext *sctx; /* open to sentinels[first] */
+	char master[256];   /* the master ctx is connected to */
+	int master_port;
+	long long checked_ms; /* when a sentinel last confirmed it */
 };
 
 cache_t *cache_new(const config_t *cfg)
@@ -61,6 +66,8 @@ void cache_free(cache_t *c)
 	if (!c)
 		return;
 	drop(c);
+	if (c->sctx)
+		redisFree(c->sctx);
 	free(c);
 }
 
@@ -77,7 +84,8 @@ static void drain(cache_t *c)
 		}
 		if (((redisReply *)r)->type == REDIS_REPLY_ERROR) {
 			log_warn("redis: %s", ((redisReply *)r)->str);
-			if (!strncmp(((redisReply *)r)->str, "READONLY", 8))
+			if (!strncmp(((redisReply *)r)->str, "READONLY", 8) ||
+			    !strncmp(((redisReply *)r)->str, "NOREPLICAS", 10))
 				c->stale = true;
 		}
 		freeReplyObject(r);
@@ -92,6 +100,8 @@ static void drain(cache_t *c)
 #define SENTINEL_CONNECT_MS 300
 #define SENTINEL_CMD_MS 500
 #define MASTER_CMD_MS 1000
+/* How often a connection's master is checked with a sentinel. */
+#define MASTER_RECHECK_MS 1000
 
 /* "host:port", or the socket path, for messages. */
 static const char *addr_str(char *buf, size_t n, const char *host, int port)
@@ -142,15 +152,30 @@ static bool auth(redisContext **ctx, const char *password, const char *what)
 	return ok;
 }
 
-/* Asks sentinel s for the master's address: into host and *port. */
-static bool ask_sentinel(const cache_t *c, const struct sentinel *s, char *host,
-			 size_t hostlen, int *port)
+static long long now_ms(void)
 {
-	redisContext *ctx = open_addr(s->host, s->port, SENTINEL_CONNECT_MS, SENTINEL_CMD_MS);
-	if (!ctx || !auth(&ctx, c->cfg->redis_sentinel_password, "sentinel"))
-		return false;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Asks sentinel at (over the open connection when it is that one) for the
+ * master's address: into host and *port. */
+static bool ask_sentinel(cache_t *c, int at, char *host, size_t hostlen, int *port)
+{
+	const struct sentinel *s = &c->sentinels[at];
+	if (c->sctx && at != c->first) {
+		redisFree(c->sctx);
+		c->sctx = NULL;
+	}
+	if (!c->sctx) {
+		c->sctx = open_addr(s->host, s->port, SENTINEL_CONNECT_MS, SENTINEL_CMD_MS);
+		if (!c->sctx || !auth(&c->sctx, c->cfg->redis_sentinel_password, "sentinel"))
+			return false;
+		c->first = at;
+	}
 	const char *argv[] = { "SENTINEL", "get-master-addr-by-name", c->cfg->redis_master_name };
-	redisReply *r = redisCommandArgv(ctx, 3, argv, NULL);
+	redisReply *r = redisCommandArgv(c->sctx, 3, argv, NULL);
 	bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 		  r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING;
 	if (ok) {
@@ -161,11 +186,14 @@ static bool ask_sentinel(const cache_t *c, const struct sentinel *s, char *host,
 		char b[300];
 		log_warn("redis: sentinel %s does not know master %s: %s",
 			 addr_str(b, sizeof(b), s->host, s->port), c->cfg->redis_master_name,
-			 !r ? ctx->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "no address");
+			 !r ? c->sctx->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "no address");
 	}
 	if (r)
 		freeReplyObject(r);
-	redisFree(ctx);
+	if (!ok) {
+		redisFree(c->sctx);
+		c->sctx = NULL;
+	}
 	return ok;
 }
 
@@ -185,11 +213,12 @@ static bool is_master(redisContext *ctx)
  * one. */
 static redisContext *connect_via_sentinels(cache_t *c)
 {
+	int first = c->first;
 	for (int i = 0; i < c->nsentinels; i++) {
-		int at = (c->first + i) % c->nsentinels;
+		int at = (first + i) % c->nsentinels;
 		char host[256];
 		int port;
-		if (!ask_sentinel(c, &c->sentinels[at], host, sizeof(host), &port))
+		if (!ask_sentinel(c, at, host, sizeof(host), &port))
 			continue;
 		redisContext *ctx = open_addr(host, port, SENTINEL_CONNECT_MS, MASTER_CMD_MS);
 		if (!ctx || !auth(&ctx, c->cfg->redis_password, "master"))
@@ -199,15 +228,43 @@ static redisContext *connect_via_sentinels(cache_t *c)
 			redisFree(ctx);
 			continue;
 		}
-		c->first = at;
+		snprintf(c->master, sizeof(c->master), "%s", host);
+		c->master_port = port;
+		c->checked_ms = now_ms();
 		return ctx;
 	}
 	return NULL;
 }
 
+/* Connected to a master a sentinel named: at most once a second, asks the
+ * sentinel again and drops the connection when it names another (a
+ * failover: the old master keeps taking writes until the sentinels demote
+ * it, and those would be lost).  A sentinel that does not answer leaves
+ * the connection as it is. */
+static void recheck_master(cache_t *c)
+{
+	long long now = now_ms();
+	if (!c->nsentinels || now - c->checked_ms < MASTER_RECHECK_MS)
+		return;
+	c->checked_ms = now;
+	char host[256];
+	int port;
+	for (int i = 0; i < c->nsentinels; i++)
+		if (ask_sentinel(c, (c->first + i) % c->nsentinels, host, sizeof(host), &port)) {
+			if (port != c->master_port || strcmp(host, c->master)) {
+				log_info("redis: the sentinels name a new master, %s:%d (was %s:%d)",
+					 host, port, c->master, c->master_port);
+				drop(c);
+			}
+			return;
+		}
+}
+
 /* Connects if not connected; replies of cache_send() stay unread. */
 static enum cache_status connected(cache_t *c)
 {
+	if (c->ctx)
+		recheck_master(c);
 	if (c->ctx)
 		return CACHE_OK;
 	redisContext *ctx;
@@ -256,7 +313,7 @@ static enum cache_status check_reply(cache_t *c, arena_t *a, redisReply *r,
 		log_warn("redis: %s", r->str);
 		/* Written to a master that was demoted: not applied; the call
 		 * is retried on the new master. */
-		if (!strncmp(r->str, "READONLY", 8)) {
+		if (!strncmp(r->str, "READONLY", 8) || !strncmp(r->str, "NOREPLICAS", 10)) {
 			c->stale = true;
 			return CACHE_UNAVAILABLE;
 		}

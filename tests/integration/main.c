@@ -51,6 +51,7 @@ Suite *suite_passkeys(void);
 Suite *suite_oauth(void);
 Suite *suite_saml(void);
 Suite *suite_scaleout(void);
+Suite *suite_sentinel(void);
 Suite *suite_apps(void);
 Suite *suite_analytics(void);
 /* extensibility */
@@ -112,6 +113,7 @@ int main(void)
 	srunner_add_suite(sr, suite_oauth());
 	srunner_add_suite(sr, suite_saml());
 	srunner_add_suite(sr, suite_scaleout());
+	srunner_add_suite(sr, suite_sentinel());
 	/* apps and analytics */
 	srunner_add_suite(sr, suite_apps());
 	srunner_add_suite(sr, suite_analytics());
