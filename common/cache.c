@@ -453,6 +453,15 @@ enum cache_status cache_incr_window(cache_t *c, arena_t *a, const char *key,
 	return CACHE_OK;
 }
 
+char *cache_tkey(arena_t *a, const char *kind, const char *tenant, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *rest = arena_vprintf(a, fmt, ap);
+	va_end(ap);
+	return arena_printf(a, "%s:{%s}%s%s", kind, tenant, *rest ? ":" : "", rest);
+}
+
 enum cache_status cache_ping(cache_t *c)
 {
 	if (ensure(c))
