@@ -58,4 +58,13 @@ enum cache_status cache_incr_window(cache_t *c, arena_t *a, const char *key,
 
 enum cache_status cache_ping(cache_t *c);
 
+/*
+ * The key of one tenant's state: "<kind>:{<tenant>}:<rest>" (rest from fmt),
+ * the tenant in a hash tag so that a Redis Cluster keeps all of a tenant's
+ * keys in one slot (and a script may touch several of them).  kind is a
+ * constant; what follows the tag may be anything.
+ */
+char *cache_tkey(arena_t *a, const char *kind, const char *tenant, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

@@ -49,6 +49,10 @@ static const struct opt opts[] = {
 	S(redis_socket, ""),
 	S(redis_host, "127.0.0.1"),
 	I(redis_port, "6379", 1, 65535),
+	S(redis_sentinels, ""),
+	S(redis_master_name, ""),
+	S(redis_password, ""),
+	S(redis_sentinel_password, ""),
 	S(master_key, ""),
 	S(region, "local"),
 	S(public_url, "http://127.0.0.1:8080"),
@@ -208,6 +212,62 @@ static int validate_storage(const config_t *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+int config_redis_addr(const char *item, size_t len, char *host, size_t hostlen, int *port)
+{
+	while (len && isspace((unsigned char)*item))
+		item++, len--;
+	while (len && isspace((unsigned char)item[len - 1]))
+		len--;
+	if (!len || len >= hostlen)
+		return -1;
+	if (*item == '/') {
+		memcpy(host, item, len);
+		host[len] = '\0';
+		*port = 0;
+		return 0;
+	}
+	const char *colon = memrchr(item, ':', len);
+	if (!colon || colon == item)
+		return -1;
+	long n = 0;
+	for (const char *p = colon + 1; p < item + len; p++) {
+		if (!isdigit((unsigned char)*p) || (n = n * 10 + (*p - '0')) > 65535)
+			return -1;
+	}
+	if (n < 1)
+		return -1;
+	memcpy(host, item, (size_t)(colon - item));
+	host[colon - item] = '\0';
+	*port = (int)n;
+	return 0;
+}
+
+/* redis_sentinels: each item an address, and the master's name given. */
+static int validate_redis(const config_t *cfg, char *err, size_t errlen)
+{
+	const char *s = cfg->redis_sentinels;
+	if (!*s)
+		return 0;
+	if (!*cfg->redis_master_name) {
+		snprintf(err, errlen, "config: redis_sentinels needs redis_master_name");
+		return -1;
+	}
+	for (const char *p = s;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char host[256];
+		int port;
+		if (config_redis_addr(p, len, host, sizeof(host), &port)) {
+			snprintf(err, errlen, "config: redis_sentinels: \"%.*s\" is not host:port "
+				 "or a unix socket path", (int)(len > 100 ? 100 : len), p);
+			return -1;
+		}
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
 static int validate(config_t *cfg, char *err, size_t errlen)
 {
 	if (!*cfg->master_key) {
@@ -240,6 +300,8 @@ static int validate(config_t *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "config: public_url must start with http:// or https://");
 		return -1;
 	}
+	if (validate_redis(cfg, err, errlen))
+		return -1;
 	return validate_storage(cfg, err, errlen);
 }
 

@@ -31,6 +31,10 @@ typedef struct config {
 	char *redis_socket;
 	char *redis_host;
 	int redis_port;
+	char *redis_sentinels;   /* "host:port,/unix/path,…": ask these for the master */
+	char *redis_master_name; /* the master's name the sentinels monitor */
+	char *redis_password;    /* AUTH to the data Redis; secret: never logged */
+	char *redis_sentinel_password; /* AUTH to each sentinel; secret */
 	char *master_key;      /* 64 hex chars */
 	unsigned char master_key_bin[32];
 	char *region;
@@ -100,6 +104,13 @@ int config_load(config_t *cfg, const char *path, char *err, size_t errlen);
 int config_parse(config_t *cfg, const char *text, bool use_env, char *err,
 		 size_t errlen);
 void config_release(config_t *cfg);
+
+/*
+ * One item of redis_sentinels, item[0..len): a unix socket path (starting
+ * with /) into host with *port 0, or host:port.  -1 if malformed or too
+ * long for host.
+ */
+int config_redis_addr(const char *item, size_t len, char *host, size_t hostlen, int *port);
 
 /* The process-wide configuration, set once at start-up. */
 extern config_t g_config;

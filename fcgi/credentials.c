@@ -269,7 +269,7 @@ static err_t auth_key(req_t *r, const char *token)
 
 	if (strcmp(e->hash, hash) == 0 && now - e->loaded_at < AUTH_CACHE_TTL) {
 		/* One round trip counts the request and checks the entry. */
-		if ((rc = rl_count(r, arena_printf(r->a, "k:%s", e->key_id), e->tenant_id, &count,
+		if ((rc = rl_count(r, cache_tkey(r->a, "k", e->tenant_id, "%s", e->key_id), e->tenant_id, &count,
 				   &reset, gen, sizeof(gen))))
 			return rc;
 		counted = true;
@@ -314,7 +314,7 @@ static err_t auth_key(req_t *r, const char *token)
 		return req_fail(r, E_INSUFFICIENT_SCOPE, "This endpoint needs the \"%s\" scope",
 				r->route->scope);
 	long long limit = e->rate_limit > 0 ? e->rate_limit : e->plan_rpm;
-	if (!counted && (rc = rl_count(r, arena_printf(r->a, "k:%s", e->key_id), e->tenant_id,
+	if (!counted && (rc = rl_count(r, cache_tkey(r->a, "k", e->tenant_id, "%s", e->key_id), e->tenant_id,
 				      &count, &reset, NULL, 0)))
 		return rc;
 	return rl_apply(r, limit, count, reset);
@@ -388,16 +388,24 @@ static err_t auth_jwt(req_t *r, const char *token)
 	if (strcmp(r->tenant.status, "active") != 0)
 		return req_fail(r, E_TENANT_SUSPENDED, "This tenant is suspended");
 	if (r->who.session_id) {
-		redisReply *rep;
-		if (cache_cmdf(r->cache, r->a, &rep, "EXISTS revoked:sess:%s:%s", tid,
-			       r->who.session_id))
+		/* The key without the hash tag is the one revocations made
+		 * before the tag was added wrote: still read (one round trip),
+		 * until those have expired with their access tokens. */
+		const char *now[] = { "EXISTS", cache_tkey(r->a, "revoked:sess", tid, "%s", r->who.session_id) };
+		const char *legacy[] = { "EXISTS", arena_printf(r->a, "revoked:sess:%s:%s", tid,
+								r->who.session_id) };
+		const char **argvs[] = { now, legacy };
+		int argcs[] = { 2, 2 };
+		redisReply *rep[2];
+		if (cache_pipeline(r->cache, r->a, 2, argcs, argvs, rep))
 			return req_fail(r, E_UNAVAILABLE, "Session state is unavailable; try again shortly");
-		if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
+		if ((rep[0]->type == REDIS_REPLY_INTEGER && rep[0]->integer > 0) ||
+		    (rep[1]->type == REDIS_REPLY_INTEGER && rep[1]->integer > 0))
 			return req_fail(r, E_UNAUTHORIZED, "This session has been revoked");
 	}
 	if (!(r->route->flags & R_USER))
 		return req_fail(r, E_INSUFFICIENT_SCOPE, "End-user tokens cannot call this endpoint");
-	return rate_limit(r, arena_printf(r->a, "u:%s:%s", tid, sub), r->tenant.rate_limit);
+	return rate_limit(r, cache_tkey(r->a, "u", tid, "%s", sub), r->tenant.rate_limit);
 }
 
 err_t credentials_check(req_t *r)

@@ -11,7 +11,7 @@
 
 char *securedel_key(arena_t *a, const char *tenant, const char *token)
 {
-	return arena_printf(a, "confirm:%s:%s", tenant, token);
+	return cache_tkey(a, "confirm", tenant, "%s", token);
 }
 
 char *securedel_binding(arena_t *a, const char *type, const char *id)

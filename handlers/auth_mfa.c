@@ -88,7 +88,7 @@ const field_t mfa_recover_body[] = {
 
 static char *lock_key(req_t *r, const char *user_id)
 {
-	return arena_printf(r->a, "mfa:lock:%s:%s", r->tenant.id, user_id);
+	return cache_tkey(r->a, "mfa:lock", r->tenant.id, "%s", user_id);
 }
 
 err_t mfa_lock_check(req_t *r, const char *user_id)
@@ -110,7 +110,7 @@ err_t mfa_lock_check(req_t *r, const char *user_id)
 err_t mfa_fail(req_t *r, const char *user_id)
 {
 	long long count, ttl;
-	char *key = arena_printf(r->a, "mfa:fail:%s:%s", r->tenant.id, user_id);
+	char *key = cache_tkey(r->a, "mfa:fail", r->tenant.id, "%s", user_id);
 	if (cache_incr_window(r->cache, r->a, key, MFA_LOCK_SECS, &count, &ttl))
 		return req_fail(r, E_UNAVAILABLE, "MFA state is unavailable; try again shortly");
 	if (count < MFA_MAX_FAILURES)
@@ -126,7 +126,7 @@ err_t mfa_fail(req_t *r, const char *user_id)
 static void mfa_clear_failures(req_t *r, const char *user_id)
 {
 	redisReply *rep;
-	const char *del[] = { "DEL", arena_printf(r->a, "mfa:fail:%s:%s", r->tenant.id, user_id) };
+	const char *del[] = { "DEL", cache_tkey(r->a, "mfa:fail", r->tenant.id, "%s", user_id) };
 	(void)cache_cmd(r->cache, r->a, &rep, 2, del);
 }
 

@@ -101,7 +101,7 @@ err_t email_send(req_t *r)
 	/* Per tenant, besides the credential's own limit (whose X-RateLimit-*
 	 * headers this response already carries). */
 	long long sent = 0, left = 0;
-	if (cache_incr_window(r->cache, r->a, arena_printf(r->a, "rl:email:%s", r->tenant.id), 60,
+	if (cache_incr_window(r->cache, r->a, cache_tkey(r->a, "rl:email", r->tenant.id, "%s", ""), 60,
 			      &sent, &left))
 		return req_fail(r, E_UNAVAILABLE, "The rate limiter is unavailable; try again shortly");
 	if (sent > g_config.email_rate_limit) {

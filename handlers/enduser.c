@@ -334,7 +334,7 @@ err_t sessions_revoke_cache(req_t *r, const char *const *sids, int n, long long 
 	for (int i = 0; i < n; i++) {
 		const char **v = arena_alloc(r->a, sizeof(*v) * 5);
 		v[0] = "SET";
-		v[1] = arena_printf(r->a, "revoked:sess:%s:%s", r->tenant.id, sids[i]);
+		v[1] = cache_tkey(r->a, "revoked:sess", r->tenant.id, "%s", sids[i]);
 		v[2] = "1";
 		v[3] = "EX";
 		v[4] = ttls;
@@ -532,8 +532,8 @@ static err_t rate_one(req_t *r, const char *key, long limit, const char *what)
 
 err_t auth_rate(req_t *r, const char *flow, const char *target, long ip_limit, long target_limit)
 {
-	err_t rc = rate_one(r, arena_printf(r->a, "arl:%s:%s:a:%s", r->tenant.id, flow,
-					    r->remote_addr ? r->remote_addr : "-"),
+	err_t rc = rate_one(r, cache_tkey(r->a, "arl", r->tenant.id, "%s:a:%s", flow,
+					  r->remote_addr ? r->remote_addr : "-"),
 			    ip_limit, "from this address");
 	if (rc || !target)
 		return rc;
@@ -541,6 +541,6 @@ err_t auth_rate(req_t *r, const char *flow, const char *target, long ip_limit, l
 	for (char *p = low; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	sha256_hex(hash, low, strlen(low));
-	return rate_one(r, arena_printf(r->a, "arl:%s:%s:t:%s", r->tenant.id, flow, hash),
+	return rate_one(r, cache_tkey(r->a, "arl", r->tenant.id, "%s:t:%s", flow, hash),
 			target_limit, "for this account");
 }

@@ -67,7 +67,7 @@ err_t errors_report(req_t *r)
 	/* Per client address, besides the credential's own limit (whose
 	 * X-RateLimit-* headers this response already carries). */
 	long long count = 0, ttl = 0;
-	if (cache_incr_window(r->cache, r->a, arena_printf(r->a, "rl:errors:%s:%s:%lld", r->tenant.id,
+	if (cache_incr_window(r->cache, r->a, cache_tkey(r->a, "rl:errors", r->tenant.id, "%s:%lld",
 			      r->remote_addr ? r->remote_addr : "-", (long long)(time(NULL) / 60)),
 			      61, &count, &ttl))
 		return req_fail(r, E_UNAVAILABLE, "The rate limiter is unavailable; try again shortly");

@@ -660,7 +660,7 @@ START_TEST(jwt_of_revoked_session_is_401)
 	ck_assert_str_ne(sid, other_sid);
 	expect_jwt_accepted(tok, "session before revocation");
 	int rc;
-	char *out = run_cmd(&rc, "redis-cli -s %s/run/redis.sock SET 'revoked:sess:%s:%s' 1 2>&1",
+	char *out = run_cmd(&rc, "redis-cli -s %s/run/redis.sock SET 'revoked:sess:{%s}:%s' 1 2>&1",
 			    env_or("TESSERA_TEST_DIR", "var"), t.id, sid);
 	ck_assert_msg(rc == 0 && strncmp(out, "OK", 2) == 0, "redis SET failed: %s", out);
 	free(out);

@@ -284,6 +284,34 @@ START_TEST(config_release_frees_strings_and_wipes_the_key)
 }
 END_TEST
 
+START_TEST(redis_sentinels_are_addresses_with_a_master_name)
+{
+	ck_assert_int_eq(config_parse(&cfg, MINIMAL "redis_sentinels = 10.0.0.1:26379, /run/s.sock\n",
+				      false, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "redis_master_name"), "%s", err);
+	config_release(&cfg);
+	ck_assert_int_eq(config_parse(&cfg, MINIMAL "redis_master_name = m\n"
+				      "redis_sentinels = 10.0.0.1:26379,nohostport\n", false, err,
+				      sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "redis_sentinels: \"nohostport\""), "%s", err);
+	config_release(&cfg);
+	ck_assert_int_eq(config_parse(&cfg, MINIMAL "redis_master_name = m\nredis_password = p\n"
+				      "redis_sentinels = 10.0.0.1:26379, /run/s.sock\n", false, err,
+				      sizeof(err)), 0);
+	char host[64];
+	int port;
+	ck_assert_int_eq(config_redis_addr(" h.example:26380 ", 17, host, sizeof(host), &port), 0);
+	ck_assert_str_eq(host, "h.example");
+	ck_assert_int_eq(port, 26380);
+	ck_assert_int_eq(config_redis_addr("/run/s.sock", 11, host, sizeof(host), &port), 0);
+	ck_assert_str_eq(host, "/run/s.sock");
+	ck_assert_int_eq(port, 0);
+	ck_assert_int_eq(config_redis_addr("h:0", 3, host, sizeof(host), &port), -1);
+	ck_assert_int_eq(config_redis_addr("h:70000", 7, host, sizeof(host), &port), -1);
+	ck_assert_int_eq(config_redis_addr(":1", 2, host, sizeof(host), &port), -1);
+}
+END_TEST
+
 Suite *suite_config(void)
 {
 	Suite *s = suite_create("config");
@@ -310,6 +338,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, bad_environment_value_fails_naming_the_key);
 	tcase_add_test(tc, config_load_of_a_missing_file_names_the_path);
 	tcase_add_test(tc, config_load_reads_a_file);
+	tcase_add_test(tc, redis_sentinels_are_addresses_with_a_master_name);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -27,7 +27,7 @@ static void sd_teardown(void)
 
 START_TEST(key_binds_tenant_and_token)
 {
-	ck_assert_str_eq(securedel_key(ta, "ten_1", "ct_abc"), "confirm:ten_1:ct_abc");
+	ck_assert_str_eq(securedel_key(ta, "ten_1", "ct_abc"), "confirm:{ten_1}:ct_abc");
 }
 END_TEST
 
