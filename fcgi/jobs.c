@@ -1161,10 +1161,12 @@ int jobs_run(void)
 			arena_reset(r.a);
 			r.next_lease_ms = time_now_ms() + LEASE_RENEW_MS;
 		}
-		bool more;
-		int fanned = fanout_pass(r.db, r.a, &more);
+		bool more, enqueued;
+		int fanned = fanout_pass(r.db, r.a, &more, &enqueued);
 		arena_reset(r.a);
-		if (fanned > 0) {
+		/* Only a pass that enqueued jobs has work for the children: waking
+		 * them for every event costs each a poll of the queue. */
+		if (fanned > 0 && enqueued) {
 			ssize_t w = write(notify[1], "x", 1);   /* deliveries may be due */
 			(void)w;
 			workers_wake(ch, n);                    /* and automation runs */
