@@ -416,10 +416,11 @@ int fanout_pass(db_t *db, arena_t *a, bool *more, bool *enqueued)
 			ids[done++] = db_str(o.id);
 		}
 	}
+	/* The marks travel with the COMMIT (one round trip). */
 	if (rc >= 0 && done)
-		rc = (st = db_exec(db, a, arena_printf(a,
+		rc = (st = db_exec_deferred(db, a, arena_printf(a,
 			"UPDATE outbox SET processed_at = UTC_TIMESTAMP(3) WHERE id IN (%s)",
-			db_placeholders(a, done)), ids, done, NULL)) ? -1 : rc;
+			db_placeholders(a, done)), ids, done)) ? -1 : rc;
 	if (rc < 0)
 		goto out_rollback;
 	if ((st = db_commit(db))) {
