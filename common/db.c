@@ -560,11 +560,12 @@ enum db_status db_commit(db_t *db)
 
 void db_rollback(db_t *db)
 {
-	/* Nothing reached the server yet: nothing to undo. */
+	/* The deferred writes are dropped, never sent; nothing reached the
+	 * server yet: nothing to undo. */
+	db->ndefer = 0;
 	if (db->conn && db->in_tx && !db->begin_pending)
 		db_exec_text(db, "ROLLBACK");
 	db->in_tx = db->begin_pending = false;
-	db->ndefer = 0;
 }
 
 bool db_in_transaction(const db_t *db)
