@@ -18,6 +18,7 @@
 
 #define STMT_CACHE_SIZE 128
 #define CELL_BUF 256
+#define DEFER_MAX 8     /* deferred writes held at most; one more sends them */
 
 struct stmt_slot {
 	char *sql;
@@ -26,6 +27,14 @@ struct stmt_slot {
 
 #define DB_SERVERS_MAX 16
 #define DB_IDLE_CLOSE_S 60
+
+/* A write queued by db_exec_deferred (its text and parameters copied into
+ * the caller's arena, which outlives the transaction). */
+struct deferred {
+	const char *sql;
+	const db_param *p;
+	int np;
+};
 
 struct db {
 	const config_t *cfg;
@@ -39,6 +48,10 @@ struct db {
 	db_t *peers[DB_SERVERS_MAX];
 	int npeers;
 	bool in_tx;
+	bool begin_pending;        /* db_begin ran; START TRANSACTION not sent yet */
+	struct deferred defer[DEFER_MAX];
+	int ndefer;
+	arena_t *defer_arena;
 	bool maybe_applied;        /* the last failure may have run the statement */
 	unsigned last_errno;
 	char last_error[512];
@@ -265,7 +278,8 @@ static void disconnect(db_t *db)
 	if (db->conn)
 		mysql_close(db->conn);
 	db->conn = NULL;
-	db->in_tx = false;
+	db->in_tx = db->begin_pending = false;
+	db->ndefer = 0;
 }
 
 void db_free(db_t *db)
@@ -544,8 +558,8 @@ static bool is_read_only(const char *sql)
 	return strncasecmp(sql, "SELECT", 6) == 0 || strncasecmp(sql, "SHOW", 4) == 0;
 }
 
-static enum db_status exec_once(db_t *db, arena_t *a, const char *sql,
-				const db_param *params, int np, db_result **res)
+static enum db_status exec_prepared(db_t *db, arena_t *a, const char *sql,
+				    const db_param *params, int np, db_result **res)
 {
 	enum db_status st = ensure(db);
 	if (st)
@@ -582,17 +596,104 @@ static enum db_status exec_once(db_t *db, arena_t *a, const char *sql,
 	return DB_OK;
 }
 
+/* A statement that changes rows and returns none: INSERT, UPDATE, DELETE,
+ * REPLACE (it may run inside a compound statement). */
+static bool is_plain_write(const char *sql)
+{
+	while (*sql == ' ' || *sql == '\n' || *sql == '\t')
+		sql++;
+	return !strncasecmp(sql, "INSERT ", 7) || !strncasecmp(sql, "UPDATE ", 7) ||
+	       !strncasecmp(sql, "DELETE ", 7) || !strncasecmp(sql, "REPLACE ", 8);
+}
+
+/*
+ * Sends the deferred writes (and the transaction's START TRANSACTION if it
+ * is still pending, and COMMIT if commit) as one compound statement, one
+ * round trip: BEGIN NOT ATOMIC START TRANSACTION; w1; w2; COMMIT; END.
+ * The first failing statement ends the block with its error; the
+ * transaction is then still open for the caller to roll back.
+ */
+static enum db_status flush(db_t *db, bool commit)
+{
+	arena_t *a = db->defer_arena;
+	int n = db->ndefer, np = 0;
+	for (int i = 0; i < n; i++)
+		np += db->defer[i].np;
+	size_t len = 64;
+	for (int i = 0; i < n; i++)
+		len += strlen(db->defer[i].sql) + 2;
+	char *sql = arena_alloc(a, len), *at = sql;
+	db_param *p = arena_alloc(a, sizeof(*p) * (size_t)(np ? np : 1));
+	at += sprintf(at, "BEGIN NOT ATOMIC %s", db->begin_pending ? "START TRANSACTION; " : "");
+	np = 0;
+	for (int i = 0; i < n; i++) {
+		at += sprintf(at, "%s; ", db->defer[i].sql);
+		memcpy(p + np, db->defer[i].p, sizeof(*p) * (size_t)db->defer[i].np);
+		np += db->defer[i].np;
+	}
+	sprintf(at, "%sEND", commit ? "COMMIT; " : "");
+	db->ndefer = 0;
+	db->begin_pending = false;
+	return exec_prepared(db, a, sql, p, np, NULL);
+}
+
+static enum db_status send_begin(db_t *db)
+{
+	db->begin_pending = false;
+	db->queries++;
+	if (mysql_real_query(db->conn, "START TRANSACTION", 17)) {
+		unsigned no = mysql_errno(db->conn);
+		set_error(db, no, mysql_error(db->conn));
+		return classify(db, no);
+	}
+	return DB_OK;
+}
+
+/* Brings the server up to date before a statement that needs its answer:
+ * the deferred writes are sent, and a pending START TRANSACTION too (on
+ * its own unless sql, a plain write, carries it). */
+static enum db_status catch_up(db_t *db, const char *sql)
+{
+	enum db_status st = ensure(db);
+	if (st)
+		return st;
+	if (db->ndefer)
+		return flush(db, false);
+	if (db->begin_pending && !(sql && is_plain_write(sql)))
+		return send_begin(db);
+	return DB_OK;
+}
+
+static enum db_status exec_once(db_t *db, arena_t *a, const char *sql,
+				const db_param *params, int np, db_result **res)
+{
+	enum db_status st = catch_up(db, sql);
+	if (st)
+		return st;
+	if (db->begin_pending) {
+		/* The transaction's first statement, a write: one round trip
+		 * starts it and runs the write. */
+		db->begin_pending = false;
+		sql = arena_printf(a, "BEGIN NOT ATOMIC START TRANSACTION; %s; END", sql);
+	}
+	return exec_prepared(db, a, sql, params, np, res);
+}
+
 enum db_status db_exec(db_t *db, arena_t *a, const char *sql,
 		       const db_param *params, int np, db_result **res)
 {
 	/* One retry on a fresh connection covers a server restarted since the
 	 * last request; never inside a transaction (it died with the old
-	 * connection) nor for a change the server may already have made. */
-	bool was_in_tx = db->in_tx;
+	 * connection) unless the server saw nothing of it yet, nor for a
+	 * change the server may already have made. */
+	bool fresh_tx = db->in_tx && db->begin_pending && !db->ndefer;
+	bool was_in_tx = db->in_tx && !fresh_tx;
 	db->maybe_applied = false;
 	enum db_status st = exec_once(db, a, sql, params, np, res);
-	if (st == DB_UNAVAILABLE && !was_in_tx && !db->maybe_applied)
+	if (st == DB_UNAVAILABLE && !was_in_tx && !db->maybe_applied) {
+		db->in_tx = db->begin_pending = fresh_tx;
 		st = exec_once(db, a, sql, params, np, res);
+	}
 	if (st != DB_OK && st != DB_DUPLICATE)
 		log_warn("db: %s (errno %u) in: %.200s", db->last_error, db->last_errno, sql);
 	return st;
@@ -600,7 +701,7 @@ enum db_status db_exec(db_t *db, arena_t *a, const char *sql,
 
 enum db_status db_exec_text(db_t *db, const char *sql)
 {
-	enum db_status st = ensure(db);
+	enum db_status st = catch_up(db, NULL);
 	if (st)
 		return st;
 	db->queries++;
@@ -619,28 +720,66 @@ enum db_status db_exec_text(db_t *db, const char *sql)
 	return DB_OK;
 }
 
+/* START TRANSACTION is sent with the transaction's first statement (see
+ * catch_up), so a transaction costs no round trip of its own. */
 enum db_status db_begin(db_t *db)
 {
-	enum db_status st = db_exec_text(db, "START TRANSACTION");
-	if (st == DB_UNAVAILABLE)
-		st = db_exec_text(db, "START TRANSACTION");
-	if (st == DB_OK)
-		db->in_tx = true;
+	enum db_status st = ensure(db);
+	if (st == DB_OK) {
+		db->in_tx = db->begin_pending = true;
+		db->ndefer = 0;
+	}
 	return st;
+}
+
+enum db_status db_exec_deferred(db_t *db, arena_t *a, const char *sql,
+				const db_param *params, int np)
+{
+	if (!db->in_tx)
+		return db_exec(db, a, sql, params, np, NULL);
+	if (db->ndefer == DEFER_MAX) {
+		enum db_status st = flush(db, false);
+		if (st)
+			return st;
+	}
+	db_param *p = arena_alloc(a, sizeof(*p) * (size_t)(np ? np : 1));
+	for (int i = 0; i < np; i++) {
+		p[i] = params[i];
+		if (p[i].type == DBP_STR)    /* it may be the caller's stack */
+			p[i].s = arena_strndup(a, p[i].s, p[i].len);
+	}
+	db->defer[db->ndefer++] = (struct deferred){ arena_strdup(a, sql), p, np };
+	db->defer_arena = a;
+	return DB_OK;
 }
 
 enum db_status db_commit(db_t *db)
 {
-	enum db_status st = db_exec_text(db, "COMMIT");
-	db->in_tx = false;
+	enum db_status st = DB_OK;
+	if (db->ndefer) {
+		/* The deferred writes and the COMMIT in one round trip; if one
+		 * of them fails, the transaction is still open: end it. */
+		st = ensure(db);
+		if (st == DB_OK && (st = flush(db, true)) != DB_OK && db->conn)
+			db_exec_text(db, "ROLLBACK");
+		if (st)
+			log_warn("db: %s (errno %u) at commit", db->last_error, db->last_errno);
+	} else if (!db->begin_pending) {
+		st = db_exec_text(db, "COMMIT");
+	}
+	db->in_tx = db->begin_pending = false;
+	db->ndefer = 0;
 	return st;
 }
 
 void db_rollback(db_t *db)
 {
-	if (db->conn && db->in_tx)
+	/* The deferred writes are dropped, never sent; nothing reached the
+	 * server yet: nothing to undo. */
+	db->ndefer = 0;
+	if (db->conn && db->in_tx && !db->begin_pending)
 		db_exec_text(db, "ROLLBACK");
-	db->in_tx = false;
+	db->in_tx = db->begin_pending = false;
 }
 
 bool db_in_transaction(const db_t *db)

@@ -115,6 +115,17 @@ enum db_status db_exec_text(db_t *db, const char *sql);
 /* "?, ?, …": n placeholders (for IN lists), in a. */
 char *db_placeholders(arena_t *a, int n);
 
+/* Inside a transaction: queues a write whose outcome only matters at
+ * commit (an INSERT that returns nothing the caller reads); it is sent
+ * with the transaction's next statement or with its COMMIT as one
+ * compound statement, so its error (if any) is that call's.  Outside a
+ * transaction it runs at once.  sql and params are copied into a, which
+ * must outlive the transaction. */
+enum db_status db_exec_deferred(db_t *db, arena_t *a, const char *sql,
+				const db_param *params, int np);
+
+/* A transaction's START TRANSACTION travels with its first statement and
+ * deferred writes with its COMMIT (fewer round trips per write). */
 enum db_status db_begin(db_t *db);
 enum db_status db_commit(db_t *db);
 void db_rollback(db_t *db);

@@ -298,11 +298,11 @@ static enum db_status enqueue_deliveries(db_t *db, arena_t *a, const struct outb
 
 /* Enqueues the jobs of the kinds that follow o (jobs.h: follows, fan_out). */
 static enum db_status enqueue_followers(db_t *db, arena_t *a, const struct outbox_row *o,
-					const char *db_name, bool *wrote)
+					const char *db_name, unsigned long pass, bool *wrote)
 {
 	enum db_status st = DB_OK;
 	job_event_t ev = { o->id, o->tenant_id, db_name, o->event, o->resource_type, o->resource_id,
-			   o->created_at, o->payload, o->chain_depth };
+			   o->created_at, o->payload, o->chain_depth, pass };
 	for (const job_kind_t *k = handler_job_kinds; db_name && k && k->name && !st; k++) {
 		if (k->fan_out) {
 			st = k->fan_out(db, a, &ev, wrote);
@@ -374,7 +374,7 @@ static bool realtime_down;
  * marks it processed).  1: done; 0: realtime unreachable, o stays pending;
  * -1: the database failed (*st; *wrote: after a savepoint). */
 static int fanout_one(db_t *db, arena_t *a, const struct outbox_row *o, struct tenant_memo *tm,
-		      enum db_status *st, bool *wrote)
+		      unsigned long pass, enum db_status *st, bool *wrote)
 {
 	/* Realtime first: a crash after it publishes again, never loses. */
 	cJSON *rt = realtime_event(o);
@@ -393,7 +393,7 @@ static int fanout_one(db_t *db, arena_t *a, const struct outbox_row *o, struct t
 	db_result *hooks;
 	if ((*st = tenant_hooks(db, a, o, tm, &hooks)) ||
 	    (*st = enqueue_deliveries(db, a, o, hooks, wrote)) ||
-	    (*st = enqueue_followers(db, a, o, tm->db_name, wrote)))
+	    (*st = enqueue_followers(db, a, o, tm->db_name, pass, wrote)))
 		return -1;
 	return 1;
 }
@@ -458,9 +458,11 @@ int fanout_requeue_job(db_t *db, cache_t *cache, arena_t *a, const char *tenant_
 	return 0;
 }
 
-int fanout_pass(db_t *db, arena_t *a, bool *more)
+int fanout_pass(db_t *db, arena_t *a, bool *more, bool *enqueued)
 {
-	*more = false;
+	static unsigned long passes;
+	unsigned long pass = ++passes;
+	*more = *enqueued = false;
 	outbox_prune(db, a);
 	/* Read committed: the claim then locks only the rows it returns, so
 	 * requests inserting new events never wait on this transaction. */
@@ -488,7 +490,8 @@ int fanout_pass(db_t *db, arena_t *a, bool *more)
 		struct outbox_row o;
 		outbox_row_read(a, res, i, &o);
 		bool wrote = false;
-		rc = fanout_one(db, a, &o, &tm, &st, &wrote);
+		rc = fanout_one(db, a, &o, &tm, pass, &st, &wrote);
+		*enqueued = *enqueued || wrote;
 		if (rc < 0 && st == DB_ERROR) {
 			tm.tenant_id = NULL;
 			rc = fanout_set_aside(db, a, &o, wrote, &st);
@@ -496,17 +499,21 @@ int fanout_pass(db_t *db, arena_t *a, bool *more)
 			ids[done++] = db_str(o.id);
 		}
 	}
+	/* The marks travel with the COMMIT (one round trip). */
 	if (rc >= 0 && done)
-		rc = (st = db_exec(db, a, arena_printf(a,
+		rc = (st = db_exec_deferred(db, a, arena_printf(a,
 			"UPDATE outbox SET processed_at = UTC_TIMESTAMP(3) WHERE id IN (%s)",
-			db_placeholders(a, done)), ids, done, NULL)) ? -1 : rc;
+			db_placeholders(a, done)), ids, done)) ? -1 : rc;
 	if (rc < 0)
 		goto out_rollback;
-	if ((st = db_commit(db)))
+	if ((st = db_commit(db))) {
+		*enqueued = false;
 		return -1;
+	}
 	*more = rc == 1 && res->nrows == FANOUT_BATCH;
 	return rc == 1 ? done : 0;
 out_rollback:
+	*enqueued = false;
 	db_rollback(db);
 	if (st && st != DB_DEADLOCK) {
 		/* An outage is the runner's to report (once); anything else is ours. */

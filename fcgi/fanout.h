@@ -76,11 +76,12 @@ db_t *tenant_server_db(db_t *db, arena_t *a, const char *tenant_id);
  * One pass over pending outbox rows (at most FANOUT_BATCH).  Returns how
  * many events it processed, 0 when there was nothing to do or realtime
  * could not be reached, -1 when MariaDB failed; *more says whether the
- * batch was full (more may wait: pass again at once).  Events committed
+ * batch was full (more may wait: pass again at once); *enqueued whether
+ * it wrote anything besides the marks (jobs: wake their runners).  Events committed
  * during a pass pushed a wake-up, so a runner that waits after a batch
  * that was not full wakes for them at once.
  */
-int fanout_pass(db_t *db, arena_t *a, bool *more);
+int fanout_pass(db_t *db, arena_t *a, bool *more, bool *enqueued);
 #define FANOUT_BATCH 100
 
 /* An event whose fan-out the database refuses is retried in this many

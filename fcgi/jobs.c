@@ -1188,19 +1188,22 @@ int jobs_run(void)
 			arena_reset(r.a);
 			r.next_lease_ms = time_now_ms() + LEASE_RENEW_MS;
 		}
-		bool more = false;
+		bool more = false, enqueued = false;
 		int fanned = 0;
 		if (nlanes > 1 && fanout_forward(r.db, r.a) < 0)
 			log_warn("fanout: forwarding to other servers: %s", db_last_error(r.db));
 		for (int l = 0; l < nlanes; l++) {
-			bool m = false;
+			bool m = false, e = false;
 			db_t *d = db_for_server(r.db, lane_names[l]);
-			int f = d ? fanout_pass(d, r.a, &m) : -1;
+			int f = d ? fanout_pass(d, r.a, &m, &e) : -1;
 			arena_reset(r.a);
 			fanned = f < 0 ? (fanned > 0 ? fanned : f) : fanned + f;
 			more = more || m;
+			enqueued = enqueued || e;
 		}
-		if (fanned > 0) {
+		/* Only a pass that enqueued jobs has work for the children: waking
+		 * them for every event costs each a poll of the queue. */
+		if (fanned > 0 && enqueued) {
 			/* deliveries may be due: one wake-up per HTTP process */
 			ssize_t w = write(notify[1], "xxxxxxxxxxxxxxxx", (size_t)nlanes);
 			(void)w;

@@ -87,6 +87,8 @@ typedef struct job_event {
 	const char *id, *tenant_id, *db_name, *type, *resource_type, *resource_id, *created_at;
 	const cJSON *data;
 	int chain_depth;        /* see req_t.chain_depth */
+	unsigned long pass;     /* the fan-out pass handing it: a hook may keep what it
+				 * read for the pass's next events (its arena lives as long) */
 } job_event_t;
 
 typedef struct job_kind {

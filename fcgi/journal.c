@@ -47,10 +47,10 @@ static enum db_status feed_add(req_t *r, const char *id, const char *event,
 	const char *actor_id, *actor_type = actor_of(r, &actor_id);
 	db_param p[] = { db_str(id), db_str(event), db_str(resource_type), db_str(resource_id),
 			 db_str(payload), db_str(actor_type), db_str(actor_id) };
-	return db_exec(r->db, r->a, arena_printf(r->a,
+	return db_exec_deferred(r->db, r->a, arena_printf(r->a,
 		"INSERT INTO %s (id, event_type, resource_type, resource_id, data, actor_type, actor_id, "
 		"created_at) VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", tenant_table(r, "_events")),
-		p, 7, NULL);
+		p, 7);
 }
 
 err_t outbox_add(req_t *r, const char *event, const char *resource_type,
@@ -63,9 +63,11 @@ err_t outbox_add(req_t *r, const char *event, const char *resource_type,
 	cJSON_free(pj);
 	db_param p[] = { db_str(id), db_str(r->tenant.id), db_str(event), db_str(resource_type),
 			 db_str(resource_id), db_str(copy), db_int(r->chain_depth) };
-	enum db_status st = db_exec(r->db, r->a,
+	/* Both rows are sent with the transaction's COMMIT (or its next
+	 * statement), one round trip for the three. */
+	enum db_status st = db_exec_deferred(r->db, r->a,
 		"INSERT INTO outbox (id, tenant_id, event, resource_type, resource_id, payload, "
-		"chain_depth, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", p, 7, NULL);
+		"chain_depth, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(3))", p, 7);
 	if (!st)
 		st = feed_add(r, id, event, resource_type, resource_id, copy);
 	if (st)

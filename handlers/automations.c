@@ -414,16 +414,42 @@ static err_t auto_trigger(req_t *r)
 
 /* --- the fan-out and the job ---------------------------------------------------- */
 
-/* Starts a run per enabled automation of the tenant whose trigger, type
- * and conditions match the event (one indexed query per event); past the
- * chain limit the run is recorded as skipped instead. */
-static enum db_status auto_fan_out(db_t *db, arena_t *a, const job_event_t *ev, bool *wrote)
+/* The enabled automations of the event's tenant and trigger (one indexed
+ * query), read once per fan-out pass for each tenant and event type in
+ * turn: a batch of creates asks once, not once an event. */
+static enum db_status triggered_by(db_t *db, arena_t *a, const job_event_t *ev, db_result **res)
 {
+	static struct {
+		unsigned long pass;
+		const char *tenant_id, *type;
+		db_result *res;
+	} memo;
+	if (ev->pass && memo.pass == ev->pass && memo.res && !strcmp(memo.tenant_id, ev->tenant_id) &&
+	    !strcmp(memo.type, ev->type)) {
+		*res = memo.res;
+		return DB_OK;
+	}
 	db_param p[] = { db_str(ev->tenant_id), db_str(ev->type) };
-	db_result *res;
+	memo.res = NULL;
 	enum db_status st = db_exec(db, a, "SELECT id, object_type_id, conditions FROM automations "
 				    "WHERE tenant_id = ? AND enabled = 1 AND trigger_event = ? ORDER BY id",
-				    p, 2, &res);
+				    p, 2, res);
+	if (st)
+		return st;
+	memo.pass = ev->pass;
+	memo.tenant_id = arena_strdup(a, ev->tenant_id);
+	memo.type = arena_strdup(a, ev->type);
+	memo.res = *res;
+	return DB_OK;
+}
+
+/* Starts a run per enabled automation of the tenant whose trigger, type
+ * and conditions match the event; past the chain limit the run is
+ * recorded as skipped instead. */
+static enum db_status auto_fan_out(db_t *db, arena_t *a, const job_event_t *ev, bool *wrote)
+{
+	db_result *res;
+	enum db_status st = triggered_by(db, a, ev, &res);
 	if (st || res->nrows == 0)
 		return st;
 	cJSON *event = NULL;

@@ -272,19 +272,39 @@ char *obj_sql_now(req_t *r)
 			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
+static enum db_status insert_row(req_t *r, const objtype_t *t, const char *id, const char *props,
+				 const char *now, bool defer)
+{
+	db_param p[] = { db_str(id), db_str(props), db_str(now), db_str(now), db_str(obj_actor(r)) };
+	const char *sql = arena_printf(r->a,
+		"INSERT INTO %s (id, properties, created_at, updated_at, created_by, version) "
+		"VALUES (?, ?, ?, ?, ?, 1)", t->table);
+	return defer ? db_exec_deferred(r->db, r->a, sql, p, 5) : db_exec(r->db, r->a, sql, p, 5, NULL);
+}
+
 enum db_status obj_insert_row(req_t *r, const objtype_t *t, const char *id, const char *props,
 			      const char *now)
 {
-	db_param p[] = { db_str(id), db_str(props), db_str(now), db_str(now), db_str(obj_actor(r)) };
-	return db_exec(r->db, r->a, arena_printf(r->a,
-		"INSERT INTO %s (id, properties, created_at, updated_at, created_by, version) "
-		"VALUES (?, ?, ?, ?, ?, 1)", t->table), p, 5, NULL);
+	return insert_row(r, t, id, props, now, false);
+}
+
+/* True if no property of t is unique: an insert can then fail only on
+ * data the server refuses, which needs no answer before the commit. */
+static bool no_unique(const objtype_t *t)
+{
+	for (int i = 0; i < t->nprops; i++)
+		if (t->props[i].unique)
+			return false;
+	return true;
 }
 
 /* Inserts one validated object inside the open transaction; *out (if not
- * NULL) receives it as the API renders it. */
+ * NULL) receives it as the API renders it.  With defer, and no unique
+ * property to name in a 409, the row goes with the COMMIT, as the event's
+ * rows do (a create is then one round trip): the caller's commit reports
+ * what the server refused. */
 static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const char *where,
-			   char *id, size_t idlen, cJSON **out)
+			   bool defer, char *id, size_t idlen, cJSON **out)
 {
 	cJSON *props = req_own(r, cJSON_CreateObject());
 	err_t rc = merge_properties(r, t, in, props, true, where);
@@ -295,7 +315,7 @@ static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const 
 		return rc;
 	json_exact_numbers(props);
 	char *text = req_json_text(r, props), *now = obj_sql_now(r);
-	enum db_status st = obj_insert_row(r, t, id, text, now);
+	enum db_status st = insert_row(r, t, id, text, now, defer && no_unique(t));
 	if (st == DB_DUPLICATE)
 		return unique_conflict(r, t, where);
 	if (st)
@@ -356,9 +376,14 @@ static err_t create(req_t *r, objtype_t *t)
 	if (st)
 		return req_db_error(r, st);
 	cJSON *obj = NULL;
-	rc = insert_object(r, t, in, "", id, sizeof(id), &obj);
-	if ((rc = finish(r, t, rc)))
+	rc = insert_object(r, t, in, "", true, id, sizeof(id), &obj);
+	if ((rc = finish(r, t, rc))) {
+		/* A unique property this worker did not know of yet (the row
+		 * went with the commit): a 409 as the insert would give. */
+		if (rc == E_CONFLICT && !r->err_details)
+			return unique_conflict(r, t, "");
 		return rc;
+	}
 	reply_data(r, 201, cJSON_Duplicate(obj, true));
 	return E_OK;
 }
@@ -907,7 +932,7 @@ static err_t batch_create_item(req_t *r, const objtype_t *t, const cJSON *o, con
 		return req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%sproperties", where),
 				      "each item is {\"properties\": {…}}");
 	char id[40];
-	err_t rc = insert_object(r, t, in, where, id, sizeof(id), NULL);
+	err_t rc = insert_object(r, t, in, where, false, id, sizeof(id), NULL);
 	if (!rc)
 		cJSON_AddItemToArray(out, cJSON_CreateString(id));
 	return rc;
@@ -1029,5 +1054,5 @@ err_t objects_policy_where(req_t *r, const objtype_t *t, const char *action, que
 err_t objects_insert(req_t *r, const objtype_t *t, const cJSON *props, char *id, size_t idlen,
 		     cJSON **out)
 {
-	return insert_object(r, t, props, "", id, idlen, out);
+	return insert_object(r, t, props, "", false, id, idlen, out);
 }
