@@ -2,6 +2,7 @@
  * db.c - MariaDB Connector/C wrapper (see db.h).
  */
 #include "db.h"
+#include "strbuf.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -619,19 +620,17 @@ static enum db_status flush(db_t *db, bool commit)
 	int n = db->ndefer, np = 0;
 	for (int i = 0; i < n; i++)
 		np += db->defer[i].np;
-	size_t len = 64;
-	for (int i = 0; i < n; i++)
-		len += strlen(db->defer[i].sql) + 2;
-	char *sql = arena_alloc(a, len), *at = sql;
+	strbuf_t b = { 0 };
 	db_param *p = arena_alloc(a, sizeof(*p) * (size_t)(np ? np : 1));
-	at += sprintf(at, "BEGIN NOT ATOMIC %s", db->begin_pending ? "START TRANSACTION; " : "");
+	sb_printf(&b, "BEGIN NOT ATOMIC %s", db->begin_pending ? "START TRANSACTION; " : "");
 	np = 0;
 	for (int i = 0; i < n; i++) {
-		at += sprintf(at, "%s; ", db->defer[i].sql);
+		sb_printf(&b, "%s; ", db->defer[i].sql);
 		memcpy(p + np, db->defer[i].p, sizeof(*p) * (size_t)db->defer[i].np);
 		np += db->defer[i].np;
 	}
-	sprintf(at, "%sEND", commit ? "COMMIT; " : "");
+	sb_printf(&b, "%sEND", commit ? "COMMIT; " : "");
+	char *sql = sb_take(&b, a);
 	db->ndefer = 0;
 	db->begin_pending = false;
 	return exec_prepared(db, a, sql, p, np, NULL);
