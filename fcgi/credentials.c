@@ -101,7 +101,7 @@ static err_t rl_count(req_t *r, const char *key, const char *tenant, long long *
 
 char *schema_gen_key(arena_t *a, const char *tenant)
 {
-	return arena_printf(a, "gen:schema:%s", tenant);
+	return cache_tkey(a, "gen:schema", tenant, "%s", "");
 }
 
 /* Sets the X-RateLimit-* headers and, past the limit, Retry-After and 429. */

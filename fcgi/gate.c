@@ -19,7 +19,7 @@
 
 char *identity_gen_key(arena_t *a, const char *tenant)
 {
-	return arena_printf(a, "gen:identity:%s", tenant);
+	return cache_tkey(a, "gen:identity", tenant, "%s", "");
 }
 
 void identity_invalidate(req_t *r)

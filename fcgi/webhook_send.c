@@ -413,7 +413,7 @@ static bool rate_ok(cache_t *cache, arena_t *a, const char *tenant_id, const web
 	*wait_ms = RATE_UNKNOWN_DELAY_MS;
 	if (w->rate_limit <= 0)
 		return true;
-	const char *key = arena_printf(a, "whrl:%s:%s", tenant_id, w->id);
+	const char *key = cache_tkey(a, "whrl", tenant_id, "%s", w->id);
 	const char *incr[] = { "INCR", key };
 	const char *expire[] = { "PEXPIRE", key, "1000", "NX" };
 	const char *pttl[] = { "PTTL", key };

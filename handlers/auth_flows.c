@@ -466,7 +466,7 @@ err_t auth_export(req_t *r)
 	if (rc)
 		return rc;
 	const char *uid = db_get(u, 0, "id");
-	char *key = arena_printf(r->a, "gdpr:%s:%s", r->tenant.id, uid);
+	char *key = cache_tkey(r->a, "gdpr", r->tenant.id, "%s", uid);
 	redisReply *rep;
 	const char *set[] = { "SET", key, "1", "NX", "EX", EXPORT_EVERY };
 	if (cache_cmd(r->cache, r->a, &rep, 6, set))

@@ -61,7 +61,7 @@ static cJSON *widget_data(req_t *r, const char *id, const char *version, const c
 			  const char *config, bool refresh, cJSON **error)
 {
 	*error = NULL;
-	char *key = arena_printf(r->a, "wdg:%s:%s:%s:%s", r->tenant.id, id, version, caller_class(r));
+	char *key = cache_tkey(r->a, "wdg", r->tenant.id, "%s:%s:%s", id, version, caller_class(r));
 	redisReply *rep;
 	const char *get[] = { "GET", key };
 	if (!refresh && cache_cmd(r->cache, r->a, &rep, 2, get) == CACHE_OK &&

@@ -617,7 +617,7 @@ static err_t submission_rate(req_t *r, const char *form_id, const cJSON *setting
 	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(settings, "rate_limit_per_hour");
 	long long limit = cJSON_IsNumber(lim) ? (long long)lim->valuedouble : FORM_RATE_DEFAULT;
 	long long count, ttl;
-	char *key = arena_printf(r->a, "formrl:%s:%s:%s", r->tenant.id, form_id, addr_hash);
+	char *key = cache_tkey(r->a, "formrl", r->tenant.id, "%s:%s", form_id, addr_hash);
 	if (cache_incr_window(r->cache, r->a, key, 3600, &count, &ttl))
 		return req_fail(r, E_UNAVAILABLE, "The rate limiter is unavailable; try again shortly");
 	if (count <= limit)

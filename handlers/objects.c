@@ -337,7 +337,7 @@ static err_t insert_object(req_t *r, const objtype_t *t, const cJSON *in, const 
 
 static char *totals_key(req_t *r, const objtype_t *t)
 {
-	return arena_printf(r->a, "totals:%s:%s", r->tenant.id, t->id);
+	return cache_tkey(r->a, "totals", r->tenant.id, "%s", t->id);
 }
 
 void obj_totals_drop(req_t *r, const objtype_t *t)

@@ -121,7 +121,7 @@ static const char *challenge_key(req_t *r, const char *kind, const char *challen
 {
 	char hash[65];
 	sha256_hex(hash, challenge, strlen(challenge));
-	return arena_printf(r->a, "webauthn:%s:%s:%s", kind, r->tenant.id, hash);
+	return cache_tkey(r->a, arena_printf(r->a, "webauthn:%s", kind), r->tenant.id, "%s", hash);
 }
 
 /* A new challenge of kind ("reg", "auth") remembering state for 5 minutes. */

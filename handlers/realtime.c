@@ -366,7 +366,7 @@ static bool header_lists(const char *h, const char *token)
 
 static const char *conns_key(req_t *r, const char *tenant)
 {
-	return arena_printf(r->a, "rt:conns:%s", tenant);
+	return cache_tkey(r->a, "rt:conns", tenant, "%s", "");
 }
 
 /* nchan's subscribe/unsubscribe callback: records or forgets one connection. */

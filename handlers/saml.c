@@ -544,7 +544,7 @@ static bool assertion_fresh(req_t *r, const provider_t *p, const char *id, time_
 	long secs = (long)(until - time(NULL)) + CLOCK_SKEW;
 	snprintf(ttl, sizeof(ttl), "%ld", secs > 60 ? secs : 60);
 	redisReply *rep;
-	const char *set[] = { "SET", arena_printf(r->a, "saml:seen:%s:%s", r->tenant.id, hash), "1", "NX",
+	const char *set[] = { "SET", cache_tkey(r->a, "saml:seen", r->tenant.id, "%s", hash), "1", "NX",
 			      "EX", ttl };
 	*rc = E_OK;
 	if (cache_cmd(r->cache, r->a, &rep, 6, set)) {

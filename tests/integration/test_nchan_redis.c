@@ -302,7 +302,7 @@ START_TEST(nchan_keys_stay_in_their_namespace_and_stats_count_both_nginx)
 	}
 	ck_assert_int_eq(total, 2);
 	/* The app's count lives in its own key, outside nchan's namespace. */
-	char *conns = strf("rt:conns:%s", a.id);
+	char *conns = strf("rt:conns:{%s}", a.id);
 	char *app = redis_keys(conns);
 	ck_assert_msg(strstr(app, conns), "no %s in Redis: %s", conns, app);
 	publish_file(conf_path(), a.id, "evt_n1");

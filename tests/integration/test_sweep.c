@@ -319,6 +319,57 @@ START_TEST(another_tenants_ids_answer_404_on_every_route_and_change_nothing)
 }
 END_TEST
 
+/* Every Redis key that holds a tenant's state carries the tenant in a hash
+ * tag ({tn_...}), so a Redis Cluster keeps it in the tenant's slot: driven
+ * through the API (every list route, objects, roles, an end user's reads,
+ * a passkey challenge, an account export), then read back with SCAN. */
+START_TEST(every_redis_key_of_a_tenant_carries_it_in_a_hash_tag)
+{
+	struct tenant t;
+	tenant_make(&t);
+	type_make(t.key, "tagnotes");
+	free(obj_make(t.key, "tagnotes", "{}"));
+	free(created(t.key, "/v1/roles", "{\"name\":\"tagger\",\"permissions\":[\"objects:read\"]}"));
+	char *user = created(t.key, "/v1/users", "{\"email\":\"tag@example.com\","
+			     "\"password\":\"correct horse 9\"}");
+	char *jwt = jwt_mint(t.id, user, "authenticated", 600, NULL);
+	const char *as_user[][2] = { { "GET", "/v1/auth/me" }, { "GET", "/v1/auth/me/export" },
+				     { "POST", "/v1/auth/passkeys/register/begin" } };
+	for (size_t i = 0; i < sizeof(as_user) / sizeof(as_user[0]); i++)
+		http_free(call(as_user[i][0], jwt, as_user[i][0][0] == 'P' ? "{}" : NULL, "%s",
+			       as_user[i][1]));
+	cJSON *routes = routes_implemented();
+	const cJSON *r;
+	cJSON_ArrayForEach(r, routes) {
+		const char *pat = json_str(r, "path");
+		if (strcmp(json_str(r, "method"), "GET") == 0 && !strchr(pat, ':') &&
+		    strcmp(json_str(r, "auth"), "bearer") == 0)
+			http_free(call("GET", t.key, NULL, "%s", pat));
+	}
+	cJSON_Delete(routes);
+	http_free(call("GET", t.key, NULL, "/v1/objects/tagnotes/list?limit=5"));
+
+	int rc;
+	char *keys = run_cmd(&rc, "redis-cli -s %s/run/redis.sock --scan --pattern '*%s*' 2>&1",
+			     stack_dir(), t.id);
+	ck_assert_msg(rc == 0, "redis-cli --scan failed: %s", keys);
+	char *tag = strf("{%s}", t.id);
+	int n = 0, untagged = 0;
+	for (char *line = strtok(keys, "\n"); line; line = strtok(NULL, "\n")) {
+		n++;
+		if (!strstr(line, tag) && untagged++ < 10)
+			fprintf(stderr, "untagged Redis key: %s\n", line);
+	}
+	ck_assert_msg(n >= 5, "only %d Redis keys name the tenant: the calls above made none?", n);
+	ck_assert_msg(untagged == 0, "%d of %d Redis keys name tenant %s outside a hash tag",
+		      untagged, n, t.id);
+	free(tag);
+	free(keys);
+	free(jwt);
+	free(user);
+}
+END_TEST
+
 Suite *suite_sweep(void)
 {
 	Suite *s = suite_create("sweep");
@@ -326,5 +377,6 @@ Suite *suite_sweep(void)
 	tcase_add_test(tc, hostile_input_on_every_route_never_gets_a_5xx);
 	tcase_add_test(tc, scopes_and_end_user_tokens_are_refused_on_every_route);
 	tcase_add_test(tc, another_tenants_ids_answer_404_on_every_route_and_change_nothing);
+	tcase_add_test(tc, every_redis_key_of_a_tenant_carries_it_in_a_hash_tag);
 	return s;
 }
