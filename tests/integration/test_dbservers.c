@@ -242,14 +242,7 @@ END_TEST
  * (a query sent to the wrong server would have). */
 START_TEST(the_two_server_stack_logged_no_error)
 {
-	char *path = strf("%s/log/tessera.log", twoservers_dir());
-	FILE *f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	char line[4096];
-	while (fgets(line, sizeof(line), f))
-		ck_assert_msg(!strstr(line, " ERROR ") && !strstr(line, " WARN "), "%s", line);
-	fclose(f);
-	free(path);
+	twoservers_assert_log_clean();
 }
 END_TEST
 

@@ -365,6 +365,14 @@ START_TEST(a_move_to_an_unknown_server_or_of_an_unknown_tenant_fails_and_changes
 }
 END_TEST
 
+/* Runs last: the moves made the stack log no error (a worker that
+ * reached a dropped copy would have). */
+START_TEST(the_stack_logged_no_error_during_the_moves)
+{
+	twoservers_assert_log_clean();
+}
+END_TEST
+
 Suite *suite_tenantmove(void)
 {
 	Suite *s = suite_create("tenantmove");
@@ -374,6 +382,7 @@ Suite *suite_tenantmove(void)
 	tcase_add_test(tc, a_move_to_an_unknown_server_or_of_an_unknown_tenant_fails_and_changes_nothing);
 	tcase_add_test(tc, a_move_under_write_load_keeps_every_acknowledged_create);
 	tcase_add_test(tc, a_move_killed_at_copy_or_catchup_leaves_the_tenant_served_and_a_rerun_completes);
+	tcase_add_test(tc, the_stack_logged_no_error_during_the_moves);
 	suite_add_tcase(s, tc);
 	return s;
 }

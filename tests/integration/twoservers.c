@@ -136,7 +136,15 @@ bool db_on(bool second, const char *tenant)
 	return yes;
 }
 
-const char *twoservers_dir(void)
+
+void twoservers_assert_log_clean(void)
 {
-	return S.dir;
+	char *path = strf("%s/log/tessera.log", S.dir);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	char line[4096];
+	while (fgets(line, sizeof(line), f))
+		ck_assert_msg(!strstr(line, " ERROR ") && !strstr(line, " WARN "), "%s", line);
+	fclose(f);
+	free(path);
 }

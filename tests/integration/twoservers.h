@@ -17,8 +17,10 @@
 
 void twoservers_setup(void);
 void twoservers_teardown(void);
-/* The two-server stack's directory (its log/, run/, tessera.conf). */
-const char *twoservers_dir(void);
+
+/* Asserts that the two-server stack logged no ERROR or WARN line (a query
+ * sent to the wrong server would have).  Run it last. */
+void twoservers_assert_log_clean(void);
 
 /* A query on the second server (in its control schema), trimmed (malloc'd). */
 char *s2_sql(const char *sql);
