@@ -164,6 +164,8 @@ START_TEST(a_move_under_write_load_keeps_every_acknowledged_create)
 		busy);
 	ck_assert_int_gt(ro, 0);
 	ck_assert_int_gt(num(j, "rows"), 2000);
+	/* the creates during the copy made the catch-up copy items again */
+	ck_assert_int_gt(num(j, "recopied"), 0);
 	/* writes went on before and after the read-only window, and answered
 	 * 503 with Retry-After: 5 inside it */
 	ck_assert_int_gt(oks, 0);
@@ -211,6 +213,73 @@ START_TEST(a_move_under_write_load_keeps_every_acknowledged_create)
 	cJSON_Delete(j);
 	free(out);
 	tenant_drop(&t);
+}
+END_TEST
+
+/* The tenant's jobs of kind in status on the primary / on s2 (second). */
+static long long jobs_on(bool second, const char *tenant, const char *kind, const char *status)
+{
+	char *q = strf("SELECT COUNT(*) FROM jobs WHERE tenant_id = '%s' AND kind = '%s' AND "
+		       "status = '%s'", tenant, kind, status);
+	char *n = second ? s2_sql(q) : control_sql(q);
+	long long c = atoll(n);
+	free(n);
+	free(q);
+	return c;
+}
+
+START_TEST(the_background_work_of_a_moved_tenant_comes_along_and_goes_on_there)
+{
+	struct receiver rv;
+	recv_start(&rv);
+	struct tenant t;
+	tenant_on(&t, "main");
+	char *url = hook_url(&rv, "m"), *secret;
+	char *wid = hook_make(t.key, url, "[\"object.created\"]", NULL, &secret);
+	box_setup(&rv, "m", secret, NULL);
+	free(type_make(t.key, "leads"));
+	char *before = obj_make(t.key, "leads", "{}");
+	cJSON_Delete(recv_wait(&rv, "m", 1, 20));
+	for (int i = 0; i < 100 && jobs_on(false, t.id, "webhook.deliver", "done") < 1; i++)
+		sleep_ms(100);
+	ck_assert_int_eq(jobs_on(false, t.id, "webhook.deliver", "done"), 1);
+
+	int rc;
+	char *out;
+	cJSON *j = move_run(t.id, "s2", &rc, &out);
+	ck_assert_msg(rc == 0 && j, "move failed: %s", out);
+	ck_assert_int_gt(num(j, "control_rows"), 0);
+	/* its job and outbox rows are on s2 now, none left on the primary */
+	ck_assert_int_eq(jobs_on(true, t.id, "webhook.deliver", "done"), 1);
+	ck_assert_int_eq(jobs_on(false, t.id, "webhook.deliver", "done"), 0);
+	char *q = strf("SELECT COUNT(*) FROM outbox WHERE tenant_id = '%s' AND resource_id = '%s'",
+		       t.id, before);
+	char *n = s2_sql(q);
+	ck_assert_str_eq(n, "1");
+	free(n);
+	free(q);
+
+	/* an event after the move is delivered by s2's runner */
+	char *after = obj_make(t.key, "leads", "{}");
+	cJSON *got = recv_wait(&rv, "m", 2, 20);
+	const cJSON *d = received(got, 1);
+	ck_assert_msg(verified_with(d, secret), "signature: %s", cJSON_PrintUnformatted(d));
+	ck_assert_str_eq(json_str(item(d, "body"), "resource_id"), after);
+	cJSON_Delete(got);
+	q = strf("SELECT COUNT(*) FROM jobs WHERE kind = 'webhook.deliver' AND tenant_id = '%s' "
+		 "AND status = 'done'", t.id);
+	s2_wait(q, "2");
+	free(q);
+	ck_assert_int_eq(jobs_on(false, t.id, "webhook.deliver", "done"), 0);
+	cJSON_Delete(j);
+	free(out);
+	free(before);
+	free(after);
+	free(url);
+	free(secret);
+	free(wid);
+	tenant_drop(&t);
+	recv_stop(&rv);
 }
 END_TEST
 
@@ -381,6 +450,7 @@ Suite *suite_tenantmove(void)
 	tcase_add_unchecked_fixture(tc, twoservers_setup, twoservers_teardown);
 	tcase_add_test(tc, a_move_to_an_unknown_server_or_of_an_unknown_tenant_fails_and_changes_nothing);
 	tcase_add_test(tc, a_move_under_write_load_keeps_every_acknowledged_create);
+	tcase_add_test(tc, the_background_work_of_a_moved_tenant_comes_along_and_goes_on_there);
 	tcase_add_test(tc, a_move_killed_at_copy_or_catchup_leaves_the_tenant_served_and_a_rerun_completes);
 	tcase_add_test(tc, the_stack_logged_no_error_during_the_moves);
 	suite_add_tcase(s, tc);
