@@ -24,6 +24,7 @@
 #include "timefmt.h"
 
 #define COPY_BATCH 500
+#define INSERT_BYTES (4u << 20)   /* well under max_allowed_packet */
 /* After the read-only mark: longer than a request that passed the check
  * just before it takes to commit (workers see the mark on their next
  * request: the auth generation is read with every request). */
@@ -195,6 +196,59 @@ static const char *after_last(arena_t *a, const struct table *t, const db_result
 	return sb_take(&b, a);
 }
 
+/* The statement of one batch of t's rows (from src, after the row last
+ * when not NULL, the tenant's only when tenant is not NULL); its
+ * parameters in p (*np of them). */
+static char *batch_sql(arena_t *a, const struct table *t, const char *src, const char *tenant,
+		       const db_result *last, bool lock, db_param *p, int *np)
+{
+	strbuf_t sql = { 0 };
+	*np = 0;
+	sb_printf(&sql, "SELECT %s FROM %s", t->cols, src);
+	if (tenant) {
+		p[(*np)++] = db_str(tenant);
+		sb_puts(&sql, " WHERE tenant_id = ?");
+	}
+	if (last) {
+		int row = last->nrows - 1;
+		sb_printf(&sql, "%s%s", tenant ? " AND " : " WHERE ", after_last(a, t, last));
+		for (int k = 0; k < t->npk; k++) {
+			const char *v = db_cell(last, row, t->pk[k]);
+			p[(*np)++] = v ? db_strn(v, last->lens[row * last->ncols + t->pk[k]]) : db_null();
+		}
+	}
+	/* Without a primary key, all rows at once in a stable order. */
+	sb_printf(&sql, " ORDER BY %s", t->npk ? "" : t->cols);
+	for (int k = 0; k < t->npk; k++)
+		sb_printf(&sql, "%s%d", k ? ", " : "", t->pk[k] + 1);
+	if (t->npk)
+		sb_printf(&sql, " LIMIT %d", COPY_BATCH);
+	if (lock)
+		sb_puts(&sql, " FOR UPDATE");
+	return sb_take(&sql, a);
+}
+
+/* Inserts the rows of res into table on dst, as many a statement as stay
+ * under INSERT_BYTES and MariaDB's 65,535 placeholders. */
+static int rows_insert(struct move *m, arena_t *a, const char *table, const struct table *t,
+		       const db_result *res)
+{
+	int max_rows = 65535 / (t->ncols ? t->ncols : 1);
+	for (int from = 0; from < res->nrows;) {
+		size_t bytes = 0;
+		int n = 0;
+		while (from + n < res->nrows && n < max_rows && (n == 0 || bytes < INSERT_BYTES)) {
+			for (int c = 0; c < t->ncols; c++)
+				bytes += res->lens[(from + n) * res->ncols + c];
+			n++;
+		}
+		if (db_rows_insert(m->dst, a, table, res, from, n, t->ncols, false))
+			return fail(m, m->dst, "copy %s", t->name);
+		from += n;
+	}
+	return 0;
+}
+
 /*
  * Copies t's rows (the tenant's only when tenant is not NULL) from src to
  * schema dschema on dst, in primary-key order, COPY_BATCH at a time; lock:
@@ -207,49 +261,20 @@ static int table_copy(struct move *m, const struct table *t, const char *dschema
 {
 	const char *src = qualified(m->a, t->schema, t->name);
 	const char *dst = qualified(m->a, dschema, t->name);
-	const char *by = t->npk ? NULL : t->cols;
 	arena_t *batch = arena_new(65536), *prev = arena_new(4096);
-	db_result *last = NULL;
-	int rc = 0;
+	db_param *p = arena_alloc(m->a, sizeof(*p) * (size_t)(t->npk + 1));
+	db_result *last = NULL, *res;
+	int np, rc = 0;
 	for (;;) {
-		db_param *p = arena_alloc(batch, sizeof(*p) * (size_t)(t->npk + 1));
-		int np = 0;
-		strbuf_t where = { 0 };
-		if (tenant) {
-			p[np++] = db_str(tenant);
-			sb_puts(&where, " WHERE tenant_id = ?");
-		}
-		if (last) {
-			sb_printf(&where, "%s%s", tenant ? " AND " : " WHERE ", after_last(batch, t, last));
-			for (int k = 0; k < t->npk; k++) {
-				const char *v = db_cell(last, last->nrows - 1, t->pk[k]);
-				p[np++] = v ? db_strn(v, last->lens[(last->nrows - 1) * last->ncols +
-								    t->pk[k]]) : db_null();
-			}
-		}
-		strbuf_t sql = { 0 };
-		sb_printf(&sql, "SELECT %s FROM %s%s ORDER BY ", t->cols, src, sb_take(&where, batch));
-		if (by) {
-			sb_puts(&sql, by);
-		} else {
-			for (int k = 0; k < t->npk; k++)
-				sb_printf(&sql, "%s%d", k ? ", " : "", t->pk[k] + 1);
-			sb_printf(&sql, " LIMIT %d", COPY_BATCH);
-		}
-		if (lock)
-			sb_puts(&sql, " FOR UPDATE");
-		db_result *res;
-		if (db_exec(m->src, batch, sb_take(&sql, batch), p, np, &res)) {
+		char *sql = batch_sql(batch, t, src, tenant, last, lock, p, &np);
+		if (db_exec(m->src, batch, sql, p, np, &res)) {
 			rc = fail(m, m->src, "read %s", t->name);
 			break;
 		}
-		if (res->nrows && db_rows_insert(m->dst, batch, dst, res, 0, res->nrows, t->ncols,
-						 false)) {
-			rc = fail(m, m->dst, "copy %s", t->name);
+		if ((rc = rows_insert(m, batch, dst, t, res)))
 			break;
-		}
 		*rows += res->nrows;
-		if (by || res->nrows < COPY_BATCH)
+		if (!t->npk || res->nrows < COPY_BATCH)
 			break;
 		/* The batch just read holds the key to go on from. */
 		arena_t *tmp = prev;
