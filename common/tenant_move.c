@@ -602,6 +602,7 @@ static int move_over(struct move *m, const char *from)
 	 * them on the old copy until their cache entry expires. */
 	if (m->hooks && m->hooks->invalidate)
 		m->hooks->invalidate(m->hooks->ctx);
+	pause_at("drop");
 	/* Reads that began on the old copy finish before it goes. */
 	sleep_ms(DRAIN_MS);
 	tenant_db_drop(m->src, m->a, m->dbname, m->ro, m->rw);

@@ -259,6 +259,12 @@ START_TEST(the_background_work_of_a_moved_tenant_comes_along_and_goes_on_there)
 	free(n);
 	free(q);
 
+	/* the SQL console's accounts were made on s2 */
+	http_resp *r = http_json("POST", "/v1/sql", t.key, "{\"sql\":\"SELECT COUNT(*) AS n FROM leads\"}");
+	assert_envelope(r, 200, NULL);
+	ck_assert_msg(strstr(r->body, "\"n\":1"), "%s", r->body);
+	http_free(r);
+
 	/* an event after the move is delivered by s2's runner */
 	char *after = obj_make(t.key, "leads", "{}");
 	cJSON *got = recv_wait(&rv, "m", 2, 20);
@@ -397,6 +403,39 @@ START_TEST(a_move_killed_at_copy_or_catchup_leaves_the_tenant_served_and_a_rerun
 }
 END_TEST
 
+START_TEST(a_move_killed_after_the_switch_is_finished_by_a_rerun)
+{
+	struct tenant t;
+	tenant_on(&t, "s2");
+	free(type_make(t.key, "cards"));
+	char *obj = obj_make(t.key, "cards", "{}");
+	/* killed after the switch, before the old copy is dropped: served
+	 * from the primary, the old copy still on s2 */
+	kill_hard(move_paused(t.id, "main", "drop"));
+	char *srv = server_of(t.id);
+	ck_assert_str_eq(srv, "main");
+	free(srv);
+	ck_assert(db_on(false, t.id) && db_on(true, t.id));
+	http_resp *r = call("GET", t.key, NULL, "/v1/objects/cards/%s", obj);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	free(obj_make(t.key, "cards", "{}"));
+	/* the rerun has nothing to move, and drops the leftover */
+	int rc;
+	char *out;
+	cJSON *j = move_run(t.id, "main", &rc, &out);
+	ck_assert_msg(rc == 0 && j, "rerun failed: %s", out);
+	ck_assert(cJSON_IsFalse(item(j, "moved")));
+	ck_assert_int_eq(num(j, "leftovers"), 1);
+	ck_assert(db_on(false, t.id) && !db_on(true, t.id));
+	ck_assert_int_eq(objects_total(t.key, "cards"), 2);
+	cJSON_Delete(j);
+	free(out);
+	free(obj);
+	tenant_drop(&t);
+}
+END_TEST
+
 START_TEST(a_move_to_an_unknown_server_or_of_an_unknown_tenant_fails_and_changes_nothing)
 {
 	struct tenant t;
@@ -452,6 +491,7 @@ Suite *suite_tenantmove(void)
 	tcase_add_test(tc, a_move_under_write_load_keeps_every_acknowledged_create);
 	tcase_add_test(tc, the_background_work_of_a_moved_tenant_comes_along_and_goes_on_there);
 	tcase_add_test(tc, a_move_killed_at_copy_or_catchup_leaves_the_tenant_served_and_a_rerun_completes);
+	tcase_add_test(tc, a_move_killed_after_the_switch_is_finished_by_a_rerun);
 	tcase_add_test(tc, the_stack_logged_no_error_during_the_moves);
 	suite_add_tcase(s, tc);
 	return s;
