@@ -238,26 +238,15 @@ START_TEST(a_new_key_of_a_tenant_on_the_second_server_works_at_once)
 }
 END_TEST
 
-/* Runs last: the two-server stack logged no error while the suite ran
- * (a query sent to the wrong server would have). */
-START_TEST(the_two_server_stack_logged_no_error)
-{
-	twoservers_assert_log_clean();
-}
-END_TEST
-
 Suite *suite_dbservers(void)
 {
 	Suite *s = suite_create("dbservers");
-	TCase *tc = tcase_create("two servers");
-	tcase_set_timeout(tc, 300);
-	tcase_add_unchecked_fixture(tc, twoservers_setup, twoservers_teardown);
+	TCase *tc = twoservers_tcase("two servers", 300);
 	tcase_add_test(tc, new_tenants_go_to_the_server_with_fewest_and_server_picks_one);
 	tcase_add_test(tc, objects_of_a_tenant_on_the_second_server_are_read_and_written_there);
 	tcase_add_test(tc, tenants_on_different_servers_never_see_each_other);
 	tcase_add_test(tc, events_of_a_tenant_on_the_second_server_reach_its_webhooks);
 	tcase_add_test(tc, a_new_key_of_a_tenant_on_the_second_server_works_at_once);
-	tcase_add_test(tc, the_two_server_stack_logged_no_error);
-	suite_add_tcase(s, tc);
+	twoservers_tcase_add(s, tc);
 	return s;
 }

@@ -17,7 +17,7 @@ static struct {
 	char *saved_url, *saved_dir;
 } S;
 
-void twoservers_setup(void)
+static void twoservers_setup(void)
 {
 	int rc;
 	const char *repo = env_or("TESSERA_TEST_REPO", ".");
@@ -51,7 +51,7 @@ void twoservers_setup(void)
 	setenv("TESSERA_TEST_DIR", S.dir, 1);
 }
 
-void twoservers_teardown(void)
+static void twoservers_teardown(void)
 {
 	setenv("TESSERA_TEST_URL", S.saved_url, 1);
 	setenv("TESSERA_TEST_DIR", S.saved_dir, 1);
@@ -137,7 +137,10 @@ bool db_on(bool second, const char *tenant)
 }
 
 
-void twoservers_assert_log_clean(void)
+/* Runs last: the two-server stack logged no error or warning while the
+ * suite ran (a query sent to the wrong server, or a worker that reached a
+ * dropped copy, would have). */
+START_TEST(the_two_server_stack_logged_no_error)
 {
 	char *path = strf("%s/log/tessera.log", S.dir);
 	FILE *f = fopen(path, "r");
@@ -147,4 +150,19 @@ void twoservers_assert_log_clean(void)
 		ck_assert_msg(!strstr(line, " ERROR ") && !strstr(line, " WARN "), "%s", line);
 	fclose(f);
 	free(path);
+}
+END_TEST
+
+TCase *twoservers_tcase(const char *name, int timeout_s)
+{
+	TCase *tc = tcase_create(name);
+	tcase_set_timeout(tc, timeout_s);
+	tcase_add_unchecked_fixture(tc, twoservers_setup, twoservers_teardown);
+	return tc;
+}
+
+void twoservers_tcase_add(Suite *s, TCase *tc)
+{
+	tcase_add_test(tc, the_two_server_stack_logged_no_error);
+	suite_add_tcase(s, tc);
 }

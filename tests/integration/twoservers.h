@@ -2,11 +2,11 @@
  * twoservers.h - a stack on two MariaDB servers, for the suites that need
  * one (dbservers, tenantmove).
  *
- * twoservers_setup starts a second mariadbd (tools/stack db-start in its
- * own directory, an account for Tessera made on it) and its own stack whose
- * tessera.conf names it (db_servers = s2=unix:…).  Until twoservers_teardown,
- * TESSERA_TEST_URL and TESSERA_TEST_DIR name that stack, so the harness's
- * helpers talk to it.  Use them as an unchecked fixture.
+ * The fixture of twoservers_tcase starts a second mariadbd (tools/stack
+ * db-start in its own directory, an account for Tessera made on it) and
+ * its own stack whose tessera.conf names it (db_servers = s2=unix:…).
+ * While the test case runs, TESSERA_TEST_URL and TESSERA_TEST_DIR name
+ * that stack, so the harness's helpers talk to it.
  */
 #ifndef TESSERA_TEST_TWOSERVERS_H
 #define TESSERA_TEST_TWOSERVERS_H
@@ -15,12 +15,10 @@
 
 #include "harness.h"
 
-void twoservers_setup(void);
-void twoservers_teardown(void);
-
-/* Asserts that the two-server stack logged no ERROR or WARN line (a query
- * sent to the wrong server would have).  Run it last. */
-void twoservers_assert_log_clean(void);
+/* A test case on the two-server stack (its fixture set). */
+TCase *twoservers_tcase(const char *name, int timeout_s);
+/* Adds tc to s after a last test: the stack logged no ERROR or WARN line. */
+void twoservers_tcase_add(Suite *s, TCase *tc);
 
 /* A query on the second server (in its control schema), trimmed (malloc'd). */
 char *s2_sql(const char *sql);
