@@ -576,6 +576,17 @@ static int read_only_lease(struct move *m, int lease_s)
 	return 0;
 }
 
+/* After a failure before the switch: the tenant, still on the source, is
+ * writable again at once.  Returns -1, m->err kept. */
+static int lease_end(struct move *m)
+{
+	char keep[512];
+	snprintf(keep, sizeof(keep), "%s", m->err);
+	read_only_lease(m, 0);
+	snprintf(m->err, m->errlen, "%s", keep);
+	return -1;
+}
+
 /* Phase 2 and the end: read-only, catch-up, control rows and switch, then
  * the old copy dropped. */
 static int move_over(struct move *m, const char *from)
@@ -585,18 +596,12 @@ static int move_over(struct move *m, const char *from)
 	if (lease_s < LEASE_MIN_S)
 		lease_s = LEASE_MIN_S;
 	if (read_only_lease(m, (int)lease_s))
-		return -1;
+		return lease_end(m);
 	long long t0 = time_now_ms();
 	sleep_ms(DRAIN_MS);
 	pause_at("catchup");
-	if (catch_up(m) || control_move(m, from)) {
-		/* Still on the source: writable again at once. */
-		char keep[512];
-		snprintf(keep, sizeof(keep), "%s", m->err);
-		read_only_lease(m, 0);
-		snprintf(m->err, m->errlen, "%s", keep);
-		return -1;
-	}
+	if (catch_up(m) || control_move(m, from))
+		return lease_end(m);
 	m->stats->read_only_ms = time_now_ms() - t0;
 	/* Workers reload the tenant (its new server); a failed bump leaves
 	 * them on the old copy until their cache entry expires. */
