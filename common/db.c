@@ -847,3 +847,25 @@ char *db_placeholders(arena_t *a, int n)
 	*p = '\0';
 	return s;
 }
+
+enum db_status db_rows_insert(db_t *dst, arena_t *a, const char *table, const db_result *res,
+			      int row0, int n, int ncols, bool ignore)
+{
+	strbuf_t sql = { 0 };
+	sb_printf(&sql, "INSERT %sINTO %s (", ignore ? "IGNORE " : "", table);
+	for (int c = 0; c < ncols; c++)
+		sb_printf(&sql, "%s`%s`", c ? ", " : "", res->names[c]);
+	sb_puts(&sql, ") VALUES ");
+	const char *row_marks = db_placeholders(a, ncols);
+	db_param *p = arena_alloc(a, sizeof(*p) * (size_t)(n * ncols));
+	for (int i = 0; i < n; i++) {
+		int row = row0 + i;
+		sb_printf(&sql, "%s(%s)", i ? ", " : "", row_marks);
+		for (int c = 0; c < ncols; c++) {
+			const char *v = db_cell(res, row, c);
+			p[i * ncols + c] = v ? db_strn(v, res->lens[row * res->ncols + c]) : db_null();
+		}
+	}
+	char *text = sb_take(&sql, a);
+	return db_exec(dst, a, text, p, n * ncols, NULL);
+}

@@ -115,6 +115,13 @@ enum db_status db_exec_text(db_t *db, const char *sql);
 /* "?, ?, …": n placeholders (for IN lists), in a. */
 char *db_placeholders(arena_t *a, int n);
 
+/* Inserts rows row0 .. row0 + n - 1 of res into table on dst in one
+ * statement: their first ncols columns, by name (res may carry more after
+ * them).  ignore: INSERT IGNORE, a row already there (same key) is kept.
+ * table is SQL text built from validated names (`db`.`t` or t). */
+enum db_status db_rows_insert(db_t *dst, arena_t *a, const char *table, const db_result *res,
+			      int row0, int n, int ncols, bool ignore);
+
 /* Inside a transaction: queues a write whose outcome only matters at
  * commit (an INSERT that returns nothing the caller reads); it is sent
  * with the transaction's next statement or with its COMMIT as one

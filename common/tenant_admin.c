@@ -42,17 +42,19 @@ static int fail(char *err, size_t errlen, const char *what, db_t *db)
 	return -1;
 }
 
-/* The data DB and its two accounts: SELECT only, and row writes. */
-static int create_data_db(db_t *db, arena_t *a, const char *dbname, const char *ro,
-			  const char *ro_pw, const char *rw, const char *rw_pw,
-			  char *err, size_t errlen)
+static const char *account_host(const db_t *db)
 {
-	if (migrate_tenant(db, a, dbname, g_config.db_name, err, errlen) < 0)
-		return -1;
 	const char *sock, *tcp_host;
 	int port;
 	db_address(db, &sock, &tcp_host, &port);
-	const char *host = sock ? "localhost" : "%";
+	return sock ? "localhost" : "%";
+}
+
+int tenant_accounts_create(db_t *db, arena_t *a, const char *dbname, const char *ro,
+			   const char *ro_pw, const char *rw, const char *rw_pw, char *err,
+			   size_t errlen)
+{
+	const char *host = account_host(db);
 	/* Identifiers and passwords are server-generated ([a-z0-9_] and hex). */
 	const char *stmts[] = {
 		arena_printf(a, "CREATE USER '%s'@'%s' IDENTIFIED BY '%s'", ro, host, ro_pw),
@@ -67,12 +69,19 @@ static int create_data_db(db_t *db, arena_t *a, const char *dbname, const char *
 	return 0;
 }
 
-static void drop_data_db(db_t *db, arena_t *a, const char *dbname, const char *ro, const char *rw)
+/* The data DB and its two accounts: SELECT only, and row writes. */
+static int create_data_db(db_t *db, arena_t *a, const char *dbname, const char *ro,
+			  const char *ro_pw, const char *rw, const char *rw_pw,
+			  char *err, size_t errlen)
 {
-	const char *sock, *tcp_host;
-	int port;
-	db_address(db, &sock, &tcp_host, &port);
-	const char *host = sock ? "localhost" : "%";
+	if (migrate_tenant(db, a, dbname, g_config.db_name, err, errlen) < 0)
+		return -1;
+	return tenant_accounts_create(db, a, dbname, ro, ro_pw, rw, rw_pw, err, errlen);
+}
+
+void tenant_db_drop(db_t *db, arena_t *a, const char *dbname, const char *ro, const char *rw)
+{
+	const char *host = account_host(db);
 	db_exec_text(db, arena_printf(a, "DROP USER IF EXISTS '%s'@'%s'", ro, host));
 	db_exec_text(db, arena_printf(a, "DROP USER IF EXISTS '%s'@'%s'", rw, host));
 	db_exec_text(db, arena_printf(a, "DROP DATABASE IF EXISTS `%s`", dbname));
@@ -142,7 +151,7 @@ int tenant_create(db_t *db, arena_t *a, const tenant_new_t *t, char **tenant_id,
 		return -1;
 	}
 	if (create_data_db(ddb, a, dbname, ro, ro_pw, rw, rw_pw, err, errlen)) {
-		drop_data_db(ddb, a, dbname, ro, rw);
+		tenant_db_drop(ddb, a, dbname, ro, rw);
 		return -1;
 	}
 	/* NULL for the primary: rows from before db_servers mean the same. */
@@ -175,7 +184,7 @@ int tenant_create(db_t *db, arena_t *a, const tenant_new_t *t, char **tenant_id,
 	    db_commit(db)) {
 		fail(err, errlen, "insert tenant", db);
 		db_rollback(db);
-		drop_data_db(ddb, a, dbname, ro, rw);
+		tenant_db_drop(ddb, a, dbname, ro, rw);
 		return -1;
 	}
 	*tenant_id = arena_strdup(a, id);

@@ -24,6 +24,14 @@ typedef struct tenant_new {
  * once) are allocated in a; returns 0, or -1 with a message in err. */
 int tenant_create(db_t *db, arena_t *a, const tenant_new_t *t, char **tenant_id,
 		  char **api_key, char *err, size_t errlen);
+/* Makes a tenant's two MariaDB accounts on db's server: ro (SELECT on
+ * dbname) and rw (row writes), with the given passwords.  0, or -1 with a
+ * message in err. */
+int tenant_accounts_create(db_t *db, arena_t *a, const char *dbname, const char *ro,
+			   const char *ro_pw, const char *rw, const char *rw_pw, char *err,
+			   size_t errlen);
+/* Drops a tenant's accounts and data DB on db's server (each if it exists). */
+void tenant_db_drop(db_t *db, arena_t *a, const char *dbname, const char *ro, const char *rw);
 /* Returns a JSON array of {tenant_id, name, plan, status, created_at}. */
 cJSON *tenant_list(db_t *db, arena_t *a);
 /* Sets status to "active" or "suspended".  0, or -1 if no such tenant. */

@@ -57,10 +57,12 @@ static void fill_tenant(req_t *r, const db_result *res)
 	r->tenant.db_server = (char *)db_get(res, 0, "db_server");
 	r->tenant.used_storage = db_get_int(res, 0, "used_storage_bytes", 0);
 	r->tenant.rate_limit = db_get_int(res, 0, "plan_rpm", 60);
+	r->tenant.read_only_ms = db_get_int(res, 0, "read_only_ms", 0);
 }
 
 #define TENANT_COLS "t.id AS tenant_id, t.name AS tenant_name, t.plan, t.status, t.db_name, t.db_server, " \
-	"t.used_storage_bytes, p.rate_limit_per_minute AS plan_rpm"
+	"t.used_storage_bytes, p.rate_limit_per_minute AS plan_rpm, " \
+	"CAST(COALESCE(UNIX_TIMESTAMP(t.read_only_until) * 1000, 0) AS SIGNED) AS read_only_ms"
 
 /* The Redis key whose value changes whenever a credential or a tenant's
  * status changes; workers' key caches compare it on every request. */
@@ -131,12 +133,14 @@ err_t rate_limit(req_t *r, const char *key, long long limit)
 	return rc ? rc : rl_apply(r, limit, count, reset);
 }
 
-void credentials_invalidate(cache_t *cache, arena_t *a)
+int credentials_invalidate(cache_t *cache, arena_t *a)
 {
 	redisReply *rep;
-	if (cache_cmdf(cache, a, &rep, "INCR %s", AUTH_GEN_KEY))
-		log_warn("auth: cannot bump %s; workers may use cached credentials for up to %d s",
-			 AUTH_GEN_KEY, AUTH_CACHE_TTL);
+	if (cache_cmdf(cache, a, &rep, "INCR %s", AUTH_GEN_KEY) == CACHE_OK)
+		return 0;
+	log_warn("auth: cannot bump %s; workers may use cached credentials for up to %d s",
+		 AUTH_GEN_KEY, AUTH_CACHE_TTL);
+	return -1;
 }
 
 static bool ip_allowed(req_t *r, const char *list_json)
@@ -192,6 +196,7 @@ struct key_entry {
 	unsigned scopes;
 	long long rate_limit, plan_rpm, used_storage;
 	long long expires_at;                /* epoch seconds, 0 = never */
+	long long read_only_ms;
 	bool revoked;
 };
 
@@ -233,6 +238,7 @@ static void key_entry_fill(struct key_entry *e, const char *hash, const char *ge
 	e->plan_rpm = db_get_int(res, 0, "plan_rpm", 60);
 	e->used_storage = db_get_int(res, 0, "used_storage_bytes", 0);
 	e->expires_at = db_get_int(res, 0, "expires_epoch", 0);
+	e->read_only_ms = db_get_int(res, 0, "read_only_ms", 0);
 	e->revoked = db_get_int(res, 0, "revoked", 0) != 0;
 	e->used_marked_at = db_get_int(res, 0, "use_stale", 1) ? 0 : e->loaded_at;
 }
@@ -296,6 +302,7 @@ static err_t auth_key(req_t *r, const char *token)
 	r->tenant.db_server = *e->db_server ? arena_strdup(r->a, e->db_server) : NULL;
 	r->tenant.used_storage = e->used_storage;
 	r->tenant.rate_limit = e->plan_rpm;
+	r->tenant.read_only_ms = e->read_only_ms;
 	r->who.kind = PRINCIPAL_KEY;
 	r->who.key_id = arena_strdup(r->a, e->key_id);
 	r->who.scopes = e->scopes;

@@ -44,7 +44,7 @@ char *schema_gen_key(arena_t *a, const char *tenant);
 
 /* Bumps the auth generation so that every worker reloads the credentials
  * it cached.  Call after committing any change to a key or a tenant's
- * status. */
-void credentials_invalidate(cache_t *cache, arena_t *a);
+ * status.  0, or -1 if Redis did not take it (logged). */
+int credentials_invalidate(cache_t *cache, arena_t *a);
 
 #endif

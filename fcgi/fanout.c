@@ -104,26 +104,6 @@ enum db_status tenants_here(db_t *db, arena_t *a, const char *cols, const char *
 		p, 2, res);
 }
 
-/* Copies the rows res (all columns, by name) into table on dst; a row
- * already there (same id: a move interrupted after the copy) is kept. */
-/* Copies row of res into table on dst: its first ncols columns (res may
- * carry more after them). */
-static enum db_status rows_copy(db_t *dst, arena_t *a, const char *table, const db_result *res,
-				int row, int ncols)
-{
-	strbuf_t sql = { 0 };
-	sb_printf(&sql, "INSERT IGNORE INTO %s (", table);
-	db_param *p = arena_alloc(a, sizeof(*p) * (size_t)ncols);
-	for (int c = 0; c < ncols; c++) {
-		sb_printf(&sql, "%s`%s`", c ? ", " : "", res->names[c]);
-		const char *v = db_cell(res, row, c);
-		p[c] = v ? db_strn(v, res->lens[row * res->ncols + c]) : db_null();
-	}
-	sb_printf(&sql, ") VALUES (%s)", db_placeholders(a, ncols));
-	char *text = sb_take(&sql, a);
-	return db_exec(dst, a, text, p, ncols, NULL);
-}
-
 int fanout_forward(db_t *primary, arena_t *a)
 {
 	static const char *const tables[] = { "outbox", "audit_logs" };
@@ -140,7 +120,8 @@ int fanout_forward(db_t *primary, arena_t *a)
 			if (!dst)
 				continue;
 			/* every column but fwd_server, the last */
-			enum db_status st = rows_copy(dst, a, tables[t], res, i, res->ncols - 1);
+			enum db_status st = db_rows_insert(dst, a, tables[t], res, i, 1, res->ncols - 1,
+							   true);
 			if (st)
 				return -1;
 			/* Deleted only once copied: a crash between copies it

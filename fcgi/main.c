@@ -4,7 +4,7 @@
  *   serve     the FastCGI prefork pool (fcgi/server.c)
  *   jobs      the background job runner (fcgi/jobs.c)
  *   migrate   apply pending migrations to the control DB and every tenant DB
- *   tenant    create | list | suspend ID | resume ID
+ *   tenant    create | list | suspend ID | resume ID | move ID --to SERVER
  *   token     mint --tenant ID --user ID --role ROLE [--ttl S]
  *   routes    print the route table [--json]
  *   realtime  publish --tenant ID --event JSON (one event, as the fan-out does)
@@ -27,6 +27,7 @@
 #include "../common/migrate.h"
 #include "../common/channels.h"
 #include "../common/tenant_admin.h"
+#include "../common/tenant_move.h"
 #include "../common/timefmt.h"
 #include "router.h"
 #include "credentials.h"
@@ -46,6 +47,7 @@ static const struct { const char *cmd, *text; } usage_lines[] = {
 	{ "tenant", "tenant create --name NAME [--plan PLAN] [--email EMAIL] [--server SERVER] [--json]" },
 	{ "tenant", "tenant list [--json]" },
 	{ "tenant", "tenant suspend ID | tenant resume ID" },
+	{ "tenant", "tenant move ID --to SERVER [--json]   move its data to another db server" },
 	{ "token", "token mint --tenant ID --user ID --role ROLE [--ttl SECONDS] [--json]" },
 	{ "routes", "routes [--json]               print every route, its scope and status" },
 	{ "realtime", "realtime publish --tenant ID --event JSON   publish one event to its channels" },
@@ -87,7 +89,7 @@ static bool command_known(const char *cmd)
 }
 
 struct opts {
-	const char *name, *plan, *email, *server, *tenant, *user, *role, *kind, *payload, *event;
+	const char *name, *plan, *email, *server, *tenant, *user, *role, *kind, *payload, *event, *to;
 	long ttl;
 	int max_attempts;
 	int json;
@@ -113,6 +115,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "max-attempts", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "event", required_argument, NULL, 'E' },
+		{ "to", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -136,6 +139,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'm': o->max_attempts = atoi(optarg); break;
 		case 'j': o->json = 1; break;
 		case 'E': o->event = optarg; break;
+		case 'o': o->to = optarg; break;
 		case 'h': o->help = 1; break;
 		default: return -1;
 		}
@@ -301,6 +305,43 @@ out:
 	return rc;
 }
 
+static int move_invalidate(void *ctx)
+{
+	arena_t *a = arena_new(1024);
+	int rc = credentials_invalidate(ctx, a);
+	arena_free(a);
+	return rc;
+}
+
+/* tenant move ID --to SERVER */
+static int cmd_tenant_move(db_t *db, arena_t *a, const struct opts *o)
+{
+	char err[512];
+	tenant_move_stats_t s;
+	cache_t *cache = cache_new(&g_config);
+	tenant_move_hooks_t hooks = { move_invalidate, cache };
+	int rc = tenant_move(db, a, o->args[1], o->to, &hooks, &s, err, sizeof(err));
+	cache_free(cache);
+	if (rc) {
+		fprintf(stderr, "tessera tenant move: %s\n", err);
+		return 1;
+	}
+	if (o->json)
+		printf("{\"tenant_id\":\"%s\",\"server\":\"%s\",\"moved\":%s,\"leftovers\":%d,"
+		       "\"tables\":%d,\"rows\":%lld,\"recopied\":%d,\"control_rows\":%lld,"
+		       "\"copy_ms\":%lld,\"read_only_ms\":%lld}\n", o->args[1], o->to,
+		       s.moved ? "true" : "false", s.leftovers, s.tables, s.rows, s.recopied,
+		       s.control_rows, s.copy_ms, s.read_only_ms);
+	else if (s.moved)
+		printf("%s: moved to %s: %d tables, %lld rows (%d copied again while read-only), "
+		       "%lld control rows; copy %lld ms, read-only %lld ms\n", o->args[1], o->to,
+		       s.tables, s.rows, s.recopied, s.control_rows, s.copy_ms, s.read_only_ms);
+	else
+		printf("%s: already on %s; %d copies left by an interrupted move dropped\n",
+		       o->args[1], o->to, s.leftovers);
+	return 0;
+}
+
 static int cmd_tenant(const struct opts *o)
 {
 	if (o->nargs < 1)
@@ -365,6 +406,10 @@ static int cmd_tenant(const struct opts *o)
 			channels_close(a, o->args[1], "tenant", NULL);
 		printf("%s: %s\n", o->args[1], st);
 		rc = 0;
+	} else if (strcmp(sub, "move") == 0) {
+		if (o->nargs != 2 || !o->to)
+			goto out_usage;
+		rc = cmd_tenant_move(db, a, o);
 	} else {
 		goto out_usage;
 	}

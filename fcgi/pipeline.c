@@ -16,6 +16,7 @@
 #include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../common/schema.h"
+#include "../common/timefmt.h"
 #include "gate.h"
 #include "router.h"
 #include "credentials.h"
@@ -120,6 +121,18 @@ static err_t parse_body(req_t *r)
 	return E_OK;
 }
 
+/* While `tessera tenant move` catches up the tenant's new copy, writes
+ * (any method but GET, HEAD and OPTIONS) wait; reads go on. */
+static err_t tenant_writable(req_t *r)
+{
+	if (!r->tenant.id || r->tenant.read_only_ms <= time_now_ms() || !strcmp(r->method, "GET") ||
+	    !strcmp(r->method, "HEAD") || !strcmp(r->method, "OPTIONS"))
+		return E_OK;
+	reply_header(r, "Retry-After", "5");
+	return req_fail(r, E_UNAVAILABLE, "This tenant is moving to another database server; "
+			"writes resume in a few seconds");
+}
+
 static err_t run(req_t *r)
 {
 	const char *allow = NULL;
@@ -148,7 +161,7 @@ static err_t run(req_t *r)
 		return rc;
 	if ((rc = parse_body(r)))
 		return rc;
-	if ((rc = tenant_resolve(r)))
+	if ((rc = tenant_resolve(r)) || (rc = tenant_writable(r)))
 		return rc;
 	return r->route->handler(r);
 }

@@ -1,11 +1,7 @@
 /*
- * test_dbservers.c - tenants across two MariaDB servers (db_servers).
- *
- * The suite starts a second mariadbd (tools/stack db-start in its own
- * directory, an account for Tessera made on it) and its own stack whose
- * tessera.conf names it (db_servers = s2=unix:…).  While the suite runs,
- * TESSERA_TEST_URL and TESSERA_TEST_DIR name that stack, so the harness's
- * helpers talk to it.  What lives where is read from each server directly.
+ * test_dbservers.c - tenants across two MariaDB servers (db_servers), on
+ * the two-server stack of twoservers.h.  What lives where is read from
+ * each server directly.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -14,134 +10,9 @@
 
 #include "harness.h"
 #include "peers.h"
+#include "twoservers.h"
 
 Suite *suite_dbservers(void);
-
-#define S2_PASSWORD "s2-suite-password"
-
-static struct {
-	char *dir, *db2, *sock2, *url;
-	char *saved_url, *saved_dir;
-} S;
-
-static void dbs_setup(void)
-{
-	int rc;
-	const char *repo = env_or("TESSERA_TEST_REPO", ".");
-	S.db2 = strf("%s/db2", stack_dir());
-	S.sock2 = strf("%s/run/mysql.sock", S.db2);
-	char *out = run_cmd(&rc, "%s/tools/stack db-start --dir %s 2>&1", repo, S.db2);
-	ck_assert_msg(rc == 0, "the second MariaDB did not start:\n%s", out);
-	free(out);
-	out = run_cmd(&rc, "mariadb --no-defaults --socket '%s' -u \"$(id -un)\" -e \""
-		      "CREATE USER IF NOT EXISTS 'tessera'@'localhost' IDENTIFIED BY '" S2_PASSWORD "'; "
-		      "GRANT ALL PRIVILEGES ON *.* TO 'tessera'@'localhost' WITH GRANT OPTION;\" 2>&1",
-		      S.sock2);
-	ck_assert_msg(rc == 0, "account on the second MariaDB: %s", out);
-	free(out);
-	S.dir = strf("%s/dbsstack", stack_dir());
-	char *extra = strf("%s/tmp/dbservers.conf", stack_dir());
-	FILE *f = fopen(extra, "w");
-	ck_assert(f != NULL);
-	fprintf(f, "db_servers = s2=unix:%s,user=tessera,password=" S2_PASSWORD "\n", S.sock2);
-	fclose(f);
-	int port = free_port();
-	out = run_cmd(&rc, "%s/tools/stack up --dir %s --port %d --workers 2 --quick-retries "
-		      "--bin %s --conf-extra %s 2>&1", repo, S.dir, port, bin(), extra);
-	ck_assert_msg(rc == 0, "the two-server stack did not start:\n%s", out);
-	free(out);
-	free(extra);
-	S.url = strf("http://127.0.0.1:%d", port);
-	S.saved_url = strdup(env_or("TESSERA_TEST_URL", ""));
-	S.saved_dir = strdup(stack_dir());
-	setenv("TESSERA_TEST_URL", S.url, 1);
-	setenv("TESSERA_TEST_DIR", S.dir, 1);
-}
-
-static void dbs_teardown(void)
-{
-	setenv("TESSERA_TEST_URL", S.saved_url, 1);
-	setenv("TESSERA_TEST_DIR", S.saved_dir, 1);
-	int rc;
-	const char *repo = env_or("TESSERA_TEST_REPO", ".");
-	free(run_cmd(&rc, "%s/tools/stack down --dir %s 2>&1", repo, S.dir));
-	free(run_cmd(&rc, "%s/tools/stack db-stop --dir %s 2>&1", repo, S.db2));
-}
-
-/* A query on the second server (its control schema), trimmed. */
-static char *s2_sql(const char *sql)
-{
-	int rc;
-	char *out = run_cmd(&rc, "MYSQL_PWD='" S2_PASSWORD "' mariadb --no-defaults --socket '%s' "
-			    "-u tessera tessera -N -B -e \"%s\" 2>&1", S.sock2, sql);
-	ck_assert_msg(rc == 0, "mariadb on s2 failed on %s: %s", sql, out);
-	size_t len = strlen(out);
-	while (len && (out[len - 1] == '\n' || out[len - 1] == ' '))
-		out[--len] = '\0';
-	return out;
-}
-
-/* Waits (10 s at most) until the query on s2 answers want. */
-static void s2_wait(const char *sql, const char *want)
-{
-	char *n = NULL;
-	for (int i = 0; i < 100; i++) {
-		free(n);
-		n = s2_sql(sql);
-		if (!strcmp(n, want))
-			break;
-		sleep_ms(100);
-	}
-	ck_assert_str_eq(n, want);
-	free(n);
-}
-
-/* A tenant made with `tessera tenant create` (--server when server). */
-static void tenant_on(struct tenant *t, const char *server)
-{
-	static int seq;
-	int rc;
-	char *out = run_cmd(&rc, "%s tenant create --name 'Spread %d' --plan pro%s%s --json "
-			    "--config %s 2>&1", bin(), ++seq, server ? " --server " : "",
-			    server ? server : "", conf_path());
-	cJSON *j = cJSON_Parse(out);
-	ck_assert_msg(rc == 0 && j, "tenant create failed: %s", out);
-	t->id = strdup(json_str(j, "tenant_id"));
-	t->key = strdup(json_str(j, "api_key"));
-	t->key_id = NULL;
-	cJSON_Delete(j);
-	free(out);
-}
-
-static char *server_of(const char *tenant)
-{
-	char *q = strf("SELECT COALESCE(db_server, 'main') FROM tenants WHERE id = '%s'", tenant);
-	char *s = control_sql(q);
-	free(q);
-	return s;
-}
-
-/* Whether the tenant's data DB exists on the primary / on s2. */
-static bool db_on(bool second, const char *tenant)
-{
-	char *q = strf("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = "
-		       "(SELECT db_name FROM tessera.tenants WHERE id = '%s')", tenant);
-	char *n;
-	if (second) {
-		char *dbn = control_sql(strf("SELECT db_name FROM tenants WHERE id = '%s'", tenant));
-		char *q2 = strf("SELECT COUNT(*) FROM information_schema.schemata WHERE "
-				"schema_name = '%s'", dbn);
-		n = s2_sql(q2);
-		free(q2);
-		free(dbn);
-	} else {
-		n = control_sql(q);
-	}
-	bool yes = !strcmp(n, "1");
-	free(q);
-	free(n);
-	return yes;
-}
 
 static long long count_per(const char *server)
 {
@@ -367,33 +238,15 @@ START_TEST(a_new_key_of_a_tenant_on_the_second_server_works_at_once)
 }
 END_TEST
 
-/* Runs last: the two-server stack logged no error while the suite ran
- * (a query sent to the wrong server would have). */
-START_TEST(the_two_server_stack_logged_no_error)
-{
-	char *path = strf("%s/log/tessera.log", S.dir);
-	FILE *f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	char line[4096];
-	while (fgets(line, sizeof(line), f))
-		ck_assert_msg(!strstr(line, " ERROR ") && !strstr(line, " WARN "), "%s", line);
-	fclose(f);
-	free(path);
-}
-END_TEST
-
 Suite *suite_dbservers(void)
 {
 	Suite *s = suite_create("dbservers");
-	TCase *tc = tcase_create("two servers");
-	tcase_set_timeout(tc, 300);
-	tcase_add_unchecked_fixture(tc, dbs_setup, dbs_teardown);
+	TCase *tc = twoservers_tcase("two servers", 300);
 	tcase_add_test(tc, new_tenants_go_to_the_server_with_fewest_and_server_picks_one);
 	tcase_add_test(tc, objects_of_a_tenant_on_the_second_server_are_read_and_written_there);
 	tcase_add_test(tc, tenants_on_different_servers_never_see_each_other);
 	tcase_add_test(tc, events_of_a_tenant_on_the_second_server_reach_its_webhooks);
 	tcase_add_test(tc, a_new_key_of_a_tenant_on_the_second_server_works_at_once);
-	tcase_add_test(tc, the_two_server_stack_logged_no_error);
-	suite_add_tcase(s, tc);
+	twoservers_tcase_add(s, tc);
 	return s;
 }
