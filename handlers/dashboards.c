@@ -51,7 +51,7 @@ static const char *widget_kind(const char *type)
  * view see all rows; an end user sees what their policies allow. */
 static const char *caller_class(req_t *r)
 {
-	return r->who.kind == PRINCIPAL_USER ? arena_printf(r->a, "usr:%s", r->who.user_id) : "all";
+	return req_end_user(r) ? arena_printf(r->a, "usr:%s", r->who.user_id) : "all";
 }
 
 /* A widget's data: the cached result, or its report run now (and cached).
