@@ -194,6 +194,65 @@ START_TEST(admin_user_reaches_every_row_and_owns_what_they_create)
 }
 END_TEST
 
+static long remaining(const char *token)
+{
+	http_resp *r = call("GET", token, NULL, "/v1/keys");
+	assert_envelope(r, 200, NULL);
+	char *h = resp_header(r, "X-RateLimit-Remaining");
+	ck_assert_ptr_nonnull(h);
+	long n = atol(h);
+	free(h);
+	http_free(r);
+	return n;
+}
+
+/* GET /v1/auth/sessions + query as token lists sessions, all of uid. */
+static void assert_sessions_of(const char *token, const char *query, const char *uid)
+{
+	http_resp *r = call("GET", token, NULL, "/v1/auth/sessions%s", query);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_ge(cJSON_GetArraySize(resp_data(r)), 1);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, resp_data(r))
+		ck_assert_str_eq(json_str(it, "user_id"), uid);
+	http_free(r);
+}
+
+/* The request stays the user's: their own rate-limit counter (the key's
+ * requests do not count against it), their own sessions without
+ * ?user_id= and another user's with it, as a key with the auth scope. */
+START_TEST(admin_user_keeps_their_rate_limit_and_acts_for_others_when_asked)
+{
+	struct tenant t;
+	tenant_make(&t);
+	struct member boss, other;
+	member_make(&boss, t.key, "boss");
+	member_make(&other, t.key, "other");
+	char *admin = role_with(t.key, "admin", "[\"admin\"]");
+	role_give(t.key, boss.id, admin);
+
+	wait_for_fresh_minute();
+	long first = remaining(boss.token);
+	for (int i = 0; i < 3; i++)
+		remaining(t.key);
+	ck_assert_int_eq(remaining(boss.token), first - 1);
+
+	assert_sessions_of(boss.token, "", boss.id);
+	char *q = strf("?user_id=%s", other.id);
+	assert_sessions_of(boss.token, q, other.id);
+	free(q);
+	/* A user without admin asking for another's sessions gets their own. */
+	q = strf("?user_id=%s", boss.id);
+	assert_sessions_of(other.token, q, other.id);
+	free(q);
+
+	free(admin);
+	member_drop(&other);
+	member_drop(&boss);
+	tenant_drop(&t);
+}
+END_TEST
+
 /* `admin` is a permission of the vocabulary; look-alikes are refused on
  * their field and create no role. */
 START_TEST(admin_is_a_permission_and_look_alikes_are_refused)
@@ -230,6 +289,7 @@ Suite *suite_admin_users(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, admin_permission_opens_key_routes_until_the_role_is_removed);
 	tcase_add_test(tc, admin_user_reaches_every_row_and_owns_what_they_create);
+	tcase_add_test(tc, admin_user_keeps_their_rate_limit_and_acts_for_others_when_asked);
 	tcase_add_test(tc, admin_is_a_permission_and_look_alikes_are_refused);
 	suite_add_tcase(s, tc);
 	return s;
