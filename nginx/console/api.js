@@ -2,25 +2,27 @@
 // The credential (an API key, or an end user's access and refresh tokens)
 // lives in sessionStorage only: never a cookie, never the URL.
 const KEY = "tessera.console.token";
-const PARTS = ["", ".kind", ".label", ".refresh", ".expires"];
+const PARTS = ["", ".kind", ".label", ".refresh", ".renew"];
 
 export const session = {
   token: () => sessionStorage.getItem(KEY),
   kind: () => sessionStorage.getItem(KEY + ".kind"),
   label: () => sessionStorage.getItem(KEY + ".label") || "",
   refreshToken: () => sessionStorage.getItem(KEY + ".refresh"),
-  expires: () => Number(sessionStorage.getItem(KEY + ".expires")) || 0,
+  renewAt: () => Number(sessionStorage.getItem(KEY + ".renew")) || 0,
   set(token, kind, label) {
     sessionStorage.setItem(KEY, token);
     sessionStorage.setItem(KEY + ".kind", kind);
     sessionStorage.setItem(KEY + ".label", label || "");
   },
   // An end user's session answer (sign-in or refresh): the pair of tokens
-  // and when the access token expires, by this browser's clock.
+  // and when to exchange them, by this browser's clock: a minute before
+  // the access token expires, or a quarter of its life for short ones.
   setTokens(s) {
+    const life = s.expires_in * 1000;
     sessionStorage.setItem(KEY, s.access_token);
     sessionStorage.setItem(KEY + ".refresh", s.refresh_token);
-    sessionStorage.setItem(KEY + ".expires", String(Date.now() + s.expires_in * 1000));
+    sessionStorage.setItem(KEY + ".renew", String(Date.now() + life - Math.min(60000, life / 4)));
   },
   clear() {
     clearTimeout(refreshTimer);
@@ -29,16 +31,15 @@ export const session = {
 };
 
 // An end user's access token is exchanged for a new pair (POST
-// /v1/auth/refresh, the token still valid as the bearer) once less than
-// REFRESH_AHEAD ms of it are left: before a call would send it, and by a
-// timer while the tab stays open.  A refused refresh (the session revoked
-// or over) signs the console out.
-const REFRESH_AHEAD = 60000;
+// /v1/auth/refresh, the token still valid as the bearer) once its renewal
+// time has come: before a call would send it, and by a timer while the tab
+// stays open.  A refused refresh (the session revoked or over) signs the
+// console out.
 let refreshing = null;
 let refreshTimer = 0;
 
 export function fresh() {
-  if (session.kind() !== "user" || !session.refreshToken() || Date.now() < session.expires() - REFRESH_AHEAD)
+  if (session.kind() !== "user" || !session.refreshToken() || Date.now() < session.renewAt())
     return Promise.resolve();
   if (!refreshing) refreshing = refresh().finally(() => (refreshing = null));
   return refreshing;
@@ -65,7 +66,7 @@ async function refresh() {
 export function keepFresh() {
   clearTimeout(refreshTimer);
   if (session.kind() !== "user" || !session.refreshToken()) return;
-  const wait = Math.max(1000, session.expires() - REFRESH_AHEAD - Date.now() + 1000);
+  const wait = Math.max(1000, session.renewAt() - Date.now() + 500);
   refreshTimer = setTimeout(() => fresh().catch(() => {}), wait);
 }
 

@@ -407,7 +407,7 @@ try {
   const mine = listed.find((o) => o.properties.title === "From the admin");
   if (!mine || mine.created_by !== bossId) throw new Error("the admin's object: " + JSON.stringify(listed));
   const oldToken = await page.evaluate(() => sessionStorage.getItem("tessera.console.token"));
-  await page.evaluate(() => sessionStorage.setItem("tessera.console.token.expires", String(Date.now() + 5000)));
+  await page.evaluate(() => sessionStorage.setItem("tessera.console.token.renew", String(Date.now() - 1000)));
   await go("#/users");
   await page.waitForSelector('form[aria-label="New API key"]', { timeout: T });
   const newToken = await page.evaluate(() => sessionStorage.getItem("tessera.console.token"));
