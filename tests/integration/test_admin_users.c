@@ -153,7 +153,8 @@ END_TEST
 
 /* An admin user's data requests are not narrowed by row-level policies
  * (a `*` key's are not either), and what they create is theirs
- * (created_by); a user with objects:read sees no rows without a policy. */
+ * (created_by); a user with objects:read sees no rows without a policy.
+ * Files a user uploaded are theirs alone, but the admin sees them. */
 START_TEST(admin_user_reaches_every_row_and_owns_what_they_create)
 {
 	struct tenant t;
@@ -185,6 +186,24 @@ START_TEST(admin_user_reaches_every_row_and_owns_what_they_create)
 	assert_envelope(r, 200, NULL);
 	ck_assert_int_eq(cJSON_GetArraySize(item(resp_data(r), "results")), 2);
 	http_free(r);
+
+	/* Files: the reader's own are theirs alone, except to the admin. */
+	char *files = role_with(t.key, "filers", "[\"files:*\"]");
+	role_give(t.key, reader.id, files);
+	char *fid = file_upload_text(reader.token, "mine.txt", "the reader's");
+	r = call("GET", boss.token, NULL, "/v1/files/%s", fid);
+	assert_envelope(r, 200, NULL);
+	ck_assert_str_eq(json_str(resp_data(r), "id"), fid);
+	http_free(r);
+	struct member other;
+	member_make(&other, t.key, "other");
+	role_give(t.key, other.id, files);
+	r = call("GET", other.token, NULL, "/v1/files/%s", fid);
+	assert_envelope(r, 404, "NOT_FOUND");
+	http_free(r);
+	member_drop(&other);
+	free(fid);
+	free(files);
 
 	free(read);
 	free(admin);
