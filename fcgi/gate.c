@@ -16,6 +16,8 @@
 /* Seconds a worker trusts what it cached without seeing the generation. */
 #define GATE_TTL 30
 
+/* The answer to an end user on a row without R_USER, unless an admin. */
+#define END_USER_REFUSED "End-user tokens cannot call this endpoint"
 
 char *identity_gen_key(arena_t *a, const char *tenant)
 {
@@ -142,7 +144,8 @@ static err_t user_perms_cached(req_t *r, const char ***out)
 	return E_OK;
 }
 
-static err_t gate_roles(req_t *r)
+/* The permission the route row names, which perms must grant. */
+static err_t gate_roles(req_t *r, const char *const *perms)
 {
 	const route_perm_t *n = route_perm(r->route);
 	if (!n->area)
@@ -158,10 +161,6 @@ static err_t gate_roles(req_t *r)
 		if (param && (rc = gate_ops.object_type(r, param, &tname, &tid)))
 			return rc;
 	}
-	const char **perms;
-	err_t rc = user_perms_cached(r, &perms);
-	if (rc)
-		return rc;
 	if (gate_ops.grants(perms, n->area, tname, tid, n->verb))
 		return E_OK;
 	return req_fail(r, E_FORBIDDEN, "Your roles do not grant the \"%s:%s%s%s\" permission",
@@ -195,10 +194,32 @@ err_t identity_user_may(req_t *r, const char *area, const char *type_name, const
 	return E_OK;
 }
 
+/* An end user's request: an admin (their roles grant `admin`) passes
+ * with the `*` scope; others reach only R_USER rows, with the permission
+ * the row names once the tenant has roles. */
+static err_t gate_user(req_t *r, const struct gate_entry *e)
+{
+	bool keyed = !(r->route->flags & R_USER);
+	const char **perms = NULL;
+	err_t rc;
+	if (e->has_roles && (rc = user_perms_cached(r, &perms)))
+		return rc;
+	if (perms && gate_ops.admin(perms)) {
+		r->who.admin = true;
+		r->who.scopes = SCOPE_ALL;
+		return E_OK;
+	}
+	if (keyed)
+		return req_fail(r, E_INSUFFICIENT_SCOPE, END_USER_REFUSED);
+	return perms ? gate_roles(r, perms) : E_OK;
+}
+
 err_t identity_gate(req_t *r)
 {
+	bool user = r->who.kind == PRINCIPAL_USER;
 	if (!r->tenant.id || !r->tenant.db_name)
-		return E_OK;
+		return user && !(r->route->flags & R_USER) ? req_fail(r, E_INSUFFICIENT_SCOPE, END_USER_REFUSED)
+							    : E_OK;
 	struct gate_entry *e;
 	err_t rc = gate_get(r, &e);
 	if (rc)
@@ -211,7 +232,5 @@ err_t identity_gate(req_t *r)
 			return req_fail(r, E_FORBIDDEN, "Client address %s is not in this tenant's IP allowlist",
 					r->remote_addr ? r->remote_addr : "(unknown)");
 	}
-	if (r->who.kind == PRINCIPAL_USER && e->has_roles)
-		return gate_roles(r);
-	return E_OK;
+	return user ? gate_user(r, e) : E_OK;
 }

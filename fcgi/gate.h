@@ -7,6 +7,13 @@
  * the tenant's identity generation, read in the rate-limit round trip, so
  * the data path pays no database query for them.
  *
+ * It is also the one place that decides whether an end user may call a
+ * row without R_USER (the key-scoped administration routes): only when
+ * their roles grant `admin` (else 403 INSUFFICIENT_SCOPE).  Such a user
+ * gets who.admin and the `*` scope for the request, on every row, and
+ * keeps their identity (audit actor, owner of what they create, rate
+ * limit).
+ *
  * What roles grant is the handlers' business: they export gate_ops (the
  * registry, handlers/routes.c), and the gate reaches them only through it.
  */
@@ -25,6 +32,8 @@ typedef struct gate_ops {
 	/* Whether perms grant area:verb (for object type name/id when not NULL). */
 	bool (*grants)(const char *const *perms, const char *area, const char *type_name,
 		       const char *type_id, const char *verb);
+	/* Whether perms make their holder a tenant administrator. */
+	bool (*admin)(const char *const *perms);
 	/* The object type a path names (id or name): its name and id, or 404. */
 	err_t (*object_type)(req_t *r, const char *id_or_name, const char **name, const char **id);
 } gate_ops_t;

@@ -17,6 +17,11 @@
 #include "../common/log.h"
 #include "fanout.h"
 
+bool req_end_user(const req_t *r)
+{
+	return r->who.kind == PRINCIPAL_USER && !r->who.admin;
+}
+
 const char *req_param(const req_t *r, const char *name)
 {
 	for (int i = 0; i < r->nparams; i++)

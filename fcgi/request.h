@@ -59,6 +59,8 @@ typedef struct principal {
 	char *email;               /* end user's email claim, if any */
 	const cJSON *claims;       /* end user's verified token claims */
 	unsigned scopes;
+	bool admin;                /* an end user whose roles grant `admin`: set by the
+				    * identity gate (gate.h) with scopes = SCOPE_ALL */
 } principal_t;
 
 #define REQ_MAX_PARAMS 8
@@ -107,6 +109,14 @@ typedef struct req {
 				    * event of depth n (loop protection) */
 	bool streamed;             /* the reply went out piece by piece (reply_stream_start) */
 } req_t;
+
+/*
+ * Whether the caller is held to what end users may do: row-level policies,
+ * their own files, sessions and notifications.  False for API keys and for
+ * end users whose roles grant `admin`, who reach what a `*` key reaches
+ * while the request stays theirs (audit actor, owner, rate limit).
+ */
+bool req_end_user(const req_t *r);
 
 /* Path parameter by name (decoded), or NULL. */
 const char *req_param(const req_t *r, const char *name);

@@ -76,7 +76,7 @@ static err_t may_read(req_t *r, const cJSON *conds, const cJSON *props,
 		      const char *id, const char *created_by, bool *ok)
 {
 	*ok = true;
-	if (r->who.kind != PRINCIPAL_USER)
+	if (!req_end_user(r))
 		return E_OK;
 	authctx_t a = policy_auth(r);
 	const cJSON *c;
@@ -95,7 +95,7 @@ static err_t read_rules(req_t *r, const objtype_t *t, cJSON **conds, bool *allow
 {
 	*conds = NULL;
 	*allowed = true;
-	if (r->who.kind != PRINCIPAL_USER)
+	if (!req_end_user(r))
 		return E_OK;
 	err_t rc = identity_user_may(r, "objects", t->name, t->id, "read", allowed);
 	if (rc || !*allowed)

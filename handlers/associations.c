@@ -69,7 +69,7 @@ static const char *type_joins(req_t *r)
 
 static err_t refuse_users(req_t *r)
 {
-	if (r->who.kind == PRINCIPAL_USER)
+	if (req_end_user(r))
 		return req_fail(r, E_FORBIDDEN,
 				"No row-level policy allows end users to access associations");
 	return E_OK;

@@ -172,15 +172,15 @@ static const col_t session_cols[] = {
 	{ NULL, 0, 0 },
 };
 
-/* Whose sessions: the end user's own, or (an API key with the auth scope)
- * the user named by ?user_id=. */
+/* Whose sessions: the end user's own, or (an API key with the auth scope,
+ * an admin user) the user named by ?user_id=. */
 static err_t session_owner(req_t *r, const char **uid)
 {
-	if (r->who.kind == PRINCIPAL_USER) {
+	*uid = req_query(r, "user_id");
+	if (r->who.kind == PRINCIPAL_USER && (req_end_user(r) || !*uid || !**uid)) {
 		*uid = r->who.user_id;
 		return E_OK;
 	}
-	*uid = req_query(r, "user_id");
 	if (!*uid || !**uid)
 		return req_fail_field(r, E_VALIDATION, "user_id",
 				      "user_id is required (query) when an API key is used");
@@ -220,7 +220,7 @@ err_t sessions_revoke_all(req_t *r)
 	if ((rc = req_tx_end(r, sessions_revoke(r, uid, NULL, "revoke_all", &n))))
 		return rc;
 	/* The caller's own token is revoked too, even one that has no row. */
-	if (r->who.kind == PRINCIPAL_USER && r->who.session_id) {
+	if (r->who.kind == PRINCIPAL_USER && r->who.session_id && !strcmp(uid, r->who.user_id)) {
 		const char *sid = r->who.session_id;
 		if ((rc = sessions_revoke_cache(r, &sid, 1, 3660)))
 			return rc;

@@ -156,22 +156,28 @@ static err_t comment_validate(req_t *r, res_ctx_t *c)
 	return E_OK;
 }
 
-/* The author deletes their own comments, an admin key anyone's. */
-static err_t comment_may_delete(req_t *r, res_ctx_t *c)
+/* Whether the caller wrote the comment c is about. */
+static bool comment_by_caller(const req_t *r, const res_ctx_t *c)
 {
-	if (r->who.kind != PRINCIPAL_USER && !(r->who.scopes & SCOPE_ALL))
-		return req_fail(r, E_FORBIDDEN,
-				"Only the author or an admin API key (scope *) can delete a comment");
-	if (r->who.kind == PRINCIPAL_USER && strcmp(json_str_of(c->before, "author_id"), r->who.user_id))
-		return req_fail(r, E_FORBIDDEN, "Only the author can delete this comment");
-	return E_OK;
+	return r->who.kind == PRINCIPAL_USER && !strcmp(json_str_of(c->before, "author_id"), r->who.user_id);
 }
 
-/* The deleted event's payload: whose comment it was and whether a key
- * moderated it, which is audited. */
+/* The author deletes their own comments; a `*` key or an admin user
+ * anyone's. */
+static err_t comment_may_delete(req_t *r, res_ctx_t *c)
+{
+	if (comment_by_caller(r, c) || (r->who.scopes & SCOPE_ALL))
+		return E_OK;
+	if (req_end_user(r))
+		return req_fail(r, E_FORBIDDEN, "Only the author can delete this comment");
+	return req_fail(r, E_FORBIDDEN, "Only the author or an admin API key (scope *) can delete a comment");
+}
+
+/* The deleted event's payload: whose comment it was and whether an
+ * administrator moderated it, which is audited. */
 static err_t comment_removed(req_t *r, const res_ctx_t *c, cJSON **info)
 {
-	bool moderation = r->who.kind != PRINCIPAL_USER;
+	bool moderation = !comment_by_caller(r, c);
 	const objtype_t *t = c->parent;
 	cJSON *o = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(o, "id", c->id);

@@ -47,11 +47,12 @@ static const char *widget_kind(const char *type)
 
 /* ------------------------------------------------------------ widget data */
 
-/* Which callers may share a cached result: every API key and the public
- * view see all rows; an end user sees what their policies allow. */
+/* Which callers may share a cached result: every API key, admin user and
+ * the public view see all rows; an end user sees what their policies
+ * allow. */
 static const char *caller_class(req_t *r)
 {
-	return r->who.kind == PRINCIPAL_USER ? arena_printf(r->a, "usr:%s", r->who.user_id) : "all";
+	return req_end_user(r) ? arena_printf(r->a, "usr:%s", r->who.user_id) : "all";
 }
 
 /* A widget's data: the cached result, or its report run now (and cached).

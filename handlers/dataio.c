@@ -94,7 +94,7 @@ typedef err_t (*transfer_fn)(req_t *r, objtype_t *t, bool is_csv);
  * users are refused (no policies). */
 static err_t transfer(req_t *r, transfer_fn fn)
 {
-	if (r->who.kind == PRINCIPAL_USER)
+	if (req_end_user(r))
 		return req_fail(r, E_FORBIDDEN,
 				"No row-level policy allows end users to import or export objects");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(r->json, "object_type_id");
@@ -942,7 +942,7 @@ err_t data_export(req_t *r)
  */
 err_t data_export_get(req_t *r)
 {
-	if (r->who.kind == PRINCIPAL_USER)
+	if (req_end_user(r))
 		return req_fail(r, E_FORBIDDEN, "No row-level policy allows end users to download exports");
 	const char *id = req_param(r, "export_id");
 	if (!id || !id_valid(id, "exp_"))

@@ -377,7 +377,7 @@ static void feed_visibility(req_t *r, query_t *q)
 		{ "event_type NOT LIKE 'file.%'", SCOPE_FILES },
 		{ "event_type NOT LIKE 'user.%'", SCOPE_AUTH },
 	};
-	if (r->who.kind == PRINCIPAL_USER) {
+	if (req_end_user(r)) {
 		query_and(r, q, "event_type LIKE 'custom.%' AND actor_type = 'user'");
 		query_and_bind(r, q, "actor_id = ?", db_str(r->who.user_id));
 		return;

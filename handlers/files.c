@@ -77,7 +77,7 @@ const char *file_versions_table(req_t *r)
 
 const char *files_owner(req_t *r)
 {
-	return r->who.kind == PRINCIPAL_USER ? r->who.user_id : NULL;
+	return req_end_user(r) ? r->who.user_id : NULL;
 }
 
 err_t file_load(req_t *r, const char *id, unsigned how, db_result **res)

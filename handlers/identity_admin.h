@@ -28,6 +28,10 @@ err_t roles_effective(req_t *r, const char *user_id, const char *role_claim, con
 bool perms_grant(const char *const *perms, const char *area, const char *type_name,
 		 const char *type_id, const char *verb);
 
+/* True if perms (NULL-terminated) hold `admin`: their holder administers
+ * the tenant as a `*` key would (the gate lets them call every row). */
+bool perms_admin(const char *const *perms);
+
 /* True if s is a permission string of the documented vocabulary. */
 bool perm_valid(const char *s);
 

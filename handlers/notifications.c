@@ -61,11 +61,11 @@ static bool category_ok(const char *s)
 }
 
 /* The user the request acts for: the end user, or ?user_id= for a key
- * with the auth scope.  The user must exist. */
+ * with the auth scope or an admin user.  The user must exist. */
 static err_t target_user(req_t *r, const char **uid)
 {
 	const char *q = req_query(r, "user_id");
-	if (r->who.kind == PRINCIPAL_USER) {
+	if (r->who.kind == PRINCIPAL_USER && (req_end_user(r) || !q || !*q)) {
 		if (q && strcmp(q, r->who.user_id))
 			return req_fail(r, E_FORBIDDEN, "End users can only see their own notifications");
 		*uid = r->who.user_id;

@@ -608,7 +608,7 @@ static err_t restore(req_t *r, objtype_t *t)
 	/* Restoring is an update: an end user needs an update policy that
 	 * allows the object. */
 	db_result *cur;
-	if (r->who.kind == PRINCIPAL_USER && (rc = fetch(r, t, id, "update", false, true, &cur)))
+	if (req_end_user(r) && (rc = fetch(r, t, id, "update", false, true, &cur)))
 		return rc;
 	enum db_status st = db_begin(r->db);
 	if (st)
@@ -730,7 +730,7 @@ static err_t user_policies(req_t *r, const objtype_t *t, const char *action, cJS
 			   authctx_t *a)
 {
 	*conds = NULL;
-	if (r->who.kind != PRINCIPAL_USER)
+	if (!req_end_user(r))
 		return E_OK;
 	err_t rc = policies_for(r, t, action, conds);
 	if (!rc)

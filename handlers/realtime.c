@@ -93,14 +93,14 @@ static err_t user_may_stream(req_t *r, const objtype_t *t, bool *ok, const char 
 
 static bool key_has(const req_t *r, unsigned scope)
 {
-	return r->who.kind == PRINCIPAL_KEY && (r->who.scopes & (scope | SCOPE_ALL));
+	return !req_end_user(r) && (r->who.scopes & (scope | SCOPE_ALL));
 }
 
 /* Whether the caller may stream type t's events (a database error aside);
  * *why as user_may_stream's. */
 static err_t type_streamable(req_t *r, const objtype_t *t, bool *ok, const char **why)
 {
-	if (r->who.kind == PRINCIPAL_USER)
+	if (req_end_user(r))
 		return user_may_stream(r, t, ok, why);
 	*ok = key_has(r, SCOPE_READ);
 	return E_OK;
@@ -117,7 +117,7 @@ static err_t objects_channel(req_t *r, const char *name, const char **canon)
 		return req_fail_field(r, E_NOT_FOUND, "channels", "Channel %s: no such object type", name);
 	if (rc || (rc = type_streamable(r, t, &ok, &why)))
 		return rc;
-	if (!ok && r->who.kind == PRINCIPAL_KEY)
+	if (!ok && !req_end_user(r))
 		return req_fail_field(r, E_INSUFFICIENT_SCOPE, "channels",
 				      "Channel %s needs the \"read\" scope", name);
 	if (!ok && !strcmp(why, "roles"))
@@ -142,7 +142,7 @@ static err_t channel_check(req_t *r, const char *name, const char **canon)
 	if (!strncmp(name, "objects:", 8))
 		return objects_channel(r, name, canon);
 	bool files = strcmp(name, "events") != 0;
-	if (r->who.kind == PRINCIPAL_USER)
+	if (req_end_user(r))
 		return req_fail_field(r, E_FORBIDDEN, "channels",
 				      "Channel %s is for API keys: it carries every %s of the tenant",
 				      name, files ? "file's changes" : "custom event");

@@ -11,7 +11,9 @@
  * users and listing a user's roles are written by hand next to it.
  *
  * Permission vocabulary (perm_areas below):
- *   *                                  everything
+ *   admin                              tenant administration: every route,
+ *                                      as a `*` API key (fcgi/gate.h)
+ *   *                                  everything end users may do
  *   <area>:<verb> | <area>:*           objects:read objects:write
  *                                      comments:write files:read files:write
  *                                      events:read events:publish realtime:read
@@ -70,7 +72,7 @@ bool perm_valid(const char *s)
 {
 	const char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (!c1)
-		return !strcmp(s, "*");
+		return !strcmp(s, "*") || !strcmp(s, "admin");
 	if (!c2)
 		return verb_ok(s, (size_t)(c1 - s), c1 + 1);
 	return !strncmp(s, "objects:", 8) && !strchr(c2 + 1, ':') &&
@@ -93,11 +95,18 @@ static bool has_in(const char *const *perms, const char *area, const char *a, co
 	return has(perms, s);
 }
 
+/* `*` does not hold `admin`: roles written before it existed keep
+ * granting what they granted. */
+bool perms_admin(const char *const *perms)
+{
+	return has(perms, "admin");
+}
+
 bool perms_grant(const char *const *perms, const char *area, const char *type_name,
 		 const char *type_id, const char *verb)
 {
 	const char *types[] = { type_name, type_id };
-	bool ok = has(perms, "*") || has_in(perms, area, "*", NULL) ||
+	bool ok = has(perms, "*") || perms_admin(perms) || has_in(perms, area, "*", NULL) ||
 		  has_in(perms, area, verb, NULL) || has_in(perms, area, "*", verb);
 	for (int i = 0; i < 2 && !ok; i++)
 		ok = types[i] && (has_in(perms, area, types[i], verb) ||
@@ -199,7 +208,7 @@ static err_t role_check(req_t *r, res_ctx_t *c)
 			return req_fail_field(r, E_VALIDATION, arena_printf(r->a, "permissions[%d]", i),
 					      "\"%.80s\" is not a permission (e.g. objects:read, "
 					      "objects:<type>:write, files:write, comments:write, "
-					      "events:publish, *)", it->valuestring);
+					      "events:publish, *, admin)", it->valuestring);
 		i++;
 	}
 	return E_OK;

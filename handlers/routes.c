@@ -165,5 +165,6 @@ static err_t gate_object_type(req_t *r, const char *id_or_name, const char **nam
 const gate_ops_t gate_ops = {
 	.user_permissions = roles_effective,
 	.grants = perms_grant,
+	.admin = perms_admin,
 	.object_type = gate_object_type,
 };

@@ -645,7 +645,7 @@ static err_t execute(req_t *r, struct sql_conn *c, MYSQL_STMT *stmt, cJSON *data
 
 err_t sql_query(req_t *r)
 {
-	if (r->who.kind == PRINCIPAL_USER)
+	if (req_end_user(r))
 		return req_fail(r, E_FORBIDDEN, "Direct SQL needs an API key");
 	bool rw = (r->who.scopes & SCOPE_ALL) != 0;
 	const char *sql = cJSON_GetObjectItemCaseSensitive(r->json, "sql")->valuestring;

@@ -1,21 +1,74 @@
 // api.js — every call of the console goes through the public API here.
-// The credential (an API key, or an end user's access token) lives in
-// sessionStorage only: never a cookie, never the URL.
+// The credential (an API key, or an end user's access and refresh tokens)
+// lives in sessionStorage only: never a cookie, never the URL.
 const KEY = "tessera.console.token";
+const PARTS = ["", ".kind", ".label", ".refresh", ".renew"];
 
 export const session = {
   token: () => sessionStorage.getItem(KEY),
   kind: () => sessionStorage.getItem(KEY + ".kind"),
   label: () => sessionStorage.getItem(KEY + ".label") || "",
+  refreshToken: () => sessionStorage.getItem(KEY + ".refresh"),
+  renewAt: () => Number(sessionStorage.getItem(KEY + ".renew")) || 0,
   set(token, kind, label) {
     sessionStorage.setItem(KEY, token);
     sessionStorage.setItem(KEY + ".kind", kind);
     sessionStorage.setItem(KEY + ".label", label || "");
   },
+  // An end user's session answer (sign-in or refresh): the pair of tokens
+  // and when to exchange them, by this browser's clock: a minute before
+  // the access token expires, or a quarter of its life for short ones.
+  setTokens(s) {
+    const life = s.expires_in * 1000;
+    sessionStorage.setItem(KEY, s.access_token);
+    sessionStorage.setItem(KEY + ".refresh", s.refresh_token);
+    sessionStorage.setItem(KEY + ".renew", String(Date.now() + life - Math.min(60000, life / 4)));
+  },
   clear() {
-    for (const k of [KEY, KEY + ".kind", KEY + ".label"]) sessionStorage.removeItem(k);
+    clearTimeout(refreshTimer);
+    for (const p of PARTS) sessionStorage.removeItem(KEY + p);
   },
 };
+
+// An end user's access token is exchanged for a new pair (POST
+// /v1/auth/refresh, the token still valid as the bearer) once its renewal
+// time has come: before a call would send it, and by a timer while the tab
+// stays open.  A refused refresh (the session revoked or over) signs the
+// console out.
+let refreshing = null;
+let refreshTimer = 0;
+
+export function fresh() {
+  if (session.kind() !== "user" || !session.refreshToken() || Date.now() < session.renewAt())
+    return Promise.resolve();
+  if (!refreshing) refreshing = refresh().finally(() => (refreshing = null));
+  return refreshing;
+}
+
+async function refresh() {
+  let res, json = null;
+  try {
+    res = await fetch("/v1/auth/refresh", { method: "POST", headers: headers({ "Content-Type": "application/json" }),
+      body: JSON.stringify({ refresh_token: session.refreshToken() }) });
+    json = await res.json();
+  } catch (e) {
+    if (!res) throw new ApiError(0, { error: { code: "NETWORK", message: "The API is unreachable: " + e.message } });
+  }
+  if (!res.ok || !json || !json.success) {
+    if (res.status === 401) window.dispatchEvent(new CustomEvent("tessera:unauthorized"));
+    throw new ApiError(res.status, json);
+  }
+  session.setTokens(json.data);
+  keepFresh();
+}
+
+// Arms the timer that refreshes an end user's tokens ahead of expiry.
+export function keepFresh() {
+  clearTimeout(refreshTimer);
+  if (session.kind() !== "user" || !session.refreshToken()) return;
+  const wait = Math.max(1000, session.renewAt() - Date.now() + 500);
+  refreshTimer = setTimeout(() => fresh().catch(() => {}), wait);
+}
 
 // An error answered by the API: its code, message and the field it names.
 export class ApiError extends Error {
@@ -48,6 +101,7 @@ export function headers(extra) {
 
 // call("GET", "/v1/object-types") → {data, headers, status}; throws ApiError.
 export async function call(method, path, body, opts = {}) {
+  await fresh();
   const h = headers(opts.headers);
   let payload;
   if (body instanceof FormData) payload = body;
@@ -79,7 +133,8 @@ export async function call(method, path, body, opts = {}) {
 export const api = async (method, path, body, opts) => (await call(method, path, body, opts)).data;
 
 // An upload with progress (fetch has no upload progress): multipart POST.
-export function upload(path, form, onProgress) {
+export async function upload(path, form, onProgress) {
+  await fresh();
   return new Promise((resolve, reject) => {
     const x = new XMLHttpRequest();
     x.open("POST", path);
@@ -108,6 +163,7 @@ export function stream(path, onEvent, onState) {
   const ctl = new AbortController();
   (async () => {
     try {
+      await fresh();
       const res = await fetch(path, { headers: headers({ Accept: "text/event-stream" }), signal: ctl.signal });
       if (!res.ok) {
         let body = null;

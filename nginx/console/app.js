@@ -1,5 +1,5 @@
 // app.js — the console shell: sign-in, navigation by location hash, pages.
-import { session, call } from "./api.js";
+import { session, call, keepFresh } from "./api.js";
 import { h, form, say, errorText } from "./ui.js";
 
 const pages = {
@@ -10,6 +10,18 @@ const pages = {
   settings: () => import("./settings.js"),
 };
 let cleanup = null;
+
+// Whether the signed-in end user administers the tenant: the API answers
+// a route meant for API keys (the tenant's usage) only for them.
+async function isAdmin() {
+  try {
+    await call("GET", "/v1/usage", undefined, { signIn: true });
+    return true;
+  } catch (e) {
+    if (e.status === 403 && e.code === "INSUFFICIENT_SCOPE") return false;
+    throw e;
+  }
+}
 
 function signIn(main) {
   const keyForm = form({
@@ -39,7 +51,17 @@ function signIn(main) {
         { tenant_id: v.tenant_id.trim(), email: v.email, password: v.password }, { signIn: true });
       if (data.mfa_required) throw new Error("This account needs a second factor: sign in with an API key instead.");
       session.set(data.access_token, "user", v.email);
-      location.hash = "#/files";
+      session.setTokens(data);
+      let admin;
+      try {
+        admin = await isAdmin();
+      } catch (e) {
+        session.clear();
+        throw e;
+      }
+      session.set(session.token(), "user", v.email + (admin ? " (admin)" : ""));
+      keepFresh();
+      location.hash = admin ? "#/data" : "#/files";
       route();
     },
   });
@@ -47,8 +69,9 @@ function signIn(main) {
     h("div", { class: "cols" },
       h("section", { class: "card", "aria-labelledby": "si-key" }, h("h2", { id: "si-key" }, "API key"), keyForm),
       h("section", { class: "card", "aria-labelledby": "si-pw" }, h("h2", { id: "si-pw" }, "Administrator email and password"),
-        h("p", { class: "muted" }, "For the tenant's own users. An end user's token reaches only what the API " +
-          "lets end users do (their objects under the policies, their files); administration needs an API key."), pwForm)));
+        h("p", { class: "muted" }, "For the tenant's own users. A user whose roles grant the admin permission " +
+          "gets the whole console; other users reach only what the API lets end users do (their objects under " +
+          "the policies, their files)."), pwForm)));
   keyForm.querySelector("input").focus();
 }
 
@@ -78,7 +101,8 @@ async function route() {
     main.append(h("p", { class: "err", role: "alert" }, errorText(e)));
     if (session.kind() === "user" && e.code === "INSUFFICIENT_SCOPE")
       main.append(h("p", {}, "You are signed in as an end user: the API lets end-user tokens reach only the routes " +
-        "meant for them (their objects under the policies, their files, their account). Sign in with an API key to administer the tenant."));
+        "meant for them (their objects under the policies, their files, their account). To administer the tenant, " +
+        "sign in with an API key, or as a user holding a role with the admin permission."));
   }
   document.title = "Tessera console — " + name;
 }
@@ -89,6 +113,7 @@ window.addEventListener("tessera:unauthorized", () => {
   session.clear();
   route();
 });
+keepFresh();
 document.getElementById("signout").addEventListener("click", () => {
   session.clear();
   location.hash = "";

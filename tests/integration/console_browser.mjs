@@ -4,7 +4,9 @@
 // and its properties, adds an object and edits it inline (a validation
 // error shown on the field, then a good value), watches a live event
 // arrive, replays a webhook delivery, uploads an image and sees its
-// preview, and rotates a key.  On failure it writes a screenshot of the
+// preview, rotates a key, and signs in as an end user with email and
+// password: one without the admin permission gets the reduced view, one
+// with it the Data page, where they add an object.  On failure it writes a screenshot of the
 // page it was on and of every console page under OUTDIR.
 //
 // Usage: node console_browser.mjs BASE_URL API_KEY OUTDIR
@@ -375,6 +377,45 @@ try {
   await page.waitForSelector('table[aria-label="Sessions"] button', { timeout: T });
   await page.click('table[aria-label="Sessions"] button');
   await page.waitForFunction(() => /No active sessions/.test(document.querySelector("tr.details")?.textContent || ""), { timeout: T });
+  out.steps.push(step);
+
+  // 12. A user holding a role with the admin permission signs in with
+  // email and password and gets the whole console: the Data page, where
+  // they add an object (theirs: created_by names them), and the Users page;
+  // their access token is exchanged ahead of its expiry and keeps working.
+  step = "admin user signs in with email and password";
+  const bossEmail = "boss-" + Date.now().toString(36) + "@example.com";
+  const boss = await apiCall("POST", "/v1/users", { email: bossEmail, password: "correct horse battery staple", email_verified: true });
+  const adminRole = await apiCall("POST", "/v1/roles", { name: "admin", permissions: ["admin"] });
+  if (boss.status !== 201 || adminRole.status !== 201) throw new Error("boss: " + JSON.stringify([boss.body, adminRole.body]));
+  const bossId = boss.body.data.id;
+  await apiCall("POST", "/v1/roles/assign", { user_id: bossId, role_id: adminRole.body.data.id });
+  const tasks = await apiCall("POST", "/v1/object-types", { name: "tasks_" + Date.now().toString(36), display_name: "Tasks" });
+  const tasksId = tasks.body.data.id;
+  await apiCall("POST", `/v1/object-types/${tasksId}/properties`, { name: "title", data_type: "string" });
+  await page.click("#signout");
+  await fill("Sign in with email and password", { tenant_id: tenantId, email: bossEmail, password: "correct horse battery staple" });
+  await submit("Sign in with email and password");
+  await page.waitForSelector('form[aria-label="New object type"]', { timeout: T });
+  if ((await page.evaluate(() => location.hash)) !== "#/data") throw new Error("the admin did not land on the Data page");
+  await go("#/data/" + tasksId + "/objects");
+  await page.waitForSelector('form[aria-label="New object"]', { timeout: T });
+  await fill("New object", { "properties.title": "From the admin" });
+  await submit("New object");
+  await page.waitForFunction(() => [...document.querySelectorAll('button[data-prop="title"]')].some((b) => b.textContent === "From the admin"), { timeout: T });
+  const listed = (await apiCall("GET", `/v1/objects/${tasksId}/list`)).body.data.results;
+  const mine = listed.find((o) => o.properties.title === "From the admin");
+  if (!mine || mine.created_by !== bossId) throw new Error("the admin's object: " + JSON.stringify(listed));
+  const oldToken = await page.evaluate(() => sessionStorage.getItem("tessera.console.token"));
+  await page.evaluate(() => sessionStorage.setItem("tessera.console.token.renew", String(Date.now() - 1000)));
+  await go("#/users");
+  await page.waitForSelector('form[aria-label="New API key"]', { timeout: T });
+  const newToken = await page.evaluate(() => sessionStorage.getItem("tessera.console.token"));
+  if (newToken === oldToken) throw new Error("the access token was not refreshed");
+  if ((await apiCall("GET", "/v1/keys", undefined, newToken)).status !== 200) throw new Error("the refreshed token does not administer");
+  await page.click("#signout");
+  await page.waitForSelector('form[aria-label="Sign in with an API key"]', { timeout: T });
+  if (await page.evaluate(() => sessionStorage.length)) throw new Error("sign-out left something in sessionStorage");
   out.steps.push(step);
 
   if (consoleErrors.length) throw new Error("errors in the page: " + consoleErrors.join(" | "));

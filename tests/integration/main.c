@@ -34,6 +34,7 @@ Suite *suite_files(void);
 /* end-user auth */
 /* identity admin */
 Suite *suite_identity(void);
+Suite *suite_admin_users(void);
 /* end to end */
 Suite *suite_e2e(void);
 /* AI */
@@ -98,6 +99,7 @@ int main(void)
 	srunner_add_suite(sr, suite_endusers());
 	/* identity admin */
 	srunner_add_suite(sr, suite_identity());
+	srunner_add_suite(sr, suite_admin_users());
 	/* end to end */
 	srunner_add_suite(sr, suite_e2e());
 	srunner_add_suite(sr, suite_resilience());

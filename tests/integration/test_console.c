@@ -111,7 +111,10 @@ END_TEST
  * edited inline (the API's validation error on the field), the filter
  * builder, a live event after an object is created, a webhook delivery
  * replayed, an image uploaded and previewed, a key rotated (the new secret
- * works, the old one is refused), a setting refused then saved.  Small
+ * works, the old one is refused), a setting refused then saved, an end
+ * user's reduced view, and a user with the admin permission signed in by
+ * email and password adding an object on the Data page (their token
+ * refreshed ahead of its expiry).  Small
  * and fast: under 300 KB gzipped, the sign-in form on screen within 1 s.
  * Screenshots go to the test directory on failure. */
 START_TEST(console_in_a_real_browser)
@@ -128,7 +131,7 @@ START_TEST(console_in_a_real_browser)
 	tenant_make(&t);
 	char *args = strf("%s %s %s", getenv("TESSERA_TEST_URL"), t.key, env_or("TESSERA_TEST_DIR", "/tmp"));
 	cJSON *j = node_script(mods, "console_browser.mjs", args);
-	ck_assert_int_eq(cJSON_GetArraySize(item(j, "steps")), 13);
+	ck_assert_int_eq(cJSON_GetArraySize(item(j, "steps")), 14);
 	ck_assert_str_eq(json_str(j, "field_error"), "priority must be an integer");
 	ck_assert_int_gt((int)item(j, "preview_width")->valuedouble, 0);
 	ck_assert_int_lt((int)item(j, "gzip_bytes")->valuedouble, 300 * 1024);

@@ -18,7 +18,7 @@ int main(void)
 		suite_arena, suite_cidr, suite_codec, suite_config, suite_crypto,
 		suite_envelope, suite_ids, suite_jwt, suite_router, suite_rowjson,
 		suite_schema, suite_securedel, suite_timefmt, suite_jobs_backoff, suite_channels,
-		suite_totp, suite_enduser,
+		suite_totp, suite_enduser, suite_roles,
 		suite_multipart,
 		suite_outhttp, suite_webhook_send, suite_ailocal,
 		suite_decimal,

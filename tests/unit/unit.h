@@ -36,6 +36,7 @@ Suite *suite_timefmt(void);
 Suite *suite_jobs_backoff(void);   /* test_jobs_backoff.c: fcgi/jobs.c backoff */
 Suite *suite_totp(void);           /* test_totp.c: common/totp.c, qr.c, password.c */
 Suite *suite_enduser(void);      /* test_enduser.c: handlers/enduser.c helpers */
+Suite *suite_roles(void);        /* test_roles.c: handlers/roles.c permissions */
 Suite *suite_multipart(void);
 Suite *suite_outhttp(void);
 Suite *suite_s3(void);           /* test_s3.c: common/s3.c SigV4 presigning */
