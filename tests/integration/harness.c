@@ -608,6 +608,16 @@ char *control_sql(const char *sql)
 	return out;
 }
 
+char *control_sqlf(const char *fmt, ...)
+{
+	char q[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(q, sizeof(q), fmt, ap);
+	va_end(ap);
+	return control_sql(q);
+}
+
 char *events_of(const char *resource_id)
 {
 	char *sql = strf("SELECT event FROM outbox WHERE resource_id='%s' ORDER BY id", resource_id);

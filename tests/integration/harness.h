@@ -157,6 +157,8 @@ char *conf_value(const char *name);
  * mariadb client, asserting success; rows on lines, columns tab-separated,
  * trailing newline removed (malloc'd). */
 char *control_sql(const char *sql);
+/* control_sql with a printf-formatted statement. */
+char *control_sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The outbox events of one resource, oldest first, space-separated (malloc'd). */
 char *events_of(const char *resource_id);
 /* The number of outbox rows of a tenant. */
