@@ -224,19 +224,21 @@ START_TEST(fanout_and_deliveries_work_for_a_tenant_with_lazy_tables)
 	ck_assert(!has_table(qdb, "_webhook_deliveries"));
 
 	/* A tenant whose first webhook is its first use of them: delivered. */
-	struct receiver rv;
-	recv_start(&rv);
 	struct tenant t;
 	tenant_make(&t);
+	char *db = db_of(t.id);
+	ck_assert(!has_table(db, "_webhooks"));
+	struct receiver rv;
+	recv_start(&rv);
 	char *url = hook_url(&rv, "lazy"), *secret;
 	char *wid = hook_make(t.key, url, "[\"object.created\"]", NULL, &secret);
+	ck_assert(has_table(db, "_webhooks") && has_table(db, "_webhook_deliveries"));
 	box_setup(&rv, "lazy", secret, NULL);
 	free(type_make(t.key, "leads"));
 	char *obj = obj_make(t.key, "leads", "{}");
 	cJSON *got = recv_wait(&rv, "lazy", 1, 20);
-	const cJSON *d = received(got, 0);
-	ck_assert(verified_with(d, secret));
-	ck_assert_str_eq(json_str(item(d, "body"), "resource_id"), obj);
+	ck_assert(verified_with(received(got, 0), secret));
+	ck_assert_str_eq(json_str(item(received(got, 0), "body"), "resource_id"), obj);
 	outbox_drained(t.id);
 	cJSON_Delete(got);
 	free(obj);
@@ -244,6 +246,7 @@ START_TEST(fanout_and_deliveries_work_for_a_tenant_with_lazy_tables)
 	free(url);
 	free(secret);
 	free(qdb);
+	free(db);
 	recv_stop(&rv);
 	tenant_drop(&t);
 	tenant_drop(&quiet);
