@@ -724,7 +724,8 @@ static enum db_status lazy_retry(db_t *db, arena_t *a, const char *sql,
 				 const db_param *params, int np, db_result **res)
 {
 	enum db_status st = DB_ERROR;
-	for (int i = 0; i < LAZY_TRIES && st == DB_ERROR && lazy_missing(db) == 1; i++) {
+	int made = 0;
+	for (int i = 0; i < LAZY_TRIES && st == DB_ERROR && (made = lazy_missing(db)) == 1; i++) {
 		if (db->flush_failed) {
 			log_warn("db: a deferred write needed a table created on first use; "
 				 "the transaction must be retried");
@@ -732,6 +733,10 @@ static enum db_status lazy_retry(db_t *db, arena_t *a, const char *sql,
 		}
 		st = exec_once(db, a, sql, params, np, res);
 	}
+	/* A table of the template that could not be made now (its lock
+	 * busy, the server refusing): try again later, not a bug. */
+	if (made < 0)
+		return DB_UNAVAILABLE;
 	if (st == DB_DEADLOCK && db->last_errno == ER_TABLE_DEF_CHANGED)
 		log_warn("db: a table created on first use came after the transaction's "
 			 "snapshot; it must be retried: %.200s", sql);
