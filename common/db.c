@@ -15,11 +15,13 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include "lazytables.h"
 #include "log.h"
 
 #define STMT_CACHE_SIZE 128
 #define CELL_BUF 256
 #define DEFER_MAX 8     /* deferred writes held at most; one more sends them */
+#define LAZY_TRIES 8    /* tables created on first use for one statement, at most */
 
 struct stmt_slot {
 	char *sql;
@@ -54,6 +56,8 @@ struct db {
 	int ndefer;
 	arena_t *defer_arena;
 	bool maybe_applied;        /* the last failure may have run the statement */
+	bool flush_failed;         /* ... and it was in the deferred writes sent before it */
+	bool no_lazy;              /* never create missing tables (db_clone's handles) */
 	unsigned last_errno;
 	char last_error[512];
 	unsigned long queries;
@@ -78,6 +82,21 @@ db_t *db_new(const config_t *cfg)
 	if (!db->server || !db->sock || !db->host || !db->user || !db->password)
 		abort();
 	return db;
+}
+
+db_t *db_clone(const db_t *db)
+{
+	db_t *c = db_new(db->cfg);
+	char **dst[] = { &c->server, &c->sock, &c->host, &c->user, &c->password };
+	const char *src[] = { db->server, db->sock, db->host, db->user, db->password };
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+		free(*dst[i]);
+		if (!(*dst[i] = strdup(src[i])))
+			abort();
+	}
+	c->port = db->port;
+	c->no_lazy = true;
+	return c;
 }
 
 /* One entry of db_servers: NAME=unix:/path or NAME=tcp:HOST:PORT, then
@@ -343,6 +362,7 @@ static enum db_status classify(db_t *db, unsigned no)
 		return DB_DUPLICATE;
 	case ER_LOCK_DEADLOCK:
 	case ER_LOCK_WAIT_TIMEOUT:
+	case ER_TABLE_DEF_CHANGED:  /* a table created after the transaction's snapshot */
 		return DB_DEADLOCK;
 	case ER_STATEMENT_TIMEOUT:
 		return DB_TIMEOUT;
@@ -633,7 +653,9 @@ static enum db_status flush(db_t *db, bool commit)
 	char *sql = sb_take(&b, a);
 	db->ndefer = 0;
 	db->begin_pending = false;
-	return exec_prepared(db, a, sql, p, np, NULL);
+	enum db_status st = exec_prepared(db, a, sql, p, np, NULL);
+	db->flush_failed = st != DB_OK;
+	return st;
 }
 
 static enum db_status send_begin(db_t *db)
@@ -678,8 +700,51 @@ static enum db_status exec_once(db_t *db, arena_t *a, const char *sql,
 	return exec_prepared(db, a, sql, params, np, res);
 }
 
-enum db_status db_exec(db_t *db, arena_t *a, const char *sql,
-		       const db_param *params, int np, db_result **res)
+/* A missing tenant table: 1 when it was created (see lazytables.h). */
+static int lazy_missing(db_t *db)
+{
+	if (db->no_lazy || db->last_errno != ER_NO_SUCH_TABLE)
+		return 0;
+	char msg[sizeof(db->last_error)];
+	memcpy(msg, db->last_error, sizeof(msg));
+	int rc = lazy_create_missing(db, db->cfg->db_name, msg);
+	set_error(db, ER_NO_SUCH_TABLE, msg);
+	return rc;
+}
+
+/*
+ * The statement failed on a table not created yet: create it and run the
+ * statement again.  Writes queued before it (db_exec_deferred) may have
+ * run in part when the failure came from them: that transaction cannot
+ * go on, so the caller is told to retry it (DB_DEADLOCK).  A read in a
+ * transaction whose snapshot predates the table gets ER_TABLE_DEF_CHANGED,
+ * a DB_DEADLOCK too.
+ */
+static enum db_status lazy_retry(db_t *db, arena_t *a, const char *sql,
+				 const db_param *params, int np, db_result **res)
+{
+	enum db_status st = DB_ERROR;
+	int made = 0;
+	for (int i = 0; i < LAZY_TRIES && st == DB_ERROR && (made = lazy_missing(db)) == 1; i++) {
+		if (db->flush_failed) {
+			log_warn("db: a deferred write needed a table created on first use; "
+				 "the transaction must be retried");
+			return DB_DEADLOCK;
+		}
+		st = exec_once(db, a, sql, params, np, res);
+	}
+	/* A table of the template that could not be made now (its lock
+	 * busy, the server refusing): try again later, not a bug. */
+	if (made < 0)
+		return DB_UNAVAILABLE;
+	if (st == DB_DEADLOCK && db->last_errno == ER_TABLE_DEF_CHANGED)
+		log_warn("db: a table created on first use came after the transaction's "
+			 "snapshot; it must be retried: %.200s", sql);
+	return st;
+}
+
+static enum db_status exec_retrying(db_t *db, arena_t *a, const char *sql,
+				    const db_param *params, int np, db_result **res)
 {
 	/* One retry on a fresh connection covers a server restarted since the
 	 * last request; never inside a transaction (it died with the old
@@ -687,11 +752,34 @@ enum db_status db_exec(db_t *db, arena_t *a, const char *sql,
 	 * change the server may already have made. */
 	bool fresh_tx = db->in_tx && db->begin_pending && !db->ndefer;
 	bool was_in_tx = db->in_tx && !fresh_tx;
-	db->maybe_applied = false;
+	db->maybe_applied = db->flush_failed = false;
 	enum db_status st = exec_once(db, a, sql, params, np, res);
 	if (st == DB_UNAVAILABLE && !was_in_tx && !db->maybe_applied) {
 		db->in_tx = db->begin_pending = fresh_tx;
 		st = exec_once(db, a, sql, params, np, res);
+	}
+	return st;
+}
+
+enum db_status db_exec(db_t *db, arena_t *a, const char *sql,
+		       const db_param *params, int np, db_result **res)
+{
+	enum db_status st = exec_retrying(db, a, sql, params, np, res);
+	if (st == DB_ERROR && db->last_errno == ER_NO_SUCH_TABLE)
+		st = lazy_retry(db, a, sql, params, np, res);
+	if (st != DB_OK && st != DB_DUPLICATE)
+		log_warn("db: %s (errno %u) in: %.200s", db->last_error, db->last_errno, sql);
+	return st;
+}
+
+enum db_status db_exec_present(db_t *db, arena_t *a, const char *sql,
+			       const db_param *params, int np, db_result **res)
+{
+	enum db_status st = exec_retrying(db, a, sql, params, np, res);
+	if (st == DB_ERROR && db->last_errno == ER_NO_SUCH_TABLE && !db->flush_failed) {
+		if (res)
+			*res = arena_calloc(a, 1, sizeof(**res));
+		return DB_OK;
 	}
 	if (st != DB_OK && st != DB_DUPLICATE)
 		log_warn("db: %s (errno %u) in: %.200s", db->last_error, db->last_errno, sql);
@@ -761,6 +849,10 @@ enum db_status db_commit(db_t *db)
 		st = ensure(db);
 		if (st == DB_OK && (st = flush(db, true)) != DB_OK && db->conn)
 			db_exec_text(db, "ROLLBACK");
+		/* A deferred write on a table not created yet: create it, and
+		 * the caller may retry the transaction. */
+		if (st == DB_ERROR && lazy_missing(db) == 1)
+			st = DB_DEADLOCK;
 		if (st)
 			log_warn("db: %s (errno %u) at commit", db->last_error, db->last_errno);
 	} else if (!db->begin_pending) {

@@ -77,6 +77,10 @@ long long db_get_int(const db_result *r, int row, const char *name, long long de
 
 /* Creates a handle for cfg's control database; connects lazily. */
 db_t *db_new(const config_t *cfg);
+/* A new handle on db's server with a connection of its own (for DDL that
+ * must not commit db's open transaction); it never creates missing tables
+ * (below).  The caller frees it with db_free. */
+db_t *db_clone(const db_t *db);
 void db_free(db_t *db);
 
 /*
@@ -105,9 +109,20 @@ int db_server_names(const config_t *cfg, char **names, int max);
 /*
  * Runs sql with np parameters.  If res is not NULL it receives the result
  * (rows for a SELECT, affected for others), allocated in a.
+ *
+ * A tenant table not created yet (lazytables.h) is created from the
+ * template and the statement run again.  In a transaction that cannot
+ * always be done (a read whose snapshot predates the new table, a write
+ * queued by db_exec_deferred): the table is created and the caller gets
+ * DB_DEADLOCK, to retry the transaction.
  */
 enum db_status db_exec(db_t *db, arena_t *a, const char *sql,
 		       const db_param *params, int np, db_result **res);
+/* Same, for a statement of a background pass over many tenants: a tenant
+ * table not created yet is not created; the statement counts as having
+ * found no rows (DB_OK, an empty result). */
+enum db_status db_exec_present(db_t *db, arena_t *a, const char *sql,
+			       const db_param *params, int np, db_result **res);
 /* Runs a statement that cannot be prepared (DDL, account management).
  * Its text must be built only from server-generated, validated names. */
 enum db_status db_exec_text(db_t *db, const char *sql);

@@ -32,8 +32,20 @@ int ident_ok(const char *name);
  * migrations; leaves it selected.  Returns the number applied, or -1. */
 int migrate_control(db_t *db, arena_t *a, const char *db_name, char *err, size_t errlen);
 /* Applies pending tenant migrations to tenant_db, then re-selects
- * control_db.  Returns the number applied, or -1. */
+ * control_db.  Returns the number applied, or -1.  The tables the tenant
+ * does not have yet (lazytables.h) are left alone: CREATE TABLE of a
+ * table outside the core is skipped, and so is a statement that fails
+ * because its table does not exist. */
 int migrate_tenant(db_t *db, arena_t *a, const char *tenant_db, const char *control_db,
 		   char *err, size_t errlen);
+/* Applies pending tenant migrations in full to the template database of
+ * control_db on db's server (created if missing), then re-selects
+ * control_db.  Returns the number applied, or -1. */
+int migrate_template(db_t *db, arena_t *a, const char *control_db, char *err, size_t errlen);
+/* A new tenant database: brings the template up to date, creates
+ * tenant_db with the core tables only and records every tenant migration
+ * as applied.  Returns 0, or -1 with a message in err. */
+int migrate_tenant_new(db_t *db, arena_t *a, const char *tenant_db, const char *control_db,
+		       char *err, size_t errlen);
 
 #endif

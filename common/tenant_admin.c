@@ -74,7 +74,7 @@ static int create_data_db(db_t *db, arena_t *a, const char *dbname, const char *
 			  const char *ro_pw, const char *rw, const char *rw_pw,
 			  char *err, size_t errlen)
 {
-	if (migrate_tenant(db, a, dbname, g_config.db_name, err, errlen) < 0)
+	if (migrate_tenant_new(db, a, dbname, g_config.db_name, err, errlen) < 0)
 		return -1;
 	return tenant_accounts_create(db, a, dbname, ro, ro_pw, rw, rw_pw, err, errlen);
 }
@@ -226,9 +226,26 @@ int tenant_set_status(db_t *db, arena_t *a, const char *id, const char *status)
 	return 0;
 }
 
+/* The template database of every data server (lazytables.h). */
+static int templates_migrate(db_t *db, arena_t *a, char *err, size_t errlen)
+{
+	char *names[16];
+	int n = db_server_names(&g_config, names, 16), total = 0;
+	for (int i = 0; i < n && total >= 0; i++) {
+		db_t *ddb = db_for_server(db, names[i]);
+		int got = ddb ? migrate_template(ddb, a, g_config.db_name, err, errlen) : 0;
+		total = got < 0 ? -1 : total + got;
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	return total;
+}
+
 int tenant_migrate_all(db_t *db, arena_t *a, char *err, size_t errlen)
 {
 	db_result *res;
+	if (templates_migrate(db, a, err, errlen) < 0)
+		return -1;
 	if (db_exec(db, a, "SELECT db_name, db_server FROM tenants ORDER BY id", NULL, 0, &res)) {
 		snprintf(err, errlen, "%s", db_last_error(db));
 		return -1;

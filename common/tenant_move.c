@@ -356,6 +356,10 @@ static int copy_all(struct move *m)
 	    strspn(rw_pw, "0123456789abcdef") != strlen(rw_pw))
 		return fail(m, NULL, "cannot open the passwords of %s's accounts (wrong master_key?)",
 			    m->tenant);
+	/* The tables the tenant has not made yet come from the new server's
+	 * template when first used (lazytables.h): bring it up to date. */
+	if (migrate_template(m->dst, m->a, g_config.db_name, m->err, m->errlen) < 0)
+		return -1;
 	tenant_db_drop(m->dst, m->a, m->dbname, m->ro, m->rw);
 	if (db_exec_text(m->dst, arena_printf(m->a, "CREATE DATABASE `%s` CHARACTER SET %s COLLATE %s",
 					      m->dbname, db_cell(cs, 0, 0), db_cell(cs, 0, 1))))

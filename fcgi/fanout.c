@@ -216,8 +216,10 @@ static enum db_status tenant_hooks(db_t *db, arena_t *a, const struct outbox_row
 		tm->hooks = NULL;
 		if ((st = tenant_db_of(db, a, o->tenant_id, &tm->db_name)))
 			return st;
+		/* A tenant without the table has no webhooks: it is not
+		 * created for the fan-out's sake (README "Small tenants"). */
 		if (tm->db_name)
-			st = db_exec(db, a, arena_printf(a,
+			st = db_exec_present(db, a, arena_printf(a,
 				"SELECT id, events, object_types FROM `%s`.`_webhooks` "
 				"WHERE status = 'active' ORDER BY id", tm->db_name), NULL, 0, &tm->hooks);
 		if (st == DB_ERROR) {

@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdint.h>
 #include <sys/time.h>
 
 #include "../common/config.h"
 #include "../common/ids.h"
 #include "../common/jsonx.h"
+#include "../common/lazytables.h"
 #include "../common/log.h"
 #include "../common/schema.h"
 #include "../common/timefmt.h"
@@ -133,6 +135,56 @@ static err_t tenant_writable(req_t *r)
 			"writes resume in a few seconds");
 }
 
+/* Per worker: the (tenant database, route table list) pairs known to be
+ * complete, so that a tenant's steady state costs no query. */
+#define ENSURED_SLOTS 1024
+
+static struct ensured {
+	char db[65];
+	const char *const *tables;
+} ensured[ENSURED_SLOTS];
+
+/* Makes the tables the route's handler needs that the tenant has not got
+ * yet (common/lazytables.h), before any transaction of the handler. */
+static err_t tables_ensure(req_t *r)
+{
+	const char *const *want = r->route->tables, *dbn = r->tenant.db_name;
+	if (!want || !dbn || strlen(dbn) >= sizeof(ensured[0].db))
+		return E_OK;
+	unsigned long h = (unsigned long)(uintptr_t)want;
+	for (const char *p = dbn; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	struct ensured *e = &ensured[h % ENSURED_SLOTS];
+	if (e->tables == want && !strcmp(e->db, dbn))
+		return E_OK;
+	int n = 0;
+	while (want[n])
+		n++;
+	db_param *p = arena_alloc(r->a, sizeof(*p) * (size_t)(n + 1));
+	p[0] = db_str(dbn);
+	for (int i = 0; i < n; i++)
+		p[i + 1] = db_str(want[i]);
+	db_result *res;
+	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT TABLE_NAME FROM "
+		"information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (%s)",
+		db_placeholders(r->a, n)), p, n + 1, &res);
+	if (st)
+		return req_db_error(r, st);
+	if (res->nrows < n) {
+		char err[512];
+		if (lazy_tables_create(r->db, g_config.db_name, dbn, want, n, err, sizeof(err)) < 0) {
+			log_error("%s: %s", r->request_id, err);
+			reply_header(r, "Retry-After", "1");
+			return req_fail(r, E_UNAVAILABLE, "The tenant's tables are being prepared; try again");
+		}
+		log_info("%s: %s: the tables of %s %s made on first use", r->request_id, dbn,
+			 r->route->method, r->route->path);
+	}
+	snprintf(e->db, sizeof(e->db), "%s", dbn);
+	e->tables = want;
+	return E_OK;
+}
+
 static err_t run(req_t *r)
 {
 	const char *allow = NULL;
@@ -163,6 +215,8 @@ static err_t run(req_t *r)
 		return rc;
 	if ((rc = tenant_resolve(r)) || (rc = tenant_writable(r)))
 		return rc;
+	if ((rc = tables_ensure(r)))
+		return rc;
 	return r->route->handler(r);
 }
 
@@ -187,7 +241,8 @@ static err_t sub_run(req_t *s, const char *method, const char *path)
 			     : req_fail(s, E_VALIDATION, "%s", msg);
 	if (!s->json)
 		s->json = req_own(s, cJSON_CreateObject());
-	return s->route->handler(s);
+	err_t rc = tables_ensure(s);
+	return rc ? rc : s->route->handler(s);
 }
 
 err_t pipeline_subrequest(req_t *r, const principal_t *who, const char *method, const char *path,

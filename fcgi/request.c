@@ -245,6 +245,9 @@ err_t req_db_error(req_t *r, enum db_status st)
 	case DB_DUPLICATE:
 		return E_CONFLICT;
 	case DB_DEADLOCK:
+		/* Also a transaction that met a table created on first use
+		 * after its snapshot (common/lazytables.h): nothing was kept. */
+		reply_header(r, "Retry-After", "1");
 		return req_fail(r, E_UNAVAILABLE, "The database is busy; try again");
 	case DB_TIMEOUT:
 		return req_fail(r, E_UNAVAILABLE, "The query took too long");

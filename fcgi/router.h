@@ -84,24 +84,28 @@ typedef struct route {
 	int body_max;               /* largest body in bytes; 0: max_body_bytes of the
 				     * config on credential rows, BODY_MAX_PUBLIC on others;
 				     * BODY_MAX_CONFIG: max_body_bytes */
+	const char *const *tables;  /* the tenant tables its handler needs (NULL-terminated):
+				     * made before it runs if the tenant has not got them
+				     * yet (common/lazytables.h); the registry sets it per
+				     * file (handlers/routes.c) */
 } route_t;
 
 /* A row served by a handler (NULL: not built yet, 501). */
 #define ROUTE(method, path, group, auth, scope, perm, flags, handler, body, summary) \
 	{ method, path, group, auth, scope, perm, flags, handler, body, summary, NULL, OP_NONE, \
-	  TENANT_AUTO, 0 }
+	  TENANT_AUTO, 0, NULL }
 /* The same, with the tenant's source and a body limit of its own. */
 #define ROUTE_T(method, path, group, auth, scope, perm, flags, handler, body, summary, tenant, \
 		body_max) \
 	{ method, path, group, auth, scope, perm, flags, handler, body, summary, NULL, OP_NONE, \
-	  tenant, body_max }
+	  tenant, body_max, NULL }
 /* A row the resource engine serves: operation op on descriptor res. */
 #define CRUD(method, path, group, scope, perm, flags, res, op, summary) \
 	{ method, path, group, AUTH_BEARER, scope, perm, flags, resource_handle, NULL, summary, &(res), op, \
-	  TENANT_AUTO, 0 }
+	  TENANT_AUTO, 0, NULL }
 /* Ends a file's rows. */
 #define ROUTES_END { NULL, NULL, NULL, AUTH_NONE, NULL, NULL, 0, NULL, NULL, NULL, NULL, OP_NONE, \
-			    TENANT_AUTO, 0 }
+			    TENANT_AUTO, 0, NULL }
 
 /* The largest body a row accepts, in bytes (its own limit or the default). */
 int route_body_max(const route_t *rt);

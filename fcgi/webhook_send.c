@@ -213,7 +213,9 @@ static enum db_status notify_admins(db_t *db, arena_t *a, const char *db_name,
 				    const webhook_t *w, const char *reason, const char *meta)
 {
 	db_result *res;
-	enum db_status st = db_exec(db, a, arena_printf(a,
+	/* A tenant that never used end-user auth has no _users yet: no one
+	 * to notify, and nothing to create (this runs in a transaction). */
+	enum db_status st = db_exec_present(db, a, arena_printf(a,
 		"SELECT u.id FROM `%1$s`.`_users` u WHERE u.banned_at IS NULL AND (u.role = 'admin' OR "
 		"EXISTS (SELECT 1 FROM `%1$s`.`_user_roles` ur JOIN `%1$s`.`_roles` ro ON ro.id = ur.role_id "
 		"WHERE ur.user_id = u.id AND ro.name = 'admin')) AND NOT EXISTS (SELECT 1 FROM "

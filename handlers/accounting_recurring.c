@@ -227,9 +227,11 @@ static void tenant_due(req_t *r, const char *today)
 {
 	db_param p[] = { db_str(today) };
 	db_result *due;
-	if (db_exec(r->db, r->a, arena_printf(r->a, "SELECT id FROM %s WHERE is_active = 1 AND "
-					      "next_run <= ?", tenant_table(r, "_acct_recurring")),
-		    p, 1, &due) != DB_OK)
+	/* A tenant that never used accounting has no such table: nothing
+	 * due, and the pass over every tenant does not create it. */
+	if (db_exec_present(r->db, r->a, arena_printf(r->a, "SELECT id FROM %s WHERE is_active = 1 "
+						      "AND next_run <= ?", tenant_table(r, "_acct_recurring")),
+			    p, 1, &due) != DB_OK)
 		return; /* not migrated yet */
 	for (int i = 0; i < due->nrows; i++) {
 		bool made = true;

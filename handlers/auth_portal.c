@@ -24,6 +24,32 @@ const field_t portal_identify_body[] = {
 #define IDENTIFY_BATCH 50
 #define IDENTIFY_MAX_TENANTS 5000
 
+/* Of the tenants ts[start, start + IDENTIFY_BATCH), the databases that
+ * have end users at all: a tenant that never used auth has no _users table
+ * yet (README "Small tenants"), and one missing table would fail the
+ * whole UNION.  NULL when the lookup failed (then none is asked). */
+static const db_result *with_users(req_t *r, const db_result *ts, int start)
+{
+	db_param p[IDENTIFY_BATCH];
+	int n = 0;
+	for (int i = start; i < ts->nrows && i < start + IDENTIFY_BATCH; i++)
+		p[n++] = db_str(db_get(ts, i, "db_name"));
+	db_result *res;
+	if (n == 0 || db_exec(r->db, r->a, arena_printf(r->a, "SELECT TABLE_SCHEMA FROM "
+			      "information_schema.TABLES WHERE TABLE_NAME = '_users' AND "
+			      "TABLE_SCHEMA IN (%s)", db_placeholders(r->a, n)), p, n, &res) != DB_OK)
+		return NULL;
+	return res;
+}
+
+static bool listed(const db_result *has, const char *db)
+{
+	for (int i = 0; has && i < has->nrows; i++)
+		if (!strcmp(db_cell(has, i, 0), db))
+			return true;
+	return false;
+}
+
 /*
  * The active tenants where email is an end user: every
  * tenant's users table is asked, IDENTIFY_BATCH at a time in one UNION.
@@ -51,10 +77,12 @@ err_t portal_identify(req_t *r)
 		char *sql = arena_strdup(r->a, "");
 		db_param p[IDENTIFY_BATCH];
 		int n = 0;
+		const db_result *has = with_users(r, ts, start);
 		for (int i = start; i < ts->nrows && i < start + IDENTIFY_BATCH; i++) {
 			const char *db = db_get(ts, i, "db_name");
 			/* Database names are server-made ([a-z0-9_]). */
-			if (!db || strspn(db, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(db))
+			if (!db || strspn(db, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(db) ||
+			    !listed(has, db))
 				continue;
 			sql = arena_printf(r->a, "%s%sSELECT %d AS i FROM `%s`.`_users` WHERE email = ?",
 					   sql, n ? " UNION ALL " : "", i, db);

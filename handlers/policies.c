@@ -286,7 +286,9 @@ err_t policies_for(req_t *r, const objtype_t *t, const char *action, cJSON **con
 {
 	db_result *res;
 	db_param p[] = { db_str(t->id), db_str(action), db_str(r->who.role) };
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a,
+	/* Object routes read this, in their transactions: a tenant that
+	 * never made a policy has no table yet, and so no policy. */
+	enum db_status st = db_exec_present(r->db, r->a, arena_printf(r->a,
 		"SELECT condition_json FROM %s WHERE object_type_id = ? AND enabled = 1 "
 		"AND action IN (?, 'all') AND (role IS NULL OR role = ?) ORDER BY id",
 		tenant_table(r, "_policies")), p, 3, &res);

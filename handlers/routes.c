@@ -22,70 +22,110 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Every file's rows, in the order the table lists them. */
-#define ROUTE_FILES(X) \
-	X(public_routes) \
-	X(tenants_routes) \
-	X(keys_routes) \
-	X(users_routes) \
-	X(identity_settings_routes) \
-	X(webhooks_routes) \
-	X(policies_routes) \
-	X(audit_routes) \
-	X(sql_routes) \
-	X(dlq_routes) \
-	X(realtime_routes) \
-	X(roles_routes) \
-	X(object_types_routes) \
-	X(properties_routes) \
-	X(objects_routes) \
-	X(views_routes) \
-	X(associations_routes) \
-	X(files_routes) \
-	X(files_upload_routes) \
-	X(files_serve_routes) \
-	X(files_buckets_routes) \
-	X(files_tus_routes) \
-	X(events_routes) \
-	X(errors_report_routes) \
-	X(dataio_routes) \
-	X(comments_routes) \
-	X(email_routes) \
-	X(dev_mail_routes) \
-	X(auth_flows_routes) \
-	X(auth_sessions_routes) \
-	X(auth_mfa_routes) \
-	X(auth_portal_routes) \
-	X(notifications_routes) \
-	X(ai_providers_routes) \
-	X(ai_routes) \
-	X(ai_vectors_routes) \
-	X(accounting_routes) \
-	X(accounting_ledger_routes) \
-	X(accounting_reports_routes) \
-	X(accounting_docs_routes) \
-	X(accounting_bank_routes) \
-	X(accounting_recurring_routes) \
-	X(automations_routes) \
-	X(scheduled_jobs_routes) \
-	X(workflows_routes) \
-	X(passkeys_routes) \
-	X(oauth_routes) \
-	X(saml_routes) \
-	X(reports_routes) \
-	X(forms_routes) \
-	X(branding_routes) \
-	X(dashboards_routes) \
-	X(saved_reports_routes) \
-	X(short_urls_routes) \
-	X(analytics_routes) \
-	X(billing_routes) \
-	X(functions_routes) \
-	X(plugins_routes) \
-	X(integrations_routes) \
-	X(planned_routes)
+/* The tenant tables (outside the core) each file's handlers need, made
+ * before a handler runs when the tenant has not got them yet (README
+ * "Small tenants"; the database layer makes any other on first use, but
+ * inside a transaction it cannot always).  The tables their foreign keys
+ * reference come along. */
+static const char *const T_FILES[] = { "_files", "_file_versions", "_buckets", NULL };
+static const char *const T_WEBHOOKS[] = { "_webhooks", "_webhook_deliveries", NULL };
+static const char *const T_AUTH[] = {
+	"_users", "_user_roles", "_sessions", "_refresh_tokens", "_auth_tokens", "_mfa_factors",
+	"_mfa_recovery_codes", "_user_identities", "_passkeys", "_notifications",
+	"_notification_prefs", "_comments", NULL,
+};
+static const char *const T_ACCOUNTING[] = {
+	"_acct_settings", "_acct_currencies", "_acct_exchange_rates", "_acct_accounts",
+	"_acct_periods", "_acct_tax_codes", "_acct_entries", "_acct_lines", "_acct_daily",
+	"_acct_invoices", "_acct_invoice_lines", "_acct_payments", "_acct_allocations",
+	"_acct_bank_accounts", "_acct_bank_transactions", "_acct_recurring", "_acct_recurring_runs",
+	NULL,
+};
+static const char *const T_AI[] = {
+	"_ai_providers", "_ai_conversations", "_ai_messages", "_ai_vectors", "_ai_doc_terms",
+	"_ai_index_state", "_ai_dropped", NULL,
+};
+static const char *const T_VIEWS[] = { "_views", NULL };
+static const char *const T_ASSOCIATIONS[] = { "_associations", NULL };
+static const char *const T_POLICIES[] = { "_policies", NULL };
+static const char *const T_EXPORTS[] = { "_exports", NULL };
+static const char *const T_COMMENTS[] = { "_comments", NULL };
+static const char *const T_WORKFLOWS[] = { "_workflows", "_workflow_history", "_workflow_reviews", NULL };
+static const char *const T_FORMS[] = { "_forms", "_form_submissions", "_form_stats", NULL };
+static const char *const T_DASHBOARDS[] = { "_dashboards", "_dashboard_widgets", NULL };
+static const char *const T_SAVED_REPORTS[] = { "_saved_reports", NULL };
+static const char *const T_SHORT_URLS[] = { "_short_urls", "_short_url_clicks", NULL };
+static const char *const T_ANALYTICS[] = {
+	"_files", "_users", "_sessions", "_webhooks", "_webhook_deliveries", NULL,
+};
+static const char *const T_FUNCTIONS[] = { "_functions", "_function_runs", NULL };
+static const char *const T_PLUGINS[] = { "_plugins", "_plugin_items", "_functions", "_function_runs", NULL };
 
-#define DECLARE(name) extern const route_t name[];
+/* Every file's rows, in the order the table lists them, with the tenant
+ * tables its handlers need (NULL: the core's only). */
+#define ROUTE_FILES(X) \
+	X(public_routes, NULL) \
+	X(tenants_routes, NULL) \
+	X(keys_routes, NULL) \
+	X(users_routes, T_AUTH) \
+	X(identity_settings_routes, NULL) \
+	X(webhooks_routes, T_WEBHOOKS) \
+	X(policies_routes, T_POLICIES) \
+	X(audit_routes, NULL) \
+	X(sql_routes, NULL) \
+	X(dlq_routes, T_WEBHOOKS) \
+	X(realtime_routes, NULL) \
+	X(roles_routes, T_AUTH) \
+	X(object_types_routes, NULL) \
+	X(properties_routes, NULL) \
+	X(objects_routes, NULL) \
+	X(views_routes, T_VIEWS) \
+	X(associations_routes, T_ASSOCIATIONS) \
+	X(files_routes, T_FILES) \
+	X(files_upload_routes, T_FILES) \
+	X(files_serve_routes, T_FILES) \
+	X(files_buckets_routes, T_FILES) \
+	X(files_tus_routes, T_FILES) \
+	X(events_routes, NULL) \
+	X(errors_report_routes, NULL) \
+	X(dataio_routes, T_EXPORTS) \
+	X(comments_routes, T_COMMENTS) \
+	X(email_routes, NULL) \
+	X(dev_mail_routes, NULL) \
+	X(auth_flows_routes, T_AUTH) \
+	X(auth_sessions_routes, T_AUTH) \
+	X(auth_mfa_routes, T_AUTH) \
+	X(auth_portal_routes, T_AUTH) \
+	X(notifications_routes, T_AUTH) \
+	X(ai_providers_routes, T_AI) \
+	X(ai_routes, T_AI) \
+	X(ai_vectors_routes, T_AI) \
+	X(accounting_routes, T_ACCOUNTING) \
+	X(accounting_ledger_routes, T_ACCOUNTING) \
+	X(accounting_reports_routes, T_ACCOUNTING) \
+	X(accounting_docs_routes, T_ACCOUNTING) \
+	X(accounting_bank_routes, T_ACCOUNTING) \
+	X(accounting_recurring_routes, T_ACCOUNTING) \
+	X(automations_routes, NULL) \
+	X(scheduled_jobs_routes, NULL) \
+	X(workflows_routes, T_WORKFLOWS) \
+	X(passkeys_routes, T_AUTH) \
+	X(oauth_routes, T_AUTH) \
+	X(saml_routes, T_AUTH) \
+	X(reports_routes, NULL) \
+	X(forms_routes, T_FORMS) \
+	X(branding_routes, NULL) \
+	X(dashboards_routes, T_DASHBOARDS) \
+	X(saved_reports_routes, T_SAVED_REPORTS) \
+	X(short_urls_routes, T_SHORT_URLS) \
+	X(analytics_routes, T_ANALYTICS) \
+	X(billing_routes, NULL) \
+	X(functions_routes, T_FUNCTIONS) \
+	X(plugins_routes, T_PLUGINS) \
+	X(integrations_routes, NULL) \
+	X(planned_routes, NULL)
+
+#define DECLARE(name, tables) extern const route_t name[];
 ROUTE_FILES(DECLARE)
 #undef DECLARE
 
@@ -135,16 +175,27 @@ static void *concat(const void *const *files, size_t nfiles, size_t size, size_t
 __attribute__((constructor)) static void routes_assemble(void)
 {
 	static const void *const route_files[] = {
-#define LIST(name) name,
-		ROUTE_FILES(LIST)
+#define LIST_ROWS(name, tables) name,
+		ROUTE_FILES(LIST_ROWS)
+#undef LIST_ROWS
+	};
+	static const char *const *const route_tables[] = {
+#define LIST_TABLES(name, tables) tables,
+		ROUTE_FILES(LIST_TABLES)
+#undef LIST_TABLES
 	};
 	static const void *const job_files[] = {
+#define LIST(name) name,
 		JOB_FILES(LIST)
 #undef LIST
 	};
-	size_t jobs;
-	routes = concat(route_files, sizeof(route_files) / sizeof(route_files[0]), sizeof(route_t),
-			&routes_count);
+	size_t jobs, nfiles = sizeof(route_files) / sizeof(route_files[0]);
+	route_t *all = concat(route_files, nfiles, sizeof(route_t), &routes_count);
+	route_t *row = all;
+	for (size_t f = 0; f < nfiles; f++)
+		for (const route_t *own = route_files[f]; own->method; own++)
+			(row++)->tables = route_tables[f];
+	routes = all;
 	handler_job_kinds = concat(job_files, sizeof(job_files) / sizeof(job_files[0]),
 				   sizeof(job_kind_t), &jobs);
 }

@@ -552,8 +552,10 @@ err_t workflow_guard(req_t *r, const char *object_id)
 {
 	db_param p[] = { db_str(object_id) };
 	db_result *res;
-	enum db_status st = db_exec(r->db, r->a, arena_printf(r->a, "SELECT status FROM %s WHERE "
-		"object_id = ? ORDER BY submitted_at DESC, id DESC LIMIT 1",
+	/* Every object write asks, in its transaction: a tenant that never
+	 * used workflows has no reviews table yet, and nothing in review. */
+	enum db_status st = db_exec_present(r->db, r->a, arena_printf(r->a, "SELECT status FROM %s "
+		"WHERE object_id = ? ORDER BY submitted_at DESC, id DESC LIMIT 1",
 		tenant_table(r, "_workflow_reviews")), p, 1, &res);
 	if (st)
 		return req_db_error(r, st);

@@ -608,6 +608,24 @@ char *control_sql(const char *sql)
 	return out;
 }
 
+char *control_sqlf(const char *fmt, ...)
+{
+	char q[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(q, sizeof(q), fmt, ap);
+	va_end(ap);
+	return control_sql(q);
+}
+
+void tenant_table_make(const char *db, const char *table)
+{
+	char *control = conf_value("db_name");
+	free(control_sqlf("CREATE TABLE IF NOT EXISTS %s.%s LIKE %s_template.%s", db, table,
+			  control ? control : "tessera", table));
+	free(control);
+}
+
 char *events_of(const char *resource_id)
 {
 	char *sql = strf("SELECT event FROM outbox WHERE resource_id='%s' ORDER BY id", resource_id);

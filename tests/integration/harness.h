@@ -157,6 +157,13 @@ char *conf_value(const char *name);
  * mariadb client, asserting success; rows on lines, columns tab-separated,
  * trailing newline removed (malloc'd). */
 char *control_sql(const char *sql);
+/* control_sql with a printf-formatted statement. */
+char *control_sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For a test that writes a feature's rows directly into tenant database
+ * db: makes table there from the template if the tenant has not used the
+ * feature yet (a new tenant has the core tables only; README "Small
+ * tenants"). */
+void tenant_table_make(const char *db, const char *table);
 /* The outbox events of one resource, oldest first, space-separated (malloc'd). */
 char *events_of(const char *resource_id);
 /* The number of outbox rows of a tenant. */

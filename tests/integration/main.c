@@ -55,6 +55,7 @@ Suite *suite_scaleout(void);
 Suite *suite_nchan_redis(void);
 Suite *suite_dbservers(void);
 Suite *suite_tenantmove(void);
+Suite *suite_lazytables(void);
 Suite *suite_sentinel(void);
 Suite *suite_apps(void);
 Suite *suite_analytics(void);
@@ -121,6 +122,7 @@ int main(void)
 	srunner_add_suite(sr, suite_nchan_redis());
 	srunner_add_suite(sr, suite_dbservers());
 	srunner_add_suite(sr, suite_tenantmove());
+	srunner_add_suite(sr, suite_lazytables());
 	srunner_add_suite(sr, suite_sentinel());
 	/* apps and analytics */
 	srunner_add_suite(sr, suite_apps());

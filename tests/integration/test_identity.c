@@ -49,6 +49,7 @@ static char *user_make(const char *tid, const char *email, const char *phone)
 	char *db = tenant_db(tid);
 	char *em = email ? strf("'%s'", email) : strdup("NULL");
 	char *ph = phone ? strf("'%s'", phone) : strdup("NULL");
+	tenant_table_make(db, "_users");
 	char *sql = strf("INSERT INTO %s._users (id, email, phone, created_at, updated_at) "
 			 "VALUES ('%s', %s, %s, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", db, id, em, ph);
 	free(control_sql(sql));
@@ -1047,6 +1048,7 @@ START_TEST(identity_cleanup_prunes_audit_logs_events_and_deliveries_past_the_ret
 			   "('cev_new', 'test.new', '{}', 'api_key', UTC_TIMESTAMP(3) - INTERVAL 1 DAY)", dbn);
 		free(control_sql(sql));
 		free(sql);
+		tenant_table_make(dbn, "_webhook_deliveries");
 		sql = strf("INSERT INTO %s._webhook_deliveries (id, webhook_id, event_id, event_type, \\`trigger\\`, "
 			   "attempt, status, duration_ms, payload, created_at) VALUES "
 			   "('whd_old', 'wh_x', 'evt_x', 'test.old', 'event', 1, 'succeeded', 1, '{}', "

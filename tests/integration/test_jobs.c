@@ -33,18 +33,6 @@ static void chomp(char *s)
 		s[--n] = '\0';
 }
 
-/* control_sql with a printf-formatted statement. */
-static char *sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sql(const char *fmt, ...)
-{
-	char q[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(q, sizeof(q), fmt, ap);
-	va_end(ap);
-	return control_sql(q);
-}
-
 /* A redis-cli command against the stack's Redis (malloc'd, chomped). */
 static char *redis(const char *args)
 {
@@ -206,7 +194,7 @@ START_TEST(jobs_failing_job_is_retried_after_backoff_then_dead_lettered)
 	const char *dlq = jstr(j, "dead_letter_id");
 	ck_assert_msg(dlq && strncmp(dlq, "dlq_", 4) == 0, "dead_letter_id %s", dlq);
 
-	char *row = sql("SELECT COUNT(*), MAX(id), MAX(kind), MAX(attempts), "
+	char *row = control_sqlf("SELECT COUNT(*), MAX(id), MAX(kind), MAX(attempts), "
 			"MAX(last_error LIKE '%%failed on request%%') FROM dead_letters "
 			"WHERE job_id = '%s'", id);
 	char want[256];
@@ -219,7 +207,7 @@ START_TEST(jobs_failing_job_is_retried_after_backoff_then_dead_lettered)
 	char *base = conf_value("jobs_backoff_base_ms");
 	long base_ms = base ? atol(base) : 1000;
 	free(base);
-	char *gap = sql("SELECT TIMESTAMPDIFF(MICROSECOND, j.created_at, d.created_at) DIV 1000 "
+	char *gap = control_sqlf("SELECT TIMESTAMPDIFF(MICROSECOND, j.created_at, d.created_at) DIV 1000 "
 			"FROM jobs j JOIN dead_letters d ON d.job_id = j.id WHERE j.id = '%s'", id);
 	ck_assert_msg(atol(gap) >= base_ms, "retried after %s ms, backoff base is %ld ms", gap,
 		      base_ms);
@@ -237,7 +225,7 @@ START_TEST(jobs_unknown_kind_fails_until_dead)
 	ck_assert_str_eq(jstr(j, "last_error"), "unknown job kind");
 	const char *dlq = jstr(j, "dead_letter_id");
 	ck_assert_msg(dlq && strncmp(dlq, "dlq_", 4) == 0, "dead_letter_id %s", dlq);
-	char *row = sql("SELECT kind, JSON_EXTRACT(payload, '$.x'), attempts, last_error "
+	char *row = control_sqlf("SELECT kind, JSON_EXTRACT(payload, '$.x'), attempts, last_error "
 			"FROM dead_letters WHERE job_id = '%s'", id);
 	ck_assert_str_eq(row, "test.no_such_kind\t1\t2\tunknown job kind");
 	free(row);
@@ -265,7 +253,7 @@ START_TEST(jobs_two_runners_run_each_job_exactly_once)
 			      jint(j, "attempts"));
 		cJSON_Delete(j);
 	}
-	char *row = sql("SELECT COUNT(*), SUM(status = 'done' AND attempts = 1), "
+	char *row = control_sqlf("SELECT COUNT(*), SUM(status = 'done' AND attempts = 1), "
 			"COUNT(DISTINCT locked_by) FROM jobs WHERE id IN (%s)", list);
 	int total = 0, once = 0, runners = 0;
 	ck_assert_int_eq(sscanf(row, "%d %d %d", &total, &once, &runners), 3);
@@ -293,7 +281,7 @@ START_TEST(jobs_sigterm_lets_the_runner_finish_the_job_in_hand)
 		ck_assert_msg(now_ms() < deadline, "runner %s never claimed a job", me);
 		free(mine);
 		sleep_ms(100);
-		mine = sql("SELECT id FROM jobs WHERE id IN ('%s','%s','%s') AND status = 'running' "
+		mine = control_sqlf("SELECT id FROM jobs WHERE id IN ('%s','%s','%s') AND status = 'running' "
 			   "AND locked_by = '%s' LIMIT 1", ids[0], ids[1], ids[2], me);
 	}
 	long long t0 = now_ms();
@@ -321,7 +309,7 @@ static void job_insert_orphan(char *id, size_t idlen, int attempts, int max_atte
 {
 	static int seq;
 	snprintf(id, idlen, "job_TESTORPHAN%06d%08d", (int)getpid() % 1000000, ++seq);
-	char *out = sql("INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, "
+	char *out = control_sqlf("INSERT INTO jobs (id, kind, payload, status, attempts, max_attempts, "
 			"run_at, locked_by, locked_until, created_at, updated_at) VALUES ('%s', "
 			"'system.noop', '{}', 'running', %d, %d, UTC_TIMESTAMP(3), 'crashed-host:1', "
 			"UTC_TIMESTAMP(3) - INTERVAL 1 SECOND, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
@@ -366,14 +354,14 @@ START_TEST(jobs_scheduler_enqueues_the_hourly_cleanup_once)
 		gmtime_r(&t, &tm);
 		strftime(key, sizeof(key), "system.cleanup:%Y%m%d%H", &tm);
 		free(count);
-		count = sql("SELECT COUNT(*) FROM jobs WHERE dedupe_key = '%s'", key);
+		count = control_sqlf("SELECT COUNT(*) FROM jobs WHERE dedupe_key = '%s'", key);
 		if (strcmp(count, "0") != 0 || now_ms() > deadline)
 			break;
 		sleep_ms(250);
 	}
 	ck_assert_msg(strcmp(count, "1") == 0, "%s jobs with dedupe_key %s", count, key);
 	free(count);
-	char *id = sql("SELECT id FROM jobs WHERE dedupe_key = '%s'", key);
+	char *id = control_sqlf("SELECT id FROM jobs WHERE dedupe_key = '%s'", key);
 	cJSON *j = job_wait(id, "done", 15000);
 	ck_assert_str_eq(jstr(j, "kind"), "system.cleanup");
 	cJSON_Delete(j);

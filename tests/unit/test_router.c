@@ -8,6 +8,8 @@
 #include "unit.h"
 
 #include "../../handlers/routes.h"
+#include "../../common/lazytables.h"
+#include "../../common/migrate.h"
 
 #define SPEC_PATH "tools/spec/endpoints.tsv"
 #define SPEC_ROWS 337
@@ -156,6 +158,41 @@ START_TEST(public_routes_require_no_scope)
 			ck_assert_msg(rt->scope[0] == '\0', "%s %s: unauthenticated route names scope %s",
 				      rt->method, rt->path, rt->scope);
 	}
+}
+END_TEST
+
+/* A tenant migration that creates name (CREATE TABLE IF NOT EXISTS name). */
+static bool migration_creates(const char *name)
+{
+	char *head = NULL;
+	if (asprintf(&head, "CREATE TABLE IF NOT EXISTS %s (", name) < 0)
+		return false;
+	bool found = false;
+	for (int i = 0; i < migrations_count && !found; i++)
+		found = migrations[i].scope == MIG_TENANT && strstr(migrations[i].sql, head);
+	free(head);
+	return found;
+}
+
+/* The tables a route makes on first use are tenant tables of the
+ * migrations, outside the core (which every tenant has from the start). */
+START_TEST(route_tables_are_tenant_tables_outside_the_core)
+{
+	int rows_with_tables = 0;
+	for (size_t j = 0; j < routes_count; j++) {
+		const route_t *rt = &routes[j];
+		rows_with_tables += rt->tables != NULL;
+		for (int k = 0; rt->tables && rt->tables[k]; k++) {
+			ck_assert_msg(migration_creates(rt->tables[k]), "%s %s: no tenant migration "
+				      "creates %s", rt->method, rt->path, rt->tables[k]);
+			ck_assert_msg(!lazy_is_core(rt->tables[k]), "%s %s: %s is a core table",
+				      rt->method, rt->path, rt->tables[k]);
+		}
+	}
+	ck_assert_int_gt(rows_with_tables, 100);
+	for (int k = 0; lazy_core_tables[k]; k++)
+		ck_assert_msg(!strcmp(lazy_core_tables[k], "schema_migrations") ||
+			      migration_creates(lazy_core_tables[k]), "core table %s", lazy_core_tables[k]);
 }
 END_TEST
 
@@ -486,6 +523,7 @@ Suite *suite_router(void)
 	tcase_add_test(tc, every_route_scope_is_a_known_scope_name);
 	tcase_add_test(tc, public_routes_require_no_scope);
 	tcase_add_test(tc, every_end_user_route_names_its_permission);
+	tcase_add_test(tc, route_tables_are_tenant_tables_outside_the_core);
 	tcase_add_loop_test(tc, scope_bit_maps_each_name_to_its_bit_and_unknown_names_to_zero, 0,
 			    (int)(sizeof(scope_cases) / sizeof(scope_cases[0])));
 	tcase_add_test(tc, scope_bits_are_distinct);
