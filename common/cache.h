@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <hiredis.h>
 
@@ -57,6 +58,17 @@ enum cache_status cache_incr_window(cache_t *c, arena_t *a, const char *key,
 				    int window_s, long long *count, long long *ttl);
 
 enum cache_status cache_ping(cache_t *c);
+
+/*
+ * Calls each(key, ud) for every key matching the SCAN pattern match: on
+ * the one server, or on every node of a Redis Cluster.  A key may come
+ * twice (SCAN's promise); the keys live until the arena is reset.
+ */
+enum cache_status cache_scan(cache_t *c, arena_t *a, const char *match,
+			     void (*each)(const char *key, void *ud), void *ud);
+
+/* The Redis Cluster hash slot of a key (its {hash tag} if it has one). */
+uint16_t cache_key_slot(const char *key, size_t len);
 
 /*
  * The key of one tenant's state: "<kind>:{<tenant>}:<rest>" (rest from fmt),

@@ -53,6 +53,7 @@ static const struct opt opts[] = {
 	S(redis_master_name, ""),
 	S(redis_password, ""),
 	S(redis_sentinel_password, ""),
+	S(redis_cluster, ""),
 	S(master_key, ""),
 	S(region, "local"),
 	S(public_url, "http://127.0.0.1:8080"),
@@ -242,30 +243,46 @@ int config_redis_addr(const char *item, size_t len, char *host, size_t hostlen, 
 	return 0;
 }
 
-/* redis_sentinels: each item an address, and the master's name given. */
-static int validate_redis(const config_t *cfg, char *err, size_t errlen)
+/* Each comma-separated item of list an address (a unix socket path only
+ * if sockets): 0, or -1 with err naming the item. */
+static int validate_addrs(const char *name, const char *list, bool sockets, char *err,
+			  size_t errlen)
 {
-	const char *s = cfg->redis_sentinels;
-	if (!*s)
-		return 0;
-	if (!*cfg->redis_master_name) {
-		snprintf(err, errlen, "config: redis_sentinels needs redis_master_name");
-		return -1;
-	}
-	for (const char *p = s;;) {
+	for (const char *p = list;;) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		char host[256];
 		int port;
-		if (config_redis_addr(p, len, host, sizeof(host), &port)) {
-			snprintf(err, errlen, "config: redis_sentinels: \"%.*s\" is not host:port "
-				 "or a unix socket path", (int)(len > 100 ? 100 : len), p);
+		if (config_redis_addr(p, len, host, sizeof(host), &port) || (!sockets && !port)) {
+			snprintf(err, errlen, "config: %s: \"%.*s\" is not host:port%s", name,
+				 (int)(len > 100 ? 100 : len), p, sockets ? " or a unix socket path" : "");
 			return -1;
 		}
 		if (!comma)
 			return 0;
 		p = comma + 1;
 	}
+}
+
+/* redis_sentinels: each item an address, and the master's name given;
+ * redis_cluster: host:port items, not with sentinels. */
+static int validate_redis(const config_t *cfg, char *err, size_t errlen)
+{
+	if (*cfg->redis_cluster) {
+		if (*cfg->redis_sentinels) {
+			snprintf(err, errlen, "config: redis_cluster and redis_sentinels exclude each "
+				 "other (a Redis Cluster fails over by itself)");
+			return -1;
+		}
+		return validate_addrs("redis_cluster", cfg->redis_cluster, false, err, errlen);
+	}
+	if (!*cfg->redis_sentinels)
+		return 0;
+	if (!*cfg->redis_master_name) {
+		snprintf(err, errlen, "config: redis_sentinels needs redis_master_name");
+		return -1;
+	}
+	return validate_addrs("redis_sentinels", cfg->redis_sentinels, true, err, errlen);
 }
 
 static int validate(config_t *cfg, char *err, size_t errlen)

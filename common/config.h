@@ -35,6 +35,7 @@ typedef struct config {
 	char *redis_master_name; /* the master's name the sentinels monitor */
 	char *redis_password;    /* AUTH to the data Redis; secret: never logged */
 	char *redis_sentinel_password; /* AUTH to each sentinel; secret */
+	char *redis_cluster;     /* "host:port,…": seed nodes of a Redis Cluster */
 	char *master_key;      /* 64 hex chars */
 	unsigned char master_key_bin[32];
 	char *region;

@@ -568,32 +568,28 @@ static int roll_tenant(db_t *db, cache_t *cache, arena_t *a, const char *tenant)
 	return 1;
 }
 
+/* A usage key's tenant into the set (an object used as a set). */
+static void usage_key_tenant(const char *k, void *ud)
+{
+	struct { cJSON *set; arena_t *a; } *u = ud;
+	const char *open = strchr(k, '{');
+	const char *close = open ? strchr(open, '}') : NULL;
+	if (!close || (strcmp(close, "}:req") && strcmp(close, "}:roll")))
+		return;
+	char *t = arena_strndup(u->a, open + 1, (size_t)(close - open - 1));
+	if (id_valid(t, "tn_") && !cJSON_HasObjectItem(u->set, t))
+		cJSON_AddTrueToObject(u->set, t);
+}
+
 /* The tenants with usage keys in Redis (an object used as a set). */
 static cJSON *usage_tenants(cache_t *cache, arena_t *a)
 {
-	cJSON *set = cJSON_CreateObject();
-	char cursor[32] = "0";
-	do {
-		const char *argv[] = { "SCAN", cursor, "MATCH", "usage:{*}:*", "COUNT", "1000" };
-		redisReply *rep;
-		if (cache_cmd(cache, a, &rep, 6, argv) != CACHE_OK || rep->type != REDIS_REPLY_ARRAY ||
-		    rep->elements != 2) {
-			cJSON_Delete(set);
-			return NULL;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		const redisReply *keys = rep->element[1];
-		for (size_t i = 0; i < keys->elements; i++) {
-			const char *k = keys->element[i]->str, *open = strchr(k, '{');
-			const char *close = open ? strchr(open, '}') : NULL;
-			if (!close || (strcmp(close, "}:req") && strcmp(close, "}:roll")))
-				continue;
-			char *t = arena_strndup(a, open + 1, (size_t)(close - open - 1));
-			if (id_valid(t, "tn_") && !cJSON_HasObjectItem(set, t))
-				cJSON_AddTrueToObject(set, t);
-		}
-	} while (strcmp(cursor, "0"));
-	return set;
+	struct { cJSON *set; arena_t *a; } u = { cJSON_CreateObject(), a };
+	if (cache_scan(cache, a, "usage:{*}:*", usage_key_tenant, &u) != CACHE_OK) {
+		cJSON_Delete(u.set);
+		return NULL;
+	}
+	return u.set;
 }
 
 /* analytics.rollup: every tenant's counts into usage_requests; prunes

@@ -57,6 +57,7 @@ Suite *suite_dbservers(void);
 Suite *suite_tenantmove(void);
 Suite *suite_lazytables(void);
 Suite *suite_sentinel(void);
+Suite *suite_redis_cluster(void);
 Suite *suite_apps(void);
 Suite *suite_analytics(void);
 /* extensibility */
@@ -124,6 +125,7 @@ int main(void)
 	srunner_add_suite(sr, suite_tenantmove());
 	srunner_add_suite(sr, suite_lazytables());
 	srunner_add_suite(sr, suite_sentinel());
+	srunner_add_suite(sr, suite_redis_cluster());
 	/* apps and analytics */
 	srunner_add_suite(sr, suite_apps());
 	srunner_add_suite(sr, suite_analytics());

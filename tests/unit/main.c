@@ -21,7 +21,7 @@ int main(void)
 		suite_totp, suite_enduser, suite_roles,
 		suite_multipart,
 		suite_outhttp, suite_webhook_send, suite_ailocal,
-		suite_decimal,
+		suite_decimal, suite_cache,
 		suite_cron,
 		suite_webauthn,
 		suite_luabox, suite_jschema,

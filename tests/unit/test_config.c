@@ -312,6 +312,24 @@ START_TEST(redis_sentinels_are_addresses_with_a_master_name)
 }
 END_TEST
 
+START_TEST(redis_cluster_takes_host_port_seeds_and_no_sentinels)
+{
+	ck_assert_int_eq(config_parse(&cfg, MINIMAL "redis_cluster = 10.0.0.1:7000, 10.0.0.2:7000\n",
+				      false, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.redis_cluster, "10.0.0.1:7000, 10.0.0.2:7000");
+	config_release(&cfg);
+	/* Cluster nodes announce host:port; a unix socket cannot be a seed. */
+	ck_assert_int_eq(config_parse(&cfg, MINIMAL "redis_cluster = 10.0.0.1:7000,/run/r.sock\n",
+				      false, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "redis_cluster: \"/run/r.sock\" is not host:port"), "%s", err);
+	config_release(&cfg);
+	ck_assert_int_eq(config_parse(&cfg, MINIMAL "redis_cluster = 10.0.0.1:7000\n"
+				      "redis_master_name = m\nredis_sentinels = 10.0.0.1:26379\n",
+				      false, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "redis_cluster and redis_sentinels"), "%s", err);
+}
+END_TEST
+
 Suite *suite_config(void)
 {
 	Suite *s = suite_create("config");
@@ -339,6 +357,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, config_load_of_a_missing_file_names_the_path);
 	tcase_add_test(tc, config_load_reads_a_file);
 	tcase_add_test(tc, redis_sentinels_are_addresses_with_a_master_name);
+	tcase_add_test(tc, redis_cluster_takes_host_port_seeds_and_no_sentinels);
 	suite_add_tcase(s, tc);
 	return s;
 }

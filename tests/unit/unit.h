@@ -46,6 +46,7 @@ Suite *suite_decimal(void);        /* test_decimal.c: common/decimal.c */
 Suite *suite_cron(void);           /* test_cron.c: common/cron.c */
 Suite *suite_webauthn(void);       /* test_webauthn.c: common/webauthn.c */
 Suite *suite_luabox(void);         /* test_luabox.c: common/luabox.c */
+Suite *suite_cache(void);          /* test_cache.c: common/cache.c key slots */
 Suite *suite_jschema(void);        /* test_jschema.c: common/jschema.c */
 
 #define UNIT_REQUEST_ID "req_unit_0123456789"

@@ -1,0 +1,418 @@
+/*
+ * test_redis_cluster.c - Redis Cluster: each tenant's keys on the node of
+ * its hash slot, and a slot moved between nodes while requests run.
+ *
+ * The suite starts three cluster-enabled redis-server instances on
+ * loopback ports (with a password), joins them with `redis-cli --cluster
+ * create` (three masters, the 16,384 slots split between them), and a
+ * stack of its own (tools/stack up --conf-extra) configured with
+ * redis_cluster naming one node as its seed and redis_password: workers
+ * and the job runner learn the other nodes from CLUSTER SLOTS.  The
+ * stack's own Redis still runs and is not used.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "peers.h"
+
+Suite *suite_redis_cluster(void);
+
+#define NODES 3
+#define REDIS_PW "cluster-pw/Secret+3"
+#define PW "Correct-horse-9"
+/* Log-in attempts per address and account per minute (auth_flows.c). */
+#define LOGIN_LIMIT 10
+
+static struct {
+	char *dir, *url, *saved_url, *saved_dir;
+	int port[NODES];
+	char *id[NODES]; /* CLUSTER MYID */
+	pid_t pid[NODES];
+} S;
+
+static const char *repo(void)
+{
+	return env_or("TESSERA_TEST_REPO", ".");
+}
+
+/* s without its trailing newlines. */
+static char *chomp(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* redis-cli against node i; its output (the exit status in *rc if given). */
+static char *cli_rc(int i, int *rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static char *cli_rc(int i, int *rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *args = NULL;
+	if (vasprintf(&args, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	int st;
+	char *out = run_cmd(&st, "redis-cli -p %d -a '%s' --no-auth-warning %s 2>&1", S.port[i],
+			    REDIS_PW, args);
+	if (rc)
+		*rc = st;
+	free(args);
+	return chomp(out);
+}
+#define cli(i, ...) cli_rc(i, NULL, __VA_ARGS__)
+
+static void node_spawn(int i)
+{
+	/* The bus port, given: port + 10000 (the default) may be taken or
+	 * past 65535. */
+	char *dir = strf("%s/node%d", S.dir, i), *port = strf("%d", S.port[i]);
+	char *bus = strf("%d", free_port());
+	char *log = strf("%s/log/node%d.log", S.dir, i);
+	ck_assert(mkdir(dir, 0700) == 0);
+	const char *argv[] = { "/usr/bin/redis-server", "--port", port, "--bind", "127.0.0.1",
+			       "--save", "", "--appendonly", "no", "--dir", dir,
+			       "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+			       "--cluster-node-timeout", "2000", "--cluster-port", bus,
+			       "--requirepass", REDIS_PW, "--masterauth", REDIS_PW, NULL };
+	S.pid[i] = proc_spawn(NULL, argv, log);
+	for (int k = 0; k < 100 && !port_open(S.port[i]); k++)
+		sleep_ms(50);
+	ck_assert_msg(port_open(S.port[i]), "redis-server %d did not start (see %s)", i, log);
+	free(dir), free(port), free(log), free(bus);
+}
+
+/* Until every node says cluster_state:ok and knows the same slot map. */
+static void wait_cluster_ok(void)
+{
+	bool ok = false;
+	for (int k = 0; k < 200 && !ok; k++) {
+		ok = true;
+		for (int i = 0; i < NODES && ok; i++) {
+			char *out = cli(i, "CLUSTER INFO");
+			ok = strstr(out, "cluster_state:ok") && strstr(out, "cluster_slots_assigned:16384");
+			free(out);
+		}
+		if (!ok)
+			sleep_ms(100);
+	}
+	ck_assert_msg(ok, "the cluster never came up");
+}
+
+static void cluster_setup(void)
+{
+	S.dir = strf("%s/clusterstack", stack_dir());
+	ck_assert(mkdir(S.dir, 0755) == 0); /* nginx (www-data) reaches the stack inside */
+	char *logdir = strf("%s/log", S.dir);
+	ck_assert(mkdir(logdir, 0700) == 0);
+	free(logdir);
+	for (int i = 0; i < NODES; i++) {
+		S.port[i] = free_port();
+		node_spawn(i);
+	}
+	int rc;
+	char *out = cli_rc(0, &rc, "--cluster create 127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d "
+			   "--cluster-yes", S.port[0], S.port[1], S.port[2]);
+	ck_assert_msg(rc == 0, "redis-cli --cluster create: %s", out);
+	free(out);
+	wait_cluster_ok();
+	for (int i = 0; i < NODES; i++)
+		S.id[i] = cli(i, "--raw CLUSTER MYID");
+
+	char *extra = strf("%s/cluster-extra.conf", S.dir);
+	FILE *f = fopen(extra, "w");
+	ck_assert_ptr_nonnull(f);
+	/* One seed: the others come from its slot map. */
+	fprintf(f, "redis_cluster = 127.0.0.1:%d\nredis_password = %s\n", S.port[1], REDIS_PW);
+	fclose(f);
+	int port = free_port();
+	out = run_cmd(&rc, "%s/tools/stack up --dir %s/stack --port %d --workers 2 "
+		      "--quick-retries --bin %s --conf-extra %s 2>&1", repo(), S.dir, port, bin(),
+		      extra);
+	size_t len = strlen(out);
+	ck_assert_msg(rc == 0, "the cluster stack did not start:\n%s", out + (len > 2000 ? len - 2000 : 0));
+	free(out), free(extra);
+	S.url = strf("http://127.0.0.1:%d", port);
+	S.saved_url = strdup(env_or("TESSERA_TEST_URL", ""));
+	S.saved_dir = strdup(stack_dir());
+	setenv("TESSERA_TEST_URL", S.url, 1);
+	setenv("TESSERA_TEST_DIR", strf("%s/stack", S.dir), 1);
+}
+
+static void cluster_teardown(void)
+{
+	setenv("TESSERA_TEST_URL", S.saved_url, 1);
+	setenv("TESSERA_TEST_DIR", S.saved_dir, 1);
+	int rc;
+	free(run_cmd(&rc, "%s/tools/stack down --dir %s/stack 2>&1", repo(), S.dir));
+	for (int i = 0; i < NODES; i++) {
+		if (S.pid[i])
+			proc_stop(S.pid[i]);
+		free(S.id[i]);
+	}
+}
+
+/* The node that serves a key with hash tag tag: the one that does not
+ * answer MOVED. */
+static int node_of(const char *tag)
+{
+	for (int i = 0; i < NODES; i++) {
+		char *out = cli(i, "--raw TYPE 'x:{%s}'", tag);
+		bool here = !strstr(out, "MOVED");
+		free(out);
+		if (here)
+			return i;
+	}
+	ck_abort_msg("no node serves {%s}", tag);
+	return -1;
+}
+
+/* How many keys naming tenant in a hash tag node i holds. */
+static int keys_on(int i, const char *tenant)
+{
+	char *out = cli(i, "--scan --pattern '*{%s}*'", tenant);
+	int n = 0;
+	for (char *p = out; *p; p++)
+		n += *p == '\n';
+	n += *out != '\0';
+	free(out);
+	return n;
+}
+
+static http_resp *login(const char *key, const char *email, const char *pw)
+{
+	char *body = strf("{\"email\":\"%s\",\"password\":\"%s\"}", email, pw);
+	http_resp *r = call("POST", key, body, "/v1/auth/login");
+	free(body);
+	return r;
+}
+
+/* A tenant, a password user, a session of that user and `failed` failed
+ * log-ins (the account's counter at failed + 1 of LOGIN_LIMIT). */
+struct world {
+	struct tenant t;
+	char *email, *token;
+	int node;
+	double first_login;
+};
+
+static void world_make(struct world *w, int failed)
+{
+	tenant_make_keyed(&w->t, "enterprise");
+	w->node = node_of(w->t.id);
+	w->email = strf("cluster-%s@example.com", w->t.id);
+	char *body = strf("{\"email\":\"%s\",\"password\":\"" PW "\"}", w->email);
+	http_resp *r = call("POST", w->t.key, body, "/v1/auth/signup");
+	assert_envelope(r, 201, NULL);
+	http_free(r);
+	free(body);
+	w->first_login = now_s();
+	r = login(w->t.key, w->email, PW);
+	assert_envelope(r, 200, NULL);
+	w->token = strdup(json_str(resp_data(r), "access_token"));
+	http_free(r);
+	for (int i = 0; i < failed; i++) {
+		r = login(w->t.key, w->email, "wrong-password-1");
+		assert_envelope(r, 401, "UNAUTHORIZED");
+		http_free(r);
+	}
+}
+
+static void world_drop(struct world *w)
+{
+	free(w->email);
+	free(w->token);
+	tenant_drop(&w->t);
+}
+
+/* The account's counter went on (LOGIN_LIMIT - used attempts left, the
+ * first of them the right password), the session works, and the next
+ * attempt past the limit is refused. */
+static void assert_carried_over(const struct world *w, int used)
+{
+	ck_assert_msg(now_s() - w->first_login < 55, "the test took too long for one window");
+	http_resp *r = http_get("/v1/auth/user", w->token);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	for (int n = used + 1; n <= LOGIN_LIMIT; n++) {
+		r = login(w->t.key, w->email, n == used + 1 ? PW : "wrong-password-2");
+		assert_envelope(r, n == used + 1 ? 200 : 401, n == used + 1 ? NULL : "UNAUTHORIZED");
+		http_free(r);
+	}
+	r = login(w->t.key, w->email, PW);
+	assert_envelope(r, 429, "RATE_LIMITED");
+	ck_assert_ptr_nonnull(resp_header(r, "Retry-After"));
+	http_free(r);
+}
+
+/* Enqueues kind with `tessera jobs enqueue` and waits until it is done. */
+static void job_run(const char *kind)
+{
+	int rc;
+	char *id = run_cmd(&rc, "%s jobs enqueue --kind %s --config %s 2>&1", bin(), kind, conf_path());
+	ck_assert_msg(rc == 0 && !strncmp(id, "job_", 4), "enqueue %s: %s", kind, id);
+	char *q = strf("SELECT status FROM jobs WHERE id='%s'", chomp(id));
+	char *st = NULL;
+	for (int i = 0; i < 300; i++) {
+		free(st);
+		st = control_sql(q);
+		if (!strcmp(st, "done"))
+			break;
+		sleep_ms(100);
+	}
+	ck_assert_msg(!strcmp(st, "done"), "%s job %s is %s", kind, id, st);
+	free(st);
+	free(q);
+	free(id);
+}
+
+START_TEST(each_tenants_keys_live_on_the_node_of_its_slot)
+{
+	/* Tenants until there is one on every node (a tenant's node is its
+	 * id's slot, so about one in three lands on each). */
+	struct world w[NODES];
+	bool have[NODES] = { false };
+	int found = 0;
+	for (int tries = 0; found < NODES && tries < 40; tries++) {
+		struct tenant t;
+		tenant_make_keyed(&t, "enterprise");
+		int n = node_of(t.id);
+		tenant_drop(&t);
+		if (have[n])
+			continue;
+		world_make(&w[found], 3);
+		if (have[w[found].node]) { /* (cannot differ from n: same id) */
+			world_drop(&w[found]);
+			continue;
+		}
+		have[w[found].node] = true;
+		found++;
+	}
+	ck_assert_int_eq(found, NODES);
+	for (int k = 0; k < NODES; k++) {
+		/* Sessions, log-in counters, rate limits, usage: all on one node. */
+		for (int i = 0; i < NODES; i++) {
+			int n = keys_on(i, w[k].t.id);
+			if (i == w[k].node)
+				ck_assert_msg(n >= 3, "node %d holds %d keys of %s", i, n, w[k].t.id);
+			else
+				ck_assert_msg(n == 0, "node %d holds %d keys of %s, whose slot is on node %d",
+					      i, n, w[k].t.id, w[k].node);
+		}
+		assert_carried_over(&w[k], 4);
+	}
+	/* The usage rollup scans every node: each tenant's requests reach
+	 * MariaDB. */
+	job_run("analytics.rollup");
+	for (int k = 0; k < NODES; k++) {
+		char *n = control_sqlf("SELECT COALESCE(SUM(requests), 0) FROM usage_requests WHERE "
+				       "tenant_id = '%s'", w[k].t.id);
+		ck_assert_msg(atoi(n) >= 10, "tenant on node %d: %s requests rolled up", w[k].node, n);
+		free(n);
+		world_drop(&w[k]);
+	}
+}
+END_TEST
+
+/* Runs an API key's GET and the session's GET in turn (n of each), each
+ * answered 200; returns how many were not. */
+static int requests_ok(const struct world *w, int n, long *last_status)
+{
+	int bad = 0;
+	for (int i = 0; i < 2 * n; i++) {
+		http_resp *r = i % 2 ? http_get("/v1/auth/user", w->token) : http_get("/v1/usage", w->t.key);
+		if (r->status != 200) {
+			bad++;
+			*last_status = r->status;
+		}
+		http_free(r);
+	}
+	return bad;
+}
+
+START_TEST(requests_go_on_while_a_tenants_slot_moves_to_another_node)
+{
+	struct world w;
+	world_make(&w, 3);
+	int from = w.node, to = (from + 1) % NODES;
+	char *slot = cli(from, "--raw CLUSTER KEYSLOT '%s'", w.t.id);
+	long status = 0;
+	ck_assert_int_eq(requests_ok(&w, 5, &status), 0);
+
+	/* The slot is migrating: keys not moved yet are served by the old
+	 * node, new ones (ASK) by the new. */
+	char *out = cli(to, "CLUSTER SETSLOT %s IMPORTING %s", slot, S.id[from]);
+	ck_assert_msg(!strcmp(out, "OK"), "IMPORTING: %s", out);
+	free(out);
+	out = cli(from, "CLUSTER SETSLOT %s MIGRATING %s", slot, S.id[to]);
+	ck_assert_msg(!strcmp(out, "OK"), "MIGRATING: %s", out);
+	free(out);
+	ck_assert_int_eq(requests_ok(&w, 5, &status), 0);
+	/* A failed log-in of another account: a new counter, made on the new
+	 * node through ASK. */
+	char *other = strf("nobody-%s@example.com", w.t.id);
+	http_resp *r = login(w.t.key, other, "wrong-password-1");
+	assert_envelope(r, 401, "UNAUTHORIZED");
+	http_free(r);
+	ck_assert_msg(keys_on(to, w.t.id) >= 1, "no key of %s was made on the importing node", w.t.id);
+
+	/* The keys move (requests in between find some here, some there),
+	 * then the slot is the new node's: old maps answer MOVED. */
+	for (;;) {
+		char *key = cli(from, "--raw CLUSTER GETKEYSINSLOT %s 1", slot);
+		if (!*key) {
+			free(key);
+			break;
+		}
+		out = cli(from, "MIGRATE 127.0.0.1 %d '' 0 5000 AUTH '%s' KEYS '%s'", S.port[to],
+			  REDIS_PW, key);
+		ck_assert_msg(!strcmp(out, "OK"), "MIGRATE %s: %s", key, out);
+		free(out);
+		free(key);
+		ck_assert_int_eq(requests_ok(&w, 1, &status), 0);
+	}
+	for (int i = 0; i < NODES; i++) {
+		out = cli(i, "CLUSTER SETSLOT %s NODE %s", slot, S.id[to]);
+		ck_assert_msg(!strcmp(out, "OK"), "SETSLOT NODE on node %d: %s", i, out);
+		free(out);
+	}
+	/* Every worker meets the MOVED and follows it. */
+	int bad = requests_ok(&w, 20, &status);
+	ck_assert_msg(bad == 0, "%d requests failed after the move (last %ld)", bad, status);
+	ck_assert_int_eq(node_of(w.t.id), to);
+	ck_assert_int_eq(keys_on(from, w.t.id), 0);
+	ck_assert_msg(keys_on(to, w.t.id) >= 3, "the tenant's keys are not on node %d", to);
+	/* The account's counter and the session came along; the other
+	 * account's counter is there too. */
+	assert_carried_over(&w, 4);
+	for (int n = 2; n <= LOGIN_LIMIT; n++) {
+		r = login(w.t.key, other, "wrong-password-1");
+		assert_envelope(r, 401, "UNAUTHORIZED");
+		http_free(r);
+	}
+	r = login(w.t.key, other, "wrong-password-1");
+	assert_envelope(r, 429, "RATE_LIMITED");
+	http_free(r);
+	free(other);
+	free(slot);
+	world_drop(&w);
+}
+END_TEST
+
+Suite *suite_redis_cluster(void)
+{
+	Suite *s = suite_create("redis_cluster");
+	TCase *tc = tcase_create("cluster");
+	tcase_set_timeout(tc, 180);
+	tcase_add_unchecked_fixture(tc, cluster_setup, cluster_teardown);
+	tcase_add_test(tc, each_tenants_keys_live_on_the_node_of_its_slot);
+	tcase_add_test(tc, requests_go_on_while_a_tenants_slot_moves_to_another_node);
+	suite_add_tcase(s, tc);
+	return s;
+}
