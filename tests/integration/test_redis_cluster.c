@@ -1,10 +1,12 @@
 /*
  * test_redis_cluster.c - Redis Cluster: each tenant's keys on the node of
- * its hash slot, and a slot moved between nodes while requests run.
+ * its hash slot, a slot moved between nodes while requests run, and a
+ * master killed.
  *
- * The suite starts three cluster-enabled redis-server instances on
- * loopback ports (with a password), joins them with `redis-cli --cluster
- * create` (three masters, the 16,384 slots split between them), and a
+ * The suite starts six cluster-enabled redis-server instances on loopback
+ * ports (with a password), joins them with `redis-cli --cluster create
+ * --cluster-replicas 1` (three masters splitting the 16,384 slots, a
+ * replica of each), and a
  * stack of its own (tools/stack up --conf-extra) configured with
  * redis_cluster naming one node as its seed and redis_password: workers
  * and the job runner learn the other nodes from CLUSTER SLOTS.  The
@@ -14,14 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "harness.h"
 #include "peers.h"
 
 Suite *suite_redis_cluster(void);
 
-#define NODES 3
+#define NODES 6
+#define MASTERS 3
 #define REDIS_PW "cluster-pw/Secret+3"
 #define PW "Correct-horse-9"
 /* Log-in attempts per address and account per minute (auth_flows.c). */
@@ -32,6 +37,7 @@ static struct {
 	int port[NODES];
 	char *id[NODES]; /* CLUSTER MYID */
 	pid_t pid[NODES];
+	int master[MASTERS]; /* the nodes that came up as masters */
 } S;
 
 static const char *repo(void)
@@ -88,13 +94,15 @@ static void node_spawn(int i)
 	free(dir), free(port), free(log), free(bus);
 }
 
-/* Until every node says cluster_state:ok and knows the same slot map. */
+/* Until every node (still running) says cluster_state:ok. */
 static void wait_cluster_ok(void)
 {
 	bool ok = false;
-	for (int k = 0; k < 200 && !ok; k++) {
+	for (int k = 0; k < 300 && !ok; k++) {
 		ok = true;
 		for (int i = 0; i < NODES && ok; i++) {
+			if (!S.pid[i])
+				continue;
 			char *out = cli(i, "CLUSTER INFO");
 			ok = strstr(out, "cluster_state:ok") && strstr(out, "cluster_slots_assigned:16384");
 			free(out);
@@ -117,13 +125,25 @@ static void cluster_setup(void)
 		node_spawn(i);
 	}
 	int rc;
-	char *out = cli_rc(0, &rc, "--cluster create 127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d "
-			   "--cluster-yes", S.port[0], S.port[1], S.port[2]);
+	char *addrs = strdup("");
+	for (int i = 0; i < NODES; i++) {
+		char *more = strf("%s 127.0.0.1:%d", addrs, S.port[i]);
+		free(addrs);
+		addrs = more;
+	}
+	char *out = cli_rc(0, &rc, "--cluster create%s --cluster-replicas 1 --cluster-yes", addrs);
 	ck_assert_msg(rc == 0, "redis-cli --cluster create: %s", out);
-	free(out);
+	free(out), free(addrs);
 	wait_cluster_ok();
-	for (int i = 0; i < NODES; i++)
+	int m = 0;
+	for (int i = 0; i < NODES; i++) {
 		S.id[i] = cli(i, "--raw CLUSTER MYID");
+		char *role = cli(i, "--raw ROLE");
+		if (!strncmp(role, "master", 6) && m < MASTERS)
+			S.master[m++] = i;
+		free(role);
+	}
+	ck_assert_int_eq(m, MASTERS);
 
 	char *extra = strf("%s/cluster-extra.conf", S.dir);
 	FILE *f = fopen(extra, "w");
@@ -159,10 +179,12 @@ static void cluster_teardown(void)
 }
 
 /* The node that serves a key with hash tag tag: the one that does not
- * answer MOVED. */
+ * answer MOVED (replicas redirect to their master too). */
 static int node_of(const char *tag)
 {
 	for (int i = 0; i < NODES; i++) {
+		if (!S.pid[i])
+			continue;
 		char *out = cli(i, "--raw TYPE 'x:{%s}'", tag);
 		bool here = !strstr(out, "MOVED");
 		free(out);
@@ -274,12 +296,12 @@ static void job_run(const char *kind)
 
 START_TEST(each_tenants_keys_live_on_the_node_of_its_slot)
 {
-	/* Tenants until there is one on every node (a tenant's node is its
+	/* Tenants until there is one on every master (a tenant's node is its
 	 * id's slot, so about one in three lands on each). */
-	struct world w[NODES];
+	struct world w[MASTERS];
 	bool have[NODES] = { false };
 	int found = 0;
-	for (int tries = 0; found < NODES && tries < 40; tries++) {
+	for (int tries = 0; found < MASTERS && tries < 40; tries++) {
 		struct tenant t;
 		tenant_make_keyed(&t, "enterprise");
 		int n = node_of(t.id);
@@ -294,11 +316,12 @@ START_TEST(each_tenants_keys_live_on_the_node_of_its_slot)
 		have[w[found].node] = true;
 		found++;
 	}
-	ck_assert_int_eq(found, NODES);
-	for (int k = 0; k < NODES; k++) {
-		/* Sessions, log-in counters, rate limits, usage: all on one node. */
-		for (int i = 0; i < NODES; i++) {
-			int n = keys_on(i, w[k].t.id);
+	ck_assert_int_eq(found, MASTERS);
+	for (int k = 0; k < MASTERS; k++) {
+		/* Sessions, log-in counters, rate limits, usage: all on one
+		 * master (and its replica). */
+		for (int m = 0; m < MASTERS; m++) {
+			int i = S.master[m], n = keys_on(i, w[k].t.id);
 			if (i == w[k].node)
 				ck_assert_msg(n >= 3, "node %d holds %d keys of %s", i, n, w[k].t.id);
 			else
@@ -310,7 +333,7 @@ START_TEST(each_tenants_keys_live_on_the_node_of_its_slot)
 	/* The usage rollup scans every node: each tenant's requests reach
 	 * MariaDB. */
 	job_run("analytics.rollup");
-	for (int k = 0; k < NODES; k++) {
+	for (int k = 0; k < MASTERS; k++) {
 		char *n = control_sqlf("SELECT COALESCE(SUM(requests), 0) FROM usage_requests WHERE "
 				       "tenant_id = '%s'", w[k].t.id);
 		ck_assert_msg(atoi(n) >= 10, "tenant on node %d: %s requests rolled up", w[k].node, n);
@@ -340,7 +363,11 @@ START_TEST(requests_go_on_while_a_tenants_slot_moves_to_another_node)
 {
 	struct world w;
 	world_make(&w, 3);
-	int from = w.node, to = (from + 1) % NODES;
+	int from = w.node, to = -1;
+	for (int m = 0; m < MASTERS; m++)
+		if (S.master[m] == from)
+			to = S.master[(m + 1) % MASTERS];
+	ck_assert_int_ge(to, 0);
 	char *slot = cli(from, "--raw CLUSTER KEYSLOT '%s'", w.t.id);
 	long status = 0;
 	ck_assert_int_eq(requests_ok(&w, 5, &status), 0);
@@ -377,9 +404,9 @@ START_TEST(requests_go_on_while_a_tenants_slot_moves_to_another_node)
 		free(key);
 		ck_assert_int_eq(requests_ok(&w, 1, &status), 0);
 	}
-	for (int i = 0; i < NODES; i++) {
-		out = cli(i, "CLUSTER SETSLOT %s NODE %s", slot, S.id[to]);
-		ck_assert_msg(!strcmp(out, "OK"), "SETSLOT NODE on node %d: %s", i, out);
+	for (int m = 0; m < MASTERS; m++) {
+		out = cli(S.master[m], "CLUSTER SETSLOT %s NODE %s", slot, S.id[to]);
+		ck_assert_msg(!strcmp(out, "OK"), "SETSLOT NODE on node %d: %s", S.master[m], out);
 		free(out);
 	}
 	/* Every worker meets the MOVED and follows it. */
@@ -405,6 +432,63 @@ START_TEST(requests_go_on_while_a_tenants_slot_moves_to_another_node)
 }
 END_TEST
 
+/* A tenant's master is killed: its replica takes over after
+ * cluster-node-timeout; requests meanwhile answer 503 (the whole cluster
+ * says CLUSTERDOWN until the failover), then everything works again, and
+ * the session and log-in counter carried over (WAIT first: replication is
+ * asynchronous, a dying master's last writes may be lost). */
+START_TEST(requests_go_on_when_a_master_is_killed)
+{
+	struct world w;
+	world_make(&w, 3);
+	int m = w.node;
+	char *acked = cli(m, "--raw WAIT 1 2000");
+	ck_assert_msg(!strcmp(acked, "1"), "the replica did not acknowledge: %s", acked);
+	free(acked);
+	double start = now_s(), last_bad = start, slowest = 0;
+	kill(S.pid[m], SIGKILL);
+	waitpid(S.pid[m], NULL, 0);
+	S.pid[m] = 0;
+	int requests = 0, unavailable = 0, other = 0, streak = 0;
+	long other_status = 0;
+	while (streak < 30 && now_s() - start < 30) {
+		double t0 = now_s();
+		http_resp *r = requests % 2 ? http_get("/v1/auth/user", w.token)
+					    : http_get("/v1/usage", w.t.key);
+		if (now_s() - t0 > slowest)
+			slowest = now_s() - t0;
+		requests++;
+		if (r->status == 200) {
+			streak++;
+		} else {
+			streak = 0;
+			last_bad = now_s();
+			if (r->status == 503) {
+				unavailable++;
+				ck_assert_str_eq(resp_error_code(r), "SERVICE_UNAVAILABLE");
+			} else {
+				other++;
+				other_status = r->status;
+			}
+		}
+		http_free(r);
+		sleep_ms(20);
+	}
+	fprintf(stderr, "redis_cluster: master killed: %d requests, %d answered 503, %d other "
+		"failures, back after %.2f s, slowest request %.3f s\n", requests, unavailable, other,
+		last_bad - start, slowest);
+	ck_assert_msg(streak >= 30, "requests did not recover within 30 s");
+	ck_assert_msg(other == 0, "%d requests failed otherwise than 503 (last %ld)", other,
+		      other_status);
+	ck_assert_msg(last_bad - start < 15, "503s for %.2f s", last_bad - start);
+	ck_assert_msg(slowest < 3, "a request took %.2f s", slowest);
+	int now = node_of(w.t.id);
+	ck_assert_int_ne(now, m);
+	assert_carried_over(&w, 4);
+	world_drop(&w);
+}
+END_TEST
+
 Suite *suite_redis_cluster(void)
 {
 	Suite *s = suite_create("redis_cluster");
@@ -413,6 +497,7 @@ Suite *suite_redis_cluster(void)
 	tcase_add_unchecked_fixture(tc, cluster_setup, cluster_teardown);
 	tcase_add_test(tc, each_tenants_keys_live_on_the_node_of_its_slot);
 	tcase_add_test(tc, requests_go_on_while_a_tenants_slot_moves_to_another_node);
+	tcase_add_test(tc, requests_go_on_when_a_master_is_killed);
 	suite_add_tcase(s, tc);
 	return s;
 }
