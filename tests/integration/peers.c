@@ -83,6 +83,52 @@ void proc_stop(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+void own_stack_up(struct own_stack *st, const char *dir, const char *conf_extra,
+		  const char *more_args)
+{
+	memset(st, 0, sizeof(*st));
+	st->dir = strdup(dir);
+	char *extra = NULL;
+	if (conf_extra) {
+		extra = strf("%s.conf-extra", dir);
+		FILE *f = fopen(extra, "w");
+		ck_assert_msg(f != NULL, "cannot write %s", extra);
+		fputs(conf_extra, f);
+		fclose(f);
+	}
+	st->port = free_port();
+	int rc;
+	char *out = run_cmd(&rc, "%s/tools/stack up --dir %s --port %d --workers 2 --quick-retries "
+			    "--bin %s%s%s %s 2>&1", env_or("TESSERA_TEST_REPO", "."), dir, st->port,
+			    bin(), extra ? " --conf-extra " : "", extra ? extra : "",
+			    more_args ? more_args : "");
+	size_t len = strlen(out);
+	ck_assert_msg(rc == 0, "the stack in %s did not start:\n%s", dir,
+		      out + (len > 2000 ? len - 2000 : 0));
+	free(out);
+	free(extra);
+	st->url = strf("http://127.0.0.1:%d", st->port);
+	st->saved_url = strdup(env_or("TESSERA_TEST_URL", ""));
+	st->saved_dir = strdup(stack_dir());
+	setenv("TESSERA_TEST_URL", st->url, 1);
+	setenv("TESSERA_TEST_DIR", st->dir, 1);
+}
+
+void own_stack_down(struct own_stack *st)
+{
+	if (!st->dir)
+		return;
+	if (st->saved_url) {
+		setenv("TESSERA_TEST_URL", st->saved_url, 1);
+		setenv("TESSERA_TEST_DIR", st->saved_dir, 1);
+	}
+	int rc;
+	free(run_cmd(&rc, "%s/tools/stack down --dir %s 2>&1", env_or("TESSERA_TEST_REPO", "."),
+		     st->dir));
+	free(st->dir), free(st->url), free(st->saved_url), free(st->saved_dir);
+	memset(st, 0, sizeof(*st));
+}
+
 void jobs_runner_swap(struct runner_swap *sw, const char *const *extra_env)
 {
 	char *pidfile = conf_value("jobs_pid_file");

@@ -28,6 +28,23 @@ pid_t proc_spawn(const char *const *env, const char *const *argv, const char *lo
 void proc_stop(pid_t pid);
 
 /*
+ * A stack of a suite's own: tools/stack up --dir dir on a free port with
+ * two workers, quick retries, the test binary, the lines conf_extra
+ * appended to its tessera.conf (NULL: none) and more_args for tools/stack
+ * (NULL: none).  While it is up, TESSERA_TEST_URL and TESSERA_TEST_DIR
+ * name it, so the harness's helpers talk to it; own_stack_down restores
+ * them and stops it.
+ */
+struct own_stack {
+	char *dir, *url;
+	int port;
+	char *saved_url, *saved_dir;
+};
+void own_stack_up(struct own_stack *st, const char *dir, const char *conf_extra,
+		  const char *more_args);
+void own_stack_down(struct own_stack *st);
+
+/*
  * Swaps the stack's jobs runner for one of the test's own: the stack's is
  * paused (SIGSTOP) while the test's, started with extra environment (e.g.
  * TESSERA_SMTP_URL), works the queue; a watchdog process resumes the

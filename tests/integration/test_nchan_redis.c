@@ -21,7 +21,8 @@
 Suite *suite_nchan_redis(void);
 
 static struct {
-	char *dir, *url_a, *url_b, *conf_b, *saved_url, *saved_dir;
+	char *dir, *url_a, *url_b, *conf_b;
+	struct own_stack stack;
 	int redis_port;
 	pid_t redis;
 } S;
@@ -50,43 +51,27 @@ static void nr_setup(void)
 	redis_start();
 	S.dir = strf("%s/nchanredis", stack_dir());
 	/* The app's Redis is that same one: nchan's keys must keep apart. */
-	char *extra = strf("%s/tmp/nchan-redis.conf", stack_dir());
-	FILE *f = fopen(extra, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "realtime_redis_url = redis://127.0.0.1:%d\nredis_socket =\nredis_host = 127.0.0.1\n"
-		   "redis_port = %d\n", S.redis_port, S.redis_port);
-	fclose(f);
-	int port_a = free_port(), port_b = free_port(), rc;
-	while (port_b == port_a)
-		port_b = free_port();
-	char *out = run_cmd(&rc, "%s/tools/stack up --dir %s --port %d --workers 2 --quick-retries "
-			    "--bin %s --conf-extra %s 2>&1", repo(), S.dir, port_a, bin(), extra);
-	ck_assert_msg(rc == 0, "the stack did not start:\n%s", out);
-	free(out);
-	out = run_cmd(&rc, "%s/tools/stack nginx-extra --dir %s --port %d --name b 2>&1", repo(), S.dir,
-		      port_b);
+	char *extra = strf("realtime_redis_url = redis://127.0.0.1:%d\nredis_socket =\n"
+			   "redis_host = 127.0.0.1\nredis_port = %d\n", S.redis_port, S.redis_port);
+	own_stack_up(&S.stack, S.dir, extra, NULL);
+	free(extra);
+	int port_b = free_port(), rc;
+	char *out = run_cmd(&rc, "%s/tools/stack nginx-extra --dir %s --port %d --name b 2>&1", repo(),
+			    S.dir, port_b);
 	ck_assert_msg(rc == 0, "the second nginx did not start:\n%s", out);
 	free(out);
-	free(extra);
-	S.url_a = strf("http://127.0.0.1:%d", port_a);
+	S.url_a = S.stack.url;
 	S.url_b = strf("http://127.0.0.1:%d", port_b);
 	/* The stack's config, publishing through nginx B's publisher. */
 	S.conf_b = strf("%s/tessera-b.conf", S.dir);
 	free(run_cmd(&rc, "cp %s/tessera.conf %s && printf 'realtime_publisher = unix:%s/run/nchan-b.sock\\n'"
 		     " >> %s", S.dir, S.conf_b, S.dir, S.conf_b));
 	ck_assert_int_eq(rc, 0);
-	S.saved_url = strdup(env_or("TESSERA_TEST_URL", ""));
-	S.saved_dir = strdup(stack_dir());
-	setenv("TESSERA_TEST_URL", S.url_a, 1);
-	setenv("TESSERA_TEST_DIR", S.dir, 1);
 }
 
 static void nr_teardown(void)
 {
-	setenv("TESSERA_TEST_URL", S.saved_url, 1);
-	setenv("TESSERA_TEST_DIR", S.saved_dir, 1);
-	int rc;
-	free(run_cmd(&rc, "%s/tools/stack down --dir %s 2>&1", repo(), S.dir));
+	own_stack_down(&S.stack);
 	if (S.redis)
 		proc_stop(S.redis);
 }

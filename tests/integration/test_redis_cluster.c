@@ -33,17 +33,13 @@ Suite *suite_redis_cluster(void);
 #define LOGIN_LIMIT 10
 
 static struct {
-	char *dir, *url, *saved_url, *saved_dir;
+	char *dir;
+	struct own_stack stack;
 	int port[NODES];
 	char *id[NODES]; /* CLUSTER MYID */
 	pid_t pid[NODES];
 	int master[MASTERS]; /* the nodes that came up as masters */
 } S;
-
-static const char *repo(void)
-{
-	return env_or("TESSERA_TEST_REPO", ".");
-}
 
 /* s without its trailing newlines. */
 static char *chomp(char *s)
@@ -145,32 +141,16 @@ static void cluster_setup(void)
 	}
 	ck_assert_int_eq(m, MASTERS);
 
-	char *extra = strf("%s/cluster-extra.conf", S.dir);
-	FILE *f = fopen(extra, "w");
-	ck_assert_ptr_nonnull(f);
 	/* One seed: the others come from its slot map. */
-	fprintf(f, "redis_cluster = 127.0.0.1:%d\nredis_password = %s\n", S.port[1], REDIS_PW);
-	fclose(f);
-	int port = free_port();
-	out = run_cmd(&rc, "%s/tools/stack up --dir %s/stack --port %d --workers 2 "
-		      "--quick-retries --bin %s --conf-extra %s 2>&1", repo(), S.dir, port, bin(),
-		      extra);
-	size_t len = strlen(out);
-	ck_assert_msg(rc == 0, "the cluster stack did not start:\n%s", out + (len > 2000 ? len - 2000 : 0));
-	free(out), free(extra);
-	S.url = strf("http://127.0.0.1:%d", port);
-	S.saved_url = strdup(env_or("TESSERA_TEST_URL", ""));
-	S.saved_dir = strdup(stack_dir());
-	setenv("TESSERA_TEST_URL", S.url, 1);
-	setenv("TESSERA_TEST_DIR", strf("%s/stack", S.dir), 1);
+	char *extra = strf("redis_cluster = 127.0.0.1:%d\nredis_password = %s\n", S.port[1], REDIS_PW),
+	     *dir = strf("%s/stack", S.dir);
+	own_stack_up(&S.stack, dir, extra, NULL);
+	free(extra), free(dir);
 }
 
 static void cluster_teardown(void)
 {
-	setenv("TESSERA_TEST_URL", S.saved_url, 1);
-	setenv("TESSERA_TEST_DIR", S.saved_dir, 1);
-	int rc;
-	free(run_cmd(&rc, "%s/tools/stack down --dir %s/stack 2>&1", repo(), S.dir));
+	own_stack_down(&S.stack);
 	for (int i = 0; i < NODES; i++) {
 		if (S.pid[i])
 			proc_stop(S.pid[i]);

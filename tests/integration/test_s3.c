@@ -39,7 +39,7 @@ static struct {
 	char *data;         /* s3rver's directory */
 	char *url;          /* the S3 stack's base URL */
 	char *mods;         /* build/test-npm/node_modules */
-	char *saved_url, *saved_dir;
+	struct own_stack stack;
 } S;
 
 static void spawn_s3rver(void)
@@ -88,36 +88,20 @@ static void s3_setup(void)
 	S.data = strf("%s/s3data", stack_dir());
 	ck_assert(mkdir(S.data, 0700) == 0 || errno == EEXIST);
 	spawn_s3rver();
-	char *extra = strf("%s/tmp/s3.conf", stack_dir());
-	FILE *f = fopen(extra, "w");
-	ck_assert(f != NULL);
-	fprintf(f, "storage_backend = s3\ns3_endpoint = http://127.0.0.1:%d\ns3_region = %s\n"
-		"s3_bucket = %s\ns3_access_key = %s\ns3_secret_key = %s\ns3_path_style = true\n"
-		"s3_presign_ttl = 120\n", S.verify_port, S3_REGION, S3_BUCKET, S3_KEY, S3_SECRET);
-	fclose(f);
-	int port = free_port();
-	char *out = run_cmd(&rc, "%s/tools/stack up --dir %s --port %d --workers 2 --quick-retries "
-			    "--bin %s --conf-extra %s 2>&1", env_or("TESSERA_TEST_REPO", "."), S.dir, port,
-			    bin(), extra);
-	ck_assert_msg(rc == 0, "the S3 stack did not start:\n%s", out);
-	free(out);
+	char *extra = strf("storage_backend = s3\ns3_endpoint = http://127.0.0.1:%d\n"
+			   "s3_region = %s\ns3_bucket = %s\ns3_access_key = %s\ns3_secret_key = %s\n"
+			   "s3_path_style = true\ns3_presign_ttl = 120\n", S.verify_port, S3_REGION,
+			   S3_BUCKET, S3_KEY, S3_SECRET);
+	own_stack_up(&S.stack, S.dir, extra, NULL);
 	free(extra);
-	S.url = strf("http://127.0.0.1:%d", port);
-	S.saved_url = strdup(env_or("TESSERA_TEST_URL", ""));
-	S.saved_dir = strdup(stack_dir());
-	setenv("TESSERA_TEST_URL", S.url, 1);
-	setenv("TESSERA_TEST_DIR", S.dir, 1);
+	S.url = S.stack.url;
 }
 
 static void s3_teardown(void)
 {
 	if (S.skip)
 		return;
-	setenv("TESSERA_TEST_URL", S.saved_url, 1);
-	setenv("TESSERA_TEST_DIR", S.saved_dir, 1);
-	int rc;
-	free(run_cmd(&rc, "%s/tools/stack down --dir %s 2>&1", env_or("TESSERA_TEST_REPO", "."),
-		     S.dir));
+	own_stack_down(&S.stack);
 	proc_stop(S.verify);
 	proc_stop(S.s3rver);
 }

@@ -23,16 +23,12 @@ Suite *suite_scaleout(void);
 #define WRK_CONNECTIONS 8
 
 static struct {
-	char *dir, *url, *saved_url, *saved_dir;
+	char *dir, *url;
+	struct own_stack stack;
 	int pool2_port;
 	pid_t pool2;
 	char *pool2_log;
 } S;
-
-static const char *repo(void)
-{
-	return env_or("TESSERA_TEST_REPO", ".");
-}
 
 /* The second pool: the stack's config with a TCP listen, its own pid and
  * log files and no job runner (the stack's runner serves both). */
@@ -68,17 +64,10 @@ static void scale_setup(void)
 	S.dir = strf("%s/scalestack", stack_dir());
 	S.pool2_port = free_port();
 	S.pool2_log = strf("%s/log/pool2.log", S.dir);
-	int port = free_port(), rc;
-	char *out = run_cmd(&rc, "%s/tools/stack up --dir %s --port %d --workers 2 --quick-retries "
-			    "--bin %s --upstream 127.0.0.1:%d 2>&1", repo(), S.dir, port, bin(),
-			    S.pool2_port);
-	ck_assert_msg(rc == 0, "the stack did not start:\n%s", out);
-	free(out);
-	S.url = strf("http://127.0.0.1:%d", port);
-	S.saved_url = strdup(env_or("TESSERA_TEST_URL", ""));
-	S.saved_dir = strdup(stack_dir());
-	setenv("TESSERA_TEST_URL", S.url, 1);
-	setenv("TESSERA_TEST_DIR", S.dir, 1);
+	char *upstream = strf("--upstream 127.0.0.1:%d", S.pool2_port);
+	own_stack_up(&S.stack, S.dir, NULL, upstream);
+	free(upstream);
+	S.url = S.stack.url;
 	pool2_start();
 }
 
@@ -86,10 +75,7 @@ static void scale_teardown(void)
 {
 	if (S.pool2)
 		proc_stop(S.pool2);
-	setenv("TESSERA_TEST_URL", S.saved_url, 1);
-	setenv("TESSERA_TEST_DIR", S.saved_dir, 1);
-	int rc;
-	free(run_cmd(&rc, "%s/tools/stack down --dir %s 2>&1", repo(), S.dir));
+	own_stack_down(&S.stack);
 }
 
 /* Lines of a pool's log that record a request to path. */

@@ -34,15 +34,11 @@ Suite *suite_sentinel(void);
 #define LOGIN_LIMIT 10
 
 static struct {
-	char *dir, *url, *saved_url, *saved_dir;
+	char *dir;
+	struct own_stack stack;
 	int port[2], sport;   /* the two Redis servers, the sentinel */
 	pid_t pid[2], spid;
 } S;
-
-static const char *repo(void)
-{
-	return env_or("TESSERA_TEST_REPO", ".");
-}
 
 static void redis_spawn(int i, int master_port)
 {
@@ -128,33 +124,17 @@ static void sentinel_setup(void)
 	ck_assert_int_eq(master_port(), S.port[0]);
 	wait_replica_known(S.port[1]);
 
-	char *extra = strf("%s/sentinel-extra.conf", S.dir);
-	f = fopen(extra, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "redis_sentinels = /nonexistent/sentinel.sock, 127.0.0.1:%d\n"
-		"redis_master_name = " MASTER_NAME "\nredis_password = %s\n"
-		"redis_sentinel_password = %s\n", S.sport, REDIS_PW, SENTINEL_PW);
-	fclose(f);
-	int port = free_port(), rc;
-	char *out = run_cmd(&rc, "%s/tools/stack up --dir %s/stack --port %d --workers 2 "
-			    "--quick-retries --bin %s --conf-extra %s 2>&1", repo(), S.dir, port, bin(),
-			    extra);
-	size_t len = strlen(out);
-	ck_assert_msg(rc == 0, "the sentinel stack did not start:\n%s", out + (len > 2000 ? len - 2000 : 0));
-	free(out), free(extra), free(sconf), free(slog);
-	S.url = strf("http://127.0.0.1:%d", port);
-	S.saved_url = strdup(env_or("TESSERA_TEST_URL", ""));
-	S.saved_dir = strdup(stack_dir());
-	setenv("TESSERA_TEST_URL", S.url, 1);
-	setenv("TESSERA_TEST_DIR", strf("%s/stack", S.dir), 1);
+	char *extra = strf("redis_sentinels = /nonexistent/sentinel.sock, 127.0.0.1:%d\n"
+			   "redis_master_name = " MASTER_NAME "\nredis_password = %s\n"
+			   "redis_sentinel_password = %s\n", S.sport, REDIS_PW, SENTINEL_PW),
+	     *dir = strf("%s/stack", S.dir);
+	own_stack_up(&S.stack, dir, extra, NULL);
+	free(extra), free(dir), free(sconf), free(slog);
 }
 
 static void sentinel_teardown(void)
 {
-	setenv("TESSERA_TEST_URL", S.saved_url, 1);
-	setenv("TESSERA_TEST_DIR", S.saved_dir, 1);
-	int rc;
-	free(run_cmd(&rc, "%s/tools/stack down --dir %s/stack 2>&1", repo(), S.dir));
+	own_stack_down(&S.stack);
 	proc_stop(S.spid);
 	for (int i = 0; i < 2; i++)
 		if (S.pid[i])

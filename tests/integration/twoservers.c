@@ -14,7 +14,7 @@
 
 static struct {
 	char *dir, *db2, *sock2, *url;
-	char *saved_url, *saved_dir;
+	struct own_stack stack;
 } S;
 
 static void twoservers_setup(void)
@@ -33,31 +33,18 @@ static void twoservers_setup(void)
 	ck_assert_msg(rc == 0, "account on the second MariaDB: %s", out);
 	free(out);
 	S.dir = strf("%s/dbsstack", stack_dir());
-	char *extra = strf("%s/tmp/dbservers.conf", stack_dir());
-	FILE *f = fopen(extra, "w");
-	ck_assert(f != NULL);
-	fprintf(f, "db_servers = s2=unix:%s,user=tessera,password=" S2_PASSWORD "\n", S.sock2);
-	fclose(f);
-	int port = free_port();
-	out = run_cmd(&rc, "%s/tools/stack up --dir %s --port %d --workers 2 --quick-retries "
-		      "--bin %s --conf-extra %s 2>&1", repo, S.dir, port, bin(), extra);
-	ck_assert_msg(rc == 0, "the two-server stack did not start:\n%s", out);
-	free(out);
+	char *extra = strf("db_servers = s2=unix:%s,user=tessera,password=" S2_PASSWORD "\n",
+			   S.sock2);
+	own_stack_up(&S.stack, S.dir, extra, NULL);
 	free(extra);
-	S.url = strf("http://127.0.0.1:%d", port);
-	S.saved_url = strdup(env_or("TESSERA_TEST_URL", ""));
-	S.saved_dir = strdup(stack_dir());
-	setenv("TESSERA_TEST_URL", S.url, 1);
-	setenv("TESSERA_TEST_DIR", S.dir, 1);
+	S.url = S.stack.url;
 }
 
 static void twoservers_teardown(void)
 {
-	setenv("TESSERA_TEST_URL", S.saved_url, 1);
-	setenv("TESSERA_TEST_DIR", S.saved_dir, 1);
+	own_stack_down(&S.stack);
 	int rc;
 	const char *repo = env_or("TESSERA_TEST_REPO", ".");
-	free(run_cmd(&rc, "%s/tools/stack down --dir %s 2>&1", repo, S.dir));
 	free(run_cmd(&rc, "%s/tools/stack db-stop --dir %s 2>&1", repo, S.db2));
 }
 
