@@ -83,6 +83,27 @@ void proc_stop(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+void job_run(const char *kind)
+{
+	int rc;
+	char *id = run_cmd(&rc, "%s jobs enqueue --kind %s --config %s 2>&1", bin(), kind, conf_path());
+	id[strcspn(id, "\r\n")] = '\0';
+	ck_assert_msg(rc == 0 && !strncmp(id, "job_", 4), "enqueue %s: %s", kind, id);
+	char *q = strf("SELECT status FROM jobs WHERE id='%s'", id);
+	char *st = NULL;
+	for (int i = 0; i < 300; i++) {
+		free(st);
+		st = control_sql(q);
+		if (!strcmp(st, "done"))
+			break;
+		sleep_ms(100);
+	}
+	ck_assert_msg(!strcmp(st, "done"), "%s job %s is %s", kind, id, st);
+	free(st);
+	free(q);
+	free(id);
+}
+
 void own_stack_up(struct own_stack *st, const char *dir, const char *conf_extra,
 		  const char *more_args)
 {

@@ -27,6 +27,10 @@ pid_t proc_spawn(const char *const *env, const char *const *argv, const char *lo
 /* SIGTERM, then SIGKILL after 10 s; reaps it. */
 void proc_stop(pid_t pid);
 
+/* Enqueues a job of kind with `tessera jobs enqueue` and waits (30 s at
+ * most) until the stack's runner has done it. */
+void job_run(const char *kind);
+
 /*
  * A stack of a suite's own: tools/stack up --dir dir on a free port with
  * two workers, quick retries, the test binary, the lines conf_extra

@@ -64,3 +64,56 @@ char *signup_user(const struct tenant *t, const char *body)
 	http_free(su);
 	return id;
 }
+
+http_resp *login_as(const char *key, const char *email, const char *pw)
+{
+	char *body = strf("{\"email\":\"%s\",\"password\":\"%s\"}", email, pw);
+	http_resp *r = call("POST", key, body, "/v1/auth/login");
+	free(body);
+	return r;
+}
+
+void login_world_make(struct login_world *w, int failed)
+{
+	tenant_make_keyed(&w->t, "enterprise");
+	w->email = strf("login-%s@example.com", w->t.id);
+	char *body = strf("{\"email\":\"%s\",\"password\":\"" LOGIN_PW "\"}", w->email);
+	http_resp *r = call("POST", w->t.key, body, "/v1/auth/signup");
+	assert_envelope(r, 201, NULL);
+	http_free(r);
+	free(body);
+	w->first_login = now_s();
+	r = login_as(w->t.key, w->email, LOGIN_PW);
+	assert_envelope(r, 200, NULL);
+	w->token = strdup(json_str(resp_data(r), "access_token"));
+	http_free(r);
+	for (int i = 0; i < failed; i++) {
+		r = login_as(w->t.key, w->email, "wrong-password-1");
+		assert_envelope(r, 401, "UNAUTHORIZED");
+		http_free(r);
+	}
+}
+
+void login_world_drop(struct login_world *w)
+{
+	free(w->email);
+	free(w->token);
+	tenant_drop(&w->t);
+}
+
+void login_assert_carried_over(const struct login_world *w, int used)
+{
+	ck_assert_msg(now_s() - w->first_login < 55, "the test took too long for one window");
+	http_resp *r = http_get("/v1/auth/user", w->token);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	for (int n = used + 1; n <= LOGIN_LIMIT; n++) {
+		r = login_as(w->t.key, w->email, n == used + 1 ? LOGIN_PW : "wrong-password-2");
+		assert_envelope(r, n == used + 1 ? 200 : 401, n == used + 1 ? NULL : "UNAUTHORIZED");
+		http_free(r);
+	}
+	r = login_as(w->t.key, w->email, LOGIN_PW);
+	assert_envelope(r, 429, "RATE_LIMITED");
+	ck_assert_ptr_nonnull(resp_header(r, "Retry-After"));
+	http_free(r);
+}

@@ -63,27 +63,6 @@ static char *redis(const char *fmt, ...)
 	return chomp(out);
 }
 
-/* Enqueues kind with `tessera jobs enqueue` and waits until it is done. */
-static void job_run(const char *kind)
-{
-	int rc;
-	char *id = run_cmd(&rc, "%s jobs enqueue --kind %s --config %s 2>&1", bin(), kind, conf_path());
-	ck_assert_msg(rc == 0 && !strncmp(id, "job_", 4), "enqueue %s: %s", kind, id);
-	char *q = strf("SELECT status FROM jobs WHERE id='%s'", chomp(id));
-	char *st = NULL;
-	for (int i = 0; i < 300; i++) {
-		free(st);
-		st = control_sql(q);
-		if (!strcmp(st, "done"))
-			break;
-		sleep_ms(100);
-	}
-	ck_assert_msg(!strcmp(st, "done"), "%s job %s is %s", kind, id, st);
-	free(st);
-	free(q);
-	free(id);
-}
-
 static http_resp *analytics(const char *key, const char *period)
 {
 	http_resp *r = call("GET", key, NULL, "/v1/analytics?period=%s", period);

@@ -22,15 +22,13 @@
 
 #include "harness.h"
 #include "peers.h"
+#include "signin.h"
 
 Suite *suite_redis_cluster(void);
 
 #define NODES 6
 #define MASTERS 3
 #define REDIS_PW "cluster-pw/Secret+3"
-#define PW "Correct-horse-9"
-/* Log-in attempts per address and account per minute (auth_flows.c). */
-#define LOGIN_LIMIT 10
 
 static struct {
 	char *dir;
@@ -187,113 +185,22 @@ static int keys_on(int i, const char *tenant)
 	return n;
 }
 
-static http_resp *login(const char *key, const char *email, const char *pw)
-{
-	char *body = strf("{\"email\":\"%s\",\"password\":\"%s\"}", email, pw);
-	http_resp *r = call("POST", key, body, "/v1/auth/login");
-	free(body);
-	return r;
-}
-
-/* A tenant, a password user, a session of that user and `failed` failed
- * log-ins (the account's counter at failed + 1 of LOGIN_LIMIT). */
-struct world {
-	struct tenant t;
-	char *email, *token;
-	int node;
-	double first_login;
-};
-
-static void world_make(struct world *w, int failed)
-{
-	tenant_make_keyed(&w->t, "enterprise");
-	w->node = node_of(w->t.id);
-	w->email = strf("cluster-%s@example.com", w->t.id);
-	char *body = strf("{\"email\":\"%s\",\"password\":\"" PW "\"}", w->email);
-	http_resp *r = call("POST", w->t.key, body, "/v1/auth/signup");
-	assert_envelope(r, 201, NULL);
-	http_free(r);
-	free(body);
-	w->first_login = now_s();
-	r = login(w->t.key, w->email, PW);
-	assert_envelope(r, 200, NULL);
-	w->token = strdup(json_str(resp_data(r), "access_token"));
-	http_free(r);
-	for (int i = 0; i < failed; i++) {
-		r = login(w->t.key, w->email, "wrong-password-1");
-		assert_envelope(r, 401, "UNAUTHORIZED");
-		http_free(r);
-	}
-}
-
-static void world_drop(struct world *w)
-{
-	free(w->email);
-	free(w->token);
-	tenant_drop(&w->t);
-}
-
-/* The account's counter went on (LOGIN_LIMIT - used attempts left, the
- * first of them the right password), the session works, and the next
- * attempt past the limit is refused. */
-static void assert_carried_over(const struct world *w, int used)
-{
-	ck_assert_msg(now_s() - w->first_login < 55, "the test took too long for one window");
-	http_resp *r = http_get("/v1/auth/user", w->token);
-	assert_envelope(r, 200, NULL);
-	http_free(r);
-	for (int n = used + 1; n <= LOGIN_LIMIT; n++) {
-		r = login(w->t.key, w->email, n == used + 1 ? PW : "wrong-password-2");
-		assert_envelope(r, n == used + 1 ? 200 : 401, n == used + 1 ? NULL : "UNAUTHORIZED");
-		http_free(r);
-	}
-	r = login(w->t.key, w->email, PW);
-	assert_envelope(r, 429, "RATE_LIMITED");
-	ck_assert_ptr_nonnull(resp_header(r, "Retry-After"));
-	http_free(r);
-}
-
-/* Enqueues kind with `tessera jobs enqueue` and waits until it is done. */
-static void job_run(const char *kind)
-{
-	int rc;
-	char *id = run_cmd(&rc, "%s jobs enqueue --kind %s --config %s 2>&1", bin(), kind, conf_path());
-	ck_assert_msg(rc == 0 && !strncmp(id, "job_", 4), "enqueue %s: %s", kind, id);
-	char *q = strf("SELECT status FROM jobs WHERE id='%s'", chomp(id));
-	char *st = NULL;
-	for (int i = 0; i < 300; i++) {
-		free(st);
-		st = control_sql(q);
-		if (!strcmp(st, "done"))
-			break;
-		sleep_ms(100);
-	}
-	ck_assert_msg(!strcmp(st, "done"), "%s job %s is %s", kind, id, st);
-	free(st);
-	free(q);
-	free(id);
-}
-
 START_TEST(each_tenants_keys_live_on_the_node_of_its_slot)
 {
 	/* Tenants until there is one on every master (a tenant's node is its
 	 * id's slot, so about one in three lands on each). */
-	struct world w[MASTERS];
+	struct login_world w[MASTERS];
+	int node[MASTERS];
 	bool have[NODES] = { false };
 	int found = 0;
 	for (int tries = 0; found < MASTERS && tries < 40; tries++) {
-		struct tenant t;
-		tenant_make_keyed(&t, "enterprise");
-		int n = node_of(t.id);
-		tenant_drop(&t);
-		if (have[n])
-			continue;
-		world_make(&w[found], 3);
-		if (have[w[found].node]) { /* (cannot differ from n: same id) */
-			world_drop(&w[found]);
+		login_world_make(&w[found], 3);
+		node[found] = node_of(w[found].t.id);
+		if (have[node[found]]) {
+			login_world_drop(&w[found]);
 			continue;
 		}
-		have[w[found].node] = true;
+		have[node[found]] = true;
 		found++;
 	}
 	ck_assert_int_eq(found, MASTERS);
@@ -302,13 +209,13 @@ START_TEST(each_tenants_keys_live_on_the_node_of_its_slot)
 		 * master (and its replica). */
 		for (int m = 0; m < MASTERS; m++) {
 			int i = S.master[m], n = keys_on(i, w[k].t.id);
-			if (i == w[k].node)
+			if (i == node[k])
 				ck_assert_msg(n >= 3, "node %d holds %d keys of %s", i, n, w[k].t.id);
 			else
 				ck_assert_msg(n == 0, "node %d holds %d keys of %s, whose slot is on node %d",
-					      i, n, w[k].t.id, w[k].node);
+					      i, n, w[k].t.id, node[k]);
 		}
-		assert_carried_over(&w[k], 4);
+		login_assert_carried_over(&w[k], 4);
 	}
 	/* The usage rollup scans every node: each tenant's requests reach
 	 * MariaDB. */
@@ -316,16 +223,16 @@ START_TEST(each_tenants_keys_live_on_the_node_of_its_slot)
 	for (int k = 0; k < MASTERS; k++) {
 		char *n = control_sqlf("SELECT COALESCE(SUM(requests), 0) FROM usage_requests WHERE "
 				       "tenant_id = '%s'", w[k].t.id);
-		ck_assert_msg(atoi(n) >= 10, "tenant on node %d: %s requests rolled up", w[k].node, n);
+		ck_assert_msg(atoi(n) >= 10, "tenant on node %d: %s requests rolled up", node[k], n);
 		free(n);
-		world_drop(&w[k]);
+		login_world_drop(&w[k]);
 	}
 }
 END_TEST
 
 /* Runs an API key's GET and the session's GET in turn (n of each), each
  * answered 200; returns how many were not. */
-static int requests_ok(const struct world *w, int n, long *last_status)
+static int requests_ok(const struct login_world *w, int n, long *last_status)
 {
 	int bad = 0;
 	for (int i = 0; i < 2 * n; i++) {
@@ -341,9 +248,9 @@ static int requests_ok(const struct world *w, int n, long *last_status)
 
 START_TEST(requests_go_on_while_a_tenants_slot_moves_to_another_node)
 {
-	struct world w;
-	world_make(&w, 3);
-	int from = w.node, to = -1;
+	struct login_world w;
+	login_world_make(&w, 3);
+	int from = node_of(w.t.id), to = -1;
 	for (int m = 0; m < MASTERS; m++)
 		if (S.master[m] == from)
 			to = S.master[(m + 1) % MASTERS];
@@ -364,7 +271,7 @@ START_TEST(requests_go_on_while_a_tenants_slot_moves_to_another_node)
 	/* A failed log-in of another account: a new counter, made on the new
 	 * node through ASK. */
 	char *other = strf("nobody-%s@example.com", w.t.id);
-	http_resp *r = login(w.t.key, other, "wrong-password-1");
+	http_resp *r = login_as(w.t.key, other, "wrong-password-1");
 	assert_envelope(r, 401, "UNAUTHORIZED");
 	http_free(r);
 	ck_assert_msg(keys_on(to, w.t.id) >= 1, "no key of %s was made on the importing node", w.t.id);
@@ -397,18 +304,18 @@ START_TEST(requests_go_on_while_a_tenants_slot_moves_to_another_node)
 	ck_assert_msg(keys_on(to, w.t.id) >= 3, "the tenant's keys are not on node %d", to);
 	/* The account's counter and the session came along; the other
 	 * account's counter is there too. */
-	assert_carried_over(&w, 4);
+	login_assert_carried_over(&w, 4);
 	for (int n = 2; n <= LOGIN_LIMIT; n++) {
-		r = login(w.t.key, other, "wrong-password-1");
+		r = login_as(w.t.key, other, "wrong-password-1");
 		assert_envelope(r, 401, "UNAUTHORIZED");
 		http_free(r);
 	}
-	r = login(w.t.key, other, "wrong-password-1");
+	r = login_as(w.t.key, other, "wrong-password-1");
 	assert_envelope(r, 429, "RATE_LIMITED");
 	http_free(r);
 	free(other);
 	free(slot);
-	world_drop(&w);
+	login_world_drop(&w);
 }
 END_TEST
 
@@ -419,9 +326,9 @@ END_TEST
  * asynchronous, a dying master's last writes may be lost). */
 START_TEST(requests_go_on_when_a_master_is_killed)
 {
-	struct world w;
-	world_make(&w, 3);
-	int m = w.node;
+	struct login_world w;
+	login_world_make(&w, 3);
+	int m = node_of(w.t.id);
 	char *acked = cli(m, "--raw WAIT 1 2000");
 	ck_assert_msg(!strcmp(acked, "1"), "the replica did not acknowledge: %s", acked);
 	free(acked);
@@ -464,8 +371,8 @@ START_TEST(requests_go_on_when_a_master_is_killed)
 	ck_assert_msg(slowest < 3, "a request took %.2f s", slowest);
 	int now = node_of(w.t.id);
 	ck_assert_int_ne(now, m);
-	assert_carried_over(&w, 4);
-	world_drop(&w);
+	login_assert_carried_over(&w, 4);
+	login_world_drop(&w);
 }
 END_TEST
 

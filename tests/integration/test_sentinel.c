@@ -23,15 +23,13 @@
 
 #include "harness.h"
 #include "peers.h"
+#include "signin.h"
 
 Suite *suite_sentinel(void);
 
 #define MASTER_NAME "tmaster"
 #define REDIS_PW "redis-pw/Secret+1"
 #define SENTINEL_PW "sentinel-pw/Secret+2"
-#define PW "Correct-horse-9"
-/* Log-in attempts per address and account per minute (auth_flows.c). */
-#define LOGIN_LIMIT 10
 
 static struct {
 	char *dir;
@@ -141,43 +139,6 @@ static void sentinel_teardown(void)
 			proc_stop(S.pid[i]);
 }
 
-static http_resp *login(const char *key, const char *email, const char *pw)
-{
-	char *body = strf("{\"email\":\"%s\",\"password\":\"%s\"}", email, pw);
-	http_resp *r = call("POST", key, body, "/v1/auth/login");
-	free(body);
-	return r;
-}
-
-/* A tenant, a password user, a session of that user and `failed` more
- * failed log-ins (the account's counter at failed + 1 of LOGIN_LIMIT). */
-struct world {
-	struct tenant t;
-	char *email, *token;
-	double first_login;
-};
-
-static void world_make(struct world *w, int failed)
-{
-	tenant_make_keyed(&w->t, "enterprise");
-	w->email = strf("sentinel-%s@example.com", w->t.id);
-	char *body = strf("{\"email\":\"%s\",\"password\":\"" PW "\"}", w->email);
-	http_resp *r = call("POST", w->t.key, body, "/v1/auth/signup");
-	assert_envelope(r, 201, NULL);
-	http_free(r);
-	free(body);
-	w->first_login = now_s();
-	r = login(w->t.key, w->email, PW);
-	assert_envelope(r, 200, NULL);
-	w->token = strdup(json_str(resp_data(r), "access_token"));
-	http_free(r);
-	for (int i = 0; i < failed; i++) {
-		r = login(w->t.key, w->email, "wrong-password-1");
-		assert_envelope(r, 401, "UNAUTHORIZED");
-		http_free(r);
-	}
-}
-
 /* What happened to the requests run while the master changed. */
 struct outage {
 	int requests, unavailable, other;
@@ -228,7 +189,7 @@ static bool is_replica(int port)
  * until the sentinel names a master other than old_port, the old master
  * (old_alive) is a replica, and 30 requests in a row succeeded (at most
  * 30 s), counting 503s and following the key's rate counter. */
-static void run_through(const struct world *w, int old_port, bool old_alive, double start,
+static void run_through(const struct login_world *w, int old_port, bool old_alive, double start,
 			struct counter *rc, struct outage *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -268,7 +229,7 @@ static void run_through(const struct world *w, int old_port, bool old_alive, dou
 }
 
 /* The key's counter before the change. */
-static void counter_start(const struct world *w, struct counter *c)
+static void counter_start(const struct login_world *w, struct counter *c)
 {
 	http_resp *r = http_get("/v1/usage", w->t.key);
 	assert_envelope(r, 200, NULL);
@@ -278,32 +239,6 @@ static void counter_start(const struct world *w, struct counter *c)
 	http_free(r);
 }
 
-/* After the change: the account's counter went on (LOGIN_LIMIT - used
- * attempts left, the first of them the right password), the old session
- * works, and the next attempt past the limit is refused. */
-static void assert_carried_over(const struct world *w, int used)
-{
-	ck_assert_msg(now_s() - w->first_login < 55, "the test took too long for one window");
-	http_resp *r = http_get("/v1/auth/user", w->token);
-	assert_envelope(r, 200, NULL);
-	http_free(r);
-	for (int n = used + 1; n <= LOGIN_LIMIT; n++) {
-		r = login(w->t.key, w->email, n == used + 1 ? PW : "wrong-password-2");
-		assert_envelope(r, n == used + 1 ? 200 : 401, n == used + 1 ? NULL : "UNAUTHORIZED");
-		http_free(r);
-	}
-	r = login(w->t.key, w->email, PW);
-	assert_envelope(r, 429, "RATE_LIMITED");
-	ck_assert_ptr_nonnull(resp_header(r, "Retry-After"));
-	http_free(r);
-}
-
-static void world_drop(struct world *w)
-{
-	free(w->email);
-	free(w->token);
-	tenant_drop(&w->t);
-}
 
 static void assert_no_secret_logged(void)
 {
@@ -316,8 +251,8 @@ static void assert_no_secret_logged(void)
 
 START_TEST(requests_go_on_through_a_sentinel_failover)
 {
-	struct world w;
-	world_make(&w, 7);
+	struct login_world w;
+	login_world_make(&w, 7);
 	struct counter rc;
 	counter_start(&w, &rc);
 	/* The replica has every write before the switch. */
@@ -338,9 +273,9 @@ START_TEST(requests_go_on_through_a_sentinel_failover)
 	 * asked the sentinel again (each does once a second) are lost, but the
 	 * counter never starts a fresh window. */
 	ck_assert_msg(o.lost <= 60, "the rate counter lost %lld counts", o.lost);
-	assert_carried_over(&w, 8);
+	login_assert_carried_over(&w, 8);
 	ck_assert(is_replica(S.port[0]));
-	world_drop(&w);
+	login_world_drop(&w);
 	assert_no_secret_logged();
 }
 END_TEST
@@ -349,8 +284,8 @@ START_TEST(requests_go_on_when_the_master_is_killed)
 {
 	int now = master_port(), i = now == S.port[0] ? 0 : 1;
 	wait_replica_known(S.port[1 - i]);
-	struct world w;
-	world_make(&w, 5);
+	struct login_world w;
+	login_world_make(&w, 5);
 	struct counter rc;
 	counter_start(&w, &rc);
 	free(cli(now, "WAIT 1 2000"));
@@ -368,8 +303,8 @@ START_TEST(requests_go_on_when_the_master_is_killed)
 	ck_assert_msg(o.seconds < 10, "503s for %.2f s", o.seconds);
 	ck_assert_msg(o.slowest < 3, "a request took %.2f s", o.slowest);
 	ck_assert_msg(o.lost == 0, "the rate counter lost %lld counts", o.lost);
-	assert_carried_over(&w, 6);
-	world_drop(&w);
+	login_assert_carried_over(&w, 6);
+	login_world_drop(&w);
 	assert_no_secret_logged();
 }
 END_TEST
