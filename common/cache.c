@@ -42,6 +42,7 @@ struct cache {
 	 * when first needed; nodes[0..] start with the seeds. */
 	bool cluster;
 	bool refresh;   /* re-read the slot map before the next command */
+	int map_from;   /* the node that answered CLUSTER SLOTS last: asked first */
 	int nnodes;
 	struct node {
 		char host[256];
@@ -478,10 +479,13 @@ static void slots_range(cache_t *c, const redisReply *e, int from)
 		c->slot_node[s] = (uint8_t)(n + 1);
 }
 
-/* Reads the slot map from the first node that answers CLUSTER SLOTS. */
+/* Reads the slot map from the first node that answers CLUSTER SLOTS,
+ * starting with the one that answered last (a seed that went away is not
+ * waited for on every refresh). */
 static bool cluster_refresh(cache_t *c)
 {
-	for (int i = 0; i < c->nnodes; i++) {
+	for (int k = 0; k < c->nnodes; k++) {
+		int i = (c->map_from + k) % c->nnodes;
 		redisContext *ctx = node_ctx(c, i);
 		if (!ctx)
 			continue;
@@ -493,9 +497,10 @@ static bool cluster_refresh(cache_t *c)
 		bool ok = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
 		if (ok) {
 			memset(c->slot_node, 0, sizeof(c->slot_node));
-			for (size_t k = 0; k < r->elements; k++)
-				slots_range(c, r->element[k], i);
+			for (size_t e = 0; e < r->elements; e++)
+				slots_range(c, r->element[e], i);
 			c->refresh = false;
+			c->map_from = i;
 		} else {
 			log_warn("redis cluster: %s:%d has no slot map: %s", c->nodes[i].host,
 				 c->nodes[i].port, r->type == REDIS_REPLY_ERROR ? r->str : "empty");
@@ -620,6 +625,8 @@ static enum cache_status cluster_exec(cache_t *c, arena_t *a, redisReply **out, 
 			struct timespec ts = { 0, 20 * 1000000 };
 			nanosleep(&ts, NULL);
 		} else {
+			if (reply_is(rep, "CLUSTERDOWN")) /* the map may change */
+				c->refresh = true;
 			return cluster_final(a, rep, out);
 		}
 		freeReplyObject(rep);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -32,15 +33,35 @@ void ulid_encode(char out[ULID_LEN + 1], uint64_t ms, const unsigned char rnd[10
 	out[ULID_LEN] = '\0';
 }
 
+/* The last id this process made: ids made in the same millisecond take
+ * its random part plus one (as ULID's monotonic generator does), so that
+ * ORDER BY created_at, id keeps the order in which a request wrote rows.
+ * A forked child starts afresh: its parent's last id is not its own. */
+static struct {
+	pid_t pid;
+	uint64_t ms;
+	unsigned char rnd[10];
+} last;
+
 void id_new(char *out, size_t outlen, const char *prefix)
 {
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	uint64_t ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-	unsigned char rnd[10];
-	randombytes_buf(rnd, sizeof(rnd));
+	pid_t pid = getpid();
+	int i = 9;
+	if (pid == last.pid && ms <= last.ms) { /* same millisecond (or the clock went back) */
+		ms = last.ms;
+		while (i >= 0 && ++last.rnd[i] == 0)
+			i--;
+	}
+	if (pid != last.pid || ms != last.ms || i < 0) {
+		randombytes_buf(last.rnd, sizeof(last.rnd));
+		last.pid = pid;
+		last.ms = ms;
+	}
 	char ulid[ULID_LEN + 1];
-	ulid_encode(ulid, ms, rnd);
+	ulid_encode(ulid, ms, last.rnd);
 	snprintf(out, outlen, "%s%s", prefix, ulid);
 }
 

@@ -21,6 +21,7 @@
 #include "../common/ids.h"
 #include "../common/jwt.h"
 #include "../common/log.h"
+#include "../common/timefmt.h"
 #include "gate.h"
 #include "router.h"
 
@@ -47,6 +48,16 @@ long scopes_parse_list(const char *s, const char **bad, arena_t *a)
 	return bits;
 }
 
+/* The tenant's read-only lease (tenant move) as a deadline on this host's
+ * clock: MariaDB says how long it has left by its own clock, so hosts
+ * whose clocks differ from the database's (and each other's) still hold
+ * writes for as long as the lease lasts. */
+static long long lease_deadline(const db_result *res)
+{
+	long long left = db_get_int(res, 0, "read_only_left_ms", 0);
+	return left > 0 ? time_now_ms() + left : 0;
+}
+
 static void fill_tenant(req_t *r, const db_result *res)
 {
 	r->tenant.id = (char *)db_get(res, 0, "tenant_id");
@@ -57,12 +68,13 @@ static void fill_tenant(req_t *r, const db_result *res)
 	r->tenant.db_server = (char *)db_get(res, 0, "db_server");
 	r->tenant.used_storage = db_get_int(res, 0, "used_storage_bytes", 0);
 	r->tenant.rate_limit = db_get_int(res, 0, "plan_rpm", 60);
-	r->tenant.read_only_ms = db_get_int(res, 0, "read_only_ms", 0);
+	r->tenant.read_only_ms = lease_deadline(res);
 }
 
 #define TENANT_COLS "t.id AS tenant_id, t.name AS tenant_name, t.plan, t.status, t.db_name, t.db_server, " \
 	"t.used_storage_bytes, p.rate_limit_per_minute AS plan_rpm, " \
-	"CAST(COALESCE(UNIX_TIMESTAMP(t.read_only_until) * 1000, 0) AS SIGNED) AS read_only_ms"
+	"CAST(COALESCE(TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), t.read_only_until) DIV 1000, 0) " \
+	"AS SIGNED) AS read_only_left_ms"
 
 /* The Redis key whose value changes whenever a credential or a tenant's
  * status changes; workers' key caches compare it on every request. */
@@ -238,7 +250,7 @@ static void key_entry_fill(struct key_entry *e, const char *hash, const char *ge
 	e->plan_rpm = db_get_int(res, 0, "plan_rpm", 60);
 	e->used_storage = db_get_int(res, 0, "used_storage_bytes", 0);
 	e->expires_at = db_get_int(res, 0, "expires_epoch", 0);
-	e->read_only_ms = db_get_int(res, 0, "read_only_ms", 0);
+	e->read_only_ms = lease_deadline(res);
 	e->revoked = db_get_int(res, 0, "revoked", 0) != 0;
 	e->used_marked_at = db_get_int(res, 0, "use_stale", 1) ? 0 : e->loaded_at;
 }

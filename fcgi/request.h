@@ -43,7 +43,7 @@ typedef struct tenant {
 	char *status;
 	char *db_name;
 	char *db_server;           /* its data server (db_servers); NULL: the primary */
-	long long read_only_ms;    /* epoch ms until which writes wait (tenant move); 0: none */
+	long long read_only_ms;    /* until when (this host's epoch ms) writes wait (tenant move); 0: none */
 	long long rate_limit;      /* plan requests per minute */
 	long long used_storage;
 	char *schema_gen;          /* schema generation read with the rate limit */

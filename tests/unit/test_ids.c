@@ -5,7 +5,9 @@
 #include "unit.h"
 
 #include <stdint.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../common/ids.h"
 #include "../../common/timefmt.h"
@@ -58,6 +60,45 @@ START_TEST(id_new_gives_distinct_ids)
 	id_new(a, sizeof(a), "key_");
 	id_new(b, sizeof(b), "key_");
 	ck_assert_str_ne(a, b);
+}
+END_TEST
+
+/* Rows a request writes in one millisecond keep their order under
+ * ORDER BY created_at, id. */
+START_TEST(id_new_increases_within_a_process)
+{
+	char prev[64], next[64];
+	id_new(prev, sizeof(prev), "wfh_");
+	for (int i = 0; i < 5000; i++) {
+		id_new(next, sizeof(next), "wfh_");
+		ck_assert_msg(strcmp(prev, next) < 0, "%s came after %s", next, prev);
+		memcpy(prev, next, sizeof(prev));
+	}
+}
+END_TEST
+
+/* A forked child does not go on from its parent's last id. */
+START_TEST(id_new_in_a_forked_child_is_its_own)
+{
+	char mine[64], child[64] = "";
+	id_new(mine, sizeof(mine), "obj_");
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char id[64];
+		id_new(id, sizeof(id), "obj_");
+		ssize_t w = write(fds[1], id, strlen(id) + 1);
+		_exit(w > 0 ? 0 : 1);
+	}
+	id_new(mine, sizeof(mine), "obj_"); /* the parent's next id */
+	ck_assert_int_gt(read(fds[0], child, sizeof(child) - 1), 0);
+	waitpid(pid, NULL, 0);
+	close(fds[0]), close(fds[1]);
+	ck_assert_str_ne(mine, child);
+	/* Same millisecond or not, the random parts differ wholly, not by one. */
+	ck_assert_msg(strncmp(mine + 14, child + 14, 12) != 0, "%s and %s", mine, child);
 }
 END_TEST
 
@@ -162,6 +203,8 @@ Suite *suite_ids(void)
 	tcase_add_loop_test(tc, ulid_encode_matches_known_vectors, 0,
 			    (int)(sizeof(encode_cases) / sizeof(encode_cases[0])));
 	tcase_add_test(tc, id_new_is_prefix_plus_26_crockford_chars_with_the_current_time);
+	tcase_add_test(tc, id_new_increases_within_a_process);
+	tcase_add_test(tc, id_new_in_a_forked_child_is_its_own);
 	tcase_add_test(tc, id_new_gives_distinct_ids);
 	tcase_add_test(tc, id_new_truncates_to_the_buffer);
 	tcase_add_test(tc, ulids_sort_by_time_as_strings);
