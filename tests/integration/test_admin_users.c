@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "peers.h"
 
 #define PW "Correct-horse-9"
 #define REFUSED "End-user tokens cannot call this endpoint"
@@ -301,6 +302,114 @@ START_TEST(admin_is_a_permission_and_look_alikes_are_refused)
 }
 END_TEST
 
+/* The titles of the notifications token sees with query (one string,
+ * "|"-joined, malloc'd), asserting 200. */
+static char *titles(const char *token, const char *query)
+{
+	http_resp *r = call("GET", token, NULL, "/v1/auth/notifications%s", query);
+	assert_envelope(r, 200, NULL);
+	char *out = strdup("");
+	const cJSON *n;
+	cJSON_ArrayForEach(n, item(resp_data(r), "results")) {
+		char *more = strf("%s|%s", out, json_str(n, "title"));
+		free(out);
+		out = more;
+	}
+	http_free(r);
+	return out;
+}
+
+/* An admin reads and marks another user's notifications with ?user_id=;
+ * a user without admin asking for another's is refused. */
+START_TEST(admin_user_reads_another_users_notifications_when_asked)
+{
+	struct tenant t;
+	tenant_make(&t);
+	struct member boss, other;
+	member_make(&boss, t.key, "boss");
+	member_make(&other, t.key, "other");
+	char *admin = role_with(t.key, "admin", "[\"admin\"]");
+	char *reader = role_with(t.key, "reader", "[\"objects:read\"]");
+	role_give(t.key, boss.id, admin);  /* each is told of their new role */
+	role_give(t.key, other.id, reader);
+
+	char *mine = titles(boss.token, ""), *q = strf("?user_id=%s", other.id);
+	char *theirs = titles(boss.token, q);
+	ck_assert_msg(strstr(mine, "role admin") && !strstr(mine, "role reader"), "%s", mine);
+	ck_assert_msg(strstr(theirs, "role reader") && !strstr(theirs, "role admin"), "%s", theirs);
+	http_resp *r = call("GET", boss.token, NULL, "/v1/auth/notifications/count%s", q);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(item(resp_data(r), "count")->valueint, 1);
+	http_free(r);
+	r = call("POST", boss.token, "{}", "/v1/auth/notifications/read-all%s", q);
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	r = http_get("/v1/auth/notifications/count", other.token);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(item(resp_data(r), "count")->valueint, 0);
+	http_free(r);
+	r = http_get("/v1/auth/notifications/count", boss.token);
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(item(resp_data(r), "count")->valueint, 1);
+	http_free(r);
+
+	/* Without admin: another's notifications are refused, not shown. */
+	char *q2 = strf("?user_id=%s", boss.id);
+	r = call("GET", other.token, NULL, "/v1/auth/notifications%s", q2);
+	assert_envelope(r, 403, "FORBIDDEN");
+	http_free(r);
+	/* An admin naming a user the tenant does not have: 404. */
+	r = call("GET", boss.token, NULL, "/v1/auth/notifications?user_id=usr_01M0000000000000000000000Z");
+	ck_assert_msg(r->status == 404, "status %ld: %s", r->status, r->body);
+	http_free(r);
+
+	free(mine), free(theirs), free(q), free(q2), free(admin), free(reader);
+	member_drop(&other);
+	member_drop(&boss);
+	tenant_drop(&t);
+}
+END_TEST
+
+/* The tenant-wide realtime channels (files, events) are for keys and
+ * admins: an admin's WebSocket gets a custom event; a user without admin
+ * is refused at the handshake. */
+START_TEST(admin_user_streams_the_tenant_wide_channels)
+{
+	struct tenant t;
+	tenant_make(&t);
+	struct member boss, other;
+	member_make(&boss, t.key, "boss");
+	member_make(&other, t.key, "other");
+	char *admin = role_with(t.key, "admin", "[\"admin\"]");
+	role_give(t.key, boss.id, admin);
+
+	char *path = strf("/v1/realtime?token=%s&tenant_id=%s&channels=events,files", other.token, t.id);
+	FILE *f = client_start("ws", path, 1, 10, NULL);
+	client_expect(f, "STATUS 403");
+	client_end(f);
+	free(path);
+
+	path = strf("/v1/realtime?token=%s&tenant_id=%s&channels=events,files", boss.token, t.id);
+	f = client_start("ws", path, 1, 10, NULL);
+	client_expect(f, "OPEN");
+	http_resp *r = call("POST", t.key, "{\"event_type\":\"audit_me\",\"data\":{\"n\":1}}",
+			    "/v1/events");
+	assert_envelope(r, 200, NULL);
+	http_free(r);
+	cJSON *m = client_message(f, "ws");
+	ck_assert_str_eq(json_str(m, "channel"), "events");
+	ck_assert_str_eq(json_str(m, "event"), "custom.audit_me");
+	cJSON_Delete(m);
+	client_end(f);
+	free(path);
+
+	free(admin);
+	member_drop(&other);
+	member_drop(&boss);
+	tenant_drop(&t);
+}
+END_TEST
+
 Suite *suite_admin_users(void)
 {
 	Suite *s = suite_create("admin_users");
@@ -310,6 +419,8 @@ Suite *suite_admin_users(void)
 	tcase_add_test(tc, admin_user_reaches_every_row_and_owns_what_they_create);
 	tcase_add_test(tc, admin_user_keeps_their_rate_limit_and_acts_for_others_when_asked);
 	tcase_add_test(tc, admin_is_a_permission_and_look_alikes_are_refused);
+	tcase_add_test(tc, admin_user_reads_another_users_notifications_when_asked);
+	tcase_add_test(tc, admin_user_streams_the_tenant_wide_channels);
 	suite_add_tcase(s, tc);
 	return s;
 }
