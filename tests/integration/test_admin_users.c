@@ -238,38 +238,55 @@ static void assert_sessions_of(const char *token, const char *query, const char 
 	http_free(r);
 }
 
+/* A tenant with two users: boss, given a role "admin" granting the admin
+ * permission, and other, without. */
+struct pair {
+	struct tenant t;
+	struct member boss, other;
+	char *admin; /* the role's id */
+};
+
+static void pair_make(struct pair *p)
+{
+	tenant_make(&p->t);
+	member_make(&p->boss, p->t.key, "boss");
+	member_make(&p->other, p->t.key, "other");
+	p->admin = role_with(p->t.key, "admin", "[\"admin\"]");
+	role_give(p->t.key, p->boss.id, p->admin);
+}
+
+static void pair_drop(struct pair *p)
+{
+	free(p->admin);
+	member_drop(&p->other);
+	member_drop(&p->boss);
+	tenant_drop(&p->t);
+}
+
 /* The request stays the user's: their own rate-limit counter (the key's
  * requests do not count against it), their own sessions without
  * ?user_id= and another user's with it, as a key with the auth scope. */
 START_TEST(admin_user_keeps_their_rate_limit_and_acts_for_others_when_asked)
 {
-	struct tenant t;
-	tenant_make(&t);
-	struct member boss, other;
-	member_make(&boss, t.key, "boss");
-	member_make(&other, t.key, "other");
-	char *admin = role_with(t.key, "admin", "[\"admin\"]");
-	role_give(t.key, boss.id, admin);
+	struct pair p;
+	pair_make(&p);
 
 	wait_for_fresh_minute();
-	long first = remaining(boss.token);
+	long first = remaining(p.boss.token);
 	for (int i = 0; i < 3; i++)
-		remaining(t.key);
-	ck_assert_int_eq(remaining(boss.token), first - 1);
+		remaining(p.t.key);
+	ck_assert_int_eq(remaining(p.boss.token), first - 1);
 
-	assert_sessions_of(boss.token, "", boss.id);
-	char *q = strf("?user_id=%s", other.id);
-	assert_sessions_of(boss.token, q, other.id);
+	assert_sessions_of(p.boss.token, "", p.boss.id);
+	char *q = strf("?user_id=%s", p.other.id);
+	assert_sessions_of(p.boss.token, q, p.other.id);
 	free(q);
 	/* A user without admin asking for another's sessions gets their own. */
-	q = strf("?user_id=%s", boss.id);
-	assert_sessions_of(other.token, q, other.id);
+	q = strf("?user_id=%s", p.boss.id);
+	assert_sessions_of(p.other.token, q, p.other.id);
 	free(q);
 
-	free(admin);
-	member_drop(&other);
-	member_drop(&boss);
-	tenant_drop(&t);
+	pair_drop(&p);
 }
 END_TEST
 
@@ -323,50 +340,43 @@ static char *titles(const char *token, const char *query)
  * a user without admin asking for another's is refused. */
 START_TEST(admin_user_reads_another_users_notifications_when_asked)
 {
-	struct tenant t;
-	tenant_make(&t);
-	struct member boss, other;
-	member_make(&boss, t.key, "boss");
-	member_make(&other, t.key, "other");
-	char *admin = role_with(t.key, "admin", "[\"admin\"]");
-	char *reader = role_with(t.key, "reader", "[\"objects:read\"]");
-	role_give(t.key, boss.id, admin);  /* each is told of their new role */
-	role_give(t.key, other.id, reader);
+	struct pair p;
+	pair_make(&p); /* each user is told of a new role */
+	char *reader = role_with(p.t.key, "reader", "[\"objects:read\"]");
+	role_give(p.t.key, p.other.id, reader);
 
-	char *mine = titles(boss.token, ""), *q = strf("?user_id=%s", other.id);
-	char *theirs = titles(boss.token, q);
+	char *mine = titles(p.boss.token, ""), *q = strf("?user_id=%s", p.other.id);
+	char *theirs = titles(p.boss.token, q);
 	ck_assert_msg(strstr(mine, "role admin") && !strstr(mine, "role reader"), "%s", mine);
 	ck_assert_msg(strstr(theirs, "role reader") && !strstr(theirs, "role admin"), "%s", theirs);
-	http_resp *r = call("GET", boss.token, NULL, "/v1/auth/notifications/count%s", q);
+	http_resp *r = call("GET", p.boss.token, NULL, "/v1/auth/notifications/count%s", q);
 	assert_envelope(r, 200, NULL);
 	ck_assert_int_eq(item(resp_data(r), "count")->valueint, 1);
 	http_free(r);
-	r = call("POST", boss.token, "{}", "/v1/auth/notifications/read-all%s", q);
+	r = call("POST", p.boss.token, "{}", "/v1/auth/notifications/read-all%s", q);
 	assert_envelope(r, 200, NULL);
 	http_free(r);
-	r = http_get("/v1/auth/notifications/count", other.token);
+	r = http_get("/v1/auth/notifications/count", p.other.token);
 	assert_envelope(r, 200, NULL);
 	ck_assert_int_eq(item(resp_data(r), "count")->valueint, 0);
 	http_free(r);
-	r = http_get("/v1/auth/notifications/count", boss.token);
+	r = http_get("/v1/auth/notifications/count", p.boss.token);
 	assert_envelope(r, 200, NULL);
 	ck_assert_int_eq(item(resp_data(r), "count")->valueint, 1);
 	http_free(r);
 
 	/* Without admin: another's notifications are refused, not shown. */
-	char *q2 = strf("?user_id=%s", boss.id);
-	r = call("GET", other.token, NULL, "/v1/auth/notifications%s", q2);
+	char *q2 = strf("?user_id=%s", p.boss.id);
+	r = call("GET", p.other.token, NULL, "/v1/auth/notifications%s", q2);
 	assert_envelope(r, 403, "FORBIDDEN");
 	http_free(r);
 	/* An admin naming a user the tenant does not have: 404. */
-	r = call("GET", boss.token, NULL, "/v1/auth/notifications?user_id=usr_01M0000000000000000000000Z");
+	r = call("GET", p.boss.token, NULL, "/v1/auth/notifications?user_id=usr_01M0000000000000000000000Z");
 	ck_assert_msg(r->status == 404, "status %ld: %s", r->status, r->body);
 	http_free(r);
 
-	free(mine), free(theirs), free(q), free(q2), free(admin), free(reader);
-	member_drop(&other);
-	member_drop(&boss);
-	tenant_drop(&t);
+	free(mine), free(theirs), free(q), free(q2), free(reader);
+	pair_drop(&p);
 }
 END_TEST
 
@@ -375,24 +385,19 @@ END_TEST
  * is refused at the handshake. */
 START_TEST(admin_user_streams_the_tenant_wide_channels)
 {
-	struct tenant t;
-	tenant_make(&t);
-	struct member boss, other;
-	member_make(&boss, t.key, "boss");
-	member_make(&other, t.key, "other");
-	char *admin = role_with(t.key, "admin", "[\"admin\"]");
-	role_give(t.key, boss.id, admin);
+	struct pair p;
+	pair_make(&p);
 
-	char *path = strf("/v1/realtime?token=%s&tenant_id=%s&channels=events,files", other.token, t.id);
+	char *path = strf("/v1/realtime?token=%s&tenant_id=%s&channels=events,files", p.other.token, p.t.id);
 	FILE *f = client_start("ws", path, 1, 10, NULL);
 	client_expect(f, "STATUS 403");
 	client_end(f);
 	free(path);
 
-	path = strf("/v1/realtime?token=%s&tenant_id=%s&channels=events,files", boss.token, t.id);
+	path = strf("/v1/realtime?token=%s&tenant_id=%s&channels=events,files", p.boss.token, p.t.id);
 	f = client_start("ws", path, 1, 10, NULL);
 	client_expect(f, "OPEN");
-	http_resp *r = call("POST", t.key, "{\"event_type\":\"audit_me\",\"data\":{\"n\":1}}",
+	http_resp *r = call("POST", p.t.key, "{\"event_type\":\"audit_me\",\"data\":{\"n\":1}}",
 			    "/v1/events");
 	assert_envelope(r, 200, NULL);
 	http_free(r);
@@ -403,10 +408,7 @@ START_TEST(admin_user_streams_the_tenant_wide_channels)
 	client_end(f);
 	free(path);
 
-	free(admin);
-	member_drop(&other);
-	member_drop(&boss);
-	tenant_drop(&t);
+	pair_drop(&p);
 }
 END_TEST
 
