@@ -54,7 +54,9 @@ static void pool2_start(void)
 static void pool2_kill(void)
 {
 	int rc;
-	free(run_cmd(&rc, "pkill -KILL -P %d; kill -KILL %d", (int)S.pool2, (int)S.pool2));
+	/* The master first, or it respawns workers killed before it. */
+	free(run_cmd(&rc, "w=$(pgrep -P %d); kill -KILL %d; kill -KILL $w 2>/dev/null", (int)S.pool2,
+		     (int)S.pool2));
 	waitpid(S.pool2, NULL, 0);
 	S.pool2 = 0;
 }
