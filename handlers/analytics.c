@@ -568,10 +568,16 @@ static int roll_tenant(db_t *db, cache_t *cache, arena_t *a, const char *tenant)
 	return 1;
 }
 
-/* A usage key's tenant into the set (an object used as a set). */
+/* The tenants seen in usage keys (an object used as a set). */
+struct usage_set {
+	cJSON *set;
+	arena_t *a;
+};
+
+/* A usage key's tenant into the set. */
 static void usage_key_tenant(const char *k, void *ud)
 {
-	struct { cJSON *set; arena_t *a; } *u = ud;
+	struct usage_set *u = ud;
 	const char *open = strchr(k, '{');
 	const char *close = open ? strchr(open, '}') : NULL;
 	if (!close || (strcmp(close, "}:req") && strcmp(close, "}:roll")))
@@ -584,7 +590,7 @@ static void usage_key_tenant(const char *k, void *ud)
 /* The tenants with usage keys in Redis (an object used as a set). */
 static cJSON *usage_tenants(cache_t *cache, arena_t *a)
 {
-	struct { cJSON *set; arena_t *a; } u = { cJSON_CreateObject(), a };
+	struct usage_set u = { cJSON_CreateObject(), a };
 	if (cache_scan(cache, a, "usage:{*}:*", usage_key_tenant, &u) != CACHE_OK) {
 		cJSON_Delete(u.set);
 		return NULL;
