@@ -53,6 +53,16 @@ size_t utf8_bad_at(const unsigned char *s, size_t n)
 	return n;
 }
 
+void utf8_scrub(char *s)
+{
+	size_t n = strlen(s), i = 0;
+	while (i < n) {
+		i += utf8_bad_at((const unsigned char *)s + i, n - i);
+		if (i < n)
+			s[i++] = '?';
+	}
+}
+
 static const char *type_name(enum field_type t)
 {
 	switch (t) {

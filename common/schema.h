@@ -54,6 +54,11 @@ bool schema_check(const field_t *fields, const cJSON *body, const char **field,
  * n. */
 size_t utf8_bad_at(const unsigned char *s, size_t n);
 
+/* Replaces, in place, every byte of the NUL-terminated s that is not part
+ * of well-formed UTF-8 with '?': text that echoes client input stays
+ * valid JSON. */
+void utf8_scrub(char *s);
+
 /*
  * Settings documents (auth config, governance, branding, forms): nested
  * objects whose every member has a type, bounds and a default.  A PATCH

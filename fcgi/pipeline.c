@@ -209,7 +209,7 @@ static err_t run(req_t *r)
 		return rc;
 	if (r->who.kind != PRINCIPAL_NONE && (rc = identity_gate(r)))
 		return rc;
-	if ((rc = read_body(r)))
+	if ((rc = req_query_check(r)) || (rc = read_body(r)))
 		return rc;
 	if ((rc = parse_body(r)))
 		return rc;

@@ -15,6 +15,7 @@
 
 #include "../common/codec.h"
 #include "../common/log.h"
+#include "../common/schema.h"
 #include "fanout.h"
 
 bool req_end_user(const req_t *r)
@@ -67,6 +68,10 @@ char *url_decode(arena_t *a, const char *s, size_t len, bool form)
 		out[o++] = c;
 	}
 	out[o] = '\0';
+	/* Every text of the API is UTF-8; bytes that are not would make the
+	 * JSON that echoes or stores them invalid. */
+	if (utf8_bad_at((const unsigned char *)out, o) < o)
+		return NULL;
 	return out;
 }
 
@@ -90,6 +95,28 @@ static const char *query_raw(req_t *r, const char *name, size_t *len)
 		q = amp ? amp + 1 : NULL;
 	}
 	return NULL;
+}
+
+err_t req_query_check(req_t *r)
+{
+	int n = 0;
+	for (const char *q = r->query; q && *q; n++) {
+		const char *amp = strchr(q, '&');
+		size_t plen = amp ? (size_t)(amp - q) : strlen(q);
+		const char *eq = memchr(q, '=', plen);
+		size_t klen = eq ? (size_t)(eq - q) : plen;
+		const char *key = url_decode(r->a, q, klen, true);
+		if (!key)
+			return req_fail(r, E_VALIDATION,
+					"Query parameter %d has a name that is not valid "
+					"percent-encoded UTF-8", n + 1);
+		if (eq && !url_decode(r->a, eq + 1, plen - klen - 1, true))
+			return req_fail_field(r, E_VALIDATION, key,
+					      "Query parameter %s is not valid percent-encoded UTF-8 "
+					      "(or holds a NUL)", key);
+		q = amp ? amp + 1 : NULL;
+	}
+	return E_OK;
 }
 
 const char *req_query(req_t *r, const char *name)
@@ -207,8 +234,10 @@ err_t req_fail(req_t *r, err_t e, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	r->err_message = arena_vprintf(r->a, fmt, ap);
+	char *msg = arena_vprintf(r->a, fmt, ap);
 	va_end(ap);
+	utf8_scrub(msg);
+	r->err_message = msg;
 	return e;
 }
 
@@ -216,8 +245,10 @@ err_t req_fail_field(req_t *r, err_t e, const char *field, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	r->err_message = arena_vprintf(r->a, fmt, ap);
+	char *msg = arena_vprintf(r->a, fmt, ap);
 	va_end(ap);
+	utf8_scrub(msg);
+	r->err_message = msg;
 	r->err_details = req_own(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(r->err_details, "field", field);
 	return e;

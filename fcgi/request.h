@@ -120,6 +120,10 @@ bool req_end_user(const req_t *r);
 
 /* Path parameter by name (decoded), or NULL. */
 const char *req_param(const req_t *r, const char *name);
+/* 400 naming the first query parameter whose name or value is not valid
+ * percent-encoded UTF-8 or decodes to a NUL; the pipeline asks before
+ * any handler, so handlers see only parameters that decode. */
+err_t req_query_check(req_t *r);
 /* Decoded query parameter (first occurrence), or NULL. */
 const char *req_query(req_t *r, const char *name);
 /*
@@ -195,7 +199,8 @@ cJSON *req_own(req_t *r, cJSON *j);
 const char *tenant_table(req_t *r, const char *name);
 
 /* Percent-decodes s (and '+' to space when form is true) into the arena.
- * Returns NULL if s has a malformed escape or decodes to a NUL byte. */
+ * Returns NULL if s has a malformed escape or decodes to a NUL byte or to
+ * bytes that are not UTF-8. */
 char *url_decode(arena_t *a, const char *s, size_t len, bool form);
 
 #endif

@@ -512,7 +512,7 @@ static err_t submission_body(req_t *r, cJSON **out, bool *html)
 		char *name = url_decode(r->a, s, k, true);
 		char *value = k < n ? url_decode(r->a, s + k + 1, n - k - 1, true) : arena_strdup(r->a, "");
 		if (!name || !value)
-			return req_fail(r, E_BAD_REQUEST, "The form body has a malformed escape");
+			return req_fail(r, E_BAD_REQUEST, "The form body has a malformed escape, a NUL or bytes that are not UTF-8");
 		cJSON *had = cJSON_GetObjectItemCaseSensitive(*out, name);
 		if (cJSON_IsArray(had)) {
 			cJSON_AddItemToArray(had, cJSON_CreateString(value));

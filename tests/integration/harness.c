@@ -39,6 +39,38 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
 	return add;
 }
 
+/* Whether s is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF). */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i], need, cp, lo;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			need = 1, cp = c & 0x1F, lo = 0x80;
+		else if (c >= 0xE0 && c <= 0xEF)
+			need = 2, cp = c & 0x0F, lo = 0x800;
+		else if (c >= 0xF0 && c <= 0xF4)
+			need = 3, cp = c & 0x07, lo = 0x10000;
+		else
+			return false;
+		if (n - i <= need)
+			return false;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if (cp < lo || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += need + 1;
+	}
+	return true;
+}
+
 static http_resp *perform(CURL *c, struct curl_slist *hdrs)
 {
 	struct buf body = { 0 }, head = { 0 };
@@ -61,7 +93,10 @@ static http_resp *perform(CURL *c, struct curl_slist *hdrs)
 		r->body = body.p ? body.p : strdup("");
 		r->body_len = body.len;
 		r->headers = head.p ? head.p : strdup("");
-		r->json = cJSON_Parse(r->body);
+		/* JSON is UTF-8 (RFC 8259 §8.1): a body that is not is no JSON
+		 * to a client, however lenient cJSON is. */
+		r->json = utf8_ok((const unsigned char *)r->body, r->body_len) ?
+			  cJSON_Parse(r->body) : NULL;
 	}
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);

@@ -4,7 +4,9 @@
  * nested past the documented limit is a 400 naming the field (never a 500
  * from the database), requests answered before their body is read never
  * turn into nginx 502s, and /v1/sql keeps nothing of one request's session
- * (named locks, variables) for the next.
+ * (named locks, variables) for the next; bytes that are not UTF-8 in a
+ * query or path are refused and never echoed into an answer (cJSON would
+ * print them, and the JSON would not parse for any strict client).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +146,42 @@ START_TEST(json_nested_past_16_levels_is_400_naming_the_field)
 }
 END_TEST
 
+START_TEST(query_and_path_bytes_that_are_not_utf8_are_refused_naming_the_parameter)
+{
+	struct tenant t;
+	tenant_make(&t);
+	/* A lone continuation byte, an overlong '/', a surrogate, a NUL. */
+	const char *const bad[] = { "%FF", "%C0%AF", "%ED%A0%80", "x%00y" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* r->json is NULL for a body that is not UTF-8 (harness.c). */
+		http_resp *r = call("GET", t.key, NULL, "/v1/object-types?sort=%s", bad[i]);
+		assert_fail_field(r, 400, "VALIDATION_ERROR", "sort");
+		http_free(r);
+		r = call("GET", t.key, NULL, "/v1/object-types?limit=5&%s=1", bad[i]);
+		assert_envelope(r, 400, "VALIDATION_ERROR");
+		http_free(r);
+		if (strstr(bad[i], "%00"))
+			continue; /* nginx refuses a NUL in a path itself (400) */
+		r = call("GET", t.key, NULL, "/v1/object-types/%s", bad[i]);
+		assert_envelope(r, 404, "NOT_FOUND");
+		http_free(r);
+		r = call("DELETE", t.key, NULL, "/v1/keys/%s", bad[i]);
+		assert_envelope(r, 404, "NOT_FOUND");
+		http_free(r);
+	}
+	/* Credentials are still asked first. */
+	http_resp *r = call("GET", NULL, NULL, "/v1/object-types?sort=%%FF");
+	assert_envelope(r, 401, "UNAUTHORIZED");
+	http_free(r);
+	/* Good UTF-8 passes through to the handler, which names the sort. */
+	r = call("GET", t.key, NULL, "/v1/object-types?sort=%%C3%%A9t%%C3%%A9");
+	assert_fail_field(r, 400, "VALIDATION_ERROR", "sort");
+	ck_assert_msg(strstr(error_message(r), "\"été\"") != NULL, "%s", r->body);
+	http_free(r);
+	tenant_drop(&t);
+}
+END_TEST
+
 START_TEST(bodies_answered_before_they_are_read_never_give_502)
 {
 	/* Answers that come before the body is read: a route that takes
@@ -217,6 +255,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, poison_event_is_set_aside_and_never_blocks_other_tenants);
 	tcase_add_test(tc, json_nested_past_16_levels_is_400_naming_the_field);
 	tcase_add_test(tc, sql_sessions_keep_nothing_between_requests);
+	tcase_add_test(tc, query_and_path_bytes_that_are_not_utf8_are_refused_naming_the_parameter);
 	tc = tcase_new_slow(s, "early answers");
 	tcase_add_test(tc, bodies_answered_before_they_are_read_never_give_502);
 	return s;
