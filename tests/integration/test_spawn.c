@@ -250,6 +250,12 @@ START_TEST(run_script_stops_the_whole_stack_on_every_signal)
 		ck_assert(pid >= 0);
 		if (pid == 0) {
 			setsid();
+			/* A shell cannot trap a signal ignored when it started (POSIX);
+			 * a test run in the background of a shell without job control
+			 * inherits SIGINT and SIGQUIT ignored. A terminal's script has
+			 * them at their defaults. */
+			for (size_t k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
+				signal(sigs[k], SIG_DFL);
 			char *cmd = strf("cd %s && PORT=%d TESSERA_RUN_DIR=%s BIN=%s/build/tessera exec tools/run "
 					 "--workers 1 >%s 2>&1", env_or("TESSERA_TEST_REPO", "."), port, dir,
 					 env_or("TESSERA_TEST_REPO", "."), log);
