@@ -144,6 +144,20 @@ bad:
 	return false;
 }
 
+/* A string of a field with values is one of them. */
+static bool value_ok(const field_t *f, const cJSON *v, char *msg, size_t msglen)
+{
+	if (!f->values || !cJSON_IsString(v))
+		return true;
+	for (const char *const *a = f->values; *a; a++)
+		if (!strcmp(*a, v->valuestring))
+			return true;
+	int n = snprintf(msg, msglen, "%s must be one of: ", f->name);
+	for (const char *const *a = f->values; *a && n >= 0 && (size_t)n < msglen; a++)
+		n += snprintf(msg + n, msglen - (size_t)n, "%s%s", a == f->values ? "" : ", ", *a);
+	return false;
+}
+
 bool schema_check(const field_t *fields, const cJSON *body, const char **field,
 		  char *msg, size_t msglen)
 {
@@ -170,7 +184,7 @@ bool schema_check(const field_t *fields, const cJSON *body, const char **field,
 				snprintf(msg, msglen, "%s must not be null", f->name);
 				return false;
 			}
-			if (!type_ok(f, item, msg, msglen)) {
+			if (!type_ok(f, item, msg, msglen) || !value_ok(f, item, msg, msglen)) {
 				*field = f->name;
 				return false;
 			}
@@ -200,9 +214,9 @@ void doc_spec_fields(const doc_spec_t *spec, field_t *out)
 		bool obj = spec->type == DS_OBJ || spec->type == DS_MAP;
 		*out = (field_t){ spec->name, types[spec->type],
 				  obj || (spec->flags & DSF_NULLABLE) ? FF_NULLABLE : 0,
-				  obj ? 0 : spec->min, obj ? 0 : spec->max };
+				  obj ? 0 : spec->min, obj ? 0 : spec->max, NULL };
 	}
-	*out = (field_t){ NULL, 0, 0, 0, 0 };
+	*out = (field_t){ NULL, 0, 0, 0, 0, NULL };
 }
 
 cJSON *doc_spec_defaults(const doc_spec_t *spec)

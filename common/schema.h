@@ -3,8 +3,9 @@
  *
  * A route names an array of field_t ending with { NULL }.  The pipeline
  * rejects a body that is not a JSON object, a field not in the list, a
- * missing required field or a value of the wrong type, each with a
- * VALIDATION_ERROR naming the field.  Handlers check only meaning (a scope
+ * missing required field, a value of the wrong type or length, or a string
+ * outside the field's values, each with a VALIDATION_ERROR naming the
+ * field.  Handlers check only meaning (a scope
  * that does not exist, a time in the past), never shape.
  */
 #ifndef TESSERA_SCHEMA_H
@@ -39,6 +40,7 @@ typedef struct field {
 	unsigned flags;
 	long long min;     /* FT_INT: minimum; FT_STRING: min length */
 	long long max;     /* FT_INT: maximum; FT_STRING/arrays: max length (0 = none) */
+	const char *const *values; /* FT_STRING: the allowed values, NULL-ended (NULL = any) */
 } field_t;
 
 /*

@@ -195,6 +195,13 @@ static cJSON *schema_json(const field_t *fields)
 		}
 		if (f->type == FT_STRING_ARRAY)
 			cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "items"), "type", "string");
+		if (f->values) {
+			cJSON *e = cJSON_AddArrayToObject(p, "enum");
+			for (const char *const *v = f->values; *v; v++)
+				cJSON_AddItemToArray(e, cJSON_CreateString(*v));
+			if (f->flags & FF_NULLABLE)
+				cJSON_AddItemToArray(e, cJSON_CreateNull());
+		}
 		if (f->type == FT_STRING && f->min)
 			cJSON_AddNumberToObject(p, "minLength", (double)f->min);
 		if (f->type == FT_STRING && f->max)

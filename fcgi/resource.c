@@ -63,9 +63,9 @@ static field_t *schema_build(const resource_t *res, enum res_op op)
 		unsigned ff = (f->flags & RF_NULLABLE) ? FF_NULLABLE : 0;
 		if (op == OP_CREATE && (f->flags & RF_REQUIRED))
 			ff |= FF_REQUIRED;
-		s[k++] = (field_t){ f->name, f->in, ff, f->min, f->max };
+		s[k++] = (field_t){ f->name, f->in, ff, f->min, f->max, f->values };
 		if (f->alias)
-			s[k++] = (field_t){ f->alias, f->in, ff & ~FF_REQUIRED, f->min, f->max };
+			s[k++] = (field_t){ f->alias, f->in, ff & ~FF_REQUIRED, f->min, f->max, f->values };
 	}
 	return s;
 }
@@ -538,30 +538,15 @@ static err_t op_get(req_t *r, res_ctx_t *c)
 
 /* --- writes --------------------------------------------------------------- */
 
-/* Meaning checks every field declares: enum values, the check function;
- * then the check hook's. */
+/* Meaning checks every field declares (its shape and values the pipeline
+ * checked against the route's schema); then the check hook's. */
 static err_t fields_check(req_t *r, res_ctx_t *c)
 {
 	const cJSON *it;
 	cJSON_ArrayForEach(it, c->body) {
 		const res_field_t *f = field_named(c->res, it->string);
-		if (!f || cJSON_IsNull(it))
-			continue;
-		if (f->values && cJSON_IsString(it)) {
-			bool ok = false;
-			for (const char *const *v = f->values; *v && !ok; v++)
-				ok = !strcmp(*v, it->valuestring);
-			if (!ok) {
-				strbuf_t sb = { 0 };
-				for (const char *const *v = f->values; *v; v++)
-					sb_printf(&sb, "%s%s", v == f->values ? "" : ", ", *v);
-				char *allowed = sb_take(&sb, r->a);
-				return req_fail_field(r, E_VALIDATION, f->name, "%s must be one of: %s",
-						      f->name, allowed);
-			}
-		}
 		err_t rc;
-		if (f->check && (rc = f->check(r, f, it)))
+		if (f && !cJSON_IsNull(it) && f->check && (rc = f->check(r, f, it)))
 			return rc;
 	}
 	if (c->res->hooks && c->res->hooks->check)

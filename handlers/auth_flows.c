@@ -84,7 +84,7 @@ const field_t auth_email_body[] = {
 
 const field_t auth_token_body[] = {
 	BODY_TOKEN,
-	{ "type", FT_STRING, 0, 1, 32 },
+	{ "type", FT_STRING, 0, 1, 32, (const char *const[]){ "signup", "email", "email_change", NULL } },
 	BODY_TENANT_ID,
 	{ NULL, 0, 0, 0, 0 },
 };

@@ -25,7 +25,7 @@ const field_t auth_refresh_body[] = {
 
 const field_t auth_logout_body[] = {
 	{ "refresh_token", FT_STRING, 0, 1, 128 },
-	{ "scope", FT_STRING, 0, 1, 16 },
+	{ "scope", FT_STRING, 0, 1, 16, (const char *const[]){ "local", "global", "others", NULL } },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -114,8 +114,6 @@ err_t auth_logout(req_t *r)
 	const char *token = body_str(r, "refresh_token"), *scope = body_str(r, "scope");
 	const char *sid = NULL, *uid = NULL;
 	err_t rc;
-	if (scope && strcmp(scope, "local") && strcmp(scope, "global") && strcmp(scope, "others"))
-		return req_fail_field(r, E_VALIDATION, "scope", "scope must be local, global or others");
 	if (token) {
 		if ((rc = refresh_session(r, token, &sid, &uid)))
 			return rc;

@@ -54,10 +54,12 @@
 
 #define OBJ_COLS "id, properties, created_at, updated_at, created_by, version, is_deleted, deleted_at"
 
+static const char *const formats[] = { "json", "csv", NULL };
+
 /* What an import and an export both name: the type and the format. */
 #define BODY_TYPE_AND_FORMAT \
 	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 100 }, \
-	{ "format", FT_STRING, 0, 0, 8 }
+	{ "format", FT_STRING, 0, 0, 8, formats }
 
 const field_t import_body[] = {
 	BODY_TYPE_AND_FORMAT,
@@ -73,19 +75,6 @@ const field_t export_body[] = {
 
 /* ------------------------------------------------------------ shared */
 
-/* "json" (the default) or "csv"; *csv tells which. */
-static err_t format_of(req_t *r, bool *csv)
-{
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(r->json, "format");
-	*csv = false;
-	if (!f)
-		return E_OK;
-	if (!strcmp(f->valuestring, "csv"))
-		*csv = true;
-	else if (strcmp(f->valuestring, "json"))
-		return req_fail_field(r, E_VALIDATION, "format", "format must be json or csv");
-	return E_OK;
-}
 
 /* An import or an export of the objects of t in CSV or JSON. */
 typedef err_t (*transfer_fn)(req_t *r, objtype_t *t, bool is_csv);
@@ -99,11 +88,11 @@ static err_t transfer(req_t *r, transfer_fn fn)
 				"No row-level policy allows end users to import or export objects");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(r->json, "object_type_id");
 	objtype_t *t;
-	bool is_csv;
+	const char *format = json_str_of(r->json, "format"); /* one of formats[] */
 	err_t rc = objtype_load(r, cJSON_IsString(id) ? id->valuestring : "", &t);
-	if (rc || (rc = format_of(r, &is_csv)))
+	if (rc)
 		return rc;
-	return fn(r, t, is_csv);
+	return fn(r, t, format && !strcmp(format, "csv"));
 }
 
 /* --------------------------------------------------------------- CSV */

@@ -25,13 +25,12 @@
 #define LIST_DEFAULT 20
 #define LIST_MAX 100
 
-static const char *const levels[] = { "debug", "info", "warning", "error", "fatal" };
-#define NLEVELS (sizeof(levels) / sizeof(levels[0]))
+static const char *const levels[] = { "debug", "info", "warning", "error", "fatal", NULL };
 
 static bool level_known(const char *level)
 {
-	for (size_t i = 0; i < NLEVELS; i++)
-		if (!strcmp(level, levels[i]))
+	for (const char *const *l = levels; *l; l++)
+		if (!strcmp(level, *l))
 			return true;
 	return false;
 }
@@ -40,7 +39,7 @@ const field_t error_report_body[] = {
 	{ "message", FT_STRING, FF_REQUIRED, 1, 4000 },
 	{ "stack", FT_STRING, FF_NULLABLE, 0, 65000 },
 	{ "source", FT_STRING, FF_NULLABLE, 0, 255 },
-	{ "level", FT_STRING, FF_NULLABLE, 1, 16 },
+	{ "level", FT_STRING, FF_NULLABLE, 1, 16, levels },
 	{ "path", FT_STRING, FF_NULLABLE, 0, 2048 },
 	{ "metadata", FT_OBJECT, FF_NULLABLE, 0, 0 },
 	{ NULL, 0, 0, 0, 0 },
@@ -49,9 +48,6 @@ const field_t error_report_body[] = {
 err_t errors_report(req_t *r)
 {
 	const char *level = json_str_of(r->json, "level");
-	if (level && !level_known(level))
-		return req_fail_field(r, E_VALIDATION, "level",
-				      "level must be debug, info, warning, error or fatal");
 	char *meta = NULL;
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(r->json, "metadata");
 	if (cJSON_IsObject(m)) {
@@ -187,7 +183,7 @@ static cJSON *summary_group(const db_result *res, int i)
 	};
 	cJSON *g = row_to_json(cols, res, i);
 	cJSON *per = cJSON_AddObjectToObject(g, "levels");
-	for (size_t l = 0; l < NLEVELS; l++)
+	for (size_t l = 0; levels[l]; l++)
 		cJSON_AddNumberToObject(per, levels[l], (double)db_get_int(res, i, levels[l], 0));
 	return g;
 }

@@ -63,7 +63,7 @@ static const res_field_t file_fields[] = {
 };
 
 static const resource_t file_res;
-static const char *const file_access[] = { "private", "public", NULL };
+const char *const file_access[] = { "private", "public", NULL };
 
 const char *files_table(req_t *r)
 {
@@ -800,19 +800,25 @@ err_t files_folders(req_t *r)
 
 /* ------------------------------------------------------------ search */
 
+static const char *const search_statuses[] = { "pending", "ready", "deleted", NULL };
+static const char *const search_categories[] = { "image", "video", "audio", "document", "archive",
+						 "other", NULL };
+static const char *const search_sorts[] = { "created_at", "size_bytes", "filename", NULL };
+static const char *const search_dirs[] = { "asc", "desc", NULL };
+
 const field_t files_search_body[] = {
 	{ "mime_type", FT_STRING, 0, 1, 127 },
-	{ "mime_category", FT_STRING, 0, 1, 16 },
-	{ "access", FT_STRING, 0, 1, 16 },
-	{ "status", FT_STRING, 0, 1, 16 },
+	{ "mime_category", FT_STRING, 0, 1, 16, search_categories },
+	{ "access", FT_STRING, 0, 1, 16, file_access },
+	{ "status", FT_STRING, 0, 1, 16, search_statuses },
 	{ "folder", FT_STRING, FF_NULLABLE, 0, 255 },
 	{ "filename", FT_STRING, 0, 1, 255 },
 	{ "object_type_id", FT_STRING, 0, 1, 40 },
 	{ "object_id", FT_STRING, 0, 1, 40 },
 	{ "created_after", FT_STRING, 0, 1, 40 },
 	{ "created_before", FT_STRING, 0, 1, 40 },
-	{ "sort", FT_STRING, 0, 1, 32 },
-	{ "sort_dir", FT_STRING, 0, 1, 8 },
+	{ "sort", FT_STRING, 0, 1, 32, search_sorts },
+	{ "sort_dir", FT_STRING, 0, 1, 8, search_dirs },
 	{ "limit", FT_INT, 0, 1, SEARCH_MAX },
 	{ "cursor", FT_STRING, FF_NULLABLE, 0, 1024 },
 	{ NULL, 0, 0, 0, 0 },
@@ -821,9 +827,6 @@ const field_t files_search_body[] = {
 /* The conditions of the search body. */
 static err_t search_filters(req_t *r, query_t *q)
 {
-	static const char *const status[] = { "pending", "ready", "deleted", NULL };
-	static const char *const cats[] = { "image", "video", "audio", "document", "archive",
-					    "other", NULL };
 	/* Members that match a column as they are; the times. */
 	static const struct { const char *field, *cond; } eq[] = {
 		{ "access", "access = ?" }, { "mime_category", "category = ?" },
@@ -833,11 +836,6 @@ static err_t search_filters(req_t *r, query_t *q)
 		{ "created_after", "created_at > ?" }, { "created_before", "created_at < ?" },
 	};
 	const char *v, *st = json_str_of(r->json, "status");
-	err_t rc;
-	if ((rc = one_of_or_reply(r, "access", json_str_of(r->json, "access"), file_access)) ||
-	    (rc = one_of_or_reply(r, "status", st, status)) ||
-	    (rc = one_of_or_reply(r, "mime_category", json_str_of(r->json, "mime_category"), cats)))
-		return rc;
 	query_and(r, q, st && !strcmp(st, "deleted") ? "is_deleted = 1" : "is_deleted = 0");
 	if (st && strcmp(st, "deleted"))
 		query_and_bind(r, q, "status = ?", db_str(st));
@@ -871,16 +869,13 @@ static err_t search_filters(req_t *r, query_t *q)
 
 err_t files_search(req_t *r)
 {
-	static const char *const sorts[] = { "created_at", "size_bytes", "filename", NULL };
-	static const char *const dirs[] = { "asc", "desc", NULL };
 	query_t q;
 	query_init(r, &q, "1 = 1");
 	owner_only(r, &q);
 	const char *sort = json_str_of(r->json, "sort") ? json_str_of(r->json, "sort") : "created_at";
 	const char *dir = json_str_of(r->json, "sort_dir") ? json_str_of(r->json, "sort_dir") : "desc";
 	err_t rc;
-	if ((rc = search_filters(r, &q)) || (rc = one_of_or_reply(r, "sort", sort, sorts)) ||
-	    (rc = one_of_or_reply(r, "sort_dir", dir, dirs)))
+	if ((rc = search_filters(r, &q)))
 		return rc;
 	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(r->json, "limit");
 	query_order_t o = { .col = sort, .desc = !strcmp(dir, "desc"),
@@ -968,7 +963,7 @@ const field_t files_batch_body[] = {
 
 const field_t files_batch_update_body[] = {
 	{ "file_ids", FT_STRING_ARRAY, FF_REQUIRED, 0, BATCH_MAX },
-	{ "access", FT_STRING, 0, 1, 16 },
+	{ "access", FT_STRING, 0, 1, 16, file_access },
 	{ "folder", FT_STRING, FF_NULLABLE, 0, 255 },
 	{ NULL, 0, 0, 0, 0 },
 };

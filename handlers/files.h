@@ -49,6 +49,8 @@ err_t file_event(req_t *r, const char *event, const char *id);
  * 400 VALIDATION_ERROR naming the field.
  */
 err_t file_fields_check(req_t *r, const cJSON *in);
+/* What a file's access may be: "private", "public" (NULL-ended). */
+extern const char *const file_access[];
 /* The filename rules alone (field names the error's field). */
 /* Whether f is a folder path: names of letters, digits, space, _ . -
  * separated by single /, at most 255 bytes. */

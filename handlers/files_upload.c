@@ -307,7 +307,7 @@ const field_t files_upload_url_body[] = {
 	{ "mime_type", FT_STRING, 0, 1, 127 },
 	{ "size_bytes", FT_INT, FF_REQUIRED, 1, (long long)1 << 50 },
 	{ "checksum_sha256", FT_STRING, 0, 64, 64 },
-	{ "access", FT_STRING, 0, 1, 16 },
+	{ "access", FT_STRING, 0, 1, 16, file_access },
 	{ "folder", FT_STRING, FF_NULLABLE, 0, 255 },
 	{ "meta", FT_OBJECT, FF_NULLABLE, 0, 0 },
 	{ "object_type_id", FT_STRING, FF_NULLABLE, 0, 40 },

@@ -203,7 +203,7 @@ static err_t notifications_read_all(req_t *r)
 /* --- preferences ------------------------------------------------------------ */
 
 static const field_t notification_pref_body[] = {
-	{ "channel", FT_STRING, FF_REQUIRED, 1, 16 },
+	{ "channel", FT_STRING, FF_REQUIRED, 1, 16, channels },
 	{ "enabled", FT_BOOL, 0, 0, 0 },
 	{ "categories", FT_STRING_ARRAY, 0, 0, CATEGORIES_MAX },
 	{ NULL, 0, 0, 0, 0 },

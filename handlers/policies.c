@@ -143,11 +143,6 @@ static err_t cond_check(req_t *r, const objtype_t *t, const cJSON *c, const char
 	return E_OK;
 }
 
-static err_t check_action(req_t *r, const res_field_t *f, const cJSON *action)
-{
-	return one_of_or_reply(r, f->name, action->valuestring, actions);
-}
-
 /* --- evaluation -------------------------------------------------------------- */
 
 /* Numeric value of a JSON number or numeric string. */
@@ -311,7 +306,7 @@ static const res_field_t policy_fields[] = {
 	{ .name = "name", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_REQUIRED | RF_UNIQUE,
 	  .min = 1, .max = 255 },
 	{ .name = "action", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_REQUIRED,
-	  .min = 1, .max = 16, .check = check_action },
+	  .min = 1, .max = 16, .values = actions },
 	{ .name = "role", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE | RF_NULLABLE,
 	  .min = 1, .max = 64 },
 	{ .name = "condition_json", .type = COL_JSON, .in = FT_ANY, .flags = RF_WRITABLE },

@@ -39,6 +39,13 @@
 #define OBJECTS_MAX 100
 #define OBJECTS_DEFAULT 20
 
+/* What a spec's aggregation and interval may be (the route rows declare
+ * them; specs inside dashboards and saved reports are checked by the
+ * builders below). */
+static const char *const aggregations[] = { "count", "sum", "avg", "min", "max", NULL };
+static const char *const interval_names[] = { "hour", "day", "week", "month", "quarter", "year",
+					      NULL };
+
 const field_t report_funnel_body[] = {
 	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 64 },
 	{ "steps", FT_ARRAY, FF_REQUIRED, 1, FUNNEL_STEPS_MAX },
@@ -50,7 +57,7 @@ const field_t report_funnel_body[] = {
 const field_t report_leaderboard_body[] = {
 	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 64 },
 	{ "group_by", FT_STRING, FF_REQUIRED, 1, 64 },
-	{ "aggregation", FT_STRING, 0, 1, 16 },
+	{ "aggregation", FT_STRING, 0, 1, 16, aggregations },
 	{ "value_property", FT_STRING, FF_NULLABLE, 1, 64 },
 	{ "limit", FT_INT, 0, 0, LEADERBOARD_MAX },
 	{ "filters", FT_ARRAY, FF_NULLABLE, 0, OBJ_FILTERS_MAX },
@@ -68,9 +75,9 @@ const field_t report_pipeline_body[] = {
 const field_t report_timeseries_body[] = {
 	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 64 },
 	{ "date_property", FT_STRING, 0, 1, 64 },
-	{ "interval", FT_STRING, 0, 1, 16 },
+	{ "interval", FT_STRING, 0, 1, 16, interval_names },
 	{ "timezone", FT_STRING, 0, 1, 64 },
-	{ "aggregation", FT_STRING, 0, 1, 16 },
+	{ "aggregation", FT_STRING, 0, 1, 16, aggregations },
 	{ "value_property", FT_STRING, FF_NULLABLE, 1, 64 },
 	{ "filters", FT_ARRAY, FF_NULLABLE, 0, OBJ_FILTERS_MAX },
 	{ "start_date", FT_STRING, FF_NULLABLE, 1, 40 },
@@ -83,7 +90,7 @@ const field_t report_timeseries_body[] = {
  * request's). */
 const field_t report_metric_body[] = {
 	{ "object_type_id", FT_STRING, FF_REQUIRED, 1, 64 },
-	{ "aggregation", FT_STRING, 0, 1, 16 },
+	{ "aggregation", FT_STRING, 0, 1, 16, aggregations },
 	{ "value_property", FT_STRING, FF_NULLABLE, 1, 64 },
 	{ "filters", FT_ARRAY, FF_NULLABLE, 0, OBJ_FILTERS_MAX },
 	{ NULL, 0, 0, 0, 0 },
@@ -184,10 +191,9 @@ static err_t spec_prop(rep_t *p, const char *member, bool required, bool (*ok)(c
  * count). */
 static err_t spec_agg(rep_t *p, const char **sql, const prop_t **vp)
 {
-	static const char *const names[] = { "count", "sum", "avg", "min", "max", NULL };
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(p->spec, "aggregation");
 	const char *agg = cJSON_IsString(a) ? a->valuestring : "count";
-	if ((a && !cJSON_IsString(a)) || !listed(agg, names))
+	if ((a && !cJSON_IsString(a)) || !listed(agg, aggregations))
 		return req_fail_field(p->r, E_VALIDATION, fld(p, "aggregation"),
 				      "aggregation must be one of count, sum, avg, min, max");
 	*sql = "COUNT(*)";
@@ -494,8 +500,6 @@ static err_t pipeline(rep_t *p, cJSON **out)
 
 enum interval { IV_HOUR, IV_DAY, IV_WEEK, IV_MONTH, IV_QUARTER, IV_YEAR };
 
-static const char *const interval_names[] = { "hour", "day", "week", "month", "quarter", "year",
-					      NULL };
 
 /* A zone name of the system's tz database (or UTC). */
 static bool tz_valid(const char *tz)

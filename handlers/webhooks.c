@@ -80,14 +80,7 @@ static err_t check_events(req_t *r, const res_field_t *f, const cJSON *events)
 	return E_OK;
 }
 
-static err_t check_status(req_t *r, const res_field_t *f, const cJSON *status)
-{
-	(void)f;
-	const char *s = status->valuestring;
-	if (strcmp(s, "active") && strcmp(s, "paused") && strcmp(s, "disabled"))
-		return req_fail_field(r, E_VALIDATION, "status", "status must be active, paused or disabled");
-	return E_OK;
-}
+static const char *const statuses[] = { "active", "paused", "disabled", NULL };
 
 /* What lists show of a custom header's value. */
 #define HEADER_MASK "********"
@@ -145,7 +138,7 @@ static const res_field_t webhook_fields[] = {
 	{ .name = "object_types", .type = COL_JSON, .in = FT_STRING_ARRAY,
 	  .flags = RF_WRITABLE | RF_NULLABLE, .max = MAX_TYPES },
 	{ .name = "status", .type = COL_STR, .in = FT_STRING, .flags = RF_WRITABLE, .min = 1, .max = 16,
-	  .check = check_status },
+	  .values = statuses },
 	{ .name = "disabled_reason", .type = COL_STR },
 	{ .name = "headers", .type = COL_JSON, .in = FT_OBJECT, .flags = RF_WRITABLE | RF_NULLABLE,
 	  .check = check_headers },

@@ -530,6 +530,11 @@ EXAMPLE_STRINGS = {
     "currency": "USD", "date": "2026-01-31", "timezone": "UTC", "cron_expression": "0 9 * * 1",
     "redirect_to": "https://example.com/welcome", "query": "SELECT 1", "message": "Hello",
     "body": "Looks good to me.", "channel": "email", "provider": "google", "action": "read",
+    "start_date": "2026-01-01", "end_date": "2026-12-31", "due_date": "2026-02-28",
+    "effective_date": "2026-01-31", "run_at": "2026-01-31T09:00:00Z", "next_run": "2026-02-01",
+    "created_after": "2026-01-01T00:00:00Z", "created_before": "2026-12-31T23:59:59Z",
+    "expires_at": "2027-01-01T00:00:00Z", "to": "ada@example.com", "reply_to": "ada@example.com",
+    "from": "Tessera <noreply@example.com>", "date_property": "created_at",
 }
 EXAMPLE_ARRAYS = {"scopes": ["read", "write"], "events": ["object.created"], "ip_allowlist": ["203.0.113.0/24"],
                   "enum_values": ["open", "closed"], "object_ids": ["obj_0123456789abcdef"],
@@ -560,6 +565,8 @@ def fits(value, schema, components_schemas):
               "array": isinstance(value, list), "null": value is None}
         if not any(ok.get(t, False) for t in types):
             return False
+    if "enum" in schema and value not in schema["enum"]:
+        return False
     if isinstance(value, str):
         if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", 1 << 30):
             return False
@@ -594,6 +601,9 @@ def make_value(name, schema, components_schemas):
         return make_value(name, components_schemas.get(ref, {}), components_schemas)
     types = [t for t in schema_types(schema) if t != "null"]
     kind = types[0] if types else "string"
+    if [v for v in schema.get("enum") or [] if v is not None]:
+        return EXAMPLE_STRINGS[name] if name in EXAMPLE_STRINGS and EXAMPLE_STRINGS[name] in schema["enum"] \
+            else [v for v in schema["enum"] if v is not None][0]
     if kind == "string":
         v = EXAMPLE_STRINGS.get(name, name.replace("_", "-") if name else "value")
         if len(v) < schema.get("minLength", 0):

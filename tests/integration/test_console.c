@@ -66,6 +66,7 @@ START_TEST(openapi_generates_a_typescript_client_that_type_checks)
 	ck_assert_str_eq(json_str(j, "version"), "3.1");
 	ck_assert_int_ge((int)item(j, "operations")->valuedouble, 337);
 	ck_assert(cJSON_IsTrue(item(j, "typed")));
+	ck_assert_int_ge((int)item(j, "enums_checked")->valuedouble, 20);
 	cJSON_Delete(j);
 	free(args);
 	free(work);

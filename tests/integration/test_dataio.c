@@ -470,7 +470,7 @@ START_TEST(import_bodies_are_checked)
 	people_make(t.key, "people");
 	http_resp *r = http_json("POST", "/v1/data/import", t.key,
 				 "{\"object_type_id\":\"people\",\"format\":\"xml\",\"data\":[]}");
-	assert_invalid_msg(r, "format", "json or csv");
+	assert_invalid_msg(r, "format", "json, csv");
 	http_free(r);
 	r = http_json("POST", "/v1/data/import", t.key, "{\"object_type_id\":\"people\"}");
 	assert_invalid_msg(r, "data", "array");
@@ -635,7 +635,7 @@ START_TEST(empty_type_exports_an_empty_file)
 	ck_assert_str_eq(json_str(resp_data(r), "format"), "json");
 	http_free(r);
 	r = http_json("POST", "/v1/data/export", t.key, "{\"object_type_id\":\"people\",\"format\":\"xlsx\"}");
-	assert_invalid_msg(r, "format", "json or csv");
+	assert_invalid_msg(r, "format", "json, csv");
 	http_free(r);
 	r = http_json("POST", "/v1/data/export", t.key, "{\"object_type_id\":\"nope\"}");
 	assert_envelope(r, 404, "NOT_FOUND");

@@ -20,6 +20,7 @@ static const field_t fields[] = {
 	{ "meta", FT_OBJECT, 0, 0, 0 },
 	{ "score", FT_NUMBER, 0, 0, 0 },
 	{ "extra", FT_ANY, 0, 0, 0 },
+	{ "status", FT_STRING, FF_NULLABLE, 1, 16, (const char *const[]){ "open", "closed", NULL } },
 	{ NULL, 0, 0, 0, 0 },
 };
 
@@ -81,6 +82,13 @@ static const struct {
 	{ "{" BASE ",\"extra\":null}", "extra", "extra must not be null" },  /* FT_ANY is not nullable */
 	/* nullable */
 	{ "{" BASE ",\"note\":null}", NULL, NULL },
+	/* values */
+	{ "{" BASE ",\"status\":\"open\"}", NULL, NULL },
+	{ "{" BASE ",\"status\":null}", NULL, NULL },
+	{ "{" BASE ",\"status\":\"Open\"}", "status", "status must be one of: open, closed" },
+	{ "{" BASE ",\"status\":\"open \"}", "status", "status must be one of: open, closed" },
+	{ "{" BASE ",\"status\":\"\"}", "status", "status must be at least 1 characters" },
+	{ "{" BASE ",\"status\":1}", "status", "status must be a string" },
 };
 
 START_TEST(schema_check_accepts_or_names_the_offending_field)
