@@ -201,7 +201,7 @@ static err_t check_trigger(req_t *r, const res_field_t *f, const cJSON *v)
 	(void)f;
 	if (!trigger_valid(v->valuestring))
 		return req_fail_field(r, E_VALIDATION, "trigger_event", "trigger_event must be an event "
-				      "type of GET /v1/events/types (object.created, …) or custom.<name>");
+				      "type of GET /events/types (object.created, …) or custom.<name>");
 	return E_OK;
 }
 

@@ -279,6 +279,16 @@ EVENT_SCHEMA = {
                    "resource_type": {"type": ["string", "null"]}, "resource_id": {"type": ["string", "null"]},
                    "data": {}, "actor_type": {"type": "string"}, "actor_id": {"type": ["string", "null"]},
                    "created_at": {"type": "string", "format": "date-time"}}}
+_EVENT_TYPE = {"type": "object", "required": ["type"], "properties": {
+    "type": {"type": "string"}, "resource_type": {"type": "string"}, "description": {"type": "string"},
+    "subscribable": {"type": "boolean"}, "in_feed": {"type": "boolean"}, "example": {}}}
+# A sign-up: tokens, or null tokens and confirmation_sent when the address
+# must be confirmed first.
+_SIGNED_UP = {"type": "object", "required": ["user", "access_token"], "properties": {
+    "access_token": {"type": ["string", "null"]}, "refresh_token": {"type": ["string", "null"]},
+    "token_type": {"type": "string"}, "expires_in": {"type": "integer"}, "expires_at": {"type": "integer"},
+    "confirmation_sent": {"type": "boolean"}, "user": _ref("User")}}
+
 DATA_SCHEMAS = {
     ("POST", "/v1/files/upload"): _ref("File"),
     ("POST", "/v1/files/:file_id/restore"): _ref("File"),
@@ -297,6 +307,21 @@ DATA_SCHEMAS = {
     ("POST", "/v1/webhooks"): {"allOf": [_ref("Webhook"), {"type": "object", "required": ["secret"], "properties": {
         "secret": {"type": "string", "description": "The signing secret, shown this once."}}}]},
     ("GET", "/v1/object-types/:object_type_id"): _ref("ObjectType"),
+    ("GET", "/health"): {"type": "object", "required": ["status", "service", "version", "timestamp", "uptime"],
+                         "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded"]}, "service": {"type": "string"},
+        "version": {"type": "string"}, "timestamp": {"type": "string", "format": "date-time"},
+        "region": {"type": "string"}, "uptime": {"type": "integer", "description": "Seconds since the pool started."},
+        "checks": {"type": "object", "additionalProperties": {"type": "string"}}}},
+    ("GET", "/events/types"): {"type": "array", "description": "Type names; objects with ?details=true.",
+                               "items": {"anyOf": [{"type": "string"}, _EVENT_TYPE]}},
+    ("POST", "/v1/auth/signup"): _SIGNED_UP,
+    ("POST", "/v1/auth/portal-signup"): _SIGNED_UP,
+    ("POST", "/v1/auth/portal-identify"): {"type": "object", "properties": {
+        "tenant_id": {"type": ["string", "null"], "description": "The tenant when exactly one matches."},
+        "multiple_tenants": {"type": "boolean"},
+        "tenants": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}}}}}},
 }
 
 COL_SCHEMA = {"string": {"type": "string"}, "integer": {"type": "integer"},
@@ -365,6 +390,8 @@ def infer_schema(value):
     if isinstance(value, float):
         return {"type": "number"}
     if isinstance(value, str):
+        if value == "...":
+            return {}  # the reference's placeholder: any value
         if DATETIME_RE.match(value):
             return {"type": "string", "format": "date-time"}
         return {"type": "string"}

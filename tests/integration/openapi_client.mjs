@@ -141,7 +141,13 @@ const fd = new FormData();
 fd.append("file", new Blob(["hello"], { type: "text/plain" }), "hello.txt");
 await real("POST", "/v1/files/upload", "/v1/files/upload", undefined, fd);
 await real("POST", "/v1/files/search", "/v1/files/search", {});
-out.responses_checked = 17;
+await real("GET", "/health", "/health");
+await real("GET", "/events/types", "/events/types");
+await real("GET", "/events/types", "/events/types?details=true");
+await real("POST", "/v1/auth/signup", "/v1/auth/signup", { email: "doc" + Date.now().toString(36) + "@example.com",
+  password: "correct-horse-battery-staple" });
+await real("POST", "/v1/auth/portal-identify", "/v1/auth/portal-identify", { email: "nobody@example.com" });
+out.responses_checked = 22;
 
 // 3. Types, and a program that type-checks against them.
 const ts = execFileSync(path.join(mods, ".bin/openapi-typescript"),
