@@ -249,8 +249,10 @@ err_t req_fail_field(req_t *r, err_t e, const char *field, const char *fmt, ...)
 	va_end(ap);
 	utf8_scrub(msg);
 	r->err_message = msg;
+	char *f = arena_strdup(r->a, field); /* may name a client's field */
+	utf8_scrub(f);
 	r->err_details = req_own(r, cJSON_CreateObject());
-	cJSON_AddStringToObject(r->err_details, "field", field);
+	cJSON_AddStringToObject(r->err_details, "field", f);
 	return e;
 }
 

@@ -167,11 +167,14 @@ static const char *provider_message(req_t *r, const char *body, const char *fall
 		m = e->valuestring;
 	if (!m)
 		m = json_str_of(j, "message");
-	if (m)
-		return arena_printf(r->a, "%.500s", m);
-	if (body && *body)
-		return arena_printf(r->a, "%.200s", body);
-	return fallback;
+	/* Cut to a length, and another server's bytes: scrubbed to UTF-8
+	 * before they go into our JSON. */
+	char *out = m ? arena_printf(r->a, "%.500s", m)
+		      : body && *body ? arena_printf(r->a, "%.200s", body) : NULL;
+	if (!out)
+		return fallback;
+	utf8_scrub(out);
+	return out;
 }
 
 static err_t provider_fail(req_t *r, const ai_provider_t *p, const outhttp_result_t *res,

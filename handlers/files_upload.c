@@ -92,8 +92,8 @@ static err_t upload_form(req_t *r, mp_part_t *parts, int n, cJSON *in, mp_part_t
 		if (!known)
 			return req_fail_field(r, E_VALIDATION, p->name, "Unknown field %s", p->name);
 		char *v = arena_strndup(r->a, (const char *)p->data, p->len);
-		if (strlen(v) != p->len)
-			return req_fail_field(r, E_VALIDATION, p->name, "%s must be text", p->name);
+		if (strlen(v) != p->len || utf8_bad_at(p->data, p->len) < p->len)
+			return req_fail_field(r, E_VALIDATION, p->name, "%s must be UTF-8 text", p->name);
 		if (!strcmp(p->name, "meta")) {
 			cJSON *m = cJSON_Parse(v);
 			if (!cJSON_IsObject(m)) {

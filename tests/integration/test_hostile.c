@@ -169,6 +169,25 @@ START_TEST(query_and_path_bytes_that_are_not_utf8_are_refused_naming_the_paramet
 		assert_envelope(r, 404, "NOT_FOUND");
 		http_free(r);
 	}
+	/* Text parts of an upload form, and a part's name. */
+	const char *const parts[][2] = { { "meta", "{\"a\":\"\xff\"}" }, { "folder", "d\xc0\xaf" },
+					 { "\xff\xfe", "x" } };
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		char *body = strf("--zz\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+				  "--zz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n"
+				  "Content-Type: text/plain\r\n\r\nhello\r\n--zz--\r\n", parts[i][0], parts[i][1]);
+		http_resp *r = http_req("POST", "/v1/files/upload", t.key, "multipart/form-data; boundary=zz",
+					body, strlen(body), NULL);
+		assert_envelope(r, 400, "VALIDATION_ERROR");
+		ck_assert_msg(i == 2 || !strcmp(detail_field(r), parts[i][0]), "%s", r->body);
+		http_free(r);
+		free(body);
+	}
+	http_resp *f = call("POST", t.key, "{}", "/v1/files/search");
+	assert_envelope(f, 200, NULL);
+	ck_assert(cJSON_IsArray(item(resp_data(f), "results")));
+	ck_assert_int_eq(cJSON_GetArraySize(item(resp_data(f), "results")), 0);
+	http_free(f);
 	/* Credentials are still asked first. */
 	http_resp *r = call("GET", NULL, NULL, "/v1/object-types?sort=%%FF");
 	assert_envelope(r, 401, "UNAUTHORIZED");
