@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void json_number_text(char *buf, size_t len, double d)
 {
@@ -74,4 +75,53 @@ bool json_too_deep(const cJSON *body, const char **field)
 		}
 	}
 	return false;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first name of the object o's n members that comes twice, or NULL. */
+static const char *object_duplicate(const cJSON *o, int n)
+{
+	const cJSON *c;
+	if (n <= 8) { /* the usual body: pairs are cheaper than sorting */
+		for (const cJSON *a = o->child; a; a = a->next)
+			for (c = a->next; c; c = c->next)
+				if (!strcmp(a->string, c->string))
+					return a->string;
+		return NULL;
+	}
+	const char **names = malloc((size_t)n * sizeof(*names));
+	if (!names)
+		abort();
+	int k = 0;
+	cJSON_ArrayForEach(c, o)
+		names[k++] = c->string;
+	qsort(names, (size_t)k, sizeof(*names), name_cmp);
+	const char *dup = NULL;
+	for (int i = 1; i < k && !dup; i++)
+		if (!strcmp(names[i - 1], names[i]))
+			dup = names[i];
+	free(names);
+	return dup;
+}
+
+const char *json_duplicate_member(const cJSON *v)
+{
+	if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+		return NULL;
+	const cJSON *c;
+	if (cJSON_IsObject(v)) {
+		const char *dup = object_duplicate(v, cJSON_GetArraySize(v));
+		if (dup)
+			return dup;
+	}
+	cJSON_ArrayForEach(c, v) {
+		const char *dup = json_duplicate_member(c);
+		if (dup)
+			return dup;
+	}
+	return NULL;
 }

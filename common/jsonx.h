@@ -38,4 +38,11 @@ int json_depth(const cJSON *v);
  * top-level member (or "body"); it points into body. */
 bool json_too_deep(const cJSON *body, const char **field);
 
+/* The first member name an object inside v has twice, or NULL.  RFC 8259
+ * leaves duplicates to the parser (cJSON keeps the first, JavaScript and
+ * Python the last): a body that has them means different things to
+ * different readers, so the API refuses it.  O(n log n) per object; v
+ * must already be within JSON_DEPTH_MAX. */
+const char *json_duplicate_member(const cJSON *v);
+
 #endif

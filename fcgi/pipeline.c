@@ -110,6 +110,10 @@ static err_t parse_body(req_t *r)
 		if (json_too_deep(r->json, &deep))
 			return req_fail_field(r, E_VALIDATION, deep,
 					      "%s nests deeper than %d levels", deep, JSON_DEPTH_MAX);
+		const char *dup = json_duplicate_member(r->json);
+		if (dup)
+			return req_fail(r, E_INVALID_JSON, "The body names \"%.64s\" twice in one object",
+					dup);
 	}
 	const char *field = NULL;
 	char msg[256];

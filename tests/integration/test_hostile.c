@@ -201,6 +201,27 @@ START_TEST(query_and_path_bytes_that_are_not_utf8_are_refused_naming_the_paramet
 }
 END_TEST
 
+/* A member named twice means the first to cJSON and the last to
+ * JavaScript and Python: refused, and nothing is made. */
+START_TEST(a_body_naming_a_member_twice_is_refused)
+{
+	struct tenant t;
+	tenant_make(&t);
+	http_resp *r = call("POST", t.key, "{\"name\":\"first\",\"name\":\"second\"}", "/v1/object-types");
+	assert_envelope(r, 400, "INVALID_JSON");
+	ck_assert_msg(strstr(error_message(r), "\"name\"") != NULL, "%s", r->body);
+	http_free(r);
+	r = call("POST", t.key, "{\"event_type\":\"x\",\"data\":{\"a\":[{\"k\":1,\"k\":2}]}}", "/v1/events");
+	assert_envelope(r, 400, "INVALID_JSON");
+	http_free(r);
+	r = call("GET", t.key, NULL, "/v1/object-types");
+	assert_envelope(r, 200, NULL);
+	ck_assert_int_eq(cJSON_GetArraySize(resp_data(r)), 0);
+	http_free(r);
+	tenant_drop(&t);
+}
+END_TEST
+
 START_TEST(bodies_answered_before_they_are_read_never_give_502)
 {
 	/* Answers that come before the body is read: a route that takes
@@ -275,6 +296,7 @@ Suite *suite_hostile(void)
 	tcase_add_test(tc, json_nested_past_16_levels_is_400_naming_the_field);
 	tcase_add_test(tc, sql_sessions_keep_nothing_between_requests);
 	tcase_add_test(tc, query_and_path_bytes_that_are_not_utf8_are_refused_naming_the_parameter);
+	tcase_add_test(tc, a_body_naming_a_member_twice_is_refused);
 	tc = tcase_new_slow(s, "early answers");
 	tcase_add_test(tc, bodies_answered_before_they_are_read_never_give_502);
 	return s;

@@ -5,6 +5,7 @@
  */
 #include "unit.h"
 
+#include "../../common/jsonx.h"
 #include "../../common/schema.h"
 
 static const field_t fields[] = {
@@ -228,6 +229,44 @@ START_TEST(a_map_checks_member_names_counts_and_values)
 }
 END_TEST
 
+START_TEST(a_member_named_twice_in_any_object_is_found)
+{
+	static const struct { const char *json, *dup; } docs[] = {
+		{ "{\"a\":1,\"b\":2}", NULL },
+		{ "{\"a\":1,\"a\":2}", "a" },
+		{ "{\"a\":{\"x\":1,\"y\":{\"z\":1,\"z\":2}}}", "z" },
+		{ "[{\"k\":1},{\"k\":2},{\"k\":1,\"j\":2,\"k\":3}]", "k" },
+		{ "{\"A\":1,\"a\":2}", NULL },                  /* names are case-sensitive */
+		{ "{\"\":1,\"\":2}", "" },
+		{ "[1,\"a\",null,[[]]]", NULL },
+	};
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		cJSON *v = cJSON_Parse(docs[i].json);
+		ck_assert_ptr_nonnull(v);
+		const char *dup = json_duplicate_member(v);
+		if (docs[i].dup)
+			ck_assert_msg(dup && !strcmp(dup, docs[i].dup), "case %zu: %s", i, dup ? dup : "(none)");
+		else
+			ck_assert_msg(!dup, "case %zu: %s", i, dup);
+		cJSON_Delete(v);
+	}
+	/* Wide objects take the sorted path: 2,000 members, one named twice
+	 * far apart, and 2,000 distinct ones. */
+	cJSON *o = cJSON_CreateObject(), *p = cJSON_CreateObject();
+	char name[16];
+	for (int i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		cJSON_AddNumberToObject(o, name, i);
+		cJSON_AddNumberToObject(p, name, i);
+	}
+	cJSON_AddNumberToObject(o, "m7", 1);
+	ck_assert_str_eq(json_duplicate_member(o), "m7");
+	ck_assert_ptr_null(json_duplicate_member(p));
+	cJSON_Delete(o);
+	cJSON_Delete(p);
+}
+END_TEST
+
 Suite *suite_schema(void)
 {
 	Suite *s = suite_create("schema");
@@ -239,6 +278,7 @@ Suite *suite_schema(void)
 	tcase_add_test(tc, message_is_truncated_to_the_buffer);
 	tcase_add_test(tc, string_lengths_count_characters_not_bytes);
 	tcase_add_test(tc, a_map_checks_member_names_counts_and_values);
+	tcase_add_test(tc, a_member_named_twice_in_any_object_is_found);
 	suite_add_tcase(s, tc);
 	return s;
 }
