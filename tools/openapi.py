@@ -317,11 +317,50 @@ DATA_SCHEMAS = {
                                "items": {"anyOf": [{"type": "string"}, _EVENT_TYPE]}},
     ("POST", "/v1/auth/signup"): _SIGNED_UP,
     ("POST", "/v1/auth/portal-signup"): _SIGNED_UP,
+    ("GET", "/v1/auth/user"): _ref("User"),
+    ("POST", "/v1/auth/passkeys/register/complete"): _ref("Passkey"),
+    ("PATCH", "/v1/auth/user"): _ref("User"),
+    ("GET", "/v1/auth/sessions"): {"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "string"}, "user_id": {"type": "string"}, "aal": {"type": "string"},
+        "ip": {"type": ["string", "null"]}, "user_agent": {"type": ["string", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "last_active_at": {"type": ["string", "null"], "format": "date-time"},
+        "expires_at": {"type": ["string", "null"], "format": "date-time"}, "current": {"type": "boolean"}}}},
+    ("POST", "/v1/sql"): {"type": "object", "properties": {
+        "columns": {"type": "array", "items": {"type": "string"}},
+        "rows": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+        "row_count": {"type": "integer"}, "duration_ms": {"type": "number"}}},
+    ("POST", "/v1/ai/embeddings"): {"type": "object", "properties": {
+        "embeddings": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+        "model": {"type": "string"}, "dimensions": {"type": "integer"}, "usage": {"type": "object"}}},
+    ("POST", "/v1/files/uploads/tus"): {"type": "object", "properties": {
+        "file_id": {"type": "string"}, "upload_url": {"type": "string"}, "upload_length": {"type": "integer"},
+        "upload_offset": {"type": "integer"}, "status": {"type": "string"}}},
     ("POST", "/v1/auth/portal-identify"): {"type": "object", "properties": {
         "tenant_id": {"type": ["string", "null"], "description": "The tenant when exactly one matches."},
         "multiple_tenants": {"type": "boolean"},
         "tenants": {"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": "string"}, "name": {"type": "string"}}}}}},
+}
+
+# Routes whose success is a file, not the envelope (by status).
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_EXPORT = {"text/csv": {"schema": {"type": "string"}},
+           "application/json": {"schema": {"description": "The rows (or the report's result) as JSON."}}}
+FILE_ANSWERS = {
+    ("GET", "/v1/files/:file_id/content"): {200: {"application/octet-stream": _BINARY},
+                                            206: {"application/octet-stream": _BINARY}},
+    ("GET", "/v1/forms/:form_id/submissions/export"): {200: _EXPORT},
+    ("GET", "/v1/saved-reports/:report_id/export"): {200: dict(_EXPORT, **{
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _BINARY})},
+}
+
+# Answers a route gives besides its reference row's: an association PUT
+# that makes the link answers 201 (200 when it was there), a tus upload
+# is created (201).
+EXTRA_SUCCESS = {
+    ("PUT", "/v1/objects/:from_type/:from_id/associations/:association_type/:to_type/:to_id"): (201,),
+    ("POST", "/v1/files/uploads/tus"): (201,),
 }
 
 COL_SCHEMA = {"string": {"type": "string"}, "integer": {"type": "integer"},
@@ -750,6 +789,19 @@ def resource_schemas(routes):
     return out
 
 
+def user_rows(schema):
+    """An inferred answer's "user" member is the User row (its email and
+    phone may be null: anonymous and phone users), at any depth."""
+    if isinstance(schema, dict):
+        props = schema.get("properties")
+        if isinstance(props, dict):
+            for k, v in list(props.items()):
+                props[k] = _ref("User") if k == "user" and v.get("type") == "object" else user_rows(v)
+        if isinstance(schema.get("items"), dict):
+            schema["items"] = user_rows(schema["items"])
+    return schema
+
+
 def success_content(example, spec_row, data_schema=None):
     if data_schema is not None:
         content = {"schema": envelope(data_schema)}
@@ -759,7 +811,7 @@ def success_content(example, spec_row, data_schema=None):
     if isinstance(example, (dict, list)):
         schema = free_form(infer_schema(example))
         if isinstance(example, dict) and example.get("success") is True and "data" in example:
-            schema = envelope(free_form(infer_schema(example["data"])))
+            schema = envelope(free_form(user_rows(infer_schema(example["data"]))))
         return {"application/json": {"schema": schema, "example": example}}
     if isinstance(example, str):
         return {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
@@ -787,6 +839,11 @@ def build_responses(route, spec_row, has_body, key_names, query_params):
         if status in (301, 302, 303, 307, 308):
             resp["headers"] = {"Location": {"schema": {"type": "string"}, "description": "Where to go next."}}
         responses[str(status)] = resp
+    for status, content in FILE_ANSWERS.get((route["method"].upper(), route["path"]), {}).items():
+        responses[str(status)] = {"description": reason(status), "content": content}
+    for status in EXTRA_SUCCESS.get((route["method"].upper(), route["path"]), ()):
+        responses.setdefault(str(status), {"description": reason(status),
+                                           "content": success_content(None, spec_row, data_schema)})
     if not any(int(s) < 400 for s in responses):
         status = "201" if (route.get("resource") or {}).get("op") == "create" else "200"
         responses[status] = {"description": reason(int(status)),
