@@ -9,16 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "schema.h"
+
 static const char *const type_names[] = { "object", "array", "string", "number", "integer",
 					  "boolean", "null", NULL };
-
-static bool one_of(const char *s, const char *const *names)
-{
-	for (; *names; names++)
-		if (!strcmp(s, *names))
-			return true;
-	return false;
-}
 
 static int fail(char *where, size_t wherelen, const char *at, char *err, size_t errlen,
 		const char *why)

@@ -144,17 +144,27 @@ bad:
 	return false;
 }
 
+bool one_of(const char *v, const char *const *values)
+{
+	for (; *values; values++)
+		if (!strcmp(v, *values))
+			return true;
+	return false;
+}
+
+void one_of_message(char *msg, size_t msglen, const char *field, const char *const *values)
+{
+	int n = snprintf(msg, msglen, "%s must be one of: ", field);
+	for (const char *const *a = values; *a && n >= 0 && (size_t)n < msglen; a++)
+		n += snprintf(msg + n, msglen - (size_t)n, "%s%s", a == values ? "" : ", ", *a);
+}
+
 /* A string of a field with values is one of them. */
 static bool value_ok(const field_t *f, const cJSON *v, char *msg, size_t msglen)
 {
-	if (!f->values || !cJSON_IsString(v))
+	if (!f->values || !cJSON_IsString(v) || one_of(v->valuestring, f->values))
 		return true;
-	for (const char *const *a = f->values; *a; a++)
-		if (!strcmp(*a, v->valuestring))
-			return true;
-	int n = snprintf(msg, msglen, "%s must be one of: ", f->name);
-	for (const char *const *a = f->values; *a && n >= 0 && (size_t)n < msglen; a++)
-		n += snprintf(msg + n, msglen - (size_t)n, "%s%s", a == f->values ? "" : ", ", *a);
+	one_of_message(msg, msglen, f->name, f->values);
 	return false;
 }
 

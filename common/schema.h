@@ -61,6 +61,14 @@ size_t utf8_bad_at(const unsigned char *s, size_t n);
  * valid JSON. */
 void utf8_scrub(char *s);
 
+/* Whether v is one of values (NULL-ended). */
+bool one_of(const char *v, const char *const *values);
+
+/* "<field> must be one of: a, b, c" into msg (cut to msglen): the one
+ * wording of a value outside its list, for the pipeline's schema check
+ * and handlers' own checks alike. */
+void one_of_message(char *msg, size_t msglen, const char *field, const char *const *values);
+
 /*
  * Settings documents (auth config, governance, branding, forms): nested
  * objects whose every member has a type, bounds and a default.  A PATCH

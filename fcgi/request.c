@@ -75,46 +75,59 @@ char *url_decode(arena_t *a, const char *s, size_t len, bool form)
 	return out;
 }
 
+/* One name=value pair of a query string, still encoded. */
+struct query_pair {
+	const char *key, *val; /* val NULL: "?name" alone */
+	size_t klen, vlen;
+};
+
+/* The pair at *q into *p, moving *q past it; false at the end. */
+static bool query_next(const char **q, struct query_pair *p)
+{
+	if (!*q || !**q)
+		return false;
+	const char *amp = strchr(*q, '&');
+	size_t plen = amp ? (size_t)(amp - *q) : strlen(*q);
+	const char *eq = memchr(*q, '=', plen);
+	p->key = *q;
+	p->klen = eq ? (size_t)(eq - *q) : plen;
+	p->val = eq ? eq + 1 : NULL;
+	p->vlen = eq ? plen - p->klen - 1 : 0;
+	*q = amp ? amp + 1 : NULL;
+	return true;
+}
+
 /* The still-encoded value of the first query parameter whose decoded name
  * is name, and its length in *len; NULL when there is none ("?name" alone
  * has the empty value). */
 static const char *query_raw(req_t *r, const char *name, size_t *len)
 {
-	const char *q = r->query;
 	size_t nl = strlen(name);
-	while (q && *q) {
-		const char *amp = strchr(q, '&');
-		size_t plen = amp ? (size_t)(amp - q) : strlen(q);
-		const char *eq = memchr(q, '=', plen);
-		size_t klen = eq ? (size_t)(eq - q) : plen;
-		char *key = url_decode(r->a, q, klen, true);
+	struct query_pair p;
+	for (const char *q = r->query; query_next(&q, &p);) {
+		char *key = url_decode(r->a, p.key, p.klen, true);
 		if (key && strlen(key) == nl && memcmp(key, name, nl) == 0) {
-			*len = eq ? plen - klen - 1 : 0;
-			return eq ? eq + 1 : "";
+			*len = p.vlen;
+			return p.val ? p.val : "";
 		}
-		q = amp ? amp + 1 : NULL;
 	}
 	return NULL;
 }
 
 err_t req_query_check(req_t *r)
 {
+	struct query_pair p;
 	int n = 0;
-	for (const char *q = r->query; q && *q; n++) {
-		const char *amp = strchr(q, '&');
-		size_t plen = amp ? (size_t)(amp - q) : strlen(q);
-		const char *eq = memchr(q, '=', plen);
-		size_t klen = eq ? (size_t)(eq - q) : plen;
-		const char *key = url_decode(r->a, q, klen, true);
+	for (const char *q = r->query; query_next(&q, &p); n++) {
+		const char *key = url_decode(r->a, p.key, p.klen, true);
 		if (!key)
 			return req_fail(r, E_VALIDATION,
 					"Query parameter %d has a name that is not valid "
 					"percent-encoded UTF-8", n + 1);
-		if (eq && !url_decode(r->a, eq + 1, plen - klen - 1, true))
+		if (p.val && !url_decode(r->a, p.val, p.vlen, true))
 			return req_fail_field(r, E_VALIDATION, key,
 					      "Query parameter %s is not valid percent-encoded UTF-8 "
 					      "(or holds a NUL)", key);
-		q = amp ? amp + 1 : NULL;
 	}
 	return E_OK;
 }

@@ -75,7 +75,6 @@ const field_t export_body[] = {
 
 /* ------------------------------------------------------------ shared */
 
-
 /* An import or an export of the objects of t in CSV or JSON. */
 typedef err_t (*transfer_fn)(req_t *r, objtype_t *t, bool is_csv);
 

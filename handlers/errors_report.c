@@ -18,6 +18,7 @@
 #include "../common/jsonx.h"
 #include "../common/rowjson.h"
 #include "../fcgi/query.h"
+#include "replies.h"
 #include "routes.h"
 
 #define REPORTS_PER_MINUTE 60
@@ -26,14 +27,6 @@
 #define LIST_MAX 100
 
 static const char *const levels[] = { "debug", "info", "warning", "error", "fatal", NULL };
-
-static bool level_known(const char *level)
-{
-	for (const char *const *l = levels; *l; l++)
-		if (!strcmp(level, *l))
-			return true;
-	return false;
-}
 
 const field_t error_report_body[] = {
 	{ "message", FT_STRING, FF_REQUIRED, 1, 4000 },
@@ -122,9 +115,9 @@ static err_t reports_query(req_t *r, query_t *q)
 	query_init(r, q, "tenant_id = ?");
 	query_bind(r, q, db_str(r->tenant.id));
 	const char *level = req_query(r, "level");
-	if (level && !level_known(level))
-		return req_fail_field(r, E_VALIDATION, "level",
-				      "level must be debug, info, warning, error or fatal");
+	err_t rc = one_of_or_reply(r, "level", level, levels);
+	if (rc)
+		return rc;
 	if (level)
 		query_and_bind(r, q, "level = ?", db_str(level));
 	const char *source = req_query(r, "source");

@@ -32,6 +32,7 @@
 #include "../common/jsonx.h"
 #include "../common/log.h"
 #include "../common/outhttp.h"
+#include "../common/schema.h"
 #include "../common/strbuf.h"
 #include "../common/timefmt.h"
 #include "../fcgi/journal.h"
@@ -55,20 +56,12 @@ static const char *const form_statuses[] = { "draft", "active", "closed", NULL }
 
 /* --------------------------------------------------------------- fields */
 
-static bool is_member(const char *name, const char *const *names)
-{
-	for (; *names; names++)
-		if (!strcmp(name, *names))
-			return true;
-	return false;
-}
-
 /* Members of obj outside names are refused, naming "<field>.<member>". */
 static err_t only_members(req_t *r, const cJSON *obj, const char *field, const char *const *names)
 {
 	const cJSON *it;
 	cJSON_ArrayForEach(it, obj)
-		if (!is_member(it->string, names))
+		if (!one_of(it->string, names))
 			return req_fail_field(r, E_VALIDATION, arena_printf(r->a, "%s.%.60s", field, it->string),
 					      "%.60s is not a member of %s", it->string, field);
 	return E_OK;
@@ -572,7 +565,7 @@ static bool submission_extra(const char *name, const cJSON *settings)
 	static const char *const extra[] = { "tenant_id", "captcha_token", "h-captcha-response",
 					     "cf-turnstile-response", NULL };
 	const char *hp = json_str_of(settings, "honeypot");
-	return is_member(name, extra) || (hp && !strcmp(name, hp));
+	return one_of(name, extra) || (hp && !strcmp(name, hp));
 }
 
 /* The properties a submission gives: every field's value (a hidden

@@ -7,29 +7,23 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../common/schema.h"
+
 #define IN_MAX 100
 
 /* --- object filters ------------------------------------------------------- */
-
-static bool listed(const char *v, const char *const *names)
-{
-	for (; *names; names++)
-		if (!strcmp(v, *names))
-			return true;
-	return false;
-}
 
 static bool is_text_type(const dtype_t *d)
 {
 	static const char *const names[] = { "string", "text", "rich_text", "email", "url", "phone",
 					     "enum", "reference", "file", "datetime", "time", NULL };
-	return listed(d->name, names);
+	return one_of(d->name, names);
 }
 
 static bool is_doc_type(const dtype_t *d)
 {
 	static const char *const names[] = { "json", "array", "multi_enum", "geo_point", NULL };
-	return listed(d->name, names);
+	return one_of(d->name, names);
 }
 
 /* A filter value as a bound parameter, normalised by the property's type
@@ -129,9 +123,9 @@ err_t query_filter(req_t *r, const objtype_t *t, query_t *q, const cJSON *f, con
 				      "each filter is {\"property\", \"operator\", \"value\"}");
 	const char *name = jp->valuestring, *op = jo->valuestring;
 	const prop_t *p = objtype_prop(t, name);
-	if (!p && (!listed(name, columns) || (saved && !strcmp(name, "created_by"))))
+	if (!p && (!one_of(name, columns) || (saved && !strcmp(name, "created_by"))))
 		return req_fail_field(r, E_VALIDATION, field, "%.60s is not a property of %s", name, t->name);
-	if (saved && !listed(op, ops))
+	if (saved && !one_of(op, ops))
 		return req_fail_field(r, E_VALIDATION, field, OPS_ALL);
 	const char *col = arena_printf(r->a, "`%s`", name);
 	bool doc = p && is_doc_type(p->type);

@@ -29,15 +29,7 @@ static const field_t policy_simulate_body[] = {
 
 static const char *const actions[] = { "select", "insert", "update", "delete", "all", NULL };
 static const char *const operators[] = { "eq", "neq", "gt", "gte", "lt", "lte", "in", "nin",
-					 "contains", "starts_with", "is_null", "is_not_null" };
-
-static bool one_of(const char *s, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(s, list[i]))
-			return true;
-	return false;
-}
+					 "contains", "starts_with", "is_null", "is_not_null", NULL };
 
 /* --- the caller ---------------------------------------------------------- */
 
@@ -123,7 +115,7 @@ static err_t cond_check(req_t *r, const objtype_t *t, const cJSON *c, const char
 	cJSON_ArrayForEach(it, c)
 		if (strcmp(it->string, "property") && strcmp(it->string, "operator") && strcmp(it->string, "value"))
 			return req_fail_field(r, E_VALIDATION, path, "unknown key \"%.40s\"", it->string);
-	if (!one_of(op->valuestring, operators, sizeof(operators) / sizeof(operators[0])))
+	if (!one_of(op->valuestring, operators))
 		return req_fail_field(r, E_VALIDATION, path,
 				      "operator must be one of eq neq gt gte lt lte in nin contains "
 				      "starts_with is_null is_not_null");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/schema.h"
 #include "../common/strbuf.h"
 #include "replies.h"
 
@@ -66,14 +67,9 @@ err_t reply_done(req_t *r, const char *done, ...)
 
 err_t one_of_or_reply(req_t *r, const char *field, const char *v, const char *const *values)
 {
-	if (!v)
+	if (!v || one_of(v, values))
 		return E_OK;
-	size_t n = 0;
-	for (; values[n]; n++)
-		if (!strcmp(v, values[n]))
-			return E_OK;
-	strbuf_t sb = { 0 };
-	for (size_t i = 0; i < n; i++)
-		sb_printf(&sb, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", values[i]);
-	return req_fail_field(r, E_VALIDATION, field, "%s must be %s", field, sb_take(&sb, r->a));
+	char msg[512];
+	one_of_message(msg, sizeof(msg), field, values);
+	return req_fail_field(r, E_VALIDATION, field, "%s", msg);
 }

@@ -37,7 +37,7 @@ err_t reply_done(req_t *r, const char *done, ...) __attribute__((sentinel));
 
 /*
  * E_OK when v is NULL (absent) or one of values (NULL-terminated); else
- * replies 400 VALIDATION_ERROR naming field: "<field> must be a, b or c".
+ * replies 400 VALIDATION_ERROR naming field: "<field> must be one of: a, b, c" (one_of_message).
  */
 err_t one_of_or_reply(req_t *r, const char *field, const char *v, const char *const *values);
 

@@ -27,6 +27,7 @@
 #include "../common/timefmt.h"
 #include "objects.h"
 #include "objquery.h"
+#include "replies.h"
 #include "reports.h"
 #include "routes.h"
 #include "views.h"
@@ -119,19 +120,11 @@ static const char *fld(const rep_t *p, const char *name)
 	return arena_printf(p->r->a, "%s%s", p->prefix, name);
 }
 
-static bool listed(const char *v, const char *const *names)
-{
-	for (; *names; names++)
-		if (!strcmp(v, *names))
-			return true;
-	return false;
-}
-
 static bool prop_numeric(const prop_t *p)
 {
 	static const char *const names[] = { "integer", "number", "decimal", "currency", "percent",
 					     NULL };
-	return listed(p->type->name, names);
+	return one_of(p->type->name, names);
 }
 
 static bool prop_money(const prop_t *p)
@@ -143,7 +136,7 @@ static bool prop_groupable(const prop_t *p)
 {
 	static const char *const names[] = { "text", "rich_text", "json", "array", "multi_enum",
 					     "geo_point", NULL };
-	return !listed(p->type->name, names);
+	return !one_of(p->type->name, names);
 }
 
 static bool prop_enum(const prop_t *p)
@@ -193,15 +186,17 @@ static err_t spec_agg(rep_t *p, const char **sql, const prop_t **vp)
 {
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(p->spec, "aggregation");
 	const char *agg = cJSON_IsString(a) ? a->valuestring : "count";
-	if ((a && !cJSON_IsString(a)) || !listed(agg, aggregations))
+	err_t rc;
+	if (a && !cJSON_IsString(a))
 		return req_fail_field(p->r, E_VALIDATION, fld(p, "aggregation"),
-				      "aggregation must be one of count, sum, avg, min, max");
+				      "aggregation must be a string");
+	if ((rc = one_of_or_reply(p->r, fld(p, "aggregation"), agg, aggregations)))
+		return rc;
 	*sql = "COUNT(*)";
 	*vp = NULL;
 	if (!strcmp(agg, "count"))
 		return E_OK;
-	err_t rc = spec_prop(p, "value_property", true, prop_numeric, "a numeric", vp);
-	if (rc)
+	if ((rc = spec_prop(p, "value_property", true, prop_numeric, "a numeric", vp)))
 		return rc;
 	const char *col = (*vp)->name;
 	arena_t *ar = p->r->a;
@@ -500,7 +495,6 @@ static err_t pipeline(rep_t *p, cJSON **out)
 
 enum interval { IV_HOUR, IV_DAY, IV_WEEK, IV_MONTH, IV_QUARTER, IV_YEAR };
 
-
 /* A zone name of the system's tz database (or UTC). */
 static bool tz_valid(const char *tz)
 {
@@ -717,12 +711,12 @@ static err_t timeseries(rep_t *p, cJSON **out)
 {
 	const char *iv_name = json_str_of(p->spec, "interval");
 	const char *tz = json_str_of(p->spec, "timezone");
+	err_t rc = one_of_or_reply(p->r, fld(p, "interval"), iv_name, interval_names);
+	if (rc)
+		return rc;
 	int iv = 0;
-	while (interval_names[iv] && strcmp(interval_names[iv], iv_name ? iv_name : "day"))
+	while (strcmp(interval_names[iv], iv_name ? iv_name : "day"))
 		iv++;
-	if (!interval_names[iv])
-		return req_fail_field(p->r, E_VALIDATION, fld(p, "interval"),
-				      "interval must be one of hour, day, week, month, quarter, year");
 	if (!tz)
 		tz = "UTC";
 	if (!tz_valid(tz))
@@ -732,7 +726,6 @@ static err_t timeseries(rep_t *p, cJSON **out)
 	const prop_t *vp;
 	bool is_date;
 	buckets_t b = { 0 };
-	err_t rc;
 	if ((rc = time_expr(p, &x, &is_date)) || (rc = spec_agg(p, &agg, &vp)) ||
 	    (rc = series_buckets(p, (enum interval)iv, tz, &b)))
 		return rc;
